@@ -1,0 +1,88 @@
+import {
+  ErstError,
+  type JsonObject,
+  type JsonValue,
+  type WritableSchema,
+  bytesToHex,
+  generateWithSigner,
+  isErstError,
+  parseStrictJson,
+} from '@erst/core';
+import type { Argv, CommandModule } from 'yargs';
+import { EXIT } from '../exit.js';
+import { readArgument, writeFileAtomic } from '../io.js';
+import { type RunContext, handle } from '../main.js';
+import { type SignerArgs, openSigner, withSignerOptions } from '../signers.js';
+
+interface SignArgs extends SignerArgs {
+  payload?: string;
+  schema: string;
+  'transaction-hash'?: string;
+  out?: string;
+}
+
+/** Splits a payload document into transaction hash and payload (both forms in DESIGN.md). */
+export function payloadDocument(doc: JsonValue, txFlag: string | undefined): { transactionHash: string; payload: JsonObject } {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new ErstError('ERR_PAYLOAD_INVALID', 'the payload document must be a JSON object');
+  }
+  const isWrapped =
+    Object.keys(doc).length === 2 && 'transaction_hash' in doc && typeof doc.payload === 'object' && doc.payload !== null && !Array.isArray(doc.payload);
+  if (isWrapped) {
+    const tx = doc.transaction_hash;
+    if (typeof tx !== 'string') throw new ErstError('ERR_PAYLOAD_INVALID', 'field "transaction_hash" must be a string');
+    if (txFlag !== undefined && txFlag !== tx) {
+      throw new ErstError('ERR_USAGE', `--transaction-hash ${txFlag} differs from the document's transaction_hash ${tx}`);
+    }
+    return { transactionHash: tx, payload: doc.payload as JsonObject };
+  }
+  if (txFlag === undefined) {
+    throw new ErstError(
+      'ERR_USAGE',
+      'the payload has no transaction hash: pass --transaction-hash <64 hex>, or give {"transaction_hash": ..., "payload": {...}}',
+    );
+  }
+  return { transactionHash: txFlag, payload: doc };
+}
+
+export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<object, SignArgs> {
+  return {
+    command: name,
+    describe: 'Sign a simulation payload into an audit record',
+    builder: (y: Argv) =>
+      withSignerOptions(y)
+        .option('payload', { type: 'string', describe: 'Payload document: JSON text, @file, or - for stdin' })
+        .option('schema', { type: 'string', choices: ['2.0.0', '1.1.0'], default: '2.0.0', describe: 'Record format to write' })
+        .option('transaction-hash', { type: 'string', describe: 'Transaction hash (64 hex) for a bare payload' })
+        .option('out', { type: 'string', describe: 'Write the record here (atomically) instead of stdout', normalize: true })
+        .demandOption('payload', 'Give the payload with --payload <json | @file | ->')
+        .example('$0 audit sign --key-file key.pem --payload @sim.json --out log.json', 'Sign a {transaction_hash, payload} document')
+        .example(
+          'erst-sim | $0 audit sign --payload - --transaction-hash <hex> --schema 1.1.0',
+          'Sign a bare payload from stdin as an erst Go 1.1.0 record',
+        ) as unknown as Argv<SignArgs>,
+    handler: handle(ctx, async (argv: SignArgs) => {
+      const { text } = readArgument(argv.payload!);
+      const { transactionHash, payload } = payloadDocument(parseStrictJson(text), argv['transaction-hash']);
+      const signer = await openSigner(argv);
+      try {
+        const record = await generateWithSigner(signer, { transactionHash, payload }, { schema: argv.schema as WritableSchema });
+        const json = `${JSON.stringify(record, null, 2)}\n`;
+        if (argv.out) {
+          writeFileAtomic(argv.out, json);
+          process.stderr.write(
+            `signed ${transactionHash} as ${record.version} with ${signer.algorithm} key ${bytesToHex((await signer.publicKey()).raw)} -> ${argv.out}\n`,
+          );
+        } else {
+          process.stdout.write(json);
+        }
+      } catch (e) {
+        if (isErstError(e)) throw e;
+        throw new ErstError('ERR_SIGNER_FAILED', `signing failed: ${(e as Error).message}`, { cause: e });
+      } finally {
+        await signer.close?.();
+      }
+      return EXIT.OK;
+    }),
+  };
+}

@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { ErstError, publicKeyToPem, bytesToHex } from '@erst/core';
+import { generateKeyPair } from '@erst/signer-memory';
+import type { Argv, CommandModule } from 'yargs';
+import { EXIT } from '../exit.js';
+import { writeFileAtomic } from '../io.js';
+import { type RunContext, handle } from '../main.js';
+import { type SignerArgs, openSigner, withSignerOptions } from '../signers.js';
+
+interface GenerateArgs {
+  out: string;
+  force?: boolean;
+}
+interface PublicArgs extends SignerArgs {
+  pem?: boolean;
+}
+
+export function keysCommand(ctx: RunContext): CommandModule {
+  const generate: CommandModule<object, GenerateArgs> = {
+    command: 'generate',
+    describe: 'Generate an Ed25519 key (PKCS#8 PEM, mode 0600) and print its public key',
+    builder: (y: Argv) =>
+      y
+        .option('out', { type: 'string', demandOption: true, normalize: true, describe: 'Where to write the private key' })
+        .option('force', { type: 'boolean', describe: 'Replace an existing file' })
+        .example('$0 keys generate --out key.pem', 'Make a signing key; pin the printed public key') as unknown as Argv<GenerateArgs>,
+    handler: handle(ctx, async (argv: GenerateArgs) => {
+      if (existsSync(argv.out) && !argv.force) {
+        throw new ErstError('ERR_USAGE', `${argv.out} exists; pass --force to replace it`);
+      }
+      const key = generateKeyPair();
+      writeFileAtomic(argv.out, key.pkcs8Pem, 0o600);
+      process.stdout.write(`${key.publicKeyHex}\n`);
+      process.stderr.write(`wrote Ed25519 private key to ${argv.out} (mode 0600); pin the public key above with --public-key\n`);
+      return EXIT.OK;
+    }),
+  };
+  const pub: CommandModule<object, PublicArgs> = {
+    command: 'public',
+    describe: 'Print the public key of a signing key (hex, or --pem)',
+    builder: (y: Argv) =>
+      withSignerOptions(y)
+        .option('pem', { type: 'boolean', describe: 'Print SPKI PEM instead of hex' })
+        .example('$0 keys public --key-file key.pem', 'The hex to pin with --public-key') as unknown as Argv<PublicArgs>,
+    handler: handle(ctx, async (argv: PublicArgs) => {
+      const signer = await openSigner(argv);
+      try {
+        const key = await signer.publicKey();
+        process.stdout.write(argv.pem ? publicKeyToPem(key) : `${bytesToHex(key.raw)}\n`);
+      } finally {
+        await signer.close?.();
+      }
+      return EXIT.OK;
+    }),
+  };
+  return {
+    command: 'keys <command>',
+    describe: 'Generate signing keys and print public keys',
+    builder: (y: Argv) =>
+      y
+        .command(generate as CommandModule)
+        .command(pub as CommandModule)
+        .demandCommand(1, 'Name a keys command: generate or public.'),
+    handler: () => {},
+  };
+}

@@ -1,0 +1,54 @@
+import yargs, { type Argv } from 'yargs';
+import { auditCommands } from './commands/audit.js';
+import { keysCommand } from './commands/keys.js';
+import { EXIT, exitCodeFor, formatError } from './exit.js';
+
+/** Set by command handlers; read once the parse finishes. */
+export interface RunContext {
+  exitCode: number;
+}
+
+/** Wraps a handler so that every error becomes one coded line and its exit code. */
+export function handle<A>(ctx: RunContext, fn: (argv: A) => Promise<number>): (argv: A) => Promise<void> {
+  return async (argv) => {
+    try {
+      ctx.exitCode = await fn(argv);
+    } catch (error) {
+      process.stderr.write(`${formatError(error)}\n`);
+      ctx.exitCode = exitCodeFor(error);
+    }
+  };
+}
+
+export function buildParser(args: string[], ctx: RunContext): Argv {
+  let parser = yargs(args)
+    .scriptName('erst')
+    .usage('$0 <command>\n\nSign and verify tamper-evident audit logs of Stellar/Soroban transaction simulations.')
+    .strict()
+    .demandCommand(1, 'Name a command: audit or keys.')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      // yargs calls this for usage errors (msg) and for errors thrown while parsing (err).
+      if (err && !msg) throw err;
+      process.stderr.write(`erst: error ERR_USAGE: ${msg}\nRun with --help for usage and examples.\n`);
+      ctx.exitCode = EXIT.USAGE_OR_INPUT;
+    });
+  for (const cmd of [...auditCommands(ctx), keysCommand(ctx)]) parser = parser.command(cmd);
+  return parser;
+}
+
+export async function main(args: string[]): Promise<number> {
+  const ctx: RunContext = { exitCode: EXIT.OK };
+  try {
+    await buildParser(args, ctx).parseAsync();
+  } catch (error) {
+    process.stderr.write(`${formatError(error)}\n`);
+    return exitCodeFor(error);
+  }
+  return ctx.exitCode;
+}

@@ -1,0 +1,39 @@
+import { ErstError, type Signer } from '@erst/core';
+import { loadSoftwareSigner } from '@erst/signer-memory';
+import type { Argv } from 'yargs';
+
+export interface SignerArgs {
+  'hsm-provider': string;
+  'software-private-key'?: string | undefined;
+  'key-file'?: string | undefined;
+}
+
+/** Flags that choose the signing key, shared by `audit sign` and `keys public`. */
+export function withSignerOptions<T>(y: Argv<T>): Argv<T & SignerArgs> {
+  return y
+    .option('hsm-provider', {
+      type: 'string',
+      choices: ['software', 'pkcs11'],
+      default: 'software',
+      describe: 'Where the signing key lives',
+    })
+    .option('software-private-key', {
+      type: 'string',
+      describe: 'Ed25519 private key, PKCS#8 PEM text (or set ERST_AUDIT_PRIVATE_KEY_PEM)',
+    })
+    .option('key-file', { type: 'string', describe: 'Path of an Ed25519 PKCS#8 PEM key file (mode 0600)', normalize: true })
+    .group(['hsm-provider', 'software-private-key', 'key-file'], 'Signing key:') as Argv<T & SignerArgs>;
+}
+
+/** Opens the signer the flags and environment name. Callers close it. */
+export async function openSigner(argv: SignerArgs, env: NodeJS.ProcessEnv = process.env): Promise<Signer> {
+  if (argv['hsm-provider'] === 'pkcs11') {
+    throw new ErstError('ERR_PKCS11_MODULE', 'PKCS#11 signing is not available in this build');
+  }
+  return loadSoftwareSigner({
+    pem: argv['software-private-key'],
+    keyFile: argv['key-file'],
+    env,
+    onWarning: (m) => process.stderr.write(`erst: warning: ${m}\n`),
+  });
+}

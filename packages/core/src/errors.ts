@@ -1,0 +1,127 @@
+/**
+ * One error class with stable string codes. Codes are part of the public API:
+ * they are never renamed, only added. Callers check `code` (via `isErstError`),
+ * not `instanceof`, so two installed copies of this package still agree.
+ */
+
+/** What kind of failure a code is: the CLIs map this to their exit codes. */
+export type ErrorCategory = 'input' | 'verification' | 'signer' | 'usage';
+
+const CODES = {
+  // Reading and parsing input (exit 2)
+  ERR_INPUT_EMPTY: 'input',
+  ERR_INPUT_TOO_LARGE: 'input',
+  ERR_INPUT_NOT_UTF8: 'input',
+  ERR_JSON_SYNTAX: 'input',
+  ERR_JSON_DUPLICATE_KEY: 'input',
+  ERR_JSON_LONE_SURROGATE: 'input',
+  ERR_JSON_NOT_I_JSON: 'input',
+  ERR_RECORD_NOT_OBJECT: 'input',
+  ERR_RECORD_UNKNOWN_FORMAT: 'input',
+  ERR_RECORD_UNSUPPORTED_VERSION: 'input',
+  ERR_RECORD_FIELD_MISSING: 'input',
+  ERR_RECORD_FIELD_TYPE: 'input',
+  ERR_RECORD_FIELD_FORMAT: 'input',
+  ERR_RECORD_FIELD_UNKNOWN: 'input',
+  ERR_ALGORITHM_UNSUPPORTED: 'input',
+  ERR_PAYLOAD_INVALID: 'input',
+  ERR_FILE_NOT_FOUND: 'input',
+  ERR_FILE_IS_DIRECTORY: 'input',
+  ERR_FILE_UNREADABLE: 'input',
+  ERR_TRUST_FILE_INVALID: 'input',
+  ERR_PUBLIC_KEY_FORMAT: 'input',
+  ERR_ARCHIVE_CORRUPT: 'input',
+
+  // Verification outcomes (exit 1)
+  ERR_HASH_MISMATCH: 'verification',
+  ERR_SIGNATURE_INVALID: 'verification',
+  ERR_PUBLIC_KEY_WEAK: 'verification',
+  ERR_KEY_NOT_TRUSTED: 'verification',
+  ERR_KEY_OUTSIDE_VALIDITY: 'verification',
+  ERR_ATTESTATION_REQUIRED: 'verification',
+  ERR_ATTESTATION_INVALID: 'verification',
+  ERR_ATTESTATION_MALFORMED: 'verification',
+  ERR_ATTESTATION_CHAIN_SIGNATURE: 'verification',
+  ERR_ATTESTATION_NOT_CA: 'verification',
+  ERR_ATTESTATION_LEAF_IS_CA: 'verification',
+  ERR_ATTESTATION_PATH_LENGTH: 'verification',
+  ERR_ATTESTATION_KEY_USAGE: 'verification',
+  ERR_ATTESTATION_EXPIRED: 'verification',
+  ERR_ATTESTATION_NOT_YET_VALID: 'verification',
+  ERR_ATTESTATION_UNTRUSTED_ROOT: 'verification',
+  ERR_ATTESTATION_KEY_MISMATCH: 'verification',
+  ERR_ATTESTATION_CHAIN_ORDER: 'verification',
+  ERR_ATTESTATION_DUPLICATE_CERT: 'verification',
+  ERR_STATE_MISSING: 'verification',
+  ERR_STATE_CHANGED: 'verification',
+  ERR_STATE_TAMPERED: 'verification',
+
+  // Signing keys and hardware (exit 3)
+  ERR_KEY_MISSING: 'signer',
+  ERR_KEY_PEM_INVALID: 'signer',
+  ERR_KEY_ENCRYPTED: 'signer',
+  ERR_KEY_NOT_ED25519: 'signer',
+  ERR_KEY_HEX_INVALID: 'signer',
+  ERR_KEY_FILE_UNREADABLE: 'signer',
+  ERR_SIGNER_FAILED: 'signer',
+  ERR_SIGNER_SELF_CHECK: 'signer',
+  ERR_SIGNER_CLOSED: 'signer',
+  ERR_PKCS11_MODULE: 'signer',
+  ERR_PKCS11_NO_TOKEN: 'signer',
+  ERR_PKCS11_TOKEN_NOT_FOUND: 'signer',
+  ERR_PKCS11_PIN_MISSING: 'signer',
+  ERR_PKCS11_PIN_INCORRECT: 'signer',
+  ERR_PKCS11_PIN_LOCKED: 'signer',
+  ERR_PKCS11_KEY_NOT_FOUND: 'signer',
+  ERR_PKCS11_KEY_MISMATCH: 'signer',
+  ERR_PKCS11_MECHANISM: 'signer',
+  ERR_PKCS11_SESSION: 'signer',
+  ERR_PKCS11: 'signer',
+  ERR_ATTESTATION_UNAVAILABLE: 'signer',
+
+  // Command-line usage (exit 2)
+  ERR_USAGE: 'usage',
+  ERR_OUTPUT_WRITE: 'usage',
+} as const satisfies Record<string, ErrorCategory>;
+
+export type ErrorCode = keyof typeof CODES;
+
+export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(Object.keys(CODES) as ErrorCode[]);
+
+export function errorCategory(code: ErrorCode): ErrorCategory {
+  return CODES[code];
+}
+
+export interface ErstErrorOptions {
+  cause?: unknown;
+  /** Structured facts for machine output (field path, file, line, ...). Never secrets. */
+  details?: Record<string, unknown>;
+}
+
+export class ErstError extends Error {
+  override readonly name = 'ErstError';
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: ErstErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details;
+  }
+
+  get category(): ErrorCategory {
+    return errorCategory(this.code);
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+}
+
+/** True for an ErstError from any installed copy of this package (checks shape, not prototype). */
+export function isErstError(value: unknown, code?: ErrorCode): value is ErstError {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { name?: unknown; code?: unknown };
+  if (v.name !== 'ErstError' || typeof v.code !== 'string' || !(v.code in CODES)) return false;
+  return code === undefined || v.code === code;
+}

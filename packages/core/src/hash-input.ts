@@ -1,0 +1,64 @@
+import { utf8Bytes } from './bytes.js';
+import { goBool, goString, goStringSlice, goStruct } from './gojson.js';
+import { canonicalize } from './jcs.js';
+import type { JsonObject } from './json.js';
+import type { ErstPayload, HardwareAttestation } from './record.js';
+
+/** Fields of a 2.0.0 record that are not part of its own hash input. */
+export const V2_SEAL_FIELDS = ['trace_hash', 'signature'] as const;
+
+/** 2.0.0: JCS of the whole record less `trace_hash` and `signature`. */
+export function hashInputV2(record: Readonly<Record<string, unknown>>): Uint8Array {
+  const { trace_hash: _h, signature: _s, ...covered } = record;
+  return utf8Bytes(canonicalize(covered));
+}
+
+function goPayload(p: ErstPayload): string {
+  return goStruct([
+    ['envelope_xdr', goString(p.envelope_xdr)],
+    ['result_meta_xdr', goString(p.result_meta_xdr)],
+    ['events', goStringSlice(p.events)],
+    ['logs', goStringSlice(p.logs)],
+  ]);
+}
+
+function goAttestation(a: HardwareAttestation): string {
+  const certs =
+    a.certificates === null
+      ? 'null'
+      : '[' +
+        a.certificates
+          .map((c) =>
+            goStruct([
+              ['pem', goString(c.pem)],
+              ['subject', goString(c.subject)],
+              ['issuer', goString(c.issuer)],
+              ['serial', goString(c.serial)],
+            ]),
+          )
+          .join(',') +
+        ']';
+  return goStruct([
+    ['certificates', certs],
+    ['token_info', goString(a.token_info)],
+    ['key_non_exportable', goBool(a.key_non_exportable)],
+    ['retrieved_at', goString(a.retrieved_at)],
+  ]);
+}
+
+/** 1.0.0: Go's json.Marshal(payload). */
+export function hashInputV1_0(payload: ErstPayload): Uint8Array {
+  return utf8Bytes(goPayload(payload));
+}
+
+/** 1.1.0: Go's json.Marshal of {payload, hardware_attestation,omitempty}. */
+export function hashInputV1_1(payload: ErstPayload, attestation: HardwareAttestation | undefined): Uint8Array {
+  const fields: [string, string][] = [['payload', goPayload(payload)]];
+  if (attestation) fields.push(['hardware_attestation', goAttestation(attestation)]);
+  return utf8Bytes(goStruct(fields));
+}
+
+/** erst TypeScript audit:sign: JCS of {trace, hardware_attestation?}. */
+export function hashInputLegacyTs(trace: JsonObject, attestation: HardwareAttestation | undefined): Uint8Array {
+  return utf8Bytes(canonicalize(attestation ? { trace, hardware_attestation: attestation } : { trace }));
+}

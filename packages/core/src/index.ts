@@ -1,0 +1,54 @@
+export { ERROR_CODES, ErstError, errorCategory, isErstError } from './errors.js';
+export type { ErrorCategory, ErrorCode, ErstErrorOptions } from './errors.js';
+
+export { DEFAULT_MAX_INPUT_BYTES, parseStrictJson } from './json.js';
+export type { JsonObject, JsonPrimitive, JsonValue, ParseJsonOptions } from './json.js';
+
+export { canonicalize } from './jcs.js';
+export { goString, goStringSlice } from './gojson.js';
+export { sha256 } from './sha256.js';
+export {
+  base64ToBytes,
+  bytesToBase64,
+  bytesToHex,
+  concatBytes,
+  equalBytes,
+  hexToBytes,
+  isLowerHex,
+  utf8Bytes,
+} from './bytes.js';
+
+export {
+  ALGORITHMS,
+  PUBLIC_KEY_LENGTH,
+  parsePublicKey,
+  publicKeyFromPem,
+  publicKeyFromRaw,
+  publicKeyFromSpki,
+  publicKeyId,
+  publicKeyToPem,
+  publicKeyToSpki,
+} from './keys.js';
+export type { Algorithm, PublicKey } from './keys.js';
+
+export { KEY_ATTRIBUTE_NAMES, RECORD_FORMATS } from './record.js';
+export type {
+  AttestationCertificate,
+  AuditRecord,
+  AuditRecordV1,
+  AuditRecordV2,
+  ErstPayload,
+  HardwareAttestation,
+  KeyAttributes,
+  LegacyTsRecord,
+  RecordFormat,
+  WritableSchema,
+} from './record.js';
+
+export { hashInputLegacyTs, hashInputV1_0, hashInputV1_1, hashInputV2 } from './hash-input.js';
+export { detectFormat, isRfc3339, parseAttestation, parseErstPayload, parseRecord } from './parse.js';
+export type { SignedRecord } from './parse.js';
+
+export type { Signer } from './signer.js';
+export { generate, generateWithSigner, seedSigner } from './sign.js';
+export type { SignInput, SignOptions } from './sign.js';

@@ -1,0 +1,326 @@
+import { hexToBytes, isLowerHex } from './bytes.js';
+import { ErstError } from './errors.js';
+import {
+  hashInputLegacyTs,
+  hashInputV1_0,
+  hashInputV1_1,
+  hashInputV2,
+} from './hash-input.js';
+import type { JsonObject, JsonValue } from './json.js';
+import { ALGORITHMS, type Algorithm, type PublicKey, publicKeyFromPem, publicKeyFromRaw, PUBLIC_KEY_LENGTH } from './keys.js';
+import {
+  type AttestationCertificate,
+  type ErstPayload,
+  type HardwareAttestation,
+  KEY_ATTRIBUTE_NAMES,
+  type KeyAttributes,
+  type RecordFormat,
+} from './record.js';
+
+/**
+ * What every record format reduces to for verification (sigstore-js calls
+ * this a SignedEntity): one small shape, one adapter per input format.
+ */
+export interface SignedRecord {
+  readonly format: RecordFormat;
+  readonly algorithm: Algorithm;
+  readonly publicKey: PublicKey;
+  readonly signature: Uint8Array;
+  /** The hash the record claims (`trace_hash`, or `hash` in erst-ts), lowercase hex. */
+  readonly claimedHash: string;
+  /** The exact bytes that are hashed. */
+  readonly hashInput: Uint8Array;
+  /** The signature signs the raw 32-byte digest, or (erst-ts) the 64 ASCII bytes of its hex. */
+  readonly signedMessage: 'digest' | 'digest-hex';
+  /** Top-level fields the signature covers, and those it does not. */
+  readonly covered: readonly string[];
+  readonly uncovered: readonly string[];
+  readonly transactionHash: string | undefined;
+  readonly timestamp: string | undefined;
+  readonly attestation: HardwareAttestation | undefined;
+  readonly record: JsonObject;
+}
+
+/** Which format a parsed JSON value is, without validating it. */
+export function detectFormat(value: JsonValue): RecordFormat {
+  const rec = asObject(value, '$');
+  if ('version' in rec) {
+    const v = rec.version;
+    if (typeof v !== 'string') throw typeError('version', 'a string');
+    if (v === '2.0.0' || v === '1.1.0' || v === '1.0.0') return v;
+    throw new ErstError('ERR_RECORD_UNSUPPORTED_VERSION', `unsupported record version ${JSON.stringify(v)}; known: 2.0.0, 1.1.0, 1.0.0`, {
+      details: { version: v },
+    });
+  }
+  if ('trace' in rec && 'hash' in rec) return 'erst-ts';
+  throw new ErstError(
+    'ERR_RECORD_UNKNOWN_FORMAT',
+    'not an erst audit record: no "version" field, and not an erst TypeScript record (trace, hash)',
+  );
+}
+
+/** Validates a record strictly and reduces it to a SignedRecord. */
+export function parseRecord(value: JsonValue): SignedRecord {
+  const format = detectFormat(value);
+  const rec = value as JsonObject;
+  switch (format) {
+    case '2.0.0':
+      return parseV2(rec);
+    case '1.1.0':
+    case '1.0.0':
+      return parseV1(rec, format);
+    case 'erst-ts':
+      return parseLegacyTs(rec);
+  }
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+
+export function isRfc3339(s: string): boolean {
+  return RFC3339.test(s) && !Number.isNaN(Date.parse(s.replace(/(\.\d{3})\d+/, '$1')));
+}
+
+function parseV2(rec: JsonObject): SignedRecord {
+  const timestamp = timestampField(rec, 'timestamp');
+  const transactionHash = hexString(rec, 'transaction_hash', 32);
+  const algorithm = stringField(rec, 'algorithm');
+  if (!ALGORITHMS.includes(algorithm as Algorithm)) {
+    throw new ErstError('ERR_ALGORITHM_UNSUPPORTED', `unsupported algorithm ${JSON.stringify(algorithm)}; known: ${ALGORITHMS.join(', ')}`);
+  }
+  const alg = algorithm as Algorithm;
+  const publicKey = keyField(rec, 'public_key', alg);
+  asObject(required(rec, 'payload'), 'payload');
+  const attestation = 'hardware_attestation' in rec ? parseAttestation(rec.hardware_attestation!, true) : undefined;
+  const claimedHash = hexString(rec, 'trace_hash', 32);
+  const signature = hexField(rec, 'signature', 64);
+  const fields = Object.keys(rec);
+  return {
+    format: '2.0.0',
+    algorithm: alg,
+    publicKey,
+    signature,
+    claimedHash,
+    hashInput: hashInputV2(rec),
+    signedMessage: 'digest',
+    covered: fields.filter((f) => f !== 'trace_hash' && f !== 'signature'),
+    uncovered: [],
+    transactionHash,
+    timestamp,
+    attestation,
+    record: rec,
+  };
+}
+
+const V1_FIELDS = ['version', 'timestamp', 'transaction_hash', 'trace_hash', 'signature', 'public_key', 'payload'];
+
+function parseV1(rec: JsonObject, format: '1.1.0' | '1.0.0'): SignedRecord {
+  const allowed = format === '1.1.0' ? [...V1_FIELDS, 'hardware_attestation'] : V1_FIELDS;
+  // Anything else in a 1.x record would be unsigned data that looks authoritative.
+  rejectUnknown(rec, allowed, '');
+  const timestamp = timestampField(rec, 'timestamp');
+  const transactionHash = stringField(rec, 'transaction_hash');
+  const claimedHash = hexString(rec, 'trace_hash', 32);
+  const signature = hexField(rec, 'signature', 64);
+  const publicKey = keyField(rec, 'public_key', 'ed25519');
+  const payload = parseErstPayload(required(rec, 'payload'));
+  const attestation = 'hardware_attestation' in rec ? parseAttestation(rec.hardware_attestation!, false) : undefined;
+  return {
+    format,
+    algorithm: 'ed25519',
+    publicKey,
+    signature,
+    claimedHash,
+    hashInput: format === '1.0.0' ? hashInputV1_0(payload) : hashInputV1_1(payload, attestation),
+    signedMessage: 'digest',
+    covered: attestation ? ['payload', 'hardware_attestation'] : ['payload'],
+    uncovered: ['version', 'timestamp', 'transaction_hash'],
+    transactionHash,
+    timestamp,
+    attestation,
+    record: rec,
+  };
+}
+
+function parseLegacyTs(rec: JsonObject): SignedRecord {
+  rejectUnknown(rec, ['trace', 'hash', 'signature', 'algorithm', 'publicKey', 'signer', 'hardware_attestation'], '');
+  const trace = asObject(required(rec, 'trace'), 'trace');
+  const claimedHash = hexString(rec, 'hash', 32);
+  const signature = hexField(rec, 'signature', 64);
+  const algorithm = stringField(rec, 'algorithm');
+  if (algorithm !== 'Ed25519+SHA256') {
+    throw new ErstError('ERR_ALGORITHM_UNSUPPORTED', `unsupported algorithm ${JSON.stringify(algorithm)} in an erst TypeScript record; expected "Ed25519+SHA256"`);
+  }
+  const pem = stringField(rec, 'publicKey');
+  let publicKey: PublicKey;
+  try {
+    publicKey = publicKeyFromPem(pem);
+  } catch (cause) {
+    throw new ErstError('ERR_RECORD_FIELD_FORMAT', 'field "publicKey" is not an SPKI PEM public key', { cause, details: { field: 'publicKey' } });
+  }
+  if (publicKey.algorithm !== 'ed25519') {
+    throw new ErstError('ERR_RECORD_FIELD_FORMAT', 'field "publicKey" must be an Ed25519 key', { details: { field: 'publicKey' } });
+  }
+  if ('signer' in rec) asObject(rec.signer!, 'signer');
+  const attestation = 'hardware_attestation' in rec ? parseAttestation(rec.hardware_attestation!, false) : undefined;
+  const ts = trace.timestamp;
+  return {
+    format: 'erst-ts',
+    algorithm: 'ed25519',
+    publicKey,
+    signature,
+    claimedHash,
+    hashInput: hashInputLegacyTs(trace, attestation),
+    signedMessage: 'digest-hex',
+    covered: attestation ? ['trace', 'hardware_attestation'] : ['trace'],
+    uncovered: ['algorithm', 'signer'].filter((f) => f in rec),
+    transactionHash: undefined,
+    timestamp: typeof ts === 'string' ? ts : undefined,
+    attestation,
+    record: rec,
+  };
+}
+
+export function parseErstPayload(value: JsonValue, path = 'payload'): ErstPayload {
+  const p = asObject(value, path);
+  rejectUnknown(p, ['envelope_xdr', 'result_meta_xdr', 'events', 'logs'], `${path}.`);
+  return {
+    envelope_xdr: stringField(p, 'envelope_xdr', `${path}.`),
+    result_meta_xdr: stringField(p, 'result_meta_xdr', `${path}.`),
+    events: stringListOrNull(p, 'events', `${path}.`),
+    logs: stringListOrNull(p, 'logs', `${path}.`),
+  };
+}
+
+export function parseAttestation(value: JsonValue, allowKeyAttributes: boolean): HardwareAttestation {
+  const path = 'hardware_attestation';
+  const a = asObject(value, path);
+  const allowed = ['certificates', 'token_info', 'key_non_exportable', 'retrieved_at'];
+  if (allowKeyAttributes) allowed.push('key_attributes');
+  rejectUnknown(a, allowed, `${path}.`);
+  const rawCerts = required(a, 'certificates', `${path}.`);
+  let certificates: AttestationCertificate[] | null = null;
+  if (rawCerts !== null) {
+    if (!Array.isArray(rawCerts)) throw typeError(`${path}.certificates`, 'an array or null');
+    certificates = rawCerts.map((c, i) => {
+      const p = `${path}.certificates[${i}]`;
+      const o = asObject(c, p);
+      rejectUnknown(o, ['pem', 'subject', 'issuer', 'serial'], `${p}.`);
+      return {
+        pem: stringField(o, 'pem', `${p}.`),
+        subject: stringField(o, 'subject', `${p}.`),
+        issuer: stringField(o, 'issuer', `${p}.`),
+        serial: stringField(o, 'serial', `${p}.`),
+      };
+    });
+  }
+  const keyNonExportable = required(a, 'key_non_exportable', `${path}.`);
+  if (typeof keyNonExportable !== 'boolean') throw typeError(`${path}.key_non_exportable`, 'a boolean');
+  const out: HardwareAttestation = {
+    certificates,
+    token_info: stringField(a, 'token_info', `${path}.`),
+    key_non_exportable: keyNonExportable,
+    retrieved_at: timestampField(a, 'retrieved_at', `${path}.`),
+  };
+  if ('key_attributes' in a) {
+    const ka = asObject(a.key_attributes!, `${path}.key_attributes`);
+    rejectUnknown(ka, KEY_ATTRIBUTE_NAMES, `${path}.key_attributes.`);
+    const attrs: KeyAttributes = {};
+    for (const name of KEY_ATTRIBUTE_NAMES) {
+      if (!(name in ka)) continue;
+      if (typeof ka[name] !== 'boolean') throw typeError(`${path}.key_attributes.${name}`, 'a boolean');
+      attrs[name] = ka[name] as boolean;
+    }
+    out.key_attributes = attrs;
+  }
+  return out;
+}
+
+// ---- field helpers: every message names the field path ----
+
+function asObject(value: JsonValue | undefined, path: string): JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    if (path === '$') throw new ErstError('ERR_RECORD_NOT_OBJECT', `a record must be a JSON object, not ${describe(value)}`);
+    throw typeError(path, 'an object');
+  }
+  return value;
+}
+
+function required(obj: JsonObject, field: string, prefix = ''): JsonValue {
+  if (!(field in obj)) {
+    throw new ErstError('ERR_RECORD_FIELD_MISSING', `required field "${prefix}${field}" is missing`, { details: { field: prefix + field } });
+  }
+  return obj[field]!;
+}
+
+function stringField(obj: JsonObject, field: string, prefix = ''): string {
+  const v = required(obj, field, prefix);
+  if (typeof v !== 'string') throw typeError(prefix + field, 'a string', v);
+  return v;
+}
+
+function stringListOrNull(obj: JsonObject, field: string, prefix: string): string[] | null {
+  const v = required(obj, field, prefix);
+  if (v === null) return null;
+  if (!Array.isArray(v)) throw typeError(prefix + field, 'an array of strings or null', v);
+  v.forEach((item, i) => {
+    if (typeof item !== 'string') throw typeError(`${prefix}${field}[${i}]`, 'a string', item);
+  });
+  return v as string[];
+}
+
+function timestampField(obj: JsonObject, field: string, prefix = ''): string {
+  const s = stringField(obj, field, prefix);
+  if (!isRfc3339(s)) {
+    throw new ErstError('ERR_RECORD_FIELD_FORMAT', `field "${prefix}${field}" is not an RFC 3339 timestamp: ${JSON.stringify(s.slice(0, 40))}`, {
+      details: { field: prefix + field },
+    });
+  }
+  return s;
+}
+
+function hexString(obj: JsonObject, field: string, bytes: number): string {
+  const s = stringField(obj, field);
+  if (s.length !== bytes * 2 || !isLowerHex(s)) {
+    throw new ErstError(
+      'ERR_RECORD_FIELD_FORMAT',
+      `field "${field}" must be ${bytes * 2} lowercase hex characters (${bytes} bytes); got ${s.length} characters${isLowerHex(s) ? '' : ' that are not lowercase hex'}`,
+      { details: { field } },
+    );
+  }
+  return s;
+}
+
+function hexField(obj: JsonObject, field: string, bytes: number): Uint8Array {
+  return hexToBytes(hexString(obj, field, bytes))!;
+}
+
+function keyField(obj: JsonObject, field: string, alg: Algorithm): PublicKey {
+  const raw = hexField(obj, field, PUBLIC_KEY_LENGTH[alg]);
+  try {
+    return publicKeyFromRaw(raw, alg);
+  } catch (cause) {
+    throw new ErstError('ERR_RECORD_FIELD_FORMAT', `field "${field}" is not a valid ${alg} public key`, { cause, details: { field } });
+  }
+}
+
+function rejectUnknown(obj: JsonObject, allowed: readonly string[], prefix: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) {
+      throw new ErstError('ERR_RECORD_FIELD_UNKNOWN', `unknown field "${prefix}${key}": it is not covered by this format's signature`, {
+        details: { field: prefix + key },
+      });
+    }
+  }
+}
+
+function typeError(path: string, expected: string, got?: JsonValue): ErstError {
+  const suffix = got === undefined ? '' : `, not ${describe(got)}`;
+  return new ErstError('ERR_RECORD_FIELD_TYPE', `field "${path}" must be ${expected}${suffix}`, { details: { field: path } });
+}
+
+function describe(v: JsonValue | undefined): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (v === undefined) return 'nothing';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}

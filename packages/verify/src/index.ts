@@ -1,0 +1,10 @@
+export { Verifier, isMalformed, unreadableResult, verifyAuditLog, verifyMany } from './verify.js';
+export type { TrustLevel, VerifyInput, VerifyIssue, VerifyOptions, VerifyResult, WarningCode } from './verify.js';
+export { TrustIndex, parseTrustFile, withinWindow } from './trust.js';
+export type { ParseTrustOptions, TrustPolicy, TrustedKey } from './trust.js';
+export { checkEd25519PublicKey, nobleBackend, selectBackend, signatureIsStrictlyEncoded } from './ed25519.js';
+export type { Ed25519Backend, KeyVerdict } from './ed25519.js';
+export { isLowS, verifyP256 } from './ecdsa.js';
+export type { AttestationReport } from '@erst/attestation';
+export { ErstError, isErstError } from '@erst/core';
+export type { ErrorCode } from '@erst/core';

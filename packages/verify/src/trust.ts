@@ -1,0 +1,122 @@
+import { ErstError, type PublicKey, parsePublicKey, publicKeyId, type JsonValue, parseStrictJson } from '@erst/core';
+
+/** A key the verifier was told to trust, optionally only for a window of time. */
+export interface TrustedKey {
+  key: PublicKey;
+  label?: string;
+  notBefore?: Date;
+  notAfter?: Date;
+}
+
+/** Trust material, always passed in: the verifier reads no files. */
+export interface TrustPolicy {
+  keys: TrustedKey[];
+  /** PEM text of pinned attestation roots. */
+  attestationRoots: string[];
+  requireAttestation: boolean;
+}
+
+export interface ParseTrustOptions {
+  /**
+   * Turns an `attestation_roots` entry that is not PEM text (a path relative
+   * to the trust file) into PEM text. Without it, only inline PEM is accepted.
+   */
+  resolveRoot?: (reference: string) => string;
+}
+
+function trustError(message: string, cause?: unknown): ErstError {
+  return new ErstError('ERR_TRUST_FILE_INVALID', `trust file: ${message}`, cause === undefined ? {} : { cause });
+}
+
+function parseDate(value: JsonValue | undefined, where: string): Date | undefined {
+  if (value === undefined || value === null) return undefined;
+  const d = typeof value === 'string' ? new Date(value) : undefined;
+  if (!d || Number.isNaN(d.getTime())) throw trustError(`${where} is not an RFC 3339 date`);
+  return d;
+}
+
+/** Parses and validates a trust file (`{keys, attestation_roots, require_attestation}`). */
+export function parseTrustFile(input: string | Uint8Array | JsonValue, options: ParseTrustOptions = {}): TrustPolicy {
+  let doc: JsonValue;
+  try {
+    doc = typeof input === 'string' || input instanceof Uint8Array ? parseStrictJson(input) : input;
+  } catch (cause) {
+    throw trustError((cause as Error).message, cause);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw trustError('must be a JSON object');
+  for (const k of Object.keys(doc)) {
+    if (!['keys', 'attestation_roots', 'require_attestation'].includes(k)) throw trustError(`unknown field "${k}"`);
+  }
+  const keys: TrustedKey[] = [];
+  const rawKeys = doc.keys ?? [];
+  if (!Array.isArray(rawKeys)) throw trustError('"keys" must be an array');
+  rawKeys.forEach((entry, i) => {
+    const where = `keys[${i}]`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw trustError(`${where} must be an object`);
+    if (typeof entry.public_key !== 'string') throw trustError(`${where}.public_key must be a string (hex or SPKI PEM)`);
+    let key: PublicKey;
+    try {
+      key = parsePublicKey(entry.public_key);
+    } catch (cause) {
+      throw trustError(`${where}.public_key: ${(cause as Error).message}`, cause);
+    }
+    if (entry.algorithm !== undefined && entry.algorithm !== key.algorithm) {
+      throw trustError(`${where}.algorithm is ${JSON.stringify(entry.algorithm)} but the key is ${key.algorithm}`);
+    }
+    const tk: TrustedKey = { key };
+    if (entry.label !== undefined) {
+      if (typeof entry.label !== 'string') throw trustError(`${where}.label must be a string`);
+      tk.label = entry.label;
+    }
+    const nb = parseDate(entry.not_before, `${where}.not_before`);
+    const na = parseDate(entry.not_after, `${where}.not_after`);
+    if (nb) tk.notBefore = nb;
+    if (na) tk.notAfter = na;
+    if (nb && na && nb > na) throw trustError(`${where}: not_before is after not_after`);
+    keys.push(tk);
+  });
+  const rawRoots = doc.attestation_roots ?? [];
+  if (!Array.isArray(rawRoots) || rawRoots.some((r) => typeof r !== 'string')) {
+    throw trustError('"attestation_roots" must be an array of strings (PEM text or paths)');
+  }
+  const attestationRoots = (rawRoots as string[]).map((r) => {
+    if (r.includes('-----BEGIN CERTIFICATE-----')) return r;
+    if (!options.resolveRoot) throw trustError(`attestation root ${JSON.stringify(r)} is not PEM text, and no file resolver was given`);
+    return options.resolveRoot(r);
+  });
+  const req = doc.require_attestation ?? false;
+  if (typeof req !== 'boolean') throw trustError('"require_attestation" must be a boolean');
+  return { keys, attestationRoots, requireAttestation: req };
+}
+
+/** Merges pinned keys and trust files into one policy; lookups are by key bytes. */
+export class TrustIndex {
+  readonly #byId = new Map<string, TrustedKey[]>();
+  readonly roots: string[];
+  readonly requireAttestation: boolean;
+  readonly hasAnchors: boolean;
+
+  constructor(policies: TrustPolicy[]) {
+    for (const p of policies) {
+      for (const k of p.keys) {
+        const id = publicKeyId(k.key);
+        const list = this.#byId.get(id) ?? [];
+        list.push(k);
+        this.#byId.set(id, list);
+      }
+    }
+    this.roots = policies.flatMap((p) => p.attestationRoots);
+    this.requireAttestation = policies.some((p) => p.requireAttestation);
+    this.hasAnchors = this.#byId.size > 0 || this.roots.length > 0;
+  }
+
+  /** Entries pinning this key (any window), in the order given. */
+  lookup(key: PublicKey): TrustedKey[] {
+    return this.#byId.get(publicKeyId(key)) ?? [];
+  }
+}
+
+/** Whether `at` falls inside the key's window (inclusive). */
+export function withinWindow(k: TrustedKey, at: Date): boolean {
+  return !(k.notBefore && at < k.notBefore) && !(k.notAfter && at > k.notAfter);
+}

@@ -1,0 +1,347 @@
+import type { AttestationReport } from '@erst/attestation';
+import {
+  type Algorithm,
+  type ErrorCode,
+  type JsonValue,
+  type PublicKey,
+  type RecordFormat,
+  type SignedRecord,
+  bytesToHex,
+  errorCategory,
+  isErstError,
+  parsePublicKey,
+  parseRecord,
+  parseStrictJson,
+  publicKeyId,
+  sha256,
+  utf8Bytes,
+} from '@erst/core';
+import { type Ed25519Backend, type KeyVerdict, checkEd25519PublicKey, selectBackend, signatureIsStrictlyEncoded } from './ed25519.js';
+import { verifyP256 } from './ecdsa.js';
+import { TrustIndex, type TrustPolicy, withinWindow } from './trust.js';
+
+export type WarningCode =
+  | 'WARN_KEY_NOT_PINNED'
+  | 'WARN_UNCOVERED_FIELDS'
+  | 'WARN_WINDOW_ON_UNSIGNED_TIMESTAMP'
+  | 'WARN_ATTESTATION_NOT_CHECKED'
+  | 'WARN_ATTESTATION_CLAIMS_ONLY'
+  | 'WARN_PARSED_OBJECT_INPUT';
+
+export interface VerifyIssue<C extends string = ErrorCode> {
+  code: C;
+  message: string;
+}
+
+/**
+ * `pinned`: the key is one the caller trusts. `attested`: the key is proven
+ * hardware-held by a chain to a pinned root. `embedded-only`: the signature
+ * verifies under the key the record names, and nobody pinned anything (proof
+ * that someone signed it, not who). `untrusted`: trust anchors were given and
+ * this key is not among them, or integrity failed.
+ */
+export type TrustLevel = 'pinned' | 'attested' | 'embedded-only' | 'untrusted';
+
+export interface VerifyResult {
+  /** Integrity holds and the trust the caller asked for is met. */
+  valid: boolean;
+  format: RecordFormat | null;
+  integrity: { hash: 'ok' | 'mismatch' | 'unchecked'; signature: 'ok' | 'invalid' | 'unchecked' };
+  trust: TrustLevel;
+  key: { algorithm: Algorithm; public_key: string; label?: string } | null;
+  trace_hash: string | null;
+  transaction_hash: string | null;
+  timestamp: string | null;
+  /** Top-level fields covered by the signature, and those it does not cover. */
+  covered: string[];
+  uncovered: string[];
+  attestation: AttestationReport | null;
+  errors: VerifyIssue[];
+  warnings: VerifyIssue<WarningCode>[];
+}
+
+export interface VerifyOptions {
+  /** Pinned keys: hex (raw) or SPKI PEM text, or parsed keys. */
+  publicKeys?: readonly (string | PublicKey)[];
+  /** Parsed trust files (see parseTrustFile). */
+  trust?: TrustPolicy | readonly TrustPolicy[];
+  /** PEM text of pinned attestation roots. */
+  attestationRoots?: readonly string[];
+  /** Refuse records whose key is not hardware-attested to a pinned root. */
+  requireAttestation?: boolean;
+  /** Ed25519 implementation; `auto` uses WebCrypto when the runtime has it. */
+  backend?: 'auto' | 'webcrypto' | 'noble';
+  /** Largest record accepted, in bytes. */
+  maxBytes?: number;
+}
+
+/** A record as text, bytes, or an already-parsed JSON value. */
+export type VerifyInput = string | Uint8Array | JsonValue;
+
+// A key's verdict never changes; archives repeat a handful of keys.
+const keyVerdicts = new Map<string, KeyVerdict>();
+function ed25519Verdict(key: PublicKey): KeyVerdict {
+  const id = publicKeyId(key);
+  let v = keyVerdicts.get(id);
+  if (!v) {
+    if (keyVerdicts.size > 4096) keyVerdicts.clear();
+    v = checkEd25519PublicKey(key.raw);
+    keyVerdicts.set(id, v);
+  }
+  return v;
+}
+
+function emptyResult(): VerifyResult {
+  return {
+    valid: false,
+    format: null,
+    integrity: { hash: 'unchecked', signature: 'unchecked' },
+    trust: 'untrusted',
+    key: null,
+    trace_hash: null,
+    transaction_hash: null,
+    timestamp: null,
+    covered: [],
+    uncovered: [],
+    attestation: null,
+    errors: [],
+    warnings: [],
+  };
+}
+
+/** The result for input that could not be read at all (a missing file, say). */
+export function unreadableResult(error: unknown): VerifyResult {
+  const r = emptyResult();
+  r.errors.push(issue(error));
+  return r;
+}
+
+function issue(e: unknown): VerifyIssue {
+  if (isErstError(e)) return { code: e.code, message: e.message };
+  return { code: 'ERR_RECORD_UNKNOWN_FORMAT', message: e instanceof Error ? e.message : String(e) };
+}
+
+/** True when every error is about reading the input, not about verification. */
+export function isMalformed(result: VerifyResult): boolean {
+  return result.errors.length > 0 && result.format === null && result.errors.every((e) => errorCategory(e.code) === 'input');
+}
+
+/**
+ * Verifies records against one set of trust anchors. Reuse one Verifier for
+ * many records: keys, verdicts and attestation results are cached.
+ */
+export class Verifier {
+  readonly #trust: TrustIndex;
+  readonly #backend: Promise<Ed25519Backend>;
+  readonly #maxBytes: number | undefined;
+  readonly #requireAttestation: boolean;
+  #attestation: Promise<typeof import('@erst/attestation')> | undefined;
+
+  constructor(options: VerifyOptions = {}) {
+    const pinned: TrustPolicy = {
+      keys: (options.publicKeys ?? []).map((k) => ({ key: typeof k === 'string' ? parsePublicKey(k) : k })),
+      attestationRoots: [...(options.attestationRoots ?? [])],
+      requireAttestation: options.requireAttestation ?? false,
+    };
+    const files = options.trust === undefined ? [] : Array.isArray(options.trust) ? options.trust : [options.trust as TrustPolicy];
+    this.#trust = new TrustIndex([pinned, ...files]);
+    this.#requireAttestation = this.#trust.requireAttestation;
+    this.#backend = selectBackend(options.backend ?? 'auto');
+    this.#maxBytes = options.maxBytes;
+  }
+
+  /** Which Ed25519 implementation runs ('webcrypto' or 'noble'). */
+  async backendName(): Promise<string> {
+    return (await this.#backend).name;
+  }
+
+  /** Verifies one record. Never throws for bad input: problems are in `errors`. */
+  async verify(input: VerifyInput): Promise<VerifyResult> {
+    const result = emptyResult();
+    let rec: SignedRecord;
+    try {
+      const value =
+        typeof input === 'string' || input instanceof Uint8Array ? parseStrictJson(input, { maxBytes: this.#maxBytes }) : input;
+      rec = parseRecord(value);
+    } catch (e) {
+      result.errors.push(issue(e));
+      return result;
+    }
+    if (typeof input === 'object' && !(input instanceof Uint8Array)) {
+      result.warnings.push({
+        code: 'WARN_PARSED_OBJECT_INPUT',
+        message: 'record was passed already parsed: duplicate keys in its source could not be checked',
+      });
+    }
+    return this.#verifyParsed(rec, result);
+  }
+
+  async #verifyParsed(rec: SignedRecord, result: VerifyResult): Promise<VerifyResult> {
+    result.format = rec.format;
+    result.key = { algorithm: rec.algorithm, public_key: bytesToHex(rec.publicKey.raw) };
+    result.trace_hash = rec.claimedHash;
+    result.transaction_hash = rec.transactionHash ?? null;
+    result.timestamp = rec.timestamp ?? null;
+    result.covered = [...rec.covered];
+    result.uncovered = [...rec.uncovered];
+    if (rec.uncovered.length > 0) {
+      result.warnings.push({
+        code: 'WARN_UNCOVERED_FIELDS',
+        message: `format ${rec.format} does not sign ${rec.uncovered.join(', ')}: those fields can be changed without detection`,
+      });
+    }
+
+    // Integrity
+    const digest = sha256(rec.hashInput);
+    const digestHex = bytesToHex(digest);
+    result.integrity.hash = digestHex === rec.claimedHash ? 'ok' : 'mismatch';
+    if (result.integrity.hash === 'mismatch') {
+      result.errors.push({
+        code: 'ERR_HASH_MISMATCH',
+        message: `the record's content hashes to ${digestHex}, not the ${rec.format === 'erst-ts' ? 'hash' : 'trace_hash'} ${rec.claimedHash} it claims: the record was changed`,
+      });
+    }
+    const sigOk = await this.#checkSignature(rec, digest, digestHex, result);
+    result.integrity.signature = sigOk ? 'ok' : 'invalid';
+    if (!sigOk && !result.errors.some((e) => e.code === 'ERR_PUBLIC_KEY_WEAK')) {
+      result.errors.push({
+        code: 'ERR_SIGNATURE_INVALID',
+        message: `the signature does not verify under the record's ${rec.algorithm} key ${result.key.public_key}`,
+      });
+    }
+    if (result.errors.length > 0) return result;
+
+    // Attestation (only loaded when a record carries one)
+    if (rec.attestation) {
+      const att = await this.#attestationModule();
+      const times = [rec.attestation.retrieved_at, rec.timestamp].filter((t): t is string => typeof t === 'string').map((t) => new Date(t));
+      result.attestation = await att.verifyAttestation({
+        attestation: rec.attestation,
+        publicKey: rec.publicKey,
+        roots: this.#trust.roots,
+        times,
+      });
+      if (this.#trust.roots.length === 0) {
+        result.warnings.push({
+          code: 'WARN_ATTESTATION_NOT_CHECKED',
+          message: 'the record carries a hardware attestation, but no attestation root was pinned: its claims are unproven',
+        });
+      } else if (!result.attestation.attested) {
+        result.errors.push(...result.attestation.errors);
+      }
+    }
+
+    // Trust
+    this.#decideTrust(rec, result);
+    result.valid = result.errors.length === 0;
+    return result;
+  }
+
+  async #checkSignature(rec: SignedRecord, digest: Uint8Array, digestHex: string, result: VerifyResult): Promise<boolean> {
+    const message = rec.signedMessage === 'digest' ? digest : utf8Bytes(digestHex);
+    if (rec.algorithm === 'ecdsa-p256') return verifyP256(rec.publicKey.raw, rec.hashInput, digest, rec.signature);
+    const verdict = ed25519Verdict(rec.publicKey);
+    if (verdict !== 'ok') {
+      result.errors.push({
+        code: 'ERR_PUBLIC_KEY_WEAK',
+        message: `the record's Ed25519 public key is ${verdict === 'small-order' ? 'a small-order point' : verdict === 'non-canonical' ? 'not canonically encoded' : 'not a point on the curve'}: no signature under it is accepted`,
+      });
+      return false;
+    }
+    if (!signatureIsStrictlyEncoded(rec.signature)) return false;
+    return (await this.#backend).verify(rec.publicKey.raw, message, rec.signature);
+  }
+
+  #decideTrust(rec: SignedRecord, result: VerifyResult): void {
+    const entries = this.#trust.lookup(rec.publicKey);
+    const attested = result.attestation?.attested === true;
+    if (entries.length > 0) {
+      const at = rec.timestamp ? new Date(rec.timestamp) : undefined;
+      const windowed = entries.some((e) => e.notBefore || e.notAfter);
+      const match = entries.find((e) => !(e.notBefore || e.notAfter) || (at !== undefined && withinWindow(e, at)));
+      if (match) {
+        result.trust = 'pinned';
+        if (match.label) result.key!.label = match.label;
+        if (windowed && rec.uncovered.includes('timestamp')) {
+          result.warnings.push({
+            code: 'WARN_WINDOW_ON_UNSIGNED_TIMESTAMP',
+            message: `key validity was checked against the timestamp of a ${rec.format} record, which the signature does not cover`,
+          });
+        }
+      } else {
+        result.trust = 'untrusted';
+        const e = entries[0]!;
+        result.errors.push({
+          code: 'ERR_KEY_OUTSIDE_VALIDITY',
+          message: `key ${e.label ? `"${e.label}" ` : ''}is pinned only from ${e.notBefore?.toISOString() ?? 'the beginning'} to ${e.notAfter?.toISOString() ?? 'no end'}, and the record is dated ${rec.timestamp ?? '(no timestamp)'}`,
+        });
+      }
+    } else if (attested) {
+      result.trust = 'attested';
+    } else if (this.#trust.hasAnchors) {
+      result.trust = 'untrusted';
+      result.errors.push({
+        code: 'ERR_KEY_NOT_TRUSTED',
+        message: `the record is signed by ${rec.algorithm} key ${result.key!.public_key}, which is not pinned${this.#trust.roots.length ? ' and not attested to a pinned root' : ''}`,
+      });
+    } else {
+      result.trust = 'embedded-only';
+      result.warnings.push({
+        code: 'WARN_KEY_NOT_PINNED',
+        message: 'integrity only: the signature verifies under the key the record names, but no key was pinned; this proves someone signed it, not who',
+      });
+    }
+    if (this.#requireAttestation && !attested) {
+      result.errors.push({
+        code: 'ERR_ATTESTATION_REQUIRED',
+        message: rec.attestation
+          ? 'attestation is required, and this record\'s attestation does not prove its key to a pinned root'
+          : 'attestation is required, and this record carries none',
+      });
+    }
+  }
+
+  #attestationModule(): Promise<typeof import('@erst/attestation')> {
+    this.#attestation ??= import('@erst/attestation');
+    return this.#attestation;
+  }
+
+  /** Verifies many records with bounded concurrency; results keep input order. */
+  async *verifyStream(
+    inputs: Iterable<VerifyInput> | AsyncIterable<VerifyInput>,
+    options: { concurrency?: number } = {},
+  ): AsyncGenerator<VerifyResult> {
+    // Parsing and hashing run on this thread; signature checks run in
+    // WebCrypto's thread pool, so keeping several in flight uses every core.
+    const concurrency = Math.max(1, options.concurrency ?? 64);
+    const inFlight: Promise<VerifyResult>[] = [];
+    for await (const input of inputs as AsyncIterable<VerifyInput>) {
+      inFlight.push(this.verify(input));
+      if (inFlight.length >= concurrency) yield await inFlight.shift()!;
+    }
+    while (inFlight.length > 0) yield await inFlight.shift()!;
+  }
+
+  async verifyMany(
+    inputs: Iterable<VerifyInput> | AsyncIterable<VerifyInput>,
+    options: { concurrency?: number } = {},
+  ): Promise<VerifyResult[]> {
+    const out: VerifyResult[] = [];
+    for await (const r of this.verifyStream(inputs, options)) out.push(r);
+    return out;
+  }
+}
+
+/** Verifies one record (text, bytes or parsed JSON). Never throws for bad input. */
+export function verifyAuditLog(input: VerifyInput, options: VerifyOptions = {}): Promise<VerifyResult> {
+  return new Verifier(options).verify(input);
+}
+
+/** Verifies many records with one set of options; results keep input order. */
+export function verifyMany(
+  inputs: Iterable<VerifyInput> | AsyncIterable<VerifyInput>,
+  options: VerifyOptions & { concurrency?: number } = {},
+): Promise<VerifyResult[]> {
+  return new Verifier(options).verifyMany(inputs, options);
+}
+

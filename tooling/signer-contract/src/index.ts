@@ -1,0 +1,93 @@
+import { type Signer, bytesToHex, generateWithSigner, sha256 } from '@erst/core';
+import { selectBackend, verifyAuditLog } from '@erst/verify';
+import { p256 } from '@noble/curves/nist.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const TX = 'ab'.repeat(32);
+const PAYLOAD = {
+  envelope_xdr: 'AAAAAgAAAAA=',
+  result_meta_xdr: 'AAAAAwAAAAA=',
+  events: ['event <one> & "two"'],
+  logs: ['log line', 'line\u2028sep'],
+};
+
+/**
+ * The behaviour every Signer implementation must show. signer-memory runs it
+ * in memory; tests/softhsm runs it against a real SoftHSM token.
+ */
+export function describeSignerContract(name: string, makeSigner: () => Promise<Signer>): void {
+  describe(`Signer contract: ${name}`, () => {
+    let signer: Signer;
+    beforeAll(async () => {
+      signer = await makeSigner();
+    });
+    afterAll(async () => {
+      await signer?.close?.();
+    });
+
+    it('reports a stable public key of the right size for its algorithm', async () => {
+      const a = await signer.publicKey();
+      const b = await signer.publicKey();
+      expect(a.algorithm).toBe(signer.algorithm);
+      expect(bytesToHex(a.raw)).toBe(bytesToHex(b.raw));
+      expect(a.raw.length).toBe(signer.algorithm === 'ed25519' ? 32 : 65);
+    });
+
+    it('signs a digest with a 64-byte signature', async () => {
+      const sig = await signer.sign(sha256(new TextEncoder().encode('contract')));
+      expect(sig).toBeInstanceOf(Uint8Array);
+      expect(sig.length).toBe(64);
+    });
+
+    it('produces 2.0.0 records that verify, pinned to its own key', async () => {
+      const record = await generateWithSigner(signer, { transactionHash: TX, payload: PAYLOAD }, { attestation: null });
+      const pub = bytesToHex((await signer.publicKey()).raw);
+      const result = await verifyAuditLog(JSON.stringify(record), { publicKeys: [pub] });
+      expect(result.errors).toEqual([]);
+      expect(result.valid).toBe(true);
+      expect(result.trust).toBe('pinned');
+    });
+
+    it('produces records that fail when one byte of the payload changes', async () => {
+      const record = await generateWithSigner(signer, { transactionHash: TX, payload: PAYLOAD }, { attestation: null });
+      const tampered = JSON.parse(JSON.stringify(record));
+      tampered.payload.logs[0] = 'log linf';
+      const result = await verifyAuditLog(JSON.stringify(tampered));
+      expect(result.valid).toBe(false);
+      expect(result.errors.map((e) => e.code)).toContain('ERR_HASH_MISMATCH');
+    });
+
+    it('produces 1.1.0 records that verify (Ed25519 only)', async () => {
+      if (signer.algorithm !== 'ed25519') {
+        await expect(
+          generateWithSigner(signer, { transactionHash: TX, payload: PAYLOAD }, { schema: '1.1.0', attestation: null }),
+        ).rejects.toMatchObject({ code: 'ERR_ALGORITHM_UNSUPPORTED' });
+        return;
+      }
+      const record = await generateWithSigner(signer, { transactionHash: TX, payload: PAYLOAD }, { schema: '1.1.0', attestation: null });
+      const result = await verifyAuditLog(JSON.stringify(record));
+      expect(result.format).toBe('1.1.0');
+      expect(result.valid).toBe(true);
+    });
+
+    it('signs concurrently: 64 parallel signatures all verify, none mixed up', async () => {
+      const digests = Array.from({ length: 64 }, (_, i) => sha256(new TextEncoder().encode(`digest ${i}`)));
+      const sigs = await Promise.all(digests.map((d) => signer.sign(d)));
+      const pub = await signer.publicKey();
+      const backend = await selectBackend('auto');
+      for (let i = 0; i < digests.length; i++) {
+        const ok =
+          signer.algorithm === 'ed25519'
+            ? await backend.verify(pub.raw, digests[i]!, sigs[i]!)
+            : p256.verify(sigs[i]!, digests[i]!, pub.raw, { prehash: false, lowS: true });
+        expect(ok, `signature ${i}`).toBe(true);
+      }
+    });
+
+    it('close() is idempotent', async () => {
+      const s = await makeSigner();
+      await s.close?.();
+      await s.close?.();
+    });
+  });
+}
