@@ -32,6 +32,8 @@ export function buildParser(args: string[], ctx: RunContext): Argv {
     .version()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
+    // PEM text ("-----BEGIN ...") and "-" (stdin) are values, not flags.
+    .parserConfiguration({ 'nargs-eats-options': true })
     .fail((msg, err) => {
       // yargs calls this for usage errors (msg) and for errors thrown while parsing (err).
       if (err && !msg) throw err;

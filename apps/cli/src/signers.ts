@@ -19,6 +19,7 @@ export function withSignerOptions<T>(y: Argv<T>): Argv<T & SignerArgs> {
     })
     .option('software-private-key', {
       type: 'string',
+      nargs: 1,
       describe: 'Ed25519 private key, PKCS#8 PEM text (or set ERST_AUDIT_PRIVATE_KEY_PEM)',
     })
     .option('key-file', { type: 'string', describe: 'Path of an Ed25519 PKCS#8 PEM key file (mode 0600)', normalize: true })

@@ -16,7 +16,9 @@ export function withTrustOptions<T>(y: Argv<T>): Argv<T & TrustArgs> {
   return y
     .option('public-key', {
       type: 'string',
-      array: true,
+      nargs: 1,
+      // Repeatable; nargs (not array) so PEM text starting with dashes is a value.
+      coerce: (v: string | string[]) => (Array.isArray(v) ? v : [v]),
       describe: 'Pinned public key: hex, SPKI PEM text, or @file (repeatable)',
     })
     .option('trust', { type: 'string', describe: 'Trust file (keys with validity windows, attestation roots)', normalize: true })

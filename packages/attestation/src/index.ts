@@ -1,2 +1,3 @@
+export { buildAttestation } from './build.js';
 export { verifyAttestation } from './verify-chain.js';
-export type { AttestationCheck, AttestationReport, CertificateSummary, VendorDetails } from './types.js';
+export type { AttestationCheck, AttestationReport, CertificateSummary, CollectedAttestation, VendorDetails } from './types.js';

@@ -8,6 +8,11 @@ export interface AttestationCheck {
   roots: readonly string[];
   /** Instants at which every certificate must be valid (retrieved_at, the record's timestamp). */
   times: readonly Date[];
+  /**
+   * Clock skew tolerated on validity dates, in seconds (default 300): a token's
+   * clock and a CA's clock disagree by seconds in practice.
+   */
+  clockSkewSeconds?: number;
 }
 
 export interface CertificateSummary {
@@ -18,6 +23,10 @@ export interface CertificateSummary {
   not_after: string;
   sha256_fingerprint: string;
   is_ca: boolean;
+  /** e.g. "Ed25519", "ECDSA P-256", "RSA 2048". */
+  key_algorithm: string;
+  /** SHA-256 of the SubjectPublicKeyInfo, lowercase hex. */
+  key_sha256_fingerprint: string;
 }
 
 export interface VendorDetails {
@@ -37,4 +46,19 @@ export interface AttestationReport {
   chain: CertificateSummary[];
   vendor: VendorDetails | null;
   errors: { code: ErrorCode; message: string }[];
+}
+
+/** What signer-pkcs11 reads off a token, handed to buildAttestation. */
+export interface CollectedAttestation {
+  /** DER of the certificate that certifies the signing key (YubiKey: "X.509 Certificate for PIV Attestation <slot>"). */
+  leaf: Uint8Array;
+  /** Other certificates available (token objects, the f9 intermediate, --attestation-chain bundle), any order. */
+  pool: readonly Uint8Array[];
+  /** e.g. "YubiKey PIV #12345678 (Yubico (www.yubico.com))": label, model, manufacturer, serial. */
+  tokenInfo: string;
+  keyAttributes: KeyAttributes;
+  /** When the attestation was read; default now. */
+  retrievedAt?: Date;
+  /** The signing key: when given, buildAttestation refuses a leaf that certifies another key. */
+  publicKey?: PublicKey;
 }

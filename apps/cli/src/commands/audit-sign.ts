@@ -51,7 +51,7 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
     describe: 'Sign a simulation payload into an audit record',
     builder: (y: Argv) =>
       withSignerOptions(y)
-        .option('payload', { type: 'string', describe: 'Payload document: JSON text, @file, or - for stdin' })
+        .option('payload', { type: 'string', nargs: 1, describe: 'Payload document: JSON text, @file, or - for stdin' })
         .option('schema', { type: 'string', choices: ['2.0.0', '1.1.0'], default: '2.0.0', describe: 'Record format to write' })
         .option('transaction-hash', { type: 'string', describe: 'Transaction hash (64 hex) for a bare payload' })
         .option('out', { type: 'string', describe: 'Write the record here (atomically) instead of stdout', normalize: true })

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+process.stderr.write('erst-batch: not built yet\n');
+process.exitCode = 2;

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import * as core from '../index.js';
+
+describe('@erst/core public surface', () => {
+  it('exports exactly the documented names', () => {
+    expect(Object.keys(core).sort()).toEqual(
+      [
+        'ALGORITHMS',
+        'DEFAULT_MAX_INPUT_BYTES',
+        'ERROR_CODES',
+        'ErstError',
+        'KEY_ATTRIBUTE_NAMES',
+        'PUBLIC_KEY_LENGTH',
+        'RECORD_FORMATS',
+        'base64ToBytes',
+        'bytesToBase64',
+        'bytesToHex',
+        'canonicalize',
+        'concatBytes',
+        'detectFormat',
+        'equalBytes',
+        'errorCategory',
+        'generate',
+        'generateWithSigner',
+        'goString',
+        'goStringSlice',
+        'hashInputLegacyTs',
+        'hashInputV1_0',
+        'hashInputV1_1',
+        'hashInputV2',
+        'hexToBytes',
+        'isErstError',
+        'isLowerHex',
+        'isRfc3339',
+        'parseAttestation',
+        'parseErstPayload',
+        'parsePublicKey',
+        'parseRecord',
+        'parseStrictJson',
+        'publicKeyFromPem',
+        'publicKeyFromRaw',
+        'publicKeyFromSpki',
+        'publicKeyId',
+        'publicKeyToPem',
+        'publicKeyToSpki',
+        'seedSigner',
+        'sha256',
+        'utf8Bytes',
+      ].sort(),
+    );
+  });
+
+  it('error guards check the code, not the prototype, so two copies agree', () => {
+    const foreign = Object.assign(new Error('x'), { name: 'ErstError', code: 'ERR_HASH_MISMATCH' });
+    expect(core.isErstError(foreign)).toBe(true);
+    expect(core.isErstError(foreign, 'ERR_HASH_MISMATCH')).toBe(true);
+    expect(core.isErstError(foreign, 'ERR_SIGNATURE_INVALID')).toBe(false);
+    expect(core.isErstError(Object.assign(new Error('x'), { name: 'ErstError', code: 'ERR_MADE_UP' }))).toBe(false);
+    const e = new core.ErstError('ERR_PKCS11_PIN_INCORRECT', 'wrong PIN', { cause: new Error('CKR_PIN_INCORRECT') });
+    expect(e.category).toBe('signer');
+    expect((e.cause as Error).message).toBe('CKR_PIN_INCORRECT');
+    expect(JSON.parse(JSON.stringify(e))).toEqual({ code: 'ERR_PKCS11_PIN_INCORRECT', message: 'wrong PIN' });
+  });
+
+  it('every code has a category', () => {
+    for (const c of core.ERROR_CODES) expect(['input', 'verification', 'signer', 'usage']).toContain(core.errorCategory(c));
+  });
+});

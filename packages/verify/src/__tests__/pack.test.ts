@@ -1,0 +1,56 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, run, tempDir, vectorPath } from '@erst/fixtures';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * What a third party gets: `npm pack` the packages @erst/verify needs,
+ * install them into an empty directory with nothing else, and verify erst's
+ * own records there.
+ */
+describe('@erst/verify installed alone', () => {
+  it('installs from packed tarballs into an empty project and verifies every shared vector', { timeout: 240_000 }, async () => {
+    const dir = tempDir('erst-pack-');
+    for (const pkg of ['core', 'attestation', 'verify']) {
+      const r = await run('pnpm', ['pack', '--pack-destination', dir], { cwd: join(REPO_ROOT, 'packages', pkg) });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const tarballs = readdirSync(dir).filter((f) => f.endsWith('.tgz'));
+    expect(tarballs).toHaveLength(3);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'third-party', private: true, type: 'module' }));
+    const install = await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs.map((t) => `./${t}`)], { cwd: dir });
+    expect(install.code, install.stderr).toBe(0);
+
+    // Nothing native, and no fs or network in what @erst/* ships.
+    const ls = await run('find', ['node_modules', '-name', '*.node'], { cwd: dir });
+    expect(ls.stdout.trim()).toBe('');
+    for (const pkg of ['core', 'verify', 'attestation']) {
+      const distDir = join(dir, 'node_modules', '@erst', pkg, 'dist');
+      for (const f of readdirSync(distDir).filter((n) => n.endsWith('.js'))) {
+        const src = readFileSync(join(distDir, f), 'utf8');
+        expect(src, `${pkg}/${f}`).not.toMatch(/from ['"](node:)?(fs|net|http|https|child_process)['"]|fetch\(|pkcs11js/);
+      }
+    }
+
+    const script = `
+      import { readFileSync } from 'node:fs';
+      import { Verifier } from '@erst/verify';
+      const v = new Verifier({ publicKeys: ['48409627ab71f72af0d7393748918cf1f7b81eeedcaaf9d709a01443e8a22816'] });
+      let ok = 0, bad = 0;
+      for (const f of ['erst-go-1.1.0.jsonl', 'erst-go-1.0.0.jsonl', 'erst-ts-legacy.jsonl']) {
+        for (const line of readFileSync(${JSON.stringify(vectorPath('x').slice(0, -1))} + f, 'utf8').split('\\n').filter(Boolean)) {
+          const r = await v.verify(line);
+          r.valid && r.trust === 'pinned' ? ok++ : bad++;
+        }
+      }
+      const tampered = JSON.parse(readFileSync(${JSON.stringify(vectorPath('erst-go-1.1.0.jsonl'))}, 'utf8').split('\\n')[0]);
+      tampered.payload.logs[0] += '!';
+      const t = await v.verify(JSON.stringify(tampered));
+      console.log(JSON.stringify({ ok, bad, tampered: t.errors.map((e) => e.code) }));
+    `;
+    writeFileSync(join(dir, 'check.mjs'), script);
+    const r = await run('node', ['check.mjs'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ ok: 19, bad: 0, tampered: ['ERR_HASH_MISMATCH', 'ERR_SIGNATURE_INVALID'] });
+  });
+});

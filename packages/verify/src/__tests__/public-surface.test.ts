@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import * as verify from '../index.js';
+
+describe('@erst/verify public surface', () => {
+  it('exports exactly the documented names', () => {
+    expect(Object.keys(verify).sort()).toEqual(
+      [
+        'ErstError',
+        'TrustIndex',
+        'Verifier',
+        'checkEd25519PublicKey',
+        'isErstError',
+        'isLowS',
+        'isMalformed',
+        'nobleBackend',
+        'parseTrustFile',
+        'selectBackend',
+        'signatureIsStrictlyEncoded',
+        'unreadableResult',
+        'verifyAuditLog',
+        'verifyMany',
+        'verifyP256',
+        'withinWindow',
+      ].sort(),
+    );
+  });
+
+  it('never throws for bad input: problems come back as coded errors', async () => {
+    for (const input of ['', '{', '[]', '{"version":"9.9.9"}', new Uint8Array([0xff]), { version: '2.0.0' }]) {
+      const r = await verify.verifyAuditLog(input);
+      expect(r.valid).toBe(false);
+      expect(r.errors.length).toBeGreaterThan(0);
+      expect(r.errors[0]!.code).toMatch(/^ERR_/);
+    }
+  });
+});

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything this repository needs on a fresh Debian machine with
+# Node 20 (the project's machine kind): system packages, pnpm, dependencies,
+# then builds. Safe to rerun: each step checks first.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+need_apt=()
+command -v softhsm2-util >/dev/null 2>&1 && [ -e /usr/lib/softhsm/libsofthsm2.so ] || need_apt+=(softhsm2)
+command -v pkcs11-tool >/dev/null 2>&1 || need_apt+=(opensc)
+command -v jq >/dev/null 2>&1 || need_apt+=(jq)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+if [ "${ERST_SETUP_CHROMIUM:-1}" = 1 ]; then
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "apt-get install ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
+if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  log "npm install -g pnpm@$PNPM_VERSION (corepack does not work on this machine)"
+  npm install -g --silent "pnpm@$PNPM_VERSION" >/dev/null
+fi
+
+# pkcs11js builds with node-gyp; without this it tries to download Node
+# headers, and there is no network for that. The headers ship with Node here.
+export npm_config_nodedir="${npm_config_nodedir:-/usr}"
+export TURBO_TELEMETRY_DISABLED=1
+
+log "pnpm install"
+pnpm install --frozen-lockfile --reporter=append-only
+# pnpm's side-effects cache can hide a broken native build: prove it loads.
+node -e "require(require.resolve('pkcs11js', { paths: ['packages/signer-pkcs11'] }))" \
+  || { echo "pkcs11js did not build (is npm_config_nodedir=/usr exported?)" >&2; exit 1; }
+
+log "pnpm build"
+pnpm build --output-logs=errors-only
