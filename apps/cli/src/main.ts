@@ -1,5 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { auditCommands } from './commands/audit.js';
+import { hsmCommand } from './commands/hsm.js';
 import { keysCommand } from './commands/keys.js';
 import { EXIT, exitCodeFor, formatError } from './exit.js';
 
@@ -25,7 +26,7 @@ export function buildParser(args: string[], ctx: RunContext): Argv {
     .scriptName('erst')
     .usage('$0 <command>\n\nSign and verify tamper-evident audit logs of Stellar/Soroban transaction simulations.')
     .strict()
-    .demandCommand(1, 'Name a command: audit or keys.')
+    .demandCommand(1, 'Name a command: audit, keys or hsm.')
     .recommendCommands()
     .help()
     .alias('h', 'help')
@@ -40,7 +41,7 @@ export function buildParser(args: string[], ctx: RunContext): Argv {
       process.stderr.write(`erst: error ERR_USAGE: ${msg}\nRun with --help for usage and examples.\n`);
       ctx.exitCode = EXIT.USAGE_OR_INPUT;
     });
-  for (const cmd of [...auditCommands(ctx), keysCommand(ctx)]) parser = parser.command(cmd);
+  for (const cmd of [...auditCommands(ctx), keysCommand(ctx), hsmCommand(ctx)]) parser = parser.command(cmd);
   return parser;
 }
 

@@ -1,7 +1,45 @@
-import type { VerifyResult } from '@erst/verify';
+import type { AttestationReport, VerifyResult } from '@erst/verify';
 
 function shortKey(hex: string): string {
   return hex.length > 20 ? `${hex.slice(0, 8)}…${hex.slice(-8)}` : hex;
+}
+
+type VendorDetails = NonNullable<AttestationReport['vendor']>;
+
+/** "yubico: firmware 5.7.1, serial 12345678, PIN policy once, touch policy never, form factor USB-C keychain" */
+export function describeVendor(v: VendorDetails): string {
+  const parts = [
+    v.firmware !== undefined && `firmware ${v.firmware}`,
+    v.serial !== undefined && `serial ${v.serial}`,
+    v.pin_policy !== undefined && `PIN policy ${v.pin_policy}`,
+    v.touch_policy !== undefined && `touch policy ${v.touch_policy}`,
+    v.form_factor !== undefined && `form factor ${v.form_factor}`,
+  ].filter((x): x is string => typeof x === 'string');
+  return `${v.vendor}: ${parts.length ? parts.join(', ') : 'no details'}`;
+}
+
+/** The token's claims, labelled as claims. */
+export function describeClaims(c: AttestationReport['claims']): string {
+  const attrs = c.key_attributes
+    ? `; key attributes ${Object.entries(c.key_attributes)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`
+    : '';
+  return `token "${c.token_info}" claims key_non_exportable=${c.key_non_exportable}${attrs} (claims, not proof)`;
+}
+
+function describeAttestationReport(a: AttestationReport): string[] {
+  const lines: string[] = [];
+  const chain = a.chain.map((c) => `"${c.subject}"`).join(' <- ');
+  if (a.attested) {
+    lines.push(`     attestation: hardware-attested to a pinned root; chain ${chain}`);
+  } else {
+    const why = a.errors.length ? `: ${[...new Set(a.errors.map((e) => e.code))].join(', ')}` : ' (no attestation root pinned)';
+    lines.push(`     attestation: NOT proven${why}; chain ${chain || '(none parsed)'}`);
+  }
+  if (a.vendor) lines.push(`     ${a.attested ? '' : 'unproven '}${describeVendor(a.vendor)}`);
+  lines.push(`     ${describeClaims(a.claims)}`);
+  return lines;
 }
 
 /** The human lines for one verified file. */
@@ -15,16 +53,7 @@ export function describeResult(file: string, r: VerifyResult): string {
   lines.push(`${r.valid ? 'ok  ' : 'FAIL'} ${file}: ${status}${parts.length ? ` (${parts.join(', ')})` : ''}`);
   for (const e of r.errors) lines.push(`     error ${e.code}: ${e.message}`);
   for (const w of r.warnings) lines.push(`     warning ${w.code}: ${w.message}`);
-  if (r.attestation) {
-    const a = r.attestation;
-    lines.push(`     attestation: ${a.attested ? 'hardware-attested to a pinned root' : 'not proven'}; token claims key_non_exportable=${a.claims.key_non_exportable} (${a.claims.token_info})`);
-    if (a.vendor) {
-      const v = a.vendor;
-      lines.push(
-        `     ${v.vendor}: firmware ${v.firmware ?? '?'}, serial ${v.serial ?? '?'}, PIN policy ${v.pin_policy ?? '?'}, touch policy ${v.touch_policy ?? '?'}, form factor ${v.form_factor ?? '?'}`,
-      );
-    }
-  }
+  if (r.attestation) lines.push(...describeAttestationReport(r.attestation));
   return lines.join('\n');
 }
 

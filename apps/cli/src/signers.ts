@@ -1,8 +1,9 @@
-import { ErstError, type Signer } from '@erst/core';
+import type { Signer } from '@erst/core';
 import { loadSoftwareSigner } from '@erst/signer-memory';
 import type { Argv } from 'yargs';
+import { type Pkcs11KeyArgs, openPkcs11FromArgs, withPkcs11KeyOptions } from './pkcs11-args.js';
 
-export interface SignerArgs {
+export interface SignerArgs extends Pkcs11KeyArgs {
   'hsm-provider': string;
   'software-private-key'?: string | undefined;
   'key-file'?: string | undefined;
@@ -10,7 +11,7 @@ export interface SignerArgs {
 
 /** Flags that choose the signing key, shared by `audit sign` and `keys public`. */
 export function withSignerOptions<T>(y: Argv<T>): Argv<T & SignerArgs> {
-  return y
+  const signing = y
     .option('hsm-provider', {
       type: 'string',
       choices: ['software', 'pkcs11'],
@@ -23,14 +24,13 @@ export function withSignerOptions<T>(y: Argv<T>): Argv<T & SignerArgs> {
       describe: 'Ed25519 private key, PKCS#8 PEM text (or set ERST_AUDIT_PRIVATE_KEY_PEM)',
     })
     .option('key-file', { type: 'string', describe: 'Path of an Ed25519 PKCS#8 PEM key file (mode 0600)', normalize: true })
-    .group(['hsm-provider', 'software-private-key', 'key-file'], 'Signing key:') as Argv<T & SignerArgs>;
+    .group(['hsm-provider', 'software-private-key', 'key-file'], 'Signing key:');
+  return withPkcs11KeyOptions(signing) as unknown as Argv<T & SignerArgs>;
 }
 
 /** Opens the signer the flags and environment name. Callers close it. */
 export async function openSigner(argv: SignerArgs, env: NodeJS.ProcessEnv = process.env): Promise<Signer> {
-  if (argv['hsm-provider'] === 'pkcs11') {
-    throw new ErstError('ERR_PKCS11_MODULE', 'PKCS#11 signing is not available in this build');
-  }
+  if (argv['hsm-provider'] === 'pkcs11') return openPkcs11FromArgs(argv, env);
   return loadSoftwareSigner({
     pem: argv['software-private-key'],
     keyFile: argv['key-file'],

@@ -1,3 +1,5 @@
 export { buildAttestation } from './build.js';
-export { verifyAttestation } from './verify-chain.js';
+export { verifyAttestation, clearValidationCache } from './verify-chain.js';
+export { describeAttestation } from './summary.js';
+export { YUBICO_OID } from './yubikey.js';
 export type { AttestationCheck, AttestationReport, CertificateSummary, CollectedAttestation, VendorDetails } from './types.js';

@@ -63,15 +63,16 @@ export function parseAttestationCerts(attestation: HardwareAttestation): ParsedA
 
 /**
  * What an attestation's certificates say, without judging them: each
- * certificate summarized (in the record's order) and the vendor details
- * decoded from the first one. For display (`erst audit inspect`).
+ * certificate summarized in the record's order (null where it does not
+ * parse) and the vendor details decoded from the first one. For display
+ * (`erst audit inspect`); verifyAttestation is what validates.
  */
 export function describeAttestation(attestation: HardwareAttestation): {
-  chain: CertificateSummary[];
+  certificates: (CertificateSummary | null)[];
   vendor: VendorDetails | null;
   errors: AttestationReport['errors'];
 } {
   const { parsed, errors } = parseAttestationCerts(attestation);
   const first = parsed[0];
-  return { chain: parsed.filter((c): c is ParsedCert => c !== null).map(summarize), vendor: first ? vendorOf(first) : null, errors };
+  return { certificates: parsed.map((c) => (c ? summarize(c) : null)), vendor: first ? vendorOf(first) : null, errors };
 }

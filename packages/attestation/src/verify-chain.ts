@@ -1,15 +1,360 @@
+import { type ErrorCode, type HardwareAttestation, bytesToHex, publicKeyToSpki } from '@erst/core';
+import { KEY_CERT_SIGN, type ParsedCert, clearCertCache, normalizeSerial, parsePem } from './certs.js';
+import { parseAttestationCerts, summarize, vendorOf } from './summary.js';
 import type { AttestationCheck, AttestationReport } from './types.js';
+import { x509 } from './x509.js';
 
-// Placeholder until chain validation lands (issue 4): reports claims, proves nothing.
+type Issue = { code: ErrorCode; message: string };
+
+const DEFAULT_SKEW_SECONDS = 300;
+const CACHE_LIMIT = 1024;
+
+// ---------- signatures (the expensive part), cached per (child, issuer) pair ----------
+
+const signatures = new Map<string, Promise<boolean>>();
+
+function signedBy(child: ParsedCert, issuer: ParsedCert): Promise<boolean> {
+  const key = `${child.fingerprint}:${issuer.spkiHex}`;
+  let p = signatures.get(key);
+  if (!p) {
+    if (signatures.size >= CACHE_LIMIT * 4) signatures.clear();
+    p = child.cert.verify({ publicKey: issuer.cert.publicKey, signatureOnly: true }).catch(() => false);
+    signatures.set(key, p);
+  }
+  return p;
+}
+
+/** Names link byte for byte and the issuer's key verifies the child's signature. */
+async function issuedBy(child: ParsedCert, issuer: ParsedCert): Promise<boolean> {
+  return child.issuerDer === issuer.subjectDer && (await signedBy(child, issuer));
+}
+
+function label(c: ParsedCert, i?: number): string {
+  return `${i === undefined ? '' : `certificate ${i} `}"${c.subject}"`;
+}
+
+// ---------- pinned roots ----------
+
+interface Roots {
+  certs: ParsedCert[];
+  key: string;
+  unparseable: number;
+}
+const rootsByArray = new WeakMap<readonly string[], Roots>();
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+function parseRoots(pems: readonly string[]): Roots {
+  let r = rootsByArray.get(pems);
+  if (r) return r;
+  const byFp = new Map<string, ParsedCert>();
+  let unparseable = 0;
+  for (const text of pems) {
+    const blocks = text.match(PEM_BLOCK) ?? [];
+    if (blocks.length === 0) unparseable++;
+    for (const block of blocks) {
+      try {
+        const c = parsePem(block, 'pinned attestation root');
+        byFp.set(c.fingerprint, c);
+      } catch {
+        unparseable++;
+      }
+    }
+  }
+  const certs = [...byFp.values()];
+  r = { certs, key: certs.map((c) => c.fingerprint).sort().join(','), unparseable };
+  rootsByArray.set(pems, r);
+  return r;
+}
+
+// ---------- the structural analysis: time- and record-independent, cached ----------
+
+interface ChainAnalysis {
+  /** The chain leaf first, duplicates removed, reordered when the record's order was wrong but a valid order exists. */
+  ordered: ParsedCert[];
+  /** The pinned root the chain ends at, or null. */
+  anchor: ParsedCert | null;
+  /** Certificates whose validity dates must hold (the chain, plus the pinned root when it is not in the chain). */
+  dated: ParsedCert[];
+  errors: Issue[];
+}
+
+const analyses = new Map<string, Promise<ChainAnalysis>>();
+
+function analyze(certs: ParsedCert[], roots: Roots): Promise<ChainAnalysis> {
+  const key = `${certs.map((c) => c.fingerprint).join(',')}|${roots.key}`;
+  let p = analyses.get(key);
+  if (!p) {
+    if (analyses.size >= CACHE_LIMIT) analyses.clear();
+    p = analyzeUncached(certs, roots);
+    analyses.set(key, p);
+  }
+  return p;
+}
+
+/** Follows issuer links from `start` through `pool`; the order found, possibly partial. */
+async function follow(start: ParsedCert, pool: ParsedCert[]): Promise<ParsedCert[]> {
+  const out = [start];
+  const left = new Set(pool.filter((c) => c !== start));
+  let cur = start;
+  for (;;) {
+    let next: ParsedCert | undefined;
+    for (const c of left) {
+      if (await issuedBy(cur, c)) {
+        next = c;
+        break;
+      }
+    }
+    if (!next) return out;
+    out.push(next);
+    left.delete(next);
+    cur = next;
+  }
+}
+
+async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<ChainAnalysis> {
+  const errors: Issue[] = [];
+
+  // Duplicates: reported, then the first occurrence of each is analyzed.
+  const unique: ParsedCert[] = [];
+  given.forEach((c, i) => {
+    const first = given.indexOf(c);
+    if (first !== i) {
+      errors.push({ code: 'ERR_ATTESTATION_DUPLICATE_CERT', message: `certificate ${i} ${label(c)} repeats certificate ${first}` });
+    } else {
+      unique.push(c);
+    }
+  });
+
+  // Order: each certificate must be issued (names and signature) by the next.
+  let ordered = unique;
+  const broken: Issue[] = [];
+  for (let i = 0; i + 1 < unique.length; i++) {
+    const child = unique[i]!;
+    const parent = unique[i + 1]!;
+    if (child.issuerDer !== parent.subjectDer) {
+      broken.push({
+        code: 'ERR_ATTESTATION_CHAIN_SIGNATURE',
+        message: `${label(child, i)} names issuer "${child.issuer}", but the next certificate is ${label(parent)}`,
+      });
+    } else if (!(await signedBy(child, parent))) {
+      broken.push({
+        code: 'ERR_ATTESTATION_CHAIN_SIGNATURE',
+        message: `the signature on ${label(child, i)} does not verify under the key of ${label(parent, i + 1)}`,
+      });
+    }
+  }
+  if (broken.length > 0) {
+    // Is there an order in which every link holds? Then the record's order is what is wrong.
+    let found: ParsedCert[] | undefined;
+    for (const start of unique) {
+      const path = await follow(start, unique);
+      if (path.length === unique.length) {
+        found = path;
+        break;
+      }
+    }
+    if (found) {
+      errors.push({
+        code: 'ERR_ATTESTATION_CHAIN_ORDER',
+        message: `the certificates are not leaf first, each followed by its issuer; the valid order is ${found.map((c) => unique.indexOf(c)).join(', ')}`,
+      });
+      ordered = found;
+    } else {
+      errors.push(...broken);
+    }
+  }
+
+  // Constraints: the leaf is not a CA; everything above it is a CA allowed to sign certificates.
+  const leaf = ordered[0];
+  if (leaf?.basicConstraints?.ca === true) {
+    errors.push({ code: 'ERR_ATTESTATION_LEAF_IS_CA', message: `the leaf ${label(leaf)} is a CA certificate; an attestation leaf must certify an end-entity key` });
+  }
+  const checkIssuer = (c: ParsedCert, position: number, where: string): void => {
+    if (c.basicConstraints?.ca !== true) {
+      errors.push({
+        code: 'ERR_ATTESTATION_NOT_CA',
+        message: `${where} ${label(c)} issues a certificate but is not a CA (${c.basicConstraints ? 'basicConstraints cA is false' : 'no basicConstraints'})`,
+      });
+    }
+    // RFC 5280 4.2.1.3: without keyUsage every use is allowed; with it, keyCertSign is required.
+    if (c.keyUsage !== undefined && (c.keyUsage & KEY_CERT_SIGN) === 0) {
+      errors.push({ code: 'ERR_ATTESTATION_KEY_USAGE', message: `${where} ${label(c)} issues a certificate but its keyUsage lacks keyCertSign` });
+    }
+    const maxPath = c.basicConstraints?.pathLength;
+    if (maxPath !== undefined) {
+      // Non-self-issued intermediates below this CA (the leaf does not count).
+      const below = ordered.slice(1, position).filter((x) => !x.selfIssued).length;
+      if (below > maxPath) {
+        errors.push({
+          code: 'ERR_ATTESTATION_PATH_LENGTH',
+          message: `${where} ${label(c)} allows ${maxPath} intermediate certificate(s) below it, and the chain has ${below}`,
+        });
+      }
+    }
+  };
+  ordered.forEach((c, i) => {
+    if (i > 0) checkIssuer(c, i, `certificate ${i}`);
+  });
+
+  // Anchor: the chain must end at a pinned root, matched by public key.
+  let anchor: ParsedCert | null = null;
+  const dated = [...ordered];
+  const last = ordered[ordered.length - 1];
+  if (last && roots.certs.length > 0) {
+    const sameKey = roots.certs.find((r) => r.spkiHex === last.spkiHex);
+    if (sameKey) {
+      // The chain includes the pinned root (or a certificate for its key). A
+      // self-issued one must be self-signed, so its constraints are the root's own.
+      if (last.selfIssued && !(await signedBy(last, sameKey))) {
+        errors.push({ code: 'ERR_ATTESTATION_CHAIN_SIGNATURE', message: `${label(last)} carries a pinned root's key but is not signed by it` });
+      } else {
+        anchor = sameKey;
+      }
+    } else {
+      // Otherwise the last certificate must be issued by a pinned root: by
+      // signature under the root's key (names only order the search).
+      const candidates = [...roots.certs].sort((a, b) => Number(b.subjectDer === last.issuerDer) - Number(a.subjectDer === last.issuerDer));
+      for (const r of candidates) {
+        if (await signedBy(last, r)) {
+          anchor = r;
+          break;
+        }
+      }
+      if (anchor) {
+        if (ordered.length > 0) checkIssuer(anchor, ordered.length, 'the pinned root');
+        dated.push(anchor);
+      } else {
+        const unparseable = roots.unparseable ? ` (${roots.unparseable} pinned root text(s) held no parseable certificate)` : '';
+        errors.push({
+          code: 'ERR_ATTESTATION_UNTRUSTED_ROOT',
+          message: `the chain ends at ${label(last)}, issued by "${last.issuer}", which is neither a pinned root nor signed by one${unparseable}`,
+        });
+      }
+    }
+  }
+  return { ordered, anchor, dated, errors };
+}
+
+// ---------- the stated subject/issuer/serial strings ----------
+
+const nameMatches = new Map<string, boolean>();
+
+function canonicalName(text: string): string | undefined {
+  try {
+    const json = new x509.Name(text).toJSON();
+    return json
+      .flatMap((rdn) => Object.entries(rdn).flatMap(([type, values]) => values.map((v) => `${type.toUpperCase()}=${v}`)))
+      .sort()
+      .join('\n');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The record's name string says the same as the certificate's name (exactly, or the same attributes in another order or spacing). */
+function sameName(stated: string, actual: string, actualDer: string): boolean {
+  if (stated === actual) return true;
+  const key = `${actualDer}\n${stated}`;
+  let m = nameMatches.get(key);
+  if (m === undefined) {
+    if (nameMatches.size >= CACHE_LIMIT * 4) nameMatches.clear();
+    const a = canonicalName(stated);
+    m = a !== undefined && a === canonicalName(actual);
+    nameMatches.set(key, m);
+  }
+  return m;
+}
+
+function statedFieldIssues(attestation: HardwareAttestation, parsed: (ParsedCert | null)[]): Issue[] {
+  const issues: Issue[] = [];
+  (attestation.certificates ?? []).forEach((stated, i) => {
+    const c = parsed[i];
+    if (!c) return;
+    const wrong: string[] = [];
+    if (!sameName(stated.subject, c.subject, c.subjectDer)) wrong.push(`subject "${stated.subject}" (the certificate says "${c.subject}")`);
+    if (!sameName(stated.issuer, c.issuer, c.issuerDer)) wrong.push(`issuer "${stated.issuer}" (the certificate says "${c.issuer}")`);
+    if (normalizeSerial(stated.serial) !== c.serial) wrong.push(`serial "${stated.serial}" (the certificate says "${c.serial}")`);
+    if (wrong.length) {
+      issues.push({ code: 'ERR_ATTESTATION_MALFORMED', message: `certificate ${i}: the record states ${wrong.join(', ')}` });
+    }
+  });
+  return issues;
+}
+
+// ---------- per-record checks: cheap ----------
+
+function dateIssues(dated: ParsedCert[], times: readonly Date[], skewMs: number): Issue[] {
+  const issues: Issue[] = [];
+  for (const t of times) {
+    const ms = t.getTime();
+    if (Number.isNaN(ms)) {
+      issues.push({ code: 'ERR_ATTESTATION_MALFORMED', message: 'a time to check the certificates at is not a valid date' });
+      continue;
+    }
+    for (const c of dated) {
+      if (ms + skewMs < c.notBefore.getTime()) {
+        issues.push({
+          code: 'ERR_ATTESTATION_NOT_YET_VALID',
+          message: `${label(c)} is valid from ${c.notBefore.toISOString()}, after ${t.toISOString()}`,
+        });
+      } else if (ms - skewMs > c.notAfter.getTime()) {
+        issues.push({ code: 'ERR_ATTESTATION_EXPIRED', message: `${label(c)} expired ${c.notAfter.toISOString()}, before ${t.toISOString()}` });
+      }
+    }
+  }
+  return issues;
+}
+
+/**
+ * Validates a record's hardware attestation: the chain verifies signature by
+ * signature to a pinned root (matched by public key), CA constraints hold above
+ * the leaf, every certificate is valid at every time in `times`, and the leaf
+ * certifies the record's signing key. `attested` only when all hold.
+ *
+ * Signature and constraint checks are cached by the chain's and the roots'
+ * fingerprints; dates, the stated fields and the key are checked per call.
+ * Never throws for bad input: every problem is an error in the report.
+ */
 export async function verifyAttestation(check: AttestationCheck): Promise<AttestationReport> {
   const a = check.attestation;
   const claims: AttestationReport['claims'] = { key_non_exportable: a.key_non_exportable, token_info: a.token_info };
-  if (a.key_attributes) claims.key_attributes = a.key_attributes;
-  return {
+  if (a.key_attributes) claims.key_attributes = { ...a.key_attributes };
+
+  const { parsed, errors } = parseAttestationCerts(a);
+  const certs = parsed.filter((c): c is ParsedCert => c !== null);
+  const report: AttestationReport = {
     attested: false,
     claims,
-    chain: [],
-    vendor: null,
-    errors: [{ code: 'ERR_ATTESTATION_INVALID', message: 'attestation chain validation is not implemented yet' }],
+    chain: certs.map(summarize),
+    vendor: parsed[0] ? vendorOf(parsed[0]) : null,
+    errors,
   };
+  if (errors.length > 0) return report;
+
+  errors.push(...statedFieldIssues(a, parsed));
+  const roots = parseRoots(check.roots);
+  const analysis = await analyze(certs, roots);
+  errors.push(...analysis.errors);
+
+  const leaf = analysis.ordered[0]!;
+  const recordSpki = bytesToHex(publicKeyToSpki(check.publicKey));
+  if (leaf.spkiHex !== recordSpki) {
+    errors.push({
+      code: 'ERR_ATTESTATION_KEY_MISMATCH',
+      message: `the leaf ${label(leaf)} certifies a ${leaf.keyAlgorithm} key that is not the record's ${check.publicKey.algorithm} signing key`,
+    });
+  }
+  const skewMs = (check.clockSkewSeconds ?? DEFAULT_SKEW_SECONDS) * 1000;
+  errors.push(...dateIssues(analysis.dated, check.times, skewMs));
+
+  report.attested = errors.length === 0 && analysis.anchor !== null;
+  return report;
+}
+
+/** Empties the validation caches (tests and benchmarks). */
+export function clearValidationCache(): void {
+  signatures.clear();
+  analyses.clear();
+  nameMatches.clear();
+  clearCertCache();
 }

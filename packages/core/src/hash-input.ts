@@ -7,10 +7,15 @@ import type { ErstPayload, HardwareAttestation } from './record.js';
 /** Fields of a 2.0.0 record that are not part of its own hash input. */
 export const V2_SEAL_FIELDS = ['trace_hash', 'signature'] as const;
 
-/** 2.0.0: JCS of the whole record less `trace_hash` and `signature`. */
-export function hashInputV2(record: Readonly<Record<string, unknown>>): Uint8Array {
+/** 2.0.0: JCS of the whole record less `trace_hash` and `signature`, as text. */
+export function hashInputTextV2(record: Readonly<Record<string, unknown>>): string {
   const { trace_hash: _h, signature: _s, ...covered } = record;
-  return utf8Bytes(canonicalize(covered));
+  return canonicalize(covered);
+}
+
+/** 2.0.0: the hash input bytes. */
+export function hashInputV2(record: Readonly<Record<string, unknown>>): Uint8Array {
+  return utf8Bytes(hashInputTextV2(record));
 }
 
 function goPayload(p: ErstPayload): string {
@@ -47,18 +52,30 @@ function goAttestation(a: HardwareAttestation): string {
 }
 
 /** 1.0.0: Go's json.Marshal(payload). */
-export function hashInputV1_0(payload: ErstPayload): Uint8Array {
-  return utf8Bytes(goPayload(payload));
+export function hashInputTextV1_0(payload: ErstPayload): string {
+  return goPayload(payload);
 }
 
 /** 1.1.0: Go's json.Marshal of {payload, hardware_attestation,omitempty}. */
-export function hashInputV1_1(payload: ErstPayload, attestation: HardwareAttestation | undefined): Uint8Array {
+export function hashInputTextV1_1(payload: ErstPayload, attestation: HardwareAttestation | undefined): string {
   const fields: [string, string][] = [['payload', goPayload(payload)]];
   if (attestation) fields.push(['hardware_attestation', goAttestation(attestation)]);
-  return utf8Bytes(goStruct(fields));
+  return goStruct(fields);
 }
 
 /** erst TypeScript audit:sign: JCS of {trace, hardware_attestation?}. */
+export function hashInputTextLegacyTs(trace: JsonObject, attestation: HardwareAttestation | undefined): string {
+  return canonicalize(attestation ? { trace, hardware_attestation: attestation } : { trace });
+}
+
+export function hashInputV1_0(payload: ErstPayload): Uint8Array {
+  return utf8Bytes(hashInputTextV1_0(payload));
+}
+
+export function hashInputV1_1(payload: ErstPayload, attestation: HardwareAttestation | undefined): Uint8Array {
+  return utf8Bytes(hashInputTextV1_1(payload, attestation));
+}
+
 export function hashInputLegacyTs(trace: JsonObject, attestation: HardwareAttestation | undefined): Uint8Array {
-  return utf8Bytes(canonicalize(attestation ? { trace, hardware_attestation: attestation } : { trace }));
+  return utf8Bytes(hashInputTextLegacyTs(trace, attestation));
 }

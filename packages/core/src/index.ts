@@ -6,7 +6,7 @@ export type { JsonObject, JsonPrimitive, JsonValue, ParseJsonOptions } from './j
 
 export { canonicalize } from './jcs.js';
 export { goString, goStringSlice } from './gojson.js';
-export { sha256 } from './sha256.js';
+export { sha256, sha256Utf8 } from './sha256.js';
 export {
   base64ToBytes,
   bytesToBase64,
@@ -45,7 +45,16 @@ export type {
   WritableSchema,
 } from './record.js';
 
-export { hashInputLegacyTs, hashInputV1_0, hashInputV1_1, hashInputV2 } from './hash-input.js';
+export {
+  hashInputLegacyTs,
+  hashInputTextLegacyTs,
+  hashInputTextV1_0,
+  hashInputTextV1_1,
+  hashInputTextV2,
+  hashInputV1_0,
+  hashInputV1_1,
+  hashInputV2,
+} from './hash-input.js';
 export { detectFormat, isRfc3339, parseAttestation, parseErstPayload, parseRecord } from './parse.js';
 export type { SignedRecord } from './parse.js';
 

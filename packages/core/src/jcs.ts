@@ -1,45 +1,84 @@
 import { ErstError } from './errors.js';
 
 /**
- * RFC 8785 JSON Canonicalization Scheme. ECMAScript's JSON.stringify already
- * serializes strings and numbers exactly as JCS requires; JCS adds key
- * ordering by UTF-16 code units, which is what Array.prototype.sort does.
+ * RFC 8785 JSON Canonicalization Scheme.
+ *
+ * JCS serializes strings and numbers exactly as ECMAScript's JSON.stringify
+ * does, and orders object keys by UTF-16 code units (what Array.prototype.sort
+ * does). So the fast path rebuilds each object with its keys inserted in
+ * sorted order and makes one native JSON.stringify call: about twice as fast
+ * as concatenating pieces, and it yields a flat string the hash can read
+ * without copying. JS objects list integer-like keys ("1", "42") first
+ * whatever the insertion order, so an object with such a key takes the
+ * piecewise path instead.
  */
 export function canonicalize(value: unknown): string {
+  const sorted = sortedClone(value);
+  return sorted === UNSORTABLE ? canonicalizePiecewise(value) : JSON.stringify(sorted);
+}
+
+const UNSORTABLE = Symbol('unsortable');
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
+
+function sortedClone(value: unknown): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
-      return JSON.stringify(value);
+      return value;
     case 'number':
-      if (!Number.isFinite(value)) {
-        throw new ErstError('ERR_JSON_NOT_I_JSON', `cannot canonicalize the number ${value}`);
-      }
-      return JSON.stringify(value);
+      if (!Number.isFinite(value)) throw notJson(`the number ${value}`);
+      return value;
     case 'object': {
-      if (value === null) return 'null';
+      if (value === null) return null;
       if (Array.isArray(value)) {
-        let out = '[';
+        const out = new Array<unknown>(value.length);
         for (let i = 0; i < value.length; i++) {
-          if (i > 0) out += ',';
-          out += canonicalize(value[i]);
+          if (value[i] === undefined) throw notJson('undefined in an array');
+          const v = sortedClone(value[i]);
+          if (v === UNSORTABLE) return UNSORTABLE;
+          out[i] = v;
         }
-        return out + ']';
+        return out;
       }
+      assertPlain(value);
+      const keys = Object.keys(value).sort();
+      const out: Record<string, unknown> = {};
       const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj).sort();
-      let out = '{';
-      let first = true;
       for (const key of keys) {
+        if (ARRAY_INDEX.test(key)) return UNSORTABLE;
         const v = obj[key];
-        // JSON.stringify drops undefined members; so must the canonical form.
-        if (v === undefined) continue;
-        if (!first) out += ',';
-        first = false;
-        out += JSON.stringify(key) + ':' + canonicalize(v);
+        if (v === undefined) continue; // JSON.stringify drops undefined members; so must the canonical form
+        const c = sortedClone(v);
+        if (c === UNSORTABLE) return UNSORTABLE;
+        out[key] = c;
       }
-      return out + '}';
+      return out;
     }
     default:
-      throw new ErstError('ERR_JSON_NOT_I_JSON', `cannot canonicalize a value of type ${typeof value}`);
+      throw notJson(`a value of type ${typeof value}`);
   }
+}
+
+function canonicalizePiecewise(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(sortedClone(value));
+  if (Array.isArray(value)) return `[${value.map(canonicalizePiecewise).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const key of Object.keys(obj).sort()) {
+    if (obj[key] === undefined) continue;
+    parts.push(`${JSON.stringify(key)}:${canonicalizePiecewise(obj[key])}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** Dates, Maps, class instances and objects with toJSON would serialize by their own rules. */
+function assertPlain(value: object): void {
+  const proto = Object.getPrototypeOf(value);
+  if ((proto !== Object.prototype && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    throw notJson(`an object that is not plain JSON (${proto?.constructor?.name ?? 'unknown'})`);
+  }
+}
+
+function notJson(what: string): ErstError {
+  return new ErstError('ERR_JSON_NOT_I_JSON', `cannot canonicalize ${what}`);
 }

@@ -1,11 +1,7 @@
 import { hexToBytes, isLowerHex } from './bytes.js';
 import { ErstError } from './errors.js';
-import {
-  hashInputLegacyTs,
-  hashInputV1_0,
-  hashInputV1_1,
-  hashInputV2,
-} from './hash-input.js';
+import { utf8Bytes } from './bytes.js';
+import { hashInputTextLegacyTs, hashInputTextV1_0, hashInputTextV1_1, hashInputTextV2 } from './hash-input.js';
 import type { JsonObject, JsonValue } from './json.js';
 import { ALGORITHMS, type Algorithm, type PublicKey, publicKeyFromPem, publicKeyFromRaw, PUBLIC_KEY_LENGTH } from './keys.js';
 import {
@@ -28,7 +24,9 @@ export interface SignedRecord {
   readonly signature: Uint8Array;
   /** The hash the record claims (`trace_hash`, or `hash` in erst-ts), lowercase hex. */
   readonly claimedHash: string;
-  /** The exact bytes that are hashed. */
+  /** The exact text whose UTF-8 bytes are hashed. */
+  readonly hashInputText: string;
+  /** The exact bytes that are hashed (computed on first use). */
   readonly hashInput: Uint8Array;
   /** The signature signs the raw 32-byte digest, or (erst-ts) the 64 ASCII bytes of its hex. */
   readonly signedMessage: 'digest' | 'digest-hex';
@@ -94,13 +92,13 @@ function parseV2(rec: JsonObject): SignedRecord {
   const claimedHash = hexString(rec, 'trace_hash', 32);
   const signature = hexField(rec, 'signature', 64);
   const fields = Object.keys(rec);
-  return {
+  return withLazyBytes({
     format: '2.0.0',
     algorithm: alg,
     publicKey,
     signature,
     claimedHash,
-    hashInput: hashInputV2(rec),
+    hashInputText: hashInputTextV2(rec),
     signedMessage: 'digest',
     covered: fields.filter((f) => f !== 'trace_hash' && f !== 'signature'),
     uncovered: [],
@@ -108,7 +106,7 @@ function parseV2(rec: JsonObject): SignedRecord {
     timestamp,
     attestation,
     record: rec,
-  };
+  });
 }
 
 const V1_FIELDS = ['version', 'timestamp', 'transaction_hash', 'trace_hash', 'signature', 'public_key', 'payload'];
@@ -124,13 +122,13 @@ function parseV1(rec: JsonObject, format: '1.1.0' | '1.0.0'): SignedRecord {
   const publicKey = keyField(rec, 'public_key', 'ed25519');
   const payload = parseErstPayload(required(rec, 'payload'));
   const attestation = 'hardware_attestation' in rec ? parseAttestation(rec.hardware_attestation!, false) : undefined;
-  return {
+  return withLazyBytes({
     format,
     algorithm: 'ed25519',
     publicKey,
     signature,
     claimedHash,
-    hashInput: format === '1.0.0' ? hashInputV1_0(payload) : hashInputV1_1(payload, attestation),
+    hashInputText: format === '1.0.0' ? hashInputTextV1_0(payload) : hashInputTextV1_1(payload, attestation),
     signedMessage: 'digest',
     covered: attestation ? ['payload', 'hardware_attestation'] : ['payload'],
     uncovered: ['version', 'timestamp', 'transaction_hash'],
@@ -138,7 +136,7 @@ function parseV1(rec: JsonObject, format: '1.1.0' | '1.0.0'): SignedRecord {
     timestamp,
     attestation,
     record: rec,
-  };
+  });
 }
 
 function parseLegacyTs(rec: JsonObject): SignedRecord {
@@ -163,13 +161,13 @@ function parseLegacyTs(rec: JsonObject): SignedRecord {
   if ('signer' in rec) asObject(rec.signer!, 'signer');
   const attestation = 'hardware_attestation' in rec ? parseAttestation(rec.hardware_attestation!, false) : undefined;
   const ts = trace.timestamp;
-  return {
+  return withLazyBytes({
     format: 'erst-ts',
     algorithm: 'ed25519',
     publicKey,
     signature,
     claimedHash,
-    hashInput: hashInputLegacyTs(trace, attestation),
+    hashInputText: hashInputTextLegacyTs(trace, attestation),
     signedMessage: 'digest-hex',
     covered: attestation ? ['trace', 'hardware_attestation'] : ['trace'],
     uncovered: ['algorithm', 'signer'].filter((f) => f in rec),
@@ -177,7 +175,7 @@ function parseLegacyTs(rec: JsonObject): SignedRecord {
     timestamp: typeof ts === 'string' ? ts : undefined,
     attestation,
     record: rec,
-  };
+  });
 }
 
 export function parseErstPayload(value: JsonValue, path = 'payload'): ErstPayload {
@@ -233,6 +231,18 @@ export function parseAttestation(value: JsonValue, allowKeyAttributes: boolean):
     out.key_attributes = attrs;
   }
   return out;
+}
+
+/** Adds `hashInput` as bytes made only if someone asks (verification hashes the text directly). */
+function withLazyBytes(rec: Omit<SignedRecord, 'hashInput'>): SignedRecord {
+  let bytes: Uint8Array | undefined;
+  return Object.defineProperty(rec, 'hashInput', {
+    enumerable: true,
+    get: () => {
+      bytes ??= utf8Bytes(rec.hashInputText);
+      return bytes;
+    },
+  }) as SignedRecord;
 }
 
 // ---- field helpers: every message names the field path ----

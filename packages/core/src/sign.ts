@@ -1,12 +1,12 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from './bytes.js';
 import { ErstError } from './errors.js';
-import { hashInputV1_1, hashInputV2 } from './hash-input.js';
+import { hashInputTextV1_1, hashInputTextV2 } from './hash-input.js';
 import type { JsonObject } from './json.js';
 import { publicKeyFromRaw } from './keys.js';
 import { parseAttestation, parseErstPayload } from './parse.js';
 import type { AuditRecordV1, AuditRecordV2, HardwareAttestation, WritableSchema } from './record.js';
-import { sha256 } from './sha256.js';
+import { sha256Utf8 } from './sha256.js';
 import type { Signer } from './signer.js';
 
 export interface SignInput {
@@ -55,7 +55,7 @@ export async function generateWithSigner(
       throw new ErstError('ERR_ALGORITHM_UNSUPPORTED', `schema 1.1.0 supports only Ed25519 keys, not ${signer.algorithm}`);
     }
     const payload = withPayloadCode(() => parseErstPayload(input.payload));
-    const digest = sha256(hashInputV1_1(payload, attestation));
+    const digest = sha256Utf8(hashInputTextV1_1(payload, attestation));
     const signature = await signer.sign(digest);
     const record: AuditRecordV1 = {
       version: '1.1.0',
@@ -80,7 +80,7 @@ export async function generateWithSigner(
     payload: input.payload,
   };
   if (attestation) unsigned.hardware_attestation = attestation;
-  const digest = sha256(hashInputV2(unsigned));
+  const digest = sha256Utf8(hashInputTextV2(unsigned));
   const signature = await signer.sign(digest);
   return { ...unsigned, trace_hash: bytesToHex(digest), signature: bytesToHex(signature) };
 }

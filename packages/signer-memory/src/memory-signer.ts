@@ -108,8 +108,15 @@ export class InMemorySigner implements Signer {
     return this.#publicKey;
   }
 
-  async sign(digest: Uint8Array): Promise<Uint8Array> {
-    return nodeSign(null, digest, this.#key);
+  /**
+   * Signs on libuv's thread pool (node:crypto's callback form), so a caller
+   * with many records in flight canonicalizes and hashes the next ones on the
+   * main thread while signatures are made on the other cores.
+   */
+  sign(digest: Uint8Array): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      nodeSign(null, digest, this.#key, (err, sig) => (err ? reject(err) : resolve(sig)));
+    });
   }
 
   /** Synchronous signing, for callers that batch without awaiting. */

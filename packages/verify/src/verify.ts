@@ -13,7 +13,7 @@ import {
   parseRecord,
   parseStrictJson,
   publicKeyId,
-  sha256,
+  sha256Utf8,
   utf8Bytes,
 } from '@erst/core';
 import { type Ed25519Backend, type KeyVerdict, checkEd25519PublicKey, selectBackend, signatureIsStrictlyEncoded } from './ed25519.js';
@@ -192,7 +192,7 @@ export class Verifier {
     }
 
     // Integrity
-    const digest = sha256(rec.hashInput);
+    const digest = sha256Utf8(rec.hashInputText);
     const digestHex = bytesToHex(digest);
     result.integrity.hash = digestHex === rec.claimedHash ? 'ok' : 'mismatch';
     if (result.integrity.hash === 'mismatch') {
@@ -211,20 +211,28 @@ export class Verifier {
     }
     if (result.errors.length > 0) return result;
 
-    // Attestation (only loaded when a record carries one)
+    // Attestation (only loaded when a record carries one). Chain checks are
+    // cached inside @erst/attestation, so an archive that repeats one token's
+    // chain pays for them once.
     if (rec.attestation) {
-      const att = await this.#attestationModule();
       const times = [rec.attestation.retrieved_at, rec.timestamp].filter((t): t is string => typeof t === 'string').map((t) => new Date(t));
-      result.attestation = await att.verifyAttestation({
-        attestation: rec.attestation,
-        publicKey: rec.publicKey,
-        roots: this.#trust.roots,
-        times,
-      });
+      try {
+        const att = await this.#attestationModule();
+        result.attestation = await att.verifyAttestation({
+          attestation: rec.attestation,
+          publicKey: rec.publicKey,
+          roots: this.#trust.roots,
+          times,
+        });
+      } catch (e) {
+        result.errors.push({ code: 'ERR_ATTESTATION_INVALID', message: `the attestation could not be checked: ${e instanceof Error ? e.message : String(e)}` });
+        return result;
+      }
       if (this.#trust.roots.length === 0) {
+        const problems = result.attestation.errors.map((e) => e.code);
         result.warnings.push({
           code: 'WARN_ATTESTATION_NOT_CHECKED',
-          message: 'the record carries a hardware attestation, but no attestation root was pinned: its claims are unproven',
+          message: `the record carries a hardware attestation, but no attestation root was pinned: its claims are unproven${problems.length ? ` (and it does not hold up: ${[...new Set(problems)].join(', ')})` : ''}`,
         });
       } else if (!result.attestation.attested) {
         result.errors.push(...result.attestation.errors);

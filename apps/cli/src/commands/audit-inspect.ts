@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../exit.js';
 import { readInputFile } from '../io.js';
 import { type RunContext, handle } from '../main.js';
+import { describeVendor } from '../output.js';
 
 interface InspectArgs {
   file: string;
@@ -29,6 +30,8 @@ export function inspectCommand(ctx: RunContext): CommandModule<object, InspectAr
       }
       const digest = bytesToHex(sha256(rec.hashInput));
       const att = rec.attestation;
+      // Parsing certificates loads @peculiar/x509: only when there is an attestation.
+      const described = att ? (await import('@erst/attestation')).describeAttestation(att) : null;
       const summary = {
         file: argv.file,
         format: rec.format,
@@ -49,7 +52,16 @@ export function inspectCommand(ctx: RunContext): CommandModule<object, InspectAr
               key_non_exportable: att.key_non_exportable,
               key_attributes: att.key_attributes ?? null,
               retrieved_at: att.retrieved_at,
-              certificates: (att.certificates ?? []).map((c) => ({ subject: c.subject, issuer: c.issuer, serial: c.serial })),
+              // As the record states them, plus what each PEM actually holds (null where it does not parse).
+              // Not validated: `erst audit verify --attestation-root` does that.
+              certificates: (att.certificates ?? []).map((c, i) => ({
+                subject: c.subject,
+                issuer: c.issuer,
+                serial: c.serial,
+                parsed: described?.certificates[i] ?? null,
+              })),
+              vendor: described?.vendor ?? null,
+              errors: described?.errors ?? [],
             }
           : null,
       };
@@ -71,11 +83,31 @@ export function inspectCommand(ctx: RunContext): CommandModule<object, InspectAr
       ];
       if (summary.attestation) {
         const a = summary.attestation;
-        out.push(`attestation:      ${a.token_info}; claims key_non_exportable=${a.key_non_exportable}; retrieved ${a.retrieved_at}`);
-        if (a.key_attributes) out.push(`key attributes:   ${JSON.stringify(a.key_attributes)} (claims)`);
+        out.push(`attestation:      token "${a.token_info}"; claims key_non_exportable=${a.key_non_exportable}; retrieved ${a.retrieved_at}`);
+        if (a.key_attributes) {
+          const attrs = Object.entries(a.key_attributes).map(([k, v]) => `${k}=${v}`);
+          out.push(`key attributes:   ${attrs.join(' ') || '(none)'} (claims, not proof)`);
+        }
+        if (a.vendor) out.push(`vendor details:   ${describeVendor(a.vendor)} (from the leaf; proven only by verify --attestation-root)`);
+        out.push(`chain:            ${a.certificates.length} certificate(s), leaf first as stated; not validated here (use erst audit verify --attestation-root)`);
         a.certificates.forEach((c, i) => {
-          out.push(`  [${i}] subject: ${c.subject}`, `      issuer:  ${c.issuer}`, `      serial:  ${c.serial}`);
+          const p = c.parsed;
+          out.push(`  [${i}] subject:     ${p?.subject ?? c.subject}`, `      issuer:      ${p?.issuer ?? c.issuer}`, `      serial:      ${p?.serial ?? c.serial}`);
+          if (p) {
+            out.push(
+              `      valid:       ${p.not_before} to ${p.not_after}`,
+              `      CA:          ${p.is_ca ? 'yes' : 'no'}`,
+              `      key:         ${p.key_algorithm}, SPKI SHA-256 ${p.key_sha256_fingerprint}`,
+              `      SHA-256:     ${p.sha256_fingerprint}`,
+            );
+            if (p.subject !== c.subject || p.issuer !== c.issuer || p.serial !== c.serial.toLowerCase().replace(/^(?:00)+(?=[0-9a-f]{2})/, '')) {
+              out.push(`      note:        the record states subject "${c.subject}", issuer "${c.issuer}", serial ${c.serial}`);
+            }
+          } else {
+            out.push('      (the PEM does not parse as an X.509 certificate)');
+          }
         });
+        for (const e of a.errors) out.push(`  error ${e.code}: ${e.message}`);
       } else {
         out.push('attestation:      (none)');
       }

@@ -25,6 +25,10 @@ describe('@erst/core public surface', () => {
         'goString',
         'goStringSlice',
         'hashInputLegacyTs',
+        'hashInputTextLegacyTs',
+        'hashInputTextV1_0',
+        'hashInputTextV1_1',
+        'hashInputTextV2',
         'hashInputV1_0',
         'hashInputV1_1',
         'hashInputV2',
@@ -45,6 +49,7 @@ describe('@erst/core public surface', () => {
         'publicKeyToSpki',
         'seedSigner',
         'sha256',
+        'sha256Utf8',
         'utf8Bytes',
       ].sort(),
     );

@@ -1,0 +1,310 @@
+import { createReadStream, type Dirent } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { ErstError, type ErrorCode } from '@erst/core';
+import { fileError } from '@erst/node-io';
+import tar from 'tar-stream';
+import { type Line, LineSplitter } from './lines.js';
+
+/** A record's bytes, or why there are none. */
+export type Item =
+  | { kind: 'record'; source: string; input: number; bytes: Uint8Array }
+  | {
+      kind: 'failure';
+      source: string;
+      input: number;
+      code: ErrorCode;
+      message: string;
+      /**
+       * `unreadable`: input that could not be read at all (exit 2).
+       * `record`: one record (or archive member) that could not be read (exit 1).
+       */
+      scope: 'unreadable' | 'record';
+    };
+
+export interface ReadOptions {
+  /** Largest record accepted, in bytes. */
+  maxBytes: number;
+  /** Whether this run owns a source (sharding); others are skipped before they are read. */
+  accept: (source: string) => boolean;
+  /** Files read at once from a directory: hides storage latency. */
+  readAhead?: number;
+}
+
+export type InputKind = 'directory' | 'json' | 'jsonl' | 'tar' | 'tar.gz';
+
+/** The input kind a path's name announces, or undefined. */
+export function kindByName(path: string): Exclude<InputKind, 'directory'> | undefined {
+  const p = path.toLowerCase();
+  if (p.endsWith('.tar.gz') || p.endsWith('.tgz')) return 'tar.gz';
+  if (p.endsWith('.tar')) return 'tar';
+  if (p.endsWith('.jsonl') || p.endsWith('.ndjson')) return 'jsonl';
+  if (p.endsWith('.json')) return 'json';
+  return undefined;
+}
+
+/**
+ * Checks what can be checked before any work starts: an existing file whose
+ * kind is unknown is a usage error. Paths that do not exist are reported
+ * later, as unreadable input, alongside the results for the others.
+ */
+export async function checkInputs(inputs: readonly string[]): Promise<void> {
+  for (const input of inputs) {
+    let isDir: boolean;
+    try {
+      isDir = (await stat(input)).isDirectory();
+    } catch {
+      continue;
+    }
+    if (!isDir && kindByName(input) === undefined) {
+      throw new ErstError(
+        'ERR_USAGE',
+        `${input}: not a directory, .json, .jsonl, .tar, .tar.gz or .tgz file; say which records to verify`,
+      );
+    }
+  }
+}
+
+function unreadable(source: string, input: number, e: unknown): Item {
+  const err = e instanceof ErstError ? e : fileError(source, e);
+  return { kind: 'failure', source, input, code: err.code, message: err.message, scope: 'unreadable' };
+}
+
+function tooLarge(source: string, input: number, size: number, max: number): Item {
+  return {
+    kind: 'failure',
+    source,
+    input,
+    code: 'ERR_INPUT_TOO_LARGE',
+    message: `record is ${size} bytes, over the limit of ${max}`,
+    scope: 'record',
+  };
+}
+
+/** Every record of every input, in a deterministic order, read as streams. */
+export async function* readInputs(inputs: readonly string[], options: ReadOptions): AsyncGenerator<Item> {
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
+    let isDir: boolean;
+    try {
+      isDir = (await stat(input)).isDirectory();
+    } catch (e) {
+      yield unreadable(input, i, e);
+      continue;
+    }
+    if (isDir) {
+      yield* readFiles(walk(input.replace(/\/+$/, '') || '/', i, options), options);
+      continue;
+    }
+    switch (kindByName(input)) {
+      case 'json':
+        if (options.accept(input)) yield await readRecordFile(input, i, options.maxBytes);
+        break;
+      case 'jsonl':
+        yield* readJsonlFile(input, i, options);
+        break;
+      case 'tar':
+        yield* readTar(input, i, false, options);
+        break;
+      case 'tar.gz':
+        yield* readTar(input, i, true, options);
+        break;
+      default:
+        yield unreadable(input, i, new ErstError('ERR_USAGE', `${input}: unknown kind of input`));
+    }
+  }
+}
+
+interface FileRef {
+  source: string;
+  input: number;
+}
+
+type WalkItem = FileRef | Item;
+
+/** *.json files under a directory, depth first, names sorted, so every run sees the same order. */
+async function* walk(dir: string, input: number, options: ReadOptions): AsyncGenerator<WalkItem> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    yield unreadable(dir, input, e);
+    return;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = dir === '/' ? `/${entry.name}` : `${dir}/${entry.name}`;
+    if (entry.isDirectory()) {
+      yield* walk(path, input, options);
+    } else if (entry.name.endsWith('.json') && (entry.isFile() || entry.isSymbolicLink())) {
+      // Symbolic links to files are followed; links to directories are not (no cycles).
+      if (options.accept(path)) yield { source: path, input };
+    }
+  }
+}
+
+/** Reads files with a few reads in flight, keeping their order. */
+async function* readFiles(refs: AsyncIterable<WalkItem>, options: ReadOptions): AsyncGenerator<Item> {
+  const window = Math.max(1, options.readAhead ?? 16);
+  const queue: Promise<Item>[] = [];
+  for await (const ref of refs) {
+    queue.push('kind' in ref ? Promise.resolve(ref) : readRecordFile(ref.source, ref.input, options.maxBytes));
+    if (queue.length >= window) yield await queue.shift()!;
+  }
+  while (queue.length > 0) yield await queue.shift()!;
+}
+
+/** One file, one record; its path is its source name. A file that cannot be read is unreadable input. */
+async function readRecordFile(path: string, input: number, maxBytes: number): Promise<Item> {
+  const source = path;
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(path, 'r');
+    const st = await handle.stat();
+    if (!st.isFile()) {
+      return unreadable(source, input, Object.assign(new Error(), { code: st.isDirectory() ? 'EISDIR' : 'EINVAL' }));
+    }
+    if (st.size > maxBytes) return tooLarge(source, input, st.size, maxBytes);
+    const bytes = await handle.readFile();
+    return { kind: 'record', source, input, bytes };
+  } catch (e) {
+    return unreadable(source, input, e);
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
+
+function* jsonlItems(lines: Iterable<Line>, prefix: string, input: number, options: ReadOptions): Generator<Item> {
+  for (const l of lines) {
+    const source = `${prefix}:${l.line}`;
+    if (!options.accept(source)) continue;
+    if ('tooLong' in l) yield tooLarge(source, input, l.tooLong, options.maxBytes);
+    else yield { kind: 'record', source, input, bytes: l.bytes };
+  }
+}
+
+async function* readJsonlStream(stream: AsyncIterable<Buffer>, prefix: string, input: number, options: ReadOptions): AsyncGenerator<Item> {
+  const splitter = new LineSplitter(options.maxBytes);
+  for await (const chunk of stream) yield* jsonlItems(splitter.push(chunk), prefix, input, options);
+  yield* jsonlItems(splitter.end(), prefix, input, options);
+}
+
+async function* readJsonlFile(path: string, input: number, options: ReadOptions): AsyncGenerator<Item> {
+  // Open first, so that a missing file is one unreadable input rather than an error mid-stream.
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    yield unreadable(path, input, e);
+    return;
+  }
+  const stream = handle.createReadStream({ highWaterMark: 1 << 20 });
+  try {
+    yield* readJsonlStream(stream, path, input, options);
+  } catch (e) {
+    // A read error part way through (EIO): what was read is verified, the rest is unreadable.
+    yield unreadable(path, input, e);
+  } finally {
+    stream.destroy();
+    await handle.close().catch(() => {});
+  }
+}
+
+/**
+ * A .tar or .tar.gz, streamed: only the member being read is in memory.
+ * Damage found before the first member means the archive is unreadable
+ * (exit 2); damage after it is reported against the member being read (or
+ * the archive, between members) and what came before still counts. Nothing
+ * after the damage can be trusted to start at a member boundary, so the
+ * archive ends there.
+ */
+async function* readTar(path: string, input: number, gzip: boolean, options: ReadOptions): AsyncGenerator<Item> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    yield unreadable(path, input, e);
+    return;
+  }
+  const file = handle.createReadStream({ highWaterMark: 1 << 20 });
+  const extract = tar.extract();
+  let source: Readable = file;
+  if (gzip) {
+    const gunzip = createGunzip({ chunkSize: 1 << 18 });
+    file.on('error', (e) => gunzip.destroy(e));
+    source = file.pipe(gunzip);
+  }
+  source.on('error', (e) => extract.destroy(e));
+  source.pipe(extract as unknown as NodeJS.WritableStream);
+
+  let members = 0;
+  let current: string | undefined;
+  let last: string | undefined;
+  try {
+    for await (const entry of extract) {
+      members++;
+      const h = entry.header;
+      const name = h.name;
+      const kind = h.type === 'file' || h.type === 'contiguous-file' ? kindByName(name) : undefined;
+      const memberSource = `${path}:${name}`;
+      if (kind === 'json' && options.accept(memberSource)) {
+        current = name;
+        if (h.size > options.maxBytes) {
+          entry.resume();
+          await finished(entry);
+          yield tooLarge(memberSource, input, h.size, options.maxBytes);
+        } else {
+          const bytes = Buffer.allocUnsafe(h.size);
+          let off = 0;
+          for await (const chunk of entry as AsyncIterable<Buffer>) {
+            chunk.copy(bytes, off);
+            off += chunk.length;
+          }
+          yield { kind: 'record', source: memberSource, input, bytes: bytes.subarray(0, off) };
+        }
+      } else if (kind === 'jsonl') {
+        current = name;
+        yield* readJsonlStream(entry as AsyncIterable<Buffer>, memberSource, input, options);
+      } else {
+        entry.resume();
+        await finished(entry);
+      }
+      last = name;
+      current = undefined;
+    }
+  } catch (e) {
+    const why = (e as Error).message || 'read error';
+    if (members === 0) {
+      const err = new ErstError('ERR_ARCHIVE_CORRUPT', `${path}: not a readable ${gzip ? 'gzip-compressed tar' : 'tar'} archive (${why})`);
+      yield unreadable(path, input, err);
+    } else {
+      const where = current !== undefined ? `${path}:${current}` : path;
+      if (options.accept(where)) {
+        yield {
+          kind: 'failure',
+          source: where,
+          input,
+          code: 'ERR_ARCHIVE_CORRUPT',
+          message:
+            current !== undefined
+              ? `archive member is cut short or damaged (${why}); nothing after it in ${path} could be read`
+              : `archive is damaged after member ${last ?? '(none)'} (${why}); nothing after it could be read`,
+          scope: 'record',
+        };
+      }
+    }
+  } finally {
+    extract.destroy();
+    file.destroy();
+    await handle.close().catch(() => {});
+  }
+}
+
+function finished(stream: { on(event: string, fn: (...a: unknown[]) => void): unknown }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.on('end', () => resolve());
+    stream.on('close', () => resolve());
+    stream.on('error', (e) => reject(e));
+  });
+}

@@ -1,0 +1,175 @@
+import { ErstError } from '@erst/core';
+import {
+  type Counts,
+  type Failure,
+  type InputCounts,
+  type KeyCounts,
+  REPORT_VERSION,
+  type Report,
+  type StateSummary,
+  compareFailures,
+  exitCodeOf,
+  sortedRecord,
+} from './report.js';
+
+function reportError(name: string, why: string): ErstError {
+  return new ErstError('ERR_USAGE', `${name}: ${why}`);
+}
+
+/** Checks the shape merge relies on; a report from elsewhere is refused, not half-merged. */
+export function checkReport(value: unknown, name: string): Report {
+  const r = value as Partial<Report>;
+  if (typeof r !== 'object' || r === null || r.erst_batch_report !== REPORT_VERSION) {
+    throw reportError(name, `not an erst-batch report (version ${REPORT_VERSION})`);
+  }
+  const objects = ['totals', 'by_format', 'by_key', 'by_day', 'by_trust', 'by_code', 'by_input', 'warnings', 'trust'] as const;
+  for (const k of objects) {
+    if (typeof r[k] !== 'object' || r[k] === null) throw reportError(name, `"${k}" is missing`);
+  }
+  if (!Array.isArray(r.inputs) || !Array.isArray(r.failures)) throw reportError(name, '"inputs" and "failures" must be arrays');
+  return r as Report;
+}
+
+function addCounts<T extends Counts>(into: Record<string, T>, from: Record<string, T>, extra?: (a: T, b: T) => void): void {
+  for (const [k, v] of Object.entries(from)) {
+    const cur = into[k];
+    if (!cur) {
+      into[k] = { ...v };
+    } else {
+      cur.valid += v.valid;
+      cur.invalid += v.invalid;
+      extra?.(cur, v);
+    }
+  }
+}
+
+function addNumbers(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+}
+
+const STATUS_RANK: Record<StateSummary['status'], number> = { compared: 0, baseline: 1, tampered: 2 };
+
+/**
+ * Combines shard reports into the report one unsharded run would have made:
+ * counts summed, failures and state lists unioned. Input-level problems
+ * (a path no shard could read) are seen by every shard and counted once.
+ */
+export function mergeReports(reports: readonly { name: string; report: Report }[]): Report {
+  if (reports.length === 0) throw new ErstError('ERR_USAGE', 'name at least one report to merge');
+  const first = reports[0]!.report;
+  const sharded = first.shard !== null;
+  const seenShards = new Set<string>();
+  let shardCount: number | undefined;
+  for (const { name, report } of reports) {
+    if (report.trust.fingerprint !== first.trust.fingerprint) {
+      throw reportError(name, 'was made with different trust material (keys, roots) than the first report; shards must share one trust configuration');
+    }
+    if ((report.shard !== null) !== sharded) throw reportError(name, 'mixes sharded and unsharded reports');
+    if (report.merged_from) throw reportError(name, 'is already a merged report');
+    if (sharded) {
+      if (JSON.stringify(report.inputs) !== JSON.stringify(first.inputs)) {
+        throw reportError(name, 'was made from different inputs than the first report; every shard must be given the same inputs');
+      }
+      const [k, n] = report.shard!.split('/').map(Number) as [number, number];
+      shardCount ??= n;
+      if (n !== shardCount) throw reportError(name, `is shard ${report.shard}, but the first report is one of ${shardCount}`);
+      if (seenShards.has(report.shard!)) throw reportError(name, `shard ${report.shard} is given twice`);
+      seenShards.add(report.shard!);
+      void k;
+    }
+  }
+  if (sharded) {
+    const absent: string[] = [];
+    for (let k = 1; k <= shardCount!; k++) if (!seenShards.has(`${k}/${shardCount}`)) absent.push(`${k}/${shardCount}`);
+    if (absent.length > 0) {
+      throw new ErstError('ERR_USAGE', `shard report${absent.length > 1 ? 's' : ''} ${absent.join(', ')} missing: a merge needs every shard, or records would go unreported`);
+    }
+  }
+
+  const inputs = sharded ? [...first.inputs] : [...new Set(reports.flatMap((r) => r.report.inputs))];
+  const byFormat: Record<string, Counts> = {};
+  const byKey: Record<string, KeyCounts> = {};
+  const byDay: Record<string, Counts> = {};
+  const byTrust: Record<string, number> = {};
+  const byCode: Record<string, number> = {};
+  const byInput: Record<string, InputCounts> = {};
+  const warnings: Record<string, number> = {};
+  const totals = { records: 0, valid: 0, invalid: 0, unreadable: 0 };
+  const failures: Failure[] = [];
+  const unreadableSeen = new Set<string>();
+  const missing = new Set<string>();
+  const changed = new Set<string>();
+  const added = new Set<string>();
+  let state: StateSummary | undefined;
+
+  for (const { report } of reports) {
+    totals.records += report.totals.records;
+    totals.valid += report.totals.valid;
+    totals.invalid += report.totals.invalid;
+    addCounts(byFormat, report.by_format);
+    addCounts(byKey, report.by_key, (a, b) => {
+      if (a.label === undefined && b.label !== undefined) a.label = b.label;
+    });
+    addCounts(byDay, report.by_day);
+    addNumbers(byTrust, report.by_trust);
+    addNumbers(warnings, report.warnings);
+    for (const [k, v] of Object.entries(report.by_input)) {
+      const cur = (byInput[k] ??= { valid: 0, invalid: 0, unreadable: 0 });
+      cur.valid += v.valid;
+      cur.invalid += v.invalid;
+    }
+    for (const f of report.failures) {
+      if (f.kind === 'unreadable') {
+        // Every shard tries to open every input: one problem, reported once.
+        const id = `${f.source}\u0000${f.code}`;
+        if (unreadableSeen.has(id)) continue;
+        unreadableSeen.add(id);
+        totals.unreadable++;
+        if (f.input !== null) (byInput[f.input] ??= { valid: 0, invalid: 0, unreadable: 0 }).unreadable++;
+      }
+      byCode[f.code] = (byCode[f.code] ?? 0) + 1;
+      failures.push(f);
+    }
+    for (const s of report.missing ?? []) missing.add(s);
+    for (const s of report.changed ?? []) changed.add(s);
+    for (const s of report.new ?? []) added.add(s);
+    if (report.state) {
+      if (!state) {
+        state = { ...report.state, files: [...report.state.files] };
+      } else {
+        state.files.push(...report.state.files);
+        if (STATUS_RANK[report.state.status] > STATUS_RANK[state.status]) state.status = report.state.status;
+        state.previous_records += report.state.previous_records;
+        state.records += report.state.records;
+        state.signature_checked &&= report.state.signature_checked;
+        state.written &&= report.state.written;
+      }
+    }
+  }
+
+  const merged: Report = {
+    erst_batch_report: REPORT_VERSION,
+    inputs,
+    shard: null,
+    merged_from: reports.map((r) => r.report.shard),
+    trust: first.trust,
+    exit_code: 0,
+    totals,
+    by_format: sortedRecord(byFormat),
+    by_key: sortedRecord(byKey),
+    by_day: sortedRecord(byDay),
+    by_trust: sortedRecord(byTrust),
+    by_code: sortedRecord(byCode),
+    by_input: sortedRecord(byInput),
+    warnings: sortedRecord(warnings),
+    failures: failures.sort(compareFailures),
+  };
+  if (state) {
+    merged.state = { ...state, files: [...state.files].sort() };
+    merged.missing = [...missing].sort();
+    merged.changed = [...changed].sort();
+    merged.new = [...added].sort();
+  }
+  merged.exit_code = exitCodeOf(merged);
+  return merged;
+}

@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import { bytesToHex, parsePublicKey, publicKeyId } from '@erst/core';
+import type { TrustPolicy, VerifyOptions } from '@erst/verify';
+import type { RecordOutcome } from './protocol.js';
+import type { Shard } from './shard.js';
+
+export const REPORT_VERSION = 1;
+
+export interface Counts {
+  valid: number;
+  invalid: number;
+}
+
+export interface KeyCounts extends Counts {
+  algorithm: string;
+  public_key: string;
+  label?: string;
+}
+
+export interface InputCounts extends Counts {
+  unreadable: number;
+}
+
+/**
+ * `record`: a record that failed verification or could not be read
+ * (including a damaged archive member). `unreadable`: input that could not
+ * be read at all. `state`: a difference from the previous run, or a state
+ * file that cannot be trusted.
+ */
+export type FailureKind = 'record' | 'unreadable' | 'state';
+
+export interface Failure {
+  source: string;
+  code: string;
+  message: string;
+  kind: FailureKind;
+  /** The command-line input the source came from (null for state findings). */
+  input: string | null;
+  format?: string;
+  key?: string;
+  /** Every error, when there was more than one. */
+  errors?: { code: string; message: string }[];
+}
+
+export interface StateSummary {
+  files: string[];
+  /** `baseline`: no previous state, this run recorded one. `compared`: diffed against it. `tampered`: not trusted, not diffed. */
+  status: 'baseline' | 'compared' | 'tampered';
+  previous_records: number;
+  records: number;
+  /** Whether the previous state's signature was checked against --state-key. */
+  signature_checked: boolean;
+  /** Whether this run wrote a new state. */
+  written: boolean;
+}
+
+export interface TrustSummary {
+  /** SHA-256 over the trust material: shard reports merge only when it agrees. */
+  fingerprint: string;
+  pinned_keys: number;
+  attestation_roots: number;
+  require_attestation: boolean;
+}
+
+export interface Report {
+  erst_batch_report: typeof REPORT_VERSION;
+  inputs: string[];
+  shard: string | null;
+  /** For a merged report: the shards (or runs) it was merged from. */
+  merged_from?: (string | null)[];
+  trust: TrustSummary;
+  exit_code: 0 | 1 | 2;
+  totals: { records: number; valid: number; invalid: number; unreadable: number };
+  by_format: Record<string, Counts>;
+  by_key: Record<string, KeyCounts>;
+  by_day: Record<string, Counts>;
+  /** Valid records by how their key is trusted (pinned, attested, embedded-only). */
+  by_trust: Record<string, number>;
+  /** Failures by code (the first error of each record, and state findings). */
+  by_code: Record<string, number>;
+  by_input: Record<string, InputCounts>;
+  /** Warnings by code, over all records. */
+  warnings: Record<string, number>;
+  failures: Failure[];
+  state?: StateSummary;
+  missing?: string[];
+  changed?: string[];
+  new?: string[];
+}
+
+export function sortedRecord<T>(obj: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(obj).sort()) out[k] = obj[k]!;
+  return out;
+}
+
+export function compareFailures(a: Failure, b: Failure): number {
+  if (a.source !== b.source) return a.source < b.source ? -1 : 1;
+  if (a.code !== b.code) return a.code < b.code ? -1 : 1;
+  return a.message < b.message ? -1 : a.message > b.message ? 1 : 0;
+}
+
+export function exitCodeOf(r: Pick<Report, 'totals' | 'missing' | 'changed' | 'state'>): 0 | 1 | 2 {
+  if (r.totals.unreadable > 0) return 2;
+  if (r.totals.invalid > 0 || (r.missing?.length ?? 0) > 0 || (r.changed?.length ?? 0) > 0 || r.state?.status === 'tampered') return 1;
+  return 0;
+}
+
+function bump(map: Record<string, Counts>, key: string, valid: boolean): void {
+  const c = (map[key] ??= { valid: 0, invalid: 0 });
+  if (valid) c.valid++;
+  else c.invalid++;
+}
+
+function inc(map: Record<string, number>, key: string, by = 1): void {
+  map[key] = (map[key] ?? 0) + by;
+}
+
+/** Describes the trust material without repeating it; equal material gives an equal fingerprint. */
+export function trustSummary(options: VerifyOptions): TrustSummary {
+  const policies: TrustPolicy[] = options.trust === undefined ? [] : Array.isArray(options.trust) ? options.trust : [options.trust as TrustPolicy];
+  const keys = [
+    ...(options.publicKeys ?? []).map((k) => `${publicKeyId(typeof k === 'string' ? parsePublicKey(k) : k)}||`),
+    ...policies.flatMap((p) =>
+      p.keys.map((k) => `${publicKeyId(k.key)}|${k.label ?? ''}|${k.notBefore?.toISOString() ?? ''}|${k.notAfter?.toISOString() ?? ''}`),
+    ),
+  ].sort();
+  const roots = [...(options.attestationRoots ?? []), ...policies.flatMap((p) => p.attestationRoots)].map((r) => r.trim()).sort();
+  const require = options.requireAttestation === true || policies.some((p) => p.requireAttestation);
+  const fingerprint = bytesToHex(createHash('sha256').update(JSON.stringify({ keys, roots, require })).digest());
+  return { fingerprint, pinned_keys: new Set(keys.map((k) => k.split('|')[0])).size, attestation_roots: roots.length, require_attestation: require };
+}
+
+/** Collects outcomes as they arrive (in any order) into a report whose content does not depend on that order. */
+export class ReportBuilder {
+  readonly #inputs: string[];
+  readonly #shard: string | null;
+  readonly #trust: TrustSummary;
+  readonly totals = { records: 0, valid: 0, invalid: 0, unreadable: 0 };
+  readonly #byFormat: Record<string, Counts> = {};
+  readonly #byKey: Record<string, KeyCounts> = {};
+  readonly #byDay: Record<string, Counts> = {};
+  readonly #byTrust: Record<string, number> = {};
+  readonly #byCode: Record<string, number> = {};
+  readonly #byInput: Record<string, InputCounts> = {};
+  readonly #warnings: Record<string, number> = {};
+  readonly #failures: Failure[] = [];
+
+  constructor(inputs: string[], shard: Shard | null, trust: TrustSummary) {
+    this.#inputs = inputs;
+    this.#shard = shard ? `${shard.index}/${shard.count}` : null;
+    this.#trust = trust;
+    for (const i of inputs) this.#byInput[i] ??= { valid: 0, invalid: 0, unreadable: 0 };
+  }
+
+  #input(index: number): { name: string; counts: InputCounts } {
+    const name = this.#inputs[index]!;
+    return { name, counts: this.#byInput[name]! };
+  }
+
+  /** A record the verifier saw. */
+  record(source: string, inputIndex: number, o: RecordOutcome): void {
+    const { name, counts } = this.#input(inputIndex);
+    this.totals.records++;
+    if (o.valid) {
+      this.totals.valid++;
+      counts.valid++;
+      inc(this.#byTrust, o.trust);
+    } else {
+      this.totals.invalid++;
+      counts.invalid++;
+    }
+    bump(this.#byFormat, o.format ?? 'unknown', o.valid);
+    bump(this.#byDay, o.day ?? 'unknown', o.valid);
+    if (o.key !== null) {
+      const k = (this.#byKey[o.key] ??= {
+        algorithm: o.key.slice(0, o.key.indexOf(':')),
+        public_key: o.key.slice(o.key.indexOf(':') + 1),
+        valid: 0,
+        invalid: 0,
+      });
+      if (o.label !== null && k.label === undefined) k.label = o.label;
+      if (o.valid) k.valid++;
+      else k.invalid++;
+    }
+    for (const w of o.warnings) inc(this.#warnings, w);
+    if (!o.valid) {
+      const [code, message] = o.errors[0] ?? ['ERR_RECORD_UNKNOWN_FORMAT', 'the record failed verification'];
+      inc(this.#byCode, code);
+      const f: Failure = { source, code, message, kind: 'record', input: name };
+      if (o.format !== null) f.format = o.format;
+      if (o.key !== null) f.key = o.key;
+      if (o.errors.length > 1) f.errors = o.errors.map(([c, m]) => ({ code: c, message: m }));
+      this.#failures.push(f);
+    }
+  }
+
+  /** A record (scope `record`) or an input (scope `unreadable`) that could not be read. */
+  unreadable(source: string, inputIndex: number, code: string, message: string, scope: 'record' | 'unreadable'): void {
+    const { name, counts } = this.#input(inputIndex);
+    if (scope === 'record') {
+      this.totals.records++;
+      this.totals.invalid++;
+      counts.invalid++;
+      bump(this.#byFormat, 'unknown', false);
+      bump(this.#byDay, 'unknown', false);
+    } else {
+      this.totals.unreadable++;
+      counts.unreadable++;
+    }
+    inc(this.#byCode, code);
+    this.#failures.push({ source, code, message, kind: scope, input: name });
+  }
+
+  /** A state finding (missing, changed, tampered): a failure that is not a record. */
+  stateFailure(source: string, code: string, message: string): void {
+    inc(this.#byCode, code);
+    this.#failures.push({ source, code, message, kind: 'state', input: null });
+  }
+
+  build(state?: { summary: StateSummary; missing: string[]; changed: string[]; added: string[] }): Report {
+    const byKey: Record<string, KeyCounts> = {};
+    for (const [id, k] of Object.entries(sortedRecord(this.#byKey))) byKey[id] = k;
+    const report: Report = {
+      erst_batch_report: REPORT_VERSION,
+      inputs: [...this.#inputs],
+      shard: this.#shard,
+      trust: this.#trust,
+      exit_code: 0,
+      totals: { ...this.totals },
+      by_format: sortedRecord(this.#byFormat),
+      by_key: byKey,
+      by_day: sortedRecord(this.#byDay),
+      by_trust: sortedRecord(this.#byTrust),
+      by_code: sortedRecord(this.#byCode),
+      by_input: sortedRecord(this.#byInput),
+      warnings: sortedRecord(this.#warnings),
+      failures: [...this.#failures].sort(compareFailures),
+    };
+    if (state) {
+      report.state = state.summary;
+      report.missing = [...state.missing].sort();
+      report.changed = [...state.changed].sort();
+      report.new = [...state.added].sort();
+    }
+    report.exit_code = exitCodeOf(report);
+    return report;
+  }
+}

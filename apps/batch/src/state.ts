@@ -1,0 +1,326 @@
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, createReadStream, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ErstError, bytesToHex, equalBytes, hexToBytes, type Signer } from '@erst/core';
+import { atomicTempPath, fsyncDirectory } from '@erst/node-io';
+import { selectBackend, signatureIsStrictlyEncoded } from '@erst/verify';
+import { LineSplitter } from './lines.js';
+
+/*
+ * The state file is JSON Lines, so that it is written and read as a stream
+ * (it holds one line per record, and archives hold millions):
+ *
+ *   {"erst_batch_state":1,"shard":"1/4"}             header (shard is null when unsharded)
+ *   ["logs/a.json","<trace_hash>","<sha256 of the record's bytes>"]   one per record
+ *   {"end":{"records":N,"sha256":"<hex>","signature":{...} | null}}  trailer
+ *
+ * `sha256` is SHA-256 of every byte before the trailer line. With
+ * --state-key, `signature` is {"algorithm":"ed25519","public_key":"<hex>",
+ * "value":"<hex>"}: Ed25519 over those 32 digest bytes. The key that checks
+ * it is the one given with --state-key, never the one the file names.
+ */
+
+export const STATE_VERSION = 1;
+
+export interface StateOptions {
+  path: string;
+  /** Signs the new state and checks the previous one. */
+  key?: Signer;
+  /** Allow starting without a previous state when a key is given. */
+  init: boolean;
+  /** `K/N` of this run, or null. */
+  shard: string | null;
+}
+
+export interface StateDiff {
+  missing: string[];
+  changed: { source: string; message: string }[];
+  added: string[];
+}
+
+/** A record's trace hash and content hash as one string (compact in a Map). */
+function fingerprint(traceHash: string, contentHash: string): string {
+  return `${traceHash}:${contentHash}`;
+}
+
+const VISITED = '';
+
+interface Loaded {
+  entries: Map<string, string>;
+  records: number;
+  signatureChecked: boolean;
+}
+
+class Tampered extends Error {}
+
+function stateMalformed(why: string): Tampered {
+  return new Tampered(`the state file is not a valid erst-batch state (${why})`);
+}
+
+async function loadState(opts: StateOptions): Promise<Loaded> {
+  const entries = new Map<string, string>();
+  const hash = createHash('sha256');
+  const splitter = new LineSplitter(64 * 1024 * 1024);
+  let header: { shard: string | null } | undefined;
+  let trailer: Record<string, unknown> | undefined;
+  const take = (bytes: Buffer, line: number): void => {
+    if (trailer) throw stateMalformed(`line ${line} follows the trailer`);
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw stateMalformed(`line ${line} is not JSON`);
+    }
+    if (!header) {
+      const h = value as { erst_batch_state?: unknown; shard?: unknown };
+      if (typeof h !== 'object' || h === null || h.erst_batch_state !== STATE_VERSION || !(typeof h.shard === 'string' || h.shard === null)) {
+        throw stateMalformed('no header');
+      }
+      header = { shard: h.shard };
+    } else if (Array.isArray(value)) {
+      const [source, trace, content] = value as unknown[];
+      if (value.length !== 3 || typeof source !== 'string' || typeof trace !== 'string' || typeof content !== 'string') {
+        throw stateMalformed(`line ${line} is not an entry`);
+      }
+      entries.set(source, fingerprint(trace, content));
+      hash.update(bytes).update('\n');
+      return;
+    } else if (typeof value === 'object' && value !== null && 'end' in value) {
+      trailer = (value as { end: Record<string, unknown> }).end;
+      return;
+    } else {
+      throw stateMalformed(`line ${line} is not an entry`);
+    }
+    hash.update(bytes).update('\n');
+  };
+  const stream = createReadStream(opts.path, { highWaterMark: 1 << 20 });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for (const l of splitter.push(chunk)) {
+        if ('tooLong' in l) throw stateMalformed(`line ${l.line} is too long`);
+        take(l.bytes, l.line);
+      }
+    }
+    for (const l of splitter.end()) {
+      if ('tooLong' in l) throw stateMalformed(`line ${l.line} is too long`);
+      take(l.bytes, l.line);
+    }
+  } catch (e) {
+    if (e instanceof Tampered) throw e;
+    throw new ErstError('ERR_FILE_UNREADABLE', `${opts.path}: cannot read the state file (${(e as { code?: string }).code ?? 'error'})`);
+  } finally {
+    stream.destroy();
+  }
+  if (!header) throw stateMalformed('empty');
+  if (!trailer || typeof trailer !== 'object') throw stateMalformed('no trailer: the file is cut short');
+  const digest = hash.digest();
+  if (trailer.sha256 !== bytesToHex(digest)) throw new Tampered('the state file was changed after it was written: its SHA-256 does not match its trailer');
+  let signatureChecked = false;
+  if (opts.key) {
+    const sig = trailer.signature as { algorithm?: unknown; public_key?: unknown; value?: unknown } | null | undefined;
+    if (!sig || typeof sig !== 'object') throw new Tampered('the state file is not signed, and --state-key was given');
+    const expected = (await opts.key.publicKey()).raw;
+    const named = typeof sig.public_key === 'string' ? hexToBytes(sig.public_key) : undefined;
+    if (sig.algorithm !== 'ed25519' || !named || !equalBytes(named, expected)) {
+      throw new Tampered('the state file is signed by a different key than --state-key');
+    }
+    const value = typeof sig.value === 'string' ? hexToBytes(sig.value) : undefined;
+    const backend = await selectBackend('auto');
+    if (!value || !signatureIsStrictlyEncoded(value) || !(await backend.verify(expected, digest, value))) {
+      throw new Tampered('the state file\'s signature does not verify under --state-key');
+    }
+    signatureChecked = true;
+  }
+  if (header.shard !== opts.shard) {
+    throw new ErstError(
+      'ERR_USAGE',
+      `${opts.path} was written by a run with --shard ${header.shard ?? '(none)'}, and this run has --shard ${opts.shard ?? '(none)'}: give each shard its own state file`,
+    );
+  }
+  return { entries, records: entries.size, signatureChecked };
+}
+
+/**
+ * Compares what this run sees with what the previous run saw, and streams
+ * the new state to a temporary file that replaces the old one only at the
+ * end of a complete run. Memory: the previous state, about 200 bytes per
+ * record; the new state is never held in memory.
+ */
+export class StateTracker {
+  readonly path: string;
+  readonly status: 'baseline' | 'compared' | 'tampered';
+  readonly tamperReason: string | undefined;
+  readonly previousRecords: number;
+  readonly signatureChecked: boolean;
+  readonly #previous: Map<string, string>;
+  readonly #key: Signer | undefined;
+  readonly #shard: string | null;
+  readonly #added: string[] = [];
+  readonly #changed: { source: string; message: string }[] = [];
+  #tmp: string | undefined;
+  #fd: number | undefined;
+  #hash: Hash | undefined;
+  #buffer: string[] = [];
+  #bufferBytes = 0;
+  #records = 0;
+
+  private constructor(opts: StateOptions, status: StateTracker['status'], loaded: Loaded | undefined, tamperReason?: string) {
+    this.path = opts.path;
+    this.status = status;
+    this.tamperReason = tamperReason;
+    this.#previous = loaded?.entries ?? new Map();
+    this.previousRecords = loaded?.records ?? 0;
+    this.signatureChecked = loaded?.signatureChecked ?? false;
+    this.#key = opts.key;
+    this.#shard = opts.shard;
+  }
+
+  static async open(opts: StateOptions): Promise<StateTracker> {
+    let exists = true;
+    try {
+      await stat(opts.path);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT') {
+        throw new ErstError('ERR_FILE_UNREADABLE', `${opts.path}: cannot read the state file (${(e as { code?: string }).code ?? 'error'})`);
+      }
+      exists = false;
+    }
+    let tracker: StateTracker;
+    if (!exists) {
+      if (opts.key && !opts.init) {
+        tracker = new StateTracker(
+          opts,
+          'tampered',
+          undefined,
+          'the state file is gone, and --state-key says one was kept; if this is the first run, pass --init-state',
+        );
+      } else {
+        tracker = new StateTracker(opts, 'baseline', undefined);
+      }
+    } else {
+      try {
+        tracker = new StateTracker(opts, 'compared', await loadState(opts));
+      } catch (e) {
+        if (!(e instanceof Tampered)) throw e;
+        tracker = new StateTracker(opts, 'tampered', undefined, e.message);
+      }
+    }
+    if (tracker.status !== 'tampered') tracker.#begin();
+    return tracker;
+  }
+
+  #begin(): void {
+    this.#tmp = atomicTempPath(this.path);
+    try {
+      this.#fd = openSync(this.#tmp, 'wx', 0o644);
+    } catch (e) {
+      throw new ErstError('ERR_OUTPUT_WRITE', `cannot write the state file next to ${this.path} (${(e as { code?: string }).code ?? 'error'})`);
+    }
+    this.#hash = createHash('sha256');
+    this.#write(`${JSON.stringify({ erst_batch_state: STATE_VERSION, shard: this.#shard })}\n`, true);
+  }
+
+  #write(line: string, hashed: boolean): void {
+    if (hashed) this.#hash!.update(line);
+    this.#buffer.push(line);
+    this.#bufferBytes += line.length;
+    if (this.#bufferBytes >= 1 << 20) this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#fd === undefined || this.#buffer.length === 0) return;
+    const data = Buffer.from(this.#buffer.join(''), 'utf8');
+    this.#buffer = [];
+    this.#bufferBytes = 0;
+    try {
+      writeSync(this.#fd, data);
+    } catch (e) {
+      throw new ErstError('ERR_OUTPUT_WRITE', `cannot write the state file next to ${this.path} (${(e as { code?: string }).code ?? 'error'})`);
+    }
+  }
+
+  /** One record seen in this run (empty hashes for a record that could not be read). */
+  observe(source: string, traceHash: string | null, contentHash: string | null): void {
+    const now = fingerprint(traceHash ?? '', contentHash ?? '');
+    if (this.#fd !== undefined) {
+      this.#records++;
+      this.#write(`${JSON.stringify([source, traceHash ?? '', contentHash ?? ''])}\n`, true);
+    }
+    if (this.status !== 'compared') return;
+    const before = this.#previous.get(source);
+    if (before === undefined) {
+      this.#added.push(source);
+    } else if (before !== VISITED) {
+      this.#previous.set(source, VISITED);
+      if (before !== now) this.#changed.push({ source, message: describeChange(before, now) });
+    }
+  }
+
+  /** What changed since the previous run (empty unless compared). */
+  diff(): StateDiff {
+    const missing: string[] = [];
+    if (this.status === 'compared') for (const [source, v] of this.#previous) if (v !== VISITED) missing.push(source);
+    return { missing, changed: this.#changed, added: [...new Set(this.#added)] };
+  }
+
+  get records(): number {
+    return this.#records;
+  }
+
+  /** Writes the trailer and puts the new state in place, or throws the temporary file away. */
+  async finish(keep: boolean): Promise<boolean> {
+    const fd = this.#fd;
+    if (fd === undefined) return false;
+    let renamed = false;
+    try {
+      if (keep) {
+        const digest = this.#hash!.digest();
+        let signature: { algorithm: string; public_key: string; value: string } | null = null;
+        if (this.#key) {
+          const value = await this.#key.sign(digest);
+          signature = { algorithm: this.#key.algorithm, public_key: bytesToHex((await this.#key.publicKey()).raw), value: bytesToHex(value) };
+        }
+        this.#write(`${JSON.stringify({ end: { records: this.#records, sha256: bytesToHex(digest), signature } })}\n`, false);
+        this.#flush();
+        try {
+          fsyncSync(fd);
+        } catch (e) {
+          throw new ErstError('ERR_OUTPUT_WRITE', `cannot write ${this.path} (${(e as { code?: string }).code ?? 'error'})`);
+        }
+      }
+    } finally {
+      this.#fd = undefined;
+      closeSync(fd);
+    }
+    try {
+      if (keep) {
+        try {
+          renameSync(this.#tmp!, this.path);
+          renamed = true;
+        } catch (e) {
+          throw new ErstError('ERR_OUTPUT_WRITE', `cannot write ${this.path} (${(e as { code?: string }).code ?? 'error'})`);
+        }
+        fsyncDirectory(dirname(this.path));
+      }
+    } finally {
+      if (!renamed) {
+        try {
+          unlinkSync(this.#tmp!);
+        } catch {
+          // never created
+        }
+      }
+    }
+    return renamed;
+  }
+}
+
+function describeChange(before: string, now: string): string {
+  const bTrace = before.slice(0, before.indexOf(':'));
+  const nTrace = now.slice(0, now.indexOf(':'));
+  if (bTrace !== nTrace) {
+    return `trace_hash was ${bTrace || '(none: the record could not be read)'}, now ${nTrace || '(none: the record cannot be read)'}`;
+  }
+  return `the record's bytes changed but its trace_hash did not (${nTrace || 'none'}): fields outside the signature, or formatting, were edited`;
+}

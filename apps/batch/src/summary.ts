@@ -1,0 +1,74 @@
+import type { Counts, Report } from './report.js';
+
+const n = (x: number): string => x.toLocaleString('en-US');
+
+export function shortKey(id: string): string {
+  const [alg, hex = ''] = id.split(':');
+  return `${alg} ${hex.length > 20 ? `${hex.slice(0, 8)}…${hex.slice(-8)}` : hex}`;
+}
+
+function countsLine(label: string, c: Counts, width: number): string {
+  return `  ${label.padEnd(width)}  ${n(c.valid).padStart(9)} valid  ${n(c.invalid).padStart(9)} invalid`;
+}
+
+/** Control characters in a file name must not drive the terminal. */
+function safe(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+export interface RunInfo {
+  seconds?: number;
+  workers?: number;
+}
+
+/** The human summary: counts by result, format and key, state findings, and every failure with its reason. */
+export function humanSummary(r: Report, info: RunInfo = {}): string {
+  const out: string[] = [];
+  const t = r.totals;
+  const rate = info.seconds && info.seconds > 0 ? `, ${n(Math.round(t.records / info.seconds))} records/s` : '';
+  const how = info.seconds !== undefined ? ` in ${info.seconds.toFixed(1)} s${info.workers ? ` on ${info.workers} worker${info.workers > 1 ? 's' : ''}` : ''}${rate}` : '';
+  const scope = r.shard ? ` (shard ${r.shard})` : r.merged_from ? ` (merged from ${r.merged_from.length} report${r.merged_from.length > 1 ? 's' : ''})` : '';
+  out.push(`erst-batch: ${n(t.records)} record${t.records === 1 ? '' : 's'}${scope}${how}`);
+  out.push('By result:');
+  out.push(`  valid        ${n(t.valid).padStart(9)}`);
+  out.push(`  invalid      ${n(t.invalid).padStart(9)}`);
+  out.push(`  unreadable   ${n(t.unreadable).padStart(9)}   (inputs that could not be read at all)`);
+  for (const [code, count] of Object.entries(r.by_code)) out.push(`    ${code.padEnd(32)} ${n(count).padStart(9)}`);
+  const formats = Object.entries(r.by_format);
+  if (formats.length > 0) {
+    out.push('By format:');
+    for (const [f, c] of formats) out.push(countsLine(f, c, 10));
+  }
+  const keys = Object.entries(r.by_key);
+  if (keys.length > 0) {
+    out.push('By signing key:');
+    const labels = keys.map(([id, k]) => `${shortKey(id)}${k.label ? ` "${safe(k.label)}"` : ''}`);
+    const w = Math.max(...labels.map((l) => l.length));
+    keys.forEach(([, k], i) => out.push(countsLine(labels[i]!, k, w)));
+  }
+  if (Object.keys(r.by_trust).length > 0) {
+    out.push(`Trust of valid records: ${Object.entries(r.by_trust).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`);
+  }
+  if (r.trust.pinned_keys === 0 && r.trust.attestation_roots === 0) {
+    out.push('Note: no key was pinned, so "valid" means "someone signed this", not "we signed this". Pin keys with --public-key or --trust.');
+  }
+  if (Object.keys(r.warnings).length > 0) {
+    out.push(`Warnings: ${Object.entries(r.warnings).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`);
+  }
+  if (r.state) {
+    const s = r.state;
+    const what =
+      s.status === 'baseline'
+        ? `no previous state: recorded a baseline of ${n(s.records)} records`
+        : s.status === 'tampered'
+          ? 'TAMPERED: the previous state cannot be trusted and was not used'
+          : `compared with ${n(s.previous_records)} records seen before: ${n(r.missing?.length ?? 0)} missing, ${n(r.changed?.length ?? 0)} changed, ${n(r.new?.length ?? 0)} new`;
+    out.push(`State (${s.files.map(safe).join(', ')}): ${what}${s.written ? '' : '; state file not updated'}`);
+  }
+  if (r.failures.length > 0) {
+    out.push(`Failures (${n(r.failures.length)}):`);
+    for (const f of r.failures) out.push(`  ${safe(f.source)}: ${f.code}: ${safe(f.message)}`);
+  }
+  out.push(`Result: ${r.exit_code === 0 ? 'PASS' : r.exit_code === 1 ? 'FAIL' : 'ERROR (input could not be read)'} (exit ${r.exit_code})`);
+  return `${out.join('\n')}\n`;
+}

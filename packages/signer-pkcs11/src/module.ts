@@ -1,0 +1,174 @@
+import { realpathSync, statSync } from 'node:fs';
+import { type ErrorCode, ErstError } from '@erst/core';
+import { type P11, pk } from './constants.js';
+
+/** The CKR_* name of a pkcs11js error (pkcs11js puts it in `.message` and the number in `.code`). */
+export function ckrName(error: unknown): string | undefined {
+  const m = (error as { message?: unknown } | null)?.message;
+  return typeof m === 'string' && /^CKR_[A-Z0-9_]+$/.test(m) ? m : undefined;
+}
+
+/**
+ * A cause safe to attach to an ErstError: the CKR name and the PKCS#11
+ * function only. pkcs11js errors carry native stacks; nothing of the
+ * arguments (a PIN) may travel further.
+ */
+export function safeCause(error: unknown, fn?: string): Error {
+  const name = ckrName(error);
+  const method = fn ?? (error as { method?: unknown } | null)?.method;
+  const where = typeof method === 'string' && method ? ` in ${method}` : '';
+  if (name) return Object.assign(new Error(`${name}${where}`), { code: (error as { code?: number }).code });
+  return new Error(`${error instanceof Error ? error.name : 'error'}${where}`);
+}
+
+export function pkcs11Error(code: ErrorCode, message: string, cause?: unknown, fn?: string, details?: Record<string, unknown>): ErstError {
+  return new ErstError(code, message, { cause: cause === undefined ? undefined : safeCause(cause, fn), details });
+}
+
+/** Calls a PKCS#11 function, turning any failure into an ErstError (code ERR_PKCS11 unless told). */
+export function call<T>(fn: string, thunk: () => T, what: string, code: ErrorCode = 'ERR_PKCS11'): T {
+  try {
+    return thunk();
+  } catch (error) {
+    throw pkcs11Error(code, `${what}: ${fn} failed with ${ckrName(error) ?? 'a native error'}`, error, fn);
+  }
+}
+
+/**
+ * Errors meaning the session, its login or its object handles are gone
+ * (network HSMs time sessions out; another part of the process logged out or
+ * closed all sessions; the device went away): worth one reopen and re-login.
+ */
+const SESSION_LOST = new Set([
+  'CKR_SESSION_HANDLE_INVALID',
+  'CKR_SESSION_CLOSED',
+  'CKR_USER_NOT_LOGGED_IN',
+  'CKR_DEVICE_REMOVED',
+  'CKR_TOKEN_NOT_PRESENT',
+  'CKR_OBJECT_HANDLE_INVALID',
+  'CKR_KEY_HANDLE_INVALID',
+  'CKR_CRYPTOKI_NOT_INITIALIZED',
+  'CKR_DEVICE_ERROR',
+]);
+
+export function isSessionLost(error: unknown): boolean {
+  const name = ckrName(error);
+  return name !== undefined && SESSION_LOST.has(name);
+}
+
+export interface LoadedModule {
+  readonly path: string;
+  readonly p11: P11;
+  refs: number;
+  /** False when something else in this process had already initialized the library: then we must not finalize it. */
+  ownsInit: boolean;
+  /** Per slot (hex of the slot handle): how many of our signers rely on the login. Login state is per application, not per session. */
+  readonly logins: Map<string, number>;
+}
+
+// A PKCS#11 library has one state per process: a second dlopen returns the
+// same instance and a second C_Finalize would pull the rug from under the
+// first user. So each path is loaded and initialized once, and reference counted.
+const loaded = new Map<string, LoadedModule>();
+
+export const MODULE_HINT =
+  'set ERST_PKCS11_MODULE or pass --pkcs11-module (SoftHSM: /usr/lib/softhsm/libsofthsm2.so; YubiKey: libykcs11.so from yubico-piv-tool)';
+
+export function initialize(p11: P11): boolean {
+  try {
+    p11.C_Initialize({ flags: pk.CKF_OS_LOCKING_OK });
+    return true;
+  } catch (error) {
+    if (ckrName(error) === 'CKR_CRYPTOKI_ALREADY_INITIALIZED') return false;
+    if (ckrName(error) === 'CKR_CANT_LOCK') {
+      // Libraries without OS locking: pkcs11js serializes nothing itself, but
+      // we never run two operations on one session, which is what the spec needs.
+      p11.C_Initialize();
+      return true;
+    }
+    throw error;
+  }
+}
+
+export function acquireModule(path: string | undefined): LoadedModule {
+  if (!path) throw new ErstError('ERR_PKCS11_MODULE', `no PKCS#11 module given: ${MODULE_HINT}`);
+  let real: string;
+  try {
+    real = realpathSync(path);
+    if (statSync(real).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+  } catch (error) {
+    const why = (error as { code?: string }).code === 'EISDIR' ? 'is a directory' : 'no such file';
+    throw new ErstError('ERR_PKCS11_MODULE', `PKCS#11 module ${path}: ${why}; ${MODULE_HINT}`, { details: { module: path } });
+  }
+  const existing = loaded.get(real);
+  if (existing) {
+    existing.refs++;
+    return existing;
+  }
+  const p11 = new pk.PKCS11();
+  try {
+    p11.load(real);
+  } catch (error) {
+    const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new ErstError('ERR_PKCS11_MODULE', `${path} is not a loadable PKCS#11 module (${why})`, {
+      cause: safeCause(error, 'load'),
+      details: { module: path },
+    });
+  }
+  let ownsInit: boolean;
+  try {
+    ownsInit = initialize(p11);
+  } catch (error) {
+    try {
+      p11.close();
+    } catch {
+      // nothing more to release
+    }
+    throw pkcs11Error('ERR_PKCS11_MODULE', `${path}: C_Initialize failed with ${ckrName(error) ?? 'a native error'}`, error, 'C_Initialize', {
+      module: path,
+    });
+  }
+  const entry: LoadedModule = { path, p11, refs: 1, ownsInit, logins: new Map() };
+  loaded.set(real, entry);
+  return entry;
+}
+
+export function releaseModule(entry: LoadedModule): void {
+  if (--entry.refs > 0) return;
+  for (const [k, v] of loaded) if (v === entry) loaded.delete(k);
+  if (entry.ownsInit) {
+    try {
+      entry.p11.C_Finalize();
+    } catch {
+      // already finalized underneath us: nothing left to release
+    }
+  }
+  try {
+    entry.p11.close();
+  } catch {
+    // dlclose failures leave nothing to clean up
+  }
+}
+
+/** Runs `fn` with the module loaded, releasing it afterwards. */
+export async function withModule<T>(path: string | undefined, fn: (m: LoadedModule) => Promise<T> | T): Promise<T> {
+  const m = acquireModule(path);
+  try {
+    return await fn(m);
+  } finally {
+    releaseModule(m);
+  }
+}
+
+export function trimPadded(s: string): string {
+  return s.replace(/[\s\0]+$/, '');
+}
+
+export function slotKey(slot: Buffer): string {
+  return slot.toString('hex');
+}
+
+/** The numeric slot ID (CK_SLOT_ID, native-endian CK_ULONG). */
+export function slotIdOf(slot: Buffer): bigint {
+  return slot.length >= 8 ? slot.readBigUInt64LE(0) : BigInt(slot.readUInt32LE(0));
+}

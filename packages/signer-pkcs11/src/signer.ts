@@ -1,0 +1,525 @@
+import { availableParallelism } from 'node:os';
+import {
+  type Algorithm,
+  ErstError,
+  type HardwareAttestation,
+  type PublicKey,
+  type Signer,
+  bytesToHex,
+  equalBytes,
+  publicKeyFromPem,
+} from '@erst/core';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { p256 } from '@noble/curves/nist.js';
+import { collectAttestation } from './attestation.js';
+import { type AttestationMode, type Pkcs11Config, parseAlgorithm, parseCertificateBundle, parseKeyId, parsePivSlot, pkcs11ConfigFromEnv } from './config.js';
+import { CKM_EDDSA, type Handle, type P11, mechanismName, pk } from './constants.js';
+import {
+  type LoadedModule,
+  acquireModule,
+  ckrName,
+  initialize,
+  isSessionLost,
+  pkcs11Error,
+  releaseModule,
+  slotKey,
+} from './module.js';
+import { type KeyObject, type KeySelector, algorithmOfKey, findPrivateKey, keyName, readPublicKey } from './objects.js';
+import { type Lease, SessionPool } from './pool.js';
+import { type TokenRef, closeSessionQuietly, login, logoutQuietly, openSession, selectToken, tokenInfoString } from './token.js';
+
+const MECHANISM: Record<Algorithm, number> = { ed25519: CKM_EDDSA, 'ecdsa-p256': pk.CKM_ECDSA };
+
+export function defaultPoolSize(): number {
+  return Math.min(32, Math.max(8, availableParallelism() * 2));
+}
+
+/** The signing mechanisms a token offers, by name (for messages). */
+export function signingMechanisms(p11: P11, slot: Handle): string[] {
+  let list: number[];
+  try {
+    list = p11.C_GetMechanismList(slot);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const m of list) {
+    try {
+      if (p11.C_GetMechanismInfo(slot, m).flags & pk.CKF_SIGN) out.push(mechanismName(m));
+    } catch {
+      // a mechanism the token lists but will not describe
+    }
+  }
+  return out;
+}
+
+function supportsSigning(p11: P11, slot: Handle, mechanism: number): boolean {
+  try {
+    return p11.C_GetMechanismList(slot).includes(mechanism) && (p11.C_GetMechanismInfo(slot, mechanism).flags & pk.CKF_SIGN) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+export interface Pkcs11SignerStats {
+  signatures: number;
+  /** Times the signer reopened sessions and logged back in after losing them. */
+  recoveries: number;
+  openSessions: number;
+  poolSize: number;
+}
+
+interface Resolved {
+  keySelector: KeySelector;
+  pivSlot: string | undefined;
+  algorithm: Algorithm | undefined;
+  publicKeyOverride: PublicKey | undefined;
+  poolSize: number | undefined;
+  attestation: AttestationMode;
+  extraChain: Uint8Array[];
+}
+
+/** Checks and decodes everything in the configuration that can be wrong before touching the module. */
+function resolveConfig(config: Pkcs11Config): Resolved {
+  const parts: string[] = [];
+  let keyId: Uint8Array | undefined;
+  let pivSlot: string | undefined;
+  if (config.keyLabel !== undefined) parts.push(`labelled "${config.keyLabel}"`);
+  if (config.keyId !== undefined) {
+    keyId = parseKeyId(config.keyId);
+    parts.push(`with ID ${bytesToHex(keyId)}`);
+  }
+  if (config.pivSlot !== undefined) {
+    const piv = parsePivSlot(config.pivSlot);
+    if (keyId && !equalBytes(keyId, piv.id)) {
+      throw new ErstError('ERR_USAGE', `--key-id ${bytesToHex(keyId)} and --piv-slot ${piv.slot} (ID ${bytesToHex(piv.id)}) name different keys`);
+    }
+    keyId = piv.id;
+    pivSlot = piv.slot;
+    parts.push(`in PIV slot ${piv.slot}`);
+  }
+  const poolSize = config.poolSize;
+  if (poolSize !== undefined && (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1024)) {
+    throw new RangeError(`poolSize must be an integer from 1 to 1024, not ${poolSize}`);
+  }
+  const attestation = config.attestation ?? 'auto';
+  if (!['auto', 'off', 'required'].includes(attestation)) throw new RangeError(`attestation must be auto, off or required, not ${attestation}`);
+  const chain = config.attestationChain;
+  return {
+    keySelector: { keyLabel: config.keyLabel, keyId, described: parts.join(' ') },
+    pivSlot,
+    algorithm: config.algorithm === undefined ? undefined : parseAlgorithm(config.algorithm, 'algorithm'),
+    publicKeyOverride: config.publicKeyPem ? publicKeyFromPem(config.publicKeyPem) : undefined,
+    poolSize,
+    attestation,
+    extraChain: chain === undefined ? [] : typeof chain === 'string' ? parseCertificateBundle(chain) : chain.map((c) => new Uint8Array(c)),
+  };
+}
+
+/**
+ * Signs with a private key on a PKCS#11 token (HSM, YubiKey via ykcs11,
+ * SoftHSM). The module is loaded and logged into once; signatures run
+ * concurrently on a pool of sessions with C_SignAsync; a session lost under
+ * the signer is reopened and logged back in once, transparently; the first
+ * signature is verified against the token's public key.
+ */
+export class Pkcs11Signer implements Signer {
+  readonly algorithm: Algorithm;
+  readonly #module: LoadedModule;
+  readonly #token: TokenRef;
+  readonly #pin: string | undefined;
+  readonly #selector: KeySelector;
+  readonly #keyInfo: KeyObject;
+  readonly #publicKey: PublicKey;
+  readonly #pool: SessionPool;
+  readonly #mechanism: { mechanism: number };
+  readonly #pivSlot: string | undefined;
+  readonly #attestationMode: AttestationMode;
+  readonly #extraChain: Uint8Array[];
+  #key: Handle;
+  #verified = false;
+  #broken: ErstError | undefined;
+  #recovering: Promise<void> | undefined;
+  #attestation: Promise<HardwareAttestation | undefined> | undefined;
+  #closing: Promise<void> | undefined;
+  #inflight = 0;
+  #drained: (() => void) | undefined;
+  #signatures = 0;
+  #recoveries = 0;
+
+  private constructor(init: {
+    module: LoadedModule;
+    token: TokenRef;
+    pin: string | undefined;
+    selector: KeySelector;
+    key: KeyObject;
+    algorithm: Algorithm;
+    publicKey: PublicKey;
+    session: Handle;
+    poolSize: number;
+    pivSlot: string | undefined;
+    attestation: AttestationMode;
+    extraChain: Uint8Array[];
+  }) {
+    this.algorithm = init.algorithm;
+    this.#module = init.module;
+    this.#token = init.token;
+    this.#pin = init.pin;
+    this.#selector = init.selector;
+    this.#keyInfo = init.key;
+    this.#key = init.key.handle;
+    this.#publicKey = init.publicKey;
+    this.#mechanism = { mechanism: MECHANISM[init.algorithm] };
+    this.#pivSlot = init.pivSlot;
+    this.#attestationMode = init.attestation;
+    this.#extraChain = init.extraChain;
+    const p11 = init.module.p11;
+    this.#pool = new SessionPool(
+      () => p11.C_OpenSession(init.token.slot, pk.CKF_SERIAL_SESSION),
+      (s) => closeSessionQuietly(p11, s),
+      init.poolSize,
+    );
+    this.#pool.adopt(init.session);
+  }
+
+  /** Opens the token and key the configuration names (default: the ERST_PKCS11_* variables). */
+  static async open(config: Pkcs11Config = pkcs11ConfigFromEnv()): Promise<Pkcs11Signer> {
+    const r = resolveConfig(config);
+    const module = acquireModule(config.module);
+    const p11 = module.p11;
+    let session: Handle | undefined;
+    let loggedIn = false;
+    let handedOver = false;
+    const lk = { key: '' };
+    try {
+      const token = selectToken(p11, module.path, { tokenLabel: config.tokenLabel, slot: config.slot });
+      lk.key = slotKey(token.slot);
+      session = openSession(p11, token);
+      login(p11, session, token, config.pin);
+      loggedIn = true;
+      module.logins.set(lk.key, (module.logins.get(lk.key) ?? 0) + 1);
+
+      const key = findPrivateKey(p11, session, token.label, r.keySelector);
+      const keyAlg = algorithmOfKey(key);
+      if (!keyAlg) {
+        const mechs = signingMechanisms(p11, token.slot);
+        throw new ErstError(
+          'ERR_PKCS11_MECHANISM',
+          `key ${keyName(key)} is an ${key.algorithm} key: erst signs with ed25519 (CKM_EDDSA) or ecdsa-p256 (CKM_ECDSA over the digest); token "${token.label}" offers these signing mechanisms: ${mechs.join(', ') || 'none'}. Make a supported key with: erst hsm keys generate --label <label> --algorithm ed25519`,
+          { details: { key_algorithm: key.algorithm, mechanisms: mechs } },
+        );
+      }
+      if (r.algorithm && r.algorithm !== keyAlg) {
+        throw new ErstError(
+          'ERR_PKCS11_KEY_MISMATCH',
+          `key ${keyName(key)} is an ${keyAlg} key, but ${r.algorithm} was asked for (ERST_PKCS11_ALGORITHM / --algorithm)`,
+        );
+      }
+      if (key.sign === false) {
+        throw new ErstError('ERR_PKCS11_MECHANISM', `key ${keyName(key)} is not allowed to sign (CKA_SIGN is false)`);
+      }
+      if (!supportsSigning(p11, token.slot, MECHANISM[keyAlg])) {
+        const mechs = signingMechanisms(p11, token.slot);
+        throw new ErstError(
+          'ERR_PKCS11_MECHANISM',
+          `token "${token.label}" does not offer ${mechanismName(MECHANISM[keyAlg])} signing, needed for ${keyAlg} key ${keyName(key)}; it offers: ${mechs.join(', ') || 'none'}${keyAlg === 'ed25519' ? ' (YubiKey: Ed25519 needs firmware 5.7+ and ykcs11 2.6.1+; otherwise use ecdsa-p256)' : ''}`,
+          { details: { mechanisms: mechs } },
+        );
+      }
+
+      const fromToken = readPublicKey(p11, session, key, keyAlg);
+      const override = r.publicKeyOverride;
+      if (override && override.algorithm !== keyAlg) {
+        throw new ErstError('ERR_PKCS11_KEY_MISMATCH', `ERST_PKCS11_PUBLIC_KEY_PEM is an ${override.algorithm} key but key ${keyName(key)} is ${keyAlg}`);
+      }
+      if (override && fromToken && !equalBytes(override.raw, fromToken.raw)) {
+        throw new ErstError(
+          'ERR_PKCS11_KEY_MISMATCH',
+          `ERST_PKCS11_PUBLIC_KEY_PEM (${bytesToHex(override.raw)}) is not the public key of ${keyName(key)} on the token (${bytesToHex(fromToken.raw)})`,
+          { details: { configured: bytesToHex(override.raw), token: bytesToHex(fromToken.raw) } },
+        );
+      }
+      const publicKey = fromToken ?? override;
+      if (!publicKey) {
+        throw new ErstError(
+          'ERR_PKCS11_KEY_NOT_FOUND',
+          `the token holds no public key for ${keyName(key)} (no public-key object, CKA_EC_POINT or certificate with its ID); give it with ERST_PKCS11_PUBLIC_KEY_PEM`,
+        );
+      }
+      const maxSessions = Number(token.info.maxSessionCount);
+      // 0 means "effectively infinite"; ~0 means "unknown".
+      const cap = maxSessions > 0 && maxSessions < 0xffffffff ? maxSessions : Number.POSITIVE_INFINITY;
+      const signer = new Pkcs11Signer({
+        module,
+        token,
+        pin: config.pin,
+        selector: r.keySelector,
+        key,
+        algorithm: keyAlg,
+        publicKey,
+        session,
+        poolSize: Math.max(1, Math.min(r.poolSize ?? defaultPoolSize(), cap)),
+        pivSlot: r.pivSlot,
+        attestation: r.attestation,
+        extraChain: r.extraChain,
+      });
+      // The signer owns the session, the login and the module from here; its close() releases them.
+      session = undefined;
+      handedOver = true;
+      if (r.attestation === 'required') {
+        try {
+          const a = await signer.attestation();
+          if (!a) {
+            throw new ErstError(
+              'ERR_ATTESTATION_UNAVAILABLE',
+              `token "${token.label}" holds no attestation certificate for key ${keyName(key)} (YubiKey: "X.509 Certificate for PIV Attestation <slot>"; other tokens: a certificate object with the key's CKA_ID), and --require-attestation was given`,
+            );
+          }
+        } catch (error) {
+          await signer.close();
+          throw error;
+        }
+      }
+      return signer;
+    } catch (error) {
+      if (!handedOver) {
+        if (session !== undefined) {
+          if (loggedIn) {
+            const left = (module.logins.get(lk.key) ?? 1) - 1;
+            if (left <= 0) {
+              module.logins.delete(lk.key);
+              logoutQuietly(p11, session);
+            } else module.logins.set(lk.key, left);
+          }
+          closeSessionQuietly(p11, session);
+        }
+        releaseModule(module);
+      }
+      throw error;
+    }
+  }
+
+  async publicKey(): Promise<PublicKey> {
+    return this.#publicKey;
+  }
+
+  /** "<label> <model> #<serial> (<manufacturer>)" of the token holding the key. */
+  get tokenInfo(): string {
+    return tokenInfoString(this.#token);
+  }
+  get tokenLabel(): string {
+    return this.#token.label;
+  }
+  /** The key's CKA_LABEL and CKA_ID (hex). */
+  get key(): { label: string; id: string } {
+    return { label: this.#keyInfo.label, id: bytesToHex(this.#keyInfo.id) };
+  }
+  get modulePath(): string {
+    return this.#module.path;
+  }
+  stats(): Pkcs11SignerStats {
+    return { signatures: this.#signatures, recoveries: this.#recoveries, openSessions: this.#pool.openSessions, poolSize: this.#pool.size };
+  }
+
+  async sign(digest: Uint8Array): Promise<Uint8Array> {
+    if (!(digest instanceof Uint8Array)) throw new TypeError('digest must be a Uint8Array');
+    if (digest.length !== 32) throw new RangeError(`digest must be 32 bytes (SHA-256), not ${digest.length}`);
+    if (this.#closing) throw new ErstError('ERR_SIGNER_CLOSED', 'the PKCS#11 signer is closed');
+    if (this.#broken) throw this.#broken;
+    this.#inflight++;
+    try {
+      const data = Buffer.from(digest);
+      const sig = await this.#withSession('signing', async (lease) => {
+        const p11 = this.#module.p11;
+        p11.C_SignInit(lease.session, this.#mechanism, this.#key);
+        return p11.C_SignAsync(lease.session, data, Buffer.alloc(72));
+      });
+      const out = this.#normalize(sig);
+      if (!this.#verified) this.#selfCheck(digest, out);
+      this.#signatures++;
+      return out;
+    } finally {
+      if (--this.#inflight === 0) this.#drained?.();
+    }
+  }
+
+  /**
+   * The hardware attestation for this key (read once, then cached), or
+   * undefined when the token has no certificate for it or attestation is off.
+   */
+  attestation(): Promise<HardwareAttestation | undefined> {
+    if (this.#attestationMode === 'off') return Promise.resolve(undefined);
+    if (this.#closing) return Promise.reject(new ErstError('ERR_SIGNER_CLOSED', 'the PKCS#11 signer is closed'));
+    this.#attestation ??= this.#withSession('reading the attestation', (lease) =>
+      collectAttestation(this.#module.p11, lease.session, {
+        token: this.#token,
+        key: this.#keyInfo,
+        publicKey: this.#publicKey,
+        pivSlot: this.#pivSlot,
+        extraChain: this.#extraChain,
+      }),
+    ).catch((error: unknown) => {
+      this.#attestation = undefined;
+      throw error;
+    });
+    return this.#attestation;
+  }
+
+  /** Logs out (when no other signer in this process uses the login), closes every session and finalizes the module. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    if (this.#inflight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    await this.#recovering?.catch(() => {});
+    const p11 = this.#module.p11;
+    const key = slotKey(this.#token.slot);
+    const left = (this.#module.logins.get(key) ?? 1) - 1;
+    if (left <= 0) {
+      this.#module.logins.delete(key);
+      const s = this.#pool.peekIdle();
+      if (s) logoutQuietly(p11, s);
+    } else this.#module.logins.set(key, left);
+    this.#pool.shutdown(new ErstError('ERR_SIGNER_CLOSED', 'the PKCS#11 signer is closed'));
+    releaseModule(this.#module);
+  }
+
+  /** Runs `fn` on a leased session; a lost session or login is recovered once and `fn` retried. */
+  async #withSession<T>(what: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.#recovering) await this.#recovering;
+      let lease: Lease;
+      try {
+        lease = await this.#pool.acquire();
+      } catch (error) {
+        if (attempt === 0 && isSessionLost(error)) {
+          await this.#recover(this.#pool.generation, error);
+          continue;
+        }
+        throw pkcs11Error('ERR_PKCS11_SESSION', `${what}: cannot open a session on token "${this.#token.label}" (${ckrName(error) ?? 'native error'})`, error, 'C_OpenSession');
+      }
+      let result: T;
+      try {
+        result = await fn(lease);
+      } catch (error) {
+        this.#pool.release(lease, true);
+        if (isSessionLost(error)) {
+          if (attempt === 0) {
+            await this.#recover(lease.generation, error);
+            continue;
+          }
+          throw pkcs11Error(
+            'ERR_PKCS11_SESSION',
+            `${what}: the session to token "${this.#token.label}" was lost again (${ckrName(error)}) right after logging back in`,
+            error,
+          );
+        }
+        throw this.#operationError(what, error);
+      }
+      this.#pool.release(lease);
+      return result;
+    }
+  }
+
+  #operationError(what: string, error: unknown): unknown {
+    if (error instanceof ErstError) return error;
+    const name = ckrName(error);
+    if (!name) return error;
+    if (['CKR_MECHANISM_INVALID', 'CKR_MECHANISM_PARAM_INVALID', 'CKR_KEY_TYPE_INCONSISTENT', 'CKR_KEY_FUNCTION_NOT_PERMITTED'].includes(name)) {
+      const mechs = signingMechanisms(this.#module.p11, this.#token.slot);
+      return pkcs11Error(
+        'ERR_PKCS11_MECHANISM',
+        `${what}: token "${this.#token.label}" refused ${mechanismName(this.#mechanism.mechanism)} with key ${keyName(this.#keyInfo)} (${name}); it offers: ${mechs.join(', ') || 'none'}`,
+        error,
+      );
+    }
+    return pkcs11Error('ERR_PKCS11', `${what} with key ${keyName(this.#keyInfo)} on token "${this.#token.label}" failed with ${name}`, error);
+  }
+
+  /**
+   * Reopens a session, logs in again and finds the key again. Concurrent
+   * callers that lost their sessions to the same event share one recovery.
+   */
+  #recover(failedGeneration: number, cause: unknown): Promise<void> {
+    if (this.#recovering) return this.#recovering;
+    if (this.#pool.generation > failedGeneration) return Promise.resolve();
+    this.#recovering = this.#relogin(cause).finally(() => {
+      this.#recovering = undefined;
+    });
+    return this.#recovering;
+  }
+
+  async #relogin(cause: unknown): Promise<void> {
+    this.#pool.invalidate();
+    this.#recoveries++;
+    const p11 = this.#module.p11;
+    let session: Handle | undefined;
+    try {
+      if (ckrName(cause) === 'CKR_CRYPTOKI_NOT_INITIALIZED') {
+        // Someone finalized the library under us: initialize it again, and own that.
+        if (initialize(p11)) this.#module.ownsInit = true;
+      }
+      session = openSession(p11, this.#token);
+      login(p11, session, this.#token, this.#pin);
+      const key = findPrivateKey(p11, session, this.#token.label, this.#selector);
+      this.#key = key.handle;
+      // Check the next signature against the key we started with: the handle must still name it.
+      this.#verified = false;
+      this.#pool.adopt(session);
+    } catch (error) {
+      if (session !== undefined) closeSessionQuietly(p11, session);
+      const why = error instanceof ErstError ? `${error.code}: ${error.message}` : (ckrName(error) ?? 'native error');
+      throw new ErstError(
+        'ERR_PKCS11_SESSION',
+        `lost the session to token "${this.#token.label}" (${ckrName(cause) ?? 'error'}) and could not log back in: ${why}`,
+        { cause: error instanceof ErstError ? error : pkcs11Error('ERR_PKCS11', 'relogin', error) },
+      );
+    }
+  }
+
+  #normalize(sig: Uint8Array): Uint8Array {
+    if (this.algorithm === 'ed25519') {
+      if (sig.length !== 64) throw new ErstError('ERR_PKCS11', `the token returned a ${sig.length}-byte Ed25519 signature; expected 64`);
+      return new Uint8Array(sig);
+    }
+    let s;
+    try {
+      // CKM_ECDSA returns r||s; a few modules return DER anyway.
+      s = p256.Signature.fromBytes(sig, sig.length === 64 ? 'compact' : 'der');
+    } catch (cause) {
+      throw new ErstError('ERR_PKCS11', `the token returned a ${sig.length}-byte ECDSA signature that is neither r||s nor DER`, { cause });
+    }
+    if (s.hasHighS()) s = new p256.Signature(s.r, p256.Point.Fn.neg(s.s));
+    return s.toBytes('compact');
+  }
+
+  #selfCheck(digest: Uint8Array, sig: Uint8Array): void {
+    const pub = this.#publicKey.raw;
+    let ok = false;
+    try {
+      ok =
+        this.algorithm === 'ed25519'
+          ? ed25519.verify(sig, digest, pub, { zip215: false })
+          : p256.verify(sig, digest, pub, { prehash: false, lowS: true });
+    } catch {
+      ok = false;
+    }
+    if (ok) {
+      this.#verified = true;
+      return;
+    }
+    this.#broken = new ErstError(
+      'ERR_SIGNER_SELF_CHECK',
+      `the token's ${this.algorithm} signature with key ${keyName(this.#keyInfo)} does not verify under public key ${bytesToHex(pub)}: the public key (from the token or ERST_PKCS11_PUBLIC_KEY_PEM) is not this key's, or the token's ${mechanismName(this.#mechanism.mechanism)} is not producing ${this.algorithm} signatures; nothing was signed`,
+      { details: { public_key: bytesToHex(pub) } },
+    );
+    throw this.#broken;
+  }
+}
+
+/** Opens a PKCS#11 signer; `config` defaults to the ERST_PKCS11_* environment variables. */
+export function openPkcs11Signer(config?: Pkcs11Config): Promise<Pkcs11Signer> {
+  return Pkcs11Signer.open(config);
+}

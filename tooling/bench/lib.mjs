@@ -1,0 +1,56 @@
+// Shared helpers for the benchmarks: payload generation, medians, output.
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = join(BENCH_DIR, '..', '..');
+
+/** Imports a workspace package's built entry point (benchmarks run on dist/). */
+export async function importPackage(name) {
+  const require = createRequire(join(REPO_ROOT, 'apps', 'cli', 'package.json'));
+  const candidates = [join(REPO_ROOT, 'packages', name.replace('@erst/', ''))];
+  for (const dir of candidates) {
+    try {
+      return await import(join(dir, 'dist', 'index.js'));
+    } catch {
+      // fall through to normal resolution
+    }
+  }
+  return import(require.resolve(name));
+}
+
+/** `count` payload documents from gen-payloads.mjs (deterministic for a seed). */
+export function payloads(count, seed = 'erst-bench') {
+  const out = execFileSync(process.execPath, [join(BENCH_DIR, 'gen-payloads.mjs'), String(count), seed], {
+    maxBuffer: 1024 * 1024 * 1024,
+  });
+  return out
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Runs `fn` (which processes `n` items) `rounds` times; returns the median rate per second. */
+export async function rate(n, rounds, fn) {
+  const rates = [];
+  for (let i = 0; i < rounds; i++) {
+    const t = performance.now();
+    await fn();
+    rates.push(n / ((performance.now() - t) / 1000));
+  }
+  return median(rates);
+}
+
+export function report(fields) {
+  const line = JSON.stringify(fields);
+  console.log(line);
+}
