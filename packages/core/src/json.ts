@@ -75,7 +75,7 @@ function assertWellFormed(value: JsonValue, path: string): void {
       throw new ErstError('ERR_JSON_LONE_SURROGATE', `lone UTF-16 surrogate in the string at ${path}`, { details: { path } });
     }
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => assertWellFormed(v, `${path}[${i}]`));
+    for (let i = 0; i < value.length; i++) assertWellFormed(value[i]!, `${path}[${i}]`);
   } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       if (!isWellFormed(k)) {

@@ -47,7 +47,14 @@ export class SessionPool {
     if (this.#closed) return Promise.reject(this.#closed);
     const idle = this.#idle.pop();
     if (idle) return idle;
-    if (this.#count < this.#size) return this.#openOne();
+    if (this.#count < this.#size) {
+      try {
+        return this.#openOne();
+      } catch (error) {
+        // A token that caps sessions below our pool size: wait for one of ours instead.
+        if (this.#count === 0) throw error;
+      }
+    }
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
@@ -63,7 +70,6 @@ export class SessionPool {
       return { session: this.#open(), generation: this.#generation };
     } catch (error) {
       this.#count--;
-      // A token that caps sessions below our pool size: shrink to what it gave us.
       if (this.#count > 0) this.#size = this.#count;
       throw error;
     }

@@ -1,6 +1,9 @@
-import reference from 'canonicalize';
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { canonicalize } from '../jcs.js';
+
+// The RFC 8785 reference implementation (CommonJS).
+const reference = createRequire(import.meta.url)('canonicalize') as (v: unknown) => string;
 
 describe('canonicalize (RFC 8785)', () => {
   it('matches the RFC 8785 section 3.2.2 example byte for byte', () => {

@@ -60,7 +60,7 @@ describe('SessionPool', () => {
     expect(pool.openSessions).toBe(1);
   });
 
-  it('shrinks to what the token allows when opening fails', async () => {
+  it('shrinks to what the token allows when opening fails, and waits instead', async () => {
     let n = 0;
     const pool = new SessionPool(
       () => {
@@ -71,9 +71,8 @@ describe('SessionPool', () => {
       4,
     );
     const a = await pool.acquire();
-    await expect(Promise.resolve().then(() => pool.acquire())).rejects.toThrow('CKR_SESSION_COUNT');
-    expect(pool.size).toBe(1);
     const waiting = pool.acquire();
+    expect(pool.size).toBe(1);
     pool.release(a);
     expect((await waiting).session).toBe(a.session);
   });
@@ -87,5 +86,18 @@ describe('SessionPool', () => {
     await expect(pool.acquire()).rejects.toThrow('closed');
     pool.release(a);
     expect(pool.openSessions).toBe(0);
+  });
+});
+
+describe('SessionPool without any session', () => {
+  it('passes the error on when not even one session opens', () => {
+    const pool = new SessionPool(
+      () => {
+        throw new Error('CKR_TOKEN_NOT_PRESENT');
+      },
+      () => {},
+      2,
+    );
+    expect(() => pool.acquire()).toThrow('CKR_TOKEN_NOT_PRESENT');
   });
 });

@@ -1,0 +1,201 @@
+import type { Counts, Report } from './report.js';
+import { shortKey } from './summary.js';
+
+/** Everything that reaches the page from a report goes through here. */
+export function esc(s: string): string {
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;')
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+const MAX_FAILURE_ROWS = 10_000;
+const MAX_LIST_ITEMS = 1_000;
+const MAX_KEYS = 40;
+const MAX_DAYS = 366;
+
+const num = (x: number): string => x.toLocaleString('en-US');
+
+interface Bar {
+  label: string;
+  title: string;
+  counts: Counts;
+}
+
+/** Horizontal stacked bars (valid, invalid) for each row. */
+function barsByRow(id: string, rows: Bar[]): string {
+  const rowH = 26;
+  const labelW = 300;
+  const barW = 480;
+  const max = Math.max(1, ...rows.map((r) => r.counts.valid + r.counts.invalid));
+  const h = rows.length * rowH + 10;
+  const parts: string[] = [];
+  rows.forEach((r, i) => {
+    const y = 5 + i * rowH;
+    const vw = (r.counts.valid / max) * barW;
+    const iw = (r.counts.invalid / max) * barW;
+    parts.push(
+      `<g class="row"><text x="${labelW - 8}" y="${y + 16}" text-anchor="end" class="label">${esc(r.label)}<title>${esc(r.title)}</title></text>` +
+        `<rect class="bar valid" x="${labelW}" y="${y + 3}" width="${vw.toFixed(1)}" height="${rowH - 8}" data-count="${r.counts.valid}"><title>${esc(`${r.title}: ${num(r.counts.valid)} valid`)}</title></rect>` +
+        `<rect class="bar invalid" x="${(labelW + vw).toFixed(1)}" y="${y + 3}" width="${iw.toFixed(1)}" height="${rowH - 8}" data-count="${r.counts.invalid}"><title>${esc(`${r.title}: ${num(r.counts.invalid)} invalid`)}</title></rect>` +
+        `<text x="${(labelW + vw + iw + 6).toFixed(1)}" y="${y + 16}" class="value">${num(r.counts.valid)} / ${num(r.counts.invalid)}</text></g>`,
+    );
+  });
+  return `<svg id="${id}" class="chart" role="img" viewBox="0 0 ${labelW + barW + 140} ${h}" width="100%" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`;
+}
+
+/** Vertical stacked bars per day. */
+function barsByDay(id: string, days: [string, Counts][]): string {
+  const colW = Math.max(4, Math.min(28, Math.floor(900 / Math.max(1, days.length))));
+  const plotH = 160;
+  const max = Math.max(1, ...days.map(([, c]) => c.valid + c.invalid));
+  const w = days.length * colW + 60;
+  const parts: string[] = [];
+  days.forEach(([day, c], i) => {
+    const x = 50 + i * colW;
+    const vh = (c.valid / max) * plotH;
+    const ih = (c.invalid / max) * plotH;
+    parts.push(
+      `<g class="col" data-day="${esc(day)}">` +
+        `<rect class="bar valid" x="${x}" y="${(10 + plotH - vh).toFixed(1)}" width="${colW - 2}" height="${vh.toFixed(1)}" data-count="${c.valid}"><title>${esc(`${day}: ${num(c.valid)} valid`)}</title></rect>` +
+        `<rect class="bar invalid" x="${x}" y="${(10 + plotH - vh - ih).toFixed(1)}" width="${colW - 2}" height="${ih.toFixed(1)}" data-count="${c.invalid}"><title>${esc(`${day}: ${num(c.invalid)} invalid`)}</title></rect></g>`,
+    );
+  });
+  const first = days[0]?.[0] ?? '';
+  const last = days[days.length - 1]?.[0] ?? '';
+  const axis =
+    `<text x="45" y="20" text-anchor="end" class="value">${num(max)}</text><text x="45" y="${10 + plotH}" text-anchor="end" class="value">0</text>` +
+    `<text x="50" y="${plotH + 28}" class="value">${esc(first)}</text><text x="${w - 10}" y="${plotH + 28}" text-anchor="end" class="value">${esc(last)}</text>`;
+  return `<svg id="${id}" class="chart" role="img" viewBox="0 0 ${Math.max(w, 300)} ${plotH + 36}" width="100%" xmlns="http://www.w3.org/2000/svg">${axis}${parts.join('')}</svg>`;
+}
+
+function tile(id: string, value: number, label: string, cls = ''): string {
+  return `<div class="tile ${cls}"><span class="num" id="${id}">${value}</span><span class="lbl">${esc(label)}</span></div>`;
+}
+
+function list(id: string, title: string, items: string[] | undefined): string {
+  if (!items || items.length === 0) return '';
+  const shown = items.slice(0, MAX_LIST_ITEMS);
+  const more = items.length > shown.length ? `<li class="more">… and ${num(items.length - shown.length)} more (see the JSON report)</li>` : '';
+  return `<h3>${esc(title)} (${num(items.length)})</h3><ul id="${id}">${shown.map((s) => `<li>${esc(s)}</li>`).join('')}${more}</ul>`;
+}
+
+/**
+ * A self-contained page: inline CSS, SVG and script, no external resource
+ * (its Content-Security-Policy forbids any), every report string escaped.
+ */
+export function htmlReport(r: Report): string {
+  const t = r.totals;
+  const result = r.exit_code === 0 ? 'PASS' : r.exit_code === 1 ? 'FAIL' : 'ERROR';
+  const keyEntries = Object.entries(r.by_key).sort(
+    ([, a], [, b]) => b.valid + b.invalid - (a.valid + a.invalid),
+  );
+  const keyRows: Bar[] = keyEntries.slice(0, MAX_KEYS).map(([id, k]) => ({
+    label: `${shortKey(id)}${k.label ? ` "${k.label}"` : ''}`,
+    title: `${id}${k.label ? ` (${k.label})` : ''}`,
+    counts: k,
+  }));
+  if (keyEntries.length > MAX_KEYS) {
+    const rest = keyEntries.slice(MAX_KEYS).reduce((c, [, k]) => ({ valid: c.valid + k.valid, invalid: c.invalid + k.invalid }), { valid: 0, invalid: 0 });
+    keyRows.push({ label: `${keyEntries.length - MAX_KEYS} other keys`, title: 'other keys', counts: rest });
+  }
+  const days = Object.entries(r.by_day).filter(([d]) => d !== 'unknown');
+  const shownDays = days.slice(-MAX_DAYS);
+  const noDay = r.by_day.unknown;
+  const failureRows = r.failures.slice(0, MAX_FAILURE_ROWS);
+  const formats = Object.entries(r.by_format)
+    .map(([f, c]) => `<tr><td>${esc(f)}</td><td class="n">${num(c.valid)}</td><td class="n">${num(c.invalid)}</td></tr>`)
+    .join('');
+  const stateBlock = r.state
+    ? `<section id="state"><h2>Since the previous run</h2><p id="state-status" data-status="${esc(r.state.status)}">${
+        r.state.status === 'baseline'
+          ? `No previous state: a baseline of ${num(r.state.records)} records was recorded.`
+          : r.state.status === 'tampered'
+            ? 'The previous state file cannot be trusted (tampered): it was not used.'
+            : `Compared with ${num(r.state.previous_records)} records seen before.`
+      }</p>${list('missing', 'Missing', r.missing)}${list('changed', 'Changed', r.changed)}${list('new', 'New', r.new)}</section>`
+    : '';
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>erst-batch report: ${result}</title>
+<style>
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+header,section{max-width:1100px;margin:0 auto;padding:12px 24px}
+h1{font-size:22px;margin:16px 0 4px}h2{font-size:17px;margin:18px 0 8px}h3{font-size:15px}
+.result{display:inline-block;padding:2px 10px;border-radius:4px;font-weight:600;color:#fff}
+.result.PASS{background:#1a7f37}.result.FAIL{background:#c62828}.result.ERROR{background:#8a5a00}
+#totals{display:flex;flex-wrap:wrap;gap:10px}
+.tile{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:10px 16px;min-width:110px}
+.tile .num{display:block;font-size:24px;font-weight:600}.tile .lbl{color:#5b6473}
+.tile.bad .num{color:#c62828}.tile.good .num{color:#1a7f37}
+.chart{background:#fff;border:1px solid #dde1e6;border-radius:6px}
+.bar.valid{fill:#2da44e}.bar.invalid{fill:#d1242f}
+.label,.value{font-size:12px;fill:#1d2330}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border:1px solid #dde1e6;padding:4px 8px;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+#failures td:first-child{font-family:ui-monospace,monospace;word-break:break-all}
+#failures td:nth-child(2){font-family:ui-monospace,monospace;white-space:nowrap}
+#filter{padding:4px 8px;width:320px;margin-bottom:8px}
+.meta{color:#5b6473}
+</style>
+</head>
+<body data-result="${result}">
+<header>
+<h1>erst-batch audit report <span class="result ${result}" id="result">${result}</span></h1>
+<p class="meta">Inputs: ${r.inputs.map((i) => `<code>${esc(i)}</code>`).join(', ')}${r.shard ? ` · shard ${esc(r.shard)}` : ''}${
+    r.merged_from ? ` · merged from ${r.merged_from.length} reports` : ''
+  } · ${r.trust.pinned_keys} pinned key(s), ${r.trust.attestation_roots} attestation root(s)${r.trust.require_attestation ? ', attestation required' : ''}</p>
+</header>
+<section id="totals">
+${tile('total-records', t.records, 'records')}
+${tile('total-valid', t.valid, 'valid', 'good')}
+${tile('total-invalid', t.invalid, 'invalid', t.invalid ? 'bad' : '')}
+${tile('total-unreadable', t.unreadable, 'unreadable inputs', t.unreadable ? 'bad' : '')}
+${r.state ? `${tile('total-missing', r.missing?.length ?? 0, 'missing', r.missing?.length ? 'bad' : '')}${tile('total-changed', r.changed?.length ?? 0, 'changed', r.changed?.length ? 'bad' : '')}${tile('total-new', r.new?.length ?? 0, 'new')}` : ''}
+</section>
+<section><h2>Results per signing key</h2>${keyRows.length ? barsByRow('chart-keys', keyRows) : '<p id="chart-keys">No record could be parsed.</p>'}</section>
+<section><h2>Results per day${days.length > shownDays.length ? ` (last ${MAX_DAYS} of ${days.length} days)` : ''}</h2>${
+    shownDays.length ? barsByDay('chart-days', shownDays) : '<p id="chart-days">No record carries a timestamp.</p>'
+  }${noDay ? `<p class="meta">Without a readable timestamp: ${num(noDay.valid)} valid, ${num(noDay.invalid)} invalid.</p>` : ''}</section>
+<section><h2>By format</h2><table id="formats"><thead><tr><th>Format</th><th>Valid</th><th>Invalid</th></tr></thead><tbody>${formats}</tbody></table></section>
+${stateBlock}
+<section><h2>Failures (<span id="failure-count">${r.failures.length}</span>)</h2>
+${r.failures.length ? '<input id="filter" type="search" placeholder="Filter by source, code or message" aria-label="Filter failures"> <span id="shown" class="meta"></span>' : ''}
+<table id="failures"><thead><tr><th>Source</th><th>Code</th><th>Message</th></tr></thead><tbody>
+${failureRows.map((f) => `<tr data-kind="${esc(f.kind)}"><td>${esc(f.source)}</td><td>${esc(f.code)}</td><td>${esc(f.message)}</td></tr>`).join('\n')}
+</tbody></table>
+${r.failures.length > failureRows.length ? `<p class="meta" id="failures-truncated">Showing the first ${num(failureRows.length)} of ${num(r.failures.length)} failures; the JSON report lists them all.</p>` : ''}
+</section>
+<script>
+(function () {
+  var input = document.getElementById('filter');
+  var rows = Array.prototype.slice.call(document.querySelectorAll('#failures tbody tr'));
+  var shown = document.getElementById('shown');
+  function apply() {
+    var q = input ? input.value.toLowerCase() : '';
+    var n = 0;
+    rows.forEach(function (tr) {
+      var hit = !q || tr.textContent.toLowerCase().indexOf(q) !== -1;
+      tr.hidden = !hit;
+      if (hit) n++;
+    });
+    if (shown) shown.textContent = n + ' of ' + rows.length + ' shown';
+  }
+  if (input) input.addEventListener('input', apply);
+  apply();
+  document.body.setAttribute('data-ready', 'true');
+})();
+</script>
+</body>
+</html>
+`;
+}

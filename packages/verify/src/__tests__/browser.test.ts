@@ -1,0 +1,68 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readVectorLines, run, tempDir } from '@erst/fixtures';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * @erst/verify promises to run in current browsers. Bundle it for the
+ * browser (no Node built-ins available), open it in headless Chromium, and
+ * verify erst's own records there: WebCrypto Ed25519 in the browser, and
+ * @noble/hashes for SHA-256 since `process` does not exist.
+ */
+describe('@erst/verify in a browser', () => {
+  it('verifies every shared vector and catches a tampered one in headless Chromium', { timeout: 120_000 }, async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install it with "apt-get install -y chromium" (.ci/run does this)`);
+    }
+    const dir = tempDir('erst-browser-');
+    const lines = ['erst-go-1.1.0.jsonl', 'erst-go-1.0.0.jsonl', 'erst-ts-legacy.jsonl'].flatMap((f) => readVectorLines(f));
+    const tampered = JSON.parse(lines[0]!);
+    tampered.payload.logs[0] += '!';
+    const entry = join(dir, 'entry.js');
+    writeFileSync(
+      entry,
+      `import { Verifier } from '@erst/verify';
+       const lines = ${JSON.stringify(lines)};
+       const tampered = ${JSON.stringify(JSON.stringify(tampered))};
+       const v = new Verifier({ publicKeys: ['48409627ab71f72af0d7393748918cf1f7b81eeedcaaf9d709a01443e8a22816'] });
+       const results = await v.verifyMany(lines);
+       const bad = await v.verify(tampered);
+       const out = { backend: await v.backendName(), hasProcess: typeof process !== 'undefined',
+         valid: results.filter((r) => r.valid && r.trust === 'pinned').length, total: results.length,
+         tampered: bad.errors.map((e) => e.code) };
+       document.getElementById('out').textContent = JSON.stringify(out);`,
+    );
+    await build({
+      entryPoints: [entry],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      outfile: join(dir, 'bundle.js'),
+      alias: { '@erst/verify': join(process.cwd(), 'dist', 'index.js') },
+      logLevel: 'error',
+    });
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><html><body><pre id="out">pending</pre><script type="module" src="bundle.js"></script></body></html>');
+    const r = await run(CHROMIUM, [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--allow-file-access-from-files',
+      `--user-data-dir=${join(dir, 'profile')}`,
+      '--virtual-time-budget=20000',
+      '--dump-dom',
+      `file://${join(dir, 'index.html')}`,
+    ]);
+    const m = /<pre id="out">([^<]*)<\/pre>/.exec(r.stdout);
+    expect(m, r.stderr.slice(-2000)).not.toBeNull();
+    const out = JSON.parse(m![1]!.replace(/&quot;/g, '"'));
+    expect(out).toEqual({ backend: 'webcrypto', hasProcess: false, valid: lines.length, total: lines.length, tampered: ['ERR_HASH_MISMATCH', 'ERR_SIGNATURE_INVALID'] });
+  });
+});
