@@ -3,9 +3,8 @@ import { open, readdir, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ErstError, type ErrorCode } from '@erst/core';
-import { fileError } from '@erst/node-io';
 import tar from 'tar-stream';
-import { type Line, LineSplitter } from './lines.js';
+import { type Line, LineSplitter, fileError } from '@erst/node-io';
 
 /** A record's bytes, or why there are none. */
 export type Item =

@@ -3,9 +3,8 @@ import { closeSync, createReadStream, fsyncSync, openSync, renameSync, unlinkSyn
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ErstError, bytesToHex, equalBytes, hexToBytes, type Signer } from '@erst/core';
-import { atomicTempPath, fsyncDirectory } from '@erst/node-io';
 import { selectBackend, signatureIsStrictlyEncoded } from '@erst/verify';
-import { LineSplitter } from './lines.js';
+import { LineSplitter, atomicTempPath, fsyncDirectory } from '@erst/node-io';
 
 /*
  * The state file is JSON Lines, so that it is written and read as a stream

@@ -86,6 +86,8 @@ function analyze(certs: ParsedCert[], roots: Roots): Promise<ChainAnalysis> {
   if (!p) {
     if (analyses.size >= CACHE_LIMIT) analyses.clear();
     p = analyzeUncached(certs, roots);
+    // An unexpected failure is not an answer: do not keep it.
+    p.catch(() => analyses.delete(key));
     analyses.set(key, p);
   }
   return p;

@@ -47,7 +47,14 @@ export async function generateWithSigner(
   }
   const now = (options.now ?? (() => new Date()))();
   let attestation = options.attestation === undefined ? await signer.attestation?.() : (options.attestation ?? undefined);
-  if (attestation) attestation = parseAttestation(attestation as unknown as JsonObject, schema === '2.0.0');
+  if (attestation) {
+    // erst Go's 1.1.0 struct has no key_attributes: its hash input could not cover them.
+    if (schema === '1.1.0' && attestation.key_attributes) {
+      const { key_attributes: _dropped, ...v1 } = attestation;
+      attestation = v1;
+    }
+    attestation = parseAttestation(attestation as unknown as JsonObject, schema === '2.0.0');
+  }
   const publicKey = await signer.publicKey();
 
   if (schema === '1.1.0') {

@@ -11,7 +11,7 @@ import {
   mechanismName,
   pk,
 } from './constants.js';
-import { type LoadedModule, call, ckrName, pkcs11Error, slotKey, trimPadded, withModule } from './module.js';
+import { type LoadedModule, call, ckrName, loginRefs, pkcs11Error, samePinAsLogin, trimPadded, withModule } from './module.js';
 import { type KeyObject, decodeEcPoint, listCertificates, listKeys } from './objects.js';
 import { type TokenRef, closeSessionQuietly, listTokens, login, logoutQuietly, openSession, selectToken } from './token.js';
 
@@ -149,9 +149,17 @@ function keyEntry(k: KeyObject): HsmKey {
   return { class: k.kind, label: k.label, id: bytesToHex(k.id), algorithm: k.algorithm, ...k.attributes, ...(k.sign === undefined ? {} : { sign: k.sign }) };
 }
 
+/** Logs in for a one-off command, refusing a PIN that differs from the one a signer in this process logged in with. */
+function checkedLogin(m: LoadedModule, session: Handle, t: TokenRef, pin: string | undefined): void {
+  if (!samePinAsLogin(m, t.slot, pin)) {
+    throw new ErstError('ERR_PKCS11_PIN_INCORRECT', `wrong PIN for token "${t.label}" (it differs from the PIN this process is logged in with)`);
+  }
+  login(m.p11, session, t, pin);
+}
+
 /** Releases a login we took for a one-off command, unless a signer in this process still relies on it. */
 function endSession(m: LoadedModule, t: TokenRef, session: Handle, loggedIn: boolean): void {
-  if (loggedIn && !(m.logins.get(slotKey(t.slot)) ?? 0)) logoutQuietly(m.p11, session);
+  if (loggedIn && loginRefs(m, t.slot) === 0) logoutQuietly(m.p11, session);
   closeSessionQuietly(m.p11, session);
 }
 
@@ -215,7 +223,7 @@ export function hsmInfo(sel: TokenSelection): Promise<HsmInfo> {
     let loggedIn = false;
     try {
       if (sel.pin !== undefined) {
-        login(p11, session, token, sel.pin);
+        checkedLogin(m, session, token, sel.pin);
         loggedIn = true;
         info.logged_in = true;
       } else {
@@ -297,7 +305,7 @@ export function generateTokenKeyPair(opts: GenerateKeyOptions): Promise<Generate
     const session = openSession(p11, token, true);
     let loggedIn = false;
     try {
-      login(p11, session, token, opts.pin);
+      checkedLogin(m, session, token, opts.pin);
       loggedIn = true;
       const clash = listKeys(p11, session, 'private').find((k) => k.label === opts.label || bytesToHex(k.id) === bytesToHex(id));
       if (clash) {

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
 import { type ErrorCode, ErstError } from '@erst/core';
 import { type P11, pk } from './constants.js';
@@ -62,8 +63,51 @@ export interface LoadedModule {
   refs: number;
   /** False when something else in this process had already initialized the library: then we must not finalize it. */
   ownsInit: boolean;
-  /** Per slot (hex of the slot handle): how many of our signers rely on the login. Login state is per application, not per session. */
-  readonly logins: Map<string, number>;
+  /**
+   * Per slot (hex of the slot handle): how many of our signers rely on the
+   * login, and a keyed digest of the PIN it was made with. Login state is per
+   * application, not per session.
+   */
+  readonly logins: Map<string, { refs: number; pin: Buffer | undefined }>;
+}
+
+// Keyed per process, so the digest of a PIN is useless outside it.
+const PIN_KEY = randomBytes(32);
+const pinDigest = (pin: string | undefined) => (pin === undefined ? undefined : createHmac('sha256', PIN_KEY).update(pin, 'utf8').digest());
+
+export function loginRefs(m: LoadedModule, slot: Buffer): number {
+  return m.logins.get(slotKey(slot))?.refs ?? 0;
+}
+
+/**
+ * Once one signer has logged in, C_Login answers CKR_USER_ALREADY_LOGGED_IN
+ * to anyone in the process whatever PIN they give. A second signer with a
+ * different PIN than the one that worked must still be refused.
+ */
+export function samePinAsLogin(m: LoadedModule, slot: Buffer, pin: string | undefined): boolean {
+  const held = m.logins.get(slotKey(slot));
+  // No PIN at all is for login() to judge (PIN pads need none; others get ERR_PKCS11_PIN_MISSING).
+  if (!held || held.refs === 0 || !held.pin || pin === undefined) return true;
+  return timingSafeEqual(pinDigest(pin)!, held.pin);
+}
+
+export function addLogin(m: LoadedModule, slot: Buffer, pin: string | undefined): void {
+  const k = slotKey(slot);
+  const held = m.logins.get(k);
+  if (held) held.refs++;
+  else m.logins.set(k, { refs: 1, pin: pinDigest(pin) });
+}
+
+/** Drops one reference; true when it was the last (time to log out). */
+export function dropLogin(m: LoadedModule, slot: Buffer): boolean {
+  const k = slotKey(slot);
+  const held = m.logins.get(k);
+  if (!held || held.refs <= 1) {
+    m.logins.delete(k);
+    return true;
+  }
+  held.refs--;
+  return false;
 }
 
 // A PKCS#11 library has one state per process: a second dlopen returns the

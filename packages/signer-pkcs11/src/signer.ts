@@ -17,12 +17,14 @@ import { CKM_EDDSA, type Handle, type P11, mechanismName, pk } from './constants
 import {
   type LoadedModule,
   acquireModule,
+  addLogin,
   ckrName,
+  dropLogin,
   initialize,
   isSessionLost,
   pkcs11Error,
   releaseModule,
-  slotKey,
+  samePinAsLogin,
 } from './module.js';
 import { type KeyObject, type KeySelector, algorithmOfKey, findPrivateKey, keyName, readPublicKey } from './objects.js';
 import { type Lease, SessionPool } from './pool.js';
@@ -190,14 +192,16 @@ export class Pkcs11Signer implements Signer {
     let session: Handle | undefined;
     let loggedIn = false;
     let handedOver = false;
-    const lk = { key: '' };
+    let token: TokenRef | undefined;
     try {
-      const token = selectToken(p11, module.path, { tokenLabel: config.tokenLabel, slot: config.slot });
-      lk.key = slotKey(token.slot);
+      token = selectToken(p11, module.path, { tokenLabel: config.tokenLabel, slot: config.slot });
       session = openSession(p11, token);
+      if (!samePinAsLogin(module, token.slot, config.pin)) {
+        throw new ErstError('ERR_PKCS11_PIN_INCORRECT', `wrong PIN for token "${token.label}" (it differs from the PIN this process is logged in with)`);
+      }
       login(p11, session, token, config.pin);
       loggedIn = true;
-      module.logins.set(lk.key, (module.logins.get(lk.key) ?? 0) + 1);
+      addLogin(module, token.slot, config.pin);
 
       const key = findPrivateKey(p11, session, token.label, r.keySelector);
       const keyAlg = algorithmOfKey(key);
@@ -284,13 +288,7 @@ export class Pkcs11Signer implements Signer {
     } catch (error) {
       if (!handedOver) {
         if (session !== undefined) {
-          if (loggedIn) {
-            const left = (module.logins.get(lk.key) ?? 1) - 1;
-            if (left <= 0) {
-              module.logins.delete(lk.key);
-              logoutQuietly(p11, session);
-            } else module.logins.set(lk.key, left);
-          }
+          if (loggedIn && token && dropLogin(module, token.slot)) logoutQuietly(p11, session);
           closeSessionQuietly(p11, session);
         }
         releaseModule(module);
@@ -374,14 +372,10 @@ export class Pkcs11Signer implements Signer {
   async #shutdown(): Promise<void> {
     if (this.#inflight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     await this.#recovering?.catch(() => {});
-    const p11 = this.#module.p11;
-    const key = slotKey(this.#token.slot);
-    const left = (this.#module.logins.get(key) ?? 1) - 1;
-    if (left <= 0) {
-      this.#module.logins.delete(key);
+    if (dropLogin(this.#module, this.#token.slot)) {
       const s = this.#pool.peekIdle();
-      if (s) logoutQuietly(p11, s);
-    } else this.#module.logins.set(key, left);
+      if (s) logoutQuietly(this.#module.p11, s);
+    }
     this.#pool.shutdown(new ErstError('ERR_SIGNER_CLOSED', 'the PKCS#11 signer is closed'));
     releaseModule(this.#module);
   }

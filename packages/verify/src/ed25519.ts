@@ -81,7 +81,7 @@ export function signatureIsStrictlyEncoded(sig: Uint8Array): boolean {
 }
 
 export interface Ed25519Backend {
-  readonly name: 'webcrypto' | 'noble';
+  readonly name: 'webcrypto' | 'noble' | 'node';
   /** Verifies after the policy checks have passed; never throws for a bad signature. */
   verify(pub: Uint8Array, message: Uint8Array, sig: Uint8Array): Promise<boolean>;
 }
@@ -134,6 +134,41 @@ function webcryptoBackend(subtle: Subtle): Ed25519Backend {
   };
 }
 
+type NodeCrypto = typeof import('node:crypto');
+
+// RFC 8410: the SubjectPublicKeyInfo header of an Ed25519 key.
+const ED25519_SPKI_PREFIX = hexToBytes('302a300506032b6570032100')!;
+
+/**
+ * node:crypto's synchronous Ed25519 (OpenSSL, the engine behind Node's
+ * WebCrypto, so the same answers). It verifies on the calling thread: for
+ * callers that run their own worker threads, it avoids WebCrypto's per-call
+ * overhead and leaves libuv's thread pool to file I/O. Reached through
+ * getBuiltinModule, so browser bundles never see node:crypto.
+ */
+function nodeBackend(nodeCrypto: NodeCrypto): Ed25519Backend {
+  const keys = new Map<string, import('node:crypto').KeyObject>();
+  return {
+    name: 'node',
+    async verify(pub, message, sig) {
+      const id = bytesToHex(pub);
+      let key = keys.get(id);
+      try {
+        if (!key) {
+          if (keys.size > 4096) keys.clear();
+          // Node takes any Uint8Array here; its typings say Buffer.
+          const der = concatBytes(ED25519_SPKI_PREFIX, pub) as unknown as Buffer;
+          key = nodeCrypto.createPublicKey({ key: der, format: 'der', type: 'spki' });
+          keys.set(id, key);
+        }
+        return nodeCrypto.verify(null, message, key, sig);
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
 // RFC 8032 section 7.1, test 2: used to probe whether WebCrypto has Ed25519.
 const PROBE_PUB = hexToBytes('3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c')!;
 const PROBE_MSG = hexToBytes('72')!;
@@ -143,9 +178,19 @@ const PROBE_SIG = hexToBytes(
 
 let autoBackend: Promise<Ed25519Backend> | undefined;
 
-/** WebCrypto where the runtime has Ed25519 (Node 20, current browsers), noble otherwise. */
-export function selectBackend(preference: 'auto' | 'webcrypto' | 'noble' = 'auto'): Promise<Ed25519Backend> {
+/**
+ * WebCrypto where the runtime has Ed25519 (Node 20, current browsers), noble
+ * otherwise. `node` (Node only) asks for node:crypto's synchronous verify.
+ */
+export function selectBackend(preference: 'auto' | 'webcrypto' | 'noble' | 'node' = 'auto'): Promise<Ed25519Backend> {
   if (preference === 'noble') return Promise.resolve(nobleBackend);
+  if (preference === 'node') {
+    const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as
+      | NodeCrypto
+      | undefined;
+    if (!nodeCrypto) return Promise.reject(new Error('node:crypto is not available in this runtime'));
+    return Promise.resolve(nodeBackend(nodeCrypto));
+  }
   const subtle = (globalThis.crypto as Crypto | undefined)?.subtle;
   if (preference === 'webcrypto') {
     if (!subtle) return Promise.reject(new Error('WebCrypto is not available in this runtime'));

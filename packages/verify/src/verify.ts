@@ -69,8 +69,12 @@ export interface VerifyOptions {
   attestationRoots?: readonly string[];
   /** Refuse records whose key is not hardware-attested to a pinned root. */
   requireAttestation?: boolean;
-  /** Ed25519 implementation; `auto` uses WebCrypto when the runtime has it. */
-  backend?: 'auto' | 'webcrypto' | 'noble';
+  /**
+   * Ed25519 implementation; `auto` uses WebCrypto when the runtime has it.
+   * `node` (Node only) verifies synchronously with node:crypto, for callers
+   * that spread work over their own worker threads.
+   */
+  backend?: 'auto' | 'webcrypto' | 'noble' | 'node';
   /** Largest record accepted, in bytes. */
   maxBytes?: number;
 }

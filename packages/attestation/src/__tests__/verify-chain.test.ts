@@ -1,6 +1,8 @@
 import { type HardwareAttestation, hexToBytes, publicKeyFromRaw } from '@erst/core';
 import { SIGNING_PUBLIC_KEY_HEX, readJsonl, vectorPath } from '@erst/fixtures';
 import { BROKEN_VARIANTS, INTERMEDIATE_NAME, TestCa, attestationFor, brokenChain, pem } from '@erst/test-ca';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clearValidationCache, verifyAttestation } from '../index.js';
@@ -131,13 +133,29 @@ describe('every broken chain is refused with its own code', () => {
     expect((await check(reordered, [ca.rootPem])).attested).toBe(true);
   });
 
-  it('a certificate with a pinned root key but not signed by it is refused', async () => {
-    // Re-sign nothing: simply swap the included root for a self-issued cert under another key with the root name.
-    const other = await TestCa.create({ now: NOW });
+  it('a self-issued certificate with the pinned root\'s key but not signed by it is refused', async () => {
+    // Same name and public key as the pinned root (so the intermediate's signature checks
+    // out under it), different content, signed by someone else.
+    const forger = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+    const forged = await x509.X509CertificateGenerator.create({
+      serialNumber: '01',
+      subject: ca.root.subject,
+      issuer: ca.root.subject,
+      notBefore: new Date('2000-01-01T00:00:00Z'),
+      notAfter: new Date('2100-01-01T00:00:00Z'),
+      publicKey: ca.root.publicKey,
+      signingKey: forger.privateKey,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+    });
     const [leaf, inter] = await ca.chain(ED25519_KEY);
-    const r = await check(attestationFor([leaf!, inter!, other.rootPem]), [ca.rootPem]);
+    const r = await check(attestationFor([leaf!, inter!, pem(forged)]), [ca.rootPem]);
     expect(r.attested).toBe(false);
-    expect(codes(r)).toContain('ERR_ATTESTATION_CHAIN_SIGNATURE');
+    expect(codes(r)).toEqual(['ERR_ATTESTATION_CHAIN_SIGNATURE']);
+    // Another root with the same name at the end: the intermediate does not verify under it.
+    const other = await TestCa.create({ now: NOW });
+    const r2 = await check(attestationFor([leaf!, inter!, other.rootPem]), [ca.rootPem]);
+    expect(codes(r2)).toEqual(['ERR_ATTESTATION_CHAIN_SIGNATURE', 'ERR_ATTESTATION_UNTRUSTED_ROOT']);
   });
 });
 

@@ -55,3 +55,21 @@ describe("erst's own records (../shared/vectors)", () => {
     expect(new TextDecoder().decode(rec.hashInput)).toContain('"events":null,"logs":null');
   });
 });
+
+describe('attestation shapes per schema', () => {
+  it('1.1.0 leaves out key_attributes (its Go struct has none); 2.0.0 signs them', async () => {
+    const att: HardwareAttestation = {
+      certificates: null,
+      token_info: 'tok',
+      key_non_exportable: true,
+      retrieved_at: '2026-11-26T12:00:00Z',
+      key_attributes: { local: true, sensitive: true, always_sensitive: true, extractable: false, never_extractable: true },
+    };
+    const input = { transactionHash: 'ab'.repeat(32), payload: { envelope_xdr: '', result_meta_xdr: '', events: null, logs: null } };
+    const v1 = (await generate(input, seed, { schema: '1.1.0', attestation: att })) as AuditRecordV1;
+    expect(v1.hardware_attestation).not.toHaveProperty('key_attributes');
+    expect(bytesToHex(sha256(parseRecord(parseStrictJson(JSON.stringify(v1))).hashInput))).toBe(v1.trace_hash);
+    const v2 = await generate(input, seed, { attestation: att });
+    expect(v2.hardware_attestation?.key_attributes).toEqual(att.key_attributes);
+  });
+});

@@ -138,6 +138,17 @@ describe('2.0.0 records signed with an attestation', () => {
     expect(codes(r)).toEqual(['ERR_ATTESTATION_KEY_MISMATCH', 'ERR_KEY_NOT_TRUSTED']);
   });
 
+  it('with no root pinned, a borrowed attestation still shows in the warning', async () => {
+    const victimChain = await ca.chain(await seedSigner(TEST_SEED).publicKey());
+    const rec = await sign(seedSigner(OTHER_SEED), attestationFor(victimChain, { retrievedAt: NOW }));
+    const r = await new Verifier().verify(JSON.stringify(rec));
+    expect(r.trust).toBe('embedded-only');
+    expect(r.attestation?.attested).toBe(false);
+    expect(codes(r.attestation!)).toEqual(['ERR_ATTESTATION_KEY_MISMATCH']);
+    const w = r.warnings.find((x) => x.code === 'WARN_ATTESTATION_NOT_CHECKED');
+    expect(w?.message).toContain('ERR_ATTESTATION_KEY_MISMATCH');
+  });
+
   it('stripping, swapping, reordering or editing the attestation breaks the signature', async () => {
     const signer = seedSigner(TEST_SEED);
     const key = await signer.publicKey();
