@@ -47,29 +47,40 @@ function barsByRow(id: string, rows: Bar[]): string {
   return `<svg id="${id}" class="chart" role="img" viewBox="0 0 ${labelW + barW + 140} ${h}" width="100%" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`;
 }
 
-/** Vertical stacked bars per day. */
+/** Vertical stacked bars per day, on a fixed-width plot so that a few days do not turn into giant bars. */
 function barsByDay(id: string, days: [string, Counts][]): string {
-  const colW = Math.max(4, Math.min(28, Math.floor(900 / Math.max(1, days.length))));
+  const W = 960;
+  const left = 60;
+  const plotW = W - left - 20;
+  const colW = Math.max(2, Math.min(36, Math.floor(plotW / Math.max(1, days.length))));
   const plotH = 160;
   const max = Math.max(1, ...days.map(([, c]) => c.valid + c.invalid));
-  const w = days.length * colW + 60;
+  const labelEach = days.length <= 31;
   const parts: string[] = [];
   days.forEach(([day, c], i) => {
-    const x = 50 + i * colW;
+    const x = left + i * colW;
     const vh = (c.valid / max) * plotH;
     const ih = (c.invalid / max) * plotH;
+    const gap = colW > 6 ? 2 : 0;
     parts.push(
       `<g class="col" data-day="${esc(day)}">` +
-        `<rect class="bar valid" x="${x}" y="${(10 + plotH - vh).toFixed(1)}" width="${colW - 2}" height="${vh.toFixed(1)}" data-count="${c.valid}"><title>${esc(`${day}: ${num(c.valid)} valid`)}</title></rect>` +
-        `<rect class="bar invalid" x="${x}" y="${(10 + plotH - vh - ih).toFixed(1)}" width="${colW - 2}" height="${ih.toFixed(1)}" data-count="${c.invalid}"><title>${esc(`${day}: ${num(c.invalid)} invalid`)}</title></rect></g>`,
+        `<rect class="bar valid" x="${x}" y="${(10 + plotH - vh).toFixed(1)}" width="${colW - gap}" height="${vh.toFixed(1)}" data-count="${c.valid}"><title>${esc(`${day}: ${num(c.valid)} valid`)}</title></rect>` +
+        `<rect class="bar invalid" x="${x}" y="${(10 + plotH - vh - ih).toFixed(1)}" width="${colW - gap}" height="${ih.toFixed(1)}" data-count="${c.invalid}"><title>${esc(`${day}: ${num(c.invalid)} invalid`)}</title></rect>` +
+        (labelEach
+          ? `<text x="${x + (colW - gap) / 2}" y="${plotH + 24}" text-anchor="end" transform="rotate(-45 ${x + (colW - gap) / 2} ${plotH + 24})" class="value">${esc(day.slice(5))}</text>`
+          : '') +
+        '</g>',
     );
   });
   const first = days[0]?.[0] ?? '';
   const last = days[days.length - 1]?.[0] ?? '';
   const axis =
-    `<text x="45" y="20" text-anchor="end" class="value">${num(max)}</text><text x="45" y="${10 + plotH}" text-anchor="end" class="value">0</text>` +
-    `<text x="50" y="${plotH + 28}" class="value">${esc(first)}</text><text x="${w - 10}" y="${plotH + 28}" text-anchor="end" class="value">${esc(last)}</text>`;
-  return `<svg id="${id}" class="chart" role="img" viewBox="0 0 ${Math.max(w, 300)} ${plotH + 36}" width="100%" xmlns="http://www.w3.org/2000/svg">${axis}${parts.join('')}</svg>`;
+    `<text x="${left - 6}" y="20" text-anchor="end" class="value">${num(max)}</text><text x="${left - 6}" y="${10 + plotH}" text-anchor="end" class="value">0</text>` +
+    `<line x1="${left}" y1="${10 + plotH}" x2="${left + days.length * colW}" y2="${10 + plotH}" stroke="#8a93a3"/>` +
+    (labelEach
+      ? `<text x="${left}" y="${plotH + 62}" class="value">${esc(first.slice(0, 4))}</text>`
+      : `<text x="${left}" y="${plotH + 28}" class="value">${esc(first)}</text><text x="${left + days.length * colW}" y="${plotH + 28}" text-anchor="end" class="value">${esc(last)}</text>`);
+  return `<svg id="${id}" class="chart" role="img" viewBox="0 0 ${W} ${plotH + 70}" width="100%" xmlns="http://www.w3.org/2000/svg">${axis}${parts.join('')}</svg>`;
 }
 
 function tile(id: string, value: number, label: string, cls = ''): string {
@@ -146,6 +157,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 #failures td:nth-child(2){font-family:ui-monospace,monospace;white-space:nowrap}
 #filter{padding:4px 8px;width:320px;margin-bottom:8px}
 .meta{color:#5b6473}
+.legend{color:#5b6473;font-size:13px}.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin:0 4px 0 10px}
+.sw.valid{background:#2da44e}.sw.invalid{background:#d1242f}
 </style>
 </head>
 <body data-result="${result}">
@@ -162,6 +175,7 @@ ${tile('total-invalid', t.invalid, 'invalid', t.invalid ? 'bad' : '')}
 ${tile('total-unreadable', t.unreadable, 'unreadable inputs', t.unreadable ? 'bad' : '')}
 ${r.state ? `${tile('total-missing', r.missing?.length ?? 0, 'missing', r.missing?.length ? 'bad' : '')}${tile('total-changed', r.changed?.length ?? 0, 'changed', r.changed?.length ? 'bad' : '')}${tile('total-new', r.new?.length ?? 0, 'new')}` : ''}
 </section>
+<p class="legend" style="max-width:1100px;margin:8px auto 0;padding:0 24px"><span class="sw valid"></span>valid<span class="sw invalid"></span>invalid</p>
 <section><h2>Results per signing key</h2>${keyRows.length ? barsByRow('chart-keys', keyRows) : '<p id="chart-keys">No record could be parsed.</p>'}</section>
 <section><h2>Results per day${days.length > shownDays.length ? ` (last ${MAX_DAYS} of ${days.length} days)` : ''}</h2>${
     shownDays.length ? barsByDay('chart-days', shownDays) : '<p id="chart-days">No record carries a timestamp.</p>'

@@ -56,7 +56,7 @@ export function formatError(error: unknown): string {
 
 function withOutputOptions<T>(y: Argv<T>): Argv<T & OutputArgs> {
   return y
-    .option('json', { type: 'string', describe: 'Write the JSON report here (- for stdout)' })
+    .option('json', { type: 'string', nargs: 1, describe: 'Write the JSON report here (- for stdout)' })
     .option('junit', { type: 'string', normalize: true, describe: 'Write a JUnit XML report here (for CI)' })
     .option('html', { type: 'string', normalize: true, describe: 'Write a self-contained HTML report here' })
     .option('quiet', { type: 'boolean', alias: 'q', describe: 'No human summary on stdout' })
@@ -179,9 +179,10 @@ export function buildParser(args: string[], ctx: { exitCode: number }): Argv {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
+      // Throwing (rather than printing here) stops yargs before it runs the
+      // command's handler with the arguments it has just refused.
       if (err && !msg) throw err;
-      process.stderr.write(`erst-batch: error ERR_USAGE: ${msg}\nRun with --help for usage and examples.\n`);
-      ctx.exitCode = EXIT.USAGE_OR_INPUT;
+      throw new ErstError('ERR_USAGE', `${msg} (run with --help for usage and examples)`);
     });
 }
 

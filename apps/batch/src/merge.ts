@@ -101,6 +101,14 @@ export function mergeReports(reports: readonly { name: string; report: Report }[
   const changed = new Set<string>();
   const added = new Set<string>();
   let state: StateSummary | undefined;
+  const inputCounts = (name: string): InputCounts => {
+    let c = byInput[name];
+    if (!c) {
+      c = { valid: 0, invalid: 0, unreadable: 0 };
+      byInput[name] = c;
+    }
+    return c;
+  };
 
   for (const { report } of reports) {
     totals.records += report.totals.records;
@@ -114,7 +122,7 @@ export function mergeReports(reports: readonly { name: string; report: Report }[
     addNumbers(byTrust, report.by_trust);
     addNumbers(warnings, report.warnings);
     for (const [k, v] of Object.entries(report.by_input)) {
-      const cur = (byInput[k] ??= { valid: 0, invalid: 0, unreadable: 0 });
+      const cur = inputCounts(k);
       cur.valid += v.valid;
       cur.invalid += v.invalid;
     }
@@ -125,7 +133,7 @@ export function mergeReports(reports: readonly { name: string; report: Report }[
         if (unreadableSeen.has(id)) continue;
         unreadableSeen.add(id);
         totals.unreadable++;
-        if (f.input !== null) (byInput[f.input] ??= { valid: 0, invalid: 0, unreadable: 0 }).unreadable++;
+        if (f.input !== null) inputCounts(f.input).unreadable++;
       }
       byCode[f.code] = (byCode[f.code] ?? 0) + 1;
       failures.push(f);

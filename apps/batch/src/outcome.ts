@@ -4,8 +4,9 @@ import type { RecordOutcome } from './protocol.js';
 
 /** UTC calendar day (YYYY-MM-DD) of an RFC 3339 timestamp. */
 export function utcDay(ts: string | null): string | null {
-  if (ts === null) return null;
-  if (ts.endsWith('Z') && ts.length >= 10) return ts.slice(0, 10);
+  // erst-ts records carry any string in trace.timestamp: only dates count.
+  if (ts === null || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(ts)) return null;
+  if (ts.endsWith('Z')) return ts.slice(0, 10);
   // Date takes at most milliseconds; the offset moves the day.
   const d = new Date(ts.replace(/(\.\d{3})\d+/, '$1'));
   return Number.isNaN(d.getTime()) ? null : d.toISOString().slice(0, 10);

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { ChunkMessage, RecordOutcome, ResultMessage, WorkerConfig } from './protocol.js';
 
@@ -26,6 +27,7 @@ export class WorkerPool {
   constructor(size: number, config: WorkerConfig, onResult: (id: number, outcomes: RecordOutcome[]) => void) {
     this.#onResult = onResult;
     const url = new URL('./worker.js', import.meta.url);
+    if (process.env.ERST_SEMI) setFlagsFromString(`--min-semi-space-size=${process.env.ERST_SEMI}`);
     for (let i = 0; i < size; i++) {
       const worker = new Worker(url, { workerData: config });
       const slot: Slot = { worker, inFlight: 0 };

@@ -107,7 +107,11 @@ export function exitCodeOf(r: Pick<Report, 'totals' | 'missing' | 'changed' | 's
 }
 
 function bump(map: Record<string, Counts>, key: string, valid: boolean): void {
-  const c = (map[key] ??= { valid: 0, invalid: 0 });
+  let c = map[key];
+  if (!c) {
+    c = { valid: 0, invalid: 0 };
+    map[key] = c;
+  }
   if (valid) c.valid++;
   else c.invalid++;
 }
@@ -173,12 +177,12 @@ export class ReportBuilder {
     bump(this.#byFormat, o.format ?? 'unknown', o.valid);
     bump(this.#byDay, o.day ?? 'unknown', o.valid);
     if (o.key !== null) {
-      const k = (this.#byKey[o.key] ??= {
-        algorithm: o.key.slice(0, o.key.indexOf(':')),
-        public_key: o.key.slice(o.key.indexOf(':') + 1),
-        valid: 0,
-        invalid: 0,
-      });
+      let k = this.#byKey[o.key];
+      if (!k) {
+        const colon = o.key.indexOf(':');
+        k = { algorithm: o.key.slice(0, colon), public_key: o.key.slice(colon + 1), valid: 0, invalid: 0 };
+        this.#byKey[o.key] = k;
+      }
       if (o.label !== null && k.label === undefined) k.label = o.label;
       if (o.valid) k.valid++;
       else k.invalid++;

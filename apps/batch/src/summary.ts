@@ -44,7 +44,9 @@ export function humanSummary(r: Report, info: RunInfo = {}): string {
     out.push('By signing key:');
     const labels = keys.map(([id, k]) => `${shortKey(id)}${k.label ? ` "${safe(k.label)}"` : ''}`);
     const w = Math.max(...labels.map((l) => l.length));
-    keys.forEach(([, k], i) => out.push(countsLine(labels[i]!, k, w)));
+    keys.forEach(([, k], i) => {
+      out.push(countsLine(labels[i]!, k, w));
+    });
   }
   if (Object.keys(r.by_trust).length > 0) {
     out.push(`Trust of valid records: ${Object.entries(r.by_trust).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`);

@@ -1,3 +1,4 @@
+import { ErstError } from '@erst/core';
 import yargs, { type Argv } from 'yargs';
 import { auditCommands } from './commands/audit.js';
 import { hsmCommand } from './commands/hsm.js';
@@ -38,8 +39,9 @@ export function buildParser(args: string[], ctx: RunContext): Argv {
     .fail((msg, err) => {
       // yargs calls this for usage errors (msg) and for errors thrown while parsing (err).
       if (err && !msg) throw err;
-      process.stderr.write(`erst: error ERR_USAGE: ${msg}\nRun with --help for usage and examples.\n`);
-      ctx.exitCode = EXIT.USAGE_OR_INPUT;
+      // Thrown, not printed: yargs would otherwise go on to run the command's
+      // handler with the arguments it has just refused. main() prints it.
+      throw new ErstError('ERR_USAGE', `${msg} (run with --help for usage and examples)`);
     });
   for (const cmd of [...auditCommands(ctx), keysCommand(ctx), hsmCommand(ctx)]) parser = parser.command(cmd);
   return parser;

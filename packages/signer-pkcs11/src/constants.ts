@@ -44,11 +44,12 @@ export function pivSlotForId(id: Uint8Array): string | undefined {
   return Object.entries(PIV_SLOT_IDS).find(([, v]) => v === id[0])?.[0];
 }
 
-const PREFERRED_MECHANISM_NAMES: Record<number, string> = {
-  [CKM_EDDSA]: 'CKM_EDDSA',
-  [CKM_EC_EDWARDS_KEY_PAIR_GEN]: 'CKM_EC_EDWARDS_KEY_PAIR_GEN',
-  0x1040: 'CKM_EC_KEY_PAIR_GEN',
-};
+// CKM_EC_KEY_PAIR_GEN has an older alias (CKM_ECDSA_KEY_PAIR_GEN): prefer the current name.
+const PREFERRED_MECHANISM_NAMES: [number, string][] = [
+  [CKM_EDDSA, 'CKM_EDDSA'],
+  [CKM_EC_EDWARDS_KEY_PAIR_GEN, 'CKM_EC_EDWARDS_KEY_PAIR_GEN'],
+  [pk.CKM_EC_KEY_PAIR_GEN, 'CKM_EC_KEY_PAIR_GEN'],
+];
 let mechanismNames: Map<number, string> | undefined;
 
 export function mechanismName(code: number): string {
@@ -57,7 +58,7 @@ export function mechanismName(code: number): string {
     for (const [name, value] of Object.entries(pk)) {
       if (name.startsWith('CKM_') && typeof value === 'number' && !mechanismNames.has(value)) mechanismNames.set(value, name);
     }
-    for (const [value, name] of Object.entries(PREFERRED_MECHANISM_NAMES)) mechanismNames.set(Number(value), name);
+    for (const [value, name] of PREFERRED_MECHANISM_NAMES) mechanismNames.set(value, name);
   }
   return mechanismNames.get(code) ?? `0x${code.toString(16)}`;
 }

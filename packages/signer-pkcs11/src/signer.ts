@@ -465,11 +465,14 @@ export class Pkcs11Signer implements Signer {
     } catch (error) {
       if (session !== undefined) closeSessionQuietly(p11, session);
       const why = error instanceof ErstError ? `${error.code}: ${error.message}` : (ckrName(error) ?? 'native error');
-      throw new ErstError(
+      const failure = new ErstError(
         'ERR_PKCS11_SESSION',
         `lost the session to token "${this.#token.label}" (${ckrName(cause) ?? 'error'}) and could not log back in: ${why}`,
         { cause: error instanceof ErstError ? error : pkcs11Error('ERR_PKCS11', 'relogin', error) },
       );
+      // A PIN the token now refuses must not be tried again and again: that locks it.
+      if (error instanceof ErstError && error.code.startsWith('ERR_PKCS11_PIN_')) this.#broken = failure;
+      throw failure;
     }
   }
 
@@ -478,7 +481,7 @@ export class Pkcs11Signer implements Signer {
       if (sig.length !== 64) throw new ErstError('ERR_PKCS11', `the token returned a ${sig.length}-byte Ed25519 signature; expected 64`);
       return new Uint8Array(sig);
     }
-    let s;
+    let s: ReturnType<typeof p256.Signature.fromBytes>;
     try {
       // CKM_ECDSA returns r||s; a few modules return DER anyway.
       s = p256.Signature.fromBytes(sig, sig.length === 64 ? 'compact' : 'der');

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RunResult, runCli } from '@erst/fixtures';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT, type RunResult, runCli } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import { createSoftHsm, generateRsaKey, strayFiles } from './softhsm.js';
 
@@ -53,7 +55,7 @@ describe('erst hsm keys generate', () => {
     const r = await erst(['hsm', 'keys', 'generate', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Examples:');
-    expect(r.stdout).toContain('hsm keys generate --label');
+    expect(r.stdout).toContain('erst hsm keys generate --label audit-2026');
   });
 });
 
@@ -78,7 +80,7 @@ describe('erst keys public, audit sign and audit verify on the token', () => {
         expect(record.hardware_attestation).toBeUndefined();
         const v = await erst(['audit', 'verify', out, '--public-key', hex, '--json']);
         expect(v.code).toBe(0);
-        const [result] = [JSON.parse(v.stdout)].flat();
+        const result = JSON.parse(v.stdout).results[0];
         expect(result).toMatchObject({ valid: true, trust: 'pinned', format: schema });
       }
     });
@@ -185,6 +187,21 @@ describe('faults: code, exit 3, no output file, no PIN in the output', () => {
     });
   }
 
+  it('no initialized token at all: ERR_PKCS11_NO_TOKEN', async () => {
+    const empty = join(work, 'empty-store');
+    mkdirSync(join(empty, 'tokens'), { recursive: true });
+    writeFileSync(join(empty, 'softhsm2.conf'), `directories.tokendir = ${join(empty, 'tokens')}\n`);
+    const out = join(empty, 'log.json');
+    const r = await erst([...sign, '--key-label', 'cli-ed', '--out', out], {
+      ...hsm.env,
+      SOFTHSM2_CONF: join(empty, 'softhsm2.conf'),
+      ERST_PKCS11_TOKEN_LABEL: undefined,
+    });
+    expect(r.stderr).toContain('erst: error ERR_PKCS11_NO_TOKEN:');
+    expect(r.code).toBe(3);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('refuses a PIN given as a flag (exit 2) without echoing it', async () => {
     const r = await erst([...sign, '--key-label', 'cli-ed', '--pin', 'Flag-PIN-9911']);
     expect(r.code).toBe(2);
@@ -199,5 +216,33 @@ describe('faults: code, exit 3, no output file, no PIN in the output', () => {
     const b = await erst(['hsm', 'info', '--pkcs11-module', '/opt/nowhere/libpkcs11.so']);
     expect(b.code).toBe(3);
     expect(b.stderr).toContain('ERR_PKCS11_MODULE');
+  });
+});
+
+describe('Ctrl-C while the token is open', () => {
+  it('closes the signer (logout, C_Finalize) before exiting 130', async () => {
+    const script = join(work, 'hold-open.mjs');
+    const args = pathToFileURL(join(REPO_ROOT, 'apps/cli/dist/pkcs11-args.js')).href;
+    writeFileSync(
+      script,
+      `import { openPkcs11FromArgs } from ${JSON.stringify(args)};
+const signer = await openPkcs11FromArgs({ 'key-label': 'cli-ed', attestation: true }, process.env);
+await signer.sign(new Uint8Array(32));
+process.stdout.write('ready\\n');
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = spawn(process.execPath, [script], { env: { ...process.env, ...hsm.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      child.on('exit', () => reject(new Error(`exited early: ${stderr}`)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('SIGINT: logging out of the token');
+    expect(stderr).not.toContain(hsm.pin);
   });
 });

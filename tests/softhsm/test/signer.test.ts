@@ -228,6 +228,10 @@ describe('a session lost under the signer', () => {
       const error = await s.sign(digest('after')).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'ERR_PKCS11_SESSION', cause: { code: 'ERR_PKCS11_PIN_INCORRECT' } });
       expect(inspect(error, { depth: 10 })).not.toContain(hsm.pin);
+      // It does not try the refused PIN again (that would lock a real token).
+      const flagsBefore = p11.C_GetTokenInfo(slot).flags;
+      await expect(s.sign(digest('again'))).rejects.toBe(error);
+      expect(p11.C_GetTokenInfo(slot).flags).toBe(flagsBefore);
     } finally {
       const s2 = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
       p11.C_Login(s2, pkcs11js.CKU_USER, 'changed-PIN-55');

@@ -133,8 +133,30 @@ export function generateRsaKey(hsm: SoftHsm, label: string, id: string): void {
   p11.C_CloseSession(s);
 }
 
+/** One DER TLV at `offset`: where its contents start and where it ends. */
+function tlv(der: Uint8Array, offset: number): { start: number; end: number } {
+  let len = der[offset + 1]!;
+  let start = offset + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    len = 0;
+    for (let i = 0; i < n; i++) len = (len << 8) | der[start + i]!;
+    start += n;
+  }
+  return { start, end: start + len };
+}
+
+/** The DER subject Name of a certificate (CKA_SUBJECT, which SoftHSM requires on certificate objects). */
+export function certificateSubject(der: Uint8Array): Uint8Array {
+  const tbs = tlv(der, tlv(der, 0).start);
+  let at = tbs.start;
+  if (der[at] === 0xa0) at = tlv(der, at).end; // [0] version
+  for (let i = 0; i < 4; i++) at = tlv(der, at).end; // serial, signature, issuer, validity
+  return der.subarray(at, tlv(der, at).end);
+}
+
 /** Stores a DER certificate on the token as a CKO_CERTIFICATE object. */
-export function importCertificate(hsm: SoftHsm, der: Uint8Array, label: string, idHex: string, subjectDer?: Uint8Array): void {
+export function importCertificate(hsm: SoftHsm, der: Uint8Array, label: string, idHex: string): void {
   const { p11, session } = rawToken(hsm);
   const s = session();
   const template: { type: number; value: unknown }[] = [
@@ -145,8 +167,8 @@ export function importCertificate(hsm: SoftHsm, der: Uint8Array, label: string, 
     { type: pkcs11js.CKA_LABEL, value: label },
     { type: pkcs11js.CKA_ID, value: Buffer.from(idHex, 'hex') },
     { type: pkcs11js.CKA_VALUE, value: Buffer.from(der) },
+    { type: pkcs11js.CKA_SUBJECT, value: Buffer.from(certificateSubject(der)) },
   ];
-  if (subjectDer) template.push({ type: pkcs11js.CKA_SUBJECT, value: Buffer.from(subjectDer) });
   p11.C_CreateObject(s, template as Parameters<P11['C_CreateObject']>[1]);
   p11.C_CloseSession(s);
 }

@@ -9,12 +9,13 @@ import {
   parseStrictJson,
 } from '@erst/core';
 import type { Argv, CommandModule } from 'yargs';
+import { type BatchArgs, signBatch, withBatchOptions } from '../batch-sign.js';
 import { EXIT } from '../exit.js';
 import { readArgument, writeFileAtomic } from '../io.js';
 import { type RunContext, handle } from '../main.js';
 import { type SignerArgs, openSigner, withSignerOptions } from '../signers.js';
 
-interface SignArgs extends SignerArgs {
+interface SignArgs extends SignerArgs, BatchArgs {
   payload?: string;
   schema: string;
   'transaction-hash'?: string;
@@ -50,18 +51,22 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
     command: name,
     describe: 'Sign a simulation payload into an audit record',
     builder: (y: Argv) =>
-      withSignerOptions(y)
+      withBatchOptions(withSignerOptions(y))
         .option('payload', { type: 'string', nargs: 1, describe: 'Payload document: JSON text, @file, or - for stdin' })
         .option('schema', { type: 'string', choices: ['2.0.0', '1.1.0'], default: '2.0.0', describe: 'Record format to write' })
         .option('transaction-hash', { type: 'string', describe: 'Transaction hash (64 hex) for a bare payload' })
         .option('out', { type: 'string', describe: 'Write the record here (atomically) instead of stdout', normalize: true })
-        .demandOption('payload', 'Give the payload with --payload <json | @file | ->')
         .example('$0 audit sign --key-file key.pem --payload @sim.json --out log.json', 'Sign a {transaction_hash, payload} document')
+        .example(
+          '$0 audit sign --hsm-provider pkcs11 --key-label audit-2026 --payload @sim.json --out log.json',
+          'Sign on a PKCS#11 token (module, PIN and token from ERST_PKCS11_*)',
+        )
         .example(
           'erst-sim | $0 audit sign --payload - --transaction-hash <hex> --schema 1.1.0',
           'Sign a bare payload from stdin as an erst Go 1.1.0 record',
         ) as unknown as Argv<SignArgs>,
     handler: handle(ctx, async (argv: SignArgs) => {
+      if (argv.batch !== undefined) return signBatch(argv, () => openSigner(argv));
       const { text } = readArgument(argv.payload!);
       const { transactionHash, payload } = payloadDocument(parseStrictJson(text), argv['transaction-hash']);
       const signer = await openSigner(argv);

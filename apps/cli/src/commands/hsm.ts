@@ -18,7 +18,7 @@ interface GenerateArgs extends TokenArgs {
   pem?: boolean;
 }
 
-const EXAMPLE_ENV = 'ERST_PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so ERST_PKCS11_PIN=1234';
+const WITH_ENV = 'with ERST_PKCS11_MODULE and ERST_PKCS11_PIN set';
 
 function slotArg(slot: string | undefined): Promise<number | undefined> {
   return slot === undefined ? Promise.resolve(undefined) : import('@erst/signer-pkcs11').then((m) => m.parseSlot(slot, '--slot'));
@@ -51,7 +51,7 @@ export function describeHsmInfo(info: HsmInfo): string {
   if (info.slots.length === 0) lines.push('no slot holds a token');
   for (const s of info.slots) {
     const t = s.token;
-    if (!t || !t.initialized) {
+    if (!t?.initialized) {
       lines.push(`slot ${s.index} (ID ${s.slot_id}): uninitialized token (${s.description})`);
       continue;
     }
@@ -82,7 +82,7 @@ export function hsmCommand(ctx: RunContext): CommandModule {
       withTokenOptions(y)
         .option('json', { type: 'boolean', describe: 'Print JSON' })
         .option('login', { type: 'boolean', describe: 'Ask for the PIN on a terminal to list private keys too' })
-        .example(`${EXAMPLE_ENV} $0 hsm info`, 'Everything about the SoftHSM token, private keys included')
+        .example('$0 hsm info', `Everything about the token, private keys included (${WITH_ENV})`)
         .example('$0 hsm info --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --json', 'Slots, tokens and public objects as JSON') as unknown as Argv<InfoArgs>,
     handler: handle(ctx, async (argv: InfoArgs) => {
       const lib = await import('@erst/signer-pkcs11');
@@ -104,11 +104,9 @@ export function hsmCommand(ctx: RunContext): CommandModule {
         .option('piv-slot', { type: 'string', describe: 'YubiKey PIV slot to generate in (sets the CKA_ID)' })
         .option('algorithm', { type: 'string', choices: ['ed25519', 'ecdsa-p256'], default: 'ed25519', describe: 'Key algorithm' })
         .option('pem', { type: 'boolean', describe: 'Print SPKI PEM instead of hex' })
-        .example(`${EXAMPLE_ENV} $0 hsm keys generate --label audit-2026`, 'Make an Ed25519 signing key on the token; pin the printed key')
-        .example(
-          `${EXAMPLE_ENV} $0 hsm keys generate --label audit-p256 --id 0a --algorithm ecdsa-p256`,
-          'An ECDSA P-256 key (YubiKeys before firmware 5.7)',
-        ) as unknown as Argv<GenerateArgs>,
+        .example('$0 hsm keys generate --label audit-2026', `Make an Ed25519 signing key on the token and print it (${WITH_ENV})`)
+        .example('$0 hsm keys generate --label audit-p256 --id 0a --algorithm ecdsa-p256', 'An ECDSA P-256 key (YubiKeys before firmware 5.7)')
+        .example('$0 hsm keys generate --label audit --piv-slot 9c --algorithm ecdsa-p256', 'On a YubiKey (ykcs11): in PIV slot 9c') as unknown as Argv<GenerateArgs>,
     handler: handle(ctx, async (argv: GenerateArgs) => {
       const lib = await import('@erst/signer-pkcs11');
       const pin = await resolvePin(argv, process.env, true);
@@ -135,7 +133,11 @@ export function hsmCommand(ctx: RunContext): CommandModule {
   const keys: CommandModule = {
     command: 'keys <command>',
     describe: 'Manage keys on the token',
-    builder: (y: Argv) => y.command(generate as CommandModule).demandCommand(1, 'Name an hsm keys command: generate.'),
+    builder: (y: Argv) =>
+      y
+        .command(generate as CommandModule)
+        .demandCommand(1, 'Name an hsm keys command: generate.')
+        .example('$0 hsm keys generate --label audit-2026', `Make an Ed25519 signing key on the token (${WITH_ENV})`),
     handler: () => {},
   };
 
@@ -147,7 +149,7 @@ export function hsmCommand(ctx: RunContext): CommandModule {
         .command(info as CommandModule)
         .command(keys)
         .demandCommand(1, 'Name an hsm command: info or keys.')
-        .example(`${EXAMPLE_ENV} $0 hsm info`, 'What the token holds'),
+        .example('$0 hsm info', `What the token holds (${WITH_ENV})`),
     handler: () => {},
   };
 }

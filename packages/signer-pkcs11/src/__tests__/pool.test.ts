@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SessionPool } from '../pool.js';
+import { type Lease, SessionPool } from '../pool.js';
 
 function fakePool(size: number) {
   let next = 1;
@@ -23,8 +23,12 @@ describe('SessionPool', () => {
     const b = await pool.acquire();
     expect(opened()).toBe(2);
     const order: number[] = [];
-    const c = Promise.resolve(pool.acquire()).then((l) => (order.push(1), l));
-    const d = Promise.resolve(pool.acquire()).then((l) => (order.push(2), l));
+    const track = (n: number) => (l: Lease) => {
+      order.push(n);
+      return l;
+    };
+    const c = Promise.resolve(pool.acquire()).then(track(1));
+    const d = Promise.resolve(pool.acquire()).then(track(2));
     pool.release(a);
     pool.release(b);
     const [lc, ld] = await Promise.all([c, d]);

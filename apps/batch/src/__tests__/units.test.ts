@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { esc } from '../html.js';
+import { junitXml, xmlAttr, xmlText } from '../junit.js';
+import { mergeReports } from '../merge.js';
+import { utcDay } from '../outcome.js';
+import type { RecordOutcome } from '../protocol.js';
+import { type Report, ReportBuilder, exitCodeOf, trustSummary } from '../report.js';
+
+const KEY = `ed25519:${'ab'.repeat(32)}`;
+
+function outcome(valid: boolean, day: string | null = '2026-11-26', errors: [string, string][] = []): RecordOutcome {
+  return {
+    valid,
+    format: '2.0.0',
+    key: KEY,
+    label: null,
+    trust: valid ? 'pinned' : 'untrusted',
+    day,
+    traceHash: 'cd'.repeat(32),
+    contentHash: null,
+    errors: valid ? [] : errors.length ? errors : [['ERR_SIGNATURE_INVALID', 'bad']],
+    warnings: [],
+  };
+}
+
+describe('report building', () => {
+  it('does not depend on the order outcomes arrive in', () => {
+    const trust = trustSummary({ publicKeys: ['ab'.repeat(32)] });
+    const a = new ReportBuilder(['in'], null, trust);
+    const b = new ReportBuilder(['in'], null, trust);
+    const items: [string, RecordOutcome][] = [
+      ['in/b', outcome(false)],
+      ['in/a', outcome(true, '2026-11-25')],
+      ['in/c', outcome(false, null, [['ERR_HASH_MISMATCH', 'x'], ['ERR_SIGNATURE_INVALID', 'y']])],
+    ];
+    for (const [s, o] of items) a.record(s, 0, o);
+    for (const [s, o] of [...items].reverse()) b.record(s, 0, o);
+    expect(JSON.stringify(a.build())).toBe(JSON.stringify(b.build()));
+    const r = a.build();
+    expect(r.failures.map((f) => f.source)).toEqual(['in/b', 'in/c']);
+    expect(r.failures[1]!.errors).toHaveLength(2);
+    expect(r.by_day).toEqual({ '2026-11-25': { valid: 1, invalid: 0 }, '2026-11-26': { valid: 0, invalid: 1 }, unknown: { valid: 0, invalid: 1 } });
+  });
+
+  it('exit codes: unreadable input beats failures, which beat success', () => {
+    const base = { totals: { records: 1, valid: 1, invalid: 0, unreadable: 0 } };
+    expect(exitCodeOf(base)).toBe(0);
+    expect(exitCodeOf({ ...base, changed: ['x'] })).toBe(1);
+    expect(exitCodeOf({ ...base, missing: ['x'] })).toBe(1);
+    expect(exitCodeOf({ ...base, state: { status: 'tampered' } as Report['state'] })).toBe(1);
+    expect(exitCodeOf({ totals: { records: 1, valid: 0, invalid: 1, unreadable: 1 } })).toBe(2);
+  });
+
+  it('the trust fingerprint ignores order and encoding, not content', () => {
+    const hex = 'ab'.repeat(32);
+    const pem = `-----BEGIN PUBLIC KEY-----\n${Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(hex, 'hex')]).toString('base64')}\n-----END PUBLIC KEY-----\n`;
+    expect(trustSummary({ publicKeys: [hex] }).fingerprint).toBe(trustSummary({ publicKeys: [pem] }).fingerprint);
+    expect(trustSummary({ publicKeys: [hex] }).fingerprint).not.toBe(trustSummary({ publicKeys: [hex], requireAttestation: true }).fingerprint);
+  });
+});
+
+describe('merge', () => {
+  const trust = trustSummary({});
+  function shard(k: number, sources: string[], unreadable = false): { name: string; report: Report } {
+    const b = new ReportBuilder(['in', 'gone'], { index: k, count: 2 }, trust);
+    for (const s of sources) b.record(s, 0, outcome(!s.includes('bad')));
+    if (unreadable) b.unreadable('gone', 1, 'ERR_FILE_NOT_FOUND', 'gone: no such file', 'unreadable');
+    return { name: `s${k}`, report: b.build() };
+  }
+
+  it('sums counts, unions failures and counts a shared unreadable input once', () => {
+    const m = mergeReports([shard(2, ['in/z', 'in/bad2'], true), shard(1, ['in/a', 'in/bad1'], true)]);
+    expect(m.totals).toEqual({ records: 4, valid: 2, invalid: 2, unreadable: 1 });
+    expect(m.failures.map((f) => f.source)).toEqual(['gone', 'in/bad1', 'in/bad2']);
+    expect(m.by_input).toEqual({ gone: { valid: 0, invalid: 0, unreadable: 1 }, in: { valid: 2, invalid: 2, unreadable: 0 } });
+    expect(m.exit_code).toBe(2);
+  });
+
+  it('refuses a missing shard', () => {
+    expect(() => mergeReports([shard(1, ['in/a'])])).toThrow(/2\/2 missing/);
+  });
+});
+
+describe('escaping', () => {
+  it('XML: markup, quotes, and characters XML cannot carry', () => {
+    expect(xmlText('a<b>&c')).toBe('a&lt;b&gt;&amp;c');
+    expect(xmlAttr(`"x'\n\t`)).toBe('&quot;x&apos;&#10;&#9;');
+    expect(xmlText('nul\u0000 bell\u0007 lone\ud800 ok\u{1F600}')).toBe('nul\\u0000 bell\\u0007 lone\\ud800 ok\u{1F600}');
+    expect(xmlText('\ufffe')).toBe('\\ufffe');
+  });
+
+  it('JUnit for a report with no failures is one passing case per input', () => {
+    const b = new ReportBuilder(['in'], null, trustSummary({}));
+    b.record('in/a', 0, outcome(true));
+    const xml = junitXml(b.build());
+    expect(xml).toContain('<testsuites name="erst-batch verify" tests="1" failures="0" errors="0"');
+    expect(xml).toContain('name="1 of 1 records valid in in"');
+  });
+
+  it('HTML', () => {
+    expect(esc(`<script>alert("x")</script>&'`)).toBe('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;');
+    expect(esc('a\u0001b')).toBe('a\\u0001b');
+  });
+});
+
+describe('utcDay', () => {
+  it('takes the UTC day, whatever the offset and precision', () => {
+    expect(utcDay('2026-11-26T12:00:41.620817785Z')).toBe('2026-11-26');
+    expect(utcDay('2026-11-26T01:00:00+02:00')).toBe('2026-11-25');
+    expect(utcDay('2026-11-26T23:30:00.123456-01:00')).toBe('2026-11-27');
+    expect(utcDay(null)).toBeNull();
+    expect(utcDay('garbage')).toBeNull();
+    expect(utcDay('not a date, Z')).toBeNull();
+  });
+});

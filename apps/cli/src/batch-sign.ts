@@ -1,0 +1,473 @@
+import { createReadStream, existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  ErstError,
+  type JsonObject,
+  type Signer,
+  type WritableSchema,
+  bytesToHex,
+  errorCategory,
+  generateWithSigner,
+  isErstError,
+  parseStrictJson,
+} from '@erst/core';
+import { type Line, LineSplitter, fsyncDirectory, isAtomicTempName, writeFileAtomicAsync } from '@erst/node-io';
+import { Verifier } from '@erst/verify';
+import type { Argv } from 'yargs';
+import { EXIT } from './exit.js';
+
+export interface BatchArgs {
+  batch?: string;
+  'out-dir'?: string;
+  out?: string;
+  concurrency: number;
+  quiet?: boolean;
+  payload?: string;
+  'transaction-hash'?: string;
+  schema: string;
+}
+
+export const BATCH_HELP = `Batch signing: --batch payloads.jsonl, one {"transaction_hash", "payload"}
+document per line.
+  --out-dir DIR   DIR/<transaction_hash>.json per record, each written atomically
+  --out FILE      one record per line, appended whole and fsynced
+A rerun skips what is already signed (a file that verifies under the key,
+or a line with that transaction hash), so an interrupted or crashed batch
+is resumed by running it again. A bad input line is reported with its line
+number and skipped; the other lines are still signed.
+Batch exit codes: 0 every line is signed (now or before); 2 some input
+lines were bad (all others signed); 3 signer failure (the batch stops);
+130/143 interrupted by SIGINT/SIGTERM. Rerun to resume after 3, 130, 143.`;
+
+/** Flags for `erst audit sign --batch`; added to the sign command. */
+export function withBatchOptions<T>(y: Argv<T>): Argv<T & BatchArgs> {
+  return y
+    .option('batch', { type: 'string', normalize: true, describe: 'Sign every payload document of this .jsonl file (one per line)' })
+    .option('out-dir', { type: 'string', normalize: true, describe: 'With --batch: write DIR/<transaction_hash>.json per record' })
+    .option('concurrency', { type: 'number', default: 16, describe: 'With --batch: signatures in flight at once' })
+    .option('quiet', { type: 'boolean', describe: 'With --batch: no progress and no summary (bad lines are still reported)' })
+    .group(['batch', 'out-dir', 'concurrency', 'quiet'], 'Batch signing:')
+    .check((a) => {
+      const args = a as unknown as BatchArgs;
+      if (args.batch === undefined) {
+        if (args.payload === undefined) throw new Error('Give the payload with --payload <json | @file | ->, or many with --batch <file.jsonl>');
+        if (args['out-dir'] !== undefined) throw new Error('--out-dir goes with --batch');
+        return true;
+      }
+      if (args.payload !== undefined) throw new Error('--payload and --batch cannot be used together');
+      if (args['transaction-hash'] !== undefined) throw new Error('--transaction-hash cannot be used with --batch: every line carries its own');
+      if ((args['out-dir'] === undefined) === (args.out === undefined)) throw new Error('--batch needs one output: --out-dir <dir> or --out <file.jsonl>');
+      if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 1024) {
+        throw new Error('--concurrency must be a whole number from 1 to 1024');
+      }
+      return true;
+    })
+    .epilogue(BATCH_HELP) as unknown as Argv<T & BatchArgs>;
+}
+
+const TX_HASH = /^[0-9a-f]{64}$/;
+/** What writeFileAtomic leaves behind for DIR/<transaction_hash>.json when killed mid-write. */
+const STALE_TEMP = /^\.[0-9a-f]{64}\.json\.[0-9a-f]{12}\.tmp$/;
+
+interface BadLine {
+  line: number;
+  code: string;
+  message: string;
+}
+
+class LineError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The {transaction_hash, payload} document of one line (a bare payload has no hash to go by). */
+function lineDocument(bytes: Buffer): { transactionHash: string; payload: JsonObject } {
+  let doc: ReturnType<typeof parseStrictJson>;
+  try {
+    doc = parseStrictJson(bytes);
+  } catch (e) {
+    if (isErstError(e)) throw new LineError(e.code, e.message);
+    throw e;
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new LineError('ERR_PAYLOAD_INVALID', 'the line is not a JSON object');
+  }
+  if (!('transaction_hash' in doc)) {
+    throw new LineError(
+      'ERR_PAYLOAD_INVALID',
+      'no "transaction_hash": in a batch every line is {"transaction_hash": "<64 hex>", "payload": {...}}',
+    );
+  }
+  const extra = Object.keys(doc).filter((k) => k !== 'transaction_hash' && k !== 'payload');
+  if (extra.length > 0) throw new LineError('ERR_PAYLOAD_INVALID', `unknown field "${extra[0]}": a line holds only transaction_hash and payload`);
+  const tx = doc.transaction_hash;
+  // Checked before the hash becomes a file name.
+  if (typeof tx !== 'string' || !TX_HASH.test(tx)) {
+    throw new LineError('ERR_PAYLOAD_INVALID', 'field "transaction_hash" must be 64 lowercase hex characters');
+  }
+  const payload = doc.payload;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new LineError('ERR_PAYLOAD_INVALID', 'field "payload" must be a JSON object');
+  }
+  return { transactionHash: tx, payload };
+}
+
+/**
+ * Appends whole lines to a .jsonl file, fsyncing after each write. Lines
+ * that finish while a write is under way go out together in the next write
+ * (group commit), so many signatures in flight cost one fsync per write, not
+ * per line. A crash can leave at most a partial last line, which the next
+ * run cuts off.
+ */
+class JsonlAppender {
+  readonly #handle: FileHandle;
+  #queue: { line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #writing = false;
+
+  constructor(handle: FileHandle) {
+    this.#handle = handle;
+  }
+
+  append(line: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ line, resolve, reject });
+      if (!this.#writing) void this.#pump();
+    });
+  }
+
+  async #pump(): Promise<void> {
+    this.#writing = true;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      try {
+        const data = Buffer.from(batch.map((b) => b.line).join(''), 'utf8');
+        let off = 0;
+        while (off < data.length) off += (await this.#handle.write(data, off, data.length - off)).bytesWritten;
+        await this.#handle.datasync();
+        for (const b of batch) b.resolve();
+      } catch (e) {
+        for (const b of batch) b.reject(e);
+      }
+    }
+    this.#writing = false;
+  }
+
+  close(): Promise<void> {
+    return this.#handle.close();
+  }
+}
+
+/**
+ * Reads what a previous run appended: the transaction hashes of its complete
+ * lines. A partial last line (the run died mid-write) is cut off.
+ */
+async function resumeJsonl(path: string): Promise<Set<string>> {
+  const done = new Set<string>();
+  if (!existsSync(path)) return done;
+  const handle = await open(path, 'r+');
+  try {
+    const splitter = new LineSplitter(DEFAULT_MAX_INPUT_BYTES);
+    let offset = 0;
+    let complete = 0;
+    const take = (bytes: Buffer, line: number): void => {
+      let tx: unknown;
+      try {
+        tx = (JSON.parse(bytes.toString('utf8')) as { transaction_hash?: unknown }).transaction_hash;
+      } catch {
+        tx = undefined;
+      }
+      if (typeof tx !== 'string') {
+        throw new ErstError('ERR_OUTPUT_WRITE', `${path} line ${line} is not an audit record; not appending to a file this run did not write`);
+      }
+      done.add(tx);
+    };
+    for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 }) as AsyncIterable<Buffer>) {
+      for (const l of splitter.push(chunk)) {
+        if ('tooLong' in l) throw new ErstError('ERR_OUTPUT_WRITE', `${path} line ${l.line} is too long to be an audit record`);
+        take(l.bytes, l.line);
+      }
+      const lastNl = chunk.lastIndexOf(0x0a);
+      if (lastNl !== -1) complete = offset + lastNl + 1;
+      offset += chunk.length;
+    }
+    if (complete < offset) {
+      // The tail after the last newline is a line a killed run did not finish.
+      await handle.truncate(complete);
+      await handle.sync();
+    }
+    return done;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function countLines(path: string): Promise<number | undefined> {
+  try {
+    if (!statSync(path).isFile()) return undefined;
+    let n = 0;
+    let last = 0x0a;
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+      for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) n++;
+      last = chunk[chunk.length - 1]!;
+    }
+    return last === 0x0a ? n : n + 1;
+  } catch {
+    return undefined;
+  }
+}
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** The progress text: a bar with rate and ETA for a terminal, or one plain line for logs. */
+export function progressLine(done: number, total: number | undefined, seconds: number, tty: boolean): string {
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  const rate = seconds > 0 ? done / seconds : 0;
+  if (total === undefined || total === 0) return `erst: batch: ${n(done)} lines, ${n(rate)}/s`;
+  const frac = Math.min(1, done / total);
+  const eta = rate > 0 ? (total - done) / rate : Number.POSITIVE_INFINITY;
+  if (!tty) return `erst: batch: ${n(done)} of ${n(total)} lines (${Math.round(frac * 100)}%), ${n(rate)}/s, ETA ${duration(eta)}`;
+  const width = 30;
+  const full = Math.round(frac * width);
+  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.round(frac * 100)).padStart(3)}% ${n(done)}/${n(total)} ${n(rate)}/s ETA ${duration(eta)}`;
+}
+
+/** A bar with rate and ETA on a terminal (stderr); a plain line every 5 s otherwise; nothing when quiet. */
+class Progress {
+  readonly #tty: boolean;
+  readonly #quiet: boolean;
+  readonly #started = performance.now();
+  readonly #done: () => number;
+  #total: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #drawn = false;
+
+  constructor(quiet: boolean, done: () => number) {
+    this.#quiet = quiet;
+    this.#done = done;
+    this.#tty = process.stderr.isTTY === true;
+  }
+
+  start(total: number | undefined): void {
+    this.#total = total;
+    if (this.#quiet) return;
+    this.#timer = setInterval(() => this.#tick(), this.#tty ? 200 : 5000);
+    this.#timer.unref();
+  }
+
+  #tick(): void {
+    const line = progressLine(this.#done(), this.#total, (performance.now() - this.#started) / 1000, this.#tty);
+    if (this.#tty) {
+      process.stderr.write(`\r\x1b[2K${line}`);
+      this.#drawn = true;
+    } else {
+      process.stderr.write(`${line}\n`);
+    }
+  }
+
+  /** Clears the bar so that a message can be printed on its own line. */
+  clear(): void {
+    if (this.#drawn) {
+      process.stderr.write('\r\x1b[2K');
+      this.#drawn = false;
+    }
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.clear();
+  }
+}
+
+/** Keeps up to `limit` tasks running; `run` waits for a free place. */
+class Limiter {
+  #running = 0;
+  #waiters: (() => void)[] = [];
+  readonly #idle: (() => void)[] = [];
+
+  constructor(readonly limit: number) {}
+
+  async run(task: () => Promise<void>): Promise<void> {
+    while (this.#running >= this.limit) await new Promise<void>((r) => this.#waiters.push(r));
+    this.#running++;
+    void task().finally(() => {
+      this.#running--;
+      this.#waiters.shift()?.();
+      if (this.#running === 0) for (const r of this.#idle.splice(0)) r();
+    });
+  }
+
+  async drain(): Promise<void> {
+    while (this.#running > 0) await new Promise<void>((r) => this.#idle.push(r));
+  }
+}
+
+/** `erst audit sign --batch`: see BATCH_HELP. Returns the exit code. */
+export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signer>): Promise<number> {
+  const input = argv.batch!;
+  const schema = argv.schema as WritableSchema;
+  const started = performance.now();
+  let inputStat: ReturnType<typeof statSync>;
+  try {
+    inputStat = statSync(input);
+  } catch {
+    throw new ErstError('ERR_FILE_NOT_FOUND', `${input}: no such file`, { details: { file: input } });
+  }
+  if (inputStat.isDirectory()) throw new ErstError('ERR_FILE_IS_DIRECTORY', `${input} is a directory, not a .jsonl file`);
+
+  const signer = await openSigner();
+  const counts = { lines: 0, signed: 0, skipped: 0, done: 0 };
+  const bad: BadLine[] = [];
+  const progress = new Progress(argv.quiet === true, () => counts.done);
+  let stopSignal: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    stopSignal = sig;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let appender: JsonlAppender | undefined;
+  let fatal: unknown;
+  try {
+    const publicKey = await signer.publicKey();
+    const verifier = new Verifier({ publicKeys: [publicKey] });
+    let done = new Set<string>();
+    const outDir = argv['out-dir'];
+    if (outDir) {
+      try {
+        mkdirSync(outDir, { recursive: true });
+        // Temporary files of a run killed mid-write: never visible as records, safe to remove.
+        for (const name of readdirSync(outDir)) if (STALE_TEMP.test(name) && isAtomicTempName(name)) unlinkSync(join(outDir, name));
+      } catch (e) {
+        throw new ErstError('ERR_OUTPUT_WRITE', `cannot use ${outDir} as the output directory (${(e as { code?: string }).code ?? 'error'})`);
+      }
+    } else {
+      done = await resumeJsonl(argv.out!);
+      appender = new JsonlAppender(await open(argv.out!, 'a', 0o644));
+    }
+
+    progress.start(argv.quiet ? undefined : await countLines(input));
+    const report = (b: BadLine): void => {
+      bad.push(b);
+      progress.clear();
+      process.stderr.write(`erst: ${input} line ${b.line}: error ${b.code}: ${b.message}\n`);
+    };
+    const firstLine = new Map<string, number>();
+    const limiter = new Limiter(argv.concurrency);
+
+    const signOne = async (line: number, transactionHash: string, payload: JsonObject): Promise<void> => {
+      try {
+        if (outDir) {
+          const path = join(outDir, `${transactionHash}.json`);
+          if (existsSync(path)) {
+            const r = await verifier.verify(await readFile(path));
+            if (r.valid && r.transaction_hash === transactionHash) {
+              counts.skipped++;
+              return;
+            }
+            report({
+              line,
+              code: 'ERR_OUTPUT_WRITE',
+              message: `${path} exists and does not verify as this transaction's record under the signing key (${r.errors[0]?.code ?? 'different transaction'}); not overwritten`,
+            });
+            return;
+          }
+          const record = await generateWithSigner(signer, { transactionHash, payload }, { schema });
+          await writeFileAtomicAsync(path, `${JSON.stringify(record, null, 2)}\n`);
+        } else {
+          const record = await generateWithSigner(signer, { transactionHash, payload }, { schema });
+          await appender!.append(`${JSON.stringify(record)}\n`);
+        }
+        counts.signed++;
+      } catch (e) {
+        if (isErstError(e) && errorCategory(e.code) === 'input') {
+          report({ line, code: e.code, message: e.message });
+          return;
+        }
+        // Signer and output failures stop the batch: the next lines would fail the same way.
+        fatal ??= e;
+      } finally {
+        counts.done++;
+      }
+    };
+
+    const splitter = new LineSplitter(DEFAULT_MAX_INPUT_BYTES);
+    const handleLine = async (l: Line): Promise<void> => {
+      counts.lines++;
+      if ('tooLong' in l) {
+        report({ line: l.line, code: 'ERR_INPUT_TOO_LARGE', message: `line is ${l.tooLong} bytes, over the limit of ${DEFAULT_MAX_INPUT_BYTES}` });
+        counts.done++;
+        return;
+      }
+      let doc: { transactionHash: string; payload: JsonObject };
+      try {
+        doc = lineDocument(l.bytes);
+      } catch (e) {
+        if (!(e instanceof LineError)) throw e;
+        report({ line: l.line, code: e.code, message: e.message });
+        counts.done++;
+        return;
+      }
+      const first = firstLine.get(doc.transactionHash);
+      if (first !== undefined) {
+        report({ line: l.line, code: 'ERR_PAYLOAD_INVALID', message: `transaction_hash ${doc.transactionHash} repeats line ${first}` });
+        counts.done++;
+        return;
+      }
+      firstLine.set(doc.transactionHash, l.line);
+      if (done.has(doc.transactionHash)) {
+        counts.skipped++;
+        counts.done++;
+        return;
+      }
+      await limiter.run(() => signOne(l.line, doc.transactionHash, doc.payload));
+    };
+
+    const stream = createReadStream(input, { highWaterMark: 1 << 20 });
+    try {
+      reading: for await (const chunk of stream as AsyncIterable<Buffer>) {
+        for (const l of splitter.push(chunk)) {
+          if (stopSignal || fatal) break reading;
+          await handleLine(l);
+        }
+      }
+      if (!stopSignal && !fatal) for (const l of splitter.end()) await handleLine(l);
+    } finally {
+      stream.destroy();
+    }
+    await limiter.drain();
+    if (outDir) fsyncDirectory(outDir);
+  } finally {
+    progress.stop();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await appender?.close().catch(() => {});
+    await signer.close?.();
+  }
+
+  const secs = (performance.now() - started) / 1000;
+  const key = bytesToHex((await signer.publicKey()).raw);
+  if (fatal) {
+    if (isErstError(fatal)) throw fatal;
+    throw new ErstError('ERR_SIGNER_FAILED', `signing failed: ${(fatal as Error).message}`, { cause: fatal });
+  }
+  if (!argv.quiet || stopSignal) {
+    const parts = [`${counts.signed.toLocaleString('en-US')} signed`, `${counts.skipped.toLocaleString('en-US')} already signed`];
+    if (bad.length > 0) parts.push(`${bad.length.toLocaleString('en-US')} bad (line${bad.length > 1 ? 's' : ''} ${bad.slice(0, 10).map((b) => b.line).join(', ')}${bad.length > 10 ? ', …' : ''})`);
+    const rate = secs > 0 ? Math.round(counts.signed / secs).toLocaleString('en-US') : '?';
+    process.stderr.write(
+      `erst: batch ${stopSignal ? `interrupted by ${stopSignal} (rerun to resume)` : 'done'}: ${counts.lines.toLocaleString('en-US')} lines: ${parts.join(', ')}; ${secs.toFixed(1)} s, ${rate}/s; ${schema} records, ${signer.algorithm} key ${key} -> ${argv['out-dir'] ?? argv.out}\n`,
+    );
+  }
+  if (stopSignal) return stopSignal === 'SIGINT' ? 130 : 143;
+  return bad.length > 0 ? EXIT.USAGE_OR_INPUT : EXIT.OK;
+}

@@ -1,0 +1,113 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SIGNING_PUBLIC_KEY_HEX, tempDir, vectorPath } from '@erst/fixtures';
+import type { TrustPolicy } from '@erst/verify';
+import { describe, expect, it } from 'vitest';
+import * as api from '../index.js';
+import { LineSplitter, atomicTempPath, isAtomicTempName, readInputFile, trustOptions, writeFileAtomic, writeFileAtomicAsync } from '../index.js';
+
+function lines(chunks: string[], max = 1000): unknown[] {
+  const s = new LineSplitter(max);
+  const out: unknown[] = [];
+  for (const c of chunks) for (const l of s.push(Buffer.from(c))) out.push('bytes' in l ? [l.line, l.bytes.toString()] : [l.line, 'tooLong', l.tooLong]);
+  for (const l of s.end()) out.push('bytes' in l ? [l.line, l.bytes.toString()] : [l.line, 'tooLong', l.tooLong]);
+  return out;
+}
+
+describe('@erst/node-io', () => {
+  it('exports exactly its public surface', () => {
+    expect(Object.keys(api).sort()).toEqual([
+      'LineSplitter',
+      'atomicTempPath',
+      'fileError',
+      'fsyncDirectory',
+      'isAtomicTempName',
+      'readInputFile',
+      'readTextFile',
+      'trustOptions',
+      'withTrustOptions',
+      'writeFileAtomic',
+      'writeFileAtomicAsync',
+    ]);
+  });
+
+  describe('LineSplitter', () => {
+    it('splits across chunks, strips CR, skips blank lines but keeps their numbers, and returns a last line without newline', () => {
+      expect(lines(['a\r\nb', 'c\n\n  \nd'])).toEqual([
+        [1, 'a'],
+        [2, 'bc'],
+        [5, 'd'],
+      ]);
+    });
+
+    it('reports a line over the limit by size, never buffering it', () => {
+      expect(lines(['ok\n', 'x'.repeat(6), 'x'.repeat(6), '\nfine\n'], 10)).toEqual([
+        [1, 'ok'],
+        [2, 'tooLong', 12],
+        [3, 'fine'],
+      ]);
+      expect(lines(['y'.repeat(20)], 10)).toEqual([[1, 'tooLong', 20]]);
+    });
+  });
+
+  describe('atomic writes', () => {
+    it('replace a file whole and leave no temporary file', async () => {
+      const d = tempDir('erst-node-io-');
+      const p = join(d, 'out.json');
+      writeFileAtomic(p, 'one');
+      await writeFileAtomicAsync(p, Buffer.from('two'));
+      expect(readFileSync(p, 'utf8')).toBe('two');
+      expect(readdirSync(d)).toEqual(['out.json']);
+    });
+
+    it('fail with ERR_OUTPUT_WRITE and clean up', async () => {
+      const d = tempDir('erst-node-io-');
+      expect(() => writeFileAtomic(join(d, 'no', 'such', 'dir.json'), 'x')).toThrow(expect.objectContaining({ code: 'ERR_OUTPUT_WRITE' }));
+      await expect(writeFileAtomicAsync(join(d, 'no', 'x.json'), 'x')).rejects.toMatchObject({ code: 'ERR_OUTPUT_WRITE' });
+      expect(readdirSync(d)).toEqual([]);
+    });
+
+    it('temporary names are recognisable, so a killed run can clean up after itself', () => {
+      const t = atomicTempPath('/x/y/log.json');
+      expect(t.startsWith('/x/y/.log.json.')).toBe(true);
+      expect(isAtomicTempName(t.slice('/x/y/'.length))).toBe(true);
+      expect(isAtomicTempName('log.json')).toBe(false);
+    });
+  });
+
+  it('readInputFile refuses directories, missing files and oversized files with their own codes', () => {
+    const d = tempDir('erst-node-io-');
+    writeFileSync(join(d, 'big'), 'x'.repeat(100));
+    expect(() => readInputFile(d)).toThrow(expect.objectContaining({ code: 'ERR_FILE_IS_DIRECTORY' }));
+    expect(() => readInputFile(join(d, 'nope'))).toThrow(expect.objectContaining({ code: 'ERR_FILE_NOT_FOUND' }));
+    expect(() => readInputFile(join(d, 'big'), 10)).toThrow(expect.objectContaining({ code: 'ERR_INPUT_TOO_LARGE' }));
+  });
+
+  it('trustOptions reads keys (@file), trust files with roots relative to them, and attestation roots', () => {
+    const d = tempDir('erst-node-io-');
+    mkdirSync(join(d, 'trust', 'roots'), { recursive: true });
+    const root = readFileSync(vectorPath('attestation-chain/root.pem'), 'utf8');
+    writeFileSync(join(d, 'trust', 'roots', 'root.pem'), root);
+    writeFileSync(
+      join(d, 'trust', 'trust.json'),
+      JSON.stringify({ keys: [{ public_key: SIGNING_PUBLIC_KEY_HEX, label: 'prod' }], attestation_roots: ['roots/root.pem'], require_attestation: true }),
+    );
+    writeFileSync(join(d, 'pub.hex'), SIGNING_PUBLIC_KEY_HEX);
+    const o = trustOptions({
+      'public-key': [`@${join(d, 'pub.hex')}`],
+      trust: join(d, 'trust', 'trust.json'),
+      'attestation-root': [join(d, 'trust', 'roots', 'root.pem')],
+    });
+    expect(o.publicKeys).toEqual([SIGNING_PUBLIC_KEY_HEX]);
+    expect(o.attestationRoots).toEqual([root]);
+    const policy = (o.trust as readonly TrustPolicy[])[0]!;
+    expect(policy.attestationRoots).toEqual([root]);
+    expect(policy.requireAttestation).toBe(true);
+    expect(policy.keys[0]!.label).toBe('prod');
+    // The options are plain data: they survive structured cloning into worker threads.
+    expect(structuredClone(o)).toEqual(o);
+    writeFileSync(join(d, 'not-a-cert.pem'), 'hello');
+    expect(() => trustOptions({ 'attestation-root': [join(d, 'not-a-cert.pem')] })).toThrow(expect.objectContaining({ code: 'ERR_USAGE' }));
+    expect(existsSync(d)).toBe(true);
+  });
+});

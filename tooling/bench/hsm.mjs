@@ -1,0 +1,269 @@
+#!/usr/bin/env node
+// pnpm bench hsm: signing throughput of @erst/signer-pkcs11 on a fresh SoftHSM2 token.
+//
+//   per_s       gen-payloads records signed end to end through the pooled signer
+//               (core's generateWithSigner: JCS canonicalization, SHA-256, C_SignAsync)
+//   ceiling     a raw pkcs11js C_SignAsync loop over the same number of sessions,
+//               same token and key, same run (no canonicalization or hashing)
+//   signer_digests_per_s  the pooled signer on ready digests: its own overhead
+//   login_per_signature_per_s   erst's old approach on a subset: open a session,
+//               log in, find the key, sign, log out, close, for every record
+//   reload_per_signature_per_s  the same plus loading and initializing the module
+//               each time (what erst's TypeScript signer did), on a smaller subset
+//
+// Usage: node tooling/bench/hsm.mjs [--records 10000] [--rounds 3] [--algorithm ed25519|ecdsa-p256]
+//                                   [--pool N] [--login-subset 500] [--reload-subset 100]
+// Each round signs all records both ways in alternating slices (the machine is
+// shared, so background load falls on both alike). per_s and ceiling_per_s are
+// medians over rounds; ratio is the median of the rounds' paired ratios.
+// Prints one line per round, then the result as JSON on the last line.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT as ROOT, importPackage, median, payloads, report } from './lib.mjs';
+
+const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+const { values: opts } = parseArgs({
+  options: {
+    records: { type: 'string', default: '10000' },
+    rounds: { type: 'string', default: '3' },
+    algorithm: { type: 'string', default: 'ed25519' },
+    pool: { type: 'string' },
+    'login-subset': { type: 'string', default: '500' },
+    'reload-subset': { type: 'string', default: '100' },
+  },
+});
+const RECORDS = Number(opts.records);
+const ROUNDS = Number(opts.rounds);
+const LOGIN_SUBSET = Math.min(RECORDS, Number(opts['login-subset']));
+const RELOAD_SUBSET = Math.min(RECORDS, Number(opts['reload-subset']));
+
+const util = spawnSync('softhsm2-util', ['--version'], { encoding: 'utf8' });
+if (util.error || util.status !== 0 || !existsSync(MODULE)) {
+  console.error(`bench hsm needs SoftHSM2 (softhsm2-util and ${MODULE}): apt-get install -y softhsm2`);
+  process.exit(2);
+}
+
+// A fresh token store, read by SoftHSM at C_Initialize.
+const dir = mkdtempSync(join(tmpdir(), 'erst-bench-hsm-'));
+mkdirSync(join(dir, 'tokens'));
+const conf = join(dir, 'softhsm2.conf');
+writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+process.env.SOFTHSM2_CONF = conf;
+const LABEL = 'erst-bench';
+const PIN = 'bench-pin-1234';
+const init = spawnSync('softhsm2-util', ['--init-token', '--free', '--label', LABEL, '--so-pin', 'bench-so-5678', '--pin', PIN], { encoding: 'utf8' });
+if (init.status !== 0) throw new Error(`softhsm2-util --init-token failed: ${init.stderr}`);
+
+const lib = await importPackage('@erst/signer-pkcs11');
+const core = await importPackage('@erst/core');
+const pkcs11js = createRequire(join(ROOT, 'packages/signer-pkcs11/package.json'))('pkcs11js');
+
+const base = { module: MODULE, tokenLabel: LABEL, pin: PIN };
+const key = await lib.generateTokenKeyPair({ ...base, label: 'bench', id: 'be01', algorithm: opts.algorithm });
+const POOL = opts.pool ? Number(opts.pool) : lib.defaultPoolSize();
+const MECH = { mechanism: opts.algorithm === 'ed25519' ? lib.CKM_EDDSA : pkcs11js.CKM_ECDSA };
+
+const docs = payloads(RECORDS);
+console.log(`bench hsm: ${docs.length} records, ${opts.algorithm} key on SoftHSM, ${POOL} sessions, ${ROUNDS} rounds`);
+
+const rate = (n, t0) => n / ((performance.now() - t0) / 1000);
+
+function rawModule() {
+  const p11 = new pkcs11js.PKCS11();
+  p11.load(MODULE);
+  p11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+  const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === LABEL);
+  return { p11, slot };
+}
+function findKey(p11, session) {
+  p11.C_FindObjectsInit(session, [
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+    { type: pkcs11js.CKA_ID, value: Buffer.from('be01', 'hex') },
+  ]);
+  const k = p11.C_FindObjects(session);
+  p11.C_FindObjectsFinal(session);
+  return k;
+}
+
+/**
+ * The ceiling: raw C_SignAsync on its own sessions, one loop per session, no
+ * canonicalization or hashing. It runs on a second pkcs11js handle while the
+ * signer is open (same library state, so the login is shared).
+ */
+function openCeiling() {
+  const p11 = new pkcs11js.PKCS11();
+  p11.load(MODULE);
+  try {
+    p11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+  } catch (error) {
+    if (error.message !== 'CKR_CRYPTOKI_ALREADY_INITIALIZED') throw error;
+  }
+  const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === LABEL);
+  const sessions = Array.from({ length: POOL }, () => p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION));
+  const k = findKey(p11, sessions[0]);
+  const digests = Array.from({ length: 256 }, (_, i) => core.sha256(Buffer.from(`ceiling ${i}`)));
+  return {
+    async run(count) {
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        sessions.map(async (s) => {
+          while (next < count) {
+            const i = next++;
+            p11.C_SignInit(s, MECH, k);
+            await p11.C_SignAsync(s, Buffer.from(digests[i & 255]), Buffer.alloc(72));
+          }
+        }),
+      );
+      return performance.now() - t0;
+    },
+    close() {
+      for (const s of sessions) p11.C_CloseSession(s);
+      p11.close();
+    },
+  };
+}
+
+/** The pooled signer, end to end: records built, canonicalized, hashed and signed. */
+function pooledRunner(signer) {
+  let bytes = 0;
+  return {
+    async run(from, to) {
+      let next = from;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: POOL * 2 }, async () => {
+          while (next < to) {
+            const d = docs[next++];
+            const rec = await core.generateWithSigner(signer, { transactionHash: d.transaction_hash, payload: d.payload }, { attestation: null });
+            bytes += rec.signature.length;
+          }
+        }),
+      );
+      return performance.now() - t0;
+    },
+    check(n) {
+      if (bytes !== n * 128) throw new Error('a signature went missing');
+    },
+  };
+}
+
+/** The pooled signer alone, on ready digests: what the signer itself costs over the raw loop. */
+function digestRunner(signer) {
+  const digests = Array.from({ length: 256 }, (_, i) => core.sha256(Buffer.from(`signer ${i}`)));
+  return async (count) => {
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: POOL * 2 }, async () => {
+        while (next < count) await signer.sign(digests[next++ & 255]);
+      }),
+    );
+    return performance.now() - t0;
+  };
+}
+
+// The machine is shared: run both sides in alternating slices of the same
+// round, so that background load falls on both alike.
+const SLICES = 10;
+async function round(n) {
+  const signer = await lib.openPkcs11Signer({ ...base, keyId: 'be01', poolSize: POOL });
+  await signer.sign(core.sha256(Buffer.from('warm up'))); // and the first-signature self-check
+  const ceilingSide = openCeiling();
+  const pooledSide = pooledRunner(signer);
+  const digestSide = digestRunner(signer);
+  let tCeiling = 0;
+  let tPooled = 0;
+  let tDigests = 0;
+  try {
+    for (let i = 0; i < SLICES; i++) {
+      const from = Math.floor((i * docs.length) / SLICES);
+      const to = Math.floor(((i + 1) * docs.length) / SLICES);
+      if ((i + n) % 2) {
+        tCeiling += await ceilingSide.run(to - from);
+        tPooled += await pooledSide.run(from, to);
+      } else {
+        tPooled += await pooledSide.run(from, to);
+        tCeiling += await ceilingSide.run(to - from);
+      }
+      tDigests += await digestSide(to - from);
+    }
+    pooledSide.check(docs.length);
+  } finally {
+    ceilingSide.close();
+    await signer.close();
+  }
+  const per = (t) => docs.length / (t / 1000);
+  return { ceiling: per(tCeiling), pooled: per(tPooled), digests: per(tDigests) };
+}
+
+/** erst's old way: a session and a login for every signature (optionally a module load too). */
+async function perSignature(count, reload) {
+  const shared = reload ? undefined : rawModule();
+  const signOnce = async (digest) => {
+    const { p11, slot } = shared ?? rawModule();
+    const s = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+    p11.C_Login(s, pkcs11js.CKU_USER, PIN);
+    p11.C_SignInit(s, MECH, findKey(p11, s));
+    const sig = await p11.C_SignAsync(s, Buffer.from(digest), Buffer.alloc(72));
+    p11.C_Logout(s);
+    p11.C_CloseSession(s);
+    if (!shared) {
+      p11.C_Finalize();
+      p11.close();
+    }
+    return new Uint8Array(sig);
+  };
+  const signer = { algorithm: key.algorithm, publicKey: async () => key.publicKey, sign: signOnce };
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const d = docs[i];
+    await core.generateWithSigner(signer, { transactionHash: d.transaction_hash, payload: d.payload }, { attestation: null });
+  }
+  const r = rate(count, t0);
+  if (shared) {
+    shared.p11.C_Finalize();
+    shared.p11.close();
+  }
+  return r;
+}
+
+const results = { ceiling: [], pooled: [], digests: [], login: [], reload: [] };
+try {
+  for (let i = 1; i <= ROUNDS; i++) {
+    const r = await round(i);
+    results.ceiling.push(r.ceiling);
+    results.pooled.push(r.pooled);
+    results.digests.push(r.digests);
+    results.login.push(await perSignature(LOGIN_SUBSET, false));
+    results.reload.push(await perSignature(RELOAD_SUBSET, true));
+    const [c, p, d, l, rl] = ['ceiling', 'pooled', 'digests', 'login', 'reload'].map((k) => Math.round(results[k].at(-1)));
+    console.log(
+      `round ${i}: pooled signer ${p} records/s, raw C_SignAsync ceiling ${c}/s (ratio ${(p / c).toFixed(3)}), pooled signer on ready digests ${d}/s, login per signature ${l}/s, reload per signature ${rl}/s`,
+    );
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const perS = median(results.pooled);
+const ceilingPerS = median(results.ceiling);
+report({
+  bench: 'hsm',
+  records: docs.length,
+  per_s: Math.round(perS),
+  ceiling_per_s: Math.round(ceilingPerS),
+  ratio: Number(median(results.pooled.map((p, i) => p / results.ceiling[i])).toFixed(3)),
+  signer_digests_per_s: Math.round(median(results.digests)),
+  login_per_signature_per_s: Math.round(median(results.login)),
+  reload_per_signature_per_s: Math.round(median(results.reload)),
+  login_subset: LOGIN_SUBSET,
+  reload_subset: RELOAD_SUBSET,
+  algorithm: opts.algorithm,
+  sessions: POOL,
+  rounds: ROUNDS,
+});
