@@ -19,9 +19,9 @@
 //             erst runs it.
 //   memory    peak RSS at --records against --small records.
 // The last line is the JSON summary; rates are medians over --rounds.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,10 +135,15 @@ async function build() {
   const big = new Archive('big');
   const small = new Archive('small');
   const ts = createWriteStream(join(root, 'erst-ts.jsonl'));
-  const gen = spawn(process.execPath, [join(BENCH_DIR, 'gen-payloads.mjs'), String(N), 'erst-bench-batch'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // gen-payloads writes without waiting for a pipe to drain: give it a file.
+  const payloadFile = join(root, 'payloads.jsonl');
+  const fd = openSync(payloadFile, 'w');
+  const gen = spawnSync(process.execPath, [join(BENCH_DIR, 'gen-payloads.mjs'), String(N), 'erst-bench-batch'], { stdio: ['ignore', fd, 'inherit'] });
+  closeSync(fd);
+  if (gen.status !== 0) throw new Error('gen-payloads failed');
   const base = Date.parse('2026-10-01T00:00:00Z');
   let i = 0;
-  for await (const line of createInterface({ input: gen.stdout, crlfDelay: Number.POSITIVE_INFINITY })) {
+  for await (const line of createInterface({ input: createReadStream(payloadFile), crlfDelay: Number.POSITIVE_INFINITY })) {
     if (!line) continue;
     const doc = JSON.parse(line);
     // Spread over 30 days, as a month of archive would be.
@@ -166,6 +171,7 @@ async function build() {
   if (i !== N) throw new Error(`gen-payloads gave ${i} records, not ${N}`);
   ts.end();
   await Promise.all([big.close(), small.close(), finished(ts)]);
+  unlinkSync(payloadFile);
   writeFileSync(marker, '');
   console.log(`built ${N} records (+${SMALL}) in ${((performance.now() - t) / 1000).toFixed(1)} s under ${root}`);
 }

@@ -1,12 +1,15 @@
-import type { Dirent } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { type Dirent, closeSync, close as fsClose, fstat as fsFstat, open as fsOpen, read as fsRead, fstatSync, openSync, readSync } from 'node:fs';
+import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ErstError, type ErrorCode } from '@erst/core';
 import tar from 'tar-stream';
 import { type Line, LineSplitter, fileError } from '@erst/node-io';
 
-/** A record's bytes, or why there are none. */
+/**
+ * A record's bytes, or why there are none. `bytes` may be a view of a buffer
+ * the reader reuses: copy it before pulling the next item.
+ */
 export type Item =
   | { kind: 'record'; source: string; input: number; bytes: Uint8Array }
   | {
@@ -27,8 +30,10 @@ export interface ReadOptions {
   maxBytes: number;
   /** Whether this run owns a source (sharding); others are skipped before they are read. */
   accept: (source: string) => boolean;
-  /** Files read at once from a directory: hides storage latency. */
+  /** Files read at once from a directory once reads are found to be slow. */
   readAhead?: number;
+  /** Read directories asynchronously from the start (as for slow storage). */
+  asyncReads?: boolean;
 }
 
 export type InputKind = 'directory' | 'json' | 'jsonl' | 'tar' | 'tar.gz';
@@ -98,7 +103,7 @@ export async function* readInputs(inputs: readonly string[], options: ReadOption
     }
     switch (kindByName(input)) {
       case 'json':
-        if (options.accept(input)) yield await readRecordFile(input, i, options.maxBytes);
+        if (options.accept(input)) yield readRecordFileSync(input, i, options.maxBytes);
         break;
       case 'jsonl':
         yield* readJsonlFile(input, i, options);
@@ -143,35 +148,90 @@ async function* walk(dir: string, input: number, options: ReadOptions): AsyncGen
   }
 }
 
-/** Reads files with a few reads in flight, keeping their order. */
+/** A read that took longer than this means the storage is remote or slow. */
+const SLOW_READ_MS = 2;
+
+/**
+ * Reads the files of a directory walk, in order. Local storage is read
+ * synchronously: it costs a third of the CPU of asynchronous reads, and the
+ * main thread's CPU is taken from the verifiers. When reads turn out to be
+ * slow (network storage), the rest is read asynchronously with `readAhead`
+ * reads in flight, so that their latency overlaps.
+ */
 async function* readFiles(refs: AsyncIterable<WalkItem>, options: ReadOptions): AsyncGenerator<Item> {
-  const window = Math.max(1, options.readAhead ?? 16);
+  const window = Math.max(1, options.readAhead ?? 32);
+  let slow = 0;
+  let sync = options.asyncReads !== true;
+  // Synchronous reads go into one reused buffer (each record is copied by the consumer).
+  const scratch = { buffer: Buffer.allocUnsafeSlow(64 * 1024) };
   const queue: Promise<Item>[] = [];
   for await (const ref of refs) {
-    queue.push('kind' in ref ? Promise.resolve(ref) : readRecordFile(ref.source, ref.input, options.maxBytes));
+    if ('kind' in ref) {
+      if (sync) yield ref;
+      else queue.push(Promise.resolve(ref));
+    } else if (sync) {
+      const t = performance.now();
+      const item = readRecordFileSync(ref.source, ref.input, options.maxBytes, scratch);
+      if (performance.now() - t > SLOW_READ_MS && ++slow >= 8) sync = false;
+      yield item;
+    } else {
+      queue.push(readRecordFile(ref.source, ref.input, options.maxBytes));
+    }
     if (queue.length >= window) yield await queue.shift()!;
   }
   while (queue.length > 0) yield await queue.shift()!;
 }
 
+function notAFile(source: string, input: number, isDirectory: boolean): Item {
+  return unreadable(source, input, Object.assign(new Error(), { code: isDirectory ? 'EISDIR' : 'EINVAL' }));
+}
+
 /** One file, one record; its path is its source name. A file that cannot be read is unreadable input. */
-async function readRecordFile(path: string, input: number, maxBytes: number): Promise<Item> {
-  const source = path;
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
+function readRecordFileSync(path: string, input: number, maxBytes: number, scratch?: { buffer: Buffer }): Item {
+  let fd: number | undefined;
   try {
-    handle = await open(path, 'r');
-    const st = await handle.stat();
-    if (!st.isFile()) {
-      return unreadable(source, input, Object.assign(new Error(), { code: st.isDirectory() ? 'EISDIR' : 'EINVAL' }));
+    fd = openSync(path, 'r');
+    const st = fstatSync(fd);
+    if (!st.isFile()) return notAFile(path, input, st.isDirectory());
+    if (st.size > maxBytes) return tooLarge(path, input, st.size, maxBytes);
+    if (scratch && scratch.buffer.length < st.size) scratch.buffer = Buffer.allocUnsafeSlow(Math.max(st.size, scratch.buffer.length * 2));
+    const bytes = scratch ? scratch.buffer : Buffer.allocUnsafe(st.size);
+    let off = 0;
+    while (off < st.size) {
+      const n = readSync(fd, bytes, off, st.size - off, null);
+      if (n === 0) break;
+      off += n;
     }
-    if (st.size > maxBytes) return tooLarge(source, input, st.size, maxBytes);
-    const bytes = await handle.readFile();
-    return { kind: 'record', source, input, bytes };
+    return { kind: 'record', source: path, input, bytes: bytes.subarray(0, off) };
   } catch (e) {
-    return unreadable(source, input, e);
+    return unreadable(path, input, e);
   } finally {
-    await handle?.close().catch(() => {});
+    if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** readRecordFileSync with callbacks (lighter than FileHandle promises), for slow storage. */
+function readRecordFile(path: string, input: number, maxBytes: number): Promise<Item> {
+  return new Promise((resolve) => {
+    fsOpen(path, 'r', (err, fd) => {
+      if (err) return resolve(unreadable(path, input, err));
+      const done = (item: Item) => fsClose(fd, () => resolve(item));
+      fsFstat(fd, (err, st) => {
+        if (err) return done(unreadable(path, input, err));
+        if (!st.isFile()) return done(notAFile(path, input, st.isDirectory()));
+        if (st.size > maxBytes) return done(tooLarge(path, input, st.size, maxBytes));
+        const bytes = Buffer.allocUnsafe(st.size);
+        const next = (off: number): void => {
+          fsRead(fd, bytes, off, st.size - off, null, (err, n) => {
+            if (err) return done(unreadable(path, input, err));
+            if (n === 0 || off + n >= st.size) return done({ kind: 'record', source: path, input, bytes: bytes.subarray(0, off + n) });
+            next(off + n);
+          });
+        };
+        next(0);
+      });
+    });
+  });
 }
 
 function* jsonlItems(lines: Iterable<Line>, prefix: string, input: number, options: ReadOptions): Generator<Item> {
@@ -189,23 +249,33 @@ async function* readJsonlStream(stream: AsyncIterable<Buffer>, prefix: string, i
   yield* jsonlItems(splitter.end(), prefix, input, options);
 }
 
+/** A file's bytes, read into one buffer that is reused for every read (no garbage per read). */
+async function* fileChunks(handle: FileHandle): AsyncGenerator<Buffer> {
+  const buffer = Buffer.allocUnsafeSlow(READ_SIZE);
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, 0, READ_SIZE, null);
+    if (bytesRead === 0) return;
+    yield buffer.subarray(0, bytesRead);
+  }
+}
+
+const READ_SIZE = 1 << 20;
+
 async function* readJsonlFile(path: string, input: number, options: ReadOptions): AsyncGenerator<Item> {
   // Open first, so that a missing file is one unreadable input rather than an error mid-stream.
-  let handle: Awaited<ReturnType<typeof open>>;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (e) {
     yield unreadable(path, input, e);
     return;
   }
-  const stream = handle.createReadStream({ highWaterMark: 1 << 20 });
   try {
-    yield* readJsonlStream(stream, path, input, options);
+    yield* readJsonlStream(fileChunks(handle), path, input, options);
   } catch (e) {
     // A read error part way through (EIO): what was read is verified, the rest is unreadable.
     yield unreadable(path, input, e);
   } finally {
-    stream.destroy();
     await handle.close().catch(() => {});
   }
 }
@@ -219,7 +289,7 @@ async function* readJsonlFile(path: string, input: number, options: ReadOptions)
  * archive ends there.
  */
 async function* readTar(path: string, input: number, gzip: boolean, options: ReadOptions): AsyncGenerator<Item> {
-  let handle: Awaited<ReturnType<typeof open>>;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (e) {
@@ -238,6 +308,7 @@ async function* readTar(path: string, input: number, gzip: boolean, options: Rea
   source.pipe(extract as unknown as NodeJS.WritableStream);
 
   let members = 0;
+  let scratch = Buffer.allocUnsafeSlow(64 * 1024);
   let current: string | undefined;
   let last: string | undefined;
   try {
@@ -254,13 +325,13 @@ async function* readTar(path: string, input: number, gzip: boolean, options: Rea
           await finished(entry);
           yield tooLarge(memberSource, input, h.size, options.maxBytes);
         } else {
-          const bytes = Buffer.allocUnsafe(h.size);
+          // One scratch buffer for the archive, grown as needed: consumers copy each record.
+          if (scratch.length < h.size) scratch = Buffer.allocUnsafeSlow(Math.max(h.size, scratch.length * 2));
           let off = 0;
           for await (const chunk of entry as AsyncIterable<Buffer>) {
-            chunk.copy(bytes, off);
-            off += chunk.length;
+            off += chunk.copy(scratch, off);
           }
-          yield { kind: 'record', source: memberSource, input, bytes: bytes.subarray(0, off) };
+          yield { kind: 'record', source: memberSource, input, bytes: scratch.subarray(0, off) };
         }
       } else if (kind === 'jsonl') {
         current = name;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { VerifyResult } from '@erst/verify';
-import type { RecordOutcome } from './protocol.js';
+import type { ChunkSummary, Counts, RecordOutcome } from './protocol.js';
 
 /** UTC calendar day (YYYY-MM-DD) of an RFC 3339 timestamp. */
 export function utcDay(ts: string | null): string | null {
@@ -25,4 +25,50 @@ export function toOutcome(r: VerifyResult, bytes: Uint8Array, contentHash: boole
     errors: r.errors.map((e) => [e.code, e.message]),
     warnings: r.warnings.map((w) => w.code),
   };
+}
+
+function bump(map: Record<string, Counts>, key: string, valid: boolean): Counts {
+  let c = map[key];
+  if (!c) {
+    c = { valid: 0, invalid: 0 };
+    map[key] = c;
+  }
+  if (valid) c.valid++;
+  else c.invalid++;
+  return c;
+}
+
+/** Counts a chunk's outcomes; keeps per-record detail only for failures (and hashes for --state). */
+export function summarize(outcomes: readonly RecordOutcome[], withHashes: boolean): ChunkSummary {
+  const s: ChunkSummary = {
+    valid: new Uint8Array(outcomes.length),
+    byFormat: {},
+    byKey: {},
+    byDay: {},
+    byTrust: {},
+    warnings: {},
+    failures: [],
+  };
+  if (withHashes) {
+    s.traceHashes = [];
+    s.contentHashes = [];
+  }
+  outcomes.forEach((o, i) => {
+    if (o.valid) {
+      s.valid[i] = 1;
+      s.byTrust[o.trust] = (s.byTrust[o.trust] ?? 0) + 1;
+    } else {
+      s.failures.push({ index: i, format: o.format, key: o.key, errors: o.errors });
+    }
+    bump(s.byFormat, o.format ?? 'unknown', o.valid);
+    bump(s.byDay, o.day ?? 'unknown', o.valid);
+    if (o.key !== null) {
+      const k = bump(s.byKey, o.key, o.valid) as Counts & { label?: string };
+      if (o.label !== null && k.label === undefined) k.label = o.label;
+    }
+    for (const w of o.warnings) s.warnings[w] = (s.warnings[w] ?? 0) + 1;
+    s.traceHashes?.push(o.traceHash ?? '');
+    s.contentHashes?.push(o.contentHash ?? '');
+  });
+  return s;
 }

@@ -1,9 +1,9 @@
-import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import type { ChunkMessage, RecordOutcome, ResultMessage, WorkerConfig } from './protocol.js';
+import type { ChunkMessage, ChunkSummary, ResultMessage, WorkerConfig } from './protocol.js';
 
 /** Chunks queued per worker: enough to keep it busy, few enough to bound memory. */
 const IN_FLIGHT_PER_WORKER = 3;
+const YOUNG_GENERATION_MB = 16;
 
 interface Slot {
   worker: Worker;
@@ -17,19 +17,21 @@ interface Slot {
  */
 export class WorkerPool {
   readonly #slots: Slot[] = [];
-  readonly #onResult: (id: number, outcomes: RecordOutcome[]) => void;
+  readonly #onResult: (id: number, summary: ChunkSummary, buffer: ArrayBuffer) => void;
   #waiters: (() => void)[] = [];
   #idle: (() => void)[] = [];
   #pending = 0;
   #failure: Error | undefined;
   #closing = false;
 
-  constructor(size: number, config: WorkerConfig, onResult: (id: number, outcomes: RecordOutcome[]) => void) {
+  constructor(size: number, config: WorkerConfig, onResult: (id: number, summary: ChunkSummary, buffer: ArrayBuffer) => void) {
     this.#onResult = onResult;
     const url = new URL('./worker.js', import.meta.url);
-    if (process.env.ERST_SEMI) setFlagsFromString(`--min-semi-space-size=${process.env.ERST_SEMI}`);
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(url, { workerData: config });
+      // A small, fixed young generation: records die young (one is parsed at a
+      // time), and V8 would otherwise grow it late in a long run, so that peak
+      // memory crept up with archive size.
+      const worker = new Worker(url, { workerData: config, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
       const slot: Slot = { worker, inFlight: 0 };
       worker.on('message', (msg: ResultMessage) => this.#handle(slot, msg));
       worker.on('error', (e) => this.#fail(e));
@@ -48,7 +50,7 @@ export class WorkerPool {
       return;
     }
     try {
-      this.#onResult(msg.id, msg.outcomes);
+      this.#onResult(msg.id, msg.summary, msg.buffer);
     } catch (e) {
       this.#fail(e as Error);
       return;

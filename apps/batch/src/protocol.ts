@@ -31,4 +31,28 @@ export interface RecordOutcome {
   warnings: string[];
 }
 
-export type ResultMessage = { id: number; outcomes: RecordOutcome[] } | { id: number; fatal: string };
+export interface Counts {
+  valid: number;
+  invalid: number;
+}
+
+/**
+ * A chunk's results, already counted by the worker: the main thread merges a
+ * few small maps per chunk instead of cloning an object per record.
+ */
+export interface ChunkSummary {
+  /** 1 for each valid record, in chunk order. */
+  valid: Uint8Array;
+  byFormat: Record<string, Counts>;
+  byKey: Record<string, Counts & { label?: string }>;
+  byDay: Record<string, Counts>;
+  byTrust: Record<string, number>;
+  warnings: Record<string, number>;
+  failures: { index: number; format: string | null; key: string | null; errors: [string, string][] }[];
+  /** With --state only: each record's trace hash and content hash ('' when none). */
+  traceHashes?: string[];
+  contentHashes?: string[];
+}
+
+/** The chunk's buffer comes back with the summary, so that the reader can fill it again. */
+export type ResultMessage = { id: number; summary: ChunkSummary; buffer: ArrayBuffer } | { id: number; fatal: string };

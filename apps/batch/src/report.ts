@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { bytesToHex, parsePublicKey, publicKeyId } from '@erst/core';
 import type { TrustPolicy, VerifyOptions } from '@erst/verify';
-import type { RecordOutcome } from './protocol.js';
+import { summarize } from './outcome.js';
+import type { ChunkSummary, RecordOutcome } from './protocol.js';
 import type { Shard } from './shard.js';
 
 export const REPORT_VERSION = 1;
@@ -120,6 +121,18 @@ function inc(map: Record<string, number>, key: string, by = 1): void {
   map[key] = (map[key] ?? 0) + by;
 }
 
+function addCounts(into: Record<string, Counts>, from: Record<string, Counts>): void {
+  for (const [k, c] of Object.entries(from)) {
+    const cur = into[k];
+    if (cur) {
+      cur.valid += c.valid;
+      cur.invalid += c.invalid;
+    } else {
+      into[k] = { valid: c.valid, invalid: c.invalid };
+    }
+  }
+}
+
 /** Describes the trust material without repeating it; equal material gives an equal fingerprint. */
 export function trustSummary(options: VerifyOptions): TrustSummary {
   const policies: TrustPolicy[] = options.trust === undefined ? [] : Array.isArray(options.trust) ? options.trust : [options.trust as TrustPolicy];
@@ -162,40 +175,45 @@ export class ReportBuilder {
     return { name, counts: this.#byInput[name]! };
   }
 
-  /** A record the verifier saw. */
+  /** One record the verifier saw. */
   record(source: string, inputIndex: number, o: RecordOutcome): void {
-    const { name, counts } = this.#input(inputIndex);
-    this.totals.records++;
-    if (o.valid) {
-      this.totals.valid++;
-      counts.valid++;
-      inc(this.#byTrust, o.trust);
-    } else {
-      this.totals.invalid++;
-      counts.invalid++;
+    this.addChunk([source], [inputIndex], summarize([o], false));
+  }
+
+  /** A chunk of records, as a worker counted them. */
+  addChunk(sources: readonly string[], inputIndexes: readonly number[], s: ChunkSummary): void {
+    for (let i = 0; i < sources.length; i++) {
+      const counts = this.#byInput[this.#inputs[inputIndexes[i]!]!]!;
+      if (s.valid[i]) counts.valid++;
+      else counts.invalid++;
     }
-    bump(this.#byFormat, o.format ?? 'unknown', o.valid);
-    bump(this.#byDay, o.day ?? 'unknown', o.valid);
-    if (o.key !== null) {
-      let k = this.#byKey[o.key];
+    const valid = s.valid.reduce((n, v) => n + v, 0);
+    this.totals.records += sources.length;
+    this.totals.valid += valid;
+    this.totals.invalid += sources.length - valid;
+    addCounts(this.#byFormat, s.byFormat);
+    addCounts(this.#byDay, s.byDay);
+    for (const [id, c] of Object.entries(s.byKey)) {
+      let k = this.#byKey[id];
       if (!k) {
-        const colon = o.key.indexOf(':');
-        k = { algorithm: o.key.slice(0, colon), public_key: o.key.slice(colon + 1), valid: 0, invalid: 0 };
-        this.#byKey[o.key] = k;
+        const colon = id.indexOf(':');
+        k = { algorithm: id.slice(0, colon), public_key: id.slice(colon + 1), valid: 0, invalid: 0 };
+        this.#byKey[id] = k;
       }
-      if (o.label !== null && k.label === undefined) k.label = o.label;
-      if (o.valid) k.valid++;
-      else k.invalid++;
+      if (c.label !== undefined && k.label === undefined) k.label = c.label;
+      k.valid += c.valid;
+      k.invalid += c.invalid;
     }
-    for (const w of o.warnings) inc(this.#warnings, w);
-    if (!o.valid) {
-      const [code, message] = o.errors[0] ?? ['ERR_RECORD_UNKNOWN_FORMAT', 'the record failed verification'];
+    for (const [t, n] of Object.entries(s.byTrust)) inc(this.#byTrust, t, n);
+    for (const [w, n] of Object.entries(s.warnings)) inc(this.#warnings, w, n);
+    for (const f of s.failures) {
+      const [code, message] = f.errors[0] ?? ['ERR_RECORD_UNKNOWN_FORMAT', 'the record failed verification'];
       inc(this.#byCode, code);
-      const f: Failure = { source, code, message, kind: 'record', input: name };
-      if (o.format !== null) f.format = o.format;
-      if (o.key !== null) f.key = o.key;
-      if (o.errors.length > 1) f.errors = o.errors.map(([c, m]) => ({ code: c, message: m }));
-      this.#failures.push(f);
+      const failure: Failure = { source: sources[f.index]!, code, message, kind: 'record', input: this.#inputs[inputIndexes[f.index]!]! };
+      if (f.format !== null) failure.format = f.format;
+      if (f.key !== null) failure.key = f.key;
+      if (f.errors.length > 1) failure.errors = f.errors.map(([c, m]) => ({ code: c, message: m }));
+      this.#failures.push(failure);
     }
   }
 

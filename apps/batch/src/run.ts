@@ -2,7 +2,7 @@ import { DEFAULT_MAX_INPUT_BYTES, type Signer } from '@erst/core';
 import type { VerifyOptions } from '@erst/verify';
 import { checkInputs, readInputs } from './inputs.js';
 import { WorkerPool } from './pool.js';
-import type { RecordOutcome } from './protocol.js';
+import type { ChunkSummary } from './protocol.js';
 import { type Report, ReportBuilder, trustSummary } from './report.js';
 import { type Shard, formatShard, shardOf } from './shard.js';
 import { StateTracker } from './state.js';
@@ -16,9 +16,9 @@ export interface VerifyRunOptions {
   state?: { path: string; key?: Signer; init: boolean };
 }
 
-/** Records per chunk sent to a worker, and the most bytes per chunk. */
+/** Records per chunk sent to a worker, and the size of a chunk's buffer. */
 const CHUNK_RECORDS = 64;
-const CHUNK_BYTES = 4 * 1024 * 1024;
+const CHUNK_BYTES = 2 * 1024 * 1024;
 
 interface PendingChunk {
   sources: string[];
@@ -40,14 +40,18 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
     : undefined;
 
   const pending = new Map<number, PendingChunk>();
-  const onResult = (id: number, outcomes: RecordOutcome[]): void => {
+  // Chunk buffers travel to a worker and back, and are filled again: a fixed
+  // set of them (about three per worker) carries the whole archive.
+  const spare: ArrayBuffer[] = [];
+  const onResult = (id: number, summary: ChunkSummary, buffer: ArrayBuffer): void => {
+    if (buffer.byteLength === CHUNK_BYTES) spare.push(buffer);
     const chunk = pending.get(id)!;
     pending.delete(id);
-    for (let i = 0; i < outcomes.length; i++) {
-      const o = outcomes[i]!;
-      const source = chunk.sources[i]!;
-      builder.record(source, chunk.inputs[i]!, o);
-      state?.observe(source, o.traceHash, o.contentHash);
+    builder.addChunk(chunk.sources, chunk.inputs, summary);
+    if (state) {
+      for (let i = 0; i < chunk.sources.length; i++) {
+        state.observe(chunk.sources[i]!, summary.traceHashes![i] || null, summary.contentHashes![i] || null);
+      }
     }
   };
   const pool = new WorkerPool(Math.max(1, opts.workers), { verify: opts.verify, contentHash: state !== undefined }, onResult);
@@ -55,26 +59,36 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
   let completed = false;
   try {
     let nextId = 0;
-    let records: Uint8Array[] = [];
+    let buffer: ArrayBuffer | undefined;
+    let view = new Uint8Array(0);
+    let ends: number[] = [];
     let meta: PendingChunk = { sources: [], inputs: [] };
-    let bytes = 0;
+    let used = 0;
     const flush = async (): Promise<void> => {
-      if (records.length === 0) return;
-      const buffer = new ArrayBuffer(bytes);
-      const view = new Uint8Array(buffer);
-      const ends = new Uint32Array(records.length);
-      let off = 0;
-      records.forEach((r, i) => {
-        view.set(r, off);
-        off += r.length;
-        ends[i] = off;
-      });
+      if (ends.length === 0 || !buffer) return;
       const id = nextId++;
       pending.set(id, meta);
-      records = [];
+      const chunk = { id, buffer, ends: Uint32Array.from(ends) };
+      buffer = undefined;
+      ends = [];
       meta = { sources: [], inputs: [] };
-      bytes = 0;
-      await pool.submit({ id, buffer, ends });
+      used = 0;
+      await pool.submit(chunk);
+    };
+    /** Copies a record into the chunk being filled (the reader may reuse its bytes afterwards). */
+    const add = async (source: string, input: number, bytes: Uint8Array): Promise<void> => {
+      if (buffer && used + bytes.length > buffer.byteLength) await flush();
+      if (!buffer) {
+        // A record larger than a chunk travels alone, in a buffer of its own.
+        buffer = bytes.length > CHUNK_BYTES ? new ArrayBuffer(bytes.length) : (spare.pop() ?? new ArrayBuffer(CHUNK_BYTES));
+        view = new Uint8Array(buffer);
+      }
+      view.set(bytes, used);
+      used += bytes.length;
+      ends.push(used);
+      meta.sources.push(source);
+      meta.inputs.push(input);
+      if (ends.length >= CHUNK_RECORDS) await flush();
     };
 
     const accept = shard ? (source: string) => shardOf(source, shard.count) === shard.index : () => true;
@@ -84,12 +98,7 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
         if (item.scope === 'record') state?.observe(item.source, null, null);
         continue;
       }
-      if (bytes + item.bytes.length > CHUNK_BYTES) await flush();
-      records.push(item.bytes);
-      meta.sources.push(item.source);
-      meta.inputs.push(item.input);
-      bytes += item.bytes.length;
-      if (records.length >= CHUNK_RECORDS) await flush();
+      await add(item.source, item.input, item.bytes);
     }
     await flush();
     await pool.drain();

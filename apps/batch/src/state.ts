@@ -213,12 +213,24 @@ export class StateTracker {
     this.#tmp = atomicTempPath(this.path);
     try {
       this.#fd = openSync(this.#tmp, 'wx', 0o644);
+      process.once('exit', this.#discard);
     } catch (e) {
       throw new ErstError('ERR_OUTPUT_WRITE', `cannot write the state file next to ${this.path} (${(e as { code?: string }).code ?? 'error'})`);
     }
     this.#hash = createHash('sha256');
     this.#write(`${JSON.stringify({ erst_batch_state: STATE_VERSION, shard: this.#shard })}\n`, true);
   }
+
+  /** Removes the unfinished new state if the process ends before finish(). */
+  readonly #discard = (): void => {
+    if (this.#fd === undefined) return;
+    try {
+      closeSync(this.#fd);
+      unlinkSync(this.#tmp!);
+    } catch {
+      // already gone
+    }
+  };
 
   #write(line: string, hashed: boolean): void {
     if (hashed) this.#hash!.update(line);
@@ -290,6 +302,7 @@ export class StateTracker {
       }
     } finally {
       this.#fd = undefined;
+      process.removeListener('exit', this.#discard);
       closeSync(fd);
     }
     try {

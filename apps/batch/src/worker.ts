@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Verifier } from '@erst/verify';
-import { toOutcome } from './outcome.js';
-import type { ChunkMessage, RecordOutcome, ResultMessage, WorkerConfig } from './protocol.js';
+import { summarize, toOutcome } from './outcome.js';
+import type { ChunkMessage, ChunkSummary, RecordOutcome, ResultMessage, WorkerConfig } from './protocol.js';
 
 const config = workerData as WorkerConfig;
 // node:crypto verifies on this thread: this thread is the unit of
@@ -9,7 +9,7 @@ const config = workerData as WorkerConfig;
 const verifier = new Verifier({ backend: 'node', ...config.verify });
 const port = parentPort!;
 
-async function verifyChunk(msg: ChunkMessage): Promise<RecordOutcome[]> {
+async function verifyChunk(msg: ChunkMessage): Promise<ChunkSummary> {
   const views: Uint8Array[] = [];
   let start = 0;
   for (const end of msg.ends) {
@@ -20,12 +20,12 @@ async function verifyChunk(msg: ChunkMessage): Promise<RecordOutcome[]> {
   // alive at once, so garbage collection stays cheap.
   const outcomes: RecordOutcome[] = [];
   for (const v of views) outcomes.push(toOutcome(await verifier.verify(v), v, config.contentHash));
-  return outcomes;
+  return summarize(outcomes, config.contentHash);
 }
 
 port.on('message', (msg: ChunkMessage) => {
   verifyChunk(msg).then(
-    (outcomes) => port.postMessage({ id: msg.id, outcomes } satisfies ResultMessage),
+    (summary) => port.postMessage({ id: msg.id, summary, buffer: msg.buffer } satisfies ResultMessage, [msg.buffer]),
     (e: unknown) => port.postMessage({ id: msg.id, fatal: e instanceof Error ? e.message : String(e) } satisfies ResultMessage),
   );
 });

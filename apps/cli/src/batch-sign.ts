@@ -29,8 +29,8 @@ export interface BatchArgs {
   schema: string;
 }
 
-export const BATCH_HELP = `Batch signing: --batch payloads.jsonl, one {"transaction_hash", "payload"}
-document per line.
+export const BATCH_HELP = `Batch signing: --batch payloads.jsonl (or - for stdin), one
+{"transaction_hash", "payload"} document per line.
   --out-dir DIR   DIR/<transaction_hash>.json per record, each written atomically
   --out FILE      one record per line, appended whole and fsynced
 A rerun skips what is already signed (a file that verifies under the key,
@@ -44,7 +44,7 @@ lines were bad (all others signed); 3 signer failure (the batch stops);
 /** Flags for `erst audit sign --batch`; added to the sign command. */
 export function withBatchOptions<T>(y: Argv<T>): Argv<T & BatchArgs> {
   return y
-    .option('batch', { type: 'string', normalize: true, describe: 'Sign every payload document of this .jsonl file (one per line)' })
+    .option('batch', { type: 'string', nargs: 1, describe: 'Sign every payload document of this .jsonl file (one per line; - for stdin)' })
     .option('out-dir', { type: 'string', normalize: true, describe: 'With --batch: write DIR/<transaction_hash>.json per record' })
     .option('concurrency', { type: 'number', default: 16, describe: 'With --batch: signatures in flight at once' })
     .option('quiet', { type: 'boolean', describe: 'With --batch: no progress and no summary (bad lines are still reported)' })
@@ -317,13 +317,16 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
   const input = argv.batch!;
   const schema = argv.schema as WritableSchema;
   const started = performance.now();
-  let inputStat: ReturnType<typeof statSync>;
-  try {
-    inputStat = statSync(input);
-  } catch {
-    throw new ErstError('ERR_FILE_NOT_FOUND', `${input}: no such file`, { details: { file: input } });
+  const fromStdin = input === '-';
+  if (!fromStdin) {
+    let inputStat: ReturnType<typeof statSync>;
+    try {
+      inputStat = statSync(input);
+    } catch {
+      throw new ErstError('ERR_FILE_NOT_FOUND', `${input}: no such file`, { details: { file: input } });
+    }
+    if (inputStat.isDirectory()) throw new ErstError('ERR_FILE_IS_DIRECTORY', `${input} is a directory, not a .jsonl file`);
   }
-  if (inputStat.isDirectory()) throw new ErstError('ERR_FILE_IS_DIRECTORY', `${input} is a directory, not a .jsonl file`);
 
   const signer = await openSigner();
   const counts = { lines: 0, signed: 0, skipped: 0, done: 0 };
@@ -355,11 +358,11 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
       appender = new JsonlAppender(await open(argv.out!, 'a', 0o644));
     }
 
-    progress.start(argv.quiet ? undefined : await countLines(input));
+    progress.start(argv.quiet || fromStdin ? undefined : await countLines(input));
     const report = (b: BadLine): void => {
       bad.push(b);
       progress.clear();
-      process.stderr.write(`erst: ${input} line ${b.line}: error ${b.code}: ${b.message}\n`);
+      process.stderr.write(`erst: ${fromStdin ? '<stdin>' : input} line ${b.line}: error ${b.code}: ${b.message}\n`);
     };
     const firstLine = new Map<string, number>();
     const limiter = new Limiter(argv.concurrency);
@@ -432,7 +435,7 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
       await limiter.run(() => signOne(l.line, doc.transactionHash, doc.payload));
     };
 
-    const stream = createReadStream(input, { highWaterMark: 1 << 20 });
+    const stream = fromStdin ? process.stdin : createReadStream(input, { highWaterMark: 1 << 20 });
     try {
       reading: for await (const chunk of stream as AsyncIterable<Buffer>) {
         for (const l of splitter.push(chunk)) {
@@ -442,7 +445,7 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
       }
       if (!stopSignal && !fatal) for (const l of splitter.end()) await handleLine(l);
     } finally {
-      stream.destroy();
+      if (!fromStdin) stream.destroy();
     }
     await limiter.drain();
     if (outDir) fsyncDirectory(outDir);

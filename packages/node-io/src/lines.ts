@@ -16,6 +16,9 @@ function isBlank(b: Buffer): boolean {
  * Splits a byte stream into lines without decoding it, holding at most one
  * line (up to `maxBytes`) in memory: a longer line is skipped and reported,
  * never buffered. Blank lines are not records but keep their numbers.
+ * A yielded line may be a view of the chunk passed to push(): use it (or
+ * copy it) before passing the next chunk. The caller may reuse its chunk
+ * buffer once the generator is done with it.
  */
 export class LineSplitter {
   readonly #maxBytes: number;
@@ -55,7 +58,8 @@ export class LineSplitter {
       this.#partBytes = 0;
       return;
     }
-    this.#parts.push(piece);
+    // Copied: the caller may reuse the buffer it passed in once push() returns.
+    this.#parts.push(Buffer.from(piece));
     this.#partBytes += piece.length;
   }
 

@@ -1,8 +1,9 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type AuditRecord, generateWithSigner } from '@erst/core';
-import { type RunResult, REPO_ROOT, SIGNING_KEY_PEM, readVectorLines, run } from '@erst/fixtures';
+import { type RunResult, REPO_ROOT, SIGNING_KEY_PEM, readVectorLines, run, tempDir } from '@erst/fixtures';
+import { afterAll } from 'vitest';
 import { InMemorySigner, generateKeyPair } from '@erst/signer-memory';
 import tar from 'tar-stream';
 import type { Report } from '../report.js';
@@ -87,3 +88,14 @@ export function writeKey(dir: string, pem: string, name = 'state.pem'): string {
 export function hasStackTrace(text: string): boolean {
   return /^\s+at .+[:(]\d+/m.test(text);
 }
+
+const made: string[] = [];
+/** A temporary directory, removed when the test file is done. */
+export function scratchDir(prefix: string): string {
+  const d = tempDir(prefix);
+  made.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SIGNING_PUBLIC_KEY_HEX, run, tempDir } from '@erst/fixtures';
+import { SIGNING_PUBLIC_KEY_HEX, run } from '@erst/fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../report.js';
-import { breakSignature, gzip, makeTar, readReport, record2, runBatch, stranger } from './helpers.js';
+import { breakSignature, gzip, makeTar, readReport, record2, runBatch, scratchDir, stranger } from './helpers.js';
 
 const CHROMIUM_CANDIDATES = [process.env.CHROMIUM_BIN, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
   (p): p is string => typeof p === 'string' && p.length > 0,
@@ -23,7 +23,7 @@ function chromium(): string {
 
 /** Loads a page in headless Chromium and returns the DOM after its scripts ran. */
 async function renderedDom(file: string): Promise<string> {
-  const profile = tempDir('erst-chromium-');
+  const profile = scratchDir('erst-chromium-');
   const r = await run(chromium(), [
     '--headless',
     '--no-sandbox',
@@ -51,7 +51,7 @@ let dom: string;
 let junit: string;
 
 beforeAll(async () => {
-  d = tempDir('erst-batch-html-');
+  d = scratchDir('erst-batch-html-');
   mkdirSync(join(d, 'logs'));
   const members = [];
   for (let i = 0; i < 6; i++) members.push({ name: `ok/${i}.json`, data: JSON.stringify(await record2(`2026-11-0${1 + (i % 3)}`)) });

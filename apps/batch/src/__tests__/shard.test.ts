@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SIGNING_PUBLIC_KEY_HEX, tempDir } from '@erst/fixtures';
+import { SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../report.js';
 import { parseShard, shardOf } from '../shard.js';
-import { breakSignature, gzip, makeTar, readReport, record2, runBatch, stranger, vectorRecords } from './helpers.js';
+import { breakSignature, gzip, makeTar, readReport, record2, runBatch, scratchDir, stranger, vectorRecords } from './helpers.js';
 
 const PIN = ['--public-key', SIGNING_PUBLIC_KEY_HEX];
 const N = 3;
@@ -42,7 +42,7 @@ describe('shards', () => {
   });
 
   it('the union of N shard reports, merged, equals the unsharded report (state lists too)', async () => {
-    const d = tempDir('erst-batch-shards-');
+    const d = scratchDir('erst-batch-shards-');
     const logs = join(d, 'logs');
     mkdirSync(logs);
     for (let i = 0; i < 24; i++) writeFileSync(join(logs, `r${i}.json`), JSON.stringify(await record2(`2026-11-${10 + (i % 5)}`)));
@@ -96,7 +96,7 @@ describe('shards', () => {
   });
 
   it('the same shard gives the same report whatever the worker count', async () => {
-    const d = tempDir('erst-batch-shardw-');
+    const d = scratchDir('erst-batch-shardw-');
     const lines = [];
     for (let i = 0; i < 150; i++) lines.push(JSON.stringify(await record2('2026-11-01')));
     writeFileSync(join(d, 'x.jsonl'), `${lines.join('\n')}\n`);
@@ -107,7 +107,7 @@ describe('shards', () => {
   });
 
   it('merge refuses an incomplete or inconsistent set of shards (exit 2)', async () => {
-    const d = tempDir('erst-batch-merge-');
+    const d = scratchDir('erst-batch-merge-');
     writeFileSync(join(d, 'x.jsonl'), `${JSON.stringify(await record2('2026-11-01'))}\n`);
     for (let k = 1; k <= 2; k++) {
       await runBatch(['verify', join(d, 'x.jsonl'), ...PIN, '--shard', `${k}/2`, '--json', join(d, `s${k}.json`), '-q']);

@@ -1,12 +1,13 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesToHex } from '@erst/core';
-import { SIGNING_PUBLIC_KEY_HEX, tempDir } from '@erst/fixtures';
+import { SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { generateKeyPair } from '@erst/signer-memory';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Report } from '../report.js';
-import { hasStackTrace, record2, runBatch, vectorRecords, writeKey } from './helpers.js';
+import { BATCH_BIN, hasStackTrace, record2, runBatch, scratchDir, vectorRecords, writeKey } from './helpers.js';
 
 const PIN = ['--public-key', SIGNING_PUBLIC_KEY_HEX];
 const stateKey = generateKeyPair();
@@ -38,7 +39,7 @@ async function forgeState(mutate: (entries: string[][]) => void, signer: ReturnT
 }
 
 beforeEach(async () => {
-  d = tempDir('erst-batch-state-');
+  d = scratchDir('erst-batch-state-');
   logs = join(d, 'logs');
   mkdirSync(join(logs, 'sub'), { recursive: true });
   for (const name of ['a', 'b', 'c', 'sub/d']) writeFileSync(join(logs, `${name}.json`), JSON.stringify(await record2('2026-11-20')));
@@ -162,6 +163,25 @@ describe('erst-batch verify --state', () => {
     const r = await runBatch(['verify', logs, join(d, 'not-mounted'), ...PIN, '--state', state, '--state-key', key, '--json', '-', '-q']);
     expect(r.code).toBe(2);
     expect((JSON.parse(r.stdout) as Report).state).toMatchObject({ status: 'compared', written: false });
+    expect(readFileSync(state).equals(before)).toBe(true);
+  });
+
+  it('a run stopped by SIGTERM leaves the previous state in place and no temporary file', async () => {
+    await verify(['--init-state']);
+    const before = readFileSync(state);
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) lines.push(JSON.stringify(await record2('2026-11-20')));
+    const big = join(d, 'big.jsonl');
+    writeFileSync(big, `${lines.join('\n')}\n`);
+    const child = spawn(BATCH_BIN, ['verify', logs, big, ...PIN, '--state', state, '--state-key', key, '-q'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    while (!readdirSync(d).some((n) => n.endsWith('.tmp'))) {
+      if (child.exitCode !== null) throw new Error('the run ended before it could be stopped');
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(readdirSync(d).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     expect(readFileSync(state).equals(before)).toBe(true);
   });
 

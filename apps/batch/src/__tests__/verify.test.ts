@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SIGNING_PUBLIC_KEY_HEX, tempDir } from '@erst/fixtures';
+import { SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../report.js';
 import {
@@ -12,6 +12,7 @@ import {
   readReport,
   record2,
   runBatch,
+  scratchDir,
   stranger,
   vectorRecords,
 } from './helpers.js';
@@ -27,7 +28,7 @@ let archive: string;
 const members: Member[] = [];
 
 beforeAll(async () => {
-  dir = tempDir('erst-batch-verify-');
+  dir = scratchDir('erst-batch-verify-');
   const v2 = [await record2('2026-11-24'), await record2('2026-11-25'), await record2('2026-11-25')];
   const bundle = [await record2('2026-11-27'), await record2('2026-11-27')];
   const tamperedPayload = { ...(await record2('2026-11-25')) } as Record<string, unknown>;
@@ -164,7 +165,7 @@ describe('erst-batch verify: an archive with every kind of record', () => {
 
 describe('erst-batch verify: inputs', () => {
   it('reads directories recursively (*.json only), .jsonl with line sources, and plain .tar', async () => {
-    const d = tempDir('erst-batch-inputs-');
+    const d = scratchDir('erst-batch-inputs-');
     mkdirSync(join(d, 'tree', 'a', 'b'), { recursive: true });
     writeFileSync(join(d, 'tree', 'a', 'one.json'), JSON.stringify(await record2('2026-11-01')));
     writeFileSync(join(d, 'tree', 'a', 'b', 'two.json'), JSON.stringify(await record2('2026-11-02')));
@@ -188,7 +189,7 @@ describe('erst-batch verify: inputs', () => {
   });
 
   it('a missing path is unreadable input: exit 2, and everything else is still verified', async () => {
-    const d = tempDir('erst-batch-missing-');
+    const d = scratchDir('erst-batch-missing-');
     writeFileSync(join(d, 'ok.jsonl'), `${JSON.stringify(await record2('2026-11-05'))}\n`);
     const r = await runBatch(['verify', join(d, 'gone'), join(d, 'ok.jsonl'), ...PIN, '--json', '-', '-q']);
     expect(r.code).toBe(2);
@@ -198,7 +199,7 @@ describe('erst-batch verify: inputs', () => {
   });
 
   it('an archive that is not gzip at all is unreadable (exit 2); a damaged header mid-tar fails only what follows (exit 1)', async () => {
-    const d = tempDir('erst-batch-damaged-');
+    const d = scratchDir('erst-batch-damaged-');
     writeFileSync(join(d, 'fake.tar.gz'), 'this is not gzip');
     let r = await runBatch(['verify', join(d, 'fake.tar.gz'), ...PIN, '--json', '-', '-q']);
     expect(r.code).toBe(2);
@@ -219,7 +220,7 @@ describe('erst-batch verify: inputs', () => {
   });
 
   it('refuses records over --max-bytes without reading them whole', async () => {
-    const d = tempDir('erst-batch-big-');
+    const d = scratchDir('erst-batch-big-');
     const rec = JSON.stringify(await record2('2026-11-07'));
     writeFileSync(join(d, 'big.jsonl'), `${rec}\n${rec.replace('"AAAA"', `"${'A'.repeat(5000)}"`)}\n`);
     const r = await runBatch(['verify', join(d, 'big.jsonl'), ...PIN, '--max-bytes', String(rec.length + 10), '--json', '-', '-q']);
@@ -228,7 +229,7 @@ describe('erst-batch verify: inputs', () => {
   });
 
   it('verifies many records through many chunks with bounded work in flight', async () => {
-    const d = tempDir('erst-batch-many-');
+    const d = scratchDir('erst-batch-many-');
     const lines: string[] = [];
     for (let i = 0; i < 700; i++) lines.push(JSON.stringify(await record2(`2026-10-${String((i % 28) + 1).padStart(2, '0')}`)));
     lines[333] = breakSignature(lines[333]!);
@@ -243,7 +244,7 @@ describe('erst-batch verify: inputs', () => {
 
 describe('erst-batch verify: trust', () => {
   it('takes a trust file with key windows, and reports a key outside its window', async () => {
-    const d = tempDir('erst-batch-trust-');
+    const d = scratchDir('erst-batch-trust-');
     writeFileSync(
       join(d, 'trust.json'),
       JSON.stringify({
@@ -266,7 +267,7 @@ describe('erst-batch verify: trust', () => {
   });
 
   it('--require-attestation fails records without a proven attestation', async () => {
-    const d = tempDir('erst-batch-att-');
+    const d = scratchDir('erst-batch-att-');
     writeFileSync(join(d, 'r.jsonl'), `${JSON.stringify(await record2('2026-11-20'))}\n`);
     const r = await runBatch(['verify', join(d, 'r.jsonl'), ...PIN, '--require-attestation', '--json', '-', '-q']);
     expect(r.code).toBe(1);
@@ -274,7 +275,7 @@ describe('erst-batch verify: trust', () => {
   });
 
   it('with nothing pinned, valid means integrity only, and the summary says so', async () => {
-    const d = tempDir('erst-batch-nopin-');
+    const d = scratchDir('erst-batch-nopin-');
     writeFileSync(join(d, 'r.jsonl'), `${JSON.stringify(await record2('2026-11-20'))}\n`);
     const r = await runBatch(['verify', join(d, 'r.jsonl')]);
     expect(r.code).toBe(0);
@@ -285,7 +286,7 @@ describe('erst-batch verify: trust', () => {
 
 describe('erst-batch: usage and errors', () => {
   it('bad usage exits 2 with a coded message and no stack trace', async () => {
-    const d = tempDir('erst-batch-usage-');
+    const d = scratchDir('erst-batch-usage-');
     writeFileSync(join(d, 'x.txt'), 'hello');
     const cases = [
       ['verify'],

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, run, runCli, tempDir } from '@erst/fixtures';
 import { Verifier } from '@erst/verify';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { progressLine } from '../batch-sign.js';
 
 const ERST = join(REPO_ROOT, 'node_modules', '.bin', 'erst');
@@ -15,7 +15,7 @@ let payloads: string;
 let txs: string[];
 
 beforeAll(async () => {
-  dir = tempDir('erst-batch-sign-');
+  dir = scratchDir('erst-batch-sign-');
   keyFile = join(dir, 'key.pem');
   writeFileSync(keyFile, SIGNING_KEY_PEM, { mode: 0o600 });
   payloads = join(dir, 'payloads.jsonl');
@@ -30,6 +30,17 @@ beforeAll(async () => {
 }, 120_000);
 
 const verifier = new Verifier({ publicKeys: [SIGNING_PUBLIC_KEY_HEX] });
+
+// Each batch here writes hundreds of megabytes: leave nothing behind.
+const made: string[] = [];
+function scratchDir(prefix: string): string {
+  const d = tempDir(prefix);
+  made.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 function noStack(text: string): void {
   expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
@@ -143,7 +154,7 @@ describe('erst audit sign --batch (built binary)', () => {
       b,
       c,
     ].join('\n');
-    const d = tempDir('erst-batch-bad-');
+    const d = scratchDir('erst-batch-bad-');
     writeFileSync(join(d, 'in.jsonl'), `${input}\n`);
     const out = join(d, 'out');
     mkdirSync(out);
@@ -167,8 +178,18 @@ describe('erst audit sign --batch (built binary)', () => {
     expect(existsSync('/tmp/escaped.json')).toBe(false);
   });
 
+  it('reads the batch from stdin with --batch -', async () => {
+    const d = scratchDir('erst-batch-stdin-');
+    const input = readFileSync(payloads, 'utf8').split('\n').slice(0, 25).join('\n');
+    const r = await runCli(['audit', 'sign', '--batch', '-', '--out', join(d, 'out.jsonl'), '--key-file', keyFile], { input });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(join(d, 'out.jsonl'), 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(25);
+    for (const l of lines) expect((await verifier.verify(l)).valid).toBe(true);
+  });
+
   it('refuses inconsistent flags (exit 2, ERR_USAGE) before doing anything', async () => {
-    const d = tempDir('erst-batch-usage-');
+    const d = scratchDir('erst-batch-usage-');
     const base = ['audit', 'sign', '--key-file', keyFile];
     const cases = [
       [...base, '--batch', payloads],
@@ -192,7 +213,7 @@ describe('erst audit sign --batch (built binary)', () => {
   });
 
   it('progress: a bar with rate and ETA on a terminal, nothing with --quiet', async () => {
-    const d = tempDir('erst-batch-tty-');
+    const d = scratchDir('erst-batch-tty-');
     // script(1) gives the batch a pseudo-terminal, as an operator's shell would.
     const cmd = [ERST, 'audit', 'sign', '--batch', payloads, '--out-dir', join(d, 'out'), '--key-file', keyFile, '--concurrency', '2'];
     const r = await run('script', ['-qec', cmd.map((a) => `'${a}'`).join(' '), '/dev/null']);
