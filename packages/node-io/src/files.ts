@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { DEFAULT_MAX_INPUT_BYTES, ErstError } from '@erst/core';
 
 /** Turns a node fs error into a coded ErstError that names the file (never its content). */
@@ -19,10 +19,39 @@ export function readInputFile(path: string, maxBytes = DEFAULT_MAX_INPUT_BYTES):
         details: { file: path, size: st.size, max: maxBytes },
       });
     }
-    return readFileSync(path);
+    if (st.isFile()) return readFileSync(path);
+    const data = readBounded(path, maxBytes);
+    // nodejs/node#51142: after stat-ing a FIFO, realpathSync can read a stale
+    // stat buffer and stop following symlinks, so a later lazy import (pnpm's
+    // symlinked @erst/attestation) fails. A fresh stat of a regular path resets it.
+    statSync(process.execPath);
+    return data;
   } catch (cause) {
     if (cause instanceof ErstError) throw cause;
     throw fileError(path, cause);
+  }
+}
+
+/** Pipes and devices report no size: read them in chunks, refusing more than maxBytes. */
+function readBounded(path: string, maxBytes: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(1 << 16);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) return Buffer.concat(chunks, total);
+      total += n;
+      if (total > maxBytes) {
+        throw new ErstError('ERR_INPUT_TOO_LARGE', `${path} holds more than the limit of ${maxBytes} bytes`, {
+          details: { file: path, max: maxBytes },
+        });
+      }
+      chunks.push(chunk.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync, statSync, writeFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, readVectorLines, run, runCli, tempDir } from '@erst/fixtures';
+import { REPO_ROOT, SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, readVectorLines, run, runCli, tempDir, vectorPath } from '@erst/fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const TX = '530ea1ea71c0810d3e19206c17a2a497101a832a8108bc83d5f6c3c699e520b8';
@@ -105,6 +105,17 @@ describe('erst audit sign / verify round trips (built binary)', () => {
     expect(r.stdout).toContain('ERR_KEY_NOT_TRUSTED');
     const ok = await runCli(['audit', 'verify', other, '--public-key', gen.stdout.trim()]);
     expect(ok.code).toBe(0);
+  });
+});
+
+describe('records from pipes', () => {
+  it('verifies a record read through a pipe, lazy attestation loading included (nodejs/node#51142)', async () => {
+    const f = join(dir, 'attested.json');
+    writeFileSync(f, readVectorLines('erst-go-1.1.0.jsonl')[4]!);
+    const erst = join(REPO_ROOT, 'node_modules', '.bin', 'erst');
+    const r = await run('bash', ['-c', `"${erst}" audit verify <(cat "${f}") --attestation-root "${vectorPath('attestation-chain/root.pem')}" --json`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).results[0]).toMatchObject({ valid: true, trust: 'attested' });
   });
 });
 

@@ -59,3 +59,12 @@ describe('parseStrictJson (I-JSON)', () => {
     expect(code(() => parseStrictJson('{"a":"xxxxxxxx"}', { maxBytes: 8 }))).toBe('ERR_INPUT_TOO_LARGE');
   });
 });
+
+describe('hexToBytes', async () => {
+  const { hexToBytes } = await import('../bytes.js');
+  it('decodes both cases and refuses anything else', () => {
+    expect(Array.from(hexToBytes('00ff7FaB')!)).toEqual([0, 255, 127, 171]);
+    expect(hexToBytes('')!.length).toBe(0);
+    for (const bad of ['0', 'zz', '0g', ' 00', '00 ', '\u00ff0', '0\u0100']) expect(hexToBytes(bad), bad).toBeUndefined();
+  });
+});
