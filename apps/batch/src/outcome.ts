@@ -27,7 +27,7 @@ export function toOutcome(r: VerifyResult, bytes: Uint8Array, contentHash: boole
   };
 }
 
-function bump(map: Record<string, Counts>, key: string, valid: boolean): Counts {
+export function bump(map: Record<string, Counts>, key: string, valid: boolean): Counts {
   let c = map[key];
   if (!c) {
     c = { valid: 0, invalid: 0 };

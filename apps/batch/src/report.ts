@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { bytesToHex, parsePublicKey, publicKeyId } from '@erst/core';
 import type { TrustPolicy, VerifyOptions } from '@erst/verify';
-import { summarize } from './outcome.js';
+import { bump, summarize } from './outcome.js';
 import type { ChunkSummary, RecordOutcome } from './protocol.js';
 import type { Shard } from './shard.js';
 
@@ -107,15 +107,6 @@ export function exitCodeOf(r: Pick<Report, 'totals' | 'missing' | 'changed' | 's
   return 0;
 }
 
-function bump(map: Record<string, Counts>, key: string, valid: boolean): void {
-  let c = map[key];
-  if (!c) {
-    c = { valid: 0, invalid: 0 };
-    map[key] = c;
-  }
-  if (valid) c.valid++;
-  else c.invalid++;
-}
 
 function inc(map: Record<string, number>, key: string, by = 1): void {
   map[key] = (map[key] ?? 0) + by;

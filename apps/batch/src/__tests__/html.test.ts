@@ -1,46 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SIGNING_PUBLIC_KEY_HEX, run } from '@erst/fixtures';
+import { SIGNING_PUBLIC_KEY_HEX, renderInChromium } from '@erst/fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../report.js';
 import { breakSignature, gzip, makeTar, readReport, record2, runBatch, scratchDir, stranger } from './helpers.js';
 
-const CHROMIUM_CANDIDATES = [process.env.CHROMIUM_BIN, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
-  (p): p is string => typeof p === 'string' && p.length > 0,
-);
-
-function chromium(): string {
-  const found = CHROMIUM_CANDIDATES.find((p) => existsSync(p));
-  if (!found) {
-    throw new Error(
-      'headless Chromium is needed to check the HTML report and was not found at /usr/bin/chromium. ' +
-        'Install it with: sudo apt-get install -y chromium (Debian; .ci/run does this), or set CHROMIUM_BIN.',
-    );
-  }
-  return found;
-}
-
 /** Loads a page in headless Chromium and returns the DOM after its scripts ran. */
-async function renderedDom(file: string): Promise<string> {
-  const profile = scratchDir('erst-chromium-');
-  const r = await run(chromium(), [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--user-data-dir=${profile}`,
-    '--virtual-time-budget=2000',
-    '--dump-dom',
-    pathToFileURL(file).href,
-  ]);
-  expect(r.code, r.stderr.slice(-2000)).toBe(0);
-  expect(r.stdout.length).toBeGreaterThan(100);
-  return r.stdout;
+function renderedDom(file: string): Promise<string> {
+  return renderInChromium(pathToFileURL(file).href);
 }
 
 const EVIL = `evil<img src=x onerror="document.title='pwned'">&amp;.json`;

@@ -1,14 +1,8 @@
+import { errorCode } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import { parseStrictJson } from '../json.js';
 
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return 'no error';
-};
+const code = errorCode;
 
 describe('parseStrictJson (I-JSON)', () => {
   it('parses valid JSON from text and from UTF-8 bytes', () => {

@@ -2,20 +2,13 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesToHex } from '@erst/core';
-import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, tempDir } from '@erst/fixtures';
+import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, errorCode, tempDir } from '@erst/fixtures';
 import { describeSignerContract } from '@erst/signer-contract';
 import { describe, expect, it } from 'vitest';
 import * as surface from '../index.js';
 import { InMemorySigner, generateKeyPair, loadSoftwareSigner } from '../memory-signer.js';
 
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return 'no error';
-};
+const code = errorCode;
 
 describeSignerContract('InMemorySigner', async () => InMemorySigner.fromPem(SIGNING_KEY_PEM));
 describeSignerContract('InMemorySigner (generated)', async () => generateKeyPair().signer);

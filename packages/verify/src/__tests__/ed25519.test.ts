@@ -45,7 +45,7 @@ const speccheck = JSON.parse(readFileSync(vectorPath('ed25519-speccheck.json'), 
  */
 const POLICY = [false, false, false, true, false, false, false, false, false, false];
 
-async function strictVerify(backend: 'webcrypto' | 'noble', pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): Promise<boolean> {
+async function strictVerify(backend: 'webcrypto' | 'noble' | 'node', pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): Promise<boolean> {
   if (checkEd25519PublicKey(pub) !== 'ok' || !signatureIsStrictlyEncoded(sig)) return false;
   return (await selectBackend(backend)).verify(pub, msg, sig);
 }
@@ -55,7 +55,7 @@ describe('Ed25519: one policy, every backend', () => {
     expect((await selectBackend('auto')).name).toBe('webcrypto');
   });
 
-  for (const backend of ['webcrypto', 'noble'] as const) {
+  for (const backend of ['webcrypto', 'noble', 'node'] as const) {
     it(`${backend}: accepts the RFC 8032 test vectors`, async () => {
       for (const v of RFC8032) expect(await strictVerify(backend, h(v.pub), h(v.msg), h(v.sig))).toBe(true);
     });
@@ -79,11 +79,21 @@ describe('Ed25519: one policy, every backend', () => {
 
   it('the raw backends differ from OpenSSL nowhere once the policy runs first', async () => {
     const wc = await selectBackend('webcrypto');
+    const node = await selectBackend('node');
     for (const c of speccheck) {
       const [pub, msg, sig] = [h(c.pub_key), h(c.message), h(c.signature)];
+      // node:crypto is OpenSSL too: it agrees with WebCrypto even without the policy.
+      expect(await node.verify(pub, msg, sig), `case ${c.index}`).toBe(await wc.verify(pub, msg, sig));
       if (checkEd25519PublicKey(pub) !== 'ok' || !signatureIsStrictlyEncoded(sig)) continue;
       expect(await nobleBackend.verify(pub, msg, sig), `case ${c.index}`).toBe(await wc.verify(pub, msg, sig));
     }
+  });
+
+  it('node (opt-in, for callers with their own worker threads) is chosen only when asked for, and never throws', async () => {
+    expect((await selectBackend('node')).name).toBe('node');
+    const node = await selectBackend('node');
+    expect(await node.verify(new Uint8Array(32), new Uint8Array(1), new Uint8Array(64))).toBe(false);
+    expect(await node.verify(new Uint8Array(31), new Uint8Array(1), new Uint8Array(64))).toBe(false);
   });
 
   it('classifies weak public keys', () => {

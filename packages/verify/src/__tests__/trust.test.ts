@@ -1,16 +1,10 @@
+import { errorCode } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import { parseTrustFile } from '../trust.js';
 import { Verifier } from '../verify.js';
 import { OTHER_SEED, signV2 } from './helpers.js';
 
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return 'no error';
-};
+const code = errorCode;
 
 describe('trust files and key windows', async () => {
   const rec = await signV2(); // dated 2026-11-26T12:00:00Z

@@ -6,7 +6,7 @@ const FILES = ['erst-go-1.1.0.jsonl', 'erst-go-1.0.0.jsonl', 'erst-ts-legacy.jso
 const FORMAT = { 'erst-go-1.1.0.jsonl': '1.1.0', 'erst-go-1.0.0.jsonl': '1.0.0', 'erst-ts-legacy.jsonl': 'erst-ts' } as const;
 
 describe("erst's own records verify byte for byte", () => {
-  for (const backend of ['webcrypto', 'noble'] as const) {
+  for (const backend of ['webcrypto', 'noble', 'node'] as const) {
     for (const file of FILES) {
       it(`${file} with the ${backend} backend, key pinned`, async () => {
         const verifier = new Verifier({ publicKeys: [SIGNING_PUBLIC_KEY_HEX], backend });
