@@ -20,6 +20,11 @@ export function canonicalize(value: unknown): string {
 const UNSORTABLE = Symbol('unsortable');
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
 
+/**
+ * The value with every object's keys in sorted order. Subtrees that are
+ * already in order are returned as they are, not copied: arrays of strings
+ * (most of a record) cost nothing, and JSON.stringify keeps its fast path.
+ */
 function sortedClone(value: unknown): unknown {
   switch (typeof value) {
     case 'string':
@@ -31,27 +36,49 @@ function sortedClone(value: unknown): unknown {
     case 'object': {
       if (value === null) return null;
       if (Array.isArray(value)) {
-        const out = new Array<unknown>(value.length);
+        let out: unknown[] | undefined;
         for (let i = 0; i < value.length; i++) {
-          if (value[i] === undefined) throw notJson('undefined in an array');
-          const v = sortedClone(value[i]);
-          if (v === UNSORTABLE) return UNSORTABLE;
-          out[i] = v;
+          const v = value[i];
+          if (v === undefined) throw notJson('undefined in an array');
+          const c = sortedClone(v);
+          if (c === UNSORTABLE) return UNSORTABLE;
+          if (c !== v && !out) out = value.slice(0, i);
+          out?.push(c);
         }
-        return out;
+        return out ?? value;
       }
       assertPlain(value);
-      const keys = Object.keys(value).sort();
-      const out: Record<string, unknown> = {};
       const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj);
+      let inOrder = true;
+      for (let i = 1; i < keys.length; i++) {
+        if (keys[i - 1]! > keys[i]!) {
+          inOrder = false;
+          break;
+        }
+      }
+      if (!inOrder) keys.sort();
+      let changed = !inOrder;
+      const children: unknown[] = [];
       for (const key of keys) {
         if (ARRAY_INDEX.test(key)) return UNSORTABLE;
         const v = obj[key];
-        if (v === undefined) continue; // JSON.stringify drops undefined members; so must the canonical form
+        // JSON.stringify drops undefined members; so must the canonical form.
+        if (v === undefined) {
+          changed = true;
+          children.push(undefined);
+          continue;
+        }
         const c = sortedClone(v);
         if (c === UNSORTABLE) return UNSORTABLE;
-        out[key] = c;
+        if (c !== v) changed = true;
+        children.push(c);
       }
+      if (!changed) return obj;
+      const out: Record<string, unknown> = {};
+      keys.forEach((key, i) => {
+        if (children[i] !== undefined) out[key] = children[i];
+      });
       return out;
     }
     default:

@@ -1,7 +1,8 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from './bytes.js';
 import { ErstError } from './errors.js';
-import { hashInputTextV1_1, hashInputTextV2 } from './hash-input.js';
+import { hashInputTextV1_1 } from './hash-input.js';
+import { canonicalize } from './jcs.js';
 import type { JsonObject } from './json.js';
 import { publicKeyFromRaw } from './keys.js';
 import { parseAttestation, parseErstPayload } from './parse.js';
@@ -78,18 +79,30 @@ export async function generateWithSigner(
   }
   if (schema !== '2.0.0') throw new ErstError('ERR_USAGE', `unknown schema ${JSON.stringify(schema)}; use 2.0.0 or 1.1.0`);
 
-  const unsigned: Omit<AuditRecordV2, 'trace_hash' | 'signature'> = {
+  const timestamp = now.toISOString();
+  const publicKeyHex = bytesToHex(publicKey.raw);
+  // The hash input is built with its keys already in JCS order, so only the
+  // payload needs sorting; the record is then written in reading order.
+  const covered: Record<string, unknown> = { algorithm: signer.algorithm };
+  if (attestation) covered.hardware_attestation = attestation;
+  covered.payload = input.payload;
+  covered.public_key = publicKeyHex;
+  covered.timestamp = timestamp;
+  covered.transaction_hash = input.transactionHash;
+  covered.version = '2.0.0';
+  const digest = sha256Utf8(canonicalize(covered));
+  const signature = await signer.sign(digest);
+  return {
     version: '2.0.0',
-    timestamp: now.toISOString(),
+    timestamp,
     transaction_hash: input.transactionHash,
     algorithm: signer.algorithm,
-    public_key: bytesToHex(publicKey.raw),
+    public_key: publicKeyHex,
     payload: input.payload,
+    ...(attestation ? { hardware_attestation: attestation } : {}),
+    trace_hash: bytesToHex(digest),
+    signature: bytesToHex(signature),
   };
-  if (attestation) unsigned.hardware_attestation = attestation;
-  const digest = sha256Utf8(hashInputTextV2(unsigned));
-  const signature = await signer.sign(digest);
-  return { ...unsigned, trace_hash: bytesToHex(digest), signature: bytesToHex(signature) };
 }
 
 function withPayloadCode<T>(fn: () => T): T {
