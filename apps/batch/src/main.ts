@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { DEFAULT_MAX_INPUT_BYTES, ErstError, errorCategory, isErstError } from '@erst/core';
 import { type TrustArgs, readInputFile, trustOptions, withTrustOptions, writeFileAtomic } from '@erst/node-io';
@@ -10,6 +11,9 @@ import type { Report } from './report.js';
 import { runVerify } from './run.js';
 import { parseShard } from './shard.js';
 import { type RunInfo, humanSummary } from './summary.js';
+
+// The package's own version (yargs would look for the package.json of the working directory).
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Exit codes (DESIGN.md): the contract cron jobs and CI depend on. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE_OR_INPUT: 2 } as const;
@@ -175,7 +179,7 @@ export function buildParser(args: string[], ctx: { exitCode: number }): Argv {
     )
     .help()
     .alias('h', 'help')
-    .version()
+    .version(VERSION)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {

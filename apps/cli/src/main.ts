@@ -1,9 +1,13 @@
+import { createRequire } from 'node:module';
 import { ErstError } from '@erst/core';
 import yargs, { type Argv } from 'yargs';
 import { auditCommands } from './commands/audit.js';
 import { hsmCommand } from './commands/hsm.js';
 import { keysCommand } from './commands/keys.js';
 import { EXIT, exitCodeFor, formatError } from './exit.js';
+
+// The package's own version (yargs would look for the package.json of the working directory).
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Set by command handlers; read once the parse finishes. */
 export interface RunContext {
@@ -31,7 +35,7 @@ export function buildParser(args: string[], ctx: RunContext): Argv {
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version()
+    .version(VERSION)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     // PEM text ("-----BEGIN ...") and "-" (stdin) are values, not flags.

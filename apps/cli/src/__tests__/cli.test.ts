@@ -248,6 +248,12 @@ describe('bad input: exit 2, a coded message, no stack trace', () => {
 });
 
 describe('help', () => {
+  it('--version prints the package version', async () => {
+    const r = await runCli(['--version']);
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'apps', 'cli', 'package.json'), 'utf8'));
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
   it.each([['audit', 'sign'], ['audit', 'verify'], ['audit', 'inspect'], ['keys', 'generate'], ['keys', 'public']])(
     'erst %s %s --help shows a working example',
     async (...cmd) => {
