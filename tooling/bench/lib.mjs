@@ -54,3 +54,22 @@ export function report(fields) {
   const line = JSON.stringify(fields);
   console.log(line);
 }
+
+export const VECTORS_DIR = join(REPO_ROOT, 'tooling', 'fixtures', 'vectors');
+
+/** `--records N --rounds R` with the given defaults. */
+export function benchArgs(defaults = { records: 2000, rounds: 7 }) {
+  const { parseArgs } = process.getBuiltinModule('node:util');
+  const { values } = parseArgs({
+    options: { records: { type: 'string', default: String(defaults.records) }, rounds: { type: 'string', default: String(defaults.rounds) } },
+  });
+  return { N: Number(values.records), ROUNDS: Number(values.rounds) };
+}
+
+/** The vectors' Ed25519 test key as PEM and as an InMemorySigner. */
+export async function testSigner() {
+  const { readFileSync } = process.getBuiltinModule('node:fs');
+  const { InMemorySigner } = await importPackage('@erst/signer-memory');
+  const keyPem = readFileSync(join(VECTORS_DIR, 'attestation-chain', 'signing.pem'), 'utf8');
+  return { keyPem, signer: InMemorySigner.fromPem(keyPem) };
+}

@@ -4,19 +4,11 @@
 // sign with a cached key, same payloads, same run. Measured:
 // generateWithSigner with InMemorySigner (builds the record, JCS, hash, sign).
 import { createHash, createPrivateKey, sign as nodeSign } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { REPO_ROOT, importPackage, payloads, rate, report } from './lib.mjs';
+import { benchArgs, importPackage, payloads, rate, report, testSigner } from './lib.mjs';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '7' } } });
-const N = Number(values.records);
-const ROUNDS = Number(values.rounds);
-
+const { N, ROUNDS } = benchArgs();
 const core = await importPackage('@erst/core');
-const { InMemorySigner } = await importPackage('@erst/signer-memory');
-const keyPem = readFileSync(join(REPO_ROOT, 'tooling', 'fixtures', 'vectors', 'attestation-chain', 'signing.pem'), 'utf8');
-const signer = InMemorySigner.fromPem(keyPem);
+const { keyPem, signer } = await testSigner();
 const key = createPrivateKey(keyPem);
 const docs = payloads(N);
 const enc = new TextEncoder();

@@ -7,22 +7,14 @@
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { REPO_ROOT, importPackage, payloads, rate, report } from './lib.mjs';
+import { VECTORS_DIR, benchArgs, importPackage, payloads, rate, report, testSigner } from './lib.mjs';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '7' } } });
-const N = Number(values.records);
-const ROUNDS = Number(values.rounds);
-
+const { N, ROUNDS } = benchArgs();
 const core = await importPackage('@erst/core');
-const { InMemorySigner } = await importPackage('@erst/signer-memory');
 const { Verifier } = await importPackage('@erst/verify');
-
-const vectors = join(REPO_ROOT, 'tooling', 'fixtures', 'vectors');
-const keyPem = readFileSync(join(vectors, 'attestation-chain', 'signing.pem'), 'utf8');
-const rootPem = readFileSync(join(vectors, 'attestation-chain', 'root.pem'), 'utf8');
-const attestation = JSON.parse(readFileSync(join(vectors, 'inputs.jsonl'), 'utf8').split('\n')[4]).hardware_attestation;
-const signer = InMemorySigner.fromPem(keyPem);
+const { signer } = await testSigner();
+const rootPem = readFileSync(join(VECTORS_DIR, 'attestation-chain', 'root.pem'), 'utf8');
+const attestation = JSON.parse(readFileSync(join(VECTORS_DIR, 'inputs.jsonl'), 'utf8').split('\n')[4]).hardware_attestation;
 const pub = await signer.publicKey();
 
 const docs = payloads(N);
