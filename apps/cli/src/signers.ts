@@ -1,5 +1,5 @@
 import type { Signer } from '@erst/core';
-import { loadSoftwareSigner } from '@erst/signer-memory';
+import { ThreadedSigner, loadSoftwareSigner } from '@erst/signer-memory';
 import type { Argv } from 'yargs';
 import { type Pkcs11KeyArgs, openPkcs11FromArgs, withPkcs11KeyOptions } from './pkcs11-args.js';
 
@@ -28,13 +28,17 @@ export function withSignerOptions<T>(y: Argv<T>): Argv<T & SignerArgs> {
   return withPkcs11KeyOptions(signing) as unknown as Argv<T & SignerArgs>;
 }
 
-/** Opens the signer the flags and environment name. Callers close it. */
-export async function openSigner(argv: SignerArgs, env: NodeJS.ProcessEnv = process.env): Promise<Signer> {
+/**
+ * Opens the signer the flags and environment name. Callers close it.
+ * `bulk` (batch signing) puts a software key on a signing thread of its own.
+ */
+export async function openSigner(argv: SignerArgs, env: NodeJS.ProcessEnv = process.env, bulk = false): Promise<Signer> {
   if (argv['hsm-provider'] === 'pkcs11') return openPkcs11FromArgs(argv, env);
-  return loadSoftwareSigner({
+  const signer = loadSoftwareSigner({
     pem: argv['software-private-key'],
     keyFile: argv['key-file'],
     env,
     onWarning: (m) => process.stderr.write(`erst: warning: ${m}\n`),
   });
+  return bulk ? ThreadedSigner.from(signer) : signer;
 }

@@ -124,6 +124,11 @@ export class InMemorySigner implements Signer {
     return nodeSign(null, digest, this.#key);
   }
 
+  /** The node:crypto key, for ThreadedSigner (a KeyObject can be cloned to a worker thread). */
+  get keyObject(): KeyObject {
+    return this.#key;
+  }
+
   /** PKCS#8 PEM of the private key, for writing a new key file. */
   exportPkcs8Pem(): string {
     return this.#key.export({ format: 'pem', type: 'pkcs8' }) as string;

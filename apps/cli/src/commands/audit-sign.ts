@@ -66,7 +66,7 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
           'Sign a bare payload from stdin as an erst Go 1.1.0 record',
         ) as unknown as Argv<SignArgs>,
     handler: handle(ctx, async (argv: SignArgs) => {
-      if (argv.batch !== undefined) return signBatch(argv, () => openSigner(argv));
+      if (argv.batch !== undefined) return signBatch(argv, () => openSigner(argv, process.env, true));
       const { text } = readArgument(argv.payload!);
       const { transactionHash, payload } = payloadDocument(parseStrictJson(text), argv['transaction-hash']);
       const signer = await openSigner(argv);

@@ -7,11 +7,38 @@ import { describeSignerContract } from '@erst/signer-contract';
 import { describe, expect, it } from 'vitest';
 import * as surface from '../index.js';
 import { InMemorySigner, generateKeyPair, loadSoftwareSigner } from '../memory-signer.js';
+import { ThreadedSigner } from '../threaded-signer.js';
 
 const code = errorCode;
 
 describeSignerContract('InMemorySigner', async () => InMemorySigner.fromPem(SIGNING_KEY_PEM));
 describeSignerContract('InMemorySigner (generated)', async () => generateKeyPair().signer);
+describeSignerContract('ThreadedSigner', async () => ThreadedSigner.from(InMemorySigner.fromPem(SIGNING_KEY_PEM)));
+
+describe('ThreadedSigner', () => {
+  it('signs exactly what InMemorySigner signs (Ed25519 is deterministic), in order, across batches', async () => {
+    const mem = InMemorySigner.fromPem(SIGNING_KEY_PEM);
+    const threaded = await ThreadedSigner.from(mem);
+    const digests = Array.from({ length: 37 }, (_, i) => new Uint8Array(32).fill(i));
+    const got = await Promise.all(digests.map((d) => threaded.sign(d)));
+    for (const [i, d] of digests.entries()) expect(bytesToHex(got[i]!)).toBe(bytesToHex(await mem.sign(d)));
+    await threaded.close();
+  });
+
+  it('close() waits for signatures in flight, then refuses new ones', async () => {
+    const threaded = await ThreadedSigner.from(InMemorySigner.fromPem(SIGNING_KEY_PEM));
+    const pending = Array.from({ length: 20 }, (_, i) => threaded.sign(new Uint8Array(32).fill(i)));
+    await threaded.close();
+    expect((await Promise.all(pending)).every((s) => s.length === 64)).toBe(true);
+    await expect(threaded.sign(new Uint8Array(32))).rejects.toMatchObject({ code: 'ERR_SIGNER_CLOSED' });
+  });
+
+  it('refuses a digest of the wrong length', async () => {
+    const threaded = await ThreadedSigner.from(InMemorySigner.fromPem(SIGNING_KEY_PEM));
+    await expect(threaded.sign(new Uint8Array(31))).rejects.toMatchObject({ code: 'ERR_SIGNER_FAILED' });
+    await threaded.close();
+  });
+});
 
 describe('InMemorySigner key loading', () => {
   it('reads PKCS#8 PEM and reports the matching public key', async () => {
@@ -82,6 +109,6 @@ describe('InMemorySigner key loading', () => {
   });
 
   it('exports exactly its documented surface', () => {
-    expect(Object.keys(surface).sort()).toEqual(['InMemorySigner', 'generateKeyPair', 'loadSoftwareSigner']);
+    expect(Object.keys(surface).sort()).toEqual(['InMemorySigner', 'ThreadedSigner', 'generateKeyPair', 'loadSoftwareSigner']);
   });
 });
