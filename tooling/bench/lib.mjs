@@ -50,6 +50,11 @@ export async function rate(n, rounds, fn) {
   return median(rates);
 }
 
+/** `{<name>_per_s, <name>_ratio}` for a secondary rate measured against the same ceiling. */
+export function ratioFields(name, perS, ceiling) {
+  return { [`${name}_per_s`]: Math.round(perS), [`${name}_ratio`]: Number((perS / ceiling).toFixed(3)) };
+}
+
 export function report(fields) {
   const line = JSON.stringify(fields);
   console.log(line);

@@ -4,7 +4,7 @@
 // sign with a cached key, same payloads, same run. Measured:
 // generateWithSigner with InMemorySigner (builds the record, JCS, hash, sign).
 import { createHash, createPrivateKey, sign as nodeSign } from 'node:crypto';
-import { benchArgs, importPackage, payloads, rate, report, testSigner } from './lib.mjs';
+import { benchArgs, importPackage, payloads, rate, ratioFields, report, testSigner } from './lib.mjs';
 
 const { N, ROUNDS } = benchArgs();
 const core = await importPackage('@erst/core');
@@ -55,8 +55,6 @@ report({
   per_s: Math.round(ours),
   ceiling_per_s: Math.round(ceiling),
   ratio: Number((ours / ceiling).toFixed(3)),
-  pool_per_s: Math.round(pool),
-  pool_ratio: Number((pool / ceiling).toFixed(3)),
-  sequential_per_s: Math.round(oneAtATime),
-  sequential_ratio: Number((oneAtATime / ceiling).toFixed(3)),
+  ...ratioFields('pool', pool, ceiling),
+  ...ratioFields('sequential', oneAtATime, ceiling),
 });

@@ -7,7 +7,7 @@
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { VECTORS_DIR, benchArgs, importPackage, payloads, rate, report, testSigner } from './lib.mjs';
+import { VECTORS_DIR, benchArgs, importPackage, payloads, rate, ratioFields, report, testSigner } from './lib.mjs';
 
 const { N, ROUNDS } = benchArgs();
 const core = await importPackage('@erst/core');
@@ -72,7 +72,6 @@ report({
   per_s: Math.round(ours),
   ceiling_per_s: Math.round(ceiling),
   ratio: Number((ours / ceiling).toFixed(3)),
-  attested_per_s: Math.round(attestedRate),
-  attested_ratio: Number((attestedRate / ceiling).toFixed(3)),
+  ...ratioFields('attested', attestedRate, ceiling),
   attested_ok: attestedOk,
 });

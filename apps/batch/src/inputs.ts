@@ -261,15 +261,25 @@ async function* fileChunks(handle: FileHandle): AsyncGenerator<Buffer> {
 
 const READ_SIZE = 1 << 20;
 
-async function* readJsonlFile(path: string, input: number, options: ReadOptions): AsyncGenerator<Item> {
-  // Open first, so that a missing file is one unreadable input rather than an error mid-stream.
-  let handle: FileHandle;
+/**
+ * Opens an input first, so that a missing file is one unreadable input
+ * rather than an error mid-stream: the handle, or the Item to report.
+ */
+async function openInput(path: string, input: number): Promise<{ handle: FileHandle } | { failed: Item }> {
   try {
-    handle = await open(path, 'r');
+    return { handle: await open(path, 'r') };
   } catch (e) {
-    yield unreadable(path, input, e);
+    return { failed: unreadable(path, input, e) };
+  }
+}
+
+async function* readJsonlFile(path: string, input: number, options: ReadOptions): AsyncGenerator<Item> {
+  const opened = await openInput(path, input);
+  if ('failed' in opened) {
+    yield opened.failed;
     return;
   }
+  const { handle } = opened;
   try {
     yield* readJsonlStream(fileChunks(handle), path, input, options);
   } catch (e) {
@@ -289,13 +299,12 @@ async function* readJsonlFile(path: string, input: number, options: ReadOptions)
  * archive ends there.
  */
 async function* readTar(path: string, input: number, gzip: boolean, options: ReadOptions): AsyncGenerator<Item> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (e) {
-    yield unreadable(path, input, e);
+  const opened = await openInput(path, input);
+  if ('failed' in opened) {
+    yield opened.failed;
     return;
   }
+  const { handle } = opened;
   const file = handle.createReadStream({ highWaterMark: 1 << 20 });
   const extract = tar.extract();
   let source: Readable = file;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type HardwareAttestation, base64ToBytes, bytesToHex, generateWithSigner } from '@erst/core';
 import { runCli } from '@erst/fixtures';
 import { type Pkcs11Config, type Pkcs11Signer, generateTokenKeyPair, openPkcs11Signer } from '@erst/signer-pkcs11';
-import { type BrokenVariant, TestCa, brokenChain } from '@erst/test-ca';
+import { BROKEN_VARIANTS, type BrokenVariant, TestCa, brokenChain } from '@erst/test-ca';
 import { verifyAuditLog } from '@erst/verify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSoftHsm, importCertificate, strayFiles } from './softhsm.js';
@@ -134,15 +134,11 @@ describe('records signed on the token carry the attestation under the signature'
     }
   });
 
-  const VARIANTS: BrokenVariant[] = [
-    'expired-leaf',
-    'not-yet-valid-leaf',
-    'wrong-root',
-    'intermediate-not-ca',
-    'intermediate-key-usage',
-    'leaf-is-ca',
-    'path-length',
-  ];
+  // Chains that collection on the token would itself reorder, trim or refuse
+  // (it follows issuer links and checks the leaf key) are covered by the
+  // attestation package's own tests; these reach the verifier as built.
+  const COLLECTION_CHANGES: readonly BrokenVariant[] = ['signed-by-leaf', 'bad-signature', 'key-mismatch', 'reversed', 'duplicate', 'garbage-pem'];
+  const VARIANTS = BROKEN_VARIANTS.filter((v) => !COLLECTION_CHANGES.includes(v));
   it.each(VARIANTS.map((v, i) => [v, (0x82 + i).toString(16)] as const))(
     'a broken chain on the token (%s) is refused with its own code',
     async (variant, slot) => {
