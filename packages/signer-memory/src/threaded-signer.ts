@@ -96,7 +96,7 @@ export class ThreadedSigner implements Signer {
     if (batch.length === 0) return;
     this.#queue = [];
     const digests = new Uint8Array(batch.length * 32);
-    batch.forEach((p, i) => digests.set(p.digest, i * 32));
+    for (let i = 0; i < batch.length; i++) digests.set(batch[i]!.digest, i * 32);
     const id = this.#nextId++;
     this.#inFlight.set(id, batch);
     this.#worker.ref();
@@ -114,7 +114,7 @@ export class ThreadedSigner implements Signer {
       return;
     }
     const sigs = new Uint8Array(msg.signatures);
-    batch.forEach((p, i) => p.resolve(sigs.slice(i * 64, i * 64 + 64)));
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(sigs.slice(i * 64, i * 64 + 64));
   }
 
   #fail(e: ErstError): void {
