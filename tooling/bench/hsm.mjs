@@ -1,18 +1,21 @@
 #!/usr/bin/env node
 // pnpm bench hsm: signing throughput of @erst/signer-pkcs11 on a fresh SoftHSM2 token.
 //
-//   per_s       gen-payloads records signed end to end through the pooled signer
-//               (core's generateWithSigner: JCS canonicalization, SHA-256, C_SignAsync)
+//   per_s       gen-payloads records signed end to end through the pooled signer as
+//               `erst audit sign --batch` opens it (threads: signing threads make the
+//               PKCS#11 calls in batches; core's generateWithSigner does JCS and SHA-256)
+//   async_per_s the same with the signer's default mode (C_SignAsync on libuv's pool,
+//               C_SignInit on the event loop), what one-off signing uses
 //   ceiling     a raw pkcs11js C_SignAsync loop over the same number of sessions,
 //               same token and key, same run (no canonicalization or hashing)
-//   signer_digests_per_s  the pooled signer on ready digests: its own overhead
+//   signer_digests_per_s  the threaded signer on ready digests: its own overhead
 //   login_per_signature_per_s   erst's old approach on a subset: open a session,
 //               log in, find the key, sign, log out, close, for every record
 //   reload_per_signature_per_s  the same plus loading and initializing the module
 //               each time (what erst's TypeScript signer did), on a smaller subset
 //
 // Usage: node tooling/bench/hsm.mjs [--records 10000] [--rounds 3] [--algorithm ed25519|ecdsa-p256]
-//                                   [--pool N] [--login-subset 500] [--reload-subset 100]
+//                                   [--pool N] [--callers 32] [--login-subset 500] [--reload-subset 100]
 // Each round signs all records both ways in alternating slices (the machine is
 // shared, so background load falls on both alike). per_s and ceiling_per_s are
 // medians over rounds; ratio is the median of the rounds' paired ratios.
@@ -23,7 +26,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT as ROOT, importPackage, median, payloads, report } from './lib.mjs';
+import { REPO_ROOT as ROOT, importPackage, median, payloads, ratioFields, report } from './lib.mjs';
 
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 const { values: opts } = parseArgs({
@@ -32,11 +35,14 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string', default: '3' },
     algorithm: { type: 'string', default: 'ed25519' },
     pool: { type: 'string' },
+    callers: { type: 'string', default: '32' },
     'login-subset': { type: 'string', default: '500' },
     'reload-subset': { type: 'string', default: '100' },
   },
 });
 const RECORDS = Number(opts.records);
+// Records in flight at once: erst audit sign --batch's default --concurrency.
+const CALLERS = Number(opts.callers);
 const ROUNDS = Number(opts.rounds);
 const LOGIN_SUBSET = Math.min(RECORDS, Number(opts['login-subset']));
 const RELOAD_SUBSET = Math.min(RECORDS, Number(opts['reload-subset']));
@@ -136,7 +142,7 @@ function pooledRunner(signer) {
       let next = from;
       const t0 = performance.now();
       await Promise.all(
-        Array.from({ length: POOL * 2 }, async () => {
+        Array.from({ length: CALLERS }, async () => {
           while (next < to) {
             const d = docs[next++];
             const rec = await core.generateWithSigner(signer, { transactionHash: d.transaction_hash, payload: d.payload }, { attestation: null });
@@ -159,7 +165,7 @@ function digestRunner(signer) {
     let next = 0;
     const t0 = performance.now();
     await Promise.all(
-      Array.from({ length: POOL * 2 }, async () => {
+      Array.from({ length: CALLERS }, async () => {
         while (next < count) await signer.sign(digests[next++ & 255]);
       }),
     );
@@ -171,13 +177,16 @@ function digestRunner(signer) {
 // round, so that background load falls on both alike.
 const SLICES = 10;
 async function round(n) {
-  const signer = await lib.openPkcs11Signer({ ...base, keyId: 'be01', poolSize: POOL });
-  await signer.sign(core.sha256(Buffer.from('warm up'))); // and the first-signature self-check
+  const signer = await lib.openPkcs11Signer({ ...base, keyId: 'be01', poolSize: POOL, threads: true });
+  const asyncSigner = await lib.openPkcs11Signer({ ...base, keyId: 'be01', poolSize: POOL });
+  for (const s of [signer, asyncSigner]) await s.sign(core.sha256(Buffer.from('warm up'))); // and the first-signature self-check
   const ceilingSide = openCeiling();
   const pooledSide = pooledRunner(signer);
+  const asyncSide = pooledRunner(asyncSigner);
   const digestSide = digestRunner(signer);
   let tCeiling = 0;
   let tPooled = 0;
+  let tAsync = 0;
   let tDigests = 0;
   try {
     for (let i = 0; i < SLICES; i++) {
@@ -190,15 +199,18 @@ async function round(n) {
         tPooled += await pooledSide.run(from, to);
         tCeiling += await ceilingSide.run(to - from);
       }
+      tAsync += await asyncSide.run(from, to);
       tDigests += await digestSide(to - from);
     }
     pooledSide.check(docs.length);
+    asyncSide.check(docs.length);
   } finally {
     ceilingSide.close();
     await signer.close();
+    await asyncSigner.close();
   }
   const per = (t) => docs.length / (t / 1000);
-  return { ceiling: per(tCeiling), pooled: per(tPooled), digests: per(tDigests) };
+  return { ceiling: per(tCeiling), pooled: per(tPooled), async: per(tAsync), digests: per(tDigests) };
 }
 
 /** erst's old way: a session and a login for every signature (optionally a module load too). */
@@ -232,18 +244,19 @@ async function perSignature(count, reload) {
   return r;
 }
 
-const results = { ceiling: [], pooled: [], digests: [], login: [], reload: [] };
+const results = { ceiling: [], pooled: [], async: [], digests: [], login: [], reload: [] };
 try {
   for (let i = 1; i <= ROUNDS; i++) {
     const r = await round(i);
     results.ceiling.push(r.ceiling);
     results.pooled.push(r.pooled);
+    results.async.push(r.async);
     results.digests.push(r.digests);
     results.login.push(await perSignature(LOGIN_SUBSET, false));
     results.reload.push(await perSignature(RELOAD_SUBSET, true));
-    const [c, p, d, l, rl] = ['ceiling', 'pooled', 'digests', 'login', 'reload'].map((k) => Math.round(results[k].at(-1)));
+    const [c, p, a, d, l, rl] = ['ceiling', 'pooled', 'async', 'digests', 'login', 'reload'].map((k) => Math.round(results[k].at(-1)));
     console.log(
-      `round ${i}: pooled signer ${p} records/s, raw C_SignAsync ceiling ${c}/s (ratio ${(p / c).toFixed(3)}), pooled signer on ready digests ${d}/s, login per signature ${l}/s, reload per signature ${rl}/s`,
+      `round ${i}: threaded signer ${p} records/s, raw C_SignAsync ceiling ${c}/s (ratio ${(p / c).toFixed(3)}), C_SignAsync signer ${a}/s (${(a / c).toFixed(3)}), threaded signer on ready digests ${d}/s, login per signature ${l}/s, reload per signature ${rl}/s`,
     );
   }
 } finally {
@@ -258,6 +271,7 @@ report({
   per_s: Math.round(perS),
   ceiling_per_s: Math.round(ceilingPerS),
   ratio: Number(median(results.pooled.map((p, i) => p / results.ceiling[i])).toFixed(3)),
+  ...ratioFields('async', median(results.async), ceilingPerS),
   signer_digests_per_s: Math.round(median(results.digests)),
   login_per_signature_per_s: Math.round(median(results.login)),
   reload_per_signature_per_s: Math.round(median(results.reload)),
@@ -265,5 +279,6 @@ report({
   reload_subset: RELOAD_SUBSET,
   algorithm: opts.algorithm,
   sessions: POOL,
+  callers: CALLERS,
   rounds: ROUNDS,
 });

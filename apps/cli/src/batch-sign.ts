@@ -46,7 +46,7 @@ export function withBatchOptions<T>(y: Argv<T>): Argv<T & BatchArgs> {
   return y
     .option('batch', { type: 'string', nargs: 1, describe: 'Sign every payload document of this .jsonl file (one per line; - for stdin)' })
     .option('out-dir', { type: 'string', normalize: true, describe: 'With --batch: write DIR/<transaction_hash>.json per record' })
-    .option('concurrency', { type: 'number', default: 16, describe: 'With --batch: signatures in flight at once' })
+    .option('concurrency', { type: 'number', default: 32, describe: 'With --batch: records in flight at once' })
     .option('quiet', { type: 'boolean', describe: 'With --batch: no progress and no summary (bad lines are still reported)' })
     .group(['batch', 'out-dir', 'concurrency', 'quiet'], 'Batch signing:')
     .check((a) => {

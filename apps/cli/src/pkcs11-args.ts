@@ -160,12 +160,15 @@ export async function pkcs11ConfigFromArgs(
 }
 
 /**
- * Opens the PKCS#11 signer the flags and environment describe. Ctrl-C or
- * SIGTERM while it is open logs out and closes the sessions before exiting.
+ * Opens the PKCS#11 signer the flags and environment describe; `bulk` signs
+ * on signing threads. Ctrl-C or SIGTERM while it is open logs out and closes
+ * the sessions before exiting.
  */
-export async function openPkcs11FromArgs(argv: Pkcs11KeyArgs, env: NodeJS.ProcessEnv): Promise<Signer> {
+export async function openPkcs11FromArgs(argv: Pkcs11KeyArgs, env: NodeJS.ProcessEnv, bulk = false): Promise<Signer> {
   const config = await pkcs11ConfigFromArgs(argv, env, { promptForPin: true });
   const { openPkcs11Signer } = await import('@erst/signer-pkcs11');
+  // Set in place: a spread copy would make the hidden PIN enumerable.
+  config.threads = bulk;
   const signer = await openPkcs11Signer(config);
   return closeOnSignals(signer);
 }

@@ -30,10 +30,11 @@ export function withSignerOptions<T>(y: Argv<T>): Argv<T & SignerArgs> {
 
 /**
  * Opens the signer the flags and environment name. Callers close it.
- * `bulk` (batch signing) puts a software key on a signing thread of its own.
+ * `bulk` (batch signing) signs on threads of the signer's own: a software key
+ * on a signing thread, a PKCS#11 key on signing threads per session.
  */
 export async function openSigner(argv: SignerArgs, env: NodeJS.ProcessEnv = process.env, bulk = false): Promise<Signer> {
-  if (argv['hsm-provider'] === 'pkcs11') return openPkcs11FromArgs(argv, env);
+  if (argv['hsm-provider'] === 'pkcs11') return openPkcs11FromArgs(argv, env, bulk);
   const signer = loadSoftwareSigner({
     pem: argv['software-private-key'],
     keyFile: argv['key-file'],

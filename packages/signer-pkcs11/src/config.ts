@@ -27,6 +27,14 @@ export interface Pkcs11Config {
   publicKeyPem?: string | undefined;
   /** Sessions for concurrent signing; default max(8, 2 x CPUs), capped by the token. */
   poolSize?: number | undefined;
+  /**
+   * Sign on threads of the signer's own (up to one per session) that make the
+   * blocking PKCS#11 calls, in batches: for bulk signing, where it keeps the
+   * event loop free to canonicalize and hash the next records. Starting a
+   * thread costs some milliseconds, so one-off signing leaves it off
+   * (signatures then run on libuv's pool with C_SignAsync). Default false.
+   */
+  threads?: boolean | undefined;
   /** `auto` embeds an attestation when the token has one; `required` fails without one; `off` never collects. */
   attestation?: AttestationMode | undefined;
   /** Extra certificates for the chain (PEM bundle text or DER), for vendor CAs the token does not store. */

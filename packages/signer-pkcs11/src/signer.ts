@@ -28,9 +28,19 @@ import {
 } from './module.js';
 import { type KeyObject, type KeySelector, algorithmOfKey, findPrivateKey, keyName, readPublicKey } from './objects.js';
 import { type Lease, SessionPool } from './pool.js';
+import { SigningThreads, type ThreadResult } from './threads.js';
 import { type TokenRef, closeSessionQuietly, login, logoutQuietly, openSession, selectToken, tokenInfoString } from './token.js';
 
 const MECHANISM: Record<Algorithm, number> = { ed25519: CKM_EDDSA, 'ecdsa-p256': pk.CKM_ECDSA };
+
+/** A digest waiting for a signing thread. */
+interface Job {
+  digest: Buffer;
+  /** 1 once it was retried after a recovered session. */
+  attempt: number;
+  resolve: (sig: Uint8Array) => void;
+  reject: (error: unknown) => void;
+}
 
 export function defaultPoolSize(): number {
   return Math.min(32, Math.max(8, availableParallelism() * 2));
@@ -69,6 +79,8 @@ export interface Pkcs11SignerStats {
   recoveries: number;
   openSessions: number;
   poolSize: number;
+  /** Signing threads started (0 unless the signer was opened with `threads`). */
+  signingThreads: number;
 }
 
 interface Resolved {
@@ -77,6 +89,7 @@ interface Resolved {
   algorithm: Algorithm | undefined;
   publicKeyOverride: PublicKey | undefined;
   poolSize: number | undefined;
+  threads: boolean;
   attestation: AttestationMode;
   extraChain: Uint8Array[];
 }
@@ -113,6 +126,7 @@ function resolveConfig(config: Pkcs11Config): Resolved {
     algorithm: config.algorithm === undefined ? undefined : parseAlgorithm(config.algorithm, 'algorithm'),
     publicKeyOverride: config.publicKeyPem ? publicKeyFromPem(config.publicKeyPem) : undefined,
     poolSize,
+    threads: config.threads === true,
     attestation,
     extraChain: chain === undefined ? [] : typeof chain === 'string' ? parseCertificateBundle(chain) : chain.map((c) => new Uint8Array(c)),
   };
@@ -121,9 +135,10 @@ function resolveConfig(config: Pkcs11Config): Resolved {
 /**
  * Signs with a private key on a PKCS#11 token (HSM, YubiKey via ykcs11,
  * SoftHSM). The module is loaded and logged into once; signatures run
- * concurrently on a pool of sessions with C_SignAsync; a session lost under
- * the signer is reopened and logged back in once, transparently; the first
- * signature is verified against the token's public key.
+ * concurrently on a pool of sessions, with C_SignAsync or (`threads`) in
+ * batches on signing threads; a session lost under the signer is reopened
+ * and logged back in once, transparently; the first signature is verified
+ * against the token's public key.
  */
 export class Pkcs11Signer implements Signer {
   readonly algorithm: Algorithm;
@@ -138,6 +153,10 @@ export class Pkcs11Signer implements Signer {
   readonly #pivSlot: string | undefined;
   readonly #attestationMode: AttestationMode;
   readonly #extraChain: Uint8Array[];
+  readonly #threads: SigningThreads | undefined;
+  #queue: Job[] = [];
+  #pumpScheduled = false;
+  #pumping = false;
   #key: Handle;
   #verified = false;
   #broken: ErstError | undefined;
@@ -159,6 +178,7 @@ export class Pkcs11Signer implements Signer {
     publicKey: PublicKey;
     session: Handle;
     poolSize: number;
+    threads: boolean;
     pivSlot: string | undefined;
     attestation: AttestationMode;
     extraChain: Uint8Array[];
@@ -182,6 +202,7 @@ export class Pkcs11Signer implements Signer {
       init.poolSize,
     );
     this.#pool.adopt(init.session);
+    if (init.threads) this.#threads = new SigningThreads(init.module.path, init.poolSize);
   }
 
   /** Opens the token and key the configuration names (default: the ERST_PKCS11_* variables). */
@@ -263,6 +284,7 @@ export class Pkcs11Signer implements Signer {
         publicKey,
         session,
         poolSize: Math.max(1, Math.min(r.poolSize ?? defaultPoolSize(), cap)),
+        threads: r.threads,
         pivSlot: r.pivSlot,
         attestation: r.attestation,
         extraChain: r.extraChain,
@@ -316,7 +338,13 @@ export class Pkcs11Signer implements Signer {
     return this.#module.path;
   }
   stats(): Pkcs11SignerStats {
-    return { signatures: this.#signatures, recoveries: this.#recoveries, openSessions: this.#pool.openSessions, poolSize: this.#pool.size };
+    return {
+      signatures: this.#signatures,
+      recoveries: this.#recoveries,
+      openSessions: this.#pool.openSessions,
+      poolSize: this.#pool.size,
+      signingThreads: this.#threads?.size ?? 0,
+    };
   }
 
   async sign(digest: Uint8Array): Promise<Uint8Array> {
@@ -327,11 +355,13 @@ export class Pkcs11Signer implements Signer {
     this.#inflight++;
     try {
       const data = Buffer.from(digest);
-      const sig = await this.#withSession('signing', async (lease) => {
-        const p11 = this.#module.p11;
-        p11.C_SignInit(lease.session, this.#mechanism, this.#key);
-        return p11.C_SignAsync(lease.session, data, Buffer.alloc(72));
-      });
+      const sig = this.#threads
+        ? await this.#onThread(data)
+        : await this.#withSession('signing', async (lease) => {
+            const p11 = this.#module.p11;
+            p11.C_SignInit(lease.session, this.#mechanism, this.#key);
+            return p11.C_SignAsync(lease.session, data, Buffer.alloc(72));
+          });
       const out = this.#normalize(sig);
       if (!this.#verified) this.#selfCheck(digest, out);
       this.#signatures++;
@@ -372,6 +402,8 @@ export class Pkcs11Signer implements Signer {
   async #shutdown(): Promise<void> {
     if (this.#inflight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     await this.#recovering?.catch(() => {});
+    // The threads go before C_Finalize: they hold the module open, not its state.
+    await this.#threads?.close();
     if (dropLogin(this.#module, this.#token.slot)) {
       const s = this.#pool.peekIdle();
       if (s) logoutQuietly(this.#module.p11, s);
@@ -404,17 +436,114 @@ export class Pkcs11Signer implements Signer {
             await this.#recover(lease.generation, error);
             continue;
           }
-          throw pkcs11Error(
-            'ERR_PKCS11_SESSION',
-            `${what}: the session to token "${this.#token.label}" was lost again (${ckrName(error)}) right after logging back in`,
-            error,
-          );
+          throw this.#lostAgain(what, error);
         }
         throw this.#operationError(what, error);
       }
       this.#pool.release(lease);
       return result;
     }
+  }
+
+  /** Queues a digest for the signing threads; the same recovery as #withSession, per batch. */
+  #onThread(digest: Buffer): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ digest, attempt: 0, resolve, reject });
+      this.#schedulePump();
+    });
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    // One turn of the event loop later, so that digests the callers hand over together go out together.
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      void this.#pump();
+    });
+  }
+
+  /** Sends the queue out in batches, one leased session each, as sessions free up. */
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    let recoveredForLease = false;
+    try {
+      while (this.#queue.length > 0) {
+        if (this.#recovering) await this.#recovering.catch(() => {});
+        if (this.#broken) {
+          for (const job of this.#queue.splice(0)) job.reject(this.#broken);
+          break;
+        }
+        let lease: Lease;
+        try {
+          lease = await this.#pool.acquire();
+        } catch (error) {
+          const failure = isSessionLost(error) && !recoveredForLease
+            ? await this.#recover(this.#pool.generation, error).then(() => undefined, (e: unknown) => e)
+            : pkcs11Error('ERR_PKCS11_SESSION', `signing: cannot open a session on token "${this.#token.label}" (${ckrName(error) ?? 'native error'})`, error, 'C_OpenSession');
+          recoveredForLease = true;
+          if (failure) for (const job of this.#queue.splice(0)) job.reject(failure);
+          continue;
+        }
+        recoveredForLease = false;
+        const batch = this.#queue.splice(0, this.#threads!.batchSize(this.#inflight));
+        void this.#runBatch(lease, batch);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  async #runBatch(lease: Lease, jobs: Job[]): Promise<void> {
+    let results: ThreadResult[];
+    try {
+      results = await this.#threads!.sign(lease.session, this.#mechanism.mechanism, this.#key, jobs.map((j) => j.digest));
+    } catch (error) {
+      this.#pool.release(lease, true);
+      for (const job of jobs) job.reject(error);
+      return;
+    }
+    let lost: Error | undefined;
+    let failed = false;
+    const retry: Job[] = [];
+    for (let i = 0; i < jobs.length; i++) {
+      const result = results[i]!;
+      const job = jobs[i]!;
+      if (result instanceof Uint8Array) {
+        job.resolve(result);
+        continue;
+      }
+      failed = true;
+      if (!isSessionLost(result)) {
+        job.reject(this.#operationError('signing', result));
+      } else if (job.attempt === 0) {
+        lost ??= result;
+        job.attempt = 1;
+        retry.push(job);
+      } else {
+        job.reject(this.#lostAgain('signing', result));
+      }
+    }
+    // After an error the session's state is unknown: close it rather than reuse it.
+    this.#pool.release(lease, failed);
+    if (!lost) return;
+    try {
+      await this.#recover(lease.generation, lost);
+    } catch (error) {
+      for (const job of retry) job.reject(error);
+      return;
+    }
+    this.#queue.unshift(...retry);
+    this.#schedulePump();
+  }
+
+  #lostAgain(what: string, error: unknown): ErstError {
+    return pkcs11Error(
+      'ERR_PKCS11_SESSION',
+      `${what}: the session to token "${this.#token.label}" was lost again (${ckrName(error)}) right after logging back in`,
+      error,
+    );
   }
 
   #operationError(what: string, error: unknown): unknown {

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT, type RunResult, runCli } from '@erst/fixtures';
+import { verifyAuditLog } from '@erst/verify';
 import { describe, expect, it } from 'vitest';
 import { createSoftHsm, generateRsaKey, strayFiles } from './softhsm.js';
 
@@ -91,6 +92,27 @@ describe('erst keys public, audit sign and audit verify on the token', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('ERR_ALGORITHM_UNSUPPORTED');
     expect(existsSync(join(work, 'p256-1.1.0.json'))).toBe(false);
+  });
+
+  it('signs a batch on the token (signing threads), every record verifying with the key pinned', async () => {
+    const pub = (await erst(['keys', 'public', '--hsm-provider', 'pkcs11', '--key-label', 'cli-ed'])).stdout.trim();
+    const batch = join(work, 'batch.jsonl');
+    const inputs = Array.from({ length: 60 }, (_, i) =>
+      JSON.stringify({ transaction_hash: i.toString(16).padStart(64, '0'), payload: { envelope_xdr: 'AAAA', result_meta_xdr: 'AAAA', events: [`event ${i}`], logs: [] } }),
+    );
+    writeFileSync(batch, `${inputs.join('\n')}\n`);
+    const r = await erst(['audit', 'sign', '--hsm-provider', 'pkcs11', '--key-label', 'cli-ed', '--batch', batch, '--out', 'batch-out.jsonl', '--quiet']);
+    expect(r.code).toBe(0);
+    expectNoPin(r);
+    const lines = readFileSync(join(work, 'batch-out.jsonl'), 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(60);
+    const seen = new Set<string>();
+    for (const line of lines) {
+      const v = await verifyAuditLog(line, { publicKeys: [pub] });
+      expect(v, JSON.stringify(v.errors)).toMatchObject({ valid: true, trust: 'pinned', format: '2.0.0' });
+      seen.add(v.transaction_hash!);
+    }
+    expect(seen.size).toBe(60);
   });
 
   it('takes everything from ERST_PKCS11_* variables, the PIN from --pin-file, and the token by --slot', async () => {

@@ -149,13 +149,22 @@ describe('PIN handling', () => {
   });
 });
 
+// Each mode of signing: C_SignAsync on libuv's pool (the default), and
+// batches on the signer's own threads (`threads`, for bulk signing).
+const MODES = [
+  ['C_SignAsync', false],
+  ['signing threads', true],
+] as const;
+
 describe('concurrency', () => {
-  for (const [label, key] of [
-    ['ed', ed],
-    ['p256', ec],
+  for (const [label, key, [mode, threads]] of [
+    ['ed', ed, MODES[0]],
+    ['p256', ec, MODES[0]],
+    ['ed', ed, MODES[1]],
+    ['p256', ec, MODES[1]],
   ] as const) {
-    it(`${key.algorithm}: 500 signatures from 8 concurrent callers all verify, none lost or duplicated`, async () => {
-      const s = await signer({ keyLabel: label });
+    it(`${key.algorithm}, ${mode}: 500 signatures from 8 concurrent callers all verify, none lost or duplicated`, async () => {
+      const s = await signer({ keyLabel: label, threads });
       const sigs = await signMany(s, 500, 8);
       expect([...sigs.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 500 }, (_, i) => i));
       expect(new Set([...sigs.values()].map(bytesToHex)).size).toBe(500);
@@ -163,6 +172,8 @@ describe('concurrency', () => {
       if (key.algorithm === 'ecdsa-p256') {
         for (const sig of sigs.values()) expect(p256.Signature.fromBytes(sig, 'compact').hasHighS()).toBe(false);
       }
+      expect(s.stats().signingThreads > 0).toBe(threads);
+      expect(s.stats().signingThreads).toBeLessThanOrEqual(s.stats().poolSize);
     });
   }
 
@@ -176,11 +187,11 @@ describe('concurrency', () => {
   });
 });
 
-describe('a session lost under the signer', () => {
+describe.each(MODES)('a session lost under the signer (%s)', (_mode, threads) => {
   const { p11, slot, session } = rawToken(hsm);
 
   it('is logged back in when the token logs out mid-run (signatures in flight), with no signature lost', async () => {
-    const s = await signer({ keyLabel: 'ed', poolSize: 4 });
+    const s = await signer({ keyLabel: 'ed', poolSize: 4, threads });
     let sabotaged = false;
     const sigs = await signMany(s, 300, 8, (done) => {
       if (done === 100 && !sabotaged) {
@@ -199,7 +210,7 @@ describe('a session lost under the signer', () => {
   // thread is inside C_Sign on it (and crashes), so close them between two
   // halves of the run, the way a network HSM drops idle sessions.
   it('is reopened when all its sessions are closed mid-run, with no signature lost', async () => {
-    const s = await signer({ keyLabel: 'p256', poolSize: 4 });
+    const s = await signer({ keyLabel: 'p256', poolSize: 4, threads });
     const first = await signMany(s, 100, 8);
     expect(s.stats().openSessions).toBe(4);
     p11.C_CloseAllSessions(slot);
@@ -210,7 +221,7 @@ describe('a session lost under the signer', () => {
   });
 
   it('recovers between runs too (an idle signer whose login timed out)', async () => {
-    const s = await signer({ keyLabel: 'p256' });
+    const s = await signer({ keyLabel: 'p256', threads });
     await s.sign(digest('before'));
     p11.C_CloseAllSessions(slot);
     const sig = await s.sign(digest('after'));
@@ -219,7 +230,7 @@ describe('a session lost under the signer', () => {
   });
 
   it('fails with ERR_PKCS11_SESSION, naming the cause, when logging back in fails', async () => {
-    const s = await signer({ keyLabel: 'ed' });
+    const s = await signer({ keyLabel: 'ed', threads });
     await s.sign(digest('before'));
     const admin = session();
     p11.C_SetPIN(admin, hsm.pin, 'changed-PIN-55');
@@ -242,8 +253,23 @@ describe('a session lost under the signer', () => {
 });
 
 describe('self-check of the first signature', () => {
-  it('fails at once when the token public key is not the private key (and keeps failing)', async () => {
-    const victim = await generateTokenKeyPair({ ...base, label: 'victim', id: '0e10', algorithm: 'ed25519' });
+  let victim: Awaited<ReturnType<typeof generateTokenKeyPair>> | undefined;
+  it.each(MODES)('fails at once when the token public key is not the private key, and keeps failing (%s)', async (_mode, threads) => {
+    victim ??= await replacePublicKey();
+    const signerWithWrongKey = await signer({ keyLabel: 'victim', threads });
+    expect(bytesToHex((await signerWithWrongKey.publicKey()).raw)).not.toBe(bytesToHex(victim.publicKey.raw));
+    await expect(
+      generateWithSigner(signerWithWrongKey, { transactionHash: 'ab'.repeat(32), payload: { a: 1 } }, { attestation: null }),
+    ).rejects.toMatchObject({ code: 'ERR_SIGNER_SELF_CHECK' });
+    await expect(signerWithWrongKey.sign(digest(1))).rejects.toMatchObject({ code: 'ERR_SIGNER_SELF_CHECK' });
+    // Many at once: none of them gets a signature the key does not verify.
+    const burst = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => signerWithWrongKey.sign(digest(`burst ${i}`))));
+    expect(burst.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERR_SIGNER_SELF_CHECK')).toBe(true);
+  });
+
+  /** A key pair 'victim' whose public-key object holds another key's point. */
+  async function replacePublicKey() {
+    const made = await generateTokenKeyPair({ ...base, label: 'victim', id: '0e10', algorithm: 'ed25519' });
     const { p11, session } = rawToken(hsm);
     const s = session();
     // Replace the victim's public-key object with one holding another key's point.
@@ -258,19 +284,13 @@ describe('self-check of the first signature', () => {
       { type: pkcs11js.CKA_EC_POINT, value: Buffer.concat([Buffer.from([4, 32]), Buffer.from(ed.publicKey.raw)]) },
     ]);
     p11.C_CloseSession(s);
-
-    const signerWithWrongKey = await signer({ keyLabel: 'victim' });
-    expect(bytesToHex((await signerWithWrongKey.publicKey()).raw)).not.toBe(bytesToHex(victim.publicKey.raw));
-    await expect(
-      generateWithSigner(signerWithWrongKey, { transactionHash: 'ab'.repeat(32), payload: { a: 1 } }, { attestation: null }),
-    ).rejects.toMatchObject({ code: 'ERR_SIGNER_SELF_CHECK' });
-    await expect(signerWithWrongKey.sign(digest(1))).rejects.toMatchObject({ code: 'ERR_SIGNER_SELF_CHECK' });
-  });
+    return made;
+  }
 });
 
 describe('close()', () => {
-  it('waits for signatures in flight, then refuses new ones; twice is fine', async () => {
-    const s = await openPkcs11Signer({ ...base, keyLabel: 'ed' });
+  it.each(MODES)('waits for signatures in flight, then refuses new ones; twice is fine (%s)', async (_mode, threads) => {
+    const s = await openPkcs11Signer({ ...base, keyLabel: 'ed', threads });
     const inflight = Array.from({ length: 50 }, (_, i) => s.sign(digest(i)));
     const closed = s.close();
     const sigs = await Promise.all(inflight);
@@ -280,9 +300,10 @@ describe('close()', () => {
     await expect(s.sign(digest(0))).rejects.toMatchObject({ code: 'ERR_SIGNER_CLOSED' });
   });
 
-  it('logs out of the token', async () => {
+  it.each(MODES)('logs out of the token (%s)', async (_mode, threads) => {
     for (const s of open.splice(0)) await s.close?.();
-    const s = await openPkcs11Signer({ ...base, keyLabel: 'ed' });
+    const s = await openPkcs11Signer({ ...base, keyLabel: 'ed', threads });
+    await s.sign(digest('before logout'));
     const { p11, slot } = rawToken(hsm);
     const probe = () => {
       const h = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
