@@ -30,23 +30,23 @@ parentPort.on('message', (msg) => {
   const key = Buffer.from(msg.key);
   const mechanism = { mechanism: msg.mechanism };
   const digests = Buffer.from(msg.digests);
-  const sigs = new Uint8Array(msg.count * 72);
-  const lengths = new Array(msg.count).fill(0);
-  const errors = new Array(msg.count).fill(null);
+  // Signature i at i * 72, its length in the last msg.count bytes (0: failed, see errors[i]).
+  const sigs = new Uint8Array(msg.count * 73);
+  let errors;
   const started = performance.now();
   for (let i = 0; i < msg.count; i++) {
     try {
       p11.C_SignInit(session, mechanism, key);
       const sig = p11.C_Sign(session, digests.subarray(i * 32, i * 32 + 32), out);
       sigs.set(sig, i * 72);
-      lengths[i] = sig.length;
+      sigs[msg.count * 72 + i] = sig.length;
     } catch (e) {
       // Only the CKR name (or the message of a type error) crosses back: never arguments.
-      errors[i] = String((e && e.message) || e).split('\\n')[0];
+      (errors ??= [])[i] = String((e && e.message) || e).split('\\n')[0];
     }
   }
   const ms = performance.now() - started;
-  parentPort.postMessage({ id: msg.id, sigs: sigs.buffer, lengths, errors, ms }, [sigs.buffer]);
+  parentPort.postMessage({ id: msg.id, sigs: sigs.buffer, errors, ms }, [sigs.buffer]);
 });
 `;
 
@@ -55,9 +55,10 @@ const THREAD_NICE = 5;
 
 interface Reply {
   id: number;
+  /** Signature i at i * 72; the last `count` bytes hold their lengths. */
   sigs: ArrayBuffer;
-  lengths: number[];
-  errors: (string | null)[];
+  /** Present when a signature failed: the error for each index that failed. */
+  errors?: (string | undefined)[];
   /** Time the thread spent on the batch. */
   ms: number;
 }
@@ -123,8 +124,8 @@ class SigningThread {
     const sigs = new Uint8Array(reply.sigs);
     const results: ThreadResult[] = [];
     for (let i = 0; i < p.count; i++) {
-      const error = reply.errors[i];
-      results.push(error ? Object.assign(new Error(error), { method: 'C_Sign' }) : sigs.slice(i * 72, i * 72 + reply.lengths[i]!));
+      const error = reply.errors?.[i];
+      results.push(error ? Object.assign(new Error(error), { method: 'C_Sign' }) : sigs.slice(i * 72, i * 72 + sigs[p.count * 72 + i]!));
     }
     p.resolve(results);
   }
