@@ -14,7 +14,7 @@
 //   reload_per_signature_per_s  the same plus loading and initializing the module
 //               each time (what erst's TypeScript signer did), on a smaller subset
 //
-// Usage: node tooling/bench/hsm.mjs [--records 10000] [--rounds 3] [--algorithm ed25519|ecdsa-p256]
+// Usage: node tooling/bench/hsm.mjs [--records 10000] [--rounds 5] [--algorithm ed25519|ecdsa-p256]
 //                                   [--pool N] [--callers 32] [--login-subset 500] [--reload-subset 100]
 // Each round signs all records both ways in alternating slices (the machine is
 // shared, so background load falls on both alike). per_s and ceiling_per_s are
@@ -32,7 +32,7 @@ const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 const { values: opts } = parseArgs({
   options: {
     records: { type: 'string', default: '10000' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     algorithm: { type: 'string', default: 'ed25519' },
     pool: { type: 'string' },
     callers: { type: 'string', default: '32' },
@@ -179,7 +179,13 @@ const SLICES = 10;
 async function round(n) {
   const signer = await lib.openPkcs11Signer({ ...base, keyId: 'be01', poolSize: POOL, threads: true });
   const asyncSigner = await lib.openPkcs11Signer({ ...base, keyId: 'be01', poolSize: POOL });
-  for (const s of [signer, asyncSigner]) await s.sign(core.sha256(Buffer.from('warm up'))); // and the first-signature self-check
+  // Warm up as the ceiling is (its sessions are open before timing): the
+  // first-signature self-check, then a burst that opens the pool's sessions
+  // and starts the signing threads.
+  for (const s of [signer, asyncSigner]) {
+    await s.sign(core.sha256(Buffer.from('warm up')));
+    await Promise.all(Array.from({ length: CALLERS * 2 }, (_, i) => s.sign(core.sha256(Buffer.from(`warm up ${i}`)))));
+  }
   const ceilingSide = openCeiling();
   const pooledSide = pooledRunner(signer);
   const asyncSide = pooledRunner(asyncSigner);
