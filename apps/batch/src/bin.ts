@@ -1,16 +1,52 @@
 #!/usr/bin/env node
-import { formatError, main } from './main.js';
+import { Worker } from 'node:worker_threads';
+import type { CoordinatorMessage, CoordinatorRequest } from './coordinator.js';
+import { EXIT, formatError } from './main.js';
+
+// The command runs on a coordinator thread; this main thread only starts it,
+// relays signals and sets the exit code. Why: V8 grows a thread's young
+// generation with what survives its collections, and the chunks a run keeps
+// in flight survive many of them, so over a long run the main thread's young
+// generation grew to its ceiling (peak RSS +20% from 5,000 to 50,000 records,
+// still rising at 150,000). A worker's young generation can be capped; the
+// main thread's only by flags on node's command line.
+const COORDINATOR_YOUNG_GENERATION_MB = 8;
+/** How long a stopped run may take to clean up before the process exits anyway. */
+const STOP_GRACE_MS = 5000;
 
 // Nothing may reach the user as a stack trace: anything that escapes is one coded line, exit 2.
 const fatal = (error: unknown): void => {
   process.stderr.write(`${formatError(error)}\n`);
-  process.exit(2);
+  process.exit(EXIT.USAGE_OR_INPUT);
 };
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
-// Stopped by cron's timeout or by hand: exit through 'exit' handlers, which
-// remove a half-written state file (the previous state stays in place).
-process.once('SIGINT', () => process.exit(130));
-process.once('SIGTERM', () => process.exit(143));
 
-process.exitCode = await main(process.argv.slice(2));
+const coordinator = new Worker(new URL('./coordinator.js', import.meta.url), {
+  workerData: { argv: process.argv.slice(2) },
+  resourceLimits: { maxYoungGenerationSizeMb: COORDINATOR_YOUNG_GENERATION_MB },
+});
+let exitCode: number | undefined;
+coordinator.on('message', (msg: CoordinatorMessage) => {
+  if ('exit' in msg) {
+    exitCode = msg.exit;
+  } else {
+    process.stderr.write(`${msg.fatal}\n`);
+    exitCode = EXIT.USAGE_OR_INPUT;
+  }
+});
+coordinator.on('error', fatal);
+coordinator.on('exit', () => {
+  process.exitCode = exitCode ?? EXIT.USAGE_OR_INPUT;
+});
+
+// Stopped by cron's timeout or by hand: the coordinator exits through its
+// 'exit' handlers, which remove a half-written state file (the previous state
+// stays in place).
+const stop = (code: number): void => {
+  exitCode = code;
+  coordinator.postMessage({ stop: code } satisfies CoordinatorRequest);
+  setTimeout(() => process.exit(code), STOP_GRACE_MS).unref();
+};
+process.once('SIGINT', () => stop(130));
+process.once('SIGTERM', () => stop(143));

@@ -1,0 +1,21 @@
+// The thread erst-batch's command runs on (see bin.ts for why it is not the
+// main thread). It reports its exit code to the main thread and ends on its
+// own, so that everything it wrote to stdout and stderr is delivered first.
+import { parentPort, workerData } from 'node:worker_threads';
+import { formatError, main } from './main.js';
+
+export type CoordinatorMessage = { exit: number } | { fatal: string };
+export type CoordinatorRequest = { stop: number };
+
+const port = parentPort!;
+// SIGINT or SIGTERM reached the main thread: exiting here runs this thread's
+// 'exit' handlers, which remove an unfinished state file.
+port.on('message', (msg: CoordinatorRequest) => process.exit(msg.stop));
+// Listening for a stop must not keep the thread alive once the command is done.
+port.unref();
+
+try {
+  port.postMessage({ exit: await main((workerData as { argv: string[] }).argv) } satisfies CoordinatorMessage);
+} catch (error) {
+  port.postMessage({ fatal: formatError(error) } satisfies CoordinatorMessage);
+}
