@@ -479,9 +479,17 @@ export class Pkcs11Signer implements Signer {
         try {
           lease = await this.#pool.acquire();
         } catch (error) {
-          const failure = isSessionLost(error) && !recoveredForLease
-            ? await this.#recover(this.#pool.generation, error).then(() => undefined, (e: unknown) => e)
-            : pkcs11Error('ERR_PKCS11_SESSION', `signing: cannot open a session on token "${this.#token.label}" (${ckrName(error) ?? 'native error'})`, error, 'C_OpenSession');
+          // As in #withSession: a lost login is recovered once, anything else fails what is queued.
+          let failure: unknown;
+          if (isSessionLost(error) && !recoveredForLease) {
+            failure = await this.#recover(this.#pool.generation, error).then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+          } else {
+            const why = ckrName(error) ?? 'native error';
+            failure = pkcs11Error('ERR_PKCS11_SESSION', `signing: cannot open a session on token "${this.#token.label}" (${why})`, error, 'C_OpenSession');
+          }
           recoveredForLease = true;
           if (failure) for (const job of this.#queue.splice(0)) job.reject(failure);
           continue;
@@ -500,7 +508,9 @@ export class Pkcs11Signer implements Signer {
     try {
       results = await this.#threads!.sign(lease.session, this.#mechanism.mechanism, this.#key, jobs.map((j) => j.digest));
     } catch (error) {
+      // A signing thread died (or the signer is closing): nothing more can be signed.
       this.#pool.release(lease, true);
+      if (error instanceof ErstError && error.code === 'ERR_PKCS11') this.#broken ??= error;
       for (const job of jobs) job.reject(error);
       return;
     }
