@@ -267,4 +267,42 @@ setInterval(() => {}, 1000);
     expect(stderr).toContain('SIGINT: logging out of the token');
     expect(stderr).not.toContain(hsm.pin);
   });
+  it('stops a batch on signing threads cleanly (exit 130, whole lines only, logged out); the rerun finishes it', async () => {
+    const COUNT = 10_000;
+    const batch = join(work, 'stop-me.jsonl');
+    const out = join(work, 'stopped.jsonl');
+    const inputs = Array.from({ length: COUNT }, (_, i) => JSON.stringify({ transaction_hash: i.toString(16).padStart(64, '0'), payload: { envelope_xdr: 'AAAA', result_meta_xdr: 'AAAA', events: [`e${i}`], logs: [] } }));
+    writeFileSync(batch, `${inputs.join('\n')}\n`);
+    const args = ['audit', 'sign', '--hsm-provider', 'pkcs11', '--key-label', 'cli-ed', '--batch', batch, '--out', out, '--quiet'];
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'apps/cli/dist/bin.js'), ...args], { cwd: work, env: { ...process.env, ...hsm.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const lines = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').length - 1 : 0);
+    while (lines() < 500) {
+      if (child.exitCode !== null) throw new Error(`the batch ended (exit ${child.exitCode}) before it could be stopped: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('SIGINT: logging out of the token');
+    expect(stderr).not.toContain(hsm.pin);
+    const text = readFileSync(out, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const before = text.trimEnd().split('\n').length;
+    expect(before).toBeLessThan(COUNT);
+
+    const again = await erst(args);
+    expect(again.code, again.stderr).toBe(0);
+    const pub = (await erst(['keys', 'public', '--hsm-provider', 'pkcs11', '--key-label', 'cli-ed'])).stdout.trim();
+    const records = readFileSync(out, 'utf8').trimEnd().split('\n');
+    expect(records).toHaveLength(COUNT);
+    const seen = new Set<string>();
+    for (const line of records) {
+      const v = await verifyAuditLog(line, { publicKeys: [pub] });
+      expect(v.valid, JSON.stringify(v.errors)).toBe(true);
+      seen.add(v.transaction_hash!);
+    }
+    expect(seen.size).toBe(COUNT);
+  }, 120_000);
 });
