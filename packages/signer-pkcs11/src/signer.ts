@@ -424,7 +424,7 @@ export class Pkcs11Signer implements Signer {
           await this.#recover(this.#pool.generation, error);
           continue;
         }
-        throw pkcs11Error('ERR_PKCS11_SESSION', `${what}: cannot open a session on token "${this.#token.label}" (${ckrName(error) ?? 'native error'})`, error, 'C_OpenSession');
+        throw this.#cannotOpen(what, error);
       }
       let result: T;
       try {
@@ -487,8 +487,7 @@ export class Pkcs11Signer implements Signer {
               (e: unknown) => e,
             );
           } else {
-            const why = ckrName(error) ?? 'native error';
-            failure = pkcs11Error('ERR_PKCS11_SESSION', `signing: cannot open a session on token "${this.#token.label}" (${why})`, error, 'C_OpenSession');
+            failure = this.#cannotOpen('signing', error);
           }
           recoveredForLease = true;
           if (failure) for (const job of this.#queue.splice(0)) job.reject(failure);
@@ -546,6 +545,10 @@ export class Pkcs11Signer implements Signer {
     }
     this.#queue.unshift(...retry);
     this.#schedulePump();
+  }
+
+  #cannotOpen(what: string, error: unknown): ErstError {
+    return pkcs11Error('ERR_PKCS11_SESSION', `${what}: cannot open a session on token "${this.#token.label}" (${ckrName(error) ?? 'native error'})`, error, 'C_OpenSession');
   }
 
   #lostAgain(what: string, error: unknown): ErstError {

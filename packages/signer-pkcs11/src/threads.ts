@@ -101,14 +101,12 @@ class SigningThread {
   /** Digests sent and not answered yet. */
   load = 0;
   readonly pending = new Map<number, Pending>();
+  readonly #onTiming: (ms: number, count: number) => void;
 
   constructor(modulePath: string, pkcs11jsPath: string, onFailure: (error: ErstError) => void, onTiming: (ms: number, count: number) => void) {
+    this.#onTiming = onTiming;
     this.worker = new Worker(SIGNING_THREAD, { eval: true, workerData: { module: modulePath, pkcs11js: pkcs11jsPath, nice: THREAD_NICE } });
-    this.worker.on('message', (reply: Reply) => {
-      const count = this.pending.get(reply.id)?.count;
-      if (count) onTiming(reply.ms, count);
-      this.#settle(reply);
-    });
+    this.worker.on('message', (reply: Reply) => this.#settle(reply));
     this.worker.on('error', (e) => onFailure(new ErstError('ERR_PKCS11', `a PKCS#11 signing thread failed: ${e.message}`)));
     this.worker.on('exit', () => onFailure(new ErstError('ERR_PKCS11', 'a PKCS#11 signing thread exited')));
     // An idle signer does not keep the process alive; work in flight does.
@@ -120,6 +118,7 @@ class SigningThread {
     if (!p) return;
     this.pending.delete(reply.id);
     this.load -= p.count;
+    this.#onTiming(reply.ms, p.count);
     if (this.pending.size === 0) this.worker.unref();
     const sigs = new Uint8Array(reply.sigs);
     const results: ThreadResult[] = [];

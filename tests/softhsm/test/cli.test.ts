@@ -23,6 +23,28 @@ writeFileSync(
 const erst = (args: string[], env: Record<string, string | undefined> = hsm.env) => runCli(args, { env, cwd: work });
 const sign = ['audit', 'sign', '--hsm-provider', 'pkcs11', '--payload', `@${payloadFile}`];
 
+/** `count` batch input lines (small payloads, distinct transaction hashes) written to `path`. */
+function writeBatch(path: string, count: number): void {
+  const lines = Array.from({ length: count }, (_, i) =>
+    JSON.stringify({ transaction_hash: i.toString(16).padStart(64, '0'), payload: { envelope_xdr: 'AAAA', result_meta_xdr: 'AAAA', events: [`event ${i}`], logs: [] } }),
+  );
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
+
+/** Every line of a batch output verifies as 2.0.0 with the token key pinned, and each transaction appears once. */
+async function expectEachVerifiesOnce(path: string, count: number): Promise<void> {
+  const pub = (await erst(['keys', 'public', '--hsm-provider', 'pkcs11', '--key-label', 'cli-ed'])).stdout.trim();
+  const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
+  expect(lines).toHaveLength(count);
+  const seen = new Set<string>();
+  for (const line of lines) {
+    const v = await verifyAuditLog(line, { publicKeys: [pub] });
+    expect(v, JSON.stringify(v.errors)).toMatchObject({ valid: true, trust: 'pinned', format: '2.0.0' });
+    seen.add(v.transaction_hash!);
+  }
+  expect(seen.size).toBe(count);
+}
+
 function expectNoPin(r: RunResult, ...pins: string[]): void {
   for (const pin of [hsm.pin, ...pins]) {
     expect(r.stdout).not.toContain(pin);
@@ -95,24 +117,12 @@ describe('erst keys public, audit sign and audit verify on the token', () => {
   });
 
   it('signs a batch on the token (signing threads), every record verifying with the key pinned', async () => {
-    const pub = (await erst(['keys', 'public', '--hsm-provider', 'pkcs11', '--key-label', 'cli-ed'])).stdout.trim();
     const batch = join(work, 'batch.jsonl');
-    const inputs = Array.from({ length: 60 }, (_, i) =>
-      JSON.stringify({ transaction_hash: i.toString(16).padStart(64, '0'), payload: { envelope_xdr: 'AAAA', result_meta_xdr: 'AAAA', events: [`event ${i}`], logs: [] } }),
-    );
-    writeFileSync(batch, `${inputs.join('\n')}\n`);
+    writeBatch(batch, 60);
     const r = await erst(['audit', 'sign', '--hsm-provider', 'pkcs11', '--key-label', 'cli-ed', '--batch', batch, '--out', 'batch-out.jsonl', '--quiet']);
     expect(r.code).toBe(0);
     expectNoPin(r);
-    const lines = readFileSync(join(work, 'batch-out.jsonl'), 'utf8').trimEnd().split('\n');
-    expect(lines).toHaveLength(60);
-    const seen = new Set<string>();
-    for (const line of lines) {
-      const v = await verifyAuditLog(line, { publicKeys: [pub] });
-      expect(v, JSON.stringify(v.errors)).toMatchObject({ valid: true, trust: 'pinned', format: '2.0.0' });
-      seen.add(v.transaction_hash!);
-    }
-    expect(seen.size).toBe(60);
+    await expectEachVerifiesOnce(join(work, 'batch-out.jsonl'), 60);
   });
 
   it('takes everything from ERST_PKCS11_* variables, the PIN from --pin-file, and the token by --slot', async () => {
@@ -271,8 +281,7 @@ setInterval(() => {}, 1000);
     const COUNT = 10_000;
     const batch = join(work, 'stop-me.jsonl');
     const out = join(work, 'stopped.jsonl');
-    const inputs = Array.from({ length: COUNT }, (_, i) => JSON.stringify({ transaction_hash: i.toString(16).padStart(64, '0'), payload: { envelope_xdr: 'AAAA', result_meta_xdr: 'AAAA', events: [`e${i}`], logs: [] } }));
-    writeFileSync(batch, `${inputs.join('\n')}\n`);
+    writeBatch(batch, COUNT);
     const args = ['audit', 'sign', '--hsm-provider', 'pkcs11', '--key-label', 'cli-ed', '--batch', batch, '--out', out, '--quiet'];
     const child = spawn(process.execPath, [join(REPO_ROOT, 'apps/cli/dist/bin.js'), ...args], { cwd: work, env: { ...process.env, ...hsm.env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -294,15 +303,6 @@ setInterval(() => {}, 1000);
 
     const again = await erst(args);
     expect(again.code, again.stderr).toBe(0);
-    const pub = (await erst(['keys', 'public', '--hsm-provider', 'pkcs11', '--key-label', 'cli-ed'])).stdout.trim();
-    const records = readFileSync(out, 'utf8').trimEnd().split('\n');
-    expect(records).toHaveLength(COUNT);
-    const seen = new Set<string>();
-    for (const line of records) {
-      const v = await verifyAuditLog(line, { publicKeys: [pub] });
-      expect(v.valid, JSON.stringify(v.errors)).toBe(true);
-      seen.add(v.transaction_hash!);
-    }
-    expect(seen.size).toBe(COUNT);
+    await expectEachVerifiesOnce(out, COUNT);
   }, 120_000);
 });
