@@ -16,6 +16,8 @@ const CODES = {
   ERR_JSON_DUPLICATE_KEY: 'input',
   ERR_JSON_LONE_SURROGATE: 'input',
   ERR_JSON_NOT_I_JSON: 'input',
+  ERR_JSON_NUMBER_PRECISION: 'input',
+  ERR_JSON_TOO_DEEP: 'input',
   ERR_RECORD_NOT_OBJECT: 'input',
   ERR_RECORD_UNKNOWN_FORMAT: 'input',
   ERR_RECORD_UNSUPPORTED_VERSION: 'input',
@@ -31,6 +33,11 @@ const CODES = {
   ERR_TRUST_FILE_INVALID: 'input',
   ERR_PUBLIC_KEY_FORMAT: 'input',
   ERR_ARCHIVE_CORRUPT: 'input',
+  ERR_ARCHIVE_EMPTY: 'input',
+  ERR_FILE_NOT_REGULAR: 'input',
+  ERR_FILE_OUTSIDE_ROOT: 'input',
+  ERR_OPTIONS_INVALID: 'input',
+  ERR_CRYPTO_UNAVAILABLE: 'input',
 
   // Verification outcomes (exit 1)
   ERR_HASH_MISMATCH: 'verification',
@@ -52,9 +59,11 @@ const CODES = {
   ERR_ATTESTATION_KEY_MISMATCH: 'verification',
   ERR_ATTESTATION_CHAIN_ORDER: 'verification',
   ERR_ATTESTATION_DUPLICATE_CERT: 'verification',
+  ERR_ATTESTATION_TOO_MANY_CERTS: 'verification',
   ERR_STATE_MISSING: 'verification',
   ERR_STATE_CHANGED: 'verification',
   ERR_STATE_TAMPERED: 'verification',
+  ERR_STATE_ROLLBACK: 'verification',
 
   // Signing keys and hardware (exit 3)
   ERR_KEY_MISSING: 'signer',

@@ -2,18 +2,14 @@ import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type AuditRecord, generateWithSigner } from '@erst/core';
-import { type RunResult, REPO_ROOT, SIGNING_KEY_PEM, readVectorLines, run, tempDir } from '@erst/fixtures';
+import { REPO_ROOT, SIGNING_KEY_PEM, readVectorLines, runBatch, tempDir } from '@erst/fixtures';
 import { afterAll } from 'vitest';
 import { InMemorySigner, generateKeyPair } from '@erst/signer-memory';
 import tar from 'tar-stream';
 import type { Report } from '../report.js';
 
 export const BATCH_BIN = join(REPO_ROOT, 'node_modules', '.bin', 'erst-batch');
-
-/** Runs the built erst-batch binary, as installed at node_modules/.bin/erst-batch. */
-export function runBatch(args: readonly string[], options: Parameters<typeof run>[2] = {}): Promise<RunResult> {
-  return run(BATCH_BIN, args, options);
-}
+export { runBatch };
 
 export const signer = InMemorySigner.fromPem(SIGNING_KEY_PEM);
 export const stranger = generateKeyPair().signer;
