@@ -4,7 +4,7 @@
 # and show that a tampered copy fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ERST_SETUP_CHROMIUM=0 bash tooling/scripts/setup.sh
+ERST_SETUP_CHROMIUM=0 ERST_SETUP_QUIET=1 bash tooling/scripts/setup.sh
 
 erst=node_modules/.bin/erst
 work=$(mktemp -d)
