@@ -131,6 +131,7 @@ export class ErstError extends Error {
 export function isErstError(value: unknown, code?: ErrorCode): value is ErstError {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as { name?: unknown; code?: unknown };
-  if (v.name !== 'ErstError' || typeof v.code !== 'string' || !(v.code in CODES)) return false;
+  // Own properties only: `in` would take inherited names such as "toString" for codes.
+  if (v.name !== 'ErstError' || typeof v.code !== 'string' || !Object.hasOwn(CODES, v.code)) return false;
   return code === undefined || v.code === code;
 }
