@@ -90,6 +90,7 @@ const CODES = {
 
   // Command-line usage (exit 2)
   ERR_USAGE: 'usage',
+  ERR_SIGNER_DIGEST_INVALID: 'usage',
   ERR_OUTPUT_WRITE: 'usage',
 } as const satisfies Record<string, ErrorCategory>;
 

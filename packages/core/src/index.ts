@@ -59,5 +59,6 @@ export { detectFormat, isRfc3339, parseAttestation, parseErstPayload, parseRecor
 export type { SignedRecord } from './parse.js';
 
 export type { Signer } from './signer.js';
+export { digestError } from './signer.js';
 export { generate, generateWithSigner, seedSigner } from './sign.js';
 export type { SignInput, SignOptions } from './sign.js';

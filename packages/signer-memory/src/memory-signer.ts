@@ -7,6 +7,7 @@ import {
   type Signer,
   base64ToBytes,
   bytesToHex,
+  digestError,
   equalBytes,
   hexToBytes,
   publicKeyFromRaw,
@@ -24,6 +25,7 @@ function b64url(bytes: Uint8Array): string {
 export class InMemorySigner implements Signer {
   readonly algorithm: Algorithm = 'ed25519';
   readonly #key: KeyObject;
+  #closed = false;
   readonly #publicKey: PublicKey;
 
   private constructor(key: KeyObject) {
@@ -114,6 +116,8 @@ export class InMemorySigner implements Signer {
    * main thread while signatures are made on the other cores.
    */
   sign(digest: Uint8Array): Promise<Uint8Array> {
+    const bad = this.#refusal(digest);
+    if (bad) return Promise.reject(bad);
     return new Promise((resolve, reject) => {
       nodeSign(null, digest, this.#key, (err, sig) => (err ? reject(err) : resolve(sig)));
     });
@@ -121,7 +125,13 @@ export class InMemorySigner implements Signer {
 
   /** Synchronous signing, for callers that batch without awaiting. */
   signSync(digest: Uint8Array): Uint8Array {
+    const bad = this.#refusal(digest);
+    if (bad) throw bad;
     return nodeSign(null, digest, this.#key);
+  }
+
+  #refusal(digest: Uint8Array): ErstError | undefined {
+    return this.#closed ? new ErstError('ERR_SIGNER_CLOSED', 'the signer is closed') : digestError(digest);
   }
 
   /** The node:crypto key, for ThreadedSigner (a KeyObject can be cloned to a worker thread). */
@@ -138,7 +148,10 @@ export class InMemorySigner implements Signer {
     return bytesToHex(this.#publicKey.raw);
   }
 
-  async close(): Promise<void> {}
+  /** Forgets nothing (the key is a KeyObject), but a closed signer refuses to sign, as every Signer does. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 }
 
 function toB64(b64url: string): string {

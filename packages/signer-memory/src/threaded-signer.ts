@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { type Algorithm, ErstError, type PublicKey, type Signer } from '@erst/core';
+import { type Algorithm, ErstError, type PublicKey, type Signer, digestError } from '@erst/core';
 import type { InMemorySigner } from './memory-signer.js';
 
 interface Pending {
@@ -77,7 +77,8 @@ export class ThreadedSigner implements Signer {
   sign(digest: Uint8Array): Promise<Uint8Array> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(new ErstError('ERR_SIGNER_CLOSED', 'the signer is closed'));
-    if (digest.length !== 32) return Promise.reject(new ErstError('ERR_SIGNER_FAILED', `a digest is 32 bytes, not ${digest.length}`));
+    const bad = digestError(digest);
+    if (bad) return Promise.reject(bad);
     return new Promise((resolve, reject) => {
       this.#queue.push({ digest, resolve, reject });
       if (this.#queue.length >= BATCH) this.#flush();

@@ -6,6 +6,7 @@ import {
   type PublicKey,
   type Signer,
   bytesToHex,
+  digestError,
   equalBytes,
   publicKeyFromPem,
 } from '@erst/core';
@@ -348,8 +349,8 @@ export class Pkcs11Signer implements Signer {
   }
 
   async sign(digest: Uint8Array): Promise<Uint8Array> {
-    if (!(digest instanceof Uint8Array)) throw new TypeError('digest must be a Uint8Array');
-    if (digest.length !== 32) throw new RangeError(`digest must be 32 bytes (SHA-256), not ${digest.length}`);
+    const bad = digestError(digest);
+    if (bad) throw bad;
     if (this.#closing) throw new ErstError('ERR_SIGNER_CLOSED', 'the PKCS#11 signer is closed');
     if (this.#broken) throw this.#broken;
     this.#inflight++;

@@ -84,10 +84,22 @@ export function describeSignerContract(name: string, makeSigner: () => Promise<S
       }
     });
 
-    it('close() is idempotent', async () => {
+    it('refuses a digest that is not 32 bytes, the same way in every signer', async () => {
+      for (const bad of [new Uint8Array(0), new Uint8Array(31), new Uint8Array(33), new Uint8Array(64)]) {
+        await expect(signer.sign(bad), `${bad.length} bytes`).rejects.toMatchObject({ code: 'ERR_SIGNER_DIGEST_INVALID' });
+      }
+      const hex = bytesToHex(sha256(new TextEncoder().encode('x')));
+      await expect(signer.sign(hex as unknown as Uint8Array)).rejects.toMatchObject({ code: 'ERR_SIGNER_DIGEST_INVALID' });
+    });
+
+    it('close() is idempotent, and a closed signer refuses to sign', async () => {
       const s = await makeSigner();
-      await s.close?.();
-      await s.close?.();
+      await s.sign(sha256(new TextEncoder().encode('before close')));
+      await expect(s.close?.()).resolves.toBeUndefined();
+      await expect(s.close?.()).resolves.toBeUndefined();
+      if (s.close) {
+        await expect(s.sign(sha256(new TextEncoder().encode('after close')))).rejects.toMatchObject({ code: 'ERR_SIGNER_CLOSED' });
+      }
     });
   });
 }

@@ -82,6 +82,7 @@ const FROZEN = {
   ERR_PKCS11: 'signer',
   ERR_ATTESTATION_UNAVAILABLE: 'signer',
   ERR_USAGE: 'usage',
+  ERR_SIGNER_DIGEST_INVALID: 'usage',
   ERR_OUTPUT_WRITE: 'usage',
 } as const;
 
