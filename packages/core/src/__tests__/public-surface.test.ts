@@ -18,6 +18,7 @@ describe('@erst/core public surface', () => {
         'canonicalize',
         'concatBytes',
         'detectFormat',
+        'digestError',
         'equalBytes',
         'errorCategory',
         'generate',
