@@ -23,7 +23,8 @@ process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
 const coordinator = new Worker(new URL('./coordinator.js', import.meta.url), {
-  workerData: { argv: process.argv.slice(2) },
+  // The terminal's width, for --help: a worker's stdout is a pipe to this thread.
+  workerData: { argv: process.argv.slice(2), columns: process.stdout.columns },
   resourceLimits: { maxYoungGenerationSizeMb: COORDINATOR_YOUNG_GENERATION_MB },
 });
 let exitCode: number | undefined;

@@ -15,7 +15,8 @@ port.on('message', (msg: CoordinatorRequest) => process.exit(msg.stop));
 port.unref();
 
 try {
-  port.postMessage({ exit: await main((workerData as { argv: string[] }).argv) } satisfies CoordinatorMessage);
+  const { argv, columns } = workerData as { argv: string[]; columns?: number };
+  port.postMessage({ exit: await main(argv, columns) } satisfies CoordinatorMessage);
 } catch (error) {
   port.postMessage({ fatal: formatError(error) } satisfies CoordinatorMessage);
 }

@@ -19,6 +19,25 @@ const MAX_DAYS = 366;
 
 const num = (x: number): string => x.toLocaleString('en-US');
 
+/**
+ * The smallest bar drawn for a count above zero, in chart units (a few
+ * pixels on screen). Scaled linearly, 1 invalid record among 4,000 would be
+ * a tenth of a unit: invisible, and the chart would read all green.
+ */
+const MIN_BAR = 4;
+
+/** Lengths of the parts of one stacked bar: each nonzero part at least MIN_BAR, the whole within `full`. */
+export function barLengths(counts: readonly number[], max: number, full: number): number[] {
+  const nonzero = counts.filter((c) => c > 0).length;
+  // Room kept for the minimums, so that a full bar still fits.
+  const scale = Math.max(0, full - nonzero * MIN_BAR) / Math.max(1, max);
+  return counts.map((c) => (c > 0 ? MIN_BAR + c * scale : 0));
+}
+
+/** A red marker beside any bar with failures, so that a thin sliver is not the only sign of them. */
+function marker(x: number, y: number, title: string): string {
+  return `<path class="marker" d="M${x.toFixed(1)} ${(y - 5).toFixed(1)}l5 9h-10z"><title>${esc(title)}</title></path>`;
+}
 interface Bar {
   label: string;
   title: string;
@@ -35,13 +54,13 @@ function barsByRow(id: string, rows: Bar[]): string {
   const parts: string[] = [];
   rows.forEach((r, i) => {
     const y = 5 + i * rowH;
-    const vw = (r.counts.valid / max) * barW;
-    const iw = (r.counts.invalid / max) * barW;
+    const [vw = 0, iw = 0] = barLengths([r.counts.valid, r.counts.invalid], max, barW);
     parts.push(
       `<g class="row"><text x="${labelW - 8}" y="${y + 16}" text-anchor="end" class="label">${esc(r.label)}<title>${esc(r.title)}</title></text>` +
         `<rect class="bar valid" x="${labelW}" y="${y + 3}" width="${vw.toFixed(1)}" height="${rowH - 8}" data-count="${r.counts.valid}"><title>${esc(`${r.title}: ${num(r.counts.valid)} valid`)}</title></rect>` +
         `<rect class="bar invalid" x="${(labelW + vw).toFixed(1)}" y="${y + 3}" width="${iw.toFixed(1)}" height="${rowH - 8}" data-count="${r.counts.invalid}"><title>${esc(`${r.title}: ${num(r.counts.invalid)} invalid`)}</title></rect>` +
-        `<text x="${(labelW + vw + iw + 6).toFixed(1)}" y="${y + 16}" class="value">${num(r.counts.valid)} / ${num(r.counts.invalid)}</text></g>`,
+        (r.counts.invalid > 0 ? marker(labelW + vw + iw + 10, y + 12, `${r.title}: ${num(r.counts.invalid)} invalid`) : '') +
+        `<text x="${(labelW + vw + iw + (r.counts.invalid > 0 ? 20 : 6)).toFixed(1)}" y="${y + 16}" class="value${r.counts.invalid > 0 ? ' bad' : ''}">${num(r.counts.valid)} / ${num(r.counts.invalid)}</text></g>`,
     );
   });
   return `<svg id="${id}" class="chart" role="img" viewBox="0 0 ${labelW + barW + 140} ${h}" width="100%" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`;
@@ -59,13 +78,13 @@ function barsByDay(id: string, days: [string, Counts][]): string {
   const parts: string[] = [];
   days.forEach(([day, c], i) => {
     const x = left + i * colW;
-    const vh = (c.valid / max) * plotH;
-    const ih = (c.invalid / max) * plotH;
+    const [vh = 0, ih = 0] = barLengths([c.valid, c.invalid], max, plotH);
     const gap = colW > 6 ? 2 : 0;
     parts.push(
       `<g class="col" data-day="${esc(day)}">` +
         `<rect class="bar valid" x="${x}" y="${(10 + plotH - vh).toFixed(1)}" width="${colW - gap}" height="${vh.toFixed(1)}" data-count="${c.valid}"><title>${esc(`${day}: ${num(c.valid)} valid`)}</title></rect>` +
         `<rect class="bar invalid" x="${x}" y="${(10 + plotH - vh - ih).toFixed(1)}" width="${colW - gap}" height="${ih.toFixed(1)}" data-count="${c.invalid}"><title>${esc(`${day}: ${num(c.invalid)} invalid`)}</title></rect>` +
+        (c.invalid > 0 ? marker(x + (colW - gap) / 2, Math.max(6, 10 + plotH - vh - ih - 6), `${day}: ${num(c.invalid)} invalid`) : '') +
         (labelEach
           ? `<text x="${x + (colW - gap) / 2}" y="${plotH + 24}" text-anchor="end" transform="rotate(-45 ${x + (colW - gap) / 2} ${plotH + 24})" class="value">${esc(day.slice(5))}</text>`
           : '') +
@@ -94,11 +113,51 @@ function list(id: string, title: string, items: string[] | undefined): string {
   return `<h3>${esc(title)} (${num(items.length)})</h3><ul id="${id}">${shown.map((s) => `<li>${esc(s)}</li>`).join('')}${more}</ul>`;
 }
 
+/** Rows of name and count, in the report's order. */
+function countTable(id: string, head: string, entries: [string, number][]): string {
+  return `<table id="${id}" class="counts"><thead><tr><th>${esc(head)}</th><th>Count</th></tr></thead><tbody>${entries
+    .map(([k, v]) => `<tr><td><code>${esc(k)}</code></td><td class="n">${num(v)}</td></tr>`)
+    .join('')}</tbody></table>`;
+}
+
+const TRUST_MEANING: Record<string, string> = {
+  pinned: 'signed by a key you pinned',
+  attested: 'signed by a key hardware-attested to a root you pinned',
+  'embedded-only': 'signed by the key the record names, which nothing vouches for: "someone signed this", not who',
+};
+
+/** How far the page can be trusted: a banner when no key was pinned, and valid records by trust level. */
+function trustBlock(r: Report): string {
+  const nothingPinned = r.trust.pinned_keys === 0 && r.trust.attestation_roots === 0;
+  const embeddedOnly = r.by_trust['embedded-only'] ?? 0;
+  const banner = nothingPinned
+    ? '<p id="trust-banner" class="banner" data-trust="none-pinned"><strong>No key was pinned.</strong> "Valid" here means only that each record verifies under the key it carries itself (embedded-only): someone signed it, not necessarily you. Pin your keys with --public-key or --trust.</p>'
+    : embeddedOnly > 0
+      ? `<p id="trust-banner" class="banner" data-trust="some-embedded-only"><strong>${num(embeddedOnly)} valid record${embeddedOnly === 1 ? '' : 's'} verified only under the key they carry (embedded-only):</strong> someone signed them, not a key you pinned.</p>`
+      : '';
+  const levels = Object.entries(r.by_trust);
+  const rows = levels
+    .map(([level, n]) => `<tr data-trust="${esc(level)}"><td>${esc(level)}</td><td class="n">${num(n)}</td><td>${esc(TRUST_MEANING[level] ?? '')}</td></tr>`)
+    .join('');
+  return `<section id="trust"><h2>Trust</h2>${banner}<p class="meta">${r.trust.pinned_keys} pinned key(s), ${r.trust.attestation_roots} attestation root(s)${
+    r.trust.require_attestation ? ', attestation required' : ''
+  }.</p>${
+    levels.length ? `<table id="by-trust"><thead><tr><th>Valid records</th><th>Count</th><th>Meaning</th></tr></thead><tbody>${rows}</tbody></table>` : ''
+  }</section>`;
+}
+
+export interface HtmlOptions {
+  /** When the run happened; left out for reproducible (byte-identical) reports. */
+  generatedAt?: Date;
+  /** erst-batch's version; left out for reproducible reports. */
+  version?: string;
+}
+
 /**
  * A self-contained page: inline CSS, SVG and script, no external resource
  * (its Content-Security-Policy forbids any), every report string escaped.
  */
-export function htmlReport(r: Report): string {
+export function htmlReport(r: Report, options: HtmlOptions = {}): string {
   const t = r.totals;
   const result = r.exit_code === 0 ? 'PASS' : r.exit_code === 1 ? 'FAIL' : 'ERROR';
   const keyEntries = Object.entries(r.by_key).sort(
@@ -120,14 +179,29 @@ export function htmlReport(r: Report): string {
   const formats = Object.entries(r.by_format)
     .map(([f, c]) => `<tr><td>${esc(f)}</td><td class="n">${num(c.valid)}</td><td class="n">${num(c.invalid)}</td></tr>`)
     .join('');
+  const codes = Object.entries(r.by_code);
+  const warnings = Object.entries(r.warnings);
+  const codesBlock = `<section id="codes"><h2>Failures by code</h2>${codes.length ? countTable('by-code', 'Code', codes) : '<p id="by-code">None.</p>'}<h2>Warnings</h2>${
+    warnings.length ? countTable('warnings', 'Warning', warnings) : '<p id="warnings">None.</p>'
+  }</section>`;
+  const generated =
+    options.generatedAt || options.version
+      ? `<p class="meta" id="generated">Generated${options.generatedAt ? ` <time datetime="${esc(options.generatedAt.toISOString())}">${esc(options.generatedAt.toISOString())}</time>` : ''}${
+          options.version ? ` by erst-batch ${esc(options.version)}` : ''
+        }</p>`
+      : '';
   const stateBlock = r.state
     ? `<section id="state"><h2>Since the previous run</h2><p id="state-status" data-status="${esc(r.state.status)}">${
         r.state.status === 'baseline'
           ? `No previous state: a baseline of ${num(r.state.records)} records was recorded.`
           : r.state.status === 'tampered'
-            ? 'The previous state file cannot be trusted (tampered): it was not used.'
+            ? r.failures.some((f) => f.code === 'ERR_STATE_ROLLBACK')
+              ? 'The state file is not the one --expect-state names (rolled back or replaced): it was not used.'
+              : 'The previous state file cannot be trusted (tampered): it was not used.'
             : `Compared with ${num(r.state.previous_records)} records seen before.`
-      }</p>${list('missing', 'Missing', r.missing)}${list('changed', 'Changed', r.changed)}${list('new', 'New', r.new)}</section>`
+      }</p>${(r.state.digests ?? [])
+        .map((s) => `<p class="meta state-digest">State <code>${esc(s.file)}</code> in place: sequence ${s.sequence}, digest <code>${esc(s.digest)}</code></p>`)
+        .join('')}${list('missing', 'Missing', r.missing)}${list('changed', 'Changed', r.changed)}${list('new', 'New', r.new)}</section>`
     : '';
 
   return `<!doctype html>
@@ -159,6 +233,9 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 .meta{color:#5b6473}
 .legend{color:#5b6473;font-size:13px}.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin:0 4px 0 10px}
 .sw.valid{background:#2da44e}.sw.invalid{background:#d1242f}
+.marker{fill:#d1242f}.value.bad{fill:#d1242f;font-weight:600}
+.banner{background:#fff4e5;border:1px solid #d18b00;border-radius:6px;padding:8px 12px}
+table.counts{width:auto;min-width:320px}
 </style>
 </head>
 <body data-result="${result}">
@@ -167,6 +244,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 <p class="meta">Inputs: ${r.inputs.map((i) => `<code>${esc(i)}</code>`).join(', ')}${r.shard ? ` · shard ${esc(r.shard)}` : ''}${
     r.merged_from ? ` · merged from ${r.merged_from.length} reports` : ''
   } · ${r.trust.pinned_keys} pinned key(s), ${r.trust.attestation_roots} attestation root(s)${r.trust.require_attestation ? ', attestation required' : ''}</p>
+${generated}
 </header>
 <section id="totals">
 ${tile('total-records', t.records, 'records')}
@@ -175,11 +253,13 @@ ${tile('total-invalid', t.invalid, 'invalid', t.invalid ? 'bad' : '')}
 ${tile('total-unreadable', t.unreadable, 'unreadable inputs', t.unreadable ? 'bad' : '')}
 ${r.state ? `${tile('total-missing', r.missing?.length ?? 0, 'missing', r.missing?.length ? 'bad' : '')}${tile('total-changed', r.changed?.length ?? 0, 'changed', r.changed?.length ? 'bad' : '')}${tile('total-new', r.new?.length ?? 0, 'new')}` : ''}
 </section>
+${trustBlock(r)}
 <p class="legend" style="max-width:1100px;margin:8px auto 0;padding:0 24px"><span class="sw valid"></span>valid<span class="sw invalid"></span>invalid</p>
 <section><h2>Results per signing key</h2>${keyRows.length ? barsByRow('chart-keys', keyRows) : '<p id="chart-keys">No record could be parsed.</p>'}</section>
 <section><h2>Results per day${days.length > shownDays.length ? ` (last ${MAX_DAYS} of ${days.length} days)` : ''}</h2>${
     shownDays.length ? barsByDay('chart-days', shownDays) : '<p id="chart-days">No record carries a timestamp.</p>'
   }${noDay ? `<p class="meta">Without a readable timestamp: ${num(noDay.valid)} valid, ${num(noDay.invalid)} invalid.</p>` : ''}</section>
+${codesBlock}
 <section><h2>By format</h2><table id="formats"><thead><tr><th>Format</th><th>Valid</th><th>Invalid</th></tr></thead><tbody>${formats}</tbody></table></section>
 ${stateBlock}
 <section><h2>Failures (<span id="failure-count">${r.failures.length}</span>)</h2>

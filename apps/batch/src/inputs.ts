@@ -1,10 +1,10 @@
 import { type Dirent, closeSync, close as fsClose, fstat as fsFstat, open as fsOpen, read as fsRead, fstatSync, openSync, readSync } from 'node:fs';
-import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
+import { type FileHandle, readdir, realpath, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ErstError, type ErrorCode } from '@erst/core';
 import tar from 'tar-stream';
-import { type Line, LineSplitter, fileError } from '@erst/node-io';
+import { INPUT_OPEN_FLAGS, type Line, LineSplitter, fileError, notRegularFile, openInputFile } from '@erst/node-io';
 
 /**
  * A record's bytes, or why there are none. `bytes` may be a view of a buffer
@@ -91,14 +91,19 @@ export async function* readInputs(inputs: readonly string[], options: ReadOption
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
     let isDir: boolean;
+    let root: string | undefined;
     try {
-      isDir = (await stat(input)).isDirectory();
+      const st = await stat(input);
+      isDir = st.isDirectory();
+      // FIFOs, devices and sockets are never opened: see notRegularFile.
+      if (!isDir && !st.isFile()) throw notRegularFile(input);
+      if (isDir) root = await realpath(input);
     } catch (e) {
       yield unreadable(input, i, e);
       continue;
     }
-    if (isDir) {
-      yield* readFiles(walk(input.replace(/\/+$/, '') || '/', i, options), options);
+    if (root !== undefined) {
+      yield* readFiles(walk(input.replace(/\/+$/, '') || '/', root, i, options), options);
       continue;
     }
     switch (kindByName(input)) {
@@ -127,8 +132,12 @@ interface FileRef {
 
 type WalkItem = FileRef | Item;
 
-/** *.json files under a directory, depth first, names sorted, so every run sees the same order. */
-async function* walk(dir: string, input: number, options: ReadOptions): AsyncGenerator<WalkItem> {
+/**
+ * *.json files under a directory, depth first, names sorted, so every run
+ * sees the same order. `root` is the real path of the directory given as
+ * input: links are followed only to files inside it.
+ */
+async function* walk(dir: string, root: string, input: number, options: ReadOptions): AsyncGenerator<WalkItem> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -140,12 +149,37 @@ async function* walk(dir: string, input: number, options: ReadOptions): AsyncGen
   for (const entry of entries) {
     const path = dir === '/' ? `/${entry.name}` : `${dir}/${entry.name}`;
     if (entry.isDirectory()) {
-      yield* walk(path, input, options);
-    } else if (entry.name.endsWith('.json') && (entry.isFile() || entry.isSymbolicLink())) {
-      // Symbolic links to files are followed; links to directories are not (no cycles).
-      if (options.accept(path)) yield { source: path, input };
+      yield* walk(path, root, input, options);
+    } else if (entry.name.endsWith('.json') && options.accept(path)) {
+      if (entry.isFile()) yield { source: path, input };
+      // Links to directories are not walked (no cycles); links to files are checked first.
+      else if (entry.isSymbolicLink()) yield await followLink(path, root, input);
+      else yield unreadable(path, input, notRegularFile(path));
     }
   }
+}
+
+/**
+ * A link found in a directory walk, if it may be read: a link whose target
+ * leaves the input directory (`passwd.json -> /etc/passwd`) would put another
+ * file's content in the reports, and a link to a FIFO or device is never
+ * opened. Anything else (a missing target, a directory) is left to the read.
+ */
+async function followLink(path: string, root: string, input: number): Promise<WalkItem> {
+  try {
+    const real = await realpath(path);
+    if (real !== root && !real.startsWith(root === '/' ? '/' : `${root}/`)) {
+      const err = new ErstError('ERR_FILE_OUTSIDE_ROOT', `${path} is a link to a file outside the input directory; not followed`, {
+        details: { file: path },
+      });
+      return unreadable(path, input, err);
+    }
+    const st = await stat(real);
+    if (!st.isFile() && !st.isDirectory()) return unreadable(path, input, notRegularFile(path));
+  } catch (e) {
+    return unreadable(path, input, e);
+  }
+  return { source: path, input };
 }
 
 /** A read that took longer than this means the storage is remote or slow. */
@@ -183,14 +217,14 @@ async function* readFiles(refs: AsyncIterable<WalkItem>, options: ReadOptions): 
 }
 
 function notAFile(source: string, input: number, isDirectory: boolean): Item {
-  return unreadable(source, input, Object.assign(new Error(), { code: isDirectory ? 'EISDIR' : 'EINVAL' }));
+  return unreadable(source, input, isDirectory ? Object.assign(new Error(), { code: 'EISDIR' }) : notRegularFile(source));
 }
 
 /** One file, one record; its path is its source name. A file that cannot be read is unreadable input. */
 function readRecordFileSync(path: string, input: number, maxBytes: number, scratch?: { buffer: Buffer }): Item {
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, INPUT_OPEN_FLAGS);
     const st = fstatSync(fd);
     if (!st.isFile()) return notAFile(path, input, st.isDirectory());
     if (st.size > maxBytes) return tooLarge(path, input, st.size, maxBytes);
@@ -213,7 +247,7 @@ function readRecordFileSync(path: string, input: number, maxBytes: number, scrat
 /** readRecordFileSync with callbacks (lighter than FileHandle promises), for slow storage. */
 function readRecordFile(path: string, input: number, maxBytes: number): Promise<Item> {
   return new Promise((resolve) => {
-    fsOpen(path, 'r', (err, fd) => {
+    fsOpen(path, INPUT_OPEN_FLAGS, (err, fd) => {
       if (err) return resolve(unreadable(path, input, err));
       const done = (item: Item) => fsClose(fd, () => resolve(item));
       fsFstat(fd, (err, st) => {
@@ -267,7 +301,7 @@ const READ_SIZE = 1 << 20;
  */
 async function openInput(path: string, input: number): Promise<{ handle: FileHandle } | { failed: Item }> {
   try {
-    return { handle: await open(path, 'r') };
+    return { handle: await openInputFile(path) };
   } catch (e) {
     return { failed: unreadable(path, input, e) };
   }

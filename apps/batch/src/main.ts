@@ -1,19 +1,32 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { DEFAULT_MAX_INPUT_BYTES, ErstError, errorCategory, isErstError } from '@erst/core';
-import { type TrustArgs, readInputFile, trustOptions, withTrustOptions, writeFileAtomic } from '@erst/node-io';
+import { DEFAULT_MAX_INPUT_BYTES, type ErrorCode, ErstError, errorCategory, escapeForDisplay, isErstError } from '@erst/core';
+import {
+  type TrustArgs,
+  helpExample,
+  helpWidth,
+  joinPemValues,
+  redactUsageMessage,
+  trustOptions,
+  withTrustOptions,
+  writeOutput,
+} from '@erst/node-io';
 import { InMemorySigner } from '@erst/signer-memory';
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { htmlReport } from './html.js';
 import { junitXml } from './junit.js';
-import { checkReport, mergeReports } from './merge.js';
+import { mergeReports, readReport } from './merge.js';
 import type { Report } from './report.js';
 import { runVerify } from './run.js';
 import { parseShard } from './shard.js';
-import { type RunInfo, humanSummary } from './summary.js';
+import { isStateDigest } from './state.js';
+import { type RunInfo, humanSummary, terminalSafe } from './summary.js';
 
 // The package's own version (yargs would look for the package.json of the working directory).
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+// yargs' CommonJS build: its ESM build lays help out with a wrap that cuts
+// words in the middle (flags, variable names, paths); this one breaks at spaces.
+const yargs = createRequire(import.meta.url)('yargs/yargs') as (args: readonly string[]) => Argv;
 
 /** Exit codes (DESIGN.md): the contract cron jobs and CI depend on. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE_OR_INPUT: 2 } as const;
@@ -22,14 +35,16 @@ const EXIT_HELP = `Exit codes:
   0  every record is valid (and, with --state, nothing is missing or changed)
   1  a record failed: invalid, untrusted, unparsable, a damaged archive member;
      or, with --state, a record is missing or changed, or the state file was tampered with
-  2  unreadable input (a missing path, an archive that cannot be opened) or bad usage;
-     this wins over 1, because the run did not see everything`;
+     (or, with --expect-state, is not the state named)
+  2  unreadable input (a missing path, an archive that cannot be opened, an input that
+     holds no record) or bad usage; this wins over 1, because the run did not see everything`;
 
 interface OutputArgs {
   json?: string;
   junit?: string;
   html?: string;
   quiet?: boolean;
+  reproducible?: boolean;
 }
 
 interface VerifyArgs extends TrustArgs, OutputArgs {
@@ -38,6 +53,8 @@ interface VerifyArgs extends TrustArgs, OutputArgs {
   state?: string;
   'state-key'?: string;
   'init-state'?: boolean;
+  'expect-state'?: string;
+  'allow-empty'?: boolean;
   shard?: string;
   'max-bytes': number;
   stats?: boolean;
@@ -53,9 +70,9 @@ export function exitCodeFor(error: unknown): number {
 
 /** One line a person can act on: code and message, never a stack trace. */
 export function formatError(error: unknown): string {
-  if (isErstError(error)) return `erst-batch: error ${error.code}: ${error.message}`;
+  if (isErstError(error)) return `erst-batch: error ${error.code}: ${escapeForDisplay(error.message)}`;
   const msg = error instanceof Error ? error.message : String(error);
-  return `erst-batch: error ERR_INTERNAL: ${msg} (this is a bug; please report it)`;
+  return `erst-batch: error ERR_INTERNAL: ${escapeForDisplay(msg)} (this is a bug; please report it)`;
 }
 
 function withOutputOptions<T>(y: Argv<T>): Argv<T & OutputArgs> {
@@ -63,20 +80,37 @@ function withOutputOptions<T>(y: Argv<T>): Argv<T & OutputArgs> {
     .option('json', { type: 'string', nargs: 1, describe: 'Write the JSON report here (- for stdout)' })
     .option('junit', { type: 'string', normalize: true, describe: 'Write a JUnit XML report here (for CI)' })
     .option('html', { type: 'string', normalize: true, describe: 'Write a self-contained HTML report here' })
-    .option('quiet', { type: 'boolean', alias: 'q', describe: 'No human summary on stdout' })
-    .group(['json', 'junit', 'html', 'quiet'], 'Reports:') as Argv<T & OutputArgs>;
+    .option('quiet', { type: 'boolean', alias: 'q', describe: 'No human summary on stdout (errors still go to stderr)' })
+    .option('reproducible', { type: 'boolean', describe: 'Leave the run\'s date and the tool version out of the HTML report (byte-identical reports)' })
+    .group(['json', 'junit', 'html', 'quiet', 'reproducible'], 'Reports:') as Argv<T & OutputArgs>;
 }
 
 function writeOutputs(report: Report, argv: OutputArgs, info: RunInfo): void {
   const json = `${JSON.stringify(report, null, 2)}\n`;
-  if (argv.json === '-') process.stdout.write(json);
-  else if (argv.json) writeFileAtomic(argv.json, json);
-  if (argv.junit) writeFileAtomic(argv.junit, junitXml(report));
-  if (argv.html) writeFileAtomic(argv.html, htmlReport(report));
+  if (argv.json) writeOutput(argv.json, json);
+  if (argv.junit) writeOutput(argv.junit, junitXml(report));
+  if (argv.html) writeOutput(argv.html, htmlReport(report, argv.reproducible ? {} : { generatedAt: new Date(), version: VERSION }));
   if (!argv.quiet) {
     // With the JSON on stdout, the summary moves to stderr.
     (argv.json === '-' ? process.stderr : process.stdout).write(humanSummary(report, info));
   }
+  process.stderr.write(stderrLines(report));
+}
+
+/**
+ * What must reach stderr even with --quiet: every input that could not be
+ * read (the run saw less than it was asked to), and the digest of the state
+ * left in place, for the next run's --expect-state.
+ */
+export function stderrLines(report: Report): string {
+  const out: string[] = [];
+  for (const f of report.failures) {
+    if (f.kind === 'unreadable' || (f.kind === 'state' && f.code === 'ERR_STATE_ROLLBACK')) out.push(`${formatError(new ErstError(f.code as ErrorCode, `${f.source}: ${f.message}`))}\n`);
+  }
+  for (const s of report.state?.digests ?? []) {
+    out.push(`erst-batch: state ${s.file}: sequence ${s.sequence}, digest ${s.digest}${report.state?.written ? '' : ' (not replaced by this run)'}\n`);
+  }
+  return out.map(terminalSafe).join('');
 }
 
 async function verifyHandler(argv: VerifyArgs): Promise<number> {
@@ -87,8 +121,12 @@ async function verifyHandler(argv: VerifyArgs): Promise<number> {
     throw new ErstError('ERR_USAGE', `--workers must be a whole number from 1 to 1024, not ${argv.workers}`);
   }
   if (!Number.isInteger(argv['max-bytes']) || argv['max-bytes'] < 1) throw new ErstError('ERR_USAGE', '--max-bytes must be a positive whole number');
-  if ((argv['state-key'] || argv['init-state']) && !argv.state) {
-    throw new ErstError('ERR_USAGE', '--state-key and --init-state go with --state <file>');
+  if ((argv['state-key'] || argv['init-state'] || argv['expect-state'] !== undefined) && !argv.state) {
+    throw new ErstError('ERR_USAGE', '--state-key, --init-state and --expect-state go with --state <file>');
+  }
+  const expect = argv['expect-state'];
+  if (expect !== undefined && !isStateDigest(expect)) {
+    throw new ErstError('ERR_USAGE', '--expect-state takes the 64 lowercase hex digest a previous run printed ("erst-batch: state ...: digest <hex>")');
   }
   const shard = argv.shard !== undefined ? parseShard(argv.shard) : null;
   const key = argv['state-key']
@@ -100,7 +138,10 @@ async function verifyHandler(argv: VerifyArgs): Promise<number> {
     workers,
     shard,
     maxBytes: argv['max-bytes'],
-    ...(argv.state ? { state: { path: argv.state, init: argv['init-state'] ?? false, ...(key ? { key } : {}) } } : {}),
+    allowEmpty: argv['allow-empty'] === true,
+    ...(argv.state
+      ? { state: { path: argv.state, init: argv['init-state'] ?? false, ...(key ? { key } : {}), ...(expect !== undefined ? { expect } : {}) } }
+      : {}),
   });
   const seconds = (performance.now() - started) / 1000;
   writeOutputs(report, argv, { seconds, workers });
@@ -115,22 +156,14 @@ async function verifyHandler(argv: VerifyArgs): Promise<number> {
 
 async function mergeHandler(argv: MergeArgs): Promise<number> {
   if (argv.reports.length === 0) throw new ErstError('ERR_USAGE', 'name the shard reports to merge');
-  const reports = argv.reports.map((name) => {
-    let value: unknown;
-    try {
-      value = JSON.parse(readInputFile(name, 1 << 30).toString('utf8'));
-    } catch (e) {
-      if (isErstError(e)) throw e;
-      throw new ErstError('ERR_USAGE', `${name}: not JSON (${(e as Error).message})`);
-    }
-    return { name, report: checkReport(value, name) };
-  });
+  const reports = argv.reports.map((name) => ({ name, report: readReport(name) }));
   const merged = mergeReports(reports);
   writeOutputs(merged, argv, {});
   return merged.exit_code;
 }
 
-export function buildParser(args: string[], ctx: { exitCode: number }): Argv {
+/** `columns`: the terminal's width, for --help (none when stdout is not a terminal). */
+export function buildParser(args: string[], ctx: { exitCode: number }, columns = process.stdout.columns): Argv {
   const handle =
     <A>(fn: (argv: A) => Promise<number>) =>
     async (argv: A): Promise<void> => {
@@ -141,7 +174,7 @@ export function buildParser(args: string[], ctx: { exitCode: number }): Argv {
         ctx.exitCode = exitCodeFor(error);
       }
     };
-  return yargs(args)
+  return yargs(joinPemValues(args))
     .scriptName('erst-batch')
     .usage('$0 <command>\n\nRe-verify whole archives of erst audit logs on every core, for nightly audits.')
     .strict()
@@ -157,13 +190,23 @@ export function buildParser(args: string[], ctx: { exitCode: number }): Argv {
           .option('state', { type: 'string', normalize: true, describe: 'State file: report records missing, changed or new since the run that wrote it, then update it' })
           .option('state-key', { type: 'string', normalize: true, describe: 'Ed25519 PKCS#8 PEM key that signs the state file and checks the previous one' })
           .option('init-state', { type: 'boolean', describe: 'With --state-key: allow a first run without a state file' })
+          .option('expect-state', {
+            type: 'string',
+            describe: 'The digest the previous run printed for its state (kept outside the archive): any other state file, older or not, fails with ERR_STATE_ROLLBACK',
+          })
+          .option('allow-empty', { type: 'boolean', describe: 'Pass even if an input holds no record (otherwise ERR_ARCHIVE_EMPTY, exit 2)' })
           .option('shard', { type: 'string', describe: 'Verify only shard K of N (1-based), split by a hash of each record\'s source name' })
           .option('max-bytes', { type: 'number', default: DEFAULT_MAX_INPUT_BYTES, describe: 'Largest record accepted, in bytes' })
           .option('stats', { type: 'boolean', hidden: true })
-          .group(['workers', 'shard', 'state', 'state-key', 'init-state', 'max-bytes'], 'Run:')
-          .example('$0 verify archive/ logs.jsonl old.tar.gz --trust trust.json --json report.json', 'Verify everything against a trust file')
-          .example('$0 verify /archive --public-key @signing.pub --state state.json --state-key state.pem --html report.html', 'Nightly: also catch deleted or replaced logs')
-          .example('$0 verify /archive --trust trust.json --shard 2/8 --json shard-2.json', 'One of 8 machines')
+          .group(['workers', 'shard', 'state', 'state-key', 'init-state', 'expect-state', 'allow-empty', 'max-bytes'], 'Run:')
+          .example(helpExample(['$0 verify archive/ logs.jsonl old.tar.gz --trust trust.json', '--json report.json'], 'Verify everything against a trust file'))
+          .example(
+            helpExample(
+              ['$0 verify /archive --public-key @signing.pub --html report.html', '--state state.json --state-key state.pem'],
+              'Nightly: also catch deleted or replaced logs',
+            ),
+          )
+          .example(helpExample(['$0 verify /archive --trust trust.json --shard 2/8', '--json shard-2.json'], 'One of 8 machines'))
           .epilogue(EXIT_HELP),
       handle((argv) => verifyHandler(argv as unknown as VerifyArgs)),
     )
@@ -173,27 +216,27 @@ export function buildParser(args: string[], ctx: { exitCode: number }): Argv {
       (y: Argv) =>
         withOutputOptions(y)
           .positional('reports', { type: 'string', array: true, describe: 'JSON reports of every shard' })
-          .example('$0 merge shard-*.json --json report.json --html report.html', 'One report for the whole archive')
+          .example(helpExample('$0 merge shard-*.json --json report.json --html report.html', 'One report for the whole archive'))
           .epilogue(`${EXIT_HELP}\nMerging fails (exit 2) unless every shard 1..N is given exactly once, with the same inputs and trust.`),
       handle((argv) => mergeHandler(argv as unknown as MergeArgs)),
     )
     .help()
     .alias('h', 'help')
     .version(VERSION)
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(helpWidth(columns))
     .exitProcess(false)
     .fail((msg, err) => {
       // Throwing (rather than printing here) stops yargs before it runs the
       // command's handler with the arguments it has just refused.
       if (err && !msg) throw err;
-      throw new ErstError('ERR_USAGE', `${msg} (run with --help for usage and examples)`);
+      throw new ErstError('ERR_USAGE', `${redactUsageMessage(msg, args)} (run with --help for usage and examples)`);
     });
 }
 
-export async function main(args: string[]): Promise<number> {
+export async function main(args: string[], columns = process.stdout.columns): Promise<number> {
   const ctx = { exitCode: EXIT.OK as number };
   try {
-    await buildParser(args, ctx).parseAsync();
+    await buildParser(args, ctx, columns).parseAsync();
   } catch (error) {
     process.stderr.write(`${formatError(error)}\n`);
     return exitCodeFor(error);

@@ -1,4 +1,6 @@
 import { ErstError } from '@erst/core';
+import { readInputFile } from '@erst/node-io';
+import { dict } from './outcome.js';
 import {
   type Counts,
   type Failure,
@@ -12,8 +14,61 @@ import {
   sortedRecord,
 } from './report.js';
 
+/** Shard reports list every failure: far larger than any record may be. */
+const MAX_REPORT_BYTES = 1 << 30;
+
 function reportError(name: string, why: string): ErstError {
   return new ErstError('ERR_USAGE', `${name}: ${why}`);
+}
+
+/**
+ * What the names a report counts by look like when erst-batch wrote them.
+ * The human summary prints them as they are (codes, formats, trust levels,
+ * key ids, days): a report from elsewhere must not bring text of its own there.
+ */
+const NAMES = {
+  by_format: /^[a-z0-9][a-z0-9.-]{0,31}$/,
+  by_key: /^[a-z0-9-]{1,32}:[0-9a-f]{1,1024}$/,
+  by_day: /^(?:[-+0-9]{1,16}|unknown)$/,
+  by_trust: /^[a-z][a-z-]{0,31}$/,
+  by_code: /^[A-Z][A-Z0-9_]{0,63}$/,
+  warnings: /^[A-Z][A-Z0-9_]{0,63}$/,
+} as const;
+const FAILURE_KINDS: readonly string[] = ['record', 'unreadable', 'state'] satisfies Failure['kind'][];
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isCounts = (v: unknown): boolean => typeof v === 'object' && v !== null && isCount((v as Counts).valid) && isCount((v as Counts).invalid);
+
+/** Why a report is not one erst-batch wrote, or null when it has the shape merge relies on. */
+function reportProblem(r: Partial<Report>): string | null {
+  const objects = ['totals', 'by_format', 'by_key', 'by_day', 'by_trust', 'by_code', 'by_input', 'warnings', 'trust'] as const;
+  for (const k of objects) {
+    if (typeof r[k] !== 'object' || r[k] === null || Array.isArray(r[k])) return `"${k}" is missing`;
+  }
+  if (!Array.isArray(r.inputs) || !Array.isArray(r.failures)) return '"inputs" and "failures" must be arrays';
+  if (!r.inputs.every((i) => typeof i === 'string')) return '"inputs" must be names';
+  const t = r.totals!;
+  if (![t.records, t.valid, t.invalid, t.unreadable].every(isCount)) return '"totals" must be counts';
+  if (r.shard !== null && (typeof r.shard !== 'string' || !/^\d{1,6}\/\d{1,6}$/.test(r.shard))) return '"shard" must be null or K/N';
+  for (const [field, pattern] of Object.entries(NAMES) as [keyof typeof NAMES, RegExp][]) {
+    for (const [k, v] of Object.entries(r[field]!)) {
+      if (!pattern.test(k)) return `"${field}" holds a name erst-batch does not write`;
+      if (field === 'by_trust' || field === 'by_code' || field === 'warnings' ? !isCount(v) : !isCounts(v)) return `"${field}" must hold counts`;
+    }
+  }
+  for (const v of Object.values(r.by_input!)) if (!isCounts(v) || !isCount((v as InputCounts).unreadable)) return '"by_input" must hold counts';
+  for (const f of r.failures) {
+    const ok =
+      typeof f === 'object' &&
+      f !== null &&
+      typeof f.source === 'string' &&
+      typeof f.message === 'string' &&
+      NAMES.by_code.test(String(f.code)) &&
+      FAILURE_KINDS.includes(f.kind) &&
+      (f.input === null || typeof f.input === 'string');
+    if (!ok) return '"failures" holds an entry erst-batch does not write';
+  }
+  return null;
 }
 
 /** Checks the shape merge relies on; a report from elsewhere is refused, not half-merged. */
@@ -22,12 +77,21 @@ export function checkReport(value: unknown, name: string): Report {
   if (typeof r !== 'object' || r === null || r.erst_batch_report !== REPORT_VERSION) {
     throw reportError(name, `not an erst-batch report (version ${REPORT_VERSION})`);
   }
-  const objects = ['totals', 'by_format', 'by_key', 'by_day', 'by_trust', 'by_code', 'by_input', 'warnings', 'trust'] as const;
-  for (const k of objects) {
-    if (typeof r[k] !== 'object' || r[k] === null) throw reportError(name, `"${k}" is missing`);
-  }
-  if (!Array.isArray(r.inputs) || !Array.isArray(r.failures)) throw reportError(name, '"inputs" and "failures" must be arrays');
+  const problem = reportProblem(r);
+  if (problem) throw reportError(name, problem);
   return r as Report;
+}
+
+/** Reads and checks one shard report. Never quotes its content: a parse error says only that it is not JSON. */
+export function readReport(name: string): Report {
+  const text = readInputFile(name, MAX_REPORT_BYTES).toString('utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw reportError(name, 'not JSON');
+  }
+  return checkReport(value, name);
 }
 
 function addCounts<T extends Counts>(into: Record<string, T>, from: Record<string, T>, extra?: (a: T, b: T) => void): void {
@@ -87,13 +151,13 @@ export function mergeReports(reports: readonly { name: string; report: Report }[
   }
 
   const inputs = sharded ? [...first.inputs] : [...new Set(reports.flatMap((r) => r.report.inputs))];
-  const byFormat: Record<string, Counts> = {};
-  const byKey: Record<string, KeyCounts> = {};
-  const byDay: Record<string, Counts> = {};
-  const byTrust: Record<string, number> = {};
-  const byCode: Record<string, number> = {};
-  const byInput: Record<string, InputCounts> = {};
-  const warnings: Record<string, number> = {};
+  const byFormat = dict<Counts>();
+  const byKey = dict<KeyCounts>();
+  const byDay = dict<Counts>();
+  const byTrust = dict<number>();
+  const byCode = dict<number>();
+  const byInput = dict<InputCounts>();
+  const warnings = dict<number>();
   const totals = { records: 0, valid: 0, invalid: 0, unreadable: 0 };
   const failures: Failure[] = [];
   const unreadableSeen = new Set<string>();
@@ -151,6 +215,7 @@ export function mergeReports(reports: readonly { name: string; report: Report }[
         state.records += report.state.records;
         state.signature_checked &&= report.state.signature_checked;
         state.written &&= report.state.written;
+        if (report.state.digests) state.digests = [...(state.digests ?? []), ...report.state.digests];
       }
     }
   }

@@ -27,6 +27,15 @@ export function toOutcome(r: VerifyResult, bytes: Uint8Array, contentHash: boole
   };
 }
 
+/**
+ * A map keyed by strings from the archive or the command line (input names,
+ * keys, days, codes): no prototype, so that a key "__proto__" is an entry
+ * like any other instead of rewiring the object.
+ */
+export function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 export function bump(map: Record<string, Counts>, key: string, valid: boolean): Counts {
   let c = map[key];
   if (!c) {
@@ -42,11 +51,11 @@ export function bump(map: Record<string, Counts>, key: string, valid: boolean): 
 export function summarize(outcomes: readonly RecordOutcome[], withHashes: boolean): ChunkSummary {
   const s: ChunkSummary = {
     valid: new Uint8Array(outcomes.length),
-    byFormat: {},
-    byKey: {},
-    byDay: {},
-    byTrust: {},
-    warnings: {},
+    byFormat: dict(),
+    byKey: dict(),
+    byDay: dict(),
+    byTrust: dict(),
+    warnings: dict(),
     failures: [],
   };
   if (withHashes) {

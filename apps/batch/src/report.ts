@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { bytesToHex, parsePublicKey, publicKeyId } from '@erst/core';
 import type { TrustPolicy, VerifyOptions } from '@erst/verify';
-import { bump, summarize } from './outcome.js';
+import { bump, dict, summarize } from './outcome.js';
 import type { ChunkSummary, RecordOutcome } from './protocol.js';
 import type { Shard } from './shard.js';
 
@@ -53,6 +53,20 @@ export interface StateSummary {
   signature_checked: boolean;
   /** Whether this run wrote a new state. */
   written: boolean;
+  /**
+   * The state in place after this run, per state file: the new one, or the
+   * previous one when this run did not replace it (none when it is not
+   * trusted). Keep `digest` outside the archive and pass it to the next run
+   * with --expect-state.
+   */
+  digests?: StateDigest[];
+}
+
+export interface StateDigest {
+  file: string;
+  sequence: number;
+  digest: string;
+  previous_digest: string | null;
 }
 
 export interface TrustSummary {
@@ -90,7 +104,7 @@ export interface Report {
 }
 
 export function sortedRecord<T>(obj: Record<string, T>): Record<string, T> {
-  const out: Record<string, T> = {};
+  const out = dict<T>();
   for (const k of Object.keys(obj).sort()) out[k] = obj[k]!;
   return out;
 }
@@ -145,13 +159,13 @@ export class ReportBuilder {
   readonly #shard: string | null;
   readonly #trust: TrustSummary;
   readonly totals = { records: 0, valid: 0, invalid: 0, unreadable: 0 };
-  readonly #byFormat: Record<string, Counts> = {};
-  readonly #byKey: Record<string, KeyCounts> = {};
-  readonly #byDay: Record<string, Counts> = {};
-  readonly #byTrust: Record<string, number> = {};
-  readonly #byCode: Record<string, number> = {};
-  readonly #byInput: Record<string, InputCounts> = {};
-  readonly #warnings: Record<string, number> = {};
+  readonly #byFormat = dict<Counts>();
+  readonly #byKey = dict<KeyCounts>();
+  readonly #byDay = dict<Counts>();
+  readonly #byTrust = dict<number>();
+  readonly #byCode = dict<number>();
+  readonly #byInput = dict<InputCounts>();
+  readonly #warnings = dict<number>();
   readonly #failures: Failure[] = [];
 
   constructor(inputs: string[], shard: Shard | null, trust: TrustSummary) {
@@ -232,8 +246,6 @@ export class ReportBuilder {
   }
 
   build(state?: { summary: StateSummary; missing: string[]; changed: string[]; added: string[] }): Report {
-    const byKey: Record<string, KeyCounts> = {};
-    for (const [id, k] of Object.entries(sortedRecord(this.#byKey))) byKey[id] = k;
     const report: Report = {
       erst_batch_report: REPORT_VERSION,
       inputs: [...this.#inputs],
@@ -242,7 +254,7 @@ export class ReportBuilder {
       exit_code: 0,
       totals: { ...this.totals },
       by_format: sortedRecord(this.#byFormat),
-      by_key: byKey,
+      by_key: sortedRecord(this.#byKey),
       by_day: sortedRecord(this.#byDay),
       by_trust: sortedRecord(this.#byTrust),
       by_code: sortedRecord(this.#byCode),

@@ -1,16 +1,16 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, createReadStream, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ErstError, bytesToHex, equalBytes, hexToBytes, type Signer } from '@erst/core';
 import { selectBackend, signatureIsStrictlyEncoded } from '@erst/verify';
-import { LineSplitter, atomicTempPath, fsyncDirectory } from '@erst/node-io';
+import { LineSplitter, createAtomicTemp, fsyncDirectory, openInputFile } from '@erst/node-io';
 
 /*
  * The state file is JSON Lines, so that it is written and read as a stream
  * (it holds one line per record, and archives hold millions):
  *
- *   {"erst_batch_state":1,"shard":"1/4"}             header (shard is null when unsharded)
+ *   {"erst_batch_state":2,"shard":"1/4","sequence":N,"previous":"<hex>" | null}   header
  *   ["logs/a.json","<trace_hash>","<sha256 of the record's bytes>"]   one per record
  *   {"end":{"records":N,"sha256":"<hex>","signature":{...} | null}}  trailer
  *
@@ -18,9 +18,16 @@ import { LineSplitter, atomicTempPath, fsyncDirectory } from '@erst/node-io';
  * --state-key, `signature` is {"algorithm":"ed25519","public_key":"<hex>",
  * "value":"<hex>"}: Ed25519 over those 32 digest bytes. The key that checks
  * it is the one given with --state-key, never the one the file names.
+ *
+ * That `sha256` is the state's digest. `sequence` counts the runs that wrote
+ * a state (1 for a baseline) and `previous` is the digest of the state the
+ * run compared against: a chain, so that a state put back from an older run
+ * shows up against a digest kept elsewhere (--expect-state). Version 1 files
+ * (no sequence) still load, as sequence 0 with no previous digest.
  */
 
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
+const LEGACY_STATE_VERSION = 1;
 
 export interface StateOptions {
   path: string;
@@ -30,6 +37,17 @@ export interface StateOptions {
   init: boolean;
   /** `K/N` of this run, or null. */
   shard: string | null;
+  /** The digest the previous state must have (kept outside the archive by whoever runs erst-batch). */
+  expect?: string;
+}
+
+/** Which state a file holds: its place in the chain of runs, and its digest. */
+export interface StateIdentity {
+  sequence: number;
+  /** SHA-256 of the state file before its trailer (hex). */
+  digest: string;
+  /** The digest of the state the run that wrote it compared against. */
+  previous: string | null;
 }
 
 export interface StateDiff {
@@ -49,9 +67,17 @@ interface Loaded {
   entries: Map<string, string>;
   records: number;
   signatureChecked: boolean;
+  identity: StateIdentity;
 }
 
-class Tampered extends Error {}
+class Tampered extends Error {
+  constructor(
+    message: string,
+    readonly code: 'ERR_STATE_TAMPERED' | 'ERR_STATE_ROLLBACK' = 'ERR_STATE_TAMPERED',
+  ) {
+    super(message);
+  }
+}
 
 function stateMalformed(why: string): Tampered {
   return new Tampered(`the state file is not a valid erst-batch state (${why})`);
@@ -61,7 +87,7 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
   const entries = new Map<string, string>();
   const hash = createHash('sha256');
   const splitter = new LineSplitter(64 * 1024 * 1024);
-  let header: { shard: string | null } | undefined;
+  let header: { shard: string | null; sequence: number; previous: string | null } | undefined;
   let trailer: Record<string, unknown> | undefined;
   const take = (bytes: Buffer, line: number): void => {
     if (trailer) throw stateMalformed(`line ${line} follows the trailer`);
@@ -72,11 +98,20 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
       throw stateMalformed(`line ${line} is not JSON`);
     }
     if (!header) {
-      const h = value as { erst_batch_state?: unknown; shard?: unknown };
-      if (typeof h !== 'object' || h === null || h.erst_batch_state !== STATE_VERSION || !(typeof h.shard === 'string' || h.shard === null)) {
+      const h = value as { erst_batch_state?: unknown; shard?: unknown; sequence?: unknown; previous?: unknown };
+      if (typeof h !== 'object' || h === null || !(typeof h.shard === 'string' || h.shard === null)) throw stateMalformed('no header');
+      if (h.erst_batch_state === LEGACY_STATE_VERSION) {
+        header = { shard: h.shard, sequence: 0, previous: null };
+      } else if (
+        h.erst_batch_state === STATE_VERSION &&
+        Number.isSafeInteger(h.sequence) &&
+        (h.sequence as number) >= 1 &&
+        (h.previous === null || (typeof h.previous === 'string' && SHA256_HEX.test(h.previous)))
+      ) {
+        header = { shard: h.shard, sequence: h.sequence as number, previous: h.previous as string | null };
+      } else {
         throw stateMalformed('no header');
       }
-      header = { shard: h.shard };
     } else if (Array.isArray(value)) {
       const [source, trace, content] = value as unknown[];
       if (value.length !== 3 || typeof source !== 'string' || typeof trace !== 'string' || typeof content !== 'string') {
@@ -93,7 +128,8 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
     }
     hash.update(bytes).update('\n');
   };
-  const stream = createReadStream(opts.path, { highWaterMark: 1 << 20 });
+  // Never blocks on a FIFO; anything but a regular file is refused (ERR_FILE_NOT_REGULAR).
+  const stream = (await openInputFile(opts.path)).createReadStream({ highWaterMark: 1 << 20 });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       for (const l of splitter.push(chunk)) {
@@ -137,7 +173,28 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
       `${opts.path} was written by a run with --shard ${header.shard ?? '(none)'}, and this run has --shard ${opts.shard ?? '(none)'}: give each shard its own state file`,
     );
   }
-  return { entries, records: entries.size, signatureChecked };
+  return { entries, records: entries.size, signatureChecked, identity: { sequence: header.sequence, digest: bytesToHex(digest), previous: header.previous } };
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Whether `value` is a state digest as erst-batch prints it. */
+export function isStateDigest(value: string): boolean {
+  return SHA256_HEX.test(value);
+}
+
+/**
+ * The state file must be the one the last run left, as named by the digest
+ * kept outside the archive. Only that outside digest can tell an older,
+ * validly signed state from the current one: the file alone cannot.
+ */
+function checkExpected(found: StateIdentity, expect: string): void {
+  if (found.digest === expect) return;
+  const why =
+    found.previous === expect
+      ? `it is the state of a later run (sequence ${found.sequence}) that started from the expected one: a run whose digest was not kept`
+      : `it is state sequence ${found.sequence}, digest ${found.digest}: an older state put back, or another state put in its place`;
+  throw new Tampered(`the state file is not the state --expect-state names (${expect}): ${why}`, 'ERR_STATE_ROLLBACK');
 }
 
 /**
@@ -150,6 +207,12 @@ export class StateTracker {
   readonly path: string;
   readonly status: 'baseline' | 'compared' | 'tampered';
   readonly tamperReason: string | undefined;
+  /** ERR_STATE_TAMPERED, or ERR_STATE_ROLLBACK when the state is not the one --expect-state names. */
+  readonly tamperCode: 'ERR_STATE_TAMPERED' | 'ERR_STATE_ROLLBACK';
+  /** The state this run compared against (undefined for a baseline or a state not trusted). */
+  readonly previous: StateIdentity | undefined;
+  /** The new state's identity, once finish() has put it in place. */
+  written: StateIdentity | undefined;
   readonly previousRecords: number;
   readonly signatureChecked: boolean;
   readonly #previous: Map<string, string>;
@@ -158,16 +221,23 @@ export class StateTracker {
   readonly #added: string[] = [];
   readonly #changed: { source: string; message: string }[] = [];
   #tmp: string | undefined;
+  /** Where the new state goes: the path, or the file a symbolic link at the path points to. */
+  #target: string | undefined;
   #fd: number | undefined;
   #hash: Hash | undefined;
   #buffer: string[] = [];
   #bufferBytes = 0;
   #records = 0;
+  #sequence = 0;
+  #finalDigest: Uint8Array | undefined;
 
-  private constructor(opts: StateOptions, status: StateTracker['status'], loaded: Loaded | undefined, tamperReason?: string) {
+  private constructor(opts: StateOptions, status: StateTracker['status'], loaded: Loaded | undefined, tampered?: Tampered) {
     this.path = opts.path;
     this.status = status;
-    this.tamperReason = tamperReason;
+    this.tamperReason = tampered?.message;
+    this.tamperCode = tampered?.code ?? 'ERR_STATE_TAMPERED';
+    this.previous = loaded?.identity;
+    this.written = undefined;
     this.#previous = loaded?.entries ?? new Map();
     this.previousRecords = loaded?.records ?? 0;
     this.signatureChecked = loaded?.signatureChecked ?? false;
@@ -187,38 +257,46 @@ export class StateTracker {
     }
     let tracker: StateTracker;
     if (!exists) {
-      if (opts.key && !opts.init) {
+      if (opts.expect !== undefined) {
+        const gone = new Tampered(`the state file is gone, and --expect-state names the state ${opts.expect}`, 'ERR_STATE_ROLLBACK');
+        tracker = new StateTracker(opts, 'tampered', undefined, gone);
+      } else if (opts.key && !opts.init) {
         tracker = new StateTracker(
           opts,
           'tampered',
           undefined,
-          'the state file is gone, and --state-key says one was kept; if this is the first run, pass --init-state',
+          new Tampered('the state file is gone, and --state-key says one was kept; if this is the first run, pass --init-state'),
         );
       } else {
         tracker = new StateTracker(opts, 'baseline', undefined);
       }
     } else {
       try {
-        tracker = new StateTracker(opts, 'compared', await loadState(opts));
+        const loaded = await loadState(opts);
+        if (opts.expect !== undefined) checkExpected(loaded.identity, opts.expect);
+        tracker = new StateTracker(opts, 'compared', loaded);
       } catch (e) {
         if (!(e instanceof Tampered)) throw e;
-        tracker = new StateTracker(opts, 'tampered', undefined, e.message);
+        tracker = new StateTracker(opts, 'tampered', undefined, e);
       }
     }
     if (tracker.status !== 'tampered') tracker.#begin();
     return tracker;
   }
 
+
   #begin(): void {
-    this.#tmp = atomicTempPath(this.path);
-    try {
-      this.#fd = openSync(this.#tmp, 'wx', 0o644);
-      process.once('exit', this.#discard);
-    } catch (e) {
-      throw new ErstError('ERR_OUTPUT_WRITE', `cannot write the state file next to ${this.path} (${(e as { code?: string }).code ?? 'error'})`);
-    }
+    const temp = createAtomicTemp(this.path);
+    this.#tmp = temp.temp;
+    this.#target = temp.target;
+    this.#fd = temp.fd;
+    process.once('exit', this.#discard);
     this.#hash = createHash('sha256');
-    this.#write(`${JSON.stringify({ erst_batch_state: STATE_VERSION, shard: this.#shard })}\n`, true);
+    this.#sequence = (this.previous?.sequence ?? 0) + 1;
+    this.#write(
+      `${JSON.stringify({ erst_batch_state: STATE_VERSION, shard: this.#shard, sequence: this.#sequence, previous: this.previous?.digest ?? null })}\n`,
+      true,
+    );
   }
 
   /** Removes the unfinished new state if the process ends before finish(). */
@@ -287,6 +365,7 @@ export class StateTracker {
     try {
       if (keep) {
         const digest = this.#hash!.digest();
+        this.#finalDigest = digest;
         let signature: { algorithm: string; public_key: string; value: string } | null = null;
         if (this.#key) {
           const value = await this.#key.sign(digest);
@@ -308,12 +387,13 @@ export class StateTracker {
     try {
       if (keep) {
         try {
-          renameSync(this.#tmp!, this.path);
+          renameSync(this.#tmp!, this.#target!);
           renamed = true;
+          this.written = { sequence: this.#sequence, digest: bytesToHex(this.#finalDigest!), previous: this.previous?.digest ?? null };
         } catch (e) {
           throw new ErstError('ERR_OUTPUT_WRITE', `cannot write ${this.path} (${(e as { code?: string }).code ?? 'error'})`);
         }
-        fsyncDirectory(dirname(this.path));
+        fsyncDirectory(dirname(this.#target!));
       }
     } finally {
       if (!renamed) {

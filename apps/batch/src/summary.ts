@@ -1,3 +1,4 @@
+import { escapeForDisplay } from '@erst/core';
 import type { Counts, Report } from './report.js';
 
 const n = (x: number): string => x.toLocaleString('en-US');
@@ -11,9 +12,12 @@ function countsLine(label: string, c: Counts, width: number): string {
   return `  ${label.padEnd(width)}  ${n(c.valid).padStart(9)} valid  ${n(c.invalid).padStart(9)} invalid`;
 }
 
-/** Control characters in a file name must not drive the terminal. */
-function safe(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/** Control characters (and bidi controls) in a file name must not drive the terminal. */
+const safe = escapeForDisplay;
+
+/** A line for the terminal: control characters inside it made visible, its newline kept. */
+export function terminalSafe(line: string): string {
+  return `${safe(line.replace(/\n$/, ''))}\n`;
 }
 
 export interface RunInfo {
@@ -63,7 +67,9 @@ export function humanSummary(r: Report, info: RunInfo = {}): string {
       s.status === 'baseline'
         ? `no previous state: recorded a baseline of ${n(s.records)} records`
         : s.status === 'tampered'
-          ? 'TAMPERED: the previous state cannot be trusted and was not used'
+          ? r.failures.some((f) => f.code === 'ERR_STATE_ROLLBACK')
+            ? 'NOT THE EXPECTED STATE (--expect-state): rolled back or replaced; it was not used'
+            : 'TAMPERED: the previous state cannot be trusted and was not used'
           : `compared with ${n(s.previous_records)} records seen before: ${n(r.missing?.length ?? 0)} missing, ${n(r.changed?.length ?? 0)} changed, ${n(r.new?.length ?? 0)} new`;
     out.push(`State (${s.files.map(safe).join(', ')}): ${what}${s.written ? '' : '; state file not updated'}`);
   }
@@ -72,5 +78,7 @@ export function humanSummary(r: Report, info: RunInfo = {}): string {
     for (const f of r.failures) out.push(`  ${safe(f.source)}: ${f.code}: ${safe(f.message)}`);
   }
   out.push(`Result: ${r.exit_code === 0 ? 'PASS' : r.exit_code === 1 ? 'FAIL' : 'ERROR (input could not be read)'} (exit ${r.exit_code})`);
-  return `${out.join('\n')}\n`;
+  // Every line, not only the names known to be untrusted: a merged report's
+  // counts and names come from files too.
+  return `${out.map(escapeForDisplay).join('\n')}\n`;
 }

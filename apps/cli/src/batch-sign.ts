@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -5,10 +6,13 @@ import {
   DEFAULT_MAX_INPUT_BYTES,
   ErstError,
   type JsonObject,
+  type JsonValue,
   type Signer,
   type WritableSchema,
   bytesToHex,
+  canonicalize,
   errorCategory,
+  escapeForDisplay,
   generateWithSigner,
   isErstError,
   parseStrictJson,
@@ -33,9 +37,10 @@ export const BATCH_HELP = `Batch signing: --batch payloads.jsonl (or - for stdin
 {"transaction_hash", "payload"} document per line.
   --out-dir DIR   DIR/<transaction_hash>.json per record, each written atomically
   --out FILE      one record per line, appended whole and fsynced
-A rerun skips what is already signed (a file that verifies under the key,
-or a line with that transaction hash), so an interrupted or crashed batch
-is resumed by running it again. A bad input line is reported with its line
+A rerun skips what is already signed (a file, or a line of --out, that
+verifies under the key as that transaction's record), so an interrupted or
+crashed batch is resumed by running it again; a line of --out that does not
+verify stops the batch (exit 2, ERR_OUTPUT_WRITE) and the file is left alone. A bad input line is reported with its line
 number and skipped; the other lines are still signed.
 Batch exit codes: 0 every line is signed (now or before); 2 some input
 lines were bad (all others signed); 3 signer failure (the batch stops);
@@ -69,7 +74,7 @@ export function withBatchOptions<T>(y: Argv<T>): Argv<T & BatchArgs> {
 
 const TX_HASH = /^[0-9a-f]{64}$/;
 /** What writeFileAtomic leaves behind for DIR/<transaction_hash>.json when killed mid-write. */
-const STALE_TEMP = /^\.[0-9a-f]{64}\.json\.[0-9a-f]{12}\.tmp$/;
+const STALE_TEMP = /^\.[0-9a-f]{64}\.json\.(?:[0-9]+\.)?[0-9a-f]{12}\.tmp$/;
 
 interface BadLine {
   line: number;
@@ -165,37 +170,47 @@ class JsonlAppender {
 }
 
 /**
- * Reads what a previous run appended: the transaction hashes of its complete
- * lines. A partial last line (the run died mid-write) is cut off.
+ * Reads what a previous run appended and returns the transaction hashes of
+ * its complete lines, each of which must verify, under the key signing now,
+ * as a record of its transaction: a line that does not (an edited line, a
+ * file signed with another key, a file that is not this batch's output)
+ * stops the batch with the output left as it is, instead of counting as
+ * "already signed". A partial last line (the run died mid-write) is cut off.
  */
-async function resumeJsonl(path: string): Promise<Set<string>> {
-  const done = new Set<string>();
+async function resumeJsonl(path: string, verifier: Verifier, concurrency: number): Promise<Map<string, Resumed>> {
+  const done = new Map<string, Resumed>();
   if (!existsSync(path)) return done;
   const handle = await open(path, 'r+');
   try {
-    const splitter = new LineSplitter(DEFAULT_MAX_INPUT_BYTES);
     let offset = 0;
     let complete = 0;
-    const take = (bytes: Buffer, line: number): void => {
-      let tx: unknown;
-      try {
-        tx = (JSON.parse(bytes.toString('utf8')) as { transaction_hash?: unknown }).transaction_hash;
-      } catch {
-        tx = undefined;
+    // The lines in flight in the verifier, oldest first.
+    const queue: { line: number; bytes: Uint8Array }[] = [];
+    // Lines go to the verifier as they are read; results come back in order.
+    async function* lines(): AsyncGenerator<Uint8Array> {
+      const splitter = new LineSplitter(DEFAULT_MAX_INPUT_BYTES);
+      for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 }) as AsyncIterable<Buffer>) {
+        for (const l of splitter.push(chunk)) {
+          if ('tooLong' in l) throw notThisBatch(path, l.line, 'is too long to be an audit record');
+          queue.push({ line: l.line, bytes: l.bytes });
+          yield l.bytes;
+        }
+        const lastNl = chunk.lastIndexOf(0x0a);
+        if (lastNl !== -1) complete = offset + lastNl + 1;
+        offset += chunk.length;
       }
-      if (typeof tx !== 'string') {
-        throw new ErstError('ERR_OUTPUT_WRITE', `${path} line ${line} is not an audit record; not appending to a file this run did not write`);
-      }
-      done.add(tx);
-    };
-    for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 }) as AsyncIterable<Buffer>) {
-      for (const l of splitter.push(chunk)) {
-        if ('tooLong' in l) throw new ErstError('ERR_OUTPUT_WRITE', `${path} line ${l.line} is too long to be an audit record`);
-        take(l.bytes, l.line);
-      }
-      const lastNl = chunk.lastIndexOf(0x0a);
-      if (lastNl !== -1) complete = offset + lastNl + 1;
-      offset += chunk.length;
+    }
+    for await (const r of verifier.verifyStream(lines(), { concurrency })) {
+      const { line, bytes } = queue.shift()!;
+      if (!r.valid) throw notThisBatch(path, line, `does not verify as a record signed by this key (${r.errors[0]?.code ?? 'ERR_RECORD_UNKNOWN_FORMAT'})`);
+      const tx = r.transaction_hash;
+      if (tx === null || !TX_HASH.test(tx)) throw notThisBatch(path, line, 'is not the record of a transaction');
+      // A run never writes a transaction twice: a repeat is an edited file.
+      const before = done.get(tx);
+      if (before) throw notThisBatch(path, line, `repeats the transaction of line ${before.line}`);
+      // 1.x records do not sign their transaction_hash: what ties the line to its
+      // transaction is then its payload, checked against the input's when the line comes.
+      done.set(tx, { line, payload: r.uncovered.includes('transaction_hash') ? payloadDigest((parseStrictJson(bytes) as JsonObject).payload!) : null });
     }
     if (complete < offset) {
       // The tail after the last newline is a line a killed run did not finish.
@@ -206,6 +221,24 @@ async function resumeJsonl(path: string): Promise<Set<string>> {
   } finally {
     await handle.close();
   }
+}
+
+/** A transaction already in the output: its line, and for a 1.x record the digest of its payload. */
+interface Resumed {
+  line: number;
+  payload: string | null;
+}
+
+function payloadDigest(payload: JsonValue): string {
+  return createHash('sha256').update(canonicalize(payload)).digest('hex');
+}
+
+function notThisBatch(path: string, line: number, why: string): ErstError {
+  return new ErstError(
+    'ERR_OUTPUT_WRITE',
+    `${path} line ${line} ${why}; not appending to it: move it aside, or give another --out`,
+    { details: { file: path, line } },
+  );
 }
 
 async function countLines(path: string): Promise<number | undefined> {
@@ -343,7 +376,7 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
   try {
     const publicKey = await signer.publicKey();
     const verifier = new Verifier({ publicKeys: [publicKey] });
-    let done = new Set<string>();
+    let done = new Map<string, Resumed>();
     const outDir = argv['out-dir'];
     if (outDir) {
       try {
@@ -354,7 +387,7 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
         throw new ErstError('ERR_OUTPUT_WRITE', `cannot use ${outDir} as the output directory (${(e as { code?: string }).code ?? 'error'})`);
       }
     } else {
-      done = await resumeJsonl(argv.out!);
+      done = await resumeJsonl(argv.out!, verifier, argv.concurrency);
       appender = new JsonlAppender(await open(argv.out!, 'a', 0o644));
     }
 
@@ -362,7 +395,7 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
     const report = (b: BadLine): void => {
       bad.push(b);
       progress.clear();
-      process.stderr.write(`erst: ${fromStdin ? '<stdin>' : input} line ${b.line}: error ${b.code}: ${b.message}\n`);
+      process.stderr.write(`${escapeForDisplay(`erst: ${fromStdin ? '<stdin>' : input} line ${b.line}: error ${b.code}: ${b.message}`)}\n`);
     };
     const firstLine = new Map<string, number>();
     const limiter = new Limiter(argv.concurrency);
@@ -427,8 +460,17 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
         return;
       }
       firstLine.set(doc.transactionHash, l.line);
-      if (done.has(doc.transactionHash)) {
-        counts.skipped++;
+      const resumed = done.get(doc.transactionHash);
+      if (resumed) {
+        if (resumed.payload !== null && resumed.payload !== payloadDigest(doc.payload)) {
+          report({
+            line: l.line,
+            code: 'ERR_OUTPUT_WRITE',
+            message: `${argv.out} line ${resumed.line} claims this transaction_hash (which 1.x records do not sign) for another payload; not signed`,
+          });
+        } else {
+          counts.skipped++;
+        }
         counts.done++;
         return;
       }

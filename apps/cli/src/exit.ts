@@ -1,4 +1,4 @@
-import { type ErrorCategory, errorCategory, isErstError } from '@erst/core';
+import { type ErrorCategory, errorCategory, escapeForDisplay, isErstError } from '@erst/core';
 
 /** Exit codes from DESIGN.md: the contract scripts and cron jobs depend on. */
 export const EXIT = {
@@ -19,9 +19,12 @@ export function exitCodeFor(error: unknown): number {
   return isErstError(error) ? BY_CATEGORY[errorCategory(error.code)] : EXIT.USAGE_OR_INPUT;
 }
 
-/** One line a person can act on: code and message, never a stack trace. */
+/**
+ * One line a person can act on: code and message, never a stack trace.
+ * Messages quote field and file names from untrusted input, so they are escaped.
+ */
 export function formatError(error: unknown): string {
-  if (isErstError(error)) return `erst: error ${error.code}: ${error.message}`;
+  if (isErstError(error)) return `erst: error ${error.code}: ${escapeForDisplay(error.message)}`;
   const msg = error instanceof Error ? error.message : String(error);
-  return `erst: error ERR_INTERNAL: ${msg} (this is a bug; please report it)`;
+  return `erst: error ERR_INTERNAL: ${escapeForDisplay(msg)} (this is a bug; please report it)`;
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { ErstError } from '@erst/core';
-import yargs, { type Argv } from 'yargs';
+import { helpWidth, joinPemValues, redactUsageMessage } from '@erst/node-io';
+import type { Argv } from 'yargs';
 import { auditCommands } from './commands/audit.js';
 import { hsmCommand } from './commands/hsm.js';
 import { keysCommand } from './commands/keys.js';
@@ -8,6 +9,9 @@ import { EXIT, exitCodeFor, formatError } from './exit.js';
 
 // The package's own version (yargs would look for the package.json of the working directory).
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+// yargs' CommonJS build: its ESM build lays help out with a wrap that cuts
+// words in the middle (flags, variable names, paths); this one breaks at spaces.
+const yargs = createRequire(import.meta.url)('yargs/yargs') as (args: readonly string[]) => Argv;
 
 /** Set by command handlers; read once the parse finishes. */
 export interface RunContext {
@@ -27,7 +31,7 @@ export function handle<A>(ctx: RunContext, fn: (argv: A) => Promise<number>): (a
 }
 
 export function buildParser(args: string[], ctx: RunContext): Argv {
-  let parser = yargs(args)
+  let parser = yargs(joinPemValues(args))
     .scriptName('erst')
     .usage('$0 <command>\n\nSign and verify tamper-evident audit logs of Stellar/Soroban transaction simulations.')
     .strict()
@@ -36,7 +40,7 @@ export function buildParser(args: string[], ctx: RunContext): Argv {
     .help()
     .alias('h', 'help')
     .version(VERSION)
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(helpWidth(process.stdout.columns))
     .exitProcess(false)
     // PEM text ("-----BEGIN ...") and "-" (stdin) are values, not flags.
     .parserConfiguration({ 'nargs-eats-options': true })
@@ -45,7 +49,7 @@ export function buildParser(args: string[], ctx: RunContext): Argv {
       if (err && !msg) throw err;
       // Thrown, not printed: yargs would otherwise go on to run the command's
       // handler with the arguments it has just refused. main() prints it.
-      throw new ErstError('ERR_USAGE', `${msg} (run with --help for usage and examples)`);
+      throw new ErstError('ERR_USAGE', `${redactUsageMessage(msg, args)} (run with --help for usage and examples)`);
     });
   for (const cmd of [...auditCommands(ctx), keysCommand(ctx), hsmCommand(ctx)]) parser = parser.command(cmd);
   return parser;

@@ -1,3 +1,4 @@
+import { escapeForDisplay } from '@erst/core';
 import type { AttestationReport, VerifyResult } from '@erst/verify';
 
 function shortKey(hex: string): string {
@@ -42,6 +43,15 @@ function describeAttestationReport(a: AttestationReport): string[] {
   return lines;
 }
 
+/**
+ * Lines for a person's terminal. Each line quotes file names, field names,
+ * certificate subjects and token labels from untrusted input: escaped per line
+ * so that none of them can add a line, erase one or move the cursor.
+ */
+export function displayLines(lines: readonly string[]): string {
+  return lines.map(escapeForDisplay).join('\n');
+}
+
 /** The human lines for one verified file. */
 export function describeResult(file: string, r: VerifyResult): string {
   const lines: string[] = [];
@@ -54,7 +64,7 @@ export function describeResult(file: string, r: VerifyResult): string {
   for (const e of r.errors) lines.push(`     error ${e.code}: ${e.message}`);
   for (const w of r.warnings) lines.push(`     warning ${w.code}: ${w.message}`);
   if (r.attestation) lines.push(...describeAttestationReport(r.attestation));
-  return lines.join('\n');
+  return displayLines(lines);
 }
 
 /** The machine shape promised by the CLI contract (plus the detail fields). */

@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { ErstError, type Signer } from '@erst/core';
+import { ErstError, type Signer, escapeForDisplay } from '@erst/core';
 // Types only: the native module loads when a pkcs11 command actually runs.
 import type { AttestationMode, Pkcs11Config } from '@erst/signer-pkcs11';
 import type { Argv } from 'yargs';
@@ -78,11 +78,13 @@ export function readPinFile(path: string): string {
   try {
     const st = statSync(path);
     if (st.isDirectory()) throw Object.assign(new Error(), { code: 'EISDIR' });
-    if (st.mode & 0o077) process.stderr.write(`erst: warning: PIN file ${path} is readable by other users; chmod 600 it\n`);
+    if (st.mode & 0o077) process.stderr.write(`erst: warning: PIN file ${escapeForDisplay(path)} is readable by other users; chmod 600 it\n`);
     text = readFileSync(path, 'utf8');
   } catch (cause) {
-    const code = (cause as { code?: string }).code ?? 'error';
-    throw new ErstError('ERR_PKCS11_PIN_MISSING', `cannot read the PIN file ${path} (${code})`, { details: { file: path } });
+    const code = (cause as { code?: string }).code;
+    // Not the path: a PIN typed where its file's path belongs would be printed back.
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'error');
+    throw new ErstError('ERR_PKCS11_PIN_MISSING', `cannot read the file given with --pin-file: ${why}`);
   }
   const pin = text.replace(/\r?\n$/, '');
   if (pin.length === 0) throw new ErstError('ERR_PKCS11_PIN_MISSING', `the PIN file ${path} is empty`, { details: { file: path } });

@@ -1,4 +1,4 @@
-import type { Signer } from '@erst/core';
+import { ErstError, type Signer, escapeForDisplay } from '@erst/core';
 import { ThreadedSigner, loadSoftwareSigner } from '@erst/signer-memory';
 import type { Argv } from 'yargs';
 import { type Pkcs11KeyArgs, openPkcs11FromArgs, withPkcs11KeyOptions } from './pkcs11-args.js';
@@ -35,11 +35,14 @@ export function withSignerOptions<T>(y: Argv<T>): Argv<T & SignerArgs> {
  */
 export async function openSigner(argv: SignerArgs, env: NodeJS.ProcessEnv = process.env, bulk = false): Promise<Signer> {
   if (argv['hsm-provider'] === 'pkcs11') return openPkcs11FromArgs(argv, env, bulk);
+  if (argv['key-file']?.startsWith('-----BEGIN')) {
+    throw new ErstError('ERR_USAGE', '--key-file takes the path of a key file, not PEM text: give PEM text with --software-private-key or ERST_AUDIT_PRIVATE_KEY_PEM');
+  }
   const signer = loadSoftwareSigner({
     pem: argv['software-private-key'],
     keyFile: argv['key-file'],
     env,
-    onWarning: (m) => process.stderr.write(`erst: warning: ${m}\n`),
+    onWarning: (m) => process.stderr.write(`erst: warning: ${escapeForDisplay(m)}\n`),
   });
   return bulk ? ThreadedSigner.from(signer) : signer;
 }

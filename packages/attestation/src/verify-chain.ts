@@ -7,6 +7,8 @@ import { x509 } from './x509.js';
 type Issue = { code: ErrorCode; message: string };
 
 const DEFAULT_SKEW_SECONDS = 300;
+/** A token holds 2 to 4; more is an attack on the chain search, refused before any parsing or signature work. */
+export const MAX_CERTIFICATES = 10;
 const CACHE_LIMIT = 1024;
 
 // ---------- signatures (the expensive part), cached per (child, issuer) pair ----------
@@ -93,36 +95,56 @@ function analyze(certs: ParsedCert[], roots: Roots): Promise<ChainAnalysis> {
   return p;
 }
 
-/** Follows issuer links from `start` through `pool`; the order found, possibly partial. */
-async function follow(start: ParsedCert, pool: ParsedCert[]): Promise<ParsedCert[]> {
-  const out = [start];
-  const left = new Set(pool.filter((c) => c !== start));
-  let cur = start;
-  for (;;) {
-    let next: ParsedCert | undefined;
-    for (const c of left) {
-      if (await issuedBy(cur, c)) {
-        next = c;
-        break;
-      }
-    }
-    if (!next) return out;
-    out.push(next);
-    left.delete(next);
-    cur = next;
+/**
+ * The one order, leaf first, in which every certificate's issuer name is the
+ * next one's subject, when names leave only one; undefined when they leave
+ * none or several. Signatures are the caller's to check: this costs none, so
+ * a chain of look-alike names cannot make the search quadratic in signatures.
+ */
+function orderByNames(certs: readonly ParsedCert[]): ParsedCert[] | undefined {
+  const bySubject = new Map<string, ParsedCert[]>();
+  for (const c of certs) {
+    const same = bySubject.get(c.subjectDer);
+    if (same) same.push(c);
+    else bySubject.set(c.subjectDer, [c]);
   }
+  const parentOf = new Map<ParsedCert, ParsedCert>();
+  const isParent = new Set<ParsedCert>();
+  for (const c of certs) {
+    const candidates = (bySubject.get(c.issuerDer) ?? []).filter((p) => p !== c);
+    if (candidates.length > 1) return undefined;
+    const parent = candidates[0];
+    if (!parent) continue;
+    if (isParent.has(parent)) return undefined; // two certificates name one issuer: no single chain holds both
+    parentOf.set(c, parent);
+    isParent.add(parent);
+  }
+  const leaves = certs.filter((c) => !isParent.has(c));
+  if (leaves.length !== 1) return undefined;
+  const path = [leaves[0]!];
+  for (let next = parentOf.get(path[0]!); next && path.length < certs.length; next = parentOf.get(next)) path.push(next);
+  return path.length === certs.length ? path : undefined;
+}
+
+async function linksHold(path: readonly ParsedCert[]): Promise<boolean> {
+  for (let i = 0; i + 1 < path.length; i++) {
+    if (!(await issuedBy(path[i]!, path[i + 1]!))) return false;
+  }
+  return true;
 }
 
 async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<ChainAnalysis> {
   const errors: Issue[] = [];
 
-  // Duplicates: reported, then the first occurrence of each is analyzed.
+  // Duplicates, by DER bytes: reported, then the first occurrence of each is analyzed.
   const unique: ParsedCert[] = [];
+  const firstAt = new Map<string, number>();
   given.forEach((c, i) => {
-    const first = given.indexOf(c);
-    if (first !== i) {
+    const first = firstAt.get(c.fingerprint);
+    if (first !== undefined) {
       errors.push({ code: 'ERR_ATTESTATION_DUPLICATE_CERT', message: `certificate ${i} ${label(c)} repeats certificate ${first}` });
     } else {
+      firstAt.set(c.fingerprint, i);
       unique.push(c);
     }
   });
@@ -147,14 +169,8 @@ async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<Chain
   }
   if (broken.length > 0) {
     // Is there an order in which every link holds? Then the record's order is what is wrong.
-    let found: ParsedCert[] | undefined;
-    for (const start of unique) {
-      const path = await follow(start, unique);
-      if (path.length === unique.length) {
-        found = path;
-        break;
-      }
-    }
+    const byNames = orderByNames(unique);
+    const found = byNames && (await linksHold(byNames)) ? byNames : undefined;
     if (found) {
       errors.push({
         code: 'ERR_ATTESTATION_CHAIN_ORDER',
@@ -198,23 +214,20 @@ async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<Chain
     if (i > 0) checkIssuer(c, i, `certificate ${i}`);
   });
 
-  // Anchor: the chain must end at a pinned root, matched by public key.
+  // Anchor: the chain ends at a pinned root itself (same DER), or at a
+  // certificate the pinned root signed. Either way the root's own dates and
+  // constraints are what count: a certificate that merely carries a root's key
+  // stands in for nothing.
   let anchor: ParsedCert | null = null;
   const dated = [...ordered];
   const last = ordered[ordered.length - 1];
   if (last && roots.certs.length > 0) {
-    const sameKey = roots.certs.find((r) => r.spkiHex === last.spkiHex);
-    if (sameKey) {
-      // The chain includes the pinned root (or a certificate for its key). A
-      // self-issued one must be self-signed, so its constraints are the root's own.
-      if (last.selfIssued && !(await signedBy(last, sameKey))) {
-        errors.push({ code: 'ERR_ATTESTATION_CHAIN_SIGNATURE', message: `${label(last)} carries a pinned root's key but is not signed by it` });
-      } else {
-        anchor = sameKey;
-      }
+    const pinned = roots.certs.find((r) => r.fingerprint === last.fingerprint);
+    if (pinned) {
+      // In the chain, so its constraints and dates were checked with the rest.
+      anchor = pinned;
     } else {
-      // Otherwise the last certificate must be issued by a pinned root: by
-      // signature under the root's key (names only order the search).
+      // Signature under the root's key decides; names only order the search.
       const candidates = [...roots.certs].sort((a, b) => Number(b.subjectDer === last.issuerDer) - Number(a.subjectDer === last.issuerDer));
       for (const r of candidates) {
         if (await signedBy(last, r)) {
@@ -223,14 +236,26 @@ async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<Chain
         }
       }
       if (anchor) {
-        if (ordered.length > 0) checkIssuer(anchor, ordered.length, 'the pinned root');
+        checkIssuer(anchor, ordered.length, 'the pinned root');
         dated.push(anchor);
       } else {
-        const unparseable = roots.unparseable ? ` (${roots.unparseable} pinned root text(s) held no parseable certificate)` : '';
-        errors.push({
-          code: 'ERR_ATTESTATION_UNTRUSTED_ROOT',
-          message: `the chain ends at ${label(last)}, issued by "${last.issuer}", which is neither a pinned root nor signed by one${unparseable}`,
-        });
+        const sameKey = roots.certs.find((r) => r.spkiHex === last.spkiHex);
+        if (sameKey) {
+          errors.push({
+            code: 'ERR_ATTESTATION_CHAIN_SIGNATURE',
+            message: `${label(last, ordered.length - 1)} carries a pinned root's key but is neither that root's certificate nor signed by it`,
+          });
+          // The certificates below it verify under the root's key: judge them
+          // against the real root, so its own defects are reported too.
+          if (ordered.length > 1) checkIssuer(sameKey, ordered.length - 1, 'the pinned root');
+          dated.push(sameKey);
+        } else {
+          const unparseable = roots.unparseable ? ` (${roots.unparseable} pinned root text(s) held no parseable certificate)` : '';
+          errors.push({
+            code: 'ERR_ATTESTATION_UNTRUSTED_ROOT',
+            message: `the chain ends at ${label(last)}, issued by "${last.issuer}", which is neither a pinned root nor signed by one${unparseable}`,
+          });
+        }
       }
     }
   }
@@ -313,6 +338,8 @@ function dateIssues(dated: ParsedCert[], times: readonly Date[], skewMs: number)
  * the leaf, every certificate is valid at every time in `times`, and the leaf
  * certifies the record's signing key. `attested` only when all hold.
  *
+ * More than MAX_CERTIFICATES certificates are refused unread.
+ *
  * Signature and constraint checks are cached by the chain's and the roots'
  * fingerprints; dates, the stated fields and the key are checked per call.
  * Never throws for bad input: every problem is an error in the report.
@@ -322,6 +349,11 @@ export async function verifyAttestation(check: AttestationCheck): Promise<Attest
   const claims: AttestationReport['claims'] = { key_non_exportable: a.key_non_exportable, token_info: a.token_info };
   if (a.key_attributes) claims.key_attributes = { ...a.key_attributes };
 
+  const count = a.certificates?.length ?? 0;
+  if (count > MAX_CERTIFICATES) {
+    const errors = [{ code: 'ERR_ATTESTATION_TOO_MANY_CERTS' as const, message: `the attestation holds ${count} certificates; at most ${MAX_CERTIFICATES} are accepted` }];
+    return { attested: false, claims, chain: [], vendor: null, errors };
+  }
   const { parsed, errors } = parseAttestationCerts(a);
   const certs = parsed.filter((c): c is ParsedCert => c !== null);
   const report: AttestationReport = {

@@ -1,10 +1,11 @@
 export { ERROR_CODES, ErstError, errorCategory, isErstError } from './errors.js';
 export type { ErrorCategory, ErrorCode, ErstErrorOptions } from './errors.js';
 
-export { DEFAULT_MAX_INPUT_BYTES, parseStrictJson } from './json.js';
+export { DEFAULT_MAX_INPUT_BYTES, MAX_JSON_DEPTH, parseStrictJson } from './json.js';
 export type { JsonObject, JsonPrimitive, JsonValue, ParseJsonOptions } from './json.js';
 
 export { canonicalize } from './jcs.js';
+export { escapeForDisplay } from './display.js';
 export { goString, goStringSlice } from './gojson.js';
 export { sha256, sha256Utf8 } from './sha256.js';
 export {
@@ -55,7 +56,7 @@ export {
   hashInputV1_1,
   hashInputV2,
 } from './hash-input.js';
-export { detectFormat, isRfc3339, parseAttestation, parseErstPayload, parseRecord } from './parse.js';
+export { detectFormat, isRfc3339, parseAttestation, parseErstPayload, parseRecord, parseRfc3339 } from './parse.js';
 export type { SignedRecord } from './parse.js';
 
 export type { Signer } from './signer.js';

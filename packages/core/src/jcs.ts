@@ -1,4 +1,5 @@
 import { ErstError } from './errors.js';
+import { MAX_JSON_DEPTH } from './json.js';
 
 /**
  * RFC 8785 JSON Canonicalization Scheme.
@@ -11,10 +12,15 @@ import { ErstError } from './errors.js';
  * without copying. JS objects list integer-like keys ("1", "42") first
  * whatever the insertion order, so an object with such a key takes the
  * piecewise path instead.
+ *
+ * Every own member is kept, `__proto__` included: JSON.parse makes it an own
+ * property like any other, and a canonical form that dropped it would let
+ * anything under it escape the signature. Values nested deeper than
+ * MAX_JSON_DEPTH are refused (ERR_JSON_TOO_DEEP) rather than overflow the stack.
  */
 export function canonicalize(value: unknown): string {
-  const sorted = sortedClone(value);
-  return sorted === UNSORTABLE ? canonicalizePiecewise(value) : JSON.stringify(sorted);
+  const sorted = sortedClone(value, 1);
+  return sorted === UNSORTABLE ? canonicalizePiecewise(value, 1) : JSON.stringify(sorted);
 }
 
 const UNSORTABLE = Symbol('unsortable');
@@ -25,7 +31,7 @@ const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
  * already in order are returned as they are, not copied: arrays of strings
  * (most of a record) cost nothing, and JSON.stringify keeps its fast path.
  */
-function sortedClone(value: unknown): unknown {
+function sortedClone(value: unknown, depth: number): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -35,12 +41,13 @@ function sortedClone(value: unknown): unknown {
       return value;
     case 'object': {
       if (value === null) return null;
+      if (depth > MAX_JSON_DEPTH) throw tooDeep();
       if (Array.isArray(value)) {
         let out: unknown[] | undefined;
         for (let i = 0; i < value.length; i++) {
           const v = value[i];
           if (v === undefined) throw notJson('undefined in an array');
-          const c = sortedClone(v);
+          const c = sortedClone(v, depth + 1);
           if (c === UNSORTABLE) return UNSORTABLE;
           if (c !== v && !out) out = value.slice(0, i);
           out?.push(c);
@@ -69,7 +76,7 @@ function sortedClone(value: unknown): unknown {
           children.push(undefined);
           continue;
         }
-        const c = sortedClone(v);
+        const c = sortedClone(v, depth + 1);
         if (c === UNSORTABLE) return UNSORTABLE;
         if (c !== v) changed = true;
         children.push(c);
@@ -77,7 +84,13 @@ function sortedClone(value: unknown): unknown {
       if (!changed) return obj;
       const out: Record<string, unknown> = {};
       keys.forEach((key, i) => {
-        if (children[i] !== undefined) out[key] = children[i];
+        if (children[i] === undefined) return;
+        // Assigning to "__proto__" would set the prototype instead of adding a member.
+        if (key === '__proto__') {
+          Object.defineProperty(out, key, { value: children[i], enumerable: true, writable: true, configurable: true });
+        } else {
+          out[key] = children[i];
+        }
       });
       return out;
     }
@@ -86,14 +99,22 @@ function sortedClone(value: unknown): unknown {
   }
 }
 
-function canonicalizePiecewise(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(sortedClone(value));
-  if (Array.isArray(value)) return `[${value.map(canonicalizePiecewise).join(',')}]`;
+function canonicalizePiecewise(value: unknown, depth: number): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(sortedClone(value, depth));
+  if (depth > MAX_JSON_DEPTH) throw tooDeep();
+  if (Array.isArray(value)) {
+    // Indexed, not mapped: map skips holes and would write "[1,,2]".
+    const items: string[] = [];
+    for (let i = 0; i < value.length; i++) items.push(canonicalizePiecewise(value[i], depth + 1));
+    return `[${items.join(',')}]`;
+  }
+  // sortedClone stopped at the first integer-like key: what it did not reach is checked here.
+  assertPlain(value);
   const obj = value as Record<string, unknown>;
   const parts: string[] = [];
   for (const key of Object.keys(obj).sort()) {
     if (obj[key] === undefined) continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalizePiecewise(obj[key])}`);
+    parts.push(`${JSON.stringify(key)}:${canonicalizePiecewise(obj[key], depth + 1)}`);
   }
   return `{${parts.join(',')}}`;
 }
@@ -108,4 +129,10 @@ function assertPlain(value: object): void {
 
 function notJson(what: string): ErstError {
   return new ErstError('ERR_JSON_NOT_I_JSON', `cannot canonicalize ${what}`);
+}
+
+function tooDeep(): ErstError {
+  return new ErstError('ERR_JSON_TOO_DEEP', `cannot canonicalize a value nested more than ${MAX_JSON_DEPTH} levels deep`, {
+    details: { max: MAX_JSON_DEPTH },
+  });
 }

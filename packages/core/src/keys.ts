@@ -44,12 +44,16 @@ export function publicKeyToSpki(key: PublicKey): Uint8Array {
   return concatBytes(key.algorithm === 'ed25519' ? ED25519_SPKI_PREFIX : P256_SPKI_PREFIX, key.raw);
 }
 
-const PEM_BLOCK = /-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----/;
+// Exactly one block, base64 in lines, and at most a line break after it. Text
+// around the block, or a second block, would leave it to each reader to pick
+// the key that is meant.
+const PEM_BLOCK = /^-----BEGIN PUBLIC KEY-----\r?\n((?:[A-Za-z0-9+/=]+\r?\n)+)-----END PUBLIC KEY-----(?:\r?\n)?$/;
 
+/** An SPKI public key from a PEM text holding one "PUBLIC KEY" block and nothing else. */
 export function publicKeyFromPem(pem: string): PublicKey {
   const m = PEM_BLOCK.exec(pem);
-  const der = m ? base64ToBytes(m[1]!.replace(/\s+/g, '')) : undefined;
-  if (!der) throw new ErstError('ERR_PUBLIC_KEY_FORMAT', 'not a PEM "PUBLIC KEY" block');
+  const der = m ? base64ToBytes(m[1]!.replace(/\r?\n/g, '')) : undefined;
+  if (!der) throw new ErstError('ERR_PUBLIC_KEY_FORMAT', 'not exactly one PEM "PUBLIC KEY" block');
   return publicKeyFromSpki(der);
 }
 

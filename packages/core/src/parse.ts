@@ -42,7 +42,7 @@ export interface SignedRecord {
 /** Which format a parsed JSON value is, without validating it. */
 export function detectFormat(value: JsonValue): RecordFormat {
   const rec = asObject(value, '$');
-  if ('version' in rec) {
+  if (Object.hasOwn(rec, 'version')) {
     const v = rec.version;
     if (typeof v !== 'string') throw typeError('version', 'a string');
     if (v === '2.0.0' || v === '1.1.0' || v === '1.0.0') return v;
@@ -50,7 +50,7 @@ export function detectFormat(value: JsonValue): RecordFormat {
       details: { version: v },
     });
   }
-  if ('trace' in rec && 'hash' in rec) return 'erst-ts';
+  if (Object.hasOwn(rec, 'trace') && Object.hasOwn(rec, 'hash')) return 'erst-ts';
   throw new ErstError(
     'ERR_RECORD_UNKNOWN_FORMAT',
     'not an erst audit record: no "version" field, and not an erst TypeScript record (trace, hash)',
@@ -72,10 +72,46 @@ export function parseRecord(value: JsonValue): SignedRecord {
   }
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * The instant an RFC 3339 date-time names (to the millisecond), or undefined
+ * if it is not one: the date must exist (no February 30th), the time too (no
+ * 24:00, no leap second), offsets run to ±23:59. Read field by field, not with
+ * Date.parse, which rolls impossible dates over and whose grammar differs
+ * between engines (nanosecond fractions).
+ */
+export function parseRfc3339(s: string): Date | undefined {
+  const m = RFC3339.exec(s);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const d = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not read years 0-99 as 1900-1999.
+  d.setUTCFullYear(year, month - 1, day);
+  d.setUTCHours(hour, minute, second);
+  // Date rolls fields over (February 30th becomes March 2nd): a date that reads back differently does not exist.
+  if (
+    d.getUTCFullYear() !== year ||
+    d.getUTCMonth() !== month - 1 ||
+    d.getUTCDate() !== day ||
+    d.getUTCHours() !== hour ||
+    d.getUTCMinutes() !== minute ||
+    d.getUTCSeconds() !== second
+  ) {
+    return undefined;
+  }
+  let ms = d.getTime() + (m[7] ? Number(m[7].padEnd(3, '0').slice(0, 3)) : 0);
+  if (m[8]) {
+    const offsetHours = Number(m[9]);
+    const offsetMinutes = Number(m[10]);
+    if (offsetHours > 23 || offsetMinutes > 59) return undefined;
+    ms -= (m[8] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  }
+  return new Date(ms);
+}
 
 export function isRfc3339(s: string): boolean {
-  return RFC3339.test(s) && !Number.isNaN(Date.parse(s.replace(/(\.\d{3})\d+/, '$1')));
+  return parseRfc3339(s) !== undefined;
 }
 
 function parseV2(rec: JsonObject): SignedRecord {
@@ -88,7 +124,7 @@ function parseV2(rec: JsonObject): SignedRecord {
   const alg = algorithm as Algorithm;
   const publicKey = keyField(rec, 'public_key', alg);
   asObject(required(rec, 'payload'), 'payload');
-  const attestation = 'hardware_attestation' in rec ? parseAttestation(rec.hardware_attestation!, true) : undefined;
+  const attestation = Object.hasOwn(rec, 'hardware_attestation') ? parseAttestation(rec.hardware_attestation!, true) : undefined;
   const claimedHash = hexString(rec, 'trace_hash', 32);
   const signature = hexField(rec, 'signature', 64);
   const fields = Object.keys(rec);
@@ -121,7 +157,7 @@ function parseV1(rec: JsonObject, format: '1.1.0' | '1.0.0'): SignedRecord {
   const signature = hexField(rec, 'signature', 64);
   const publicKey = keyField(rec, 'public_key', 'ed25519');
   const payload = parseErstPayload(required(rec, 'payload'));
-  const attestation = 'hardware_attestation' in rec ? parseAttestation(rec.hardware_attestation!, false) : undefined;
+  const attestation = Object.hasOwn(rec, 'hardware_attestation') ? parseAttestation(rec.hardware_attestation!, false) : undefined;
   return withLazyBytes({
     format,
     algorithm: 'ed25519',
@@ -153,14 +189,18 @@ function parseLegacyTs(rec: JsonObject): SignedRecord {
   try {
     publicKey = publicKeyFromPem(pem);
   } catch (cause) {
-    throw new ErstError('ERR_RECORD_FIELD_FORMAT', 'field "publicKey" is not an SPKI PEM public key', { cause, details: { field: 'publicKey' } });
+    throw new ErstError('ERR_RECORD_FIELD_FORMAT', 'field "publicKey" is not exactly one SPKI PEM public key block', {
+      cause,
+      details: { field: 'publicKey' },
+    });
   }
   if (publicKey.algorithm !== 'ed25519') {
     throw new ErstError('ERR_RECORD_FIELD_FORMAT', 'field "publicKey" must be an Ed25519 key', { details: { field: 'publicKey' } });
   }
-  if ('signer' in rec) asObject(rec.signer!, 'signer');
-  const attestation = 'hardware_attestation' in rec ? parseAttestation(rec.hardware_attestation!, false) : undefined;
-  const ts = trace.timestamp;
+  if (Object.hasOwn(rec, 'signer')) asObject(rec.signer!, 'signer');
+  const attestation = Object.hasOwn(rec, 'hardware_attestation') ? parseAttestation(rec.hardware_attestation!, false) : undefined;
+  // Key validity windows are checked against this date: one that is not a date must not pass for any.
+  const timestamp = Object.hasOwn(trace, 'timestamp') ? timestampField(trace, 'timestamp', 'trace.') : undefined;
   return withLazyBytes({
     format: 'erst-ts',
     algorithm: 'ed25519',
@@ -170,9 +210,9 @@ function parseLegacyTs(rec: JsonObject): SignedRecord {
     hashInputText: hashInputTextLegacyTs(trace, attestation),
     signedMessage: 'digest-hex',
     covered: attestation ? ['trace', 'hardware_attestation'] : ['trace'],
-    uncovered: ['algorithm', 'signer'].filter((f) => f in rec),
+    uncovered: ['algorithm', 'signer'].filter((f) => Object.hasOwn(rec, f)),
     transactionHash: undefined,
-    timestamp: typeof ts === 'string' ? ts : undefined,
+    timestamp,
     attestation,
     record: rec,
   });
@@ -219,12 +259,12 @@ export function parseAttestation(value: JsonValue, allowKeyAttributes: boolean):
     key_non_exportable: keyNonExportable,
     retrieved_at: timestampField(a, 'retrieved_at', `${path}.`),
   };
-  if ('key_attributes' in a) {
+  if (Object.hasOwn(a, 'key_attributes')) {
     const ka = asObject(a.key_attributes!, `${path}.key_attributes`);
     rejectUnknown(ka, KEY_ATTRIBUTE_NAMES, `${path}.key_attributes.`);
     const attrs: KeyAttributes = {};
     for (const name of KEY_ATTRIBUTE_NAMES) {
-      if (!(name in ka)) continue;
+      if (!Object.hasOwn(ka, name)) continue;
       if (typeof ka[name] !== 'boolean') throw typeError(`${path}.key_attributes.${name}`, 'a boolean');
       attrs[name] = ka[name] as boolean;
     }
@@ -264,7 +304,7 @@ function asObject(value: JsonValue | undefined, path: string): JsonObject {
 }
 
 function required(obj: JsonObject, field: string, prefix = ''): JsonValue {
-  if (!(field in obj)) {
+  if (!Object.hasOwn(obj, field)) {
     throw new ErstError('ERR_RECORD_FIELD_MISSING', `required field "${prefix}${field}" is missing`, { details: { field: prefix + field } });
   }
   return obj[field]!;
@@ -289,7 +329,7 @@ function stringListOrNull(obj: JsonObject, field: string, prefix: string): strin
 function timestampField(obj: JsonObject, field: string, prefix = ''): string {
   const s = stringField(obj, field, prefix);
   if (!isRfc3339(s)) {
-    throw new ErstError('ERR_RECORD_FIELD_FORMAT', `field "${prefix}${field}" is not an RFC 3339 timestamp: ${JSON.stringify(s.slice(0, 40))}`, {
+    throw new ErstError('ERR_RECORD_FIELD_FORMAT', `field "${prefix}${field}" is not an RFC 3339 timestamp of a real date and time`, {
       details: { field: prefix + field },
     });
   }

@@ -86,12 +86,16 @@ export class InMemorySigner implements Signer {
     return new InMemorySigner(key);
   }
 
-  /** Reads a PKCS#8 PEM key file. `onWarning` hears about permissions wider than 0600. */
+  /**
+   * Reads a PKCS#8 PEM key file. `onWarning` hears about permissions wider than 0600.
+   * A file that cannot be read is not named: a seed or PEM passed where its
+   * path belongs would be printed back to the terminal and into logs.
+   */
   static fromKeyFile(path: string, onWarning?: (message: string) => void): InMemorySigner {
     let text: string;
     try {
       const st = statSync(path);
-      if (st.isDirectory()) throw new ErstError('ERR_KEY_FILE_UNREADABLE', `key file ${path} is a directory`);
+      if (st.isDirectory()) throw new ErstError('ERR_KEY_FILE_UNREADABLE', 'the key file is a directory');
       if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
         onWarning?.(`key file ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${path}`);
       }
@@ -99,8 +103,8 @@ export class InMemorySigner implements Signer {
     } catch (cause) {
       if (cause instanceof ErstError) throw cause;
       const code = (cause as { code?: string }).code;
-      throw new ErstError('ERR_KEY_FILE_UNREADABLE', `cannot read key file ${path}: ${code === 'ENOENT' ? 'no such file' : (code ?? 'error')}`, {
-        cause,
+      throw new ErstError('ERR_KEY_FILE_UNREADABLE', `cannot read the key file: ${code === 'ENOENT' ? 'no such file' : (code ?? 'error')}`, {
+        cause: Object.assign(new Error(code ?? 'error'), { code }),
       });
     }
     return InMemorySigner.fromPem(text);

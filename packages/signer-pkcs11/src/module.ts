@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { type ErrorCode, ErstError } from '@erst/core';
 import { type P11, pk } from './constants.js';
 
@@ -134,6 +134,34 @@ export function initialize(p11: P11): boolean {
   }
 }
 
+/**
+ * What to check when a module loads but will not start. Modules say only
+ * CKR_GENERAL_ERROR; with SoftHSM that is nearly always its configuration:
+ * SOFTHSM2_CONF names a file that is missing or unreadable, or the token
+ * directory that file names does not exist.
+ */
+export function initializeHint(env: Record<string, string | undefined>): string {
+  const conf = env.SOFTHSM2_CONF || undefined;
+  return (
+    'check that the module path is the right library and, for SoftHSM, that SOFTHSM2_CONF names a readable configuration ' +
+    `file whose directories.tokendir exists (${conf === undefined ? 'SOFTHSM2_CONF is unset, so SoftHSM reads /etc/softhsm/softhsm2.conf' : confState(conf)})`
+  );
+}
+
+function confState(conf: string): string {
+  let text: string;
+  try {
+    if (!statSync(conf).isFile()) return `SOFTHSM2_CONF ${conf} is not a file`;
+    text = readFileSync(conf, 'utf8');
+  } catch (error) {
+    return `SOFTHSM2_CONF ${conf} ${(error as { code?: string }).code === 'ENOENT' ? 'does not exist' : 'cannot be read'}`;
+  }
+  const tokendir = /^\s*directories\.tokendir\s*=\s*(.*?)\s*$/m.exec(text)?.[1];
+  if (!tokendir) return `SOFTHSM2_CONF ${conf} sets no directories.tokendir`;
+  if (!existsSync(tokendir)) return `the directories.tokendir ${tokendir} in SOFTHSM2_CONF ${conf} does not exist`;
+  return `SOFTHSM2_CONF ${conf} and its directories.tokendir ${tokendir} exist`;
+}
+
 export function acquireModule(path: string | undefined): LoadedModule {
   if (!path) throw new ErstError('ERR_PKCS11_MODULE', `no PKCS#11 module given: ${MODULE_HINT}`);
   let real: string;
@@ -168,9 +196,13 @@ export function acquireModule(path: string | undefined): LoadedModule {
     } catch {
       // nothing more to release
     }
-    throw pkcs11Error('ERR_PKCS11_MODULE', `${path}: C_Initialize failed with ${ckrName(error) ?? 'a native error'}`, error, 'C_Initialize', {
-      module: path,
-    });
+    throw pkcs11Error(
+      'ERR_PKCS11_MODULE',
+      `${path}: C_Initialize failed with ${ckrName(error) ?? 'a native error'}: ${initializeHint(process.env)}`,
+      error,
+      'C_Initialize',
+      { module: path },
+    );
   }
   const entry: LoadedModule = { path, p11, refs: 1, ownsInit, logins: new Map() };
   loaded.set(real, entry);

@@ -1,6 +1,6 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { bytesToHex, concatBytes, equalBytes, hexToBytes } from '@erst/core';
+import { ErstError, bytesToHex, concatBytes, equalBytes, hexToBytes } from '@erst/core';
 
 /**
  * One Ed25519 policy for every backend.
@@ -178,24 +178,50 @@ const PROBE_SIG = hexToBytes(
 
 let autoBackend: Promise<Ed25519Backend> | undefined;
 
+export const BACKEND_NAMES = ['auto', 'webcrypto', 'noble', 'node'] as const;
+export type BackendPreference = (typeof BACKEND_NAMES)[number];
+
+function subtleCrypto(): SubtleCrypto | undefined {
+  return (globalThis.crypto as Crypto | undefined)?.subtle;
+}
+
+function nodeCryptoModule(): NodeCrypto | undefined {
+  return (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as
+    | NodeCrypto
+    | undefined;
+}
+
+/**
+ * Why `preference` cannot run in this runtime: ERR_OPTIONS_INVALID for a name
+ * that is no backend, ERR_CRYPTO_UNAVAILABLE when the crypto it needs is
+ * missing (WebCrypto is absent outside secure browser contexts). Undefined
+ * when it can run; `auto` and `noble` always can.
+ */
+export function backendUnavailable(preference: unknown): ErstError | undefined {
+  if (!(BACKEND_NAMES as readonly unknown[]).includes(preference)) {
+    return new ErstError('ERR_OPTIONS_INVALID', `backend must be one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  if (preference === 'webcrypto' && !subtleCrypto()) {
+    return new ErstError('ERR_CRYPTO_UNAVAILABLE', 'backend "webcrypto": this runtime has no WebCrypto (globalThis.crypto.subtle)');
+  }
+  if (preference === 'node' && !nodeCryptoModule()) {
+    return new ErstError('ERR_CRYPTO_UNAVAILABLE', 'backend "node": this runtime has no node:crypto');
+  }
+  return undefined;
+}
+
 /**
  * WebCrypto where the runtime has Ed25519 (Node 20, current browsers), noble
  * otherwise. `node` (Node only) asks for node:crypto's synchronous verify.
+ * Rejects with the codes of backendUnavailable.
  */
-export function selectBackend(preference: 'auto' | 'webcrypto' | 'noble' | 'node' = 'auto'): Promise<Ed25519Backend> {
+export function selectBackend(preference: BackendPreference = 'auto'): Promise<Ed25519Backend> {
+  const unavailable = backendUnavailable(preference);
+  if (unavailable) return Promise.reject(unavailable);
   if (preference === 'noble') return Promise.resolve(nobleBackend);
-  if (preference === 'node') {
-    const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as
-      | NodeCrypto
-      | undefined;
-    if (!nodeCrypto) return Promise.reject(new Error('node:crypto is not available in this runtime'));
-    return Promise.resolve(nodeBackend(nodeCrypto));
-  }
-  const subtle = (globalThis.crypto as Crypto | undefined)?.subtle;
-  if (preference === 'webcrypto') {
-    if (!subtle) return Promise.reject(new Error('WebCrypto is not available in this runtime'));
-    return Promise.resolve(webcryptoBackend(subtle));
-  }
+  if (preference === 'node') return Promise.resolve(nodeBackend(nodeCryptoModule()!));
+  const subtle = subtleCrypto();
+  if (preference === 'webcrypto') return Promise.resolve(webcryptoBackend(subtle!));
   autoBackend ??= (async () => {
     if (!subtle) return nobleBackend;
     const candidate = webcryptoBackend(subtle);

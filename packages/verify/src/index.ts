@@ -1,6 +1,6 @@
 export { Verifier, isMalformed, unreadableResult, verifyAuditLog, verifyMany } from './verify.js';
 export type { TrustLevel, VerifyInput, VerifyIssue, VerifyOptions, VerifyResult, WarningCode } from './verify.js';
-export { TrustIndex, parseTrustFile, withinWindow } from './trust.js';
+export { TrustIndex, checkAttestationRoot, parseTrustFile, withinWindow } from './trust.js';
 export type { ParseTrustOptions, TrustPolicy, TrustedKey } from './trust.js';
 export { checkEd25519PublicKey, nobleBackend, selectBackend, signatureIsStrictlyEncoded } from './ed25519.js';
 export type { Ed25519Backend, KeyVerdict } from './ed25519.js';

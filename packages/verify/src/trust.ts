@@ -1,4 +1,4 @@
-import { ErstError, type PublicKey, parsePublicKey, publicKeyId, type JsonValue, parseStrictJson } from '@erst/core';
+import { type ErrorCode, ErstError, type JsonValue, type PublicKey, base64ToBytes, isErstError, parsePublicKey, parseStrictJson, publicKeyId } from '@erst/core';
 
 /** A key the verifier was told to trust, optionally only for a window of time. */
 export interface TrustedKey {
@@ -20,8 +20,61 @@ export interface ParseTrustOptions {
   /**
    * Turns an `attestation_roots` entry that is not PEM text (a path relative
    * to the trust file) into PEM text. Without it, only inline PEM is accepted.
+   * It throws an ErstError to refuse an entry; the trust file names the entry.
    */
   resolveRoot?: (reference: string) => string;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/g;
+
+/** One DER element at `at`: its tag and where its contents start and end; undefined when it overruns. */
+function derElement(der: Uint8Array, at: number): { tag: number; start: number; end: number } | undefined {
+  if (at + 2 > der.length) return undefined;
+  let length = der[at + 1]!;
+  let start = at + 2;
+  if (length & 0x80) {
+    const n = length & 0x7f;
+    if (n === 0 || n > 4 || start + n > der.length) return undefined;
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + der[start + i]!;
+    start += n;
+  }
+  const end = start + length;
+  return end > der.length ? undefined : { tag: der[at]!, start, end };
+}
+
+/** DER shaped as an X.509 Certificate: SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm SEQUENCE, signatureValue BIT STRING }. */
+function isCertificateDer(der: Uint8Array): boolean {
+  const outer = derElement(der, 0);
+  if (outer?.tag !== 0x30 || outer.end !== der.length) return false;
+  const tbs = derElement(der, outer.start);
+  const alg = tbs?.tag === 0x30 ? derElement(der, tbs.end) : undefined;
+  const sig = alg?.tag === 0x30 ? derElement(der, alg.end) : undefined;
+  return sig?.tag === 0x03 && sig.end === outer.end;
+}
+
+/**
+ * Checks a pinned attestation root: PEM text holding one or more CERTIFICATE
+ * blocks, each an X.509 certificate in outline. Every way roots come in (a
+ * trust file, `--attestation-root`, VerifyOptions) goes through this check.
+ * The full parse waits for the first record that carries an attestation, so
+ * @peculiar/x509 is loaded only then.
+ *
+ * Throws an ErstError with `code`; the message names the root by `where`
+ * and never quotes its text.
+ */
+export function checkAttestationRoot(text: unknown, where: string, code: ErrorCode = 'ERR_OPTIONS_INVALID'): string {
+  if (typeof text !== 'string') throw new ErstError(code, `${where} must be PEM text`);
+  const blocks = [...text.matchAll(PEM_CERTIFICATE)];
+  if (blocks.length === 0) throw new ErstError(code, `${where} holds no PEM certificate`);
+  blocks.forEach((block, i) => {
+    const b64 = block[1]!.replace(/\s+/g, '');
+    const der = /^[A-Za-z0-9+/]+={0,2}$/.test(b64) ? base64ToBytes(b64) : undefined;
+    if (!der || !isCertificateDer(der)) {
+      throw new ErstError(code, `${where}: PEM block ${i + 1} is not an X.509 certificate`);
+    }
+  });
+  return text;
 }
 
 function trustError(message: string, cause?: unknown): ErstError {
@@ -79,10 +132,19 @@ export function parseTrustFile(input: string | Uint8Array | JsonValue, options: 
   if (!Array.isArray(rawRoots) || rawRoots.some((r) => typeof r !== 'string')) {
     throw trustError('"attestation_roots" must be an array of strings (PEM text or paths)');
   }
-  const attestationRoots = (rawRoots as string[]).map((r) => {
-    if (r.includes('-----BEGIN CERTIFICATE-----')) return r;
-    if (!options.resolveRoot) throw trustError(`attestation root ${JSON.stringify(r)} is not PEM text, and no file resolver was given`);
-    return options.resolveRoot(r);
+  const attestationRoots = (rawRoots as string[]).map((r, i) => {
+    const where = `trust file: attestation_roots[${i}]`;
+    let text = r;
+    if (!r.includes('-----BEGIN CERTIFICATE-----')) {
+      if (!options.resolveRoot) throw trustError(`attestation_roots[${i}] is not PEM text, and no file resolver was given`);
+      try {
+        text = options.resolveRoot(r);
+      } catch (cause) {
+        if (!isErstError(cause)) throw cause;
+        throw new ErstError(cause.code, `${where}: ${cause.message}`, { cause, details: cause.details });
+      }
+    }
+    return checkAttestationRoot(text, where, 'ERR_TRUST_FILE_INVALID');
   });
   const req = doc.require_attestation ?? false;
   if (typeof req !== 'boolean') throw trustError('"require_attestation" must be a boolean');

@@ -9,8 +9,8 @@ import {
   bytesToHex,
   errorCategory,
   isErstError,
-  parsePublicKey,
   parseRecord,
+  parseRfc3339,
   parseStrictJson,
   publicKeyId,
   sha256Utf8,
@@ -18,6 +18,7 @@ import {
 } from '@erst/core';
 import { type Ed25519Backend, type KeyVerdict, checkEd25519PublicKey, selectBackend, signatureIsStrictlyEncoded } from './ed25519.js';
 import { verifyP256 } from './ecdsa.js';
+import { checkOptions } from './options.js';
 import { TrustIndex, type TrustPolicy, withinWindow } from './trust.js';
 
 export type WarningCode =
@@ -141,17 +142,14 @@ export class Verifier {
   readonly #requireAttestation: boolean;
   #attestation: Promise<typeof import('@erst/attestation')> | undefined;
 
+  /** Throws the codes of checkOptions (ERR_PUBLIC_KEY_FORMAT, ERR_OPTIONS_INVALID, ERR_CRYPTO_UNAVAILABLE) for bad options. */
   constructor(options: VerifyOptions = {}) {
-    const pinned: TrustPolicy = {
-      keys: (options.publicKeys ?? []).map((k) => ({ key: typeof k === 'string' ? parsePublicKey(k) : k })),
-      attestationRoots: [...(options.attestationRoots ?? [])],
-      requireAttestation: options.requireAttestation ?? false,
-    };
-    const files = options.trust === undefined ? [] : Array.isArray(options.trust) ? options.trust : [options.trust as TrustPolicy];
-    this.#trust = new TrustIndex([pinned, ...files]);
+    const o = checkOptions(options);
+    const pinned: TrustPolicy = { keys: o.keys.map((key) => ({ key })), attestationRoots: o.roots, requireAttestation: o.requireAttestation };
+    this.#trust = new TrustIndex([pinned, ...o.trust]);
     this.#requireAttestation = this.#trust.requireAttestation;
-    this.#backend = selectBackend(options.backend ?? 'auto');
-    this.#maxBytes = options.maxBytes;
+    this.#backend = selectBackend(o.backend);
+    this.#maxBytes = o.maxBytes;
   }
 
   /** Which Ed25519 implementation runs ('webcrypto' or 'noble'). */
@@ -219,7 +217,7 @@ export class Verifier {
     // cached inside @erst/attestation, so an archive that repeats one token's
     // chain pays for them once.
     if (rec.attestation) {
-      const times = [rec.attestation.retrieved_at, rec.timestamp].filter((t): t is string => typeof t === 'string').map((t) => new Date(t));
+      const times = [rec.attestation.retrieved_at, rec.timestamp].map((t) => (t === undefined ? undefined : parseRfc3339(t))).filter((t): t is Date => t !== undefined);
       try {
         const att = await this.#attestationModule();
         result.attestation = await att.verifyAttestation({
@@ -268,7 +266,8 @@ export class Verifier {
     const entries = this.#trust.lookup(rec.publicKey);
     const attested = result.attestation?.attested === true;
     if (entries.length > 0) {
-      const at = rec.timestamp ? new Date(rec.timestamp) : undefined;
+      // Not new Date(): an Invalid Date compares false both ways, so it would fall inside every window.
+      const at = rec.timestamp ? parseRfc3339(rec.timestamp) : undefined;
       const windowed = entries.some((e) => e.notBefore || e.notAfter);
       const match = entries.find((e) => !(e.notBefore || e.notAfter) || (at !== undefined && withinWindow(e, at)));
       if (match) {
@@ -344,13 +343,16 @@ export class Verifier {
   }
 }
 
-/** Verifies one record (text, bytes or parsed JSON). Never throws for bad input. */
-export function verifyAuditLog(input: VerifyInput, options: VerifyOptions = {}): Promise<VerifyResult> {
+/**
+ * Verifies one record (text, bytes or parsed JSON). Never throws: a bad record
+ * resolves with coded errors; bad options reject with the Verifier's codes.
+ */
+export async function verifyAuditLog(input: VerifyInput, options: VerifyOptions = {}): Promise<VerifyResult> {
   return new Verifier(options).verify(input);
 }
 
-/** Verifies many records with one set of options; results keep input order. */
-export function verifyMany(
+/** Verifies many records with one set of options; results keep input order. Bad options reject, as for verifyAuditLog. */
+export async function verifyMany(
   inputs: Iterable<VerifyInput> | AsyncIterable<VerifyInput>,
   options: VerifyOptions & { concurrency?: number } = {},
 ): Promise<VerifyResult[]> {

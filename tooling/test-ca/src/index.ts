@@ -133,6 +133,8 @@ export interface TestCaOptions {
   /** Make the root RSA 2048. */
   rsaRoot?: boolean;
   rootName?: string;
+  /** The root's own properties, to make a defective root: validity, basicConstraints and keyUsage (null: extension absent). */
+  root?: { notBefore?: Date; notAfter?: Date; ca?: { ca: boolean; pathLength?: number } | null; keyUsage?: x509.KeyUsageFlags | null };
 }
 
 /** A root and an f9-style attestation intermediate that issue slot attestation leaves. */
@@ -160,10 +162,10 @@ export class TestCa {
       issuer: rootName,
       publicKey: rootKeys.publicKey,
       signer: rootKeys,
-      notBefore: new Date(now.getTime() - 30 * DAY),
-      notAfter: new Date(now.getTime() + 30 * YEAR),
-      ca: { ca: true, pathLength: 1 },
-      keyUsage: x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+      notBefore: options.root?.notBefore ?? new Date(now.getTime() - 30 * DAY),
+      notAfter: options.root?.notAfter ?? new Date(now.getTime() + 30 * YEAR),
+      ca: options.root?.ca === null ? undefined : (options.root?.ca ?? { ca: true, pathLength: 1 }),
+      keyUsage: options.root?.keyUsage === null ? undefined : (options.root?.keyUsage ?? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign),
     });
     const interKeys = await newKeys(options.rsaIntermediate);
     const intermediate = await issue({
@@ -369,4 +371,83 @@ export async function brokenChain(ca: TestCa, variant: BrokenVariant, key: Publi
         expect: ['ERR_ATTESTATION_MALFORMED'],
       };
   }
+}
+
+export const ROOT_DEFECTS = ['expired', 'not-ca', 'path-length-0', 'no-key-cert-sign'] as const;
+export type RootDefect = (typeof ROOT_DEFECTS)[number];
+
+const ROOT_DEFECT_CODE: Record<RootDefect, ErrorCode> = {
+  expired: 'ERR_ATTESTATION_EXPIRED',
+  'not-ca': 'ERR_ATTESTATION_NOT_CA',
+  'path-length-0': 'ERR_ATTESTATION_PATH_LENGTH',
+  'no-key-cert-sign': 'ERR_ATTESTATION_KEY_USAGE',
+};
+
+/** A CA whose root has `defect`; every other certificate is sound. */
+export function defectiveCa(defect: RootDefect, now: Date): Promise<TestCa> {
+  const root: NonNullable<TestCaOptions['root']> = {
+    expired: { notBefore: new Date(now.getTime() - 2 * YEAR), notAfter: new Date(now.getTime() - DAY) },
+    'not-ca': { ca: { ca: false } },
+    'path-length-0': { ca: { ca: true, pathLength: 0 } },
+    'no-key-cert-sign': { keyUsage: x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.cRLSign },
+  }[defect];
+  return TestCa.create({ now, root });
+}
+
+/**
+ * A look-alike of `ca`'s root: its name and public key (so the intermediate's
+ * signature verifies under it), any issuer, signed by a stranger, and sound
+ * dates and constraints of its own.
+ */
+export async function forgedRoot(ca: TestCa, issuer = 'CN=Anyone At All'): Promise<Cert> {
+  const now = ca.now.getTime();
+  return issue({
+    subject: ca.root.subject,
+    issuer,
+    publicKey: ca.root.publicKey,
+    signer: await newKeys(),
+    notBefore: new Date(now - 10 * YEAR),
+    notAfter: new Date(now + 50 * YEAR),
+    ca: { ca: true },
+    keyUsage: x509.KeyUsageFlags.keyCertSign,
+  });
+}
+
+/**
+ * A chain under a root with `defect`, ending in a forged look-alike of that
+ * root (see forgedRoot). Pinning the defective root must not attest it: the
+ * pinned root's own properties count, and the look-alike is no part of a chain.
+ */
+export async function forgedAnchorChain(defect: RootDefect, key: PublicKey, now: Date): Promise<Variant> {
+  const ca = await defectiveCa(defect, now);
+  const [leafPem, interPem] = (await ca.chain(key)) as [string, string, string];
+  return {
+    rootPem: ca.rootPem,
+    chain: [leafPem, interPem, pem(await forgedRoot(ca))],
+    expect: ['ERR_ATTESTATION_CHAIN_SIGNATURE', ROOT_DEFECT_CODE[defect]],
+  };
+}
+
+/**
+ * `n` self-signed CA certificates that all share one subject and issuer name,
+ * each with its own key: every one names every other as a possible issuer,
+ * the worst case for a chain search.
+ */
+export async function lookAlikeCertificates(n: number, now: Date, name = 'CN=Look Alike CA'): Promise<string[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const own = await newKeys();
+      const cert = await issue({
+        subject: name,
+        issuer: name,
+        publicKey: own.publicKey,
+        signer: own,
+        notBefore: new Date(now.getTime() - DAY),
+        notAfter: new Date(now.getTime() + YEAR),
+        ca: { ca: true },
+        keyUsage: x509.KeyUsageFlags.keyCertSign,
+      });
+      return pem(cert);
+    }),
+  );
 }

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SIGNING_PUBLIC_KEY_HEX, renderInChromium } from '@erst/fixtures';
+import { inflateSync } from 'node:zlib';
+import { SIGNING_PUBLIC_KEY_HEX, chromiumPath, renderInChromium, run } from '@erst/fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../report.js';
 import { breakSignature, gzip, makeTar, readReport, record2, runBatch, scratchDir, stranger } from './helpers.js';
@@ -150,5 +151,131 @@ document.getElementById('out').textContent = JSON.stringify({
     expect(parsed.cases.map((c) => c.failure)).toEqual([null, ...report.failures.map((f) => f.code)]);
     // Names survive escaping exactly.
     expect(parsed.cases.map((c) => c.name)).toContain(`${join(d, 'a.tar.gz')}:bad/${EVIL}`);
+  });
+});
+
+/** Decodes an 8-bit RGB or RGBA, non-interlaced PNG (what Chromium's --screenshot writes). */
+function decodePng(png: Buffer): { width: number; height: number; pixel: (x: number, y: number) => [number, number, number] } {
+  let off = 8;
+  let width = 0;
+  let height = 0;
+  let channels = 0;
+  const idat: Buffer[] = [];
+  while (off < png.length) {
+    const len = png.readUInt32BE(off);
+    const type = png.toString('latin1', off + 4, off + 8);
+    const data = png.subarray(off + 8, off + 8 + len);
+    if (type === 'IHDR') {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      expect(data[8], 'bit depth').toBe(8);
+      expect(data[12], 'interlace').toBe(0);
+      channels = data[9] === 6 ? 4 : data[9] === 2 ? 3 : 0;
+      expect(channels, 'colour type').toBeGreaterThan(0);
+    } else if (type === 'IDAT') {
+      idat.push(data);
+    }
+    off += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const out = Buffer.alloc(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)]!;
+    for (let x = 0; x < stride; x++) {
+      const v = raw[y * (stride + 1) + 1 + x]!;
+      const a = x >= channels ? out[y * stride + x - channels]! : 0;
+      const b = y > 0 ? out[(y - 1) * stride + x]! : 0;
+      const c = x >= channels && y > 0 ? out[(y - 1) * stride + x - channels]! : 0;
+      const p = a + b - c;
+      const pred = [0, a, b, (a + b) >> 1, Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c][filter]!;
+      out[y * stride + x] = (v + pred) & 0xff;
+    }
+  }
+  return { width, height, pixel: (x, y) => [out[y * stride + x * channels]!, out[y * stride + x * channels + 1]!, out[y * stride + x * channels + 2]!] };
+}
+
+describe('the HTML report shows what matters, however small', () => {
+  const WINDOW = '--window-size=1200,1600';
+  let page: string;
+  let html: string;
+
+  beforeAll(async () => {
+    const dir = scratchDir('erst-batch-html-small-');
+    const good = JSON.stringify(await record2('2026-11-05'));
+    // 3,999 valid and 1 invalid under the pinned key, and 1 record by a key nobody pinned.
+    const lines = [...Array.from({ length: 3999 }, () => good), breakSignature(good), JSON.stringify(await record2('2026-11-05', stranger))];
+    writeFileSync(join(dir, 'many.jsonl'), `${lines.join('\n')}\n`);
+    page = join(dir, 'report.html');
+    const r = await runBatch(['verify', join(dir, 'many.jsonl'), '--public-key', SIGNING_PUBLIC_KEY_HEX, '--html', page, '-q']);
+    expect(r.code).toBe(1);
+    html = readFileSync(page, 'utf8');
+  }, 90_000);
+
+  it('draws every nonzero count at least a few pixels wide, with a marker: a screenshot shows the red', async () => {
+    // The same page with a script that measures each invalid bar where the browser laid it out.
+    const measured = page.replace('.html', '.measure.html');
+    writeFileSync(
+      measured,
+      html.replace(
+        '</body>',
+        `<script>document.body.setAttribute('data-bars', JSON.stringify(Array.from(document.querySelectorAll('#chart-keys rect.invalid, #chart-days rect.invalid')).map(function (e) { var b = e.getBoundingClientRect(); return { count: +e.getAttribute('data-count'), x: b.x, y: b.y, w: b.width, h: b.height }; })));</script></body>`,
+      ),
+    );
+    const dom = await renderInChromium(pathToFileURL(measured).href, { extraArgs: [WINDOW, '--hide-scrollbars'] });
+    const bars = JSON.parse(/data-bars="([^"]*)"/.exec(dom)![1]!.replace(/&quot;/g, '"')) as { count: number; x: number; y: number; w: number; h: number }[];
+    const keyBars = bars.filter((b) => b.count === 1);
+    // Signing key (3,999 / 1), the unpinned key (0 / 1), and the day (3,999 / 2).
+    expect(keyBars.length).toBeGreaterThanOrEqual(2);
+    for (const b of bars.filter((x) => x.count > 0)) expect(Math.min(b.w, b.h)).toBeGreaterThanOrEqual(2.5);
+    expect(html.match(/<path class="marker"/g)?.length).toBeGreaterThanOrEqual(3);
+
+    mkdirSync(join(process.cwd(), '.vitest'), { recursive: true });
+    const png = join(process.cwd(), '.vitest', 'html-report-small-failures.png');
+    const shot = await run(chromiumPath(), [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--hide-scrollbars',
+      '--force-device-scale-factor=1',
+      WINDOW,
+      `--user-data-dir=${scratchDir('erst-chromium-shot-')}`,
+      `--screenshot=${png}`,
+      pathToFileURL(page).href,
+    ]);
+    expect(shot.code, shot.stderr.slice(-500)).toBe(0);
+    console.log(`screenshot of the HTML report: ${png}`);
+    const img = decodePng(readFileSync(png));
+    for (const b of keyBars) {
+      expect(b.y + b.h).toBeLessThan(img.height);
+      const [r, g, bl] = img.pixel(Math.floor(b.x + b.w / 2), Math.floor(b.y + b.h / 2));
+      // The invalid colour, #d1242f.
+      expect(r, `pixel at ${b.x},${b.y}`).toBeGreaterThan(170);
+      expect(g).toBeLessThan(90);
+      expect(bl).toBeLessThan(100);
+    }
+  }, 60_000);
+
+  it('lists failures and warnings by code, and trust by level', () => {
+    expect(html).toMatch(/<table id="by-code"[\s\S]*ERR_SIGNATURE_INVALID[\s\S]*<\/table>/);
+    expect(html).toMatch(/<table id="by-trust"[\s\S]*data-trust="pinned"[\s\S]*3,999/);
+    // Something was pinned: no "nothing pinned" banner.
+    expect(html).not.toContain('id="trust-banner"');
+  });
+
+  it('carries the run\'s date and the tool version, unless --reproducible', async () => {
+    expect(html).toMatch(/id="generated">Generated <time datetime="\d{4}-\d\d-\d\dT[^"]+">[^<]+<\/time> by erst-batch \d+\.\d+\.\d+/);
+    const dir = scratchDir('erst-batch-html-repro-');
+    writeFileSync(join(dir, 'r.jsonl'), `${JSON.stringify(await record2('2026-11-05'))}\n`);
+    const pages: string[] = [];
+    for (const n of [1, 2]) {
+      const p = join(dir, `r${n}.html`);
+      expect((await runBatch(['verify', join(dir, 'r.jsonl'), '--html', p, '--reproducible', '-q'])).code).toBe(0);
+      pages.push(readFileSync(p, 'utf8'));
+    }
+    expect(pages[0]).toBe(pages[1]);
+    expect(pages[0]).not.toContain('id="generated"');
+    // Nothing pinned: the banner says what "valid" means then.
+    expect(pages[0]).toMatch(/id="trust-banner"[^>]*data-trust="none-pinned"/);
   });
 });

@@ -94,7 +94,7 @@ describe('erst-batch verify --state', () => {
     await verify(['--init-state']);
     const text = readFileSync(state, 'utf8');
     const lines = text.trimEnd().split('\n');
-    expect(JSON.parse(lines[0]!)).toEqual({ erst_batch_state: 1, shard: null });
+    expect(JSON.parse(lines[0]!)).toEqual({ erst_batch_state: 2, shard: null, sequence: 1, previous: null });
     const trailer = (JSON.parse(lines.pop()!) as { end: { records: number; sha256: string; signature: { public_key: string } } }).end;
     expect(trailer.records).toBe(5);
     expect(trailer.sha256).toBe(createHash('sha256').update(`${lines.join('\n')}\n`).digest('hex'));
@@ -190,5 +190,64 @@ describe('erst-batch verify --state', () => {
     const r = await runBatch(['verify', logs, ...PIN, '--state', state, '--state-key', key, '--shard', '2/2']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/error ERR_USAGE: .*--shard 1\/2/);
+  });
+
+  it('keeps the last complete state when some input could not be read, and prints that state\'s digest', async () => {
+    const first = await verify(['--init-state']);
+    const kept = first.report.state!.digests![0]!;
+    const r = await runBatch(['verify', logs, join(d, 'not-mounted'), ...PIN, '--state', state, '--state-key', key, '--json', '-', '-q']);
+    expect(r.code).toBe(2);
+    expect((JSON.parse(r.stdout) as Report).state!.digests).toEqual([kept]);
+    expect(r.stderr).toContain(`sequence 1, digest ${kept.digest} (not replaced by this run)`);
+  });
+});
+
+describe('erst-batch verify --state: sequence and digest', () => {
+  it('chains each state to the previous one; the digest is the trailer\'s SHA-256', async () => {
+    const first = await verify(['--init-state']);
+    const second = await verify(['--expect-state', first.report.state!.digests![0]!.digest]);
+    expect(second.code).toBe(0);
+    const [d2] = second.report.state!.digests!;
+    const lines = readFileSync(state, 'utf8').trimEnd().split('\n');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ erst_batch_state: 2, sequence: 2, previous: first.report.state!.digests![0]!.digest });
+    expect((JSON.parse(lines.at(-1)!) as { end: { sha256: string } }).end.sha256).toBe(d2!.digest);
+    expect(second.stderr).toContain(`erst-batch: state ${state}: sequence 2, digest ${d2!.digest}\n`);
+  });
+
+  it('gives the same state, and digest, whatever the worker count', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 300; i++) lines.push(i % 50 === 7 ? 'not json' : JSON.stringify(await record2('2026-11-20')));
+    writeFileSync(join(logs, 'many.jsonl'), `${lines.join('\n')}\n`);
+    const digests: string[] = [];
+    const states: Buffer[] = [];
+    for (const w of ['1', '2', '4']) {
+      rmSync(state, { force: true });
+      const r = await runBatch(['verify', logs, join(logs, 'many.jsonl'), ...PIN, '--state', state, '--workers', w, '--json', '-', '-q']);
+      digests.push((JSON.parse(r.stdout) as Report).state!.digests![0]!.digest);
+      states.push(readFileSync(state));
+    }
+    expect(new Set(digests).size).toBe(1);
+    expect(states[1]!.equals(states[0]!)).toBe(true);
+    expect(states[2]!.equals(states[0]!)).toBe(true);
+  });
+
+  it('loads a state written before sequences (version 1) as sequence 0, and still diffs against it', async () => {
+    const entries = ['a', 'b', 'c', 'sub/d'].map((n) => JSON.stringify([join(logs, `${n}.json`), 'x'.repeat(64), 'y'.repeat(64)]));
+    const body = `${[JSON.stringify({ erst_batch_state: 1, shard: null }), ...entries].join('\n')}\n`;
+    const digest = createHash('sha256').update(body).digest('hex');
+    writeFileSync(state, `${body}${JSON.stringify({ end: { records: entries.length, sha256: digest, signature: null } })}\n`);
+    const r = await runBatch(['verify', logs, ...PIN, '--state', state, '--expect-state', digest, '--json', '-', '-q']);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.state).toMatchObject({ status: 'compared', written: true });
+    expect(report.state!.digests![0]).toMatchObject({ sequence: 1, previous_digest: digest });
+    expect(report.changed).toHaveLength(4);
+  });
+
+  it('--expect-state takes a digest, with --state', async () => {
+    for (const args of [['--expect-state', 'abc', '--state', state], ['--expect-state', 'a'.repeat(64)]]) {
+      const r = await runBatch(['verify', logs, ...PIN, ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^erst-batch: error ERR_USAGE: /);
+    }
   });
 });

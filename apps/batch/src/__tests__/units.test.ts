@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { esc } from '../html.js';
+import { barLengths, esc } from '../html.js';
 import { junitXml, xmlAttr, xmlText } from '../junit.js';
 import { mergeReports } from '../merge.js';
 import { utcDay } from '../outcome.js';
@@ -111,5 +111,30 @@ describe('utcDay', () => {
     expect(utcDay(null)).toBeNull();
     expect(utcDay('garbage')).toBeNull();
     expect(utcDay('not a date, Z')).toBeNull();
+  });
+});
+
+describe('HTML bars', () => {
+  it('draws every nonzero count at least the minimum, and the whole bar within its width', () => {
+    const [valid, invalid] = barLengths([3999, 1], 4000, 480);
+    expect(invalid).toBeGreaterThanOrEqual(4);
+    expect(valid! + invalid!).toBeLessThanOrEqual(480);
+    const [none, one] = barLengths([0, 1], 4000, 480);
+    expect(none).toBe(0);
+    expect(one).toBeGreaterThanOrEqual(4);
+    expect(barLengths([0, 0], 1, 480)).toEqual([0, 0]);
+  });
+});
+
+describe('names from the archive as map keys', () => {
+  it('an input and a day named "__proto__" are counted as entries, and nothing leaks onto Object.prototype', () => {
+    const b = new ReportBuilder(['__proto__'], null, trustSummary({}));
+    b.record('__proto__/x.json', 0, outcome(true, '__proto__'));
+    b.unreadable('__proto__/y.json', 0, 'ERR_JSON_SYNTAX', 'bad', 'record');
+    const r = b.build();
+    expect(Object.hasOwn(r.by_input, '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(r.by_input, '__proto__')?.value).toEqual({ valid: 1, invalid: 1, unreadable: 0 });
+    expect(JSON.parse(JSON.stringify(r)).by_input).toEqual(JSON.parse('{"__proto__":{"valid":1,"invalid":1,"unreadable":0}}'));
+    expect(({} as Record<string, unknown>).valid).toBeUndefined();
   });
 });

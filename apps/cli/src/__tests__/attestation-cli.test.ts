@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type HardwareAttestation, generate, hexToBytes } from '@erst/core';
 import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, readVectorLines, runCli, tempDir, vectorPath } from '@erst/fixtures';
@@ -73,7 +73,9 @@ describe('erst audit verify with attestation roots (built binary)', () => {
     expect(res.errors.map((e: { code: string }) => e.code)).toContain('ERR_ATTESTATION_UNTRUSTED_ROOT');
 
     const trust = join(dir, 'trust.json');
-    writeFileSync(trust, JSON.stringify({ attestation_roots: [ROOT] }));
+    // Root paths are relative to the trust file and inside its directory.
+    copyFileSync(ROOT, join(dir, 'vector-root.pem'));
+    writeFileSync(trust, JSON.stringify({ attestation_roots: ['vector-root.pem'] }));
     const good = await runCli(['audit', 'verify', goRecord, '--trust', trust]);
     expect(good.code, good.stdout).toBe(0);
     expect(good.stdout).toContain('trust attested');

@@ -109,13 +109,15 @@ describe('erst audit sign / verify round trips (built binary)', () => {
 });
 
 describe('records from pipes', () => {
-  it('verifies a record read through a pipe, lazy attestation loading included (nodejs/node#51142)', async () => {
+  it('refuses a pipe (ERR_FILE_NOT_REGULAR) and still verifies the next file, lazy attestation loading included (nodejs/node#51142)', async () => {
     const f = join(dir, 'attested.json');
     writeFileSync(f, readVectorLines('erst-go-1.1.0.jsonl')[4]!);
     const erst = join(REPO_ROOT, 'node_modules', '.bin', 'erst');
-    const r = await run('bash', ['-c', `"${erst}" audit verify <(cat "${f}") --attestation-root "${vectorPath('attestation-chain/root.pem')}" --json`]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).results[0]).toMatchObject({ valid: true, trust: 'attested' });
+    const r = await run('bash', ['-c', `"${erst}" audit verify <(cat "${f}") "${f}" --attestation-root "${vectorPath('attestation-chain/root.pem')}" --json`]);
+    expect(r.code, r.stderr).toBe(2);
+    const [piped, file] = JSON.parse(r.stdout).results;
+    expect(piped.errors.map((e: { code: string }) => e.code)).toEqual(['ERR_FILE_NOT_REGULAR']);
+    expect(file).toMatchObject({ valid: true, trust: 'attested' });
   });
 });
 

@@ -1,9 +1,10 @@
 import { bytesToHex, parseRecord, parseStrictJson, sha256 } from '@erst/core';
+import { helpExample } from '@erst/node-io';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../exit.js';
 import { readInputFile } from '../io.js';
 import { type RunContext, handle } from '../main.js';
-import { describeVendor } from '../output.js';
+import { describeVendor, displayLines } from '../output.js';
 
 interface InspectArgs {
   file: string;
@@ -20,8 +21,8 @@ export function inspectCommand(ctx: RunContext): CommandModule<object, InspectAr
         .positional('file', { type: 'string', demandOption: true, describe: 'Record file' })
         .option('hash-input', { type: 'boolean', describe: 'Print exactly the bytes that are hashed, and nothing else' })
         .option('json', { type: 'boolean', describe: 'Machine output' })
-        .example('$0 audit inspect log.json', 'Summarize a record')
-        .example('$0 audit inspect log.json --hash-input | sha256sum', 'Recompute trace_hash by hand') as unknown as Argv<InspectArgs>,
+        .example(helpExample('$0 audit inspect log.json', 'Summarize a record'))
+        .example(helpExample('$0 audit inspect log.json --hash-input | sha256sum', 'Recompute trace_hash by hand')) as unknown as Argv<InspectArgs>,
     handler: handle(ctx, async (argv: InspectArgs) => {
       const rec = parseRecord(parseStrictJson(readInputFile(argv.file)));
       if (argv['hash-input']) {
@@ -111,7 +112,7 @@ export function inspectCommand(ctx: RunContext): CommandModule<object, InspectAr
       } else {
         out.push('attestation:      (none)');
       }
-      process.stdout.write(`${out.join('\n')}\n`);
+      process.stdout.write(`${displayLines(out)}\n`);
       return EXIT.OK;
     }),
   };

@@ -8,11 +8,13 @@ import {
   isErstError,
   parseStrictJson,
 } from '@erst/core';
+import { helpExample } from '@erst/node-io';
 import type { Argv, CommandModule } from 'yargs';
 import { type BatchArgs, signBatch, withBatchOptions } from '../batch-sign.js';
 import { EXIT } from '../exit.js';
-import { readArgument, writeFileAtomic } from '../io.js';
+import { readArgument, writeOutput } from '../io.js';
 import { type RunContext, handle } from '../main.js';
+import { displayLines } from '../output.js';
 import { type SignerArgs, openSigner, withSignerOptions } from '../signers.js';
 
 interface SignArgs extends SignerArgs, BatchArgs {
@@ -56,14 +58,18 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
         .option('schema', { type: 'string', choices: ['2.0.0', '1.1.0'], default: '2.0.0', describe: 'Record format to write' })
         .option('transaction-hash', { type: 'string', describe: 'Transaction hash (64 hex) for a bare payload' })
         .option('out', { type: 'string', describe: 'Write the record here (atomically) instead of stdout', normalize: true })
-        .example('$0 audit sign --key-file key.pem --payload @sim.json --out log.json', 'Sign a {transaction_hash, payload} document')
+        .example(helpExample('$0 audit sign --key-file key.pem --payload @sim.json --out log.json', 'Sign a {transaction_hash, payload} document'))
         .example(
-          '$0 audit sign --hsm-provider pkcs11 --key-label audit-2026 --payload @sim.json --out log.json',
-          'Sign on a PKCS#11 token (module, PIN and token from ERST_PKCS11_*)',
+          helpExample(
+            ['$0 audit sign --hsm-provider pkcs11 --key-label audit-2026', '--payload @sim.json --out log.json'],
+            'Sign on a PKCS#11 token (module, PIN and token from ERST_PKCS11_*)',
+          ),
         )
         .example(
-          'erst-sim | $0 audit sign --payload - --transaction-hash <hex> --schema 1.1.0',
-          'Sign a bare payload from stdin as an erst Go 1.1.0 record',
+          helpExample(
+            ['erst-sim | $0 audit sign --payload - --transaction-hash <hex>', '--schema 1.1.0'],
+            'Sign a bare payload from stdin as an erst Go 1.1.0 record',
+          ),
         ) as unknown as Argv<SignArgs>,
     handler: handle(ctx, async (argv: SignArgs) => {
       if (argv.batch !== undefined) return signBatch(argv, () => openSigner(argv, process.env, true));
@@ -74,10 +80,9 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
         const record = await generateWithSigner(signer, { transactionHash, payload }, { schema: argv.schema as WritableSchema });
         const json = `${JSON.stringify(record, null, 2)}\n`;
         if (argv.out) {
-          writeFileAtomic(argv.out, json);
-          process.stderr.write(
-            `signed ${transactionHash} as ${record.version} with ${signer.algorithm} key ${bytesToHex((await signer.publicKey()).raw)} -> ${argv.out}\n`,
-          );
+          writeOutput(argv.out, json);
+          const key = bytesToHex((await signer.publicKey()).raw);
+          process.stderr.write(`${displayLines([`signed ${transactionHash} as ${record.version} with ${signer.algorithm} key ${key} -> ${argv.out}`])}\n`);
         } else {
           process.stdout.write(json);
         }

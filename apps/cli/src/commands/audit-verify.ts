@@ -1,7 +1,8 @@
 import { isErstError } from '@erst/core';
 import { Verifier, type VerifyResult, isMalformed, unreadableResult } from '@erst/verify';
+import { helpExample } from '@erst/node-io';
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT } from '../exit.js';
+import { EXIT, formatError } from '../exit.js';
 import { readInputFile } from '../io.js';
 import { type RunContext, handle } from '../main.js';
 import { describeResult, jsonResult } from '../output.js';
@@ -14,13 +15,27 @@ interface VerifyArgs extends TrustArgs {
   backend: string;
 }
 
-/** Reads then verifies; a file that cannot be read becomes a result, not a crash. */
-async function verifyFile(verifier: Verifier, file: string): Promise<VerifyResult> {
+interface Checked {
+  file: string;
+  result: VerifyResult;
+  /** Set when the file could not be read at all (missing, a directory, ...): an input error, not a record. */
+  readError?: unknown;
+}
+
+/** Reads then verifies; a file that cannot be read becomes an error for this file, not a crash. */
+async function verifyFile(verifier: Verifier, file: string): Promise<Checked> {
+  let bytes: Buffer;
   try {
-    return await verifier.verify(readInputFile(file));
+    bytes = readInputFile(file);
   } catch (e) {
     if (!isErstError(e)) throw e;
-    return unreadableResult(e);
+    return { file, result: unreadableResult(e), readError: e };
+  }
+  try {
+    return { file, result: await verifier.verify(bytes) };
+  } catch (e) {
+    if (!isErstError(e)) throw e;
+    return { file, result: unreadableResult(e) };
   }
 }
 
@@ -34,8 +49,8 @@ export function verifyCommand(ctx: RunContext, name = 'verify'): CommandModule<o
         .option('file', { type: 'string', array: true, describe: 'Record file (erst flag; repeatable)' })
         .option('json', { type: 'boolean', describe: 'Machine output: {"results":[...]}' })
         .option('backend', { type: 'string', choices: ['auto', 'webcrypto', 'noble'], default: 'auto', hidden: true })
-        .example('$0 audit verify log.json --public-key 48409627…2816', 'Verify one record signed by a pinned key')
-        .example('$0 audit verify logs/*.json --trust trust.json --json', 'Verify many against a trust file, machine output') as unknown as Argv<VerifyArgs>,
+        .example(helpExample('$0 audit verify log.json --public-key 48409627…2816', 'Verify one record signed by a pinned key'))
+        .example(helpExample('$0 audit verify logs/*.json --trust trust.json --json', 'Verify many against a trust file, machine output')) as unknown as Argv<VerifyArgs>,
     handler: handle(ctx, async (argv: VerifyArgs) => {
       const files = [...(argv.files ?? []), ...(argv.file ?? [])];
       if (files.length === 0) {
@@ -43,23 +58,31 @@ export function verifyCommand(ctx: RunContext, name = 'verify'): CommandModule<o
         return EXIT.USAGE_OR_INPUT;
       }
       const verifier = new Verifier({ ...trustOptions(argv), backend: argv.backend as 'auto' });
-      const results: [string, VerifyResult][] = [];
-      for (const file of files) results.push([file, await verifyFile(verifier, file)]);
+      const checked: Checked[] = [];
+      for (const file of files) checked.push(await verifyFile(verifier, file));
 
+      // A file that could not be read is the documented one-line error on stderr
+      // (exit 2), in both output modes; the other files are still verified.
+      for (const c of checked) if (c.readError) process.stderr.write(`${formatError(c.readError)}\n`);
       if (argv.json) {
-        process.stdout.write(`${JSON.stringify({ results: results.map(([f, r]) => jsonResult(f, r)) }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ results: checked.map((c) => jsonResult(c.file, c.result)) }, null, 2)}\n`);
       } else {
-        for (const [f, r] of results) process.stdout.write(`${describeResult(f, r)}\n`);
-        const bad = results.filter(([, r]) => !r.valid).length;
-        if (results.length > 1) process.stdout.write(`${results.length - bad} valid, ${bad} failed\n`);
-        if (results.some(([, r]) => r.valid && r.trust === 'embedded-only')) {
+        const read = checked.filter((c) => !c.readError);
+        for (const c of read) process.stdout.write(`${describeResult(c.file, c.result)}\n`);
+        if (checked.length > 1) {
+          const valid = read.filter((c) => c.result.valid).length;
+          const unread = checked.length - read.length;
+          process.stdout.write(`${valid} valid, ${read.length - valid} failed${unread ? `, ${unread} not read` : ''}\n`);
+        }
+        if (read.some((c) => c.result.valid && c.result.trust === 'embedded-only')) {
           process.stderr.write(
             'erst: note: no key was pinned, so a valid result means "someone signed this", not "we signed this". Pin keys with --public-key or --trust.\n',
           );
         }
       }
-      if (results.some(([, r]) => isMalformed(r))) return EXIT.USAGE_OR_INPUT;
-      return results.every(([, r]) => r.valid) ? EXIT.OK : EXIT.VERIFY_FAILED;
+      // The worst outcome wins: input that could not be read or parsed (2) over a failed record (1).
+      if (checked.some((c) => isMalformed(c.result))) return EXIT.USAGE_OR_INPUT;
+      return checked.every((c) => c.result.valid) ? EXIT.OK : EXIT.VERIFY_FAILED;
     }),
   };
 }

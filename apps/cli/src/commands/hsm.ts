@@ -1,8 +1,10 @@
 import { bytesToHex, publicKeyToPem } from '@erst/core';
 import type { HsmInfo, HsmKey, HsmMechanism } from '@erst/signer-pkcs11';
+import { helpExample } from '@erst/node-io';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../exit.js';
 import { type RunContext, handle } from '../main.js';
+import { displayLines } from '../output.js';
 import { type TokenArgs, resolvePin, withTokenOptions } from '../pkcs11-args.js';
 
 interface InfoArgs extends TokenArgs {
@@ -71,7 +73,7 @@ export function describeHsmInfo(info: HsmInfo): string {
     }
   }
   for (const n of info.notes) lines.push(`note: ${n}`);
-  return `${lines.join('\n')}\n`;
+  return `${displayLines(lines)}\n`;
 }
 
 export function hsmCommand(ctx: RunContext): CommandModule {
@@ -82,8 +84,8 @@ export function hsmCommand(ctx: RunContext): CommandModule {
       withTokenOptions(y)
         .option('json', { type: 'boolean', describe: 'Print JSON' })
         .option('login', { type: 'boolean', describe: 'Ask for the PIN on a terminal to list private keys too' })
-        .example('$0 hsm info', `Everything about the token, private keys included (${WITH_ENV})`)
-        .example('$0 hsm info --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --json', 'Slots, tokens and public objects as JSON') as unknown as Argv<InfoArgs>,
+        .example(helpExample('$0 hsm info', `Everything about the token, private keys included (${WITH_ENV})`))
+        .example(helpExample('$0 hsm info --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --json', 'Slots, tokens and public objects as JSON')) as unknown as Argv<InfoArgs>,
     handler: handle(ctx, async (argv: InfoArgs) => {
       const lib = await import('@erst/signer-pkcs11');
       const pin = await resolvePin(argv, process.env, argv.login === true);
@@ -104,9 +106,9 @@ export function hsmCommand(ctx: RunContext): CommandModule {
         .option('piv-slot', { type: 'string', describe: 'YubiKey PIV slot to generate in (sets the CKA_ID)' })
         .option('algorithm', { type: 'string', choices: ['ed25519', 'ecdsa-p256'], default: 'ed25519', describe: 'Key algorithm' })
         .option('pem', { type: 'boolean', describe: 'Print SPKI PEM instead of hex' })
-        .example('$0 hsm keys generate --label audit-2026', `Make an Ed25519 signing key on the token and print it (${WITH_ENV})`)
-        .example('$0 hsm keys generate --label audit-p256 --id 0a --algorithm ecdsa-p256', 'An ECDSA P-256 key (YubiKeys before firmware 5.7)')
-        .example('$0 hsm keys generate --label audit --piv-slot 9c --algorithm ecdsa-p256', 'On a YubiKey (ykcs11): in PIV slot 9c') as unknown as Argv<GenerateArgs>,
+        .example(helpExample('$0 hsm keys generate --label audit-2026', `Make an Ed25519 signing key on the token and print it (${WITH_ENV})`))
+        .example(helpExample('$0 hsm keys generate --label audit-p256 --id 0a --algorithm ecdsa-p256', 'An ECDSA P-256 key (YubiKeys before firmware 5.7)'))
+        .example(helpExample('$0 hsm keys generate --label audit --piv-slot 9c --algorithm ecdsa-p256', 'On a YubiKey (ykcs11): in PIV slot 9c')) as unknown as Argv<GenerateArgs>,
     handler: handle(ctx, async (argv: GenerateArgs) => {
       const lib = await import('@erst/signer-pkcs11');
       const pin = await resolvePin(argv, process.env, true);
@@ -123,8 +125,10 @@ export function hsmCommand(ctx: RunContext): CommandModule {
       });
       process.stdout.write(argv.pem ? publicKeyToPem(key.publicKey) : `${bytesToHex(key.publicKey.raw)}\n`);
       process.stderr.write(
-        `generated ${key.algorithm} key "${key.label}" (ID ${key.id}) on token "${key.tokenLabel}": sensitive, not extractable.\n` +
-          `Sign with: erst audit sign --hsm-provider pkcs11 --key-label ${JSON.stringify(key.label)} ...; pin the public key above with --public-key\n`,
+        `${displayLines([
+          `generated ${key.algorithm} key "${key.label}" (ID ${key.id}) on token "${key.tokenLabel}": sensitive, not extractable.`,
+          `Sign with: erst audit sign --hsm-provider pkcs11 --key-label ${JSON.stringify(key.label)} ...; pin the public key above with --public-key`,
+        ])}\n`,
       );
       return EXIT.OK;
     }),
@@ -137,7 +141,7 @@ export function hsmCommand(ctx: RunContext): CommandModule {
       y
         .command(generate as CommandModule)
         .demandCommand(1, 'Name an hsm keys command: generate.')
-        .example('$0 hsm keys generate --label audit-2026', `Make an Ed25519 signing key on the token (${WITH_ENV})`),
+        .example(helpExample('$0 hsm keys generate --label audit-2026', `Make an Ed25519 signing key on the token (${WITH_ENV})`)),
     handler: () => {},
   };
 
@@ -149,7 +153,7 @@ export function hsmCommand(ctx: RunContext): CommandModule {
         .command(info as CommandModule)
         .command(keys)
         .demandCommand(1, 'Name an hsm command: info or keys.')
-        .example('$0 hsm info', `What the token holds (${WITH_ENV})`),
+        .example(helpExample('$0 hsm info', `What the token holds (${WITH_ENV})`)),
     handler: () => {},
   };
 }

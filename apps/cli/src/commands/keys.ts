@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import { ErstError, publicKeyToPem, bytesToHex } from '@erst/core';
 import { generateKeyPair } from '@erst/signer-memory';
+import { helpExample } from '@erst/node-io';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../exit.js';
-import { writeFileAtomic } from '../io.js';
+import { writeOutput } from '../io.js';
 import { type RunContext, handle } from '../main.js';
+import { displayLines } from '../output.js';
 import { type SignerArgs, openSigner, withSignerOptions } from '../signers.js';
 
 interface GenerateArgs {
@@ -23,15 +25,15 @@ export function keysCommand(ctx: RunContext): CommandModule {
       y
         .option('out', { type: 'string', demandOption: true, normalize: true, describe: 'Where to write the private key' })
         .option('force', { type: 'boolean', describe: 'Replace an existing file' })
-        .example('$0 keys generate --out key.pem', 'Make a signing key; pin the printed public key') as unknown as Argv<GenerateArgs>,
+        .example(helpExample('$0 keys generate --out key.pem', 'Make a signing key; pin the printed public key')) as unknown as Argv<GenerateArgs>,
     handler: handle(ctx, async (argv: GenerateArgs) => {
       if (existsSync(argv.out) && !argv.force) {
         throw new ErstError('ERR_USAGE', `${argv.out} exists; pass --force to replace it`);
       }
       const key = generateKeyPair();
-      writeFileAtomic(argv.out, key.pkcs8Pem, 0o600);
+      writeOutput(argv.out, key.pkcs8Pem, 0o600);
       process.stdout.write(`${key.publicKeyHex}\n`);
-      process.stderr.write(`wrote Ed25519 private key to ${argv.out} (mode 0600); pin the public key above with --public-key\n`);
+      process.stderr.write(`${displayLines([`wrote Ed25519 private key to ${argv.out} (mode 0600); pin the public key above with --public-key`])}\n`);
       return EXIT.OK;
     }),
   };
@@ -41,7 +43,7 @@ export function keysCommand(ctx: RunContext): CommandModule {
     builder: (y: Argv) =>
       withSignerOptions(y)
         .option('pem', { type: 'boolean', describe: 'Print SPKI PEM instead of hex' })
-        .example('$0 keys public --key-file key.pem', 'The hex to pin with --public-key') as unknown as Argv<PublicArgs>,
+        .example(helpExample('$0 keys public --key-file key.pem', 'The hex to pin with --public-key')) as unknown as Argv<PublicArgs>,
     handler: handle(ctx, async (argv: PublicArgs) => {
       const signer = await openSigner(argv);
       try {

@@ -1,11 +1,25 @@
 import { type HardwareAttestation, hexToBytes, publicKeyFromRaw } from '@erst/core';
 import { SIGNING_PUBLIC_KEY_HEX, readJsonl, vectorPath } from '@erst/fixtures';
-import { BROKEN_VARIANTS, INTERMEDIATE_NAME, TestCa, attestationFor, brokenChain, pem } from '@erst/test-ca';
+import {
+  BROKEN_VARIANTS,
+  INTERMEDIATE_NAME,
+  ROOT_DEFECTS,
+  TestCa,
+  attestationFor,
+  brokenChain,
+  defectiveCa,
+  forgedAnchorChain,
+  forgedRoot,
+  lookAlikeCertificates,
+  pem,
+} from '@erst/test-ca';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clearValidationCache, verifyAttestation } from '../index.js';
+import { parseDer, parsePem, pemToDer } from '../certs.js';
+import { MAX_CERTIFICATES } from '../verify-chain.js';
 import { AT, ED25519_KEY, NOW, codes, p256Key } from './helpers.js';
 
 let ca: TestCa;
@@ -133,6 +147,25 @@ describe('every broken chain is refused with its own code', () => {
     expect((await check(reordered, [ca.rootPem])).attested).toBe(true);
   });
 
+  it('a repeated certificate is found by its bytes, even when the parse caches hand back two objects for it', async () => {
+    const [leaf, inter, root] = (await ca.chain(ED25519_KEY)) as [string, string, string];
+    const sameDerOtherText = inter.replace(/\n/g, '\r\n');
+    clearValidationCache();
+    parsePem(inter);
+    // Enough other certificates to cycle the DER cache: the other text of the
+    // intermediate then parses to a second object.
+    const der = pemToDer(inter)!;
+    for (let i = 0; i < 4200; i++) {
+      const d = der.slice();
+      d[d.length - 2] = (i >> 8) & 0xff;
+      d[d.length - 1] = i & 0xff;
+      parseDer(d);
+    }
+    expect(parsePem(sameDerOtherText)).not.toBe(parsePem(inter));
+    const r = await check(attestationFor([leaf, inter, root, sameDerOtherText]), [ca.rootPem]);
+    expect(codes(r)).toEqual(['ERR_ATTESTATION_DUPLICATE_CERT']);
+  });
+
   it('a self-issued certificate with the pinned root\'s key but not signed by it is refused', async () => {
     // Same name and public key as the pinned root (so the intermediate's signature checks
     // out under it), different content, signed by someone else.
@@ -156,6 +189,113 @@ describe('every broken chain is refused with its own code', () => {
     const other = await TestCa.create({ now: NOW });
     const r2 = await check(attestationFor([leaf!, inter!, other.rootPem]), [ca.rootPem]);
     expect(codes(r2)).toEqual(['ERR_ATTESTATION_CHAIN_SIGNATURE', 'ERR_ATTESTATION_UNTRUSTED_ROOT']);
+  });
+});
+
+describe('the anchor is the pinned root itself, never a certificate carrying its key', () => {
+  for (const defect of ROOT_DEFECTS) {
+    it(`a ${defect} root with a forged look-alike (its key and name, sound dates and constraints) at the chain's end`, async () => {
+      const v = await forgedAnchorChain(defect, ED25519_KEY, NOW);
+      const r = await check(attestationFor(v.chain), [v.rootPem]);
+      expect(r.attested).toBe(false);
+      expect(codes(r)).toEqual([...v.expect].sort());
+    });
+  }
+
+  it('the same defective roots fail with their own code when the chain ends at the root or leaves it out', async () => {
+    for (const defect of ROOT_DEFECTS) {
+      const v = await forgedAnchorChain(defect, ED25519_KEY, NOW);
+      const own = v.expect.filter((c) => c !== 'ERR_ATTESTATION_CHAIN_SIGNATURE');
+      for (const chain of [[v.chain[0]!, v.chain[1]!, v.rootPem], [v.chain[0]!, v.chain[1]!]]) {
+        const r = await check(attestationFor(chain), [v.rootPem]);
+        expect(codes(r), `${defect}, ${chain.length} certificates`).toEqual(own);
+      }
+    }
+  });
+
+  it('a pinned root without keyUsage (allowed: every use) or a pathLen that fits still attests', async () => {
+    for (const root of [{ keyUsage: null }, { ca: { ca: true, pathLength: 1 } }, { ca: { ca: true } }]) {
+      const rootCa = await TestCa.create({ now: NOW, root });
+      const [leaf, inter, rootPem] = await rootCa.chain(ED25519_KEY);
+      for (const chain of [[leaf!, inter!, rootPem!], [leaf!, inter!]]) {
+        const r = await check(attestationFor(chain), [rootCa.rootPem]);
+        expect(r.errors, JSON.stringify(root)).toEqual([]);
+        expect(r.attested).toBe(true);
+      }
+    }
+  });
+
+  it('a look-alike is refused under a sound root too, whatever its issuer', async () => {
+    const [leaf, inter] = await ca.chain(ED25519_KEY);
+    for (const issuer of ['CN=Anyone At All', ca.root.subject]) {
+      const r = await check(attestationFor([leaf!, inter!, pem(await forgedRoot(ca, issuer))]), [ca.rootPem]);
+      expect(r.attested).toBe(false);
+      expect(codes(r), issuer).toEqual(['ERR_ATTESTATION_CHAIN_SIGNATURE']);
+    }
+  });
+
+  it('a re-issued root (same key, signed by the pinned root) is accepted, and the pinned root\'s own dates still count', async () => {
+    const expired = await defectiveCa('expired', NOW);
+    for (const [issuer, expect_] of [
+      [ca, []],
+      [expired, ['ERR_ATTESTATION_EXPIRED']],
+    ] as const) {
+      const reissued = await issuer.issueWith('root', {
+        subject: issuer.root.subject,
+        publicKey: issuer.root.publicKey,
+        notBefore: new Date(NOW.getTime() - 86_400_000),
+        notAfter: new Date(NOW.getTime() + 10 * 365 * 86_400_000),
+        ca: { ca: true },
+        keyUsage: x509.KeyUsageFlags.keyCertSign,
+      });
+      const [leaf, inter] = await issuer.chain(ED25519_KEY);
+      const r = await check(attestationFor([leaf!, inter!, pem(reissued)]), [issuer.rootPem]);
+      expect(codes(r)).toEqual(expect_);
+      expect(r.attested).toBe(expect_.length === 0);
+    }
+  });
+});
+
+describe('chain search cost', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it(`more than ${MAX_CERTIFICATES} certificates are refused fast, before any signature check`, async () => {
+    const many = await lookAlikeCertificates(800, NOW);
+    clearValidationCache();
+    const verify = vi.spyOn(x509.X509Certificate.prototype, 'verify');
+    const t = performance.now();
+    const r = await check(attestationFor(many), [ca.rootPem]);
+    expect(performance.now() - t).toBeLessThan(2000);
+    expect(codes(r)).toEqual(['ERR_ATTESTATION_TOO_MANY_CERTS']);
+    expect(r.attested).toBe(false);
+    expect(verify).not.toHaveBeenCalled();
+    const eleven = await check(attestationFor(many.slice(0, MAX_CERTIFICATES + 1)), [ca.rootPem]);
+    expect(codes(eleven)).toEqual(['ERR_ATTESTATION_TOO_MANY_CERTS']);
+    const ten = await check(attestationFor(many.slice(0, MAX_CERTIFICATES)), [ca.rootPem]);
+    expect(codes(ten)).not.toContain('ERR_ATTESTATION_TOO_MANY_CERTS');
+  });
+
+  it(`${MAX_CERTIFICATES} look-alike certificates that form no chain cost at most one signature check each`, async () => {
+    const n = MAX_CERTIFICATES;
+    const certs = await lookAlikeCertificates(n, NOW);
+    clearValidationCache();
+    const verify = vi.spyOn(x509.X509Certificate.prototype, 'verify');
+    const r = await check(attestationFor(certs), [ca.rootPem]);
+    expect(r.attested).toBe(false);
+    expect(codes(r)).toContain('ERR_ATTESTATION_CHAIN_SIGNATURE');
+    expect(verify.mock.calls.length).toBeLessThanOrEqual(n);
+  });
+
+  it('a chain in the wrong order is still found, with one check per link', async () => {
+    const [leaf, inter, root] = await ca.chain(ED25519_KEY);
+    clearValidationCache();
+    const verify = vi.spyOn(x509.X509Certificate.prototype, 'verify');
+    const r = await check(attestationFor([inter!, root!, leaf!]), [ca.rootPem]);
+    expect(codes(r)).toEqual(['ERR_ATTESTATION_CHAIN_ORDER']);
+    // Record order: inter->root holds, root->leaf has no name link; then leaf->inter. No pair is checked twice.
+    expect(verify.mock.calls.length).toBeLessThanOrEqual(3);
   });
 });
 

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { canonicalize } from '../jcs.js';
+import { MAX_JSON_DEPTH } from '../json.js';
 
 // The RFC 8785 reference implementation (CommonJS).
 const reference = createRequire(import.meta.url)('canonicalize') as (v: unknown) => string;
@@ -60,5 +61,41 @@ describe('canonicalize (RFC 8785)', () => {
     expect(() => canonicalize(Number.NaN)).toThrowError(expect.objectContaining({ code: 'ERR_JSON_NOT_I_JSON' }));
     expect(() => canonicalize(Number.POSITIVE_INFINITY)).toThrowError(expect.objectContaining({ code: 'ERR_JSON_NOT_I_JSON' }));
     expect(() => canonicalize(10n)).toThrowError(expect.objectContaining({ code: 'ERR_JSON_NOT_I_JSON' }));
+  });
+
+  it('keeps "__proto__" members, sorted like any other key', () => {
+    // JSON.parse makes "__proto__" an own member; python -c 'json.dumps(sort_keys=True)' and jq -cS keep it too.
+    const input = JSON.parse('{"b":1,"__proto__":{"z":[2],"y":{"__proto__":0,"a":1}},"a":2}');
+    expect(canonicalize(input)).toBe('{"__proto__":{"y":{"__proto__":0,"a":1},"z":[2]},"a":2,"b":1}');
+    expect(canonicalize(input)).toBe(reference(input));
+    expect(Object.getPrototypeOf(input)).toBe(Object.prototype);
+  });
+
+  it('keeps "__proto__" members on the path for integer-like keys too', () => {
+    const input = JSON.parse('{"1":0,"__proto__":{"b":1,"a":2}}');
+    expect(canonicalize(input)).toBe('{"1":0,"__proto__":{"a":2,"b":1}}');
+  });
+
+  it(`refuses values nested more than ${MAX_JSON_DEPTH} levels instead of overflowing the stack`, () => {
+    const nest = (depth: number, leaf: unknown = 1) => {
+      let v: unknown = leaf;
+      for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { a: v };
+      return v;
+    };
+    expect(() => canonicalize(nest(MAX_JSON_DEPTH))).not.toThrow();
+    expect(() => canonicalize(nest(MAX_JSON_DEPTH + 1))).toThrowError(expect.objectContaining({ code: 'ERR_JSON_TOO_DEEP' }));
+    expect(() => canonicalize(nest(100_000))).toThrowError(expect.objectContaining({ code: 'ERR_JSON_TOO_DEEP' }));
+    // An integer-like key sends the value down the piecewise path, which must stop as well.
+    expect(() => canonicalize({ 1: nest(100_000) })).toThrowError(expect.objectContaining({ code: 'ERR_JSON_TOO_DEEP' }));
+    const cycle: Record<string, unknown> = { a: 1 };
+    cycle.self = cycle;
+    expect(() => canonicalize(cycle)).toThrowError(expect.objectContaining({ code: 'ERR_JSON_TOO_DEEP' }));
+  });
+
+  it('checks objects the piecewise path reaches after an integer-like key', () => {
+    expect(() => canonicalize({ 1: 0, z: new Date(0) })).toThrowError(expect.objectContaining({ code: 'ERR_JSON_NOT_I_JSON' }));
+    const sparse: unknown[] = [1];
+    sparse[2] = 2;
+    expect(() => canonicalize({ 1: 0, z: sparse })).toThrowError(expect.objectContaining({ code: 'ERR_JSON_NOT_I_JSON' }));
   });
 });

@@ -17,17 +17,26 @@ function lines(chunks: string[], max = 1000): unknown[] {
 describe('@erst/node-io', () => {
   it('exports exactly its public surface', () => {
     expect(Object.keys(api).sort()).toEqual([
+      'INPUT_OPEN_FLAGS',
       'LineSplitter',
       'atomicTempPath',
+      'createAtomicTemp',
       'fileError',
       'fsyncDirectory',
+      'helpExample',
+      'helpWidth',
       'isAtomicTempName',
+      'joinPemValues',
+      'notRegularFile',
+      'openInputFile',
       'readInputFile',
       'readTextFile',
+      'redactUsageMessage',
       'trustOptions',
       'withTrustOptions',
       'writeFileAtomic',
       'writeFileAtomicAsync',
+      'writeOutput',
     ]);
   });
 

@@ -90,6 +90,21 @@ describe('InMemorySigner key loading', () => {
     expect(code(() => InMemorySigner.fromKeyFile(dir))).toBe('ERR_KEY_FILE_UNREADABLE');
   });
 
+  it('never prints back what was given as a key file path: it may be a seed or PEM typed there by mistake', () => {
+    const seed = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60';
+    for (const notAPath of [seed, SIGNING_KEY_PEM, tempDir()]) {
+      try {
+        InMemorySigner.fromKeyFile(notAPath);
+        expect.unreachable();
+      } catch (e) {
+        expect((e as { code: string }).code).toBe('ERR_KEY_FILE_UNREADABLE');
+        const seen = `${(e as Error).message} ${((e as Error).cause as Error | undefined)?.message ?? ''}`;
+        expect(seen).not.toContain(notAPath.slice(0, 40));
+        expect(seen).not.toContain('BEGIN');
+      }
+    }
+  });
+
   it('takes the key from flag, file, PEM variable, then hex variable, in that order', () => {
     const a = generateKeyPair();
     const b = generateKeyPair();

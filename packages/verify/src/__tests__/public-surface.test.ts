@@ -8,6 +8,7 @@ describe('@erst/verify public surface', () => {
         'ErstError',
         'TrustIndex',
         'Verifier',
+        'checkAttestationRoot',
         'checkEd25519PublicKey',
         'isErstError',
         'isLowS',

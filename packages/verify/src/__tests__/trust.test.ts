@@ -1,10 +1,23 @@
-import { errorCode } from '@erst/fixtures';
+import { ErstError, type JsonValue, isErstError } from '@erst/core';
+import { errorCode, vectorPath } from '@erst/fixtures';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseTrustFile } from '../trust.js';
+import { type ParseTrustOptions, parseTrustFile } from '../trust.js';
 import { Verifier } from '../verify.js';
 import { OTHER_SEED, signV2 } from './helpers.js';
 
 const code = errorCode;
+const ROOT = readFileSync(vectorPath('attestation-chain/root.pem'), 'utf8');
+
+function thrown(fn: () => unknown): ErstError | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (isErstError(e)) return e;
+    throw e;
+  }
+  return undefined;
+}
 
 describe('trust files and key windows', async () => {
   const rec = await signV2(); // dated 2026-11-26T12:00:00Z
@@ -75,10 +88,42 @@ describe('trust files and key windows', async () => {
     const p = parseTrustFile('{"attestation_roots":["roots/a.pem"]}', {
       resolveRoot: (ref) => {
         seen.push(ref);
-        return '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n';
+        return ROOT;
       },
     });
     expect(seen).toEqual(['roots/a.pem']);
-    expect(p.attestationRoots).toHaveLength(1);
+    expect(p.attestationRoots).toEqual([ROOT]);
+  });
+
+  it('a root that is no certificate is refused, inline or through the resolver, naming the entry and not its text', () => {
+    const notCerts = [
+      'hello',
+      '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEASECWJ6tx9yrw1zk3SJGM8fe4Hu7cqvnXCaAUQ+iiKBY=\n-----END PUBLIC KEY-----\n',
+      '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n',
+      '-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n',
+      ROOT.replace(/-----END CERTIFICATE-----/, ''),
+      `${ROOT}-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n`, // a good block, then a bad one
+    ];
+    const cases: [string, JsonValue, ParseTrustOptions][] = notCerts.flatMap((text) => [
+      // Inline text is taken as PEM when it says so; anything else is a path for the resolver.
+      ...(text.includes('-----BEGIN CERTIFICATE-----') ? [['inline', { attestation_roots: [ROOT, text] }, {}] as [string, JsonValue, ParseTrustOptions]] : []),
+      ['resolved', { attestation_roots: [ROOT, 'roots/x.pem'] }, { resolveRoot: () => text }] as [string, JsonValue, ParseTrustOptions],
+    ]);
+    for (const [how, doc, options] of cases) {
+      const err = thrown(() => parseTrustFile(doc, options));
+      expect(err?.code, how).toBe('ERR_TRUST_FILE_INVALID');
+      expect(err?.message).toContain('attestation_roots[1]');
+      expect(err?.message).not.toContain('MCowBQYDK2Vw');
+      expect(err?.message).not.toContain('hello');
+    }
+  });
+
+  it('a resolver refusing an entry keeps its code, and the error names the entry', () => {
+    const refuse = () => {
+      throw new ErstError('ERR_FILE_NOT_FOUND', 'roots/missing.pem: no such file');
+    };
+    const err = thrown(() => parseTrustFile({ attestation_roots: [ROOT, 'roots/missing.pem'] }, { resolveRoot: refuse }));
+    expect(err?.code).toBe('ERR_FILE_NOT_FOUND');
+    expect(err?.message).toContain('attestation_roots[1]');
   });
 });

@@ -1,0 +1,109 @@
+import { ALGORITHMS, type Algorithm, ErstError, type PublicKey, isErstError, parsePublicKey, publicKeyFromRaw } from '@erst/core';
+import { type BackendPreference, backendUnavailable } from './ed25519.js';
+import { type TrustPolicy, type TrustedKey, checkAttestationRoot } from './trust.js';
+
+/** VerifyOptions after checking: what the Verifier runs on. */
+export interface CheckedOptions {
+  keys: PublicKey[];
+  trust: TrustPolicy[];
+  roots: string[];
+  requireAttestation: boolean;
+  backend: BackendPreference;
+  maxBytes: number | undefined;
+}
+
+/** The options VerifyOptions documents; the type lives with the Verifier. */
+interface Options {
+  publicKeys?: unknown;
+  trust?: unknown;
+  attestationRoots?: unknown;
+  requireAttestation?: unknown;
+  backend?: unknown;
+  maxBytes?: unknown;
+}
+
+function invalid(message: string): ErstError {
+  return new ErstError('ERR_OPTIONS_INVALID', message);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function list(value: unknown, where: string): readonly unknown[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalid(`${where} must be an array`);
+  return value;
+}
+
+/** A key given as text (hex, SPKI PEM) or as a PublicKey, which may have crossed a structured clone. */
+function checkKey(value: unknown, where: string): PublicKey {
+  try {
+    if (typeof value === 'string') return parsePublicKey(value);
+    if (isObject(value) && value.raw instanceof Uint8Array && ALGORITHMS.includes(value.algorithm as Algorithm)) {
+      return publicKeyFromRaw(value.raw, value.algorithm as Algorithm);
+    }
+  } catch (cause) {
+    if (!isErstError(cause)) throw cause;
+    throw new ErstError('ERR_PUBLIC_KEY_FORMAT', `${where}: ${cause.message}`, { cause });
+  }
+  throw new ErstError('ERR_PUBLIC_KEY_FORMAT', `${where} must be hex or SPKI PEM text, or a PublicKey`);
+}
+
+function checkDate(value: unknown, where: string): void {
+  if (value !== undefined && !(value instanceof Date && !Number.isNaN(value.getTime()))) throw invalid(`${where} must be a valid Date`);
+}
+
+function checkPolicy(value: unknown, where: string): TrustPolicy {
+  if (!isObject(value)) throw invalid(`${where} must be a trust policy (see parseTrustFile)`);
+  const keys = list(value.keys, `${where}.keys`).map((entry, i): TrustedKey => {
+    const at = `${where}.keys[${i}]`;
+    if (!isObject(entry)) throw invalid(`${at} must be an object`);
+    checkDate(entry.notBefore, `${at}.notBefore`);
+    checkDate(entry.notAfter, `${at}.notAfter`);
+    if (entry.label !== undefined && typeof entry.label !== 'string') throw invalid(`${at}.label must be a string`);
+    const k: TrustedKey = { key: checkKey(entry.key, `${at}.key`) };
+    if (entry.label !== undefined) k.label = entry.label;
+    if (entry.notBefore !== undefined) k.notBefore = entry.notBefore as Date;
+    if (entry.notAfter !== undefined) k.notAfter = entry.notAfter as Date;
+    return k;
+  });
+  const attestationRoots = list(value.attestationRoots, `${where}.attestationRoots`).map((r, i) =>
+    checkAttestationRoot(r, `${where}.attestationRoots[${i}]`),
+  );
+  if (typeof value.requireAttestation !== 'boolean') throw invalid(`${where}.requireAttestation must be a boolean`);
+  return { keys, attestationRoots, requireAttestation: value.requireAttestation };
+}
+
+/**
+ * Checks VerifyOptions once, at the boundary. Throws ERR_PUBLIC_KEY_FORMAT
+ * for a key that is not one, ERR_OPTIONS_INVALID for any other bad option
+ * (an unknown backend, a root that is not a PEM certificate), and
+ * ERR_CRYPTO_UNAVAILABLE when what was asked for needs crypto this runtime
+ * lacks. Options it does not know are left alone (verifyMany passes its own).
+ */
+export function checkOptions(options: unknown): CheckedOptions {
+  if (options === undefined) options = {};
+  if (!isObject(options)) throw invalid('options must be an object');
+  const o = options as Options;
+  const keys = list(o.publicKeys, 'publicKeys').map((k, i) => checkKey(k, `publicKeys[${i}]`));
+  const trust = o.trust === undefined ? [] : Array.isArray(o.trust) ? o.trust.map((p, i) => checkPolicy(p, `trust[${i}]`)) : [checkPolicy(o.trust, 'trust')];
+  const roots = list(o.attestationRoots, 'attestationRoots').map((r, i) => checkAttestationRoot(r, `attestationRoots[${i}]`));
+  if (o.requireAttestation !== undefined && typeof o.requireAttestation !== 'boolean') throw invalid('requireAttestation must be a boolean');
+  const backend = o.backend ?? 'auto';
+  const unavailable = backendUnavailable(backend);
+  if (unavailable) throw unavailable;
+  // Certificate chains are checked with WebCrypto, whichever backend verifies Ed25519.
+  if ((roots.length > 0 || trust.some((p) => p.attestationRoots.length > 0)) && !(globalThis.crypto as Crypto | undefined)?.subtle) {
+    throw new ErstError('ERR_CRYPTO_UNAVAILABLE', 'attestation roots were pinned, and checking certificate chains needs WebCrypto (globalThis.crypto.subtle), which this runtime lacks');
+  }
+  if (o.maxBytes !== undefined && !(Number.isSafeInteger(o.maxBytes) && (o.maxBytes as number) > 0)) throw invalid('maxBytes must be a positive integer');
+  return {
+    keys,
+    trust,
+    roots,
+    requireAttestation: o.requireAttestation === true,
+    backend: backend as BackendPreference,
+    maxBytes: o.maxBytes as number | undefined,
+  };
+}
