@@ -31,13 +31,18 @@ const yargs = createRequire(import.meta.url)('yargs/yargs') as (args: readonly s
 /** Exit codes (DESIGN.md): the contract cron jobs and CI depend on. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE_OR_INPUT: 2 } as const;
 
+// Lines stay within 78 columns: yargs re-wraps longer ones on an 80-column
+// terminal and loses their indentation.
 const EXIT_HELP = `Exit codes:
-  0  every record is valid (and, with --state, nothing is missing or changed)
-  1  a record failed: invalid, untrusted, unparsable, a damaged archive member;
-     or, with --state, a record is missing or changed, or the state file was tampered with
-     (or, with --expect-state, is not the state named)
-  2  unreadable input (a missing path, an archive that cannot be opened, an input that
-     holds no record) or bad usage; this wins over 1, because the run did not see everything`;
+  0  every record is valid (and, with --state, nothing is missing or
+     changed)
+  1  a record failed: invalid, untrusted, unparsable, a damaged archive
+     member; or, with --state, a record is missing or changed, or the
+     state file was tampered with (or, with --expect-state, is not the
+     state named)
+  2  unreadable input (a missing path, an archive that cannot be opened,
+     an input that holds no record) or bad usage; this wins over 1,
+     because the run did not see everything`;
 
 interface OutputArgs {
   json?: string;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
-import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DEFAULT_MAX_INPUT_BYTES,
@@ -17,7 +17,7 @@ import {
   isErstError,
   parseStrictJson,
 } from '@erst/core';
-import { type Line, LineSplitter, fsyncDirectory, isAtomicTempName, writeFileAtomicAsync } from '@erst/node-io';
+import { type Line, LineSplitter, fsyncDirectory, isAtomicTempName, openInputFile, writeFileAtomicAsync } from '@erst/node-io';
 import { Verifier } from '@erst/verify';
 import type { Argv } from 'yargs';
 import { EXIT } from './exit.js';
@@ -33,15 +33,19 @@ export interface BatchArgs {
   schema: string;
 }
 
+// Lines stay within 78 columns: yargs re-wraps longer ones on an 80-column
+// terminal and loses their indentation.
 export const BATCH_HELP = `Batch signing: --batch payloads.jsonl (or - for stdin), one
 {"transaction_hash", "payload"} document per line.
-  --out-dir DIR   DIR/<transaction_hash>.json per record, each written atomically
+  --out-dir DIR   DIR/<transaction_hash>.json per record, each written
+                  atomically
   --out FILE      one record per line, appended whole and fsynced
 A rerun skips what is already signed (a file, or a line of --out, that
 verifies under the key as that transaction's record), so an interrupted or
-crashed batch is resumed by running it again; a line of --out that does not
-verify stops the batch (exit 2, ERR_OUTPUT_WRITE) and the file is left alone. A bad input line is reported with its line
-number and skipped; the other lines are still signed.
+crashed batch is resumed by running it again; a line of --out that does
+not verify stops the batch (exit 2, ERR_OUTPUT_WRITE) and the file is left
+alone. A bad input line is reported with its line number and skipped; the
+other lines are still signed.
 Batch exit codes: 0 every line is signed (now or before); 2 some input
 lines were bad (all others signed); 3 signer failure (the batch stops);
 130/143 interrupted by SIGINT/SIGTERM. Rerun to resume after 3, 130, 143.`;
@@ -179,7 +183,20 @@ class JsonlAppender {
  */
 async function resumeJsonl(path: string, verifier: Verifier, concurrency: number): Promise<Map<string, Resumed>> {
   const done = new Map<string, Resumed>();
-  if (!existsSync(path)) return done;
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return done;
+    throw new ErstError('ERR_OUTPUT_WRITE', `cannot use ${path} as the output (${(e as { code?: string }).code ?? 'error'})`);
+  }
+  // The output is read back and appended to: a FIFO or device would block
+  // both (or never hold what was written), so only a regular file will do.
+  if (!st.isFile()) {
+    throw new ErstError('ERR_OUTPUT_WRITE', `${path} is not a regular file; a batch's .jsonl output is read back to resume`, {
+      details: { file: path },
+    });
+  }
   const handle = await open(path, 'r+');
   try {
     let offset = 0;
@@ -351,15 +368,9 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
   const schema = argv.schema as WritableSchema;
   const started = performance.now();
   const fromStdin = input === '-';
-  if (!fromStdin) {
-    let inputStat: ReturnType<typeof statSync>;
-    try {
-      inputStat = statSync(input);
-    } catch {
-      throw new ErstError('ERR_FILE_NOT_FOUND', `${input}: no such file`, { details: { file: input } });
-    }
-    if (inputStat.isDirectory()) throw new ErstError('ERR_FILE_IS_DIRECTORY', `${input} is a directory, not a .jsonl file`);
-  }
+  // Opened before the signer, and only if it is a regular file: a FIFO would
+  // block the open (and SIGTERM with it), a directory cannot be a batch.
+  const inputHandle = fromStdin ? undefined : await openInputFile(input);
 
   const signer = await openSigner();
   const counts = { lines: 0, signed: 0, skipped: 0, done: 0 };
@@ -477,7 +488,7 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
       await limiter.run(() => signOne(l.line, doc.transactionHash, doc.payload));
     };
 
-    const stream = fromStdin ? process.stdin : createReadStream(input, { highWaterMark: 1 << 20 });
+    const stream = inputHandle ? inputHandle.createReadStream({ highWaterMark: 1 << 20 }) : process.stdin;
     try {
       reading: for await (const chunk of stream as AsyncIterable<Buffer>) {
         for (const l of splitter.push(chunk)) {

@@ -1,4 +1,4 @@
-import { type ErrorCode, ErstError, type JsonValue, type PublicKey, base64ToBytes, isErstError, parsePublicKey, parseStrictJson, publicKeyId } from '@erst/core';
+import { type ErrorCode, ErstError, type JsonValue, type PublicKey, base64ToBytes, isErstError, parsePublicKey, parseRfc3339, parseStrictJson, publicKeyId } from '@erst/core';
 
 /** A key the verifier was told to trust, optionally only for a window of time. */
 export interface TrustedKey {
@@ -81,10 +81,16 @@ function trustError(message: string, cause?: unknown): ErstError {
   return new ErstError('ERR_TRUST_FILE_INVALID', `trust file: ${message}`, cause === undefined ? {} : { cause });
 }
 
+/**
+ * An RFC 3339 date-time, or a full date (`2027-01-01`, midnight UTC) as people
+ * write window bounds. Checked as a calendar date: `new Date('2026-02-30')`
+ * would roll over to March 2 and move the window without a word.
+ */
 function parseDate(value: JsonValue | undefined, where: string): Date | undefined {
   if (value === undefined || value === null) return undefined;
-  const d = typeof value === 'string' ? new Date(value) : undefined;
-  if (!d || Number.isNaN(d.getTime())) throw trustError(`${where} is not an RFC 3339 date`);
+  const text = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
+  const d = typeof text === 'string' ? parseRfc3339(text) : undefined;
+  if (!d) throw trustError(`${where} is not an RFC 3339 date`);
   return d;
 }
 

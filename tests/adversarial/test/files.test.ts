@@ -137,6 +137,25 @@ describe('FIFOs as inputs: refused at once, never opened blocking', () => {
     expect(statSync(state).isFIFO()).toBe(true);
   });
 
+  it('erst audit sign --batch: a FIFO as the input is ERR_FILE_NOT_REGULAR, as the .jsonl output ERR_OUTPUT_WRITE (exit 2), before signing', async () => {
+    const d = scratch('erst-adv-files-');
+    const key = join(d, 'key.pem');
+    writeFileSync(key, SIGNING_KEY_PEM, { mode: 0o600 });
+    const fifoIn = mkfifo(join(d, 'in-fifo.jsonl'));
+    const input = join(d, 'in.jsonl');
+    writeFileSync(input, `${JSON.stringify({ transaction_hash: 'ab'.repeat(32), payload: { logs: [] } })}\n`);
+    const fromFifo = await runTimed('erst', ['audit', 'sign', '--key-file', key, '--batch', fifoIn, '--out', join(d, 'out.jsonl')]);
+    expect(fromFifo.signal, 'erst hung on the FIFO input').toBeNull();
+    expect(fromFifo.code).toBe(2);
+    expect(fromFifo.stderr).toMatch(/error ERR_FILE_NOT_REGULAR:/);
+    const fifoOut = mkfifo(join(d, 'out-fifo.jsonl'));
+    const toFifo = await runTimed('erst', ['audit', 'sign', '--key-file', key, '--batch', input, '--out', fifoOut]);
+    expect(toFifo.signal, 'erst hung on the FIFO output').toBeNull();
+    expect(toFifo.code).toBe(2);
+    expect(toFifo.stderr).toMatch(/error ERR_OUTPUT_WRITE:/);
+    expect(statSync(fifoOut).isFIFO()).toBe(true);
+  });
+
   it("a FIFO as a trust file's attestation root: erst and erst-batch refuse it with ERR_FILE_NOT_REGULAR (exit 2)", async () => {
     const d = scratch('erst-adv-files-');
     mkfifo(join(d, 'root.pem'));

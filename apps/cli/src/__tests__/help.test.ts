@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BATCH_HELP } from '../batch-sign.js';
 import { main } from '../main.js';
 
 const COMMANDS = ['audit sign', 'audit verify', 'audit inspect', 'keys generate', 'keys public', 'hsm info', 'hsm keys generate'];
@@ -43,6 +44,11 @@ describe('--help layout', () => {
     const j = lines.indexOf('  erst audit sign --hsm-provider pkcs11 --key-label audit-2026 \\');
     expect(j).toBeGreaterThan(0);
     expect(lines[j + 1]).toBe('  --payload @sim.json --out log.json');
+  });
+
+  it('keeps the batch epilogue as written at 80 columns (no line re-wrapped, no indentation lost)', async () => {
+    const lines = await help(['audit', 'sign'], 80);
+    for (const line of BATCH_HELP.split('\n')) expect(lines, line).toContain(line);
   });
 
   it('does not wrap at all when not on a terminal', async () => {

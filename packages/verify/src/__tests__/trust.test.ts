@@ -76,11 +76,20 @@ describe('trust files and key windows', async () => {
     ['a bad key', '{"keys":[{"public_key":"zz"}]}'],
     ['an algorithm that contradicts the key', `{"keys":[{"public_key":"${'11'.repeat(32)}","algorithm":"ecdsa-p256"}]}`],
     ['a bad date', `{"keys":[{"public_key":"${'11'.repeat(32)}","not_before":"yesterday"}]}`],
+    ['a date that does not exist', `{"keys":[{"public_key":"${'11'.repeat(32)}","not_after":"2026-02-30T00:00:00Z"}]}`],
+    ['a full date that does not exist', `{"keys":[{"public_key":"${'11'.repeat(32)}","not_after":"2026-02-30"}]}`],
+    ['midnight written as 24:00', `{"keys":[{"public_key":"${'11'.repeat(32)}","not_before":"2026-01-01T24:00:00Z"}]}`],
     ['an inverted window', `{"keys":[{"public_key":"${'11'.repeat(32)}","not_before":"2027-01-01T00:00:00Z","not_after":"2026-01-01T00:00:00Z"}]}`],
     ['a root path without a resolver', '{"attestation_roots":["root.pem"]}'],
     ['a non-boolean require_attestation', '{"require_attestation":"yes"}'],
   ])('refuses a trust file with %s', (_n, text) => {
     expect(code(() => parseTrustFile(text))).toBe('ERR_TRUST_FILE_INVALID');
+  });
+
+  it('reads a window bound given as a full date as midnight UTC', () => {
+    const trust = parseTrustFile({ keys: [{ public_key: '11'.repeat(32), not_before: '2026-01-01', not_after: '2026-12-31T23:59:59.999Z' }] });
+    expect(trust.keys[0]?.notBefore?.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+    expect(trust.keys[0]?.notAfter?.toISOString()).toBe('2026-12-31T23:59:59.999Z');
   });
 
   it('resolves root paths through the caller, since the verifier reads no files', () => {
