@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isErstError } from '@erst/core';
-import { tempDir, vectorPath } from '@erst/fixtures';
+import { tempDir, thrownError, vectorPath } from '@erst/fixtures';
 import type { TrustPolicy } from '@erst/verify';
 import { describe, expect, it } from 'vitest';
 import { trustOptions } from '../index.js';
@@ -9,15 +8,7 @@ import { trustOptions } from '../index.js';
 const ROOT = readFileSync(vectorPath('attestation-chain/root.pem'), 'utf8');
 const PUBLIC_KEY_PEM = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEASECWJ6tx9yrw1zk3SJGM8fe4Hu7cqvnXCaAUQ+iiKBY=\n-----END PUBLIC KEY-----\n';
 
-function thrown(fn: () => unknown): { code: string; message: string } | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isErstError(e)) return e;
-    throw e;
-  }
-  return undefined;
-}
+const thrown = thrownError;
 
 /** A trust file at <dir>/trust/trust.json naming `roots`, with a good root at trust/roots/root.pem and another outside. */
 function setUp(roots: string[]): { dir: string; trust: string } {

@@ -1,5 +1,5 @@
-import { ErstError, type JsonValue, isErstError } from '@erst/core';
-import { errorCode, vectorPath } from '@erst/fixtures';
+import { ErstError, type JsonValue } from '@erst/core';
+import { errorCode, thrownError, vectorPath } from '@erst/fixtures';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type ParseTrustOptions, parseTrustFile } from '../trust.js';
@@ -9,15 +9,7 @@ import { OTHER_SEED, signV2 } from './helpers.js';
 const code = errorCode;
 const ROOT = readFileSync(vectorPath('attestation-chain/root.pem'), 'utf8');
 
-function thrown(fn: () => unknown): ErstError | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isErstError(e)) return e;
-    throw e;
-  }
-  return undefined;
-}
+const thrown = thrownError;
 
 describe('trust files and key windows', async () => {
   const rec = await signV2(); // dated 2026-11-26T12:00:00Z
