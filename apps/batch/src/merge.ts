@@ -134,12 +134,11 @@ export function mergeReports(reports: readonly { name: string; report: Report }[
       if (JSON.stringify(report.inputs) !== JSON.stringify(first.inputs)) {
         throw reportError(name, 'was made from different inputs than the first report; every shard must be given the same inputs');
       }
-      const [k, n] = report.shard!.split('/').map(Number) as [number, number];
+      const n = Number(report.shard!.split('/')[1]);
       shardCount ??= n;
       if (n !== shardCount) throw reportError(name, `is shard ${report.shard}, but the first report is one of ${shardCount}`);
       if (seenShards.has(report.shard!)) throw reportError(name, `shard ${report.shard} is given twice`);
       seenShards.add(report.shard!);
-      void k;
     }
   }
   if (sharded) {

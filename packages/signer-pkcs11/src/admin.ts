@@ -264,7 +264,7 @@ export interface GenerateKeyOptions extends TokenSelection {
   algorithm?: Algorithm | undefined;
 }
 
-export interface GeneratedKey {
+export interface GeneratedTokenKey {
   label: string;
   id: string;
   algorithm: Algorithm;
@@ -276,7 +276,7 @@ export interface GeneratedKey {
  * Makes a key pair on the token: private, sensitive, never extractable,
  * token-resident. Returns its public key, read back from the token.
  */
-export function generateTokenKeyPair(opts: GenerateKeyOptions): Promise<GeneratedKey> {
+export function generateTokenKeyPair(opts: GenerateKeyOptions): Promise<GeneratedTokenKey> {
   const algorithm = opts.algorithm === undefined ? 'ed25519' : parseAlgorithm(opts.algorithm);
   if (typeof opts.label !== 'string' || opts.label.length === 0) throw new ErstError('ERR_USAGE', 'the new key needs a label (--label)');
   let id: Uint8Array;
