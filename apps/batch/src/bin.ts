@@ -14,10 +14,11 @@ const COORDINATOR_YOUNG_GENERATION_MB = 8;
 /** How long a stopped run may take to clean up before the process exits anyway. */
 const STOP_GRACE_MS = 5000;
 
-// Nothing may reach the user as a stack trace: anything that escapes is one coded line, exit 2.
+// Nothing may reach the user as a stack trace: anything that escapes is a bug,
+// one coded line (ERR_INTERNAL), exit 70.
 const fatal = (error: unknown): void => {
   process.stderr.write(`${formatError(error)}\n`);
-  process.exit(EXIT.USAGE_OR_INPUT);
+  process.exit(EXIT.INTERNAL);
 };
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
@@ -33,12 +34,13 @@ coordinator.on('message', (msg: CoordinatorMessage) => {
     exitCode = msg.exit;
   } else {
     process.stderr.write(`${msg.fatal}\n`);
-    exitCode = EXIT.USAGE_OR_INPUT;
+    exitCode = EXIT.INTERNAL;
   }
 });
 coordinator.on('error', fatal);
+// A coordinator that ends without reporting an exit code crashed: a bug.
 coordinator.on('exit', () => {
-  process.exitCode = exitCode ?? EXIT.USAGE_OR_INPUT;
+  process.exitCode = exitCode ?? EXIT.INTERNAL;
 });
 
 // Stopped by cron's timeout or by hand: the coordinator exits through its

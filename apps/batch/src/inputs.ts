@@ -2,7 +2,7 @@ import { type Dirent, closeSync, close as fsClose, fstat as fsFstat, open as fsO
 import { type FileHandle, readdir, realpath, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { ErstError, type ErrorCode } from '@erst/core';
+import { ErstError, type ErrorCode, isErstError } from '@erst/core';
 import tar from 'tar-stream';
 import { INPUT_OPEN_FLAGS, type Line, LineSplitter, fileError, notRegularFile, openInputFile } from '@erst/node-io';
 
@@ -71,7 +71,7 @@ export async function checkInputs(inputs: readonly string[]): Promise<void> {
 }
 
 function unreadable(source: string, input: number, e: unknown): Item {
-  const err = e instanceof ErstError ? e : fileError(source, e);
+  const err = isErstError(e) ? e : fileError(source, e);
   return { kind: 'failure', source, input, code: err.code, message: err.message, scope: 'unreadable' };
 }
 

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { DEFAULT_MAX_INPUT_BYTES, type ErrorCode, ErstError, errorCategory, escapeForDisplay, isErstError } from '@erst/core';
+import { DEFAULT_MAX_INPUT_BYTES, type ErrorCode, ErstError, errorCategory, escapeForDisplay, internalError } from '@erst/core';
 import {
   type TrustArgs,
   helpExample,
@@ -28,8 +28,8 @@ const VERSION = (createRequire(import.meta.url)('../package.json') as { version:
 // words in the middle (flags, variable names, paths); this one breaks at spaces.
 const yargs = createRequire(import.meta.url)('yargs/yargs') as (args: readonly string[]) => Argv;
 
-/** Exit codes (DESIGN.md): the contract cron jobs and CI depend on. */
-export const EXIT = { OK: 0, FAILED: 1, USAGE_OR_INPUT: 2 } as const;
+/** Exit codes (docs/design.md): the contract cron jobs and CI depend on. */
+export const EXIT = { OK: 0, FAILED: 1, USAGE_OR_INPUT: 2, INTERNAL: 70 } as const;
 
 // Lines stay within 78 columns: yargs re-wraps longer ones on an 80-column
 // terminal and loses their indentation.
@@ -42,7 +42,9 @@ const EXIT_HELP = `Exit codes:
      state named)
   2  unreadable input (a missing path, an archive that cannot be opened,
      an input that holds no record) or bad usage; this wins over 1,
-     because the run did not see everything`;
+     because the run did not see everything
+  70 internal error (ERR_INTERNAL): a bug in erst-batch, never bad input;
+     please report it. This wins over everything`;
 
 interface OutputArgs {
   json?: string;
@@ -69,15 +71,17 @@ interface MergeArgs extends OutputArgs {
   reports: string[];
 }
 
+/** Anything that is not an ErstError is a bug: exit 70, like ERR_INTERNAL. */
 export function exitCodeFor(error: unknown): number {
-  return isErstError(error) && errorCategory(error.code) === 'verification' ? EXIT.FAILED : EXIT.USAGE_OR_INPUT;
+  const category = errorCategory(internalError(error).code);
+  return category === 'verification' ? EXIT.FAILED : category === 'internal' ? EXIT.INTERNAL : EXIT.USAGE_OR_INPUT;
 }
 
 /** One line a person can act on: code and message, never a stack trace. */
 export function formatError(error: unknown): string {
-  if (isErstError(error)) return `erst-batch: error ${error.code}: ${escapeForDisplay(error.message)}`;
-  const msg = error instanceof Error ? error.message : String(error);
-  return `erst-batch: error ERR_INTERNAL: ${escapeForDisplay(msg)} (this is a bug; please report it)`;
+  const e = internalError(error);
+  const line = `erst-batch: error ${e.code}: ${escapeForDisplay(e.message)}`;
+  return e.code === 'ERR_INTERNAL' ? `${line} (this is a bug; please report it)` : line;
 }
 
 function withOutputOptions<T>(y: Argv<T>): Argv<T & OutputArgs> {
@@ -104,13 +108,14 @@ function writeOutputs(report: Report, argv: OutputArgs, info: RunInfo): void {
 
 /**
  * What must reach stderr even with --quiet: every input that could not be
- * read (the run saw less than it was asked to), and the digest of the state
+ * read (the run saw less than it was asked to), every record that hit a bug
+ * (ERR_INTERNAL), and the digest of the state
  * left in place, for the next run's --expect-state.
  */
 export function stderrLines(report: Report): string {
   const out: string[] = [];
   for (const f of report.failures) {
-    if (f.kind === 'unreadable' || (f.kind === 'state' && f.code === 'ERR_STATE_ROLLBACK')) out.push(`${formatError(new ErstError(f.code as ErrorCode, `${f.source}: ${f.message}`))}\n`);
+    if (f.kind === 'unreadable' || f.code === 'ERR_INTERNAL' || (f.kind === 'state' && f.code === 'ERR_STATE_ROLLBACK')) out.push(`${formatError(new ErstError(f.code as ErrorCode, `${f.source}: ${f.message}`))}\n`);
   }
   for (const s of report.state?.digests ?? []) {
     out.push(`erst-batch: state ${s.file}: sequence ${s.sequence}, digest ${s.digest}${report.state?.written ? '' : ' (not replaced by this run)'}\n`);

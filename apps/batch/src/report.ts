@@ -84,7 +84,8 @@ export interface Report {
   /** For a merged report: the shards (or runs) it was merged from. */
   merged_from?: (string | null)[];
   trust: TrustSummary;
-  exit_code: 0 | 1 | 2;
+  /** 70 (EX_SOFTWARE): a record hit a bug (ERR_INTERNAL), so the run's verdict cannot be trusted. */
+  exit_code: 0 | 1 | 2 | 70;
   totals: { records: number; valid: number; invalid: number; unreadable: number };
   by_format: Record<string, Counts>;
   by_key: Record<string, KeyCounts>;
@@ -115,7 +116,9 @@ export function compareFailures(a: Failure, b: Failure): number {
   return a.message < b.message ? -1 : a.message > b.message ? 1 : 0;
 }
 
-export function exitCodeOf(r: Pick<Report, 'totals' | 'missing' | 'changed' | 'state'>): 0 | 1 | 2 {
+export function exitCodeOf(r: Pick<Report, 'totals' | 'missing' | 'changed' | 'state'> & { by_code?: Report['by_code'] }): Report['exit_code'] {
+  // A bug wins over everything: the other outcomes may be wrong too.
+  if ((r.by_code?.ERR_INTERNAL ?? 0) > 0) return 70;
   if (r.totals.unreadable > 0) return 2;
   if (r.totals.invalid > 0 || (r.missing?.length ?? 0) > 0 || (r.changed?.length ?? 0) > 0 || r.state?.status === 'tampered') return 1;
   return 0;

@@ -77,7 +77,15 @@ export function humanSummary(r: Report, info: RunInfo = {}): string {
     out.push(`Failures (${n(r.failures.length)}):`);
     for (const f of r.failures) out.push(`  ${safe(f.source)}: ${f.code}: ${safe(f.message)}`);
   }
-  out.push(`Result: ${r.exit_code === 0 ? 'PASS' : r.exit_code === 1 ? 'FAIL' : 'ERROR (input could not be read)'} (exit ${r.exit_code})`);
+  const result =
+    r.exit_code === 0
+      ? 'PASS'
+      : r.exit_code === 1
+        ? 'FAIL'
+        : r.exit_code === 70
+          ? 'ERROR (internal error, ERR_INTERNAL: a bug in erst-batch; please report it)'
+          : 'ERROR (input could not be read)';
+  out.push(`Result: ${result} (exit ${r.exit_code})`);
   // Every line, not only the names known to be untrusted: a merged report's
   // counts and names come from files too.
   return `${out.map(escapeForDisplay).join('\n')}\n`;

@@ -7,6 +7,7 @@ import {
   ErstError,
   type JsonObject,
   type JsonValue,
+  type SignInput,
   type Signer,
   type WritableSchema,
   bytesToHex,
@@ -15,6 +16,7 @@ import {
   escapeForDisplay,
   generateWithSigner,
   isErstError,
+  parseSignDocument,
   parseStrictJson,
 } from '@erst/core';
 import { type Line, LineSplitter, fsyncDirectory, isAtomicTempName, openInputFile, writeFileAtomicAsync } from '@erst/node-io';
@@ -48,7 +50,8 @@ alone. A bad input line is reported with its line number and skipped; the
 other lines are still signed.
 Batch exit codes: 0 every line is signed (now or before); 2 some input
 lines were bad (all others signed); 3 signer failure (the batch stops);
-130/143 interrupted by SIGINT/SIGTERM. Rerun to resume after 3, 130, 143.`;
+130/143 interrupted by SIGINT/SIGTERM; 70 a bug in erst (ERR_INTERNAL).
+Rerun to resume after 3, 130, 143.`;
 
 /** Flags for `erst audit sign --batch`; added to the sign command. */
 export function withBatchOptions<T>(y: Argv<T>): Argv<T & BatchArgs> {
@@ -95,36 +98,21 @@ class LineError extends Error {
   }
 }
 
-/** The {transaction_hash, payload} document of one line (a bare payload has no hash to go by). */
-function lineDocument(bytes: Buffer): { transactionHash: string; payload: JsonObject } {
-  let doc: ReturnType<typeof parseStrictJson>;
+/**
+ * The {transaction_hash, payload} document of one line, read by core's one
+ * parser (a bare payload has no hash to go by in a batch). The hash is
+ * checked as 64 hex there, before it becomes a file name.
+ */
+function lineDocument(bytes: Buffer): SignInput {
   try {
-    doc = parseStrictJson(bytes);
+    return parseSignDocument(parseStrictJson(bytes));
   } catch (e) {
-    if (isErstError(e)) throw new LineError(e.code, e.message);
-    throw e;
+    if (!isErstError(e)) throw e;
+    if (e.details?.missing === 'transactionHash') {
+      throw new LineError(e.code, 'no "transaction_hash": in a batch every line is {"transaction_hash": "<64 hex>", "payload": {...}}');
+    }
+    throw new LineError(e.code, e.message);
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new LineError('ERR_PAYLOAD_INVALID', 'the line is not a JSON object');
-  }
-  if (!('transaction_hash' in doc)) {
-    throw new LineError(
-      'ERR_PAYLOAD_INVALID',
-      'no "transaction_hash": in a batch every line is {"transaction_hash": "<64 hex>", "payload": {...}}',
-    );
-  }
-  const extra = Object.keys(doc).filter((k) => k !== 'transaction_hash' && k !== 'payload');
-  if (extra.length > 0) throw new LineError('ERR_PAYLOAD_INVALID', `unknown field "${extra[0]}": a line holds only transaction_hash and payload`);
-  const tx = doc.transaction_hash;
-  // Checked before the hash becomes a file name.
-  if (typeof tx !== 'string' || !TX_HASH.test(tx)) {
-    throw new LineError('ERR_PAYLOAD_INVALID', 'field "transaction_hash" must be 64 lowercase hex characters');
-  }
-  const payload = doc.payload;
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    throw new LineError('ERR_PAYLOAD_INVALID', 'field "payload" must be a JSON object');
-  }
-  return { transactionHash: tx, payload };
 }
 
 /**
@@ -455,7 +443,7 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
         counts.done++;
         return;
       }
-      let doc: { transactionHash: string; payload: JsonObject };
+      let doc: SignInput;
       try {
         doc = lineDocument(l.bytes);
       } catch (e) {

@@ -5,7 +5,7 @@ import type { Argv } from 'yargs';
 import { auditCommands } from './commands/audit.js';
 import { hsmCommand } from './commands/hsm.js';
 import { keysCommand } from './commands/keys.js';
-import { EXIT, exitCodeFor, formatError } from './exit.js';
+import { EXIT, EXIT_HELP, exitCodeFor, formatError } from './exit.js';
 
 // The package's own version (yargs would look for the package.json of the working directory).
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -36,6 +36,7 @@ export function buildParser(args: string[], ctx: RunContext): Argv {
     .usage('$0 <command>\n\nSign and verify tamper-evident audit logs of Stellar/Soroban transaction simulations.')
     .strict()
     .demandCommand(1, 'Name a command: audit, keys or hsm.')
+    .epilogue(EXIT_HELP)
     .recommendCommands()
     .help()
     .alias('h', 'help')

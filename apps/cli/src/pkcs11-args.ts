@@ -150,7 +150,7 @@ export async function pkcs11ConfigFromArgs(
   return lib.pkcs11ConfigFromEnv(env, {
     module: argv['pkcs11-module'],
     tokenLabel: argv['token-label'],
-    slot: argv.slot === undefined ? undefined : lib.parseSlot(argv.slot, '--slot'),
+    slot: argv.slot === undefined ? undefined : lib.parseSlot(argv.slot),
     keyLabel: argv['key-label'],
     keyId: argv['key-id'],
     pivSlot: argv['piv-slot'],

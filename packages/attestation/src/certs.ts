@@ -1,4 +1,5 @@
 import { ErstError, base64ToBytes, bytesToBase64, bytesToHex, sha256 } from '@erst/core';
+import type { X509Certificate } from '@peculiar/x509';
 import { x509 } from './x509.js';
 
 export const OID_BASIC_CONSTRAINTS = '2.5.29.19';
@@ -11,7 +12,7 @@ export interface ParsedCert {
   readonly der: Uint8Array;
   /** Lowercase hex SHA-256 of the DER. */
   readonly fingerprint: string;
-  readonly cert: InstanceType<typeof x509.X509Certificate>;
+  readonly cert: X509Certificate;
   readonly subject: string;
   readonly issuer: string;
   /** Hex of the DER-encoded subject and issuer Names: the byte-exact link between certificates. */
@@ -76,7 +77,7 @@ export function parseDer(der: Uint8Array, what = 'certificate'): ParsedCert {
   const fingerprint = bytesToHex(sha256(der));
   const hit = byDer.get(fingerprint);
   if (hit) return hit;
-  let cert: InstanceType<typeof x509.X509Certificate>;
+  let cert: X509Certificate;
   let basicConstraints: ParsedCert['basicConstraints'];
   let keyUsage: number | undefined;
   let spki: Uint8Array;
@@ -126,15 +127,6 @@ export function parsePem(pem: string, what = 'certificate'): ParsedCert {
   const der = pemToDer(pem);
   if (!der) throw new ErstError('ERR_ATTESTATION_MALFORMED', `${what} is not one PEM "CERTIFICATE" block`);
   return remember(byPem, pem, parseDer(der, what));
-}
-
-/** Signature check of `child` under `issuer`'s key (ECDSA, RSA, Ed25519 issuers). Never throws. */
-export async function signedBy(child: ParsedCert, issuer: ParsedCert): Promise<boolean> {
-  try {
-    return await child.cert.verify({ publicKey: issuer.cert.publicKey, signatureOnly: true });
-  } catch {
-    return false;
-  }
 }
 
 /** Empties the parse caches (tests). */

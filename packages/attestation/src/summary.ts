@@ -1,6 +1,7 @@
 import type { HardwareAttestation } from '@erst/core';
 import { bytesToHex, isErstError, sha256 } from '@erst/core';
 import { type ParsedCert, parsePem } from './certs.js';
+import { statedFieldIssues } from './stated.js';
 import type { AttestationReport, CertificateSummary, VendorDetails } from './types.js';
 import { yubicoDetails } from './yubikey.js';
 
@@ -64,8 +65,10 @@ export function parseAttestationCerts(attestation: HardwareAttestation): ParsedA
 /**
  * What an attestation's certificates say, without judging them: each
  * certificate summarized in the record's order (null where it does not
- * parse) and the vendor details decoded from the first one. For display
- * (`erst audit inspect`); verifyAttestation is what validates.
+ * parse), the vendor details decoded from the first one, and where the
+ * record's stated names and serials differ from its certificates (compared as
+ * the verifier compares them). For display (`erst audit inspect`);
+ * verifyAttestation is what validates.
  */
 export function describeAttestation(attestation: HardwareAttestation): {
   certificates: (CertificateSummary | null)[];
@@ -74,5 +77,9 @@ export function describeAttestation(attestation: HardwareAttestation): {
 } {
   const { parsed, errors } = parseAttestationCerts(attestation);
   const first = parsed[0];
-  return { certificates: parsed.map((c) => (c ? summarize(c) : null)), vendor: first ? vendorOf(first) : null, errors };
+  return {
+    certificates: parsed.map((c) => (c ? summarize(c) : null)),
+    vendor: first ? vendorOf(first) : null,
+    errors: [...errors, ...statedFieldIssues(attestation, parsed)],
+  };
 }

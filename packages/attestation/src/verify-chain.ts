@@ -1,8 +1,9 @@
-import { type ErrorCode, type HardwareAttestation, bytesToHex, publicKeyToSpki } from '@erst/core';
-import { KEY_CERT_SIGN, type ParsedCert, clearCertCache, normalizeSerial, parsePem } from './certs.js';
+import { type ErrorCode, bytesToHex, publicKeyToSpki } from '@erst/core';
+import { KEY_CERT_SIGN, type ParsedCert, clearCertCache, parsePem } from './certs.js';
+import { clearStatedNameCache, statedFieldIssues } from './stated.js';
 import { parseAttestationCerts, summarize, vendorOf } from './summary.js';
 import type { AttestationCheck, AttestationReport } from './types.js';
-import { x509 } from './x509.js';
+import { webCrypto } from './x509.js';
 
 type Issue = { code: ErrorCode; message: string };
 
@@ -20,7 +21,7 @@ function signedBy(child: ParsedCert, issuer: ParsedCert): Promise<boolean> {
   let p = signatures.get(key);
   if (!p) {
     if (signatures.size >= CACHE_LIMIT * 4) signatures.clear();
-    p = child.cert.verify({ publicKey: issuer.cert.publicKey, signatureOnly: true }).catch(() => false);
+    p = child.cert.verify({ publicKey: issuer.cert.publicKey, signatureOnly: true }, webCrypto()).catch(() => false);
     signatures.set(key, p);
   }
   return p;
@@ -262,52 +263,6 @@ async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<Chain
   return { ordered, anchor, dated, errors };
 }
 
-// ---------- the stated subject/issuer/serial strings ----------
-
-const nameMatches = new Map<string, boolean>();
-
-function canonicalName(text: string): string | undefined {
-  try {
-    const json = new x509.Name(text).toJSON();
-    return json
-      .flatMap((rdn) => Object.entries(rdn).flatMap(([type, values]) => values.map((v) => `${type.toUpperCase()}=${v}`)))
-      .sort()
-      .join('\n');
-  } catch {
-    return undefined;
-  }
-}
-
-/** The record's name string says the same as the certificate's name (exactly, or the same attributes in another order or spacing). */
-function sameName(stated: string, actual: string, actualDer: string): boolean {
-  if (stated === actual) return true;
-  const key = `${actualDer}\n${stated}`;
-  let m = nameMatches.get(key);
-  if (m === undefined) {
-    if (nameMatches.size >= CACHE_LIMIT * 4) nameMatches.clear();
-    const a = canonicalName(stated);
-    m = a !== undefined && a === canonicalName(actual);
-    nameMatches.set(key, m);
-  }
-  return m;
-}
-
-function statedFieldIssues(attestation: HardwareAttestation, parsed: (ParsedCert | null)[]): Issue[] {
-  const issues: Issue[] = [];
-  (attestation.certificates ?? []).forEach((stated, i) => {
-    const c = parsed[i];
-    if (!c) return;
-    const wrong: string[] = [];
-    if (!sameName(stated.subject, c.subject, c.subjectDer)) wrong.push(`subject "${stated.subject}" (the certificate says "${c.subject}")`);
-    if (!sameName(stated.issuer, c.issuer, c.issuerDer)) wrong.push(`issuer "${stated.issuer}" (the certificate says "${c.issuer}")`);
-    if (normalizeSerial(stated.serial) !== c.serial) wrong.push(`serial "${stated.serial}" (the certificate says "${c.serial}")`);
-    if (wrong.length) {
-      issues.push({ code: 'ERR_ATTESTATION_MALFORMED', message: `certificate ${i}: the record states ${wrong.join(', ')}` });
-    }
-  });
-  return issues;
-}
-
 // ---------- per-record checks: cheap ----------
 
 function dateIssues(dated: ParsedCert[], times: readonly Date[], skewMs: number): Issue[] {
@@ -389,6 +344,6 @@ export async function verifyAttestation(check: AttestationCheck): Promise<Attest
 export function clearValidationCache(): void {
   signatures.clear();
   analyses.clear();
-  nameMatches.clear();
+  clearStatedNameCache();
   clearCertCache();
 }

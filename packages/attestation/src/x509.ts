@@ -1,8 +1,16 @@
-// The only place @peculiar/x509 is loaded. It needs reflect-metadata first,
-// and a WebCrypto provider (Node 20 and browsers both have globalThis.crypto).
+// The only place @peculiar/x509 is loaded. Its tsyringe container needs
+// reflect-metadata's Reflect.getMetadata first: that import is this package's
+// one side effect, declared in package.json `sideEffects`.
+//
+// @peculiar/x509's global default crypto provider is left alone (an
+// application may have set its own): every call that needs WebCrypto is
+// passed `webCrypto()` instead.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(globalThis.crypto);
+/** The WebCrypto that signature checks use: Node 20+ and browsers both have globalThis.crypto. */
+export function webCrypto(): Crypto {
+  return globalThis.crypto;
+}
 
 export { x509 };

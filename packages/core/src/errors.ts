@@ -5,7 +5,7 @@
  */
 
 /** What kind of failure a code is: the CLIs map this to their exit codes. */
-export type ErrorCategory = 'input' | 'verification' | 'signer' | 'usage';
+export type ErrorCategory = 'input' | 'verification' | 'signer' | 'usage' | 'internal';
 
 const CODES = {
   // Reading and parsing input (exit 2)
@@ -92,6 +92,9 @@ const CODES = {
   ERR_USAGE: 'usage',
   ERR_SIGNER_DIGEST_INVALID: 'usage',
   ERR_OUTPUT_WRITE: 'usage',
+
+  // An unexpected exception (a bug), never disguised as bad input (exit 70, EX_SOFTWARE)
+  ERR_INTERNAL: 'internal',
 } as const satisfies Record<string, ErrorCategory>;
 
 export type ErrorCode = keyof typeof CODES;
@@ -100,6 +103,18 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(Object.keys(CODES
 
 export function errorCategory(code: ErrorCode): ErrorCategory {
   return CODES[code];
+}
+
+/**
+ * Wraps an exception nobody expected (a TypeError from a bug, a crypto
+ * backend failing in a way it never should) as ERR_INTERNAL, keeping its
+ * message and the original as `cause`. An ErstError passes through unchanged.
+ */
+export function internalError(error: unknown): ErstError {
+  if (isErstError(error)) return error;
+  // The class name says what kind of bug it was (TypeError, RangeError); plain Error adds nothing.
+  const message = error instanceof Error ? (error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message) : String(error);
+  return new ErstError('ERR_INTERNAL', message, { cause: error });
 }
 
 export interface ErstErrorOptions {

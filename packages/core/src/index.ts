@@ -1,4 +1,4 @@
-export { ERROR_CODES, ErstError, errorCategory, isErstError } from './errors.js';
+export { ERROR_CODES, ErstError, errorCategory, internalError, isErstError } from './errors.js';
 export type { ErrorCategory, ErrorCode, ErstErrorOptions } from './errors.js';
 
 export { DEFAULT_MAX_INPUT_BYTES, MAX_JSON_DEPTH, parseStrictJson } from './json.js';
@@ -62,4 +62,6 @@ export type { SignedRecord } from './parse.js';
 export type { Signer } from './signer.js';
 export { digestError } from './signer.js';
 export { generate, generateWithSigner, seedSigner } from './sign.js';
+export { parseSignDocument } from './document.js';
+export type { SignDocumentOptions } from './document.js';
 export type { SignInput, SignOptions } from './sign.js';

@@ -77,7 +77,9 @@ export async function generateWithSigner(
     if (attestation) record.hardware_attestation = attestation;
     return record;
   }
-  if (schema !== '2.0.0') throw new ErstError('ERR_USAGE', `unknown schema ${JSON.stringify(schema)}; use 2.0.0 or 1.1.0`);
+  if (schema !== '2.0.0') {
+    throw new ErstError('ERR_OPTIONS_INVALID', `unknown \`schema\` ${JSON.stringify(schema)}; use 2.0.0 or 1.1.0`, { details: { options: ['schema'] } });
+  }
 
   const timestamp = now.toISOString();
   const publicKeyHex = bytesToHex(publicKey.raw);

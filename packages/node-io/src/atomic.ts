@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ErstError } from '@erst/core';
+import { ErstError, isErstError } from '@erst/core';
 
 /**
  * The temporary name a write to `path` goes through: hidden, in the same
@@ -34,7 +34,7 @@ export function isAtomicTempName(name: string): boolean {
 }
 
 function writeError(path: string, cause: unknown): ErstError {
-  if (cause instanceof ErstError) return cause;
+  if (isErstError(cause)) return cause;
   const code = (cause as { code?: string }).code;
   if (code === 'EISDIR') return isADirectory(path);
   // ENXIO: a FIFO that no process is reading (opened without blocking).

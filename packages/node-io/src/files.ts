@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
-import { DEFAULT_MAX_INPUT_BYTES, ErstError } from '@erst/core';
+import { DEFAULT_MAX_INPUT_BYTES, ErstError, isErstError } from '@erst/core';
 
 /**
  * How inputs are opened. O_NONBLOCK: opening a FIFO with no writer returns at
@@ -57,7 +57,7 @@ export function readInputFile(path: string, maxBytes = DEFAULT_MAX_INPUT_BYTES):
     if (st.size > maxBytes) throw tooLarge(path, st.size, maxBytes);
     return readUpTo(fd, path, st.size, maxBytes);
   } catch (cause) {
-    if (cause instanceof ErstError) throw cause;
+    if (isErstError(cause)) throw cause;
     throw fileError(path, cause);
   } finally {
     if (fd !== undefined) closeSync(fd);
@@ -113,7 +113,7 @@ export async function openInputFile(path: string): Promise<FileHandle> {
     return handle;
   } catch (cause) {
     await handle?.close().catch(() => {});
-    if (cause instanceof ErstError) throw cause;
+    if (isErstError(cause)) throw cause;
     throw fileError(path, cause);
   }
 }

@@ -10,6 +10,7 @@ import {
   digestError,
   equalBytes,
   hexToBytes,
+  isErstError,
   publicKeyFromRaw,
 } from '@erst/core';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -101,7 +102,7 @@ export class InMemorySigner implements Signer {
       }
       text = readFileSync(path, 'utf8');
     } catch (cause) {
-      if (cause instanceof ErstError) throw cause;
+      if (isErstError(cause)) throw cause;
       const code = (cause as { code?: string }).code;
       throw new ErstError('ERR_KEY_FILE_UNREADABLE', `cannot read the key file: ${code === 'ENOENT' ? 'no such file' : (code ?? 'error')}`, {
         cause: Object.assign(new Error(code ?? 'error'), { code }),
@@ -184,9 +185,9 @@ export function generateKeyPair(): GeneratedKey {
 
 /** Where a software key can come from, in the order they are tried. */
 export interface SoftwareKeySource {
-  /** PKCS#8 PEM text (the --software-private-key flag). */
+  /** PKCS#8 PEM text. */
   pem?: string | undefined;
-  /** Path of a PKCS#8 PEM file (--key-file). */
+  /** Path of a PKCS#8 PEM file. */
   keyFile?: string | undefined;
   /** Environment to read ERST_AUDIT_PRIVATE_KEY_PEM and ERST_SOFTWARE_PRIVATE_KEY_HEX from. */
   env?: Record<string, string | undefined>;
@@ -194,8 +195,9 @@ export interface SoftwareKeySource {
 }
 
 /**
- * The key a person meant: an explicit flag first, then a key file, then the
- * PEM variable, then erst Go's hex variable.
+ * The key a person meant: PEM text first, then a key file, then the PEM
+ * variable, then erst Go's hex variable. Throws ERR_KEY_MISSING naming the
+ * options (`pem`, `keyFile`) in `details.options`, for a CLI to name its flags.
  */
 export function loadSoftwareSigner(source: SoftwareKeySource): InMemorySigner {
   const env = source.env ?? {};
@@ -205,6 +207,7 @@ export function loadSoftwareSigner(source: SoftwareKeySource): InMemorySigner {
   if (env.ERST_SOFTWARE_PRIVATE_KEY_HEX) return InMemorySigner.fromHex(env.ERST_SOFTWARE_PRIVATE_KEY_HEX);
   throw new ErstError(
     'ERR_KEY_MISSING',
-    'no signing key: pass --software-private-key <pem>, --key-file <path>, or set ERST_AUDIT_PRIVATE_KEY_PEM or ERST_SOFTWARE_PRIVATE_KEY_HEX',
+    'no signing key: give `pem` or `keyFile`, or set ERST_AUDIT_PRIVATE_KEY_PEM or ERST_SOFTWARE_PRIVATE_KEY_HEX',
+    { details: { options: ['pem', 'keyFile'] } },
   );
 }

@@ -214,7 +214,7 @@ export function hsmInfo(sel: TokenSelection): Promise<HsmInfo> {
     const named = sel.tokenLabel !== undefined || sel.slot !== undefined;
     const initialized = tokens.filter((t) => t.initialized);
     if (!named && initialized.length !== 1) {
-      if (initialized.length > 1) info.notes.push('several tokens are present: name one with --token-label or --slot to list its keys');
+      if (initialized.length > 1) info.notes.push('several tokens are present: name one with `tokenLabel` or `slot` to list its keys');
       return info;
     }
     const token = selectToken(p11, m.path, { tokenLabel: sel.tokenLabel, slot: sel.slot });
@@ -227,7 +227,7 @@ export function hsmInfo(sel: TokenSelection): Promise<HsmInfo> {
         loggedIn = true;
         info.logged_in = true;
       } else {
-        info.notes.push('not logged in: private keys are hidden; give the PIN with ERST_PKCS11_PIN or --pin-file to list them');
+        info.notes.push('not logged in: private keys are hidden; give the PIN (`pin`, or ERST_PKCS11_PIN) to list them');
       }
       const keys = [...(loggedIn ? listKeys(p11, session, 'private') : []), ...listKeys(p11, session, 'public')];
       info.keys = keys.map(keyEntry);
@@ -278,14 +278,18 @@ export interface GeneratedTokenKey {
  */
 export function generateTokenKeyPair(opts: GenerateKeyOptions): Promise<GeneratedTokenKey> {
   const algorithm = opts.algorithm === undefined ? 'ed25519' : parseAlgorithm(opts.algorithm);
-  if (typeof opts.label !== 'string' || opts.label.length === 0) throw new ErstError('ERR_USAGE', 'the new key needs a label (--label)');
+  if (typeof opts.label !== 'string' || opts.label.length === 0) {
+    throw new ErstError('ERR_OPTIONS_INVALID', 'the new key needs a `label`', { details: { options: ['label'] } });
+  }
   let id: Uint8Array;
   if (opts.pivSlot !== undefined) {
     id = parsePivSlot(opts.pivSlot).id;
     if (opts.id !== undefined && bytesToHex(parseKeyId(opts.id)) !== bytesToHex(id)) {
-      throw new ErstError('ERR_USAGE', `--id ${opts.id} and --piv-slot ${opts.pivSlot} name different key IDs`);
+      throw new ErstError('ERR_OPTIONS_INVALID', `\`id\` ${opts.id} and \`pivSlot\` ${opts.pivSlot} name different key IDs`, {
+        details: { options: ['id', 'pivSlot'] },
+      });
     }
-  } else id = opts.id !== undefined ? parseKeyId(opts.id, '--id') : new Uint8Array(randomBytes(8));
+  } else id = opts.id !== undefined ? parseKeyId(opts.id, 'id') : new Uint8Array(randomBytes(8));
   return withModule(opts.module, (m) => {
     const p11 = m.p11;
     const token = selectToken(p11, m.path, opts);
@@ -298,8 +302,8 @@ export function generateTokenKeyPair(opts: GenerateKeyOptions): Promise<Generate
       const offered = mechs.filter((x) => x.supported).map((x) => x.name);
       throw new ErstError(
         'ERR_PKCS11_MECHANISM',
-        `token "${token.label}" cannot make and use ${algorithm} keys (needs ${mechanismName(genMech)} and ${mechanismName(signMech)}); of those erst uses it offers: ${offered.join(', ') || 'none'}${algorithm === 'ed25519' ? '. Try --algorithm ecdsa-p256' : ''}`,
-        { details: { mechanisms: offered } },
+        `token "${token.label}" cannot make and use ${algorithm} keys (needs ${mechanismName(genMech)} and ${mechanismName(signMech)}); of those erst uses it offers: ${offered.join(', ') || 'none'}${algorithm === 'ed25519' ? '. Try `algorithm` ecdsa-p256' : ''}`,
+        { details: { mechanisms: offered, options: ['algorithm'] } },
       );
     }
     const session = openSession(p11, token, true);
@@ -310,8 +314,9 @@ export function generateTokenKeyPair(opts: GenerateKeyOptions): Promise<Generate
       const clash = listKeys(p11, session, 'private').find((k) => k.label === opts.label || bytesToHex(k.id) === bytesToHex(id));
       if (clash) {
         throw new ErstError(
-          'ERR_USAGE',
-          `token "${token.label}" already holds a private key ${clash.label === opts.label ? `labelled "${opts.label}"` : `with ID ${bytesToHex(id)}`}; choose another --label / --id`,
+          'ERR_OPTIONS_INVALID',
+          `token "${token.label}" already holds a private key ${clash.label === opts.label ? `labelled "${opts.label}"` : `with ID ${bytesToHex(id)}`}; choose another \`label\` / \`id\``,
+          { details: { options: ['label', 'id'] } },
         );
       }
       const params = algorithm === 'ed25519' ? EC_PARAMS_ED25519 : EC_PARAMS_P256;

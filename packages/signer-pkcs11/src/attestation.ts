@@ -65,8 +65,8 @@ export async function collectAttestation(p11: P11, session: Handle, src: Attesta
     const why = isErstError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
     throw new ErstError(
       'ERR_ATTESTATION_UNAVAILABLE',
-      `the token's attestation certificate "${leaf.label}" (ID ${bytesToHex(leaf.id)}) for the signing key cannot be used (${why}); fix the token's certificates or sign with --no-attestation`,
-      { cause: error },
+      `the token's attestation certificate "${leaf.label}" (ID ${bytesToHex(leaf.id)}) for the signing key cannot be used (${why}); fix the token's certificates or sign with \`attestation: 'off'\``,
+      { cause: error, details: { options: ["attestation: 'off'"] } },
     );
   }
 }

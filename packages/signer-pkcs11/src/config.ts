@@ -81,48 +81,61 @@ export function pkcs11ConfigFromEnv(env: Record<string, string | undefined> = pr
   return hidePin(config, overrides.pin ?? nonEmpty(env[ENV.pin]));
 }
 
-export function parseSlot(text: string, what = '--slot'): number {
+/**
+ * A bad option value. The message names the option in API terms, quoted in
+ * backticks (`keyId`), and `details.options` lists it, so a command line can
+ * name its own flag instead; an environment variable is named as it is.
+ */
+function optionError(what: string, message: string): ErstError {
+  const named = what.startsWith('ERST_') ? what : `\`${what}\``;
+  return new ErstError('ERR_OPTIONS_INVALID', `${named} ${message}`, { details: { options: [what] } });
+}
+
+/** Throws ERR_OPTIONS_INVALID naming `what` (an option name, or the variable the text came from). */
+export function parseSlot(text: string, what = 'slot'): number {
   const t = text.trim();
   if (!/^(0|[1-9][0-9]*)$/.test(t) || !Number.isSafeInteger(Number(t))) {
-    throw new ErstError('ERR_USAGE', `${what} must be a slot index (0, 1, ...) or slot ID, not ${JSON.stringify(text)}`);
+    throw optionError(what, `must be a slot index (0, 1, ...) or slot ID, not ${JSON.stringify(text)}`);
   }
   return Number(t);
 }
 
-export function parseAlgorithm(text: string, what = '--algorithm'): Algorithm {
+/** Throws ERR_OPTIONS_INVALID naming `what`. */
+export function parseAlgorithm(text: string, what = 'algorithm'): Algorithm {
   if (!(ALGORITHMS as readonly string[]).includes(text)) {
-    throw new ErstError('ERR_USAGE', `${what} must be one of ${ALGORITHMS.join(', ')}, not ${JSON.stringify(text)}`);
+    throw optionError(what, `must be one of ${ALGORITHMS.join(', ')}, not ${JSON.stringify(text)}`);
   }
   return text as Algorithm;
 }
 
-/** A CKA_ID given in hex ("01", "0x01", "a1:b2"). */
-export function parseKeyId(text: string, what = '--key-id'): Uint8Array {
+/** A CKA_ID given in hex ("01", "0x01", "a1:b2"). Throws ERR_OPTIONS_INVALID naming `what`. */
+export function parseKeyId(text: string, what = 'keyId'): Uint8Array {
   const t = text.trim().toLowerCase().replace(/^0x/, '').replace(/:/g, '');
   const bytes = t.length > 0 ? hexToBytes(t) : undefined;
-  if (!bytes) throw new ErstError('ERR_USAGE', `${what} must be hex bytes (for example 01 or a1b2c3), not ${JSON.stringify(text)}`);
+  if (!bytes) throw optionError(what, `must be hex bytes (for example 01 or a1b2c3), not ${JSON.stringify(text)}`);
   return bytes;
 }
 
-export function parsePivSlot(text: string): { slot: string; id: Uint8Array } {
+/** Throws ERR_OPTIONS_INVALID naming `what`. */
+export function parsePivSlot(text: string, what = 'pivSlot'): { slot: string; id: Uint8Array } {
   const slot = text.trim().toLowerCase().replace(/^0x/, '');
   const id = PIV_SLOT_IDS[slot];
   if (id === undefined) {
-    throw new ErstError('ERR_USAGE', `--piv-slot must be a YubiKey PIV slot (9a, 9c, 9d, 9e, 82-95, f9), not ${JSON.stringify(text)}`);
+    throw optionError(what, `must be a YubiKey PIV slot (9a, 9c, 9d, 9e, 82-95, f9), not ${JSON.stringify(text)}`);
   }
   return { slot, id: Uint8Array.of(id) };
 }
 
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/g;
 
-/** The DER certificates in a PEM bundle. */
-export function parseCertificateBundle(pem: string, what = '--attestation-chain'): Uint8Array[] {
+/** The DER certificates in a PEM bundle. Throws ERR_OPTIONS_INVALID naming `what`. */
+export function parseCertificateBundle(pem: string, what = 'attestationChain'): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const m of pem.matchAll(CERT_BLOCK)) {
     const der = base64ToBytes(m[1]!.replace(/\s+/g, ''));
-    if (!der || der.length === 0) throw new ErstError('ERR_USAGE', `${what}: a CERTIFICATE block is not valid base64`);
+    if (!der || der.length === 0) throw optionError(what, 'holds a CERTIFICATE block that is not valid base64');
     out.push(der);
   }
-  if (out.length === 0) throw new ErstError('ERR_USAGE', `${what} holds no "-----BEGIN CERTIFICATE-----" block`);
+  if (out.length === 0) throw optionError(what, 'holds no "-----BEGIN CERTIFICATE-----" block');
   return out;
 }

@@ -116,7 +116,7 @@ export function dropLogin(m: LoadedModule, slot: Buffer): boolean {
 const loaded = new Map<string, LoadedModule>();
 
 export const MODULE_HINT =
-  'set ERST_PKCS11_MODULE or pass --pkcs11-module (SoftHSM: /usr/lib/softhsm/libsofthsm2.so; YubiKey: libykcs11.so from yubico-piv-tool)';
+  'set ERST_PKCS11_MODULE or give `module` (SoftHSM: /usr/lib/softhsm/libsofthsm2.so; YubiKey: libykcs11.so from yubico-piv-tool)';
 
 export function initialize(p11: P11): boolean {
   try {
@@ -163,14 +163,14 @@ function confState(conf: string): string {
 }
 
 export function acquireModule(path: string | undefined): LoadedModule {
-  if (!path) throw new ErstError('ERR_PKCS11_MODULE', `no PKCS#11 module given: ${MODULE_HINT}`);
+  if (!path) throw new ErstError('ERR_PKCS11_MODULE', `no PKCS#11 module given: ${MODULE_HINT}`, { details: { options: ['module'] } });
   let real: string;
   try {
     real = realpathSync(path);
     if (statSync(real).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
   } catch (error) {
     const why = (error as { code?: string }).code === 'EISDIR' ? 'is a directory' : 'no such file';
-    throw new ErstError('ERR_PKCS11_MODULE', `PKCS#11 module ${path}: ${why}; ${MODULE_HINT}`, { details: { module: path } });
+    throw new ErstError('ERR_PKCS11_MODULE', `PKCS#11 module ${path}: ${why}; ${MODULE_HINT}`, { details: { module: path, options: ['module'] } });
   }
   const existing = loaded.get(real);
   if (existing) {

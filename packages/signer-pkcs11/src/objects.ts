@@ -159,8 +159,13 @@ export function findPrivateKey(p11: P11, session: Handle, tokenLabel: string, se
     const keys = listKeys(p11, session, 'private');
     throw new ErstError(
       'ERR_PKCS11_KEY_NOT_FOUND',
-      `no key named: set ERST_PKCS11_KEY_LABEL, ERST_PKCS11_KEY_ID or ERST_PKCS11_PIV_SLOT (or --key-label / --key-id / --piv-slot); ${describeKeyList(keys)}`,
-      { details: { keys: keys.map((k) => ({ label: k.label, id: bytesToHex(k.id), algorithm: k.algorithm })) } },
+      `no key named: set ERST_PKCS11_KEY_LABEL, ERST_PKCS11_KEY_ID or ERST_PKCS11_PIV_SLOT (or \`keyLabel\` / \`keyId\` / \`pivSlot\`); ${describeKeyList(keys)}`,
+      {
+        details: {
+          keys: keys.map((k) => ({ label: k.label, id: bytesToHex(k.id), algorithm: k.algorithm })),
+          options: ['keyLabel', 'keyId', 'pivSlot'],
+        },
+      },
     );
   }
   const template: Template = [{ type: pk.CKA_CLASS, value: pk.CKO_PRIVATE_KEY }];
@@ -169,9 +174,9 @@ export function findPrivateKey(p11: P11, session: Handle, tokenLabel: string, se
   const found = findObjects(p11, session, template);
   if (found.length !== 1) {
     const keys = listKeys(p11, session, 'private');
-    const problem = found.length === 0 ? `no private key ${sel.described} on token "${tokenLabel}"` : `${found.length} private keys match ${sel.described}; add --key-id to pick one`;
+    const problem = found.length === 0 ? `no private key ${sel.described} on token "${tokenLabel}"` : `${found.length} private keys match ${sel.described}; add \`keyId\` to pick one`;
     throw new ErstError('ERR_PKCS11_KEY_NOT_FOUND', `${problem}; ${describeKeyList(keys)}`, {
-      details: { keys: keys.map((k) => ({ label: k.label, id: bytesToHex(k.id), algorithm: k.algorithm })) },
+      details: { keys: keys.map((k) => ({ label: k.label, id: bytesToHex(k.id), algorithm: k.algorithm })), ...(found.length > 1 ? { options: ['keyId'] } : {}) },
     });
   }
   return describeKey(p11, session, found[0]!, 'private');

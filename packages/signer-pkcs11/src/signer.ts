@@ -8,6 +8,7 @@ import {
   bytesToHex,
   digestError,
   equalBytes,
+  isErstError,
   publicKeyFromPem,
 } from '@erst/core';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -108,7 +109,9 @@ function resolveConfig(config: Pkcs11Config): Resolved {
   if (config.pivSlot !== undefined) {
     const piv = parsePivSlot(config.pivSlot);
     if (keyId && !equalBytes(keyId, piv.id)) {
-      throw new ErstError('ERR_USAGE', `--key-id ${bytesToHex(keyId)} and --piv-slot ${piv.slot} (ID ${bytesToHex(piv.id)}) name different keys`);
+      throw new ErstError('ERR_OPTIONS_INVALID', `\`keyId\` ${bytesToHex(keyId)} and \`pivSlot\` ${piv.slot} (ID ${bytesToHex(piv.id)}) name different keys`, {
+        details: { options: ['keyId', 'pivSlot'] },
+      });
     }
     keyId = piv.id;
     pivSlot = piv.slot;
@@ -231,14 +234,15 @@ export class Pkcs11Signer implements Signer {
         const mechs = signingMechanisms(p11, token.slot);
         throw new ErstError(
           'ERR_PKCS11_MECHANISM',
-          `key ${keyName(key)} is an ${key.algorithm} key: erst signs with ed25519 (CKM_EDDSA) or ecdsa-p256 (CKM_ECDSA over the digest); token "${token.label}" offers these signing mechanisms: ${mechs.join(', ') || 'none'}. Make a supported key with: erst hsm keys generate --label <label> --algorithm ed25519`,
+          `key ${keyName(key)} is an ${key.algorithm} key: erst signs with ed25519 (CKM_EDDSA) or ecdsa-p256 (CKM_ECDSA over the digest); token "${token.label}" offers these signing mechanisms: ${mechs.join(', ') || 'none'}. Make a supported key with generateTokenKeyPair (erst hsm keys generate)`,
           { details: { key_algorithm: key.algorithm, mechanisms: mechs } },
         );
       }
       if (r.algorithm && r.algorithm !== keyAlg) {
         throw new ErstError(
           'ERR_PKCS11_KEY_MISMATCH',
-          `key ${keyName(key)} is an ${keyAlg} key, but ${r.algorithm} was asked for (ERST_PKCS11_ALGORITHM / --algorithm)`,
+          `key ${keyName(key)} is an ${keyAlg} key, but ${r.algorithm} was asked for (\`algorithm\`, or ERST_PKCS11_ALGORITHM)`,
+          { details: { options: ['algorithm'] } },
         );
       }
       if (key.sign === false) {
@@ -299,7 +303,8 @@ export class Pkcs11Signer implements Signer {
           if (!a) {
             throw new ErstError(
               'ERR_ATTESTATION_UNAVAILABLE',
-              `token "${token.label}" holds no attestation certificate for key ${keyName(key)} (YubiKey: "X.509 Certificate for PIV Attestation <slot>"; other tokens: a certificate object with the key's CKA_ID), and --require-attestation was given`,
+              `token "${token.label}" holds no attestation certificate for key ${keyName(key)} (YubiKey: "X.509 Certificate for PIV Attestation <slot>"; other tokens: a certificate object with the key's CKA_ID), and \`attestation: 'required'\` was asked for`,
+              { details: { options: ["attestation: 'required'"] } },
             );
           }
         } catch (error) {
@@ -510,7 +515,7 @@ export class Pkcs11Signer implements Signer {
     } catch (error) {
       // A signing thread died (or the signer is closing): nothing more can be signed.
       this.#pool.release(lease, true);
-      if (error instanceof ErstError && error.code === 'ERR_PKCS11') this.#broken ??= error;
+      if (isErstError(error, 'ERR_PKCS11')) this.#broken ??= error;
       for (const job of jobs) job.reject(error);
       return;
     }
@@ -561,7 +566,7 @@ export class Pkcs11Signer implements Signer {
   }
 
   #operationError(what: string, error: unknown): unknown {
-    if (error instanceof ErstError) return error;
+    if (isErstError(error)) return error;
     const name = ckrName(error);
     if (!name) return error;
     if (['CKR_MECHANISM_INVALID', 'CKR_MECHANISM_PARAM_INVALID', 'CKR_KEY_TYPE_INCONSISTENT', 'CKR_KEY_FUNCTION_NOT_PERMITTED'].includes(name)) {
@@ -607,14 +612,14 @@ export class Pkcs11Signer implements Signer {
       this.#pool.adopt(session);
     } catch (error) {
       if (session !== undefined) closeSessionQuietly(p11, session);
-      const why = error instanceof ErstError ? `${error.code}: ${error.message}` : (ckrName(error) ?? 'native error');
+      const why = isErstError(error) ? `${error.code}: ${error.message}` : (ckrName(error) ?? 'native error');
       const failure = new ErstError(
         'ERR_PKCS11_SESSION',
         `lost the session to token "${this.#token.label}" (${ckrName(cause) ?? 'error'}) and could not log back in: ${why}`,
-        { cause: error instanceof ErstError ? error : pkcs11Error('ERR_PKCS11', 'relogin', error) },
+        { cause: isErstError(error) ? error : pkcs11Error('ERR_PKCS11', 'relogin', error) },
       );
       // A PIN the token now refuses must not be tried again and again: that locks it.
-      if (error instanceof ErstError && error.code.startsWith('ERR_PKCS11_PIN_')) this.#broken = failure;
+      if (isErstError(error) && error.code.startsWith('ERR_PKCS11_PIN_')) this.#broken = failure;
       throw failure;
     }
   }

@@ -86,8 +86,8 @@ export function selectToken(p11: P11, modulePath: string, sel: TokenSelector): T
     if (matches.length > 1) {
       throw new ErstError(
         'ERR_PKCS11_TOKEN_NOT_FOUND',
-        `${matches.length} tokens are labelled "${want}" (slots ${matches.map((t) => t.index).join(', ')}); choose one with --slot / ERST_PKCS11_SLOT`,
-        { details: { token_label: want } },
+        `${matches.length} tokens are labelled "${want}" (slots ${matches.map((t) => t.index).join(', ')}); choose one with \`slot\` (or ERST_PKCS11_SLOT)`,
+        { details: { token_label: want, options: ['slot'] } },
       );
     }
     chosen = matches[0];
@@ -110,8 +110,8 @@ export function selectToken(p11: P11, modulePath: string, sel: TokenSelector): T
     } else {
       throw new ErstError(
         'ERR_PKCS11_TOKEN_NOT_FOUND',
-        `${initialized.length} tokens are present; choose one with --token-label / ERST_PKCS11_TOKEN_LABEL: ${describeTokens(tokens)}`,
-        { details: { labels: initialized.map((t) => t.label) } },
+        `${initialized.length} tokens are present; choose one with \`tokenLabel\` (or ERST_PKCS11_TOKEN_LABEL): ${describeTokens(tokens)}`,
+        { details: { labels: initialized.map((t) => t.label), options: ['tokenLabel'] } },
       );
     }
   }
@@ -171,7 +171,8 @@ export function login(p11: P11, session: Handle, t: TokenRef, pin: string | unde
   if (pin === undefined && needsPin(t)) {
     throw new ErstError(
       'ERR_PKCS11_PIN_MISSING',
-      `token "${t.label}" needs the user PIN: set ERST_PKCS11_PIN, pass --pin-file <file>, or run on a terminal to be asked for it`,
+      `token "${t.label}" needs the user PIN: give \`pin\`, or set ERST_PKCS11_PIN`,
+      { details: { options: ['pin'] } },
     );
   }
   try {

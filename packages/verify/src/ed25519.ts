@@ -112,6 +112,16 @@ export const nobleBackend: Ed25519Backend = {
 
 type Subtle = SubtleCrypto;
 
+/**
+ * Bad key or signature bytes make the crypto libraries throw a DataError or
+ * an OpenSSL error: that is a signature that does not verify. A TypeError or
+ * RangeError means the call itself was wrong (a bug, a broken runtime), and
+ * must surface as ERR_INTERNAL rather than read as "invalid signature".
+ */
+function isBug(e: unknown): boolean {
+  return e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError;
+}
+
 function webcryptoBackend(subtle: Subtle): Ed25519Backend {
   const keys = new Map<string, Promise<CryptoKey>>();
   return {
@@ -124,10 +134,13 @@ function webcryptoBackend(subtle: Subtle): Ed25519Backend {
         if (keys.size > 4096) keys.clear();
         key = subtle.importKey('raw', pub as BufferSource, { name: 'Ed25519' }, false, ['verify']);
         keys.set(id, key);
+        // A failed import is not kept: the next record with this key tries again.
+        key.catch(() => keys.delete(id));
       }
       try {
         return await subtle.verify({ name: 'Ed25519' }, await key, sig as BufferSource, message as BufferSource);
-      } catch {
+      } catch (e) {
+        if (isBug(e)) throw e;
         return false;
       }
     },
@@ -162,7 +175,8 @@ function nodeBackend(nodeCrypto: NodeCrypto): Ed25519Backend {
           keys.set(id, key);
         }
         return nodeCrypto.verify(null, message, key, sig);
-      } catch {
+      } catch (e) {
+        if (isBug(e)) throw e;
         return false;
       }
     },

@@ -1,5 +1,7 @@
 export { Verifier, isMalformed, unreadableResult, verifyAuditLog, verifyMany } from './verify.js';
-export type { TrustLevel, VerifyInput, VerifyIssue, VerifyOptions, VerifyResult, WarningCode } from './verify.js';
+export type { TrustLevel, VerifyInput, VerifyIssue, VerifyOptions, VerifyResult } from './verify.js';
+export { VERIFY_ERROR_CODES, VERIFY_WARNING_CODES, isVerifyErrorCode } from './codes.js';
+export type { VerifyErrorCode, WarningCode } from './codes.js';
 export { TrustIndex, checkAttestationRoot, parseTrustFile, withinWindow } from './trust.js';
 export type { ParseTrustOptions, TrustPolicy, TrustedKey } from './trust.js';
 export { checkEd25519PublicKey, nobleBackend, selectBackend, signatureIsStrictlyEncoded } from './ed25519.js';

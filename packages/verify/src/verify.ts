@@ -1,13 +1,13 @@
 import type { AttestationReport } from '@erst/attestation';
 import {
   type Algorithm,
-  type ErrorCode,
   type JsonValue,
   type PublicKey,
   type RecordFormat,
   type SignedRecord,
   bytesToHex,
   errorCategory,
+  internalError,
   isErstError,
   parseRecord,
   parseRfc3339,
@@ -17,19 +17,12 @@ import {
   utf8Bytes,
 } from '@erst/core';
 import { type Ed25519Backend, type KeyVerdict, checkEd25519PublicKey, selectBackend, signatureIsStrictlyEncoded } from './ed25519.js';
+import { type VerifyErrorCode, type WarningCode, isVerifyErrorCode } from './codes.js';
 import { verifyP256 } from './ecdsa.js';
 import { checkOptions } from './options.js';
 import { TrustIndex, type TrustPolicy, withinWindow } from './trust.js';
 
-export type WarningCode =
-  | 'WARN_KEY_NOT_PINNED'
-  | 'WARN_UNCOVERED_FIELDS'
-  | 'WARN_WINDOW_ON_UNSIGNED_TIMESTAMP'
-  | 'WARN_ATTESTATION_NOT_CHECKED'
-  | 'WARN_ATTESTATION_CLAIMS_ONLY'
-  | 'WARN_PARSED_OBJECT_INPUT';
-
-export interface VerifyIssue<C extends string = ErrorCode> {
+export interface VerifyIssue<C extends string = VerifyErrorCode> {
   code: C;
   message: string;
 }
@@ -114,16 +107,27 @@ function emptyResult(): VerifyResult {
   };
 }
 
-/** The result for input that could not be read at all (a missing file, say). */
+/**
+ * The result for input that could not be read at all (a missing file, say).
+ * Pass the ErstError the reading raised: a code VerifyResult documents (the
+ * ERR_FILE_* codes, ERR_INPUT_TOO_LARGE) is kept; anything else is reported
+ * as ERR_INTERNAL, since only a bug hands this function something else.
+ */
 export function unreadableResult(error: unknown): VerifyResult {
   const r = emptyResult();
   r.errors.push(issue(error));
   return r;
 }
 
+/**
+ * Bad input raises an ErstError of category 'input'; anything else reaching
+ * here (a TypeError, a crypto backend failing) is a bug, and is reported as
+ * ERR_INTERNAL with its message rather than passed off as a malformed record.
+ */
 function issue(e: unknown): VerifyIssue {
-  if (isErstError(e)) return { code: e.code, message: e.message };
-  return { code: 'ERR_RECORD_UNKNOWN_FORMAT', message: e instanceof Error ? e.message : String(e) };
+  if (isErstError(e) && errorCategory(e.code) === 'input' && isVerifyErrorCode(e.code)) return { code: e.code, message: e.message };
+  const internal = internalError(e);
+  return { code: 'ERR_INTERNAL', message: internal.code === 'ERR_INTERNAL' ? internal.message : `${internal.code}: ${internal.message}` };
 }
 
 /** True when every error is about reading the input, not about verification. */
@@ -157,9 +161,22 @@ export class Verifier {
     return (await this.#backend).name;
   }
 
-  /** Verifies one record. Never throws for bad input: problems are in `errors`. */
+  /**
+   * Verifies one record. Never throws: problems with the record are in
+   * `errors`, and so is an unexpected exception (a bug), as ERR_INTERNAL.
+   */
   async verify(input: VerifyInput): Promise<VerifyResult> {
     const result = emptyResult();
+    try {
+      return await this.#verify(input, result);
+    } catch (e) {
+      result.valid = false;
+      result.errors.push(issue(e));
+      return result;
+    }
+  }
+
+  async #verify(input: VerifyInput, result: VerifyResult): Promise<VerifyResult> {
     let rec: SignedRecord;
     try {
       const value =
@@ -227,7 +244,10 @@ export class Verifier {
           times,
         });
       } catch (e) {
-        result.errors.push({ code: 'ERR_ATTESTATION_INVALID', message: `the attestation could not be checked: ${e instanceof Error ? e.message : String(e)}` });
+        // The checker reports a bad chain in its result; an ErstError here is an
+        // attestation it refused outright, anything else is a bug (ERR_INTERNAL).
+        if (!isErstError(e)) throw e;
+        result.errors.push({ code: 'ERR_ATTESTATION_INVALID', message: `the attestation could not be checked: ${e.message}` });
         return result;
       }
       if (this.#trust.roots.length === 0) {
@@ -237,7 +257,9 @@ export class Verifier {
           message: `the record carries a hardware attestation, but no attestation root was pinned: its claims are unproven${problems.length ? ` (and it does not hold up: ${[...new Set(problems)].join(', ')})` : ''}`,
         });
       } else if (!result.attestation.attested) {
-        result.errors.push(...result.attestation.errors);
+        for (const e of result.attestation.errors) {
+          result.errors.push(isVerifyErrorCode(e.code) ? { code: e.code, message: e.message } : { code: 'ERR_ATTESTATION_INVALID', message: `${e.code}: ${e.message}` });
+        }
       }
     }
 

@@ -138,6 +138,24 @@ describe('erst audit inspect prints the chain', () => {
     expect(a.errors).toEqual([]);
   });
 
+  it('judges the stated names as verify does: another attribute order is the same name, another serial is not', async () => {
+    const rec = JSON.parse(readVectorLines('erst-go-1.1.0.jsonl')[4]!);
+    rec.hardware_attestation.certificates[1].issuer = 'O=Erst Test,CN=Test PIV Root CA';
+    const reordered = join(dir, 'reordered.json');
+    writeFileSync(reordered, JSON.stringify(rec));
+    const same = await runCli(['audit', 'inspect', reordered, '--json']);
+    expect(same.code, same.stderr).toBe(0);
+    expect(JSON.parse(same.stdout).attestation.errors).toEqual([]);
+    expect((await runCli(['audit', 'inspect', reordered])).stdout).not.toMatch(/error ERR_|note:/);
+
+    rec.hardware_attestation.certificates[1].serial = '01';
+    const wrong = join(dir, 'wrong-serial.json');
+    writeFileSync(wrong, JSON.stringify(rec));
+    const r = await runCli(['audit', 'inspect', wrong, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).attestation.errors.map((e: { code: string }) => e.code)).toEqual(['ERR_ATTESTATION_MALFORMED']);
+  });
+
   it('a certificate that does not parse is shown as such, exit 0', async () => {
     const rec = JSON.parse(readVectorLines('erst-go-1.1.0.jsonl')[4]!);
     rec.hardware_attestation.certificates[1].pem = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';

@@ -211,10 +211,14 @@ describe('bad input: exit 2, a coded message, no stack trace', () => {
     ['no transaction hash', '{"envelope_xdr":"x"}', 'ERR_USAGE'],
     ['a bad transaction hash', JSON.stringify({ transaction_hash: 'xyz', payload: PAYLOAD }), 'ERR_PAYLOAD_INVALID'],
     ['a non-erst payload as 1.1.0', JSON.stringify({ transaction_hash: TX, payload: { a: 1 } }), 'ERR_PAYLOAD_INVALID'],
+    // Was signed whole, as if the wrapper were the payload: the same rules as a --batch line now.
+    ['a wrapper with an extra member (and --transaction-hash)', JSON.stringify({ transaction_hash: TX, payload: PAYLOAD, note: 'x' }), 'ERR_PAYLOAD_INVALID'],
+    ['a hash that differs from --transaction-hash', JSON.stringify({ transaction_hash: TX, payload: PAYLOAD }), 'ERR_USAGE'],
   ])('sign: %s exits 2 and writes no output file', async (name, payload, code) => {
     const out = join(dir, `never-${name.replace(/\W/g, '')}.json`);
     const args = ['audit', 'sign', '--key-file', keyFile, '--payload', payload, '--out', out];
     if (name.includes('1.1.0')) args.push('--schema', '1.1.0');
+    if (name.includes('--transaction-hash')) args.push('--transaction-hash', name.includes('differs') ? 'cd'.repeat(32) : TX);
     const r = await runCli(args);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(code);

@@ -101,9 +101,6 @@ export function inspectCommand(ctx: RunContext): CommandModule<object, InspectAr
               `      key:         ${p.key_algorithm}, SPKI SHA-256 ${p.key_sha256_fingerprint}`,
               `      SHA-256:     ${p.sha256_fingerprint}`,
             );
-            if (p.subject !== c.subject || p.issuer !== c.issuer || p.serial !== c.serial.toLowerCase().replace(/^(?:00)+(?=[0-9a-f]{2})/, '')) {
-              out.push(`      note:        the record states subject "${c.subject}", issuer "${c.issuer}", serial ${c.serial}`);
-            }
           } else {
             out.push('      (the PEM does not parse as an X.509 certificate)');
           }

@@ -1,11 +1,12 @@
 import {
   ErstError,
-  type JsonObject,
   type JsonValue,
+  type SignInput,
   type WritableSchema,
   bytesToHex,
   generateWithSigner,
   isErstError,
+  parseSignDocument,
   parseStrictJson,
 } from '@erst/core';
 import { helpExample } from '@erst/node-io';
@@ -24,28 +25,23 @@ interface SignArgs extends SignerArgs, BatchArgs {
   out?: string;
 }
 
-/** Splits a payload document into transaction hash and payload (both forms in DESIGN.md). */
-export function payloadDocument(doc: JsonValue, txFlag: string | undefined): { transactionHash: string; payload: JsonObject } {
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new ErstError('ERR_PAYLOAD_INVALID', 'the payload document must be a JSON object');
-  }
-  const isWrapped =
-    Object.keys(doc).length === 2 && 'transaction_hash' in doc && typeof doc.payload === 'object' && doc.payload !== null && !Array.isArray(doc.payload);
-  if (isWrapped) {
-    const tx = doc.transaction_hash;
-    if (typeof tx !== 'string') throw new ErstError('ERR_PAYLOAD_INVALID', 'field "transaction_hash" must be a string');
-    if (txFlag !== undefined && txFlag !== tx) {
-      throw new ErstError('ERR_USAGE', `--transaction-hash ${txFlag} differs from the document's transaction_hash ${tx}`);
+/**
+ * The document to sign (`{transaction_hash, payload}`, or a bare payload with
+ * --transaction-hash), read by core's one parser; only the flag names are added here.
+ */
+export function payloadDocument(doc: JsonValue, txFlag: string | undefined): SignInput {
+  try {
+    return parseSignDocument(doc, { transactionHash: txFlag });
+  } catch (e) {
+    if (!isErstError(e, 'ERR_PAYLOAD_INVALID')) throw e;
+    if (e.details?.missing === 'transactionHash') {
+      throw new ErstError('ERR_USAGE', 'the payload has no transaction hash: pass --transaction-hash <64 hex>, or give {"transaction_hash": ..., "payload": {...}}');
     }
-    return { transactionHash: tx, payload: doc.payload as JsonObject };
+    if (e.details?.conflict === 'transactionHash') {
+      throw new ErstError('ERR_USAGE', "--transaction-hash differs from the document's transaction_hash");
+    }
+    throw e;
   }
-  if (txFlag === undefined) {
-    throw new ErstError(
-      'ERR_USAGE',
-      'the payload has no transaction hash: pass --transaction-hash <64 hex>, or give {"transaction_hash": ..., "payload": {...}}',
-    );
-  }
-  return { transactionHash: txFlag, payload: doc };
 }
 
 export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<object, SignArgs> {

@@ -2,7 +2,7 @@ import { isErstError } from '@erst/core';
 import { Verifier, type VerifyResult, isMalformed, unreadableResult } from '@erst/verify';
 import { helpExample } from '@erst/node-io';
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT, formatError } from '../exit.js';
+import { EXIT, EXIT_HELP, formatError } from '../exit.js';
 import { readInputFile } from '../io.js';
 import { type RunContext, handle } from '../main.js';
 import { describeResult, jsonResult } from '../output.js';
@@ -50,7 +50,8 @@ export function verifyCommand(ctx: RunContext, name = 'verify'): CommandModule<o
         .option('json', { type: 'boolean', describe: 'Machine output: {"results":[...]}' })
         .option('backend', { type: 'string', choices: ['auto', 'webcrypto', 'noble'], default: 'auto', hidden: true })
         .example(helpExample('$0 audit verify log.json --public-key 48409627…2816', 'Verify one record signed by a pinned key'))
-        .example(helpExample('$0 audit verify logs/*.json --trust trust.json --json', 'Verify many against a trust file, machine output')) as unknown as Argv<VerifyArgs>,
+        .example(helpExample('$0 audit verify logs/*.json --trust trust.json --json', 'Verify many against a trust file, machine output'))
+        .epilogue(EXIT_HELP) as unknown as Argv<VerifyArgs>,
     handler: handle(ctx, async (argv: VerifyArgs) => {
       const files = [...(argv.files ?? []), ...(argv.file ?? [])];
       if (files.length === 0) {
@@ -80,7 +81,9 @@ export function verifyCommand(ctx: RunContext, name = 'verify'): CommandModule<o
           );
         }
       }
-      // The worst outcome wins: input that could not be read or parsed (2) over a failed record (1).
+      // The worst outcome wins: a bug (70) over input that could not be read or
+      // parsed (2) over a failed record (1).
+      if (checked.some((c) => c.result.errors.some((e) => e.code === 'ERR_INTERNAL'))) return EXIT.INTERNAL;
       if (checked.some((c) => isMalformed(c.result))) return EXIT.USAGE_OR_INPUT;
       return checked.every((c) => c.result.valid) ? EXIT.OK : EXIT.VERIFY_FAILED;
     }),

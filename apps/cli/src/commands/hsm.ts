@@ -2,7 +2,7 @@ import { bytesToHex, publicKeyToPem } from '@erst/core';
 import type { HsmInfo, HsmKey, HsmMechanism } from '@erst/signer-pkcs11';
 import { helpExample } from '@erst/node-io';
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT } from '../exit.js';
+import { EXIT, inFlagTerms } from '../exit.js';
 import { type RunContext, handle } from '../main.js';
 import { displayLines } from '../output.js';
 import { type TokenArgs, resolvePin, withTokenOptions } from '../pkcs11-args.js';
@@ -23,7 +23,7 @@ interface GenerateArgs extends TokenArgs {
 const WITH_ENV = 'with ERST_PKCS11_MODULE and ERST_PKCS11_PIN set';
 
 function slotArg(slot: string | undefined): Promise<number | undefined> {
-  return slot === undefined ? Promise.resolve(undefined) : import('@erst/signer-pkcs11').then((m) => m.parseSlot(slot, '--slot'));
+  return slot === undefined ? Promise.resolve(undefined) : import('@erst/signer-pkcs11').then((m) => m.parseSlot(slot));
 }
 
 function mechanismLine(m: HsmMechanism): string {
@@ -72,7 +72,7 @@ export function describeHsmInfo(info: HsmInfo): string {
       lines.push(`  certificate "${c.label}" ID ${c.id || '-'}: subject ${c.subject}; issuer ${c.issuer}; expires ${c.not_after || '?'}`);
     }
   }
-  for (const n of info.notes) lines.push(`note: ${n}`);
+  for (const n of info.notes) lines.push(`note: ${inFlagTerms(n)}`);
   return `${displayLines(lines)}\n`;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, ErstError, errorCategory, isErstError } from '../index.js';
+import { ERROR_CODES, ErstError, errorCategory, internalError, isErstError } from '../index.js';
 
 /**
  * Codes are public API: scripts and third parties match on them. This list is
@@ -84,6 +84,7 @@ const FROZEN = {
   ERR_USAGE: 'usage',
   ERR_SIGNER_DIGEST_INVALID: 'usage',
   ERR_OUTPUT_WRITE: 'usage',
+  ERR_INTERNAL: 'internal',
 } as const;
 
 describe('error codes', () => {
@@ -125,5 +126,23 @@ describe('isErstError', () => {
     for (const v of [null, undefined, 'ERR_USAGE', 42, { code: 'ERR_USAGE' }, new Error('ERR_USAGE')]) {
       expect(isErstError(v)).toBe(false);
     }
+  });
+});
+
+describe('internalError', () => {
+  it('turns an unexpected exception into ERR_INTERNAL with its message and the original as cause', () => {
+    const bug = new TypeError("Cannot read properties of undefined (reading 'raw')");
+    const e = internalError(bug);
+    expect(e.code).toBe('ERR_INTERNAL');
+    expect(e.category).toBe('internal');
+    expect(e.message).toBe("TypeError: Cannot read properties of undefined (reading 'raw')");
+    expect(e.cause).toBe(bug);
+    expect(internalError('thrown string').message).toBe('thrown string');
+    expect(internalError(new Error('plain')).message).toBe('plain');
+  });
+
+  it('leaves an ErstError as it is', () => {
+    const e = new ErstError('ERR_JSON_SYNTAX', 'bad');
+    expect(internalError(e)).toBe(e);
   });
 });

@@ -36,6 +36,7 @@ describe('@erst/core public surface', () => {
         'hashInputV1_1',
         'hashInputV2',
         'hexToBytes',
+        'internalError',
         'isErstError',
         'isLowerHex',
         'isRfc3339',
@@ -44,6 +45,7 @@ describe('@erst/core public surface', () => {
         'parsePublicKey',
         'parseRecord',
         'parseRfc3339',
+        'parseSignDocument',
         'parseStrictJson',
         'publicKeyFromPem',
         'publicKeyFromRaw',
@@ -72,6 +74,6 @@ describe('@erst/core public surface', () => {
   });
 
   it('every code has a category', () => {
-    for (const c of core.ERROR_CODES) expect(['input', 'verification', 'signer', 'usage']).toContain(core.errorCategory(c));
+    for (const c of core.ERROR_CODES) expect(['input', 'verification', 'signer', 'usage', 'internal']).toContain(core.errorCategory(c));
   });
 });

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, run, tempDir, vectorPath } from '@erst/fixtures';
+import { REPO_ROOT, packPackage, run, tempDir, undocumentedExports, unshippedMapSources, vectorPath } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
+import * as surface from '../index.js';
 
 /**
  * What a third party gets: `npm pack` the packages @erst/verify needs,
@@ -52,5 +53,19 @@ describe('@erst/verify installed alone', () => {
     const r = await run('node', ['check.mjs'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ ok: 19, bad: 0, tampered: ['ERR_HASH_MISMATCH', 'ERR_SIGNATURE_INVALID'] });
+  });
+});
+
+describe('@erst/verify as published', () => {
+  it('ships README, LICENSE, dist and src without tests; every source map source is in the tarball', { timeout: 60_000 }, async () => {
+    const packed = await packPackage('verify');
+    expect(packed.files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'src/index.ts']));
+    expect(packed.files.filter((f) => f.includes('__tests__'))).toEqual([]);
+    expect(packed.files.filter((f) => f.endsWith('.map')).length).toBeGreaterThan(0);
+    expect(unshippedMapSources(packed)).toEqual([]);
+  });
+
+  it('the README names every export', () => {
+    expect(undocumentedExports('verify', Object.keys(surface))).toEqual([]);
   });
 });

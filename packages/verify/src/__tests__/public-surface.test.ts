@@ -7,12 +7,15 @@ describe('@erst/verify public surface', () => {
       [
         'ErstError',
         'TrustIndex',
+        'VERIFY_ERROR_CODES',
+        'VERIFY_WARNING_CODES',
         'Verifier',
         'checkAttestationRoot',
         'checkEd25519PublicKey',
         'isErstError',
         'isLowS',
         'isMalformed',
+        'isVerifyErrorCode',
         'nobleBackend',
         'parseTrustFile',
         'selectBackend',
@@ -31,7 +34,8 @@ describe('@erst/verify public surface', () => {
       const r = await verify.verifyAuditLog(input);
       expect(r.valid).toBe(false);
       expect(r.errors.length).toBeGreaterThan(0);
-      expect(r.errors[0]!.code).toMatch(/^ERR_/);
+      expect(verify.VERIFY_ERROR_CODES).toContain(r.errors[0]!.code);
+      expect(r.errors[0]!.code).not.toBe('ERR_INTERNAL');
     }
   });
 });
