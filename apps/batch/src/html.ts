@@ -9,7 +9,10 @@ export function esc(s: string): string {
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&#39;')
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    .replace(
+      /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
 }
 
 const MAX_FAILURE_ROWS = 10_000;
@@ -59,7 +62,9 @@ function barsByRow(id: string, rows: Bar[]): string {
       `<g class="row"><text x="${labelW - 8}" y="${y + 16}" text-anchor="end" class="label">${esc(r.label)}<title>${esc(r.title)}</title></text>` +
         `<rect class="bar valid" x="${labelW}" y="${y + 3}" width="${vw.toFixed(1)}" height="${rowH - 8}" data-count="${r.counts.valid}"><title>${esc(`${r.title}: ${num(r.counts.valid)} valid`)}</title></rect>` +
         `<rect class="bar invalid" x="${(labelW + vw).toFixed(1)}" y="${y + 3}" width="${iw.toFixed(1)}" height="${rowH - 8}" data-count="${r.counts.invalid}"><title>${esc(`${r.title}: ${num(r.counts.invalid)} invalid`)}</title></rect>` +
-        (r.counts.invalid > 0 ? marker(labelW + vw + iw + 10, y + 12, `${r.title}: ${num(r.counts.invalid)} invalid`) : '') +
+        (r.counts.invalid > 0
+          ? marker(labelW + vw + iw + 10, y + 12, `${r.title}: ${num(r.counts.invalid)} invalid`)
+          : '') +
         `<text x="${(labelW + vw + iw + (r.counts.invalid > 0 ? 20 : 6)).toFixed(1)}" y="${y + 16}" class="value${r.counts.invalid > 0 ? ' bad' : ''}">${num(r.counts.valid)} / ${num(r.counts.invalid)}</text></g>`,
     );
   });
@@ -84,7 +89,9 @@ function barsByDay(id: string, days: [string, Counts][]): string {
       `<g class="col" data-day="${esc(day)}">` +
         `<rect class="bar valid" x="${x}" y="${(10 + plotH - vh).toFixed(1)}" width="${colW - gap}" height="${vh.toFixed(1)}" data-count="${c.valid}"><title>${esc(`${day}: ${num(c.valid)} valid`)}</title></rect>` +
         `<rect class="bar invalid" x="${x}" y="${(10 + plotH - vh - ih).toFixed(1)}" width="${colW - gap}" height="${ih.toFixed(1)}" data-count="${c.invalid}"><title>${esc(`${day}: ${num(c.invalid)} invalid`)}</title></rect>` +
-        (c.invalid > 0 ? marker(x + (colW - gap) / 2, Math.max(6, 10 + plotH - vh - ih - 6), `${day}: ${num(c.invalid)} invalid`) : '') +
+        (c.invalid > 0
+          ? marker(x + (colW - gap) / 2, Math.max(6, 10 + plotH - vh - ih - 6), `${day}: ${num(c.invalid)} invalid`)
+          : '') +
         (labelEach
           ? `<text x="${x + (colW - gap) / 2}" y="${plotH + 24}" text-anchor="end" transform="rotate(-45 ${x + (colW - gap) / 2} ${plotH + 24})" class="value">${esc(day.slice(5))}</text>`
           : '') +
@@ -109,7 +116,10 @@ function tile(id: string, value: number, label: string, cls = ''): string {
 function list(id: string, title: string, items: string[] | undefined): string {
   if (!items || items.length === 0) return '';
   const shown = items.slice(0, MAX_LIST_ITEMS);
-  const more = items.length > shown.length ? `<li class="more">… and ${num(items.length - shown.length)} more (see the JSON report)</li>` : '';
+  const more =
+    items.length > shown.length
+      ? `<li class="more">… and ${num(items.length - shown.length)} more (see the JSON report)</li>`
+      : '';
   return `<h3>${esc(title)} (${num(items.length)})</h3><ul id="${id}">${shown.map((s) => `<li>${esc(s)}</li>`).join('')}${more}</ul>`;
 }
 
@@ -137,12 +147,17 @@ function trustBlock(r: Report): string {
       : '';
   const levels = Object.entries(r.by_trust);
   const rows = levels
-    .map(([level, n]) => `<tr data-trust="${esc(level)}"><td>${esc(level)}</td><td class="n">${num(n)}</td><td>${esc(TRUST_MEANING[level] ?? '')}</td></tr>`)
+    .map(
+      ([level, n]) =>
+        `<tr data-trust="${esc(level)}"><td>${esc(level)}</td><td class="n">${num(n)}</td><td>${esc(TRUST_MEANING[level] ?? '')}</td></tr>`,
+    )
     .join('');
   return `<section id="trust"><h2>Trust</h2>${banner}<p class="meta">${r.trust.pinned_keys} pinned key(s), ${r.trust.attestation_roots} attestation root(s)${
     r.trust.require_attestation ? ', attestation required' : ''
   }.</p>${
-    levels.length ? `<table id="by-trust"><thead><tr><th>Valid records</th><th>Count</th><th>Meaning</th></tr></thead><tbody>${rows}</tbody></table>` : ''
+    levels.length
+      ? `<table id="by-trust"><thead><tr><th>Valid records</th><th>Count</th><th>Meaning</th></tr></thead><tbody>${rows}</tbody></table>`
+      : ''
   }</section>`;
 }
 
@@ -160,16 +175,16 @@ export interface HtmlOptions {
 export function htmlReport(r: Report, options: HtmlOptions = {}): string {
   const t = r.totals;
   const result = r.exit_code === 0 ? 'PASS' : r.exit_code === 1 ? 'FAIL' : 'ERROR';
-  const keyEntries = Object.entries(r.by_key).sort(
-    ([, a], [, b]) => b.valid + b.invalid - (a.valid + a.invalid),
-  );
+  const keyEntries = Object.entries(r.by_key).sort(([, a], [, b]) => b.valid + b.invalid - (a.valid + a.invalid));
   const keyRows: Bar[] = keyEntries.slice(0, MAX_KEYS).map(([id, k]) => ({
     label: `${shortKey(id)}${k.label ? ` "${k.label}"` : ''}`,
     title: `${id}${k.label ? ` (${k.label})` : ''}`,
     counts: k,
   }));
   if (keyEntries.length > MAX_KEYS) {
-    const rest = keyEntries.slice(MAX_KEYS).reduce((c, [, k]) => ({ valid: c.valid + k.valid, invalid: c.invalid + k.invalid }), { valid: 0, invalid: 0 });
+    const rest = keyEntries
+      .slice(MAX_KEYS)
+      .reduce((c, [, k]) => ({ valid: c.valid + k.valid, invalid: c.invalid + k.invalid }), { valid: 0, invalid: 0 });
     keyRows.push({ label: `${keyEntries.length - MAX_KEYS} other keys`, title: 'other keys', counts: rest });
   }
   const days = Object.entries(r.by_day).filter(([d]) => d !== 'unknown');
@@ -177,7 +192,9 @@ export function htmlReport(r: Report, options: HtmlOptions = {}): string {
   const noDay = r.by_day.unknown;
   const failureRows = r.failures.slice(0, MAX_FAILURE_ROWS);
   const formats = Object.entries(r.by_format)
-    .map(([f, c]) => `<tr><td>${esc(f)}</td><td class="n">${num(c.valid)}</td><td class="n">${num(c.invalid)}</td></tr>`)
+    .map(
+      ([f, c]) => `<tr><td>${esc(f)}</td><td class="n">${num(c.valid)}</td><td class="n">${num(c.invalid)}</td></tr>`,
+    )
     .join('');
   const codes = Object.entries(r.by_code);
   const warnings = Object.entries(r.warnings);
@@ -200,8 +217,13 @@ export function htmlReport(r: Report, options: HtmlOptions = {}): string {
               : 'The previous state file cannot be trusted (tampered): it was not used.'
             : `Compared with ${num(r.state.previous_records)} records seen before.`
       }</p>${(r.state.digests ?? [])
-        .map((s) => `<p class="meta state-digest">State <code>${esc(s.file)}</code> in place: sequence ${s.sequence}, digest <code>${esc(s.digest)}</code></p>`)
-        .join('')}${list('missing', 'Missing', r.missing)}${list('changed', 'Changed', r.changed)}${list('new', 'New', r.new)}</section>`
+        .map(
+          (s) =>
+            `<p class="meta state-digest">State <code>${esc(s.file)}</code> in place: sequence ${s.sequence}, digest <code>${esc(s.digest)}</code></p>`,
+        )
+        .join(
+          '',
+        )}${list('missing', 'Missing', r.missing)}${list('changed', 'Changed', r.changed)}${list('new', 'New', r.new)}</section>`
     : '';
 
   return `<!doctype html>

@@ -1,4 +1,14 @@
-import { type Dirent, closeSync, close as fsClose, fstat as fsFstat, open as fsOpen, read as fsRead, fstatSync, openSync, readSync } from 'node:fs';
+import {
+  type Dirent,
+  closeSync,
+  close as fsClose,
+  fstat as fsFstat,
+  open as fsOpen,
+  read as fsRead,
+  fstatSync,
+  openSync,
+  readSync,
+} from 'node:fs';
 import { type FileHandle, readdir, realpath, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -169,9 +179,13 @@ async function followLink(path: string, root: string, input: number): Promise<Wa
   try {
     const real = await realpath(path);
     if (real !== root && !real.startsWith(root === '/' ? '/' : `${root}/`)) {
-      const err = new ErstError('ERR_FILE_OUTSIDE_ROOT', `${path} is a link to a file outside the input directory; not followed`, {
-        details: { file: path },
-      });
+      const err = new ErstError(
+        'ERR_FILE_OUTSIDE_ROOT',
+        `${path} is a link to a file outside the input directory; not followed`,
+        {
+          details: { file: path },
+        },
+      );
       return unreadable(path, input, err);
     }
     const st = await stat(real);
@@ -217,7 +231,11 @@ async function* readFiles(refs: AsyncIterable<WalkItem>, options: ReadOptions): 
 }
 
 function notAFile(source: string, input: number, isDirectory: boolean): Item {
-  return unreadable(source, input, isDirectory ? Object.assign(new Error(), { code: 'EISDIR' }) : notRegularFile(source));
+  return unreadable(
+    source,
+    input,
+    isDirectory ? Object.assign(new Error(), { code: 'EISDIR' }) : notRegularFile(source),
+  );
 }
 
 /** One file, one record; its path is its source name. A file that cannot be read is unreadable input. */
@@ -228,7 +246,8 @@ function readRecordFileSync(path: string, input: number, maxBytes: number, scrat
     const st = fstatSync(fd);
     if (!st.isFile()) return notAFile(path, input, st.isDirectory());
     if (st.size > maxBytes) return tooLarge(path, input, st.size, maxBytes);
-    if (scratch && scratch.buffer.length < st.size) scratch.buffer = Buffer.allocUnsafeSlow(Math.max(st.size, scratch.buffer.length * 2));
+    if (scratch && scratch.buffer.length < st.size)
+      scratch.buffer = Buffer.allocUnsafeSlow(Math.max(st.size, scratch.buffer.length * 2));
     const bytes = scratch ? scratch.buffer : Buffer.allocUnsafe(st.size);
     let off = 0;
     while (off < st.size) {
@@ -258,7 +277,8 @@ function readRecordFile(path: string, input: number, maxBytes: number): Promise<
         const next = (off: number): void => {
           fsRead(fd, bytes, off, st.size - off, null, (err, n) => {
             if (err) return done(unreadable(path, input, err));
-            if (n === 0 || off + n >= st.size) return done({ kind: 'record', source: path, input, bytes: bytes.subarray(0, off + n) });
+            if (n === 0 || off + n >= st.size)
+              return done({ kind: 'record', source: path, input, bytes: bytes.subarray(0, off + n) });
             next(off + n);
           });
         };
@@ -277,7 +297,12 @@ function* jsonlItems(lines: Iterable<Line>, prefix: string, input: number, optio
   }
 }
 
-async function* readJsonlStream(stream: AsyncIterable<Buffer>, prefix: string, input: number, options: ReadOptions): AsyncGenerator<Item> {
+async function* readJsonlStream(
+  stream: AsyncIterable<Buffer>,
+  prefix: string,
+  input: number,
+  options: ReadOptions,
+): AsyncGenerator<Item> {
   const splitter = new LineSplitter(options.maxBytes);
   for await (const chunk of stream) yield* jsonlItems(splitter.push(chunk), prefix, input, options);
   yield* jsonlItems(splitter.end(), prefix, input, options);
@@ -389,7 +414,10 @@ async function* readTar(path: string, input: number, gzip: boolean, options: Rea
   } catch (e) {
     const why = (e as Error).message || 'read error';
     if (members === 0) {
-      const err = new ErstError('ERR_ARCHIVE_CORRUPT', `${path}: not a readable ${gzip ? 'gzip-compressed tar' : 'tar'} archive (${why})`);
+      const err = new ErstError(
+        'ERR_ARCHIVE_CORRUPT',
+        `${path}: not a readable ${gzip ? 'gzip-compressed tar' : 'tar'} archive (${why})`,
+      );
       yield unreadable(path, input, err);
     } else {
       const where = current !== undefined ? `${path}:${current}` : path;

@@ -1,6 +1,13 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { DEFAULT_MAX_INPUT_BYTES, type ErrorCode, ErstError, errorCategory, escapeForDisplay, internalError } from '@erst/core';
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  type ErrorCode,
+  ErstError,
+  errorCategory,
+  escapeForDisplay,
+  internalError,
+} from '@erst/core';
 import {
   type TrustArgs,
   helpExample,
@@ -89,8 +96,15 @@ function withOutputOptions<T>(y: Argv<T>): Argv<T & OutputArgs> {
     .option('json', { type: 'string', nargs: 1, describe: 'Write the JSON report here (- for stdout)' })
     .option('junit', { type: 'string', normalize: true, describe: 'Write a JUnit XML report here (for CI)' })
     .option('html', { type: 'string', normalize: true, describe: 'Write a self-contained HTML report here' })
-    .option('quiet', { type: 'boolean', alias: 'q', describe: 'No human summary on stdout (errors still go to stderr)' })
-    .option('reproducible', { type: 'boolean', describe: 'Leave the run\'s date and the tool version out of the HTML report (byte-identical reports)' })
+    .option('quiet', {
+      type: 'boolean',
+      alias: 'q',
+      describe: 'No human summary on stdout (errors still go to stderr)',
+    })
+    .option('reproducible', {
+      type: 'boolean',
+      describe: "Leave the run's date and the tool version out of the HTML report (byte-identical reports)",
+    })
     .group(['json', 'junit', 'html', 'quiet', 'reproducible'], 'Reports:') as Argv<T & OutputArgs>;
 }
 
@@ -98,7 +112,8 @@ function writeOutputs(report: Report, argv: OutputArgs, info: RunInfo): void {
   const json = `${JSON.stringify(report, null, 2)}\n`;
   if (argv.json) writeOutput(argv.json, json);
   if (argv.junit) writeOutput(argv.junit, junitXml(report));
-  if (argv.html) writeOutput(argv.html, htmlReport(report, argv.reproducible ? {} : { generatedAt: new Date(), version: VERSION }));
+  if (argv.html)
+    writeOutput(argv.html, htmlReport(report, argv.reproducible ? {} : { generatedAt: new Date(), version: VERSION }));
   if (!argv.quiet) {
     // With the JSON on stdout, the summary moves to stderr.
     (argv.json === '-' ? process.stderr : process.stdout).write(humanSummary(report, info));
@@ -115,28 +130,36 @@ function writeOutputs(report: Report, argv: OutputArgs, info: RunInfo): void {
 export function stderrLines(report: Report): string {
   const out: string[] = [];
   for (const f of report.failures) {
-    if (f.kind === 'unreadable' || f.code === 'ERR_INTERNAL' || (f.kind === 'state' && f.code === 'ERR_STATE_ROLLBACK')) out.push(`${formatError(new ErstError(f.code as ErrorCode, `${f.source}: ${f.message}`))}\n`);
+    if (f.kind === 'unreadable' || f.code === 'ERR_INTERNAL' || (f.kind === 'state' && f.code === 'ERR_STATE_ROLLBACK'))
+      out.push(`${formatError(new ErstError(f.code as ErrorCode, `${f.source}: ${f.message}`))}\n`);
   }
   for (const s of report.state?.digests ?? []) {
-    out.push(`erst-batch: state ${s.file}: sequence ${s.sequence}, digest ${s.digest}${report.state?.written ? '' : ' (not replaced by this run)'}\n`);
+    out.push(
+      `erst-batch: state ${s.file}: sequence ${s.sequence}, digest ${s.digest}${report.state?.written ? '' : ' (not replaced by this run)'}\n`,
+    );
   }
   return out.map(terminalSafe).join('');
 }
 
 async function verifyHandler(argv: VerifyArgs): Promise<number> {
   const started = performance.now();
-  if (argv.inputs.length === 0) throw new ErstError('ERR_USAGE', 'name at least one directory, .jsonl, .tar or .tar.gz to verify');
+  if (argv.inputs.length === 0)
+    throw new ErstError('ERR_USAGE', 'name at least one directory, .jsonl, .tar or .tar.gz to verify');
   const workers = argv.workers ?? availableParallelism();
   if (!Number.isInteger(workers) || workers < 1 || workers > 1024) {
     throw new ErstError('ERR_USAGE', `--workers must be a whole number from 1 to 1024, not ${argv.workers}`);
   }
-  if (!Number.isInteger(argv['max-bytes']) || argv['max-bytes'] < 1) throw new ErstError('ERR_USAGE', '--max-bytes must be a positive whole number');
+  if (!Number.isInteger(argv['max-bytes']) || argv['max-bytes'] < 1)
+    throw new ErstError('ERR_USAGE', '--max-bytes must be a positive whole number');
   if ((argv['state-key'] || argv['init-state'] || argv['expect-state'] !== undefined) && !argv.state) {
     throw new ErstError('ERR_USAGE', '--state-key, --init-state and --expect-state go with --state <file>');
   }
   const expect = argv['expect-state'];
   if (expect !== undefined && !isStateDigest(expect)) {
-    throw new ErstError('ERR_USAGE', '--expect-state takes the 64 lowercase hex digest a previous run printed ("erst-batch: state ...: digest <hex>")');
+    throw new ErstError(
+      'ERR_USAGE',
+      '--expect-state takes the 64 lowercase hex digest a previous run printed ("erst-batch: state ...: digest <hex>")',
+    );
   }
   const shard = argv.shard !== undefined ? parseShard(argv.shard) : null;
   const key = argv['state-key']
@@ -150,7 +173,14 @@ async function verifyHandler(argv: VerifyArgs): Promise<number> {
     maxBytes: argv['max-bytes'],
     allowEmpty: argv['allow-empty'] === true,
     ...(argv.state
-      ? { state: { path: argv.state, init: argv['init-state'] ?? false, ...(key ? { key } : {}), ...(expect !== undefined ? { expect } : {}) } }
+      ? {
+          state: {
+            path: argv.state,
+            init: argv['init-state'] ?? false,
+            ...(key ? { key } : {}),
+            ...(expect !== undefined ? { expect } : {}),
+          },
+        }
       : {}),
   });
   const seconds = (performance.now() - started) / 1000;
@@ -195,28 +225,70 @@ export function buildParser(args: string[], ctx: { exitCode: number }, columns =
       'Verify every record in directories, .jsonl files and .tar / .tar.gz archives',
       (y: Argv) =>
         withOutputOptions(withTrustOptions(y))
-          .positional('inputs', { type: 'string', array: true, describe: 'Directories (every *.json below them), .json, .jsonl, .tar, .tar.gz or .tgz files' })
+          .positional('inputs', {
+            type: 'string',
+            array: true,
+            describe: 'Directories (every *.json below them), .json, .jsonl, .tar, .tar.gz or .tgz files',
+          })
           .option('workers', { type: 'number', describe: 'Verifier threads (default: the number of cores)' })
-          .option('state', { type: 'string', normalize: true, describe: 'State file: report records missing, changed or new since the run that wrote it, then update it' })
-          .option('state-key', { type: 'string', normalize: true, describe: 'Ed25519 PKCS#8 PEM key that signs the state file and checks the previous one' })
-          .option('init-state', { type: 'boolean', describe: 'With --state-key: allow a first run without a state file' })
+          .option('state', {
+            type: 'string',
+            normalize: true,
+            describe: 'State file: report records missing, changed or new since the run that wrote it, then update it',
+          })
+          .option('state-key', {
+            type: 'string',
+            normalize: true,
+            describe: 'Ed25519 PKCS#8 PEM key that signs the state file and checks the previous one',
+          })
+          .option('init-state', {
+            type: 'boolean',
+            describe: 'With --state-key: allow a first run without a state file',
+          })
           .option('expect-state', {
             type: 'string',
-            describe: 'The digest the previous run printed for its state (kept outside the archive): any other state file, older or not, fails with ERR_STATE_ROLLBACK',
+            describe:
+              'The digest the previous run printed for its state (kept outside the archive): any other state file, older or not, fails with ERR_STATE_ROLLBACK',
           })
-          .option('allow-empty', { type: 'boolean', describe: 'Pass even if an input holds no record (otherwise ERR_ARCHIVE_EMPTY, exit 2)' })
-          .option('shard', { type: 'string', describe: 'Verify only shard K of N (1-based), split by a hash of each record\'s source name' })
-          .option('max-bytes', { type: 'number', default: DEFAULT_MAX_INPUT_BYTES, describe: 'Largest record accepted, in bytes' })
+          .option('allow-empty', {
+            type: 'boolean',
+            describe: 'Pass even if an input holds no record (otherwise ERR_ARCHIVE_EMPTY, exit 2)',
+          })
+          .option('shard', {
+            type: 'string',
+            describe: "Verify only shard K of N (1-based), split by a hash of each record's source name",
+          })
+          .option('max-bytes', {
+            type: 'number',
+            default: DEFAULT_MAX_INPUT_BYTES,
+            describe: 'Largest record accepted, in bytes',
+          })
           .option('stats', { type: 'boolean', hidden: true })
-          .group(['workers', 'shard', 'state', 'state-key', 'init-state', 'expect-state', 'allow-empty', 'max-bytes'], 'Run:')
-          .example(helpExample(['$0 verify archive/ logs.jsonl old.tar.gz --trust trust.json', '--json report.json'], 'Verify everything against a trust file'))
+          .group(
+            ['workers', 'shard', 'state', 'state-key', 'init-state', 'expect-state', 'allow-empty', 'max-bytes'],
+            'Run:',
+          )
           .example(
             helpExample(
-              ['$0 verify /archive --public-key @signing.pub --html report.html', '--state state.json --state-key state.pem'],
+              ['$0 verify archive/ logs.jsonl old.tar.gz --trust trust.json', '--json report.json'],
+              'Verify everything against a trust file',
+            ),
+          )
+          .example(
+            helpExample(
+              [
+                '$0 verify /archive --public-key @signing.pub --html report.html',
+                '--state state.json --state-key state.pem',
+              ],
               'Nightly: also catch deleted or replaced logs',
             ),
           )
-          .example(helpExample(['$0 verify /archive --trust trust.json --shard 2/8', '--json shard-2.json'], 'One of 8 machines'))
+          .example(
+            helpExample(
+              ['$0 verify /archive --trust trust.json --shard 2/8', '--json shard-2.json'],
+              'One of 8 machines',
+            ),
+          )
           .epilogue(EXIT_HELP),
       handle((argv) => verifyHandler(argv as unknown as VerifyArgs)),
     )
@@ -226,8 +298,15 @@ export function buildParser(args: string[], ctx: { exitCode: number }, columns =
       (y: Argv) =>
         withOutputOptions(y)
           .positional('reports', { type: 'string', array: true, describe: 'JSON reports of every shard' })
-          .example(helpExample('$0 merge shard-*.json --json report.json --html report.html', 'One report for the whole archive'))
-          .epilogue(`${EXIT_HELP}\nMerging fails (exit 2) unless every shard 1..N is given exactly once, with the same inputs and trust.`),
+          .example(
+            helpExample(
+              '$0 merge shard-*.json --json report.json --html report.html',
+              'One report for the whole archive',
+            ),
+          )
+          .epilogue(
+            `${EXIT_HELP}\nMerging fails (exit 2) unless every shard 1..N is given exactly once, with the same inputs and trust.`,
+          ),
       handle((argv) => mergeHandler(argv as unknown as MergeArgs)),
     )
     .help()

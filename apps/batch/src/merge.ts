@@ -37,11 +37,22 @@ const NAMES = {
 const FAILURE_KINDS: readonly string[] = ['record', 'unreadable', 'state'] satisfies Failure['kind'][];
 
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-const isCounts = (v: unknown): boolean => typeof v === 'object' && v !== null && isCount((v as Counts).valid) && isCount((v as Counts).invalid);
+const isCounts = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && isCount((v as Counts).valid) && isCount((v as Counts).invalid);
 
 /** Why a report is not one erst-batch wrote, or null when it has the shape merge relies on. */
 function reportProblem(r: Partial<Report>): string | null {
-  const objects = ['totals', 'by_format', 'by_key', 'by_day', 'by_trust', 'by_code', 'by_input', 'warnings', 'trust'] as const;
+  const objects = [
+    'totals',
+    'by_format',
+    'by_key',
+    'by_day',
+    'by_trust',
+    'by_code',
+    'by_input',
+    'warnings',
+    'trust',
+  ] as const;
   for (const k of objects) {
     if (typeof r[k] !== 'object' || r[k] === null || Array.isArray(r[k])) return `"${k}" is missing`;
   }
@@ -49,14 +60,17 @@ function reportProblem(r: Partial<Report>): string | null {
   if (!r.inputs.every((i) => typeof i === 'string')) return '"inputs" must be names';
   const t = r.totals!;
   if (![t.records, t.valid, t.invalid, t.unreadable].every(isCount)) return '"totals" must be counts';
-  if (r.shard !== null && (typeof r.shard !== 'string' || !/^\d{1,6}\/\d{1,6}$/.test(r.shard))) return '"shard" must be null or K/N';
+  if (r.shard !== null && (typeof r.shard !== 'string' || !/^\d{1,6}\/\d{1,6}$/.test(r.shard)))
+    return '"shard" must be null or K/N';
   for (const [field, pattern] of Object.entries(NAMES) as [keyof typeof NAMES, RegExp][]) {
     for (const [k, v] of Object.entries(r[field]!)) {
       if (!pattern.test(k)) return `"${field}" holds a name erst-batch does not write`;
-      if (field === 'by_trust' || field === 'by_code' || field === 'warnings' ? !isCount(v) : !isCounts(v)) return `"${field}" must hold counts`;
+      if (field === 'by_trust' || field === 'by_code' || field === 'warnings' ? !isCount(v) : !isCounts(v))
+        return `"${field}" must hold counts`;
     }
   }
-  for (const v of Object.values(r.by_input!)) if (!isCounts(v) || !isCount((v as InputCounts).unreadable)) return '"by_input" must hold counts';
+  for (const v of Object.values(r.by_input!))
+    if (!isCounts(v) || !isCount((v as InputCounts).unreadable)) return '"by_input" must hold counts';
   for (const f of r.failures) {
     const ok =
       typeof f === 'object' &&
@@ -94,7 +108,11 @@ export function readReport(name: string): Report {
   return checkReport(value, name);
 }
 
-function addCounts<T extends Counts>(into: Record<string, T>, from: Record<string, T>, extra?: (a: T, b: T) => void): void {
+function addCounts<T extends Counts>(
+  into: Record<string, T>,
+  from: Record<string, T>,
+  extra?: (a: T, b: T) => void,
+): void {
   for (const [k, v] of Object.entries(from)) {
     const cur = into[k];
     if (!cur) {
@@ -126,17 +144,24 @@ export function mergeReports(reports: readonly { name: string; report: Report }[
   let shardCount: number | undefined;
   for (const { name, report } of reports) {
     if (report.trust.fingerprint !== first.trust.fingerprint) {
-      throw reportError(name, 'was made with different trust material (keys, roots) than the first report; shards must share one trust configuration');
+      throw reportError(
+        name,
+        'was made with different trust material (keys, roots) than the first report; shards must share one trust configuration',
+      );
     }
     if ((report.shard !== null) !== sharded) throw reportError(name, 'mixes sharded and unsharded reports');
     if (report.merged_from) throw reportError(name, 'is already a merged report');
     if (sharded) {
       if (JSON.stringify(report.inputs) !== JSON.stringify(first.inputs)) {
-        throw reportError(name, 'was made from different inputs than the first report; every shard must be given the same inputs');
+        throw reportError(
+          name,
+          'was made from different inputs than the first report; every shard must be given the same inputs',
+        );
       }
       const n = Number(report.shard!.split('/')[1]);
       shardCount ??= n;
-      if (n !== shardCount) throw reportError(name, `is shard ${report.shard}, but the first report is one of ${shardCount}`);
+      if (n !== shardCount)
+        throw reportError(name, `is shard ${report.shard}, but the first report is one of ${shardCount}`);
       if (seenShards.has(report.shard!)) throw reportError(name, `shard ${report.shard} is given twice`);
       seenShards.add(report.shard!);
     }
@@ -145,7 +170,10 @@ export function mergeReports(reports: readonly { name: string; report: Report }[
     const absent: string[] = [];
     for (let k = 1; k <= shardCount!; k++) if (!seenShards.has(`${k}/${shardCount}`)) absent.push(`${k}/${shardCount}`);
     if (absent.length > 0) {
-      throw new ErstError('ERR_USAGE', `shard report${absent.length > 1 ? 's' : ''} ${absent.join(', ')} missing: a merge needs every shard, or records would go unreported`);
+      throw new ErstError(
+        'ERR_USAGE',
+        `shard report${absent.length > 1 ? 's' : ''} ${absent.join(', ')} missing: a merge needs every shard, or records would go unreported`,
+      );
     }
   }
 

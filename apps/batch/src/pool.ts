@@ -24,14 +24,21 @@ export class WorkerPool {
   #failure: Error | undefined;
   #closing = false;
 
-  constructor(size: number, config: WorkerConfig, onResult: (id: number, summary: ChunkSummary, buffer: ArrayBuffer) => void) {
+  constructor(
+    size: number,
+    config: WorkerConfig,
+    onResult: (id: number, summary: ChunkSummary, buffer: ArrayBuffer) => void,
+  ) {
     this.#onResult = onResult;
     const url = new URL('./worker.js', import.meta.url);
     for (let i = 0; i < size; i++) {
       // A small, fixed young generation: records die young (one is parsed at a
       // time), and V8 would otherwise grow it late in a long run, so that peak
       // memory crept up with archive size.
-      const worker = new Worker(url, { workerData: config, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+      const worker = new Worker(url, {
+        workerData: config,
+        resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+      });
       const slot: Slot = { worker, inFlight: 0 };
       worker.on('message', (msg: ResultMessage) => this.#handle(slot, msg));
       worker.on('error', (e) => this.#fail(e));
@@ -85,7 +92,8 @@ export class WorkerPool {
     for (;;) {
       this.#check();
       let best: Slot | undefined;
-      for (const s of this.#slots) if (s.inFlight < IN_FLIGHT_PER_WORKER && (!best || s.inFlight < best.inFlight)) best = s;
+      for (const s of this.#slots)
+        if (s.inFlight < IN_FLIGHT_PER_WORKER && (!best || s.inFlight < best.inFlight)) best = s;
       if (best) {
         best.inFlight++;
         this.#pending++;

@@ -116,14 +116,21 @@ export function compareFailures(a: Failure, b: Failure): number {
   return a.message < b.message ? -1 : a.message > b.message ? 1 : 0;
 }
 
-export function exitCodeOf(r: Pick<Report, 'totals' | 'missing' | 'changed' | 'state'> & { by_code?: Report['by_code'] }): Report['exit_code'] {
+export function exitCodeOf(
+  r: Pick<Report, 'totals' | 'missing' | 'changed' | 'state'> & { by_code?: Report['by_code'] },
+): Report['exit_code'] {
   // A bug wins over everything: the other outcomes may be wrong too.
   if ((r.by_code?.ERR_INTERNAL ?? 0) > 0) return 70;
   if (r.totals.unreadable > 0) return 2;
-  if (r.totals.invalid > 0 || (r.missing?.length ?? 0) > 0 || (r.changed?.length ?? 0) > 0 || r.state?.status === 'tampered') return 1;
+  if (
+    r.totals.invalid > 0 ||
+    (r.missing?.length ?? 0) > 0 ||
+    (r.changed?.length ?? 0) > 0 ||
+    r.state?.status === 'tampered'
+  )
+    return 1;
   return 0;
 }
-
 
 function inc(map: Record<string, number>, key: string, by = 1): void {
   map[key] = (map[key] ?? 0) + by;
@@ -143,17 +150,28 @@ function addCounts(into: Record<string, Counts>, from: Record<string, Counts>): 
 
 /** Describes the trust material without repeating it; equal material gives an equal fingerprint. */
 export function trustSummary(options: VerifyOptions): TrustSummary {
-  const policies: TrustPolicy[] = options.trust === undefined ? [] : Array.isArray(options.trust) ? options.trust : [options.trust as TrustPolicy];
+  const policies: TrustPolicy[] =
+    options.trust === undefined ? [] : Array.isArray(options.trust) ? options.trust : [options.trust as TrustPolicy];
   const keys = [
     ...(options.publicKeys ?? []).map((k) => `${publicKeyId(typeof k === 'string' ? parsePublicKey(k) : k)}||`),
     ...policies.flatMap((p) =>
-      p.keys.map((k) => `${publicKeyId(k.key)}|${k.label ?? ''}|${k.notBefore?.toISOString() ?? ''}|${k.notAfter?.toISOString() ?? ''}`),
+      p.keys.map(
+        (k) =>
+          `${publicKeyId(k.key)}|${k.label ?? ''}|${k.notBefore?.toISOString() ?? ''}|${k.notAfter?.toISOString() ?? ''}`,
+      ),
     ),
   ].sort();
-  const roots = [...(options.attestationRoots ?? []), ...policies.flatMap((p) => p.attestationRoots)].map((r) => r.trim()).sort();
+  const roots = [...(options.attestationRoots ?? []), ...policies.flatMap((p) => p.attestationRoots)]
+    .map((r) => r.trim())
+    .sort();
   const require = options.requireAttestation === true || policies.some((p) => p.requireAttestation);
   const fingerprint = bytesToHex(createHash('sha256').update(JSON.stringify({ keys, roots, require })).digest());
-  return { fingerprint, pinned_keys: new Set(keys.map((k) => k.split('|')[0])).size, attestation_roots: roots.length, require_attestation: require };
+  return {
+    fingerprint,
+    pinned_keys: new Set(keys.map((k) => k.split('|')[0])).size,
+    attestation_roots: roots.length,
+    require_attestation: require,
+  };
 }
 
 /** Collects outcomes as they arrive (in any order) into a report whose content does not depend on that order. */
@@ -217,7 +235,13 @@ export class ReportBuilder {
     for (const f of s.failures) {
       const [code, message] = f.errors[0] ?? ['ERR_RECORD_UNKNOWN_FORMAT', 'the record failed verification'];
       inc(this.#byCode, code);
-      const failure: Failure = { source: sources[f.index]!, code, message, kind: 'record', input: this.#inputs[inputIndexes[f.index]!]! };
+      const failure: Failure = {
+        source: sources[f.index]!,
+        code,
+        message,
+        kind: 'record',
+        input: this.#inputs[inputIndexes[f.index]!]!,
+      };
       if (f.format !== null) failure.format = f.format;
       if (f.key !== null) failure.key = f.key;
       if (f.errors.length > 1) failure.errors = f.errors.map(([c, m]) => ({ code: c, message: m }));

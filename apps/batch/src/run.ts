@@ -85,7 +85,11 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
       observeInOrder();
     }
   };
-  const pool = new WorkerPool(Math.max(1, opts.workers), { verify: opts.verify, contentHash: state !== undefined }, onResult);
+  const pool = new WorkerPool(
+    Math.max(1, opts.workers),
+    { verify: opts.verify, contentHash: state !== undefined },
+    onResult,
+  );
 
   const empty: number[] = [];
   let completed = false;
@@ -113,7 +117,8 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
       if (buffer && used + bytes.length > buffer.byteLength) await flush();
       if (!buffer) {
         // A record larger than a chunk travels alone, in a buffer of its own.
-        buffer = bytes.length > CHUNK_BYTES ? new ArrayBuffer(bytes.length) : (spare.pop() ?? new ArrayBuffer(CHUNK_BYTES));
+        buffer =
+          bytes.length > CHUNK_BYTES ? new ArrayBuffer(bytes.length) : (spare.pop() ?? new ArrayBuffer(CHUNK_BYTES));
         view = new Uint8Array(buffer);
       }
       view.set(bytes, used);
@@ -163,7 +168,13 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
   // failed". Every shard sees it (a shard that owns none of an input's
   // records is not empty), and merge counts it once.
   for (const i of empty) {
-    builder.unreadable(opts.inputs[i]!, i, 'ERR_ARCHIVE_EMPTY', 'holds no record (pass --allow-empty if that is expected)', 'unreadable');
+    builder.unreadable(
+      opts.inputs[i]!,
+      i,
+      'ERR_ARCHIVE_EMPTY',
+      'holds no record (pass --allow-empty if that is expected)',
+      'unreadable',
+    );
   }
   if (!state) return builder.build();
 
@@ -172,9 +183,14 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
     builder.stateFailure(state.path, state.tamperCode, `${state.tamperReason}; it was not used and not replaced`);
   }
   for (const source of diff.missing) {
-    builder.stateFailure(source, 'ERR_STATE_MISSING', 'seen by the previous run, gone now: the log was deleted or moved');
+    builder.stateFailure(
+      source,
+      'ERR_STATE_MISSING',
+      'seen by the previous run, gone now: the log was deleted or moved',
+    );
   }
-  for (const c of diff.changed) builder.stateFailure(c.source, 'ERR_STATE_CHANGED', `changed since the previous run: ${c.message}`);
+  for (const c of diff.changed)
+    builder.stateFailure(c.source, 'ERR_STATE_CHANGED', `changed since the previous run: ${c.message}`);
   // A run that could not read some input would record everything in it as
   // gone; keep the last complete state instead.
   const complete = builder.totals.unreadable === 0;
@@ -189,7 +205,9 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
       records: state.records,
       signature_checked: state.signatureChecked,
       written,
-      digests: current ? [{ file: state.path, sequence: current.sequence, digest: current.digest, previous_digest: current.previous }] : [],
+      digests: current
+        ? [{ file: state.path, sequence: current.sequence, digest: current.digest, previous_digest: current.previous }]
+        : [],
     },
     missing: diff.missing,
     changed: diff.changed.map((c) => c.source),

@@ -99,7 +99,8 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
     }
     if (!header) {
       const h = value as { erst_batch_state?: unknown; shard?: unknown; sequence?: unknown; previous?: unknown };
-      if (typeof h !== 'object' || h === null || !(typeof h.shard === 'string' || h.shard === null)) throw stateMalformed('no header');
+      if (typeof h !== 'object' || h === null || !(typeof h.shard === 'string' || h.shard === null))
+        throw stateMalformed('no header');
       if (h.erst_batch_state === LEGACY_STATE_VERSION) {
         header = { shard: h.shard, sequence: 0, previous: null };
       } else if (
@@ -114,7 +115,12 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
       }
     } else if (Array.isArray(value)) {
       const [source, trace, content] = value as unknown[];
-      if (value.length !== 3 || typeof source !== 'string' || typeof trace !== 'string' || typeof content !== 'string') {
+      if (
+        value.length !== 3 ||
+        typeof source !== 'string' ||
+        typeof trace !== 'string' ||
+        typeof content !== 'string'
+      ) {
         throw stateMalformed(`line ${line} is not an entry`);
       }
       entries.set(source, fingerprint(trace, content));
@@ -143,14 +149,18 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
     }
   } catch (e) {
     if (e instanceof Tampered) throw e;
-    throw new ErstError('ERR_FILE_UNREADABLE', `${opts.path}: cannot read the state file (${(e as { code?: string }).code ?? 'error'})`);
+    throw new ErstError(
+      'ERR_FILE_UNREADABLE',
+      `${opts.path}: cannot read the state file (${(e as { code?: string }).code ?? 'error'})`,
+    );
   } finally {
     stream.destroy();
   }
   if (!header) throw stateMalformed('empty');
   if (!trailer || typeof trailer !== 'object') throw stateMalformed('no trailer: the file is cut short');
   const digest = hash.digest();
-  if (trailer.sha256 !== bytesToHex(digest)) throw new Tampered('the state file was changed after it was written: its SHA-256 does not match its trailer');
+  if (trailer.sha256 !== bytesToHex(digest))
+    throw new Tampered('the state file was changed after it was written: its SHA-256 does not match its trailer');
   let signatureChecked = false;
   if (opts.key) {
     const sig = trailer.signature as { algorithm?: unknown; public_key?: unknown; value?: unknown } | null | undefined;
@@ -163,7 +173,7 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
     const value = typeof sig.value === 'string' ? hexToBytes(sig.value) : undefined;
     const backend = await selectBackend('auto');
     if (!value || !signatureIsStrictlyEncoded(value) || !(await backend.verify(expected, digest, value))) {
-      throw new Tampered('the state file\'s signature does not verify under --state-key');
+      throw new Tampered("the state file's signature does not verify under --state-key");
     }
     signatureChecked = true;
   }
@@ -173,7 +183,12 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
       `${opts.path} was written by a run with --shard ${header.shard ?? '(none)'}, and this run has --shard ${opts.shard ?? '(none)'}: give each shard its own state file`,
     );
   }
-  return { entries, records: entries.size, signatureChecked, identity: { sequence: header.sequence, digest: bytesToHex(digest), previous: header.previous } };
+  return {
+    entries,
+    records: entries.size,
+    signatureChecked,
+    identity: { sequence: header.sequence, digest: bytesToHex(digest), previous: header.previous },
+  };
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -231,7 +246,12 @@ export class StateTracker {
   #sequence = 0;
   #finalDigest: Uint8Array | undefined;
 
-  private constructor(opts: StateOptions, status: StateTracker['status'], loaded: Loaded | undefined, tampered?: Tampered) {
+  private constructor(
+    opts: StateOptions,
+    status: StateTracker['status'],
+    loaded: Loaded | undefined,
+    tampered?: Tampered,
+  ) {
     this.path = opts.path;
     this.status = status;
     this.tamperReason = tampered?.message;
@@ -251,21 +271,29 @@ export class StateTracker {
       await stat(opts.path);
     } catch (e) {
       if ((e as { code?: string }).code !== 'ENOENT') {
-        throw new ErstError('ERR_FILE_UNREADABLE', `${opts.path}: cannot read the state file (${(e as { code?: string }).code ?? 'error'})`);
+        throw new ErstError(
+          'ERR_FILE_UNREADABLE',
+          `${opts.path}: cannot read the state file (${(e as { code?: string }).code ?? 'error'})`,
+        );
       }
       exists = false;
     }
     let tracker: StateTracker;
     if (!exists) {
       if (opts.expect !== undefined) {
-        const gone = new Tampered(`the state file is gone, and --expect-state names the state ${opts.expect}`, 'ERR_STATE_ROLLBACK');
+        const gone = new Tampered(
+          `the state file is gone, and --expect-state names the state ${opts.expect}`,
+          'ERR_STATE_ROLLBACK',
+        );
         tracker = new StateTracker(opts, 'tampered', undefined, gone);
       } else if (opts.key && !opts.init) {
         tracker = new StateTracker(
           opts,
           'tampered',
           undefined,
-          new Tampered('the state file is gone, and --state-key says one was kept; if this is the first run, pass --init-state'),
+          new Tampered(
+            'the state file is gone, and --state-key says one was kept; if this is the first run, pass --init-state',
+          ),
         );
       } else {
         tracker = new StateTracker(opts, 'baseline', undefined);
@@ -283,7 +311,6 @@ export class StateTracker {
     if (tracker.status !== 'tampered') tracker.#begin();
     return tracker;
   }
-
 
   #begin(): void {
     const temp = createAtomicTemp(this.path);
@@ -325,7 +352,10 @@ export class StateTracker {
     try {
       writeSync(this.#fd, data);
     } catch (e) {
-      throw new ErstError('ERR_OUTPUT_WRITE', `cannot write the state file next to ${this.path} (${(e as { code?: string }).code ?? 'error'})`);
+      throw new ErstError(
+        'ERR_OUTPUT_WRITE',
+        `cannot write the state file next to ${this.path} (${(e as { code?: string }).code ?? 'error'})`,
+      );
     }
   }
 
@@ -369,14 +399,24 @@ export class StateTracker {
         let signature: { algorithm: string; public_key: string; value: string } | null = null;
         if (this.#key) {
           const value = await this.#key.sign(digest);
-          signature = { algorithm: this.#key.algorithm, public_key: bytesToHex((await this.#key.publicKey()).raw), value: bytesToHex(value) };
+          signature = {
+            algorithm: this.#key.algorithm,
+            public_key: bytesToHex((await this.#key.publicKey()).raw),
+            value: bytesToHex(value),
+          };
         }
-        this.#write(`${JSON.stringify({ end: { records: this.#records, sha256: bytesToHex(digest), signature } })}\n`, false);
+        this.#write(
+          `${JSON.stringify({ end: { records: this.#records, sha256: bytesToHex(digest), signature } })}\n`,
+          false,
+        );
         this.#flush();
         try {
           fsyncSync(fd);
         } catch (e) {
-          throw new ErstError('ERR_OUTPUT_WRITE', `cannot write ${this.path} (${(e as { code?: string }).code ?? 'error'})`);
+          throw new ErstError(
+            'ERR_OUTPUT_WRITE',
+            `cannot write ${this.path} (${(e as { code?: string }).code ?? 'error'})`,
+          );
         }
       }
     } finally {
@@ -389,9 +429,16 @@ export class StateTracker {
         try {
           renameSync(this.#tmp!, this.#target!);
           renamed = true;
-          this.written = { sequence: this.#sequence, digest: bytesToHex(this.#finalDigest!), previous: this.previous?.digest ?? null };
+          this.written = {
+            sequence: this.#sequence,
+            digest: bytesToHex(this.#finalDigest!),
+            previous: this.previous?.digest ?? null,
+          };
         } catch (e) {
-          throw new ErstError('ERR_OUTPUT_WRITE', `cannot write ${this.path} (${(e as { code?: string }).code ?? 'error'})`);
+          throw new ErstError(
+            'ERR_OUTPUT_WRITE',
+            `cannot write ${this.path} (${(e as { code?: string }).code ?? 'error'})`,
+          );
         }
         fsyncDirectory(dirname(this.#target!));
       }

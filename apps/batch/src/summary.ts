@@ -30,8 +30,15 @@ export function humanSummary(r: Report, info: RunInfo = {}): string {
   const out: string[] = [];
   const t = r.totals;
   const rate = info.seconds && info.seconds > 0 ? `, ${n(Math.round(t.records / info.seconds))} records/s` : '';
-  const how = info.seconds !== undefined ? ` in ${info.seconds.toFixed(1)} s${info.workers ? ` on ${info.workers} worker${info.workers > 1 ? 's' : ''}` : ''}${rate}` : '';
-  const scope = r.shard ? ` (shard ${r.shard})` : r.merged_from ? ` (merged from ${r.merged_from.length} report${r.merged_from.length > 1 ? 's' : ''})` : '';
+  const how =
+    info.seconds !== undefined
+      ? ` in ${info.seconds.toFixed(1)} s${info.workers ? ` on ${info.workers} worker${info.workers > 1 ? 's' : ''}` : ''}${rate}`
+      : '';
+  const scope = r.shard
+    ? ` (shard ${r.shard})`
+    : r.merged_from
+      ? ` (merged from ${r.merged_from.length} report${r.merged_from.length > 1 ? 's' : ''})`
+      : '';
   out.push(`erst-batch: ${n(t.records)} record${t.records === 1 ? '' : 's'}${scope}${how}`);
   out.push('By result:');
   out.push(`  valid        ${n(t.valid).padStart(9)}`);
@@ -53,13 +60,23 @@ export function humanSummary(r: Report, info: RunInfo = {}): string {
     });
   }
   if (Object.keys(r.by_trust).length > 0) {
-    out.push(`Trust of valid records: ${Object.entries(r.by_trust).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`);
+    out.push(
+      `Trust of valid records: ${Object.entries(r.by_trust)
+        .map(([k, v]) => `${k} ${n(v)}`)
+        .join(', ')}`,
+    );
   }
   if (r.trust.pinned_keys === 0 && r.trust.attestation_roots === 0) {
-    out.push('Note: no key was pinned, so "valid" means "someone signed this", not "we signed this". Pin keys with --public-key or --trust.');
+    out.push(
+      'Note: no key was pinned, so "valid" means "someone signed this", not "we signed this". Pin keys with --public-key or --trust.',
+    );
   }
   if (Object.keys(r.warnings).length > 0) {
-    out.push(`Warnings: ${Object.entries(r.warnings).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`);
+    out.push(
+      `Warnings: ${Object.entries(r.warnings)
+        .map(([k, v]) => `${k} ${n(v)}`)
+        .join(', ')}`,
+    );
   }
   if (r.state) {
     const s = r.state;

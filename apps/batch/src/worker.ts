@@ -26,6 +26,7 @@ async function verifyChunk(msg: ChunkMessage): Promise<ChunkSummary> {
 port.on('message', (msg: ChunkMessage) => {
   verifyChunk(msg).then(
     (summary) => port.postMessage({ id: msg.id, summary, buffer: msg.buffer } satisfies ResultMessage, [msg.buffer]),
-    (e: unknown) => port.postMessage({ id: msg.id, fatal: e instanceof Error ? e.message : String(e) } satisfies ResultMessage),
+    (e: unknown) =>
+      port.postMessage({ id: msg.id, fatal: e instanceof Error ? e.message : String(e) } satisfies ResultMessage),
   );
 });

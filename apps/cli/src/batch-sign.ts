@@ -19,7 +19,14 @@ import {
   parseSignDocument,
   parseStrictJson,
 } from '@erst/core';
-import { type Line, LineSplitter, fsyncDirectory, isAtomicTempName, openInputFile, writeFileAtomicAsync } from '@erst/node-io';
+import {
+  type Line,
+  LineSplitter,
+  fsyncDirectory,
+  isAtomicTempName,
+  openInputFile,
+  writeFileAtomicAsync,
+} from '@erst/node-io';
 import { Verifier } from '@erst/verify';
 import type { Argv } from 'yargs';
 import { EXIT } from './exit.js';
@@ -56,21 +63,35 @@ Rerun to resume after 3, 130, 143.`;
 /** Flags for `erst audit sign --batch`; added to the sign command. */
 export function withBatchOptions<T>(y: Argv<T>): Argv<T & BatchArgs> {
   return y
-    .option('batch', { type: 'string', nargs: 1, describe: 'Sign every payload document of this .jsonl file (one per line; - for stdin)' })
-    .option('out-dir', { type: 'string', normalize: true, describe: 'With --batch: write DIR/<transaction_hash>.json per record' })
+    .option('batch', {
+      type: 'string',
+      nargs: 1,
+      describe: 'Sign every payload document of this .jsonl file (one per line; - for stdin)',
+    })
+    .option('out-dir', {
+      type: 'string',
+      normalize: true,
+      describe: 'With --batch: write DIR/<transaction_hash>.json per record',
+    })
     .option('concurrency', { type: 'number', default: 32, describe: 'With --batch: records in flight at once' })
-    .option('quiet', { type: 'boolean', describe: 'With --batch: no progress and no summary (bad lines are still reported)' })
+    .option('quiet', {
+      type: 'boolean',
+      describe: 'With --batch: no progress and no summary (bad lines are still reported)',
+    })
     .group(['batch', 'out-dir', 'concurrency', 'quiet'], 'Batch signing:')
     .check((a) => {
       const args = a as unknown as BatchArgs;
       if (args.batch === undefined) {
-        if (args.payload === undefined) throw new Error('Give the payload with --payload <json | @file | ->, or many with --batch <file.jsonl>');
+        if (args.payload === undefined)
+          throw new Error('Give the payload with --payload <json | @file | ->, or many with --batch <file.jsonl>');
         if (args['out-dir'] !== undefined) throw new Error('--out-dir goes with --batch');
         return true;
       }
       if (args.payload !== undefined) throw new Error('--payload and --batch cannot be used together');
-      if (args['transaction-hash'] !== undefined) throw new Error('--transaction-hash cannot be used with --batch: every line carries its own');
-      if ((args['out-dir'] === undefined) === (args.out === undefined)) throw new Error('--batch needs one output: --out-dir <dir> or --out <file.jsonl>');
+      if (args['transaction-hash'] !== undefined)
+        throw new Error('--transaction-hash cannot be used with --batch: every line carries its own');
+      if ((args['out-dir'] === undefined) === (args.out === undefined))
+        throw new Error('--batch needs one output: --out-dir <dir> or --out <file.jsonl>');
       if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 1024) {
         throw new Error('--concurrency must be a whole number from 1 to 1024');
       }
@@ -109,7 +130,10 @@ function lineDocument(bytes: Buffer): SignInput {
   } catch (e) {
     if (!isErstError(e)) throw e;
     if (e.details?.missing === 'transactionHash') {
-      throw new LineError(e.code, 'no "transaction_hash": in a batch every line is {"transaction_hash": "<64 hex>", "payload": {...}}');
+      throw new LineError(
+        e.code,
+        'no "transaction_hash": in a batch every line is {"transaction_hash": "<64 hex>", "payload": {...}}',
+      );
     }
     throw new LineError(e.code, e.message);
   }
@@ -176,14 +200,21 @@ async function resumeJsonl(path: string, verifier: Verifier, concurrency: number
     st = await stat(path);
   } catch (e) {
     if ((e as { code?: string }).code === 'ENOENT') return done;
-    throw new ErstError('ERR_OUTPUT_WRITE', `cannot use ${path} as the output (${(e as { code?: string }).code ?? 'error'})`);
+    throw new ErstError(
+      'ERR_OUTPUT_WRITE',
+      `cannot use ${path} as the output (${(e as { code?: string }).code ?? 'error'})`,
+    );
   }
   // The output is read back and appended to: a FIFO or device would block
   // both (or never hold what was written), so only a regular file will do.
   if (!st.isFile()) {
-    throw new ErstError('ERR_OUTPUT_WRITE', `${path} is not a regular file; a batch's .jsonl output is read back to resume`, {
-      details: { file: path },
-    });
+    throw new ErstError(
+      'ERR_OUTPUT_WRITE',
+      `${path} is not a regular file; a batch's .jsonl output is read back to resume`,
+      {
+        details: { file: path },
+      },
+    );
   }
   const handle = await open(path, 'r+');
   try {
@@ -207,7 +238,12 @@ async function resumeJsonl(path: string, verifier: Verifier, concurrency: number
     }
     for await (const r of verifier.verifyStream(lines(), { concurrency })) {
       const { line, bytes } = queue.shift()!;
-      if (!r.valid) throw notThisBatch(path, line, `does not verify as a record signed by this key (${r.errors[0]?.code ?? 'ERR_RECORD_UNKNOWN_FORMAT'})`);
+      if (!r.valid)
+        throw notThisBatch(
+          path,
+          line,
+          `does not verify as a record signed by this key (${r.errors[0]?.code ?? 'ERR_RECORD_UNKNOWN_FORMAT'})`,
+        );
       const tx = r.transaction_hash;
       if (tx === null || !TX_HASH.test(tx)) throw notThisBatch(path, line, 'is not the record of a transaction');
       // A run never writes a transaction twice: a repeat is an edited file.
@@ -215,7 +251,12 @@ async function resumeJsonl(path: string, verifier: Verifier, concurrency: number
       if (before) throw notThisBatch(path, line, `repeats the transaction of line ${before.line}`);
       // 1.x records do not sign their transaction_hash: what ties the line to its
       // transaction is then its payload, checked against the input's when the line comes.
-      done.set(tx, { line, payload: r.uncovered.includes('transaction_hash') ? payloadDigest((parseStrictJson(bytes) as JsonObject).payload!) : null });
+      done.set(tx, {
+        line,
+        payload: r.uncovered.includes('transaction_hash')
+          ? payloadDigest((parseStrictJson(bytes) as JsonObject).payload!)
+          : null,
+      });
     }
     if (complete < offset) {
       // The tail after the last newline is a line a killed run did not finish.
@@ -264,7 +305,9 @@ async function countLines(path: string): Promise<number | undefined> {
 function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`
+    : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 /** The progress text: a bar with rate and ETA for a terminal, or one plain line for logs. */
@@ -274,7 +317,8 @@ export function progressLine(done: number, total: number | undefined, seconds: n
   if (total === undefined || total === 0) return `erst: batch: ${n(done)} lines, ${n(rate)}/s`;
   const frac = Math.min(1, done / total);
   const eta = rate > 0 ? (total - done) / rate : Number.POSITIVE_INFINITY;
-  if (!tty) return `erst: batch: ${n(done)} of ${n(total)} lines (${Math.round(frac * 100)}%), ${n(rate)}/s, ETA ${duration(eta)}`;
+  if (!tty)
+    return `erst: batch: ${n(done)} of ${n(total)} lines (${Math.round(frac * 100)}%), ${n(rate)}/s, ETA ${duration(eta)}`;
   const width = 30;
   const full = Math.round(frac * width);
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.round(frac * 100)).padStart(3)}% ${n(done)}/${n(total)} ${n(rate)}/s ETA ${duration(eta)}`;
@@ -381,9 +425,13 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
       try {
         mkdirSync(outDir, { recursive: true });
         // Temporary files of a run killed mid-write: never visible as records, safe to remove.
-        for (const name of readdirSync(outDir)) if (STALE_TEMP.test(name) && isAtomicTempName(name)) unlinkSync(join(outDir, name));
+        for (const name of readdirSync(outDir))
+          if (STALE_TEMP.test(name) && isAtomicTempName(name)) unlinkSync(join(outDir, name));
       } catch (e) {
-        throw new ErstError('ERR_OUTPUT_WRITE', `cannot use ${outDir} as the output directory (${(e as { code?: string }).code ?? 'error'})`);
+        throw new ErstError(
+          'ERR_OUTPUT_WRITE',
+          `cannot use ${outDir} as the output directory (${(e as { code?: string }).code ?? 'error'})`,
+        );
       }
     } else {
       done = await resumeJsonl(argv.out!, verifier, argv.concurrency);
@@ -394,7 +442,9 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
     const report = (b: BadLine): void => {
       bad.push(b);
       progress.clear();
-      process.stderr.write(`${escapeForDisplay(`erst: ${fromStdin ? '<stdin>' : input} line ${b.line}: error ${b.code}: ${b.message}`)}\n`);
+      process.stderr.write(
+        `${escapeForDisplay(`erst: ${fromStdin ? '<stdin>' : input} line ${b.line}: error ${b.code}: ${b.message}`)}\n`,
+      );
     };
     const firstLine = new Map<string, number>();
     const limiter = new Limiter(argv.concurrency);
@@ -439,7 +489,11 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
     const handleLine = async (l: Line): Promise<void> => {
       counts.lines++;
       if ('tooLong' in l) {
-        report({ line: l.line, code: 'ERR_INPUT_TOO_LARGE', message: `line is ${l.tooLong} bytes, over the limit of ${DEFAULT_MAX_INPUT_BYTES}` });
+        report({
+          line: l.line,
+          code: 'ERR_INPUT_TOO_LARGE',
+          message: `line is ${l.tooLong} bytes, over the limit of ${DEFAULT_MAX_INPUT_BYTES}`,
+        });
         counts.done++;
         return;
       }
@@ -454,7 +508,11 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
       }
       const first = firstLine.get(doc.transactionHash);
       if (first !== undefined) {
-        report({ line: l.line, code: 'ERR_PAYLOAD_INVALID', message: `transaction_hash ${doc.transactionHash} repeats line ${first}` });
+        report({
+          line: l.line,
+          code: 'ERR_PAYLOAD_INVALID',
+          message: `transaction_hash ${doc.transactionHash} repeats line ${first}`,
+        });
         counts.done++;
         return;
       }
@@ -505,8 +563,17 @@ export async function signBatch(argv: BatchArgs, openSigner: () => Promise<Signe
     throw new ErstError('ERR_SIGNER_FAILED', `signing failed: ${(fatal as Error).message}`, { cause: fatal });
   }
   if (!argv.quiet || stopSignal) {
-    const parts = [`${counts.signed.toLocaleString('en-US')} signed`, `${counts.skipped.toLocaleString('en-US')} already signed`];
-    if (bad.length > 0) parts.push(`${bad.length.toLocaleString('en-US')} bad (line${bad.length > 1 ? 's' : ''} ${bad.slice(0, 10).map((b) => b.line).join(', ')}${bad.length > 10 ? ', …' : ''})`);
+    const parts = [
+      `${counts.signed.toLocaleString('en-US')} signed`,
+      `${counts.skipped.toLocaleString('en-US')} already signed`,
+    ];
+    if (bad.length > 0)
+      parts.push(
+        `${bad.length.toLocaleString('en-US')} bad (line${bad.length > 1 ? 's' : ''} ${bad
+          .slice(0, 10)
+          .map((b) => b.line)
+          .join(', ')}${bad.length > 10 ? ', …' : ''})`,
+      );
     const rate = secs > 0 ? Math.round(counts.signed / secs).toLocaleString('en-US') : '?';
     process.stderr.write(
       `erst: batch ${stopSignal ? `interrupted by ${stopSignal} (rerun to resume)` : 'done'}: ${counts.lines.toLocaleString('en-US')} lines: ${parts.join(', ')}; ${secs.toFixed(1)} s, ${rate}/s; ${schema} records, ${signer.algorithm} key ${key} -> ${argv['out-dir'] ?? argv.out}\n`,

@@ -55,7 +55,9 @@ const FLAG_FOR: Readonly<Record<string, string>> = {
 
 /** Replaces the option names a library quoted in `text` with erst's flags; unknown names stay as they are. */
 export function inFlagTerms(text: string): string {
-  return text.replace(/`([^`\n]+)`/g, (quoted, name: string) => (Object.hasOwn(FLAG_FOR, name) ? FLAG_FOR[name]! : quoted));
+  return text.replace(/`([^`\n]+)`/g, (quoted, name: string) =>
+    Object.hasOwn(FLAG_FOR, name) ? FLAG_FOR[name]! : quoted,
+  );
 }
 
 /**
@@ -66,9 +68,13 @@ export function inFlagTerms(text: string): string {
 export function forCommandLine(error: unknown): unknown {
   if (!isErstError(error)) return error;
   const options = error.details?.options;
-  if (!Array.isArray(options) || !options.every((o) => typeof o === 'string' && Object.hasOwn(FLAG_FOR, o))) return error;
+  if (!Array.isArray(options) || !options.every((o) => typeof o === 'string' && Object.hasOwn(FLAG_FOR, o)))
+    return error;
   const code = error.code === 'ERR_OPTIONS_INVALID' ? 'ERR_USAGE' : error.code;
-  return new ErstError(code, inFlagTerms(error.message), { cause: error, ...(error.details ? { details: error.details } : {}) });
+  return new ErstError(code, inFlagTerms(error.message), {
+    cause: error,
+    ...(error.details ? { details: error.details } : {}),
+  });
 }
 
 /** Anything that is not an ErstError is a bug: exit 70, like ERR_INTERNAL. */

@@ -35,7 +35,9 @@ function describeAttestationReport(a: AttestationReport): string[] {
   if (a.attested) {
     lines.push(`     attestation: hardware-attested to a pinned root; chain ${chain}`);
   } else {
-    const why = a.errors.length ? `: ${[...new Set(a.errors.map((e) => e.code))].join(', ')}` : ' (no attestation root pinned)';
+    const why = a.errors.length
+      ? `: ${[...new Set(a.errors.map((e) => e.code))].join(', ')}`
+      : ' (no attestation root pinned)';
     lines.push(`     attestation: NOT proven${why}; chain ${chain || '(none parsed)'}`);
   }
   if (a.vendor) lines.push(`     ${a.attested ? '' : 'unproven '}${describeVendor(a.vendor)}`);
@@ -58,7 +60,8 @@ export function describeResult(file: string, r: VerifyResult): string {
   const status = r.valid ? 'VALID' : r.format === null ? 'UNREADABLE' : 'INVALID';
   const parts: string[] = [];
   if (r.format) parts.push(`format ${r.format}`);
-  if (r.key) parts.push(`${r.key.algorithm} key ${shortKey(r.key.public_key)}${r.key.label ? ` "${r.key.label}"` : ''}`);
+  if (r.key)
+    parts.push(`${r.key.algorithm} key ${shortKey(r.key.public_key)}${r.key.label ? ` "${r.key.label}"` : ''}`);
   if (r.format) parts.push(`trust ${r.trust}`);
   lines.push(`${r.valid ? 'ok  ' : 'FAIL'} ${file}: ${status}${parts.length ? ` (${parts.join(', ')})` : ''}`);
   for (const e of r.errors) lines.push(`     error ${e.code}: ${e.message}`);

@@ -29,18 +29,27 @@ export const ATTESTATION_OPTIONS = ['attestation-chain', 'attestation', 'require
 
 /** Which module and token, and where the PIN comes from (never from a flag value). */
 export function withTokenOptions<T>(y: Argv<T>, group = 'PKCS#11 token:'): Argv<T & TokenArgs> {
-  return y
-    .option('pkcs11-module', { type: 'string', describe: 'PKCS#11 library path (or ERST_PKCS11_MODULE)', normalize: true })
-    .option('token-label', { type: 'string', describe: 'Token label (or ERST_PKCS11_TOKEN_LABEL)' })
-    .option('slot', { type: 'string', describe: 'Slot index among slots with a token, or slot ID (or ERST_PKCS11_SLOT)' })
-    .option('pin-file', {
-      type: 'string',
-      normalize: true,
-      describe: 'File holding the user PIN (else ERST_PKCS11_PIN, else a hidden prompt on a terminal)',
-    })
-    // Declared only to refuse it: a PIN on the command line shows in `ps` and shell history.
-    .option('pin', { type: 'string', hidden: true })
-    .group([...TOKEN_OPTIONS], group) as Argv<T & TokenArgs>;
+  return (
+    y
+      .option('pkcs11-module', {
+        type: 'string',
+        describe: 'PKCS#11 library path (or ERST_PKCS11_MODULE)',
+        normalize: true,
+      })
+      .option('token-label', { type: 'string', describe: 'Token label (or ERST_PKCS11_TOKEN_LABEL)' })
+      .option('slot', {
+        type: 'string',
+        describe: 'Slot index among slots with a token, or slot ID (or ERST_PKCS11_SLOT)',
+      })
+      .option('pin-file', {
+        type: 'string',
+        normalize: true,
+        describe: 'File holding the user PIN (else ERST_PKCS11_PIN, else a hidden prompt on a terminal)',
+      })
+      // Declared only to refuse it: a PIN on the command line shows in `ps` and shell history.
+      .option('pin', { type: 'string', hidden: true })
+      .group([...TOKEN_OPTIONS], group) as Argv<T & TokenArgs>
+  );
 }
 
 /** Token options plus which key and the attestation flags: what `audit sign --hsm-provider pkcs11` takes. */
@@ -48,19 +57,29 @@ export function withPkcs11KeyOptions<T>(y: Argv<T>): Argv<T & Pkcs11KeyArgs> {
   return withTokenOptions(y, 'PKCS#11 (--hsm-provider pkcs11):')
     .option('key-label', { type: 'string', describe: 'Private key CKA_LABEL (or ERST_PKCS11_KEY_LABEL)' })
     .option('key-id', { type: 'string', describe: 'Private key CKA_ID in hex (or ERST_PKCS11_KEY_ID)' })
-    .option('piv-slot', { type: 'string', describe: 'YubiKey PIV slot: 9a 9c 9d 9e 82-95 f9 (or ERST_PKCS11_PIV_SLOT)' })
+    .option('piv-slot', {
+      type: 'string',
+      describe: 'YubiKey PIV slot: 9a 9c 9d 9e 82-95 f9 (or ERST_PKCS11_PIV_SLOT)',
+    })
     .option('algorithm', {
       type: 'string',
       choices: ['ed25519', 'ecdsa-p256'],
       describe: "Expected key algorithm (or ERST_PKCS11_ALGORITHM); default: the key's own",
     })
-    .option('attestation-chain', { type: 'string', normalize: true, describe: 'PEM bundle of vendor certificates the token does not store' })
+    .option('attestation-chain', {
+      type: 'string',
+      normalize: true,
+      describe: 'PEM bundle of vendor certificates the token does not store',
+    })
     .option('attestation', {
       type: 'boolean',
       default: true,
-      describe: 'Embed the token\'s attestation when it has one (--no-attestation leaves it out)',
+      describe: "Embed the token's attestation when it has one (--no-attestation leaves it out)",
     })
-    .option('require-attestation', { type: 'boolean', describe: 'Fail (exit 3) when the token has no attestation for the key' })
+    .option('require-attestation', {
+      type: 'boolean',
+      describe: 'Fail (exit 3) when the token has no attestation for the key',
+    })
     .group([...KEY_OPTIONS, ...ATTESTATION_OPTIONS], 'PKCS#11 (--hsm-provider pkcs11):') as Argv<T & Pkcs11KeyArgs>;
 }
 
@@ -78,7 +97,10 @@ export function readPinFile(path: string): string {
   try {
     const st = statSync(path);
     if (st.isDirectory()) throw Object.assign(new Error(), { code: 'EISDIR' });
-    if (st.mode & 0o077) process.stderr.write(`erst: warning: PIN file ${escapeForDisplay(path)} is readable by other users; chmod 600 it\n`);
+    if (st.mode & 0o077)
+      process.stderr.write(
+        `erst: warning: PIN file ${escapeForDisplay(path)} is readable by other users; chmod 600 it\n`,
+      );
     text = readFileSync(path, 'utf8');
   } catch (cause) {
     const code = (cause as { code?: string }).code;
@@ -87,7 +109,8 @@ export function readPinFile(path: string): string {
     throw new ErstError('ERR_PKCS11_PIN_MISSING', `cannot read the file given with --pin-file: ${why}`);
   }
   const pin = text.replace(/\r?\n$/, '');
-  if (pin.length === 0) throw new ErstError('ERR_PKCS11_PIN_MISSING', `the PIN file ${path} is empty`, { details: { file: path } });
+  if (pin.length === 0)
+    throw new ErstError('ERR_PKCS11_PIN_MISSING', `the PIN file ${path} is empty`, { details: { file: path } });
   return pin;
 }
 
@@ -127,7 +150,11 @@ export function promptHidden(question: string): Promise<string> {
 }
 
 /** The PIN from --pin-file, else ERST_PKCS11_PIN, else a hidden prompt when stdin is a terminal (and `prompt`). */
-export async function resolvePin(argv: TokenArgs, env: NodeJS.ProcessEnv, prompt: boolean): Promise<string | undefined> {
+export async function resolvePin(
+  argv: TokenArgs,
+  env: NodeJS.ProcessEnv,
+  prompt: boolean,
+): Promise<string | undefined> {
   refusePinFlag(argv);
   if (argv['pin-file']) return readPinFile(argv['pin-file']);
   if (env.ERST_PKCS11_PIN) return env.ERST_PKCS11_PIN;
@@ -142,7 +169,11 @@ export async function pkcs11ConfigFromArgs(
   options: { promptForPin: boolean },
 ): Promise<Pkcs11Config> {
   const lib = await import('@erst/signer-pkcs11');
-  const attestation: AttestationMode = argv['require-attestation'] ? 'required' : argv.attestation === false ? 'off' : 'auto';
+  const attestation: AttestationMode = argv['require-attestation']
+    ? 'required'
+    : argv.attestation === false
+      ? 'off'
+      : 'auto';
   if (argv['require-attestation'] && argv.attestation === false) {
     throw new ErstError('ERR_USAGE', '--require-attestation and --no-attestation contradict each other');
   }

@@ -23,7 +23,11 @@ export function withSignerOptions<T>(y: Argv<T>): Argv<T & SignerArgs> {
       nargs: 1,
       describe: 'Ed25519 private key, PKCS#8 PEM text (or set ERST_AUDIT_PRIVATE_KEY_PEM)',
     })
-    .option('key-file', { type: 'string', describe: 'Path of an Ed25519 PKCS#8 PEM key file (mode 0600)', normalize: true })
+    .option('key-file', {
+      type: 'string',
+      describe: 'Path of an Ed25519 PKCS#8 PEM key file (mode 0600)',
+      normalize: true,
+    })
     .group(['hsm-provider', 'software-private-key', 'key-file'], 'Signing key:');
   return withPkcs11KeyOptions(signing) as unknown as Argv<T & SignerArgs>;
 }
@@ -33,10 +37,17 @@ export function withSignerOptions<T>(y: Argv<T>): Argv<T & SignerArgs> {
  * `bulk` (batch signing) signs on threads of the signer's own: a software key
  * on a signing thread, a PKCS#11 key on signing threads per session.
  */
-export async function openSigner(argv: SignerArgs, env: NodeJS.ProcessEnv = process.env, bulk = false): Promise<Signer> {
+export async function openSigner(
+  argv: SignerArgs,
+  env: NodeJS.ProcessEnv = process.env,
+  bulk = false,
+): Promise<Signer> {
   if (argv['hsm-provider'] === 'pkcs11') return openPkcs11FromArgs(argv, env, bulk);
   if (argv['key-file']?.startsWith('-----BEGIN')) {
-    throw new ErstError('ERR_USAGE', '--key-file takes the path of a key file, not PEM text: give PEM text with --software-private-key or ERST_AUDIT_PRIVATE_KEY_PEM');
+    throw new ErstError(
+      'ERR_USAGE',
+      '--key-file takes the path of a key file, not PEM text: give PEM text with --software-private-key or ERST_AUDIT_PRIVATE_KEY_PEM',
+    );
   }
   const signer = loadSoftwareSigner({
     pem: argv['software-private-key'],

@@ -72,7 +72,10 @@ function issued(child: ParsedCert, issuer: ParsedCert): boolean {
 export function buildAttestation(collected: CollectedAttestation): HardwareAttestation {
   const leaf = parseDer(collected.leaf, 'attestation leaf certificate');
   if (collected.publicKey && !equalBytes(leaf.spki, publicKeyToSpki(collected.publicKey))) {
-    throw new ErstError('ERR_ATTESTATION_KEY_MISMATCH', 'the attestation leaf certificate certifies a different key than the signing key');
+    throw new ErstError(
+      'ERR_ATTESTATION_KEY_MISMATCH',
+      'the attestation leaf certificate certifies a different key than the signing key',
+    );
   }
   const pool: ParsedCert[] = [];
   const seen = new Set<string>([leaf.fingerprint]);
@@ -94,7 +97,11 @@ export function buildAttestation(collected: CollectedAttestation): HardwareAttes
   while (!(current.selfIssued && issued(current, current))) {
     const candidates = pool.filter((c) => !used.has(c.fingerprint) && issued(current, c));
     // Prefer a certificate that is a CA; then the one valid longest (re-issued CAs).
-    candidates.sort((a, b) => Number(b.basicConstraints?.ca === true) - Number(a.basicConstraints?.ca === true) || b.notAfter.getTime() - a.notAfter.getTime());
+    candidates.sort(
+      (a, b) =>
+        Number(b.basicConstraints?.ca === true) - Number(a.basicConstraints?.ca === true) ||
+        b.notAfter.getTime() - a.notAfter.getTime(),
+    );
     const next = candidates[0];
     if (!next) break;
     chain.push(next);
@@ -108,12 +115,16 @@ export function buildAttestation(collected: CollectedAttestation): HardwareAttes
     if (typeof v === 'boolean') attrs[name] = v;
   }
   const retrievedAt = collected.retrievedAt ?? new Date();
-  if (Number.isNaN(retrievedAt.getTime())) throw new ErstError('ERR_ATTESTATION_MALFORMED', 'retrievedAt is not a valid date');
+  if (Number.isNaN(retrievedAt.getTime()))
+    throw new ErstError('ERR_ATTESTATION_MALFORMED', 'retrievedAt is not a valid date');
   return {
     certificates: chain.map((c) => ({ pem: derToPem(c.der), subject: c.subject, issuer: c.issuer, serial: c.serial })),
     token_info: collected.tokenInfo,
     key_non_exportable:
-      attrs.sensitive === true && attrs.extractable === false && attrs.never_extractable === true && attrs.local === true,
+      attrs.sensitive === true &&
+      attrs.extractable === false &&
+      attrs.never_extractable === true &&
+      attrs.local === true,
     retrieved_at: retrievedAt.toISOString(),
     key_attributes: attrs,
   };

@@ -53,7 +53,9 @@ export function pemToDer(pem: string): Uint8Array | undefined {
 }
 
 export function derToPem(der: Uint8Array): string {
-  const b64 = bytesToBase64(der).replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = bytesToBase64(der)
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
 }
 
@@ -93,11 +95,16 @@ export function parseDer(der: Uint8Array, what = 'certificate'): ParsedCert {
     spki = new Uint8Array(cert.publicKey.rawData);
     subjectDer = bytesToHex(new Uint8Array(cert.subjectName.toArrayBuffer()));
     issuerDer = bytesToHex(new Uint8Array(cert.issuerName.toArrayBuffer()));
-    if (Number.isNaN(cert.notBefore.getTime()) || Number.isNaN(cert.notAfter.getTime())) throw new Error('invalid validity dates');
+    if (Number.isNaN(cert.notBefore.getTime()) || Number.isNaN(cert.notAfter.getTime()))
+      throw new Error('invalid validity dates');
   } catch (e) {
-    throw new ErstError('ERR_ATTESTATION_MALFORMED', `${what} is not a parseable X.509 certificate: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: e,
-    });
+    throw new ErstError(
+      'ERR_ATTESTATION_MALFORMED',
+      `${what} is not a parseable X.509 certificate: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+      },
+    );
   }
   const parsed: ParsedCert = {
     der,

@@ -11,7 +11,9 @@ function canonicalName(text: string): string | undefined {
   try {
     const json = new x509.Name(text).toJSON();
     return json
-      .flatMap((rdn) => Object.entries(rdn).flatMap(([type, values]) => values.map((v) => `${type.toUpperCase()}=${v}`)))
+      .flatMap((rdn) =>
+        Object.entries(rdn).flatMap(([type, values]) => values.map((v) => `${type.toUpperCase()}=${v}`)),
+      )
       .sort()
       .join('\n');
   } catch {
@@ -44,11 +46,17 @@ export function statedFieldIssues(attestation: HardwareAttestation, parsed: (Par
     const c = parsed[i];
     if (!c) return;
     const wrong: string[] = [];
-    if (!sameName(stated.subject, c.subject, c.subjectDer)) wrong.push(`subject "${stated.subject}" (the certificate says "${c.subject}")`);
-    if (!sameName(stated.issuer, c.issuer, c.issuerDer)) wrong.push(`issuer "${stated.issuer}" (the certificate says "${c.issuer}")`);
-    if (normalizeSerial(stated.serial) !== c.serial) wrong.push(`serial "${stated.serial}" (the certificate says "${c.serial}")`);
+    if (!sameName(stated.subject, c.subject, c.subjectDer))
+      wrong.push(`subject "${stated.subject}" (the certificate says "${c.subject}")`);
+    if (!sameName(stated.issuer, c.issuer, c.issuerDer))
+      wrong.push(`issuer "${stated.issuer}" (the certificate says "${c.issuer}")`);
+    if (normalizeSerial(stated.serial) !== c.serial)
+      wrong.push(`serial "${stated.serial}" (the certificate says "${c.serial}")`);
     if (wrong.length) {
-      issues.push({ code: 'ERR_ATTESTATION_MALFORMED', message: `certificate ${i}: the record states ${wrong.join(', ')}` });
+      issues.push({
+        code: 'ERR_ATTESTATION_MALFORMED',
+        message: `certificate ${i}: the record states ${wrong.join(', ')}`,
+      });
     }
   });
   return issues;

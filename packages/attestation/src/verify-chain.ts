@@ -64,7 +64,14 @@ function parseRoots(pems: readonly string[]): Roots {
     }
   }
   const certs = [...byFp.values()];
-  r = { certs, key: certs.map((c) => c.fingerprint).sort().join(','), unparseable };
+  r = {
+    certs,
+    key: certs
+      .map((c) => c.fingerprint)
+      .sort()
+      .join(','),
+    unparseable,
+  };
   rootsByArray.set(pems, r);
   return r;
 }
@@ -123,7 +130,8 @@ function orderByNames(certs: readonly ParsedCert[]): ParsedCert[] | undefined {
   const leaves = certs.filter((c) => !isParent.has(c));
   if (leaves.length !== 1) return undefined;
   const path = [leaves[0]!];
-  for (let next = parentOf.get(path[0]!); next && path.length < certs.length; next = parentOf.get(next)) path.push(next);
+  for (let next = parentOf.get(path[0]!); next && path.length < certs.length; next = parentOf.get(next))
+    path.push(next);
   return path.length === certs.length ? path : undefined;
 }
 
@@ -143,7 +151,10 @@ async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<Chain
   given.forEach((c, i) => {
     const first = firstAt.get(c.fingerprint);
     if (first !== undefined) {
-      errors.push({ code: 'ERR_ATTESTATION_DUPLICATE_CERT', message: `certificate ${i} ${label(c)} repeats certificate ${first}` });
+      errors.push({
+        code: 'ERR_ATTESTATION_DUPLICATE_CERT',
+        message: `certificate ${i} ${label(c)} repeats certificate ${first}`,
+      });
     } else {
       firstAt.set(c.fingerprint, i);
       unique.push(c);
@@ -186,7 +197,10 @@ async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<Chain
   // Constraints: the leaf is not a CA; everything above it is a CA allowed to sign certificates.
   const leaf = ordered[0];
   if (leaf?.basicConstraints?.ca === true) {
-    errors.push({ code: 'ERR_ATTESTATION_LEAF_IS_CA', message: `the leaf ${label(leaf)} is a CA certificate; an attestation leaf must certify an end-entity key` });
+    errors.push({
+      code: 'ERR_ATTESTATION_LEAF_IS_CA',
+      message: `the leaf ${label(leaf)} is a CA certificate; an attestation leaf must certify an end-entity key`,
+    });
   }
   const checkIssuer = (c: ParsedCert, position: number, where: string): void => {
     if (c.basicConstraints?.ca !== true) {
@@ -197,7 +211,10 @@ async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<Chain
     }
     // RFC 5280 4.2.1.3: without keyUsage every use is allowed; with it, keyCertSign is required.
     if (c.keyUsage !== undefined && (c.keyUsage & KEY_CERT_SIGN) === 0) {
-      errors.push({ code: 'ERR_ATTESTATION_KEY_USAGE', message: `${where} ${label(c)} issues a certificate but its keyUsage lacks keyCertSign` });
+      errors.push({
+        code: 'ERR_ATTESTATION_KEY_USAGE',
+        message: `${where} ${label(c)} issues a certificate but its keyUsage lacks keyCertSign`,
+      });
     }
     const maxPath = c.basicConstraints?.pathLength;
     if (maxPath !== undefined) {
@@ -229,7 +246,9 @@ async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<Chain
       anchor = pinned;
     } else {
       // Signature under the root's key decides; names only order the search.
-      const candidates = [...roots.certs].sort((a, b) => Number(b.subjectDer === last.issuerDer) - Number(a.subjectDer === last.issuerDer));
+      const candidates = [...roots.certs].sort(
+        (a, b) => Number(b.subjectDer === last.issuerDer) - Number(a.subjectDer === last.issuerDer),
+      );
       for (const r of candidates) {
         if (await signedBy(last, r)) {
           anchor = r;
@@ -251,7 +270,9 @@ async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<Chain
           if (ordered.length > 1) checkIssuer(sameKey, ordered.length - 1, 'the pinned root');
           dated.push(sameKey);
         } else {
-          const unparseable = roots.unparseable ? ` (${roots.unparseable} pinned root text(s) held no parseable certificate)` : '';
+          const unparseable = roots.unparseable
+            ? ` (${roots.unparseable} pinned root text(s) held no parseable certificate)`
+            : '';
           errors.push({
             code: 'ERR_ATTESTATION_UNTRUSTED_ROOT',
             message: `the chain ends at ${label(last)}, issued by "${last.issuer}", which is neither a pinned root nor signed by one${unparseable}`,
@@ -270,7 +291,10 @@ function dateIssues(dated: ParsedCert[], times: readonly Date[], skewMs: number)
   for (const t of times) {
     const ms = t.getTime();
     if (Number.isNaN(ms)) {
-      issues.push({ code: 'ERR_ATTESTATION_MALFORMED', message: 'a time to check the certificates at is not a valid date' });
+      issues.push({
+        code: 'ERR_ATTESTATION_MALFORMED',
+        message: 'a time to check the certificates at is not a valid date',
+      });
       continue;
     }
     for (const c of dated) {
@@ -280,7 +304,10 @@ function dateIssues(dated: ParsedCert[], times: readonly Date[], skewMs: number)
           message: `${label(c)} is valid from ${c.notBefore.toISOString()}, after ${t.toISOString()}`,
         });
       } else if (ms - skewMs > c.notAfter.getTime()) {
-        issues.push({ code: 'ERR_ATTESTATION_EXPIRED', message: `${label(c)} expired ${c.notAfter.toISOString()}, before ${t.toISOString()}` });
+        issues.push({
+          code: 'ERR_ATTESTATION_EXPIRED',
+          message: `${label(c)} expired ${c.notAfter.toISOString()}, before ${t.toISOString()}`,
+        });
       }
     }
   }
@@ -306,7 +333,12 @@ export async function verifyAttestation(check: AttestationCheck): Promise<Attest
 
   const count = a.certificates?.length ?? 0;
   if (count > MAX_CERTIFICATES) {
-    const errors = [{ code: 'ERR_ATTESTATION_TOO_MANY_CERTS' as const, message: `the attestation holds ${count} certificates; at most ${MAX_CERTIFICATES} are accepted` }];
+    const errors = [
+      {
+        code: 'ERR_ATTESTATION_TOO_MANY_CERTS' as const,
+        message: `the attestation holds ${count} certificates; at most ${MAX_CERTIFICATES} are accepted`,
+      },
+    ];
     return { attested: false, claims, chain: [], vendor: null, errors };
   }
   const { parsed, errors } = parseAttestationCerts(a);

@@ -1,4 +1,11 @@
-import { AsnConvert, AsnIntegerBigIntConverter, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes } from '@peculiar/asn1-schema';
+import {
+  AsnConvert,
+  AsnIntegerBigIntConverter,
+  AsnProp,
+  AsnPropTypes,
+  AsnType,
+  AsnTypeTypes,
+} from '@peculiar/asn1-schema';
 import { equalBytes } from '@erst/core';
 import type { ParsedCert } from './certs.js';
 import type { VendorDetails } from './types.js';

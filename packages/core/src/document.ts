@@ -35,23 +35,31 @@ export function parseSignDocument(doc: JsonValue, options: SignDocumentOptions =
   const wrapped = Object.hasOwn(doc, 'transaction_hash') || Object.hasOwn(doc, 'payload');
   if (!wrapped) {
     if (options.transactionHash === undefined) {
-      throw invalid('the payload has no transaction hash: give one, or the document {"transaction_hash": ..., "payload": {...}}', {
-        missing: 'transactionHash',
-      });
+      throw invalid(
+        'the payload has no transaction hash: give one, or the document {"transaction_hash": ..., "payload": {...}}',
+        {
+          missing: 'transactionHash',
+        },
+      );
     }
     return { transactionHash: checkHash(options.transactionHash, 'transactionHash'), payload: doc };
   }
   for (const key of Object.keys(doc)) {
     if (key !== 'transaction_hash' && key !== 'payload') {
-      throw invalid(`unknown member ${JSON.stringify(key)}: the document holds only "transaction_hash" and "payload"`, { field: key });
+      throw invalid(`unknown member ${JSON.stringify(key)}: the document holds only "transaction_hash" and "payload"`, {
+        field: key,
+      });
     }
   }
-  if (!Object.hasOwn(doc, 'transaction_hash')) throw invalid('the document has no "transaction_hash"', { field: 'transaction_hash' });
+  if (!Object.hasOwn(doc, 'transaction_hash'))
+    throw invalid('the document has no "transaction_hash"', { field: 'transaction_hash' });
   const tx = checkHash(doc.transaction_hash, 'transaction_hash');
   if (!isObject(doc.payload)) throw invalid('"payload" must be a JSON object', { field: 'payload' });
   // Neither hash is quoted: what was given separately may be anything, a key pasted in the wrong place included.
   if (options.transactionHash !== undefined && options.transactionHash !== tx) {
-    throw invalid("the transaction hash given separately differs from the document's transaction_hash", { conflict: 'transactionHash' });
+    throw invalid("the transaction hash given separately differs from the document's transaction_hash", {
+      conflict: 'transactionHash',
+    });
   }
   return { transactionHash: tx, payload: doc.payload };
 }

@@ -113,7 +113,12 @@ export function errorCategory(code: ErrorCode): ErrorCategory {
 export function internalError(error: unknown): ErstError {
   if (isErstError(error)) return error;
   // The class name says what kind of bug it was (TypeError, RangeError); plain Error adds nothing.
-  const message = error instanceof Error ? (error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message) : String(error);
+  const message =
+    error instanceof Error
+      ? error.name && error.name !== 'Error'
+        ? `${error.name}: ${error.message}`
+        : error.message
+      : String(error);
   return new ErstError('ERR_INTERNAL', message, { cause: error });
 }
 
@@ -139,7 +144,9 @@ export class ErstError extends Error {
   }
 
   toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
-    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+    return this.details
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
   }
 }
 

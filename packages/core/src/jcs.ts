@@ -132,7 +132,11 @@ function notJson(what: string): ErstError {
 }
 
 function tooDeep(): ErstError {
-  return new ErstError('ERR_JSON_TOO_DEEP', `cannot canonicalize a value nested more than ${MAX_JSON_DEPTH} levels deep`, {
-    details: { max: MAX_JSON_DEPTH },
-  });
+  return new ErstError(
+    'ERR_JSON_TOO_DEEP',
+    `cannot canonicalize a value nested more than ${MAX_JSON_DEPTH} levels deep`,
+    {
+      details: { max: MAX_JSON_DEPTH },
+    },
+  );
 }

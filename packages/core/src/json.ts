@@ -97,14 +97,18 @@ const isWellFormed: (s: string) => boolean =
 function assertWellFormed(value: JsonValue, path: string): void {
   if (typeof value === 'string') {
     if (!isWellFormed(value)) {
-      throw new ErstError('ERR_JSON_LONE_SURROGATE', `lone UTF-16 surrogate in the string at ${path}`, { details: { path } });
+      throw new ErstError('ERR_JSON_LONE_SURROGATE', `lone UTF-16 surrogate in the string at ${path}`, {
+        details: { path },
+      });
     }
   } else if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) assertWellFormed(value[i]!, `${path}[${i}]`);
   } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       if (!isWellFormed(k)) {
-        throw new ErstError('ERR_JSON_LONE_SURROGATE', `lone UTF-16 surrogate in a key of ${path}`, { details: { path } });
+        throw new ErstError('ERR_JSON_LONE_SURROGATE', `lone UTF-16 surrogate in a key of ${path}`, {
+          details: { path },
+        });
       }
       assertWellFormed(v, path + keySegment(k));
     }
@@ -168,9 +172,13 @@ function scanJson(text: string): ErstError | undefined {
       }
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (stack.length === MAX_JSON_DEPTH) {
-        throw new ErstError('ERR_JSON_TOO_DEEP', `input nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`, {
-          details: { max: MAX_JSON_DEPTH, ...lineAndColumn(text, i) },
-        });
+        throw new ErstError(
+          'ERR_JSON_TOO_DEEP',
+          `input nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`,
+          {
+            details: { max: MAX_JSON_DEPTH, ...lineAndColumn(text, i) },
+          },
+        );
       }
       stack.push(c === 0x7b ? new Set() : null);
       expectKey = c === 0x7b;
@@ -200,7 +208,9 @@ function decodeKey(text: string, start: number, end: number): string | undefined
 }
 
 function duplicateKey(key: string, offset: number): ErstError {
-  return new ErstError('ERR_JSON_DUPLICATE_KEY', `duplicate object key ${JSON.stringify(key)}`, { details: { key, offset } });
+  return new ErstError('ERR_JSON_DUPLICATE_KEY', `duplicate object key ${JSON.stringify(key)}`, {
+    details: { key, offset },
+  });
 }
 
 /**
@@ -316,9 +326,13 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
 function syntaxError(text: string): ErstError {
   const { offset, reason } = locateSyntaxError(text);
   const at = lineAndColumn(text, offset);
-  return new ErstError('ERR_JSON_SYNTAX', `input is not valid JSON: ${reason} at line ${at.line}, column ${at.column}`, {
-    details: at,
-  });
+  return new ErstError(
+    'ERR_JSON_SYNTAX',
+    `input is not valid JSON: ${reason} at line ${at.line}, column ${at.column}`,
+    {
+      details: at,
+    },
+  );
 }
 
 const VALUE = 0;
@@ -390,7 +404,13 @@ function locateSyntaxError(text: string): { offset: number; reason: string } {
       state = AFTER_VALUE;
       i = end;
     } else {
-      const word = text.startsWith('true', i) ? 4 : text.startsWith('false', i) ? 5 : text.startsWith('null', i) ? 4 : 0;
+      const word = text.startsWith('true', i)
+        ? 4
+        : text.startsWith('false', i)
+          ? 5
+          : text.startsWith('null', i)
+            ? 4
+            : 0;
       if (word === 0) return { offset: i, reason: 'unexpected character' };
       state = AFTER_VALUE;
       i += word;
@@ -425,7 +445,10 @@ function skipString(text: string, start: number): number {
 
 function stringError(text: string, offset: number): { offset: number; reason: string } {
   if (offset >= text.length) return { offset, reason: 'unterminated string' };
-  return { offset, reason: text.charCodeAt(offset) < 0x20 ? 'control character in a string' : 'invalid escape in a string' };
+  return {
+    offset,
+    reason: text.charCodeAt(offset) < 0x20 ? 'control character in a string' : 'invalid escape in a string',
+  };
 }
 
 /** The offset after the number literal at `start`, or ~offset of the first fault in it. */

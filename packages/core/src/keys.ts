@@ -18,7 +18,8 @@ const P256_SPKI_PREFIX = hexToBytes('3059301306072a8648ce3d020106082a8648ce3d030
 export const PUBLIC_KEY_LENGTH: Record<Algorithm, number> = { ed25519: 32, 'ecdsa-p256': 65 };
 
 export function publicKeyFromRaw(raw: Uint8Array, algorithm?: Algorithm): PublicKey {
-  const alg = algorithm ?? (raw.length === 32 ? 'ed25519' : raw.length === 65 && raw[0] === 4 ? 'ecdsa-p256' : undefined);
+  const alg =
+    algorithm ?? (raw.length === 32 ? 'ed25519' : raw.length === 65 && raw[0] === 4 ? 'ecdsa-p256' : undefined);
   if (!alg || raw.length !== PUBLIC_KEY_LENGTH[alg] || (alg === 'ecdsa-p256' && raw[0] !== 4)) {
     throw new ErstError(
       'ERR_PUBLIC_KEY_FORMAT',

@@ -3,7 +3,14 @@ import { ErstError } from './errors.js';
 import { utf8Bytes } from './bytes.js';
 import { hashInputTextLegacyTs, hashInputTextV1_0, hashInputTextV1_1, hashInputTextV2 } from './hash-input.js';
 import type { JsonObject, JsonValue } from './json.js';
-import { ALGORITHMS, type Algorithm, type PublicKey, publicKeyFromPem, publicKeyFromRaw, PUBLIC_KEY_LENGTH } from './keys.js';
+import {
+  ALGORITHMS,
+  type Algorithm,
+  type PublicKey,
+  publicKeyFromPem,
+  publicKeyFromRaw,
+  PUBLIC_KEY_LENGTH,
+} from './keys.js';
 import {
   type AttestationCertificate,
   type ErstPayload,
@@ -46,9 +53,13 @@ export function detectFormat(value: JsonValue): RecordFormat {
     const v = rec.version;
     if (typeof v !== 'string') throw typeError('version', 'a string');
     if (v === '2.0.0' || v === '1.1.0' || v === '1.0.0') return v;
-    throw new ErstError('ERR_RECORD_UNSUPPORTED_VERSION', `unsupported record version ${JSON.stringify(v)}; known: 2.0.0, 1.1.0, 1.0.0`, {
-      details: { version: v },
-    });
+    throw new ErstError(
+      'ERR_RECORD_UNSUPPORTED_VERSION',
+      `unsupported record version ${JSON.stringify(v)}; known: 2.0.0, 1.1.0, 1.0.0`,
+      {
+        details: { version: v },
+      },
+    );
   }
   if (Object.hasOwn(rec, 'trace') && Object.hasOwn(rec, 'hash')) return 'erst-ts';
   throw new ErstError(
@@ -84,7 +95,14 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))
 export function parseRfc3339(s: string): Date | undefined {
   const m = RFC3339.exec(s);
   if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const d = new Date(0);
   // setUTCFullYear, unlike Date.UTC, does not read years 0-99 as 1900-1999.
   d.setUTCFullYear(year, month - 1, day);
@@ -119,12 +137,17 @@ function parseV2(rec: JsonObject): SignedRecord {
   const transactionHash = hexString(rec, 'transaction_hash', 32);
   const algorithm = stringField(rec, 'algorithm');
   if (!ALGORITHMS.includes(algorithm as Algorithm)) {
-    throw new ErstError('ERR_ALGORITHM_UNSUPPORTED', `unsupported algorithm ${JSON.stringify(algorithm)}; known: ${ALGORITHMS.join(', ')}`);
+    throw new ErstError(
+      'ERR_ALGORITHM_UNSUPPORTED',
+      `unsupported algorithm ${JSON.stringify(algorithm)}; known: ${ALGORITHMS.join(', ')}`,
+    );
   }
   const alg = algorithm as Algorithm;
   const publicKey = keyField(rec, 'public_key', alg);
   asObject(required(rec, 'payload'), 'payload');
-  const attestation = Object.hasOwn(rec, 'hardware_attestation') ? parseAttestation(rec.hardware_attestation!, true) : undefined;
+  const attestation = Object.hasOwn(rec, 'hardware_attestation')
+    ? parseAttestation(rec.hardware_attestation!, true)
+    : undefined;
   const claimedHash = hexString(rec, 'trace_hash', 32);
   const signature = hexField(rec, 'signature', 64);
   const fields = Object.keys(rec);
@@ -157,7 +180,9 @@ function parseV1(rec: JsonObject, format: '1.1.0' | '1.0.0'): SignedRecord {
   const signature = hexField(rec, 'signature', 64);
   const publicKey = keyField(rec, 'public_key', 'ed25519');
   const payload = parseErstPayload(required(rec, 'payload'));
-  const attestation = Object.hasOwn(rec, 'hardware_attestation') ? parseAttestation(rec.hardware_attestation!, false) : undefined;
+  const attestation = Object.hasOwn(rec, 'hardware_attestation')
+    ? parseAttestation(rec.hardware_attestation!, false)
+    : undefined;
   return withLazyBytes({
     format,
     algorithm: 'ed25519',
@@ -182,7 +207,10 @@ function parseLegacyTs(rec: JsonObject): SignedRecord {
   const signature = hexField(rec, 'signature', 64);
   const algorithm = stringField(rec, 'algorithm');
   if (algorithm !== 'Ed25519+SHA256') {
-    throw new ErstError('ERR_ALGORITHM_UNSUPPORTED', `unsupported algorithm ${JSON.stringify(algorithm)} in an erst TypeScript record; expected "Ed25519+SHA256"`);
+    throw new ErstError(
+      'ERR_ALGORITHM_UNSUPPORTED',
+      `unsupported algorithm ${JSON.stringify(algorithm)} in an erst TypeScript record; expected "Ed25519+SHA256"`,
+    );
   }
   const pem = stringField(rec, 'publicKey');
   let publicKey: PublicKey;
@@ -195,10 +223,14 @@ function parseLegacyTs(rec: JsonObject): SignedRecord {
     });
   }
   if (publicKey.algorithm !== 'ed25519') {
-    throw new ErstError('ERR_RECORD_FIELD_FORMAT', 'field "publicKey" must be an Ed25519 key', { details: { field: 'publicKey' } });
+    throw new ErstError('ERR_RECORD_FIELD_FORMAT', 'field "publicKey" must be an Ed25519 key', {
+      details: { field: 'publicKey' },
+    });
   }
   if (Object.hasOwn(rec, 'signer')) asObject(rec.signer!, 'signer');
-  const attestation = Object.hasOwn(rec, 'hardware_attestation') ? parseAttestation(rec.hardware_attestation!, false) : undefined;
+  const attestation = Object.hasOwn(rec, 'hardware_attestation')
+    ? parseAttestation(rec.hardware_attestation!, false)
+    : undefined;
   // Key validity windows are checked against this date: one that is not a date must not pass for any.
   const timestamp = Object.hasOwn(trace, 'timestamp') ? timestampField(trace, 'timestamp', 'trace.') : undefined;
   return withLazyBytes({
@@ -297,7 +329,8 @@ function withLazyBytes(rec: Omit<SignedRecord, 'hashInput'>): SignedRecord {
 
 function asObject(value: JsonValue | undefined, path: string): JsonObject {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    if (path === '$') throw new ErstError('ERR_RECORD_NOT_OBJECT', `a record must be a JSON object, not ${describe(value)}`);
+    if (path === '$')
+      throw new ErstError('ERR_RECORD_NOT_OBJECT', `a record must be a JSON object, not ${describe(value)}`);
     throw typeError(path, 'an object');
   }
   return value;
@@ -305,7 +338,9 @@ function asObject(value: JsonValue | undefined, path: string): JsonObject {
 
 function required(obj: JsonObject, field: string, prefix = ''): JsonValue {
   if (!Object.hasOwn(obj, field)) {
-    throw new ErstError('ERR_RECORD_FIELD_MISSING', `required field "${prefix}${field}" is missing`, { details: { field: prefix + field } });
+    throw new ErstError('ERR_RECORD_FIELD_MISSING', `required field "${prefix}${field}" is missing`, {
+      details: { field: prefix + field },
+    });
   }
   return obj[field]!;
 }
@@ -329,9 +364,13 @@ function stringListOrNull(obj: JsonObject, field: string, prefix: string): strin
 function timestampField(obj: JsonObject, field: string, prefix = ''): string {
   const s = stringField(obj, field, prefix);
   if (!isRfc3339(s)) {
-    throw new ErstError('ERR_RECORD_FIELD_FORMAT', `field "${prefix}${field}" is not an RFC 3339 timestamp of a real date and time`, {
-      details: { field: prefix + field },
-    });
+    throw new ErstError(
+      'ERR_RECORD_FIELD_FORMAT',
+      `field "${prefix}${field}" is not an RFC 3339 timestamp of a real date and time`,
+      {
+        details: { field: prefix + field },
+      },
+    );
   }
   return s;
 }
@@ -357,23 +396,32 @@ function keyField(obj: JsonObject, field: string, alg: Algorithm): PublicKey {
   try {
     return publicKeyFromRaw(raw, alg);
   } catch (cause) {
-    throw new ErstError('ERR_RECORD_FIELD_FORMAT', `field "${field}" is not a valid ${alg} public key`, { cause, details: { field } });
+    throw new ErstError('ERR_RECORD_FIELD_FORMAT', `field "${field}" is not a valid ${alg} public key`, {
+      cause,
+      details: { field },
+    });
   }
 }
 
 function rejectUnknown(obj: JsonObject, allowed: readonly string[], prefix: string): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) {
-      throw new ErstError('ERR_RECORD_FIELD_UNKNOWN', `unknown field "${prefix}${key}": it is not covered by this format's signature`, {
-        details: { field: prefix + key },
-      });
+      throw new ErstError(
+        'ERR_RECORD_FIELD_UNKNOWN',
+        `unknown field "${prefix}${key}": it is not covered by this format's signature`,
+        {
+          details: { field: prefix + key },
+        },
+      );
     }
   }
 }
 
 function typeError(path: string, expected: string, got?: JsonValue): ErstError {
   const suffix = got === undefined ? '' : `, not ${describe(got)}`;
-  return new ErstError('ERR_RECORD_FIELD_TYPE', `field "${path}" must be ${expected}${suffix}`, { details: { field: path } });
+  return new ErstError('ERR_RECORD_FIELD_TYPE', `field "${path}" must be ${expected}${suffix}`, {
+    details: { field: path },
+  });
 }
 
 function describe(v: JsonValue | undefined): string {

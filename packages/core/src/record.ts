@@ -31,7 +31,13 @@ export interface KeyAttributes {
   extractable?: boolean;
   never_extractable?: boolean;
 }
-export const KEY_ATTRIBUTE_NAMES = ['local', 'sensitive', 'always_sensitive', 'extractable', 'never_extractable'] as const;
+export const KEY_ATTRIBUTE_NAMES = [
+  'local',
+  'sensitive',
+  'always_sensitive',
+  'extractable',
+  'never_extractable',
+] as const;
 
 export interface HardwareAttestation {
   /** Leaf first; the root (or the last certificate the token holds) last. */

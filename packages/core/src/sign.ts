@@ -47,7 +47,8 @@ export async function generateWithSigner(
     throw new ErstError('ERR_PAYLOAD_INVALID', 'payload must be a JSON object', { details: { field: 'payload' } });
   }
   const now = (options.now ?? (() => new Date()))();
-  let attestation = options.attestation === undefined ? await signer.attestation?.() : (options.attestation ?? undefined);
+  let attestation =
+    options.attestation === undefined ? await signer.attestation?.() : (options.attestation ?? undefined);
   if (attestation) {
     // erst Go's 1.1.0 struct has no key_attributes: its hash input could not cover them.
     if (schema === '1.1.0' && attestation.key_attributes) {
@@ -60,7 +61,10 @@ export async function generateWithSigner(
 
   if (schema === '1.1.0') {
     if (signer.algorithm !== 'ed25519') {
-      throw new ErstError('ERR_ALGORITHM_UNSUPPORTED', `schema 1.1.0 supports only Ed25519 keys, not ${signer.algorithm}`);
+      throw new ErstError(
+        'ERR_ALGORITHM_UNSUPPORTED',
+        `schema 1.1.0 supports only Ed25519 keys, not ${signer.algorithm}`,
+      );
     }
     const payload = withPayloadCode(() => parseErstPayload(input.payload));
     const digest = sha256Utf8(hashInputTextV1_1(payload, attestation));
@@ -78,7 +82,9 @@ export async function generateWithSigner(
     return record;
   }
   if (schema !== '2.0.0') {
-    throw new ErstError('ERR_OPTIONS_INVALID', `unknown \`schema\` ${JSON.stringify(schema)}; use 2.0.0 or 1.1.0`, { details: { options: ['schema'] } });
+    throw new ErstError('ERR_OPTIONS_INVALID', `unknown \`schema\` ${JSON.stringify(schema)}; use 2.0.0 or 1.1.0`, {
+      details: { options: ['schema'] },
+    });
   }
 
   const timestamp = now.toISOString();
@@ -136,6 +142,10 @@ export function seedSigner(seed: Uint8Array): Signer {
 }
 
 /** erst's `Generate`: sign with a raw Ed25519 seed. */
-export function generate(input: SignInput, seed: Uint8Array, options: SignOptions = {}): Promise<AuditRecordV2 | AuditRecordV1> {
+export function generate(
+  input: SignInput,
+  seed: Uint8Array,
+  options: SignOptions = {},
+): Promise<AuditRecordV2 | AuditRecordV1> {
   return generateWithSigner(seedSigner(seed), input, options);
 }

@@ -43,11 +43,15 @@ function writeError(path: string, cause: unknown): ErstError {
 }
 
 function isADirectory(path: string): ErstError {
-  return new ErstError('ERR_OUTPUT_WRITE', `cannot write ${path}: a directory, not a file; name a file`, { details: { file: path } });
+  return new ErstError('ERR_OUTPUT_WRITE', `cannot write ${path}: a directory, not a file; name a file`, {
+    details: { file: path },
+  });
 }
 
 function notWritable(path: string): ErstError {
-  return new ErstError('ERR_OUTPUT_WRITE', `cannot write ${path}: it is a socket or block device, not a file`, { details: { file: path } });
+  return new ErstError('ERR_OUTPUT_WRITE', `cannot write ${path}: it is a socket or block device, not a file`, {
+    details: { file: path },
+  });
 }
 
 function errnoCode(e: unknown): string | undefined {
@@ -219,7 +223,8 @@ export function writeOutput(path: string, data: string | Uint8Array, mode = 0o64
   } catch {
     // absent (or unreachable): writeFileAtomic says why it cannot write
   }
-  if (st && (st.isCharacterDevice() || st.isFIFO())) writeThrough(path, typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data));
+  if (st && (st.isCharacterDevice() || st.isFIFO()))
+    writeThrough(path, typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data));
   else writeFileAtomic(path, data, mode);
 }
 

@@ -10,7 +10,13 @@
  * `--public-key "-----BEGIN PUBLIC KEY-----..."` fails, and quotes the PEM
  * back in its error.
  */
-const PEM_VALUE_FLAGS = new Set(['--public-key', '--attestation-root', '--software-private-key', '--key-file', '--state-key']);
+const PEM_VALUE_FLAGS = new Set([
+  '--public-key',
+  '--attestation-root',
+  '--software-private-key',
+  '--key-file',
+  '--state-key',
+]);
 
 /**
  * Joins `--flag <PEM text>` into `--flag=<PEM text>`, the form yargs takes
@@ -66,7 +72,9 @@ function unknownArguments(list: string, args: readonly string[]): string {
   const parts: string[] = [];
   if (flags.length > 0) parts.push(`unknown option${flags.length > 1 ? 's' : ''} ${flags.join(', ')}`);
   if (values > 0) {
-    parts.push(`${values === 1 ? 'an unexpected argument' : `${values} unexpected arguments`} (not shown: it may be a key, seed or PIN)`);
+    parts.push(
+      `${values === 1 ? 'an unexpected argument' : `${values} unexpected arguments`} (not shown: it may be a key, seed or PIN)`,
+    );
   }
   return parts.join('; ') || 'unknown arguments';
 }
@@ -110,5 +118,8 @@ export function helpWidth(terminalColumns: number | null | undefined): number | 
  */
 export function helpExample(command: string | readonly string[], description: string): [string, string][] {
   const lines = typeof command === 'string' ? [command] : command;
-  return [[`# ${description}`, ''], ...lines.map((line, i): [string, string] => [i < lines.length - 1 ? `${line} \\` : line, ''])];
+  return [
+    [`# ${description}`, ''],
+    ...lines.map((line, i): [string, string] => [i < lines.length - 1 ? `${line} \\` : line, '']),
+  ];
 }

@@ -14,8 +14,10 @@ export const INPUT_OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | cons
 /** Turns a node fs error into a coded ErstError that names the file (never its content). */
 export function fileError(path: string, cause: unknown): ErstError {
   const code = (cause as { code?: string }).code;
-  if (code === 'ENOENT') return new ErstError('ERR_FILE_NOT_FOUND', `${path}: no such file`, { details: { file: path } });
-  if (code === 'EISDIR') return new ErstError('ERR_FILE_IS_DIRECTORY', `${path} is a directory, not a file`, { details: { file: path } });
+  if (code === 'ENOENT')
+    return new ErstError('ERR_FILE_NOT_FOUND', `${path}: no such file`, { details: { file: path } });
+  if (code === 'EISDIR')
+    return new ErstError('ERR_FILE_IS_DIRECTORY', `${path} is a directory, not a file`, { details: { file: path } });
   // open() gives ENXIO for a socket and for a device without a driver: both are special files.
   if (code === 'ENXIO') return notRegularFile(path);
   return new ErstError('ERR_FILE_UNREADABLE', `${path}: cannot read (${code ?? 'error'})`, { details: { file: path } });
@@ -27,9 +29,13 @@ export function notRegularFile(path: string): ErstError {
   // the stale shared stat buffer and stop following symlinks, so a later lazy
   // import (pnpm's symlinked @erst/attestation) fails. A fresh stat resets it.
   statSync(process.execPath);
-  return new ErstError('ERR_FILE_NOT_REGULAR', `${path} is not a regular file (a FIFO, device or socket); it is not read`, {
-    details: { file: path },
-  });
+  return new ErstError(
+    'ERR_FILE_NOT_REGULAR',
+    `${path} is not a regular file (a FIFO, device or socket); it is not read`,
+    {
+      details: { file: path },
+    },
+  );
 }
 
 function tooLarge(path: string, size: number, maxBytes: number): ErstError {

@@ -14,24 +14,33 @@ export interface TrustArgs {
 
 /** Trust flags shared by `erst audit verify` and `erst-batch verify`. */
 export function withTrustOptions<T>(y: Argv<T>): Argv<T & TrustArgs> {
-  return y
-    // One value per flag (repeat the flag for more): a greedy list would take
-    // the record files that follow it as keys.
-    .option('public-key', {
-      type: 'string',
-      array: true,
-      nargs: 1,
-      describe: 'Pinned public key: hex, SPKI PEM text, or @file (repeatable)',
-    })
-    .option('trust', { type: 'string', describe: 'Trust file (keys with validity windows, attestation roots)', normalize: true })
-    .option('attestation-root', {
-      type: 'string',
-      array: true,
-      nargs: 1,
-      describe: 'Pinned attestation root certificate: PEM file, or PEM text (repeatable)',
-    })
-    .option('require-attestation', { type: 'boolean', describe: 'Fail records whose key is not hardware-attested to a pinned root' })
-    .group(['public-key', 'trust', 'attestation-root', 'require-attestation'], 'Trust:') as Argv<T & TrustArgs>;
+  return (
+    y
+      // One value per flag (repeat the flag for more): a greedy list would take
+      // the record files that follow it as keys.
+      .option('public-key', {
+        type: 'string',
+        array: true,
+        nargs: 1,
+        describe: 'Pinned public key: hex, SPKI PEM text, or @file (repeatable)',
+      })
+      .option('trust', {
+        type: 'string',
+        describe: 'Trust file (keys with validity windows, attestation roots)',
+        normalize: true,
+      })
+      .option('attestation-root', {
+        type: 'string',
+        array: true,
+        nargs: 1,
+        describe: 'Pinned attestation root certificate: PEM file, or PEM text (repeatable)',
+      })
+      .option('require-attestation', {
+        type: 'boolean',
+        describe: 'Fail records whose key is not hardware-attested to a pinned root',
+      })
+      .group(['public-key', 'trust', 'attestation-root', 'require-attestation'], 'Trust:') as Argv<T & TrustArgs>
+  );
 }
 
 function realpath(path: string): string {
@@ -51,7 +60,10 @@ function rootReader(trustFile: string): (reference: string) => string {
   const base = dirname(resolve(trustFile));
   return (reference) => {
     if (isAbsolute(reference)) {
-      throw new ErstError('ERR_TRUST_FILE_INVALID', 'is an absolute path; root paths are relative to the trust file, inside its directory');
+      throw new ErstError(
+        'ERR_TRUST_FILE_INVALID',
+        'is an absolute path; root paths are relative to the trust file, inside its directory',
+      );
     }
     const dir = realpath(base);
     const target = realpath(resolve(base, reference));
@@ -74,7 +86,9 @@ export function trustOptions(argv: TrustArgs): VerifyOptions {
   if (argv.trust) trust.push(parseTrustFile(readInputFile(argv.trust), { resolveRoot: rootReader(argv.trust) }));
   // PEM text or a path, as in a trust file's attestation_roots.
   const attestationRoots = (argv['attestation-root'] ?? []).map((p) =>
-    p.startsWith('-----BEGIN') ? checkAttestationRoot(p, '--attestation-root (PEM text)', 'ERR_USAGE') : checkAttestationRoot(readTextFile(p), `--attestation-root ${p}`, 'ERR_USAGE'),
+    p.startsWith('-----BEGIN')
+      ? checkAttestationRoot(p, '--attestation-root (PEM text)', 'ERR_USAGE')
+      : checkAttestationRoot(readTextFile(p), `--attestation-root ${p}`, 'ERR_USAGE'),
   );
   return { publicKeys, trust, attestationRoots, requireAttestation: argv['require-attestation'] ?? false };
 }

@@ -31,7 +31,10 @@ export class InMemorySigner implements Signer {
 
   private constructor(key: KeyObject) {
     if (key.asymmetricKeyType !== 'ed25519') {
-      throw new ErstError('ERR_KEY_NOT_ED25519', `the private key is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`);
+      throw new ErstError(
+        'ERR_KEY_NOT_ED25519',
+        `the private key is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`,
+      );
     }
     this.#key = key;
     const jwk = createPublicKey(key).export({ format: 'jwk' });
@@ -41,10 +44,16 @@ export class InMemorySigner implements Signer {
   /** From a PKCS#8 PEM ("PRIVATE KEY"). Encrypted keys are refused with their own code. */
   static fromPem(pem: string): InMemorySigner {
     if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(pem) || /Proc-Type: 4,ENCRYPTED/.test(pem)) {
-      throw new ErstError('ERR_KEY_ENCRYPTED', 'the private key PEM is encrypted; decrypt it first (openssl pkey -in key.pem -out plain.pem)');
+      throw new ErstError(
+        'ERR_KEY_ENCRYPTED',
+        'the private key PEM is encrypted; decrypt it first (openssl pkey -in key.pem -out plain.pem)',
+      );
     }
     if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
-      throw new ErstError('ERR_KEY_PEM_INVALID', 'not a PEM private key: expected a "-----BEGIN PRIVATE KEY-----" block');
+      throw new ErstError(
+        'ERR_KEY_PEM_INVALID',
+        'not a PEM private key: expected a "-----BEGIN PRIVATE KEY-----" block',
+      );
     }
     let key: KeyObject;
     try {
@@ -52,12 +61,18 @@ export class InMemorySigner implements Signer {
     } catch (cause) {
       const code = (cause as { code?: string }).code;
       if (code === 'ERR_MISSING_PASSPHRASE') {
-        throw new ErstError('ERR_KEY_ENCRYPTED', 'the private key PEM is encrypted; decrypt it first', { cause: redact(cause) });
+        throw new ErstError('ERR_KEY_ENCRYPTED', 'the private key PEM is encrypted; decrypt it first', {
+          cause: redact(cause),
+        });
       }
       // node's message never echoes key bytes, but keep only its code to be sure.
-      throw new ErstError('ERR_KEY_PEM_INVALID', `the private key PEM could not be parsed (${code ?? 'invalid encoding'})`, {
-        cause: redact(cause),
-      });
+      throw new ErstError(
+        'ERR_KEY_PEM_INVALID',
+        `the private key PEM could not be parsed (${code ?? 'invalid encoding'})`,
+        {
+          cause: redact(cause),
+        },
+      );
     }
     return new InMemorySigner(key);
   }
@@ -83,7 +98,10 @@ export class InMemorySigner implements Signer {
   }
 
   static fromSeed(seed: Uint8Array, pub: Uint8Array = ed25519.getPublicKey(seed)): InMemorySigner {
-    const key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: b64url(pub) }, format: 'jwk' });
+    const key = createPrivateKey({
+      key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: b64url(pub) },
+      format: 'jwk',
+    });
     return new InMemorySigner(key);
   }
 
@@ -98,15 +116,21 @@ export class InMemorySigner implements Signer {
       const st = statSync(path);
       if (st.isDirectory()) throw new ErstError('ERR_KEY_FILE_UNREADABLE', 'the key file is a directory');
       if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-        onWarning?.(`key file ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${path}`);
+        onWarning?.(
+          `key file ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
+        );
       }
       text = readFileSync(path, 'utf8');
     } catch (cause) {
       if (isErstError(cause)) throw cause;
       const code = (cause as { code?: string }).code;
-      throw new ErstError('ERR_KEY_FILE_UNREADABLE', `cannot read the key file: ${code === 'ENOENT' ? 'no such file' : (code ?? 'error')}`, {
-        cause: Object.assign(new Error(code ?? 'error'), { code }),
-      });
+      throw new ErstError(
+        'ERR_KEY_FILE_UNREADABLE',
+        `cannot read the key file: ${code === 'ENOENT' ? 'no such file' : (code ?? 'error')}`,
+        {
+          cause: Object.assign(new Error(code ?? 'error'), { code }),
+        },
+      );
     }
     return InMemorySigner.fromPem(text);
   }
@@ -160,7 +184,10 @@ export class InMemorySigner implements Signer {
 }
 
 function toB64(b64url: string): string {
-  return b64url.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(b64url.length / 4) * 4, '=');
+  return b64url
+    .replace(/-/g, '+')
+    .replace(/_/g, '/')
+    .padEnd(Math.ceil(b64url.length / 4) * 4, '=');
 }
 
 /** Keep only a node error's code: its message or stack could quote input. */

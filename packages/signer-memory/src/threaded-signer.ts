@@ -58,7 +58,9 @@ export class ThreadedSigner implements Signer {
     // A KeyObject is cloned to the thread without being exported.
     this.#worker = new Worker(SIGNING_THREAD, { eval: true, workerData: { key: signer.keyObject } });
     this.#worker.on('message', (msg: { id: number; signatures?: ArrayBuffer; error?: string }) => this.#settle(msg));
-    this.#worker.on('error', (e) => this.#fail(new ErstError('ERR_SIGNER_FAILED', `the signing thread failed: ${e.message}`)));
+    this.#worker.on('error', (e) =>
+      this.#fail(new ErstError('ERR_SIGNER_FAILED', `the signing thread failed: ${e.message}`)),
+    );
     this.#worker.on('exit', () => {
       if (!this.#closed) this.#fail(new ErstError('ERR_SIGNER_FAILED', 'the signing thread exited'));
     });

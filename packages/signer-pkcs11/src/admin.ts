@@ -11,9 +11,26 @@ import {
   mechanismName,
   pk,
 } from './constants.js';
-import { type LoadedModule, call, ckrName, loginRefs, pkcs11Error, samePinAsLogin, trimPadded, withModule } from './module.js';
+import {
+  type LoadedModule,
+  call,
+  ckrName,
+  loginRefs,
+  pkcs11Error,
+  samePinAsLogin,
+  trimPadded,
+  withModule,
+} from './module.js';
 import { type KeyObject, decodeEcPoint, listCertificates, listKeys } from './objects.js';
-import { type TokenRef, closeSessionQuietly, listTokens, login, logoutQuietly, openSession, selectToken } from './token.js';
+import {
+  type TokenRef,
+  closeSessionQuietly,
+  listTokens,
+  login,
+  logoutQuietly,
+  openSession,
+  selectToken,
+} from './token.js';
 
 export interface TokenSelection {
   module?: string | undefined;
@@ -79,7 +96,13 @@ export interface HsmCertificate {
 }
 
 export interface HsmInfo {
-  module: { path: string; cryptoki_version: string; manufacturer: string; description: string; library_version: string };
+  module: {
+    path: string;
+    cryptoki_version: string;
+    manufacturer: string;
+    description: string;
+    library_version: string;
+  };
   slots: HsmSlot[];
   /** Index of the token whose objects are listed, or null. */
   selected_slot: number | null;
@@ -146,13 +169,23 @@ function mechanismsOf(p11: P11, slot: Handle): { relevant: HsmMechanism[]; count
 }
 
 function keyEntry(k: KeyObject): HsmKey {
-  return { class: k.kind, label: k.label, id: bytesToHex(k.id), algorithm: k.algorithm, ...k.attributes, ...(k.sign === undefined ? {} : { sign: k.sign }) };
+  return {
+    class: k.kind,
+    label: k.label,
+    id: bytesToHex(k.id),
+    algorithm: k.algorithm,
+    ...k.attributes,
+    ...(k.sign === undefined ? {} : { sign: k.sign }),
+  };
 }
 
 /** Logs in for a one-off command, refusing a PIN that differs from the one a signer in this process logged in with. */
 function checkedLogin(m: LoadedModule, session: Handle, t: TokenRef, pin: string | undefined): void {
   if (!samePinAsLogin(m, t.slot, pin)) {
-    throw new ErstError('ERR_PKCS11_PIN_INCORRECT', `wrong PIN for token "${t.label}" (it differs from the PIN this process is logged in with)`);
+    throw new ErstError(
+      'ERR_PKCS11_PIN_INCORRECT',
+      `wrong PIN for token "${t.label}" (it differs from the PIN this process is logged in with)`,
+    );
   }
   login(m.p11, session, t, pin);
 }
@@ -214,7 +247,8 @@ export function hsmInfo(sel: TokenSelection): Promise<HsmInfo> {
     const named = sel.tokenLabel !== undefined || sel.slot !== undefined;
     const initialized = tokens.filter((t) => t.initialized);
     if (!named && initialized.length !== 1) {
-      if (initialized.length > 1) info.notes.push('several tokens are present: name one with `tokenLabel` or `slot` to list its keys');
+      if (initialized.length > 1)
+        info.notes.push('several tokens are present: name one with `tokenLabel` or `slot` to list its keys');
       return info;
     }
     const token = selectToken(p11, m.path, { tokenLabel: sel.tokenLabel, slot: sel.slot });
@@ -227,7 +261,9 @@ export function hsmInfo(sel: TokenSelection): Promise<HsmInfo> {
         loggedIn = true;
         info.logged_in = true;
       } else {
-        info.notes.push('not logged in: private keys are hidden; give the PIN (`pin`, or ERST_PKCS11_PIN) to list them');
+        info.notes.push(
+          'not logged in: private keys are hidden; give the PIN (`pin`, or ERST_PKCS11_PIN) to list them',
+        );
       }
       const keys = [...(loggedIn ? listKeys(p11, session, 'private') : []), ...listKeys(p11, session, 'public')];
       info.keys = keys.map(keyEntry);
@@ -285,9 +321,13 @@ export function generateTokenKeyPair(opts: GenerateKeyOptions): Promise<Generate
   if (opts.pivSlot !== undefined) {
     id = parsePivSlot(opts.pivSlot).id;
     if (opts.id !== undefined && bytesToHex(parseKeyId(opts.id)) !== bytesToHex(id)) {
-      throw new ErstError('ERR_OPTIONS_INVALID', `\`id\` ${opts.id} and \`pivSlot\` ${opts.pivSlot} name different key IDs`, {
-        details: { options: ['id', 'pivSlot'] },
-      });
+      throw new ErstError(
+        'ERR_OPTIONS_INVALID',
+        `\`id\` ${opts.id} and \`pivSlot\` ${opts.pivSlot} name different key IDs`,
+        {
+          details: { options: ['id', 'pivSlot'] },
+        },
+      );
     }
   } else id = opts.id !== undefined ? parseKeyId(opts.id, 'id') : new Uint8Array(randomBytes(8));
   return withModule(opts.module, (m) => {
@@ -311,7 +351,9 @@ export function generateTokenKeyPair(opts: GenerateKeyOptions): Promise<Generate
     try {
       checkedLogin(m, session, token, opts.pin);
       loggedIn = true;
-      const clash = listKeys(p11, session, 'private').find((k) => k.label === opts.label || bytesToHex(k.id) === bytesToHex(id));
+      const clash = listKeys(p11, session, 'private').find(
+        (k) => k.label === opts.label || bytesToHex(k.id) === bytesToHex(id),
+      );
       if (clash) {
         throw new ErstError(
           'ERR_OPTIONS_INVALID',
@@ -346,13 +388,32 @@ export function generateTokenKeyPair(opts: GenerateKeyOptions): Promise<Generate
         );
       } catch (error) {
         const name = ckrName(error);
-        const code = name === 'CKR_MECHANISM_INVALID' || name === 'CKR_CURVE_NOT_SUPPORTED' || name === 'CKR_DOMAIN_PARAMS_INVALID' ? 'ERR_PKCS11_MECHANISM' : 'ERR_PKCS11';
-        throw pkcs11Error(code, `token "${token.label}" could not generate the ${algorithm} key pair (${name ?? 'native error'})`, error, 'C_GenerateKeyPair');
+        const code =
+          name === 'CKR_MECHANISM_INVALID' || name === 'CKR_CURVE_NOT_SUPPORTED' || name === 'CKR_DOMAIN_PARAMS_INVALID'
+            ? 'ERR_PKCS11_MECHANISM'
+            : 'ERR_PKCS11';
+        throw pkcs11Error(
+          code,
+          `token "${token.label}" could not generate the ${algorithm} key pair (${name ?? 'native error'})`,
+          error,
+          'C_GenerateKeyPair',
+        );
       }
-      const point = call('C_GetAttributeValue', () => p11.C_GetAttributeValue(session, pair.publicKey, [{ type: pk.CKA_EC_POINT }]), 'reading the new public key')[0]?.value;
+      const point = call(
+        'C_GetAttributeValue',
+        () => p11.C_GetAttributeValue(session, pair.publicKey, [{ type: pk.CKA_EC_POINT }]),
+        'reading the new public key',
+      )[0]?.value;
       const raw = point ? decodeEcPoint(point, algorithm) : undefined;
-      if (!raw) throw new ErstError('ERR_PKCS11', `the token returned an unreadable CKA_EC_POINT for the new ${algorithm} key`);
-      return { label: opts.label, id: bytesToHex(id), algorithm, publicKey: publicKeyFromRaw(new Uint8Array(raw), algorithm), tokenLabel: token.label };
+      if (!raw)
+        throw new ErstError('ERR_PKCS11', `the token returned an unreadable CKA_EC_POINT for the new ${algorithm} key`);
+      return {
+        label: opts.label,
+        id: bytesToHex(id),
+        algorithm,
+        publicKey: publicKeyFromRaw(new Uint8Array(raw), algorithm),
+        tokenLabel: token.label,
+      };
     } finally {
       endSession(m, token, session, loggedIn);
     }

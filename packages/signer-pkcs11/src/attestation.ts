@@ -1,4 +1,12 @@
-import { ErstError, type HardwareAttestation, type PublicKey, bytesToHex, equalBytes, isErstError, publicKeyId } from '@erst/core';
+import {
+  ErstError,
+  type HardwareAttestation,
+  type PublicKey,
+  bytesToHex,
+  equalBytes,
+  isErstError,
+  publicKeyId,
+} from '@erst/core';
 import { type Handle, type P11, pivSlotForId } from './constants.js';
 import { type CertificateObject, type KeyObject, certificatePublicKey, listCertificates } from './objects.js';
 import { type TokenRef, tokenInfoString } from './token.js';
@@ -25,7 +33,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * other certificate with the key's CKA_ID (those certifying this very key
  * first). Undefined when the token holds none.
  */
-export function findAttestationLeaf(certs: readonly CertificateObject[], src: AttestationSource): CertificateObject | undefined {
+export function findAttestationLeaf(
+  certs: readonly CertificateObject[],
+  src: AttestationSource,
+): CertificateObject | undefined {
   const slot = src.pivSlot ?? pivSlotForId(src.key.id);
   const byLabel = slot ? certs.find((c) => c.label === `${PIV_ATTESTATION_LABEL} ${slot}`) : undefined;
   if (byLabel) return byLabel;
@@ -35,7 +46,8 @@ export function findAttestationLeaf(certs: readonly CertificateObject[], src: At
     const k = certificatePublicKey(c.der);
     return k !== undefined && publicKeyId(k) === publicKeyId(src.publicKey);
   };
-  const rank = (c: CertificateObject) => (c.label.startsWith(PIV_ATTESTATION_LABEL) ? 0 : 2) + (certifiesKey(c) ? 0 : 1);
+  const rank = (c: CertificateObject) =>
+    (c.label.startsWith(PIV_ATTESTATION_LABEL) ? 0 : 2) + (certifiesKey(c) ? 0 : 1);
   return [...sameId].sort((a, b) => rank(a) - rank(b))[0];
 }
 
@@ -45,7 +57,11 @@ export function findAttestationLeaf(certs: readonly CertificateObject[], src: At
  * `hardware_attestation` object with @erst/attestation. Undefined when the
  * token has no certificate for the key.
  */
-export async function collectAttestation(p11: P11, session: Handle, src: AttestationSource): Promise<HardwareAttestation | undefined> {
+export async function collectAttestation(
+  p11: P11,
+  session: Handle,
+  src: AttestationSource,
+): Promise<HardwareAttestation | undefined> {
   const certs = listCertificates(p11, session);
   const leaf = findAttestationLeaf(certs, src);
   if (!leaf) return undefined;
@@ -62,7 +78,11 @@ export async function collectAttestation(p11: P11, session: Handle, src: Attesta
       publicKey: src.publicKey,
     });
   } catch (error) {
-    const why = isErstError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+    const why = isErstError(error)
+      ? `${error.code}: ${error.message}`
+      : error instanceof Error
+        ? error.message
+        : String(error);
     throw new ErstError(
       'ERR_ATTESTATION_UNAVAILABLE',
       `the token's attestation certificate "${leaf.label}" (ID ${bytesToHex(leaf.id)}) for the signing key cannot be used (${why}); fix the token's certificates or sign with \`attestation: 'off'\``,

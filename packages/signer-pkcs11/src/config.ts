@@ -63,7 +63,10 @@ export function hidePin<T extends { pin?: string | undefined }>(config: T, pin: 
  * The configuration the ERST_PKCS11_* variables describe, with `overrides`
  * (command-line flags) taking precedence where they are defined.
  */
-export function pkcs11ConfigFromEnv(env: Record<string, string | undefined> = process.env, overrides: Pkcs11Config = {}): Pkcs11Config {
+export function pkcs11ConfigFromEnv(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Pkcs11Config = {},
+): Pkcs11Config {
   const nonEmpty = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
   const config: Pkcs11Config = {
     module: nonEmpty(env[ENV.module]),

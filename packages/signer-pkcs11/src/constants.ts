@@ -56,7 +56,8 @@ export function mechanismName(code: number): string {
   if (!mechanismNames) {
     mechanismNames = new Map();
     for (const [name, value] of Object.entries(pk)) {
-      if (name.startsWith('CKM_') && typeof value === 'number' && !mechanismNames.has(value)) mechanismNames.set(value, name);
+      if (name.startsWith('CKM_') && typeof value === 'number' && !mechanismNames.has(value))
+        mechanismNames.set(value, name);
     }
     for (const [value, name] of PREFERRED_MECHANISM_NAMES) mechanismNames.set(value, name);
   }
@@ -64,7 +65,11 @@ export function mechanismName(code: number): string {
 }
 
 /** A key's algorithm as erst names it: one of ours, or a descriptive name for keys erst cannot sign with. */
-export function describeKeyType(keyType: number | undefined, ecParams: Uint8Array | undefined, modulusBytes?: number): string {
+export function describeKeyType(
+  keyType: number | undefined,
+  ecParams: Uint8Array | undefined,
+  modulusBytes?: number,
+): string {
   const params = ecParams ? Buffer.from(ecParams) : undefined;
   switch (keyType) {
     case CKK_EC_EDWARDS:

@@ -11,7 +11,17 @@ export {
 } from './config.js';
 export type { AttestationMode, Pkcs11Config } from './config.js';
 export { generateTokenKeyPair, hsmInfo } from './admin.js';
-export type { GenerateKeyOptions, GeneratedTokenKey, HsmCertificate, HsmInfo, HsmKey, HsmMechanism, HsmSlot, HsmToken, TokenSelection } from './admin.js';
+export type {
+  GenerateKeyOptions,
+  GeneratedTokenKey,
+  HsmCertificate,
+  HsmInfo,
+  HsmKey,
+  HsmMechanism,
+  HsmSlot,
+  HsmToken,
+  TokenSelection,
+} from './admin.js';
 export { PIV_ATTESTATION_LABEL, findAttestationLeaf } from './attestation.js';
 export {
   CKK_EC_EDWARDS,

@@ -22,7 +22,13 @@ export function safeCause(error: unknown, fn?: string): Error {
   return new Error(`${error instanceof Error ? error.name : 'error'}${where}`);
 }
 
-export function pkcs11Error(code: ErrorCode, message: string, cause?: unknown, fn?: string, details?: Record<string, unknown>): ErstError {
+export function pkcs11Error(
+  code: ErrorCode,
+  message: string,
+  cause?: unknown,
+  fn?: string,
+  details?: Record<string, unknown>,
+): ErstError {
   return new ErstError(code, message, { cause: cause === undefined ? undefined : safeCause(cause, fn), details });
 }
 
@@ -73,7 +79,8 @@ export interface LoadedModule {
 
 // Keyed per process, so the digest of a PIN is useless outside it.
 const PIN_KEY = randomBytes(32);
-const pinDigest = (pin: string | undefined) => (pin === undefined ? undefined : createHmac('sha256', PIN_KEY).update(pin, 'utf8').digest());
+const pinDigest = (pin: string | undefined) =>
+  pin === undefined ? undefined : createHmac('sha256', PIN_KEY).update(pin, 'utf8').digest();
 
 export function loginRefs(m: LoadedModule, slot: Buffer): number {
   return m.logins.get(slotKey(slot))?.refs ?? 0;
@@ -163,14 +170,19 @@ function confState(conf: string): string {
 }
 
 export function acquireModule(path: string | undefined): LoadedModule {
-  if (!path) throw new ErstError('ERR_PKCS11_MODULE', `no PKCS#11 module given: ${MODULE_HINT}`, { details: { options: ['module'] } });
+  if (!path)
+    throw new ErstError('ERR_PKCS11_MODULE', `no PKCS#11 module given: ${MODULE_HINT}`, {
+      details: { options: ['module'] },
+    });
   let real: string;
   try {
     real = realpathSync(path);
     if (statSync(real).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
   } catch (error) {
     const why = (error as { code?: string }).code === 'EISDIR' ? 'is a directory' : 'no such file';
-    throw new ErstError('ERR_PKCS11_MODULE', `PKCS#11 module ${path}: ${why}; ${MODULE_HINT}`, { details: { module: path, options: ['module'] } });
+    throw new ErstError('ERR_PKCS11_MODULE', `PKCS#11 module ${path}: ${why}; ${MODULE_HINT}`, {
+      details: { module: path, options: ['module'] },
+    });
   }
   const existing = loaded.get(real);
   if (existing) {

@@ -28,10 +28,20 @@ export function findObjects(p11: P11, session: Handle, template: Template, max =
  * not defined for this object) leaves the others readable. Missing ones are
  * absent from the map.
  */
-export function readAttributes(p11: P11, session: Handle, object: Handle, types: readonly number[]): Map<number, Buffer> {
+export function readAttributes(
+  p11: P11,
+  session: Handle,
+  object: Handle,
+  types: readonly number[],
+): Map<number, Buffer> {
   const out = new Map<number, Buffer>();
   try {
-    for (const a of p11.C_GetAttributeValue(session, object, types.map((type) => ({ type })))) out.set(a.type, a.value);
+    for (const a of p11.C_GetAttributeValue(
+      session,
+      object,
+      types.map((type) => ({ type })),
+    ))
+      out.set(a.type, a.value);
     return out;
   } catch (error) {
     const name = ckrName(error);
@@ -174,9 +184,15 @@ export function findPrivateKey(p11: P11, session: Handle, tokenLabel: string, se
   const found = findObjects(p11, session, template);
   if (found.length !== 1) {
     const keys = listKeys(p11, session, 'private');
-    const problem = found.length === 0 ? `no private key ${sel.described} on token "${tokenLabel}"` : `${found.length} private keys match ${sel.described}; add \`keyId\` to pick one`;
+    const problem =
+      found.length === 0
+        ? `no private key ${sel.described} on token "${tokenLabel}"`
+        : `${found.length} private keys match ${sel.described}; add \`keyId\` to pick one`;
     throw new ErstError('ERR_PKCS11_KEY_NOT_FOUND', `${problem}; ${describeKeyList(keys)}`, {
-      details: { keys: keys.map((k) => ({ label: k.label, id: bytesToHex(k.id), algorithm: k.algorithm })), ...(found.length > 1 ? { options: ['keyId'] } : {}) },
+      details: {
+        keys: keys.map((k) => ({ label: k.label, id: bytesToHex(k.id), algorithm: k.algorithm })),
+        ...(found.length > 1 ? { options: ['keyId'] } : {}),
+      },
     });
   }
   return describeKey(p11, session, found[0]!, 'private');
@@ -190,7 +206,8 @@ export function decodeEcPoint(value: Uint8Array, algorithm: Algorithm): Uint8Arr
     const raw = value.subarray(2);
     return algorithm === 'ed25519' || raw[0] === 4 ? raw : undefined;
   }
-  if (value.length === size + 3 && value[0] === 0x04 && value[1] === 0x81 && value[2] === size) return value.subarray(3);
+  if (value.length === size + 3 && value[0] === 0x04 && value[1] === 0x81 && value[2] === size)
+    return value.subarray(3);
   return undefined;
 }
 
@@ -212,7 +229,12 @@ export function listCertificates(p11: P11, session: Handle): CertificateObject[]
     const type = ulong(a.get(pk.CKA_CERTIFICATE_TYPE));
     const der = a.get(pk.CKA_VALUE);
     if ((type !== undefined && type !== pk.CKC_X_509) || !der || der.length === 0) continue;
-    out.push({ handle: h, label: a.get(pk.CKA_LABEL)?.toString('utf8') ?? '', id: new Uint8Array(a.get(pk.CKA_ID) ?? []), der: new Uint8Array(der) });
+    out.push({
+      handle: h,
+      label: a.get(pk.CKA_LABEL)?.toString('utf8') ?? '',
+      id: new Uint8Array(a.get(pk.CKA_ID) ?? []),
+      der: new Uint8Array(der),
+    });
   }
   return out;
 }

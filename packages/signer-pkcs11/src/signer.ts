@@ -14,7 +14,15 @@ import {
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { collectAttestation } from './attestation.js';
-import { type AttestationMode, type Pkcs11Config, parseAlgorithm, parseCertificateBundle, parseKeyId, parsePivSlot, pkcs11ConfigFromEnv } from './config.js';
+import {
+  type AttestationMode,
+  type Pkcs11Config,
+  parseAlgorithm,
+  parseCertificateBundle,
+  parseKeyId,
+  parsePivSlot,
+  pkcs11ConfigFromEnv,
+} from './config.js';
 import { CKM_EDDSA, type Handle, type P11, mechanismName, pk } from './constants.js';
 import {
   type LoadedModule,
@@ -31,7 +39,15 @@ import {
 import { type KeyObject, type KeySelector, algorithmOfKey, findPrivateKey, keyName, readPublicKey } from './objects.js';
 import { type Lease, SessionPool } from './pool.js';
 import { SigningThreads, type ThreadResult } from './threads.js';
-import { type TokenRef, closeSessionQuietly, login, logoutQuietly, openSession, selectToken, tokenInfoString } from './token.js';
+import {
+  type TokenRef,
+  closeSessionQuietly,
+  login,
+  logoutQuietly,
+  openSession,
+  selectToken,
+  tokenInfoString,
+} from './token.js';
 
 const MECHANISM: Record<Algorithm, number> = { ed25519: CKM_EDDSA, 'ecdsa-p256': pk.CKM_ECDSA };
 
@@ -69,7 +85,10 @@ export function signingMechanisms(p11: P11, slot: Handle): string[] {
 
 function supportsSigning(p11: P11, slot: Handle, mechanism: number): boolean {
   try {
-    return p11.C_GetMechanismList(slot).includes(mechanism) && (p11.C_GetMechanismInfo(slot, mechanism).flags & pk.CKF_SIGN) !== 0;
+    return (
+      p11.C_GetMechanismList(slot).includes(mechanism) &&
+      (p11.C_GetMechanismInfo(slot, mechanism).flags & pk.CKF_SIGN) !== 0
+    );
   } catch {
     return false;
   }
@@ -109,9 +128,13 @@ function resolveConfig(config: Pkcs11Config): Resolved {
   if (config.pivSlot !== undefined) {
     const piv = parsePivSlot(config.pivSlot);
     if (keyId && !equalBytes(keyId, piv.id)) {
-      throw new ErstError('ERR_OPTIONS_INVALID', `\`keyId\` ${bytesToHex(keyId)} and \`pivSlot\` ${piv.slot} (ID ${bytesToHex(piv.id)}) name different keys`, {
-        details: { options: ['keyId', 'pivSlot'] },
-      });
+      throw new ErstError(
+        'ERR_OPTIONS_INVALID',
+        `\`keyId\` ${bytesToHex(keyId)} and \`pivSlot\` ${piv.slot} (ID ${bytesToHex(piv.id)}) name different keys`,
+        {
+          details: { options: ['keyId', 'pivSlot'] },
+        },
+      );
     }
     keyId = piv.id;
     pivSlot = piv.slot;
@@ -122,7 +145,8 @@ function resolveConfig(config: Pkcs11Config): Resolved {
     throw new RangeError(`poolSize must be an integer from 1 to 1024, not ${poolSize}`);
   }
   const attestation = config.attestation ?? 'auto';
-  if (!['auto', 'off', 'required'].includes(attestation)) throw new RangeError(`attestation must be auto, off or required, not ${attestation}`);
+  if (!['auto', 'off', 'required'].includes(attestation))
+    throw new RangeError(`attestation must be auto, off or required, not ${attestation}`);
   const chain = config.attestationChain;
   return {
     keySelector: { keyLabel: config.keyLabel, keyId, described: parts.join(' ') },
@@ -132,7 +156,12 @@ function resolveConfig(config: Pkcs11Config): Resolved {
     poolSize,
     threads: config.threads === true,
     attestation,
-    extraChain: chain === undefined ? [] : typeof chain === 'string' ? parseCertificateBundle(chain) : chain.map((c) => new Uint8Array(c)),
+    extraChain:
+      chain === undefined
+        ? []
+        : typeof chain === 'string'
+          ? parseCertificateBundle(chain)
+          : chain.map((c) => new Uint8Array(c)),
   };
 }
 
@@ -222,7 +251,10 @@ export class Pkcs11Signer implements Signer {
       token = selectToken(p11, module.path, { tokenLabel: config.tokenLabel, slot: config.slot });
       session = openSession(p11, token);
       if (!samePinAsLogin(module, token.slot, config.pin)) {
-        throw new ErstError('ERR_PKCS11_PIN_INCORRECT', `wrong PIN for token "${token.label}" (it differs from the PIN this process is logged in with)`);
+        throw new ErstError(
+          'ERR_PKCS11_PIN_INCORRECT',
+          `wrong PIN for token "${token.label}" (it differs from the PIN this process is logged in with)`,
+        );
       }
       login(p11, session, token, config.pin);
       loggedIn = true;
@@ -260,7 +292,10 @@ export class Pkcs11Signer implements Signer {
       const fromToken = readPublicKey(p11, session, key, keyAlg);
       const override = r.publicKeyOverride;
       if (override && override.algorithm !== keyAlg) {
-        throw new ErstError('ERR_PKCS11_KEY_MISMATCH', `ERST_PKCS11_PUBLIC_KEY_PEM is an ${override.algorithm} key but key ${keyName(key)} is ${keyAlg}`);
+        throw new ErstError(
+          'ERR_PKCS11_KEY_MISMATCH',
+          `ERST_PKCS11_PUBLIC_KEY_PEM is an ${override.algorithm} key but key ${keyName(key)} is ${keyAlg}`,
+        );
       }
       if (override && fromToken && !equalBytes(override.raw, fromToken.raw)) {
         throw new ErstError(
@@ -511,7 +546,12 @@ export class Pkcs11Signer implements Signer {
   async #runBatch(lease: Lease, jobs: Job[]): Promise<void> {
     let results: ThreadResult[];
     try {
-      results = await this.#threads!.sign(lease.session, this.#mechanism.mechanism, this.#key, jobs.map((j) => j.digest));
+      results = await this.#threads!.sign(
+        lease.session,
+        this.#mechanism.mechanism,
+        this.#key,
+        jobs.map((j) => j.digest),
+      );
     } catch (error) {
       // A signing thread died (or the signer is closing): nothing more can be signed.
       this.#pool.release(lease, true);
@@ -554,7 +594,12 @@ export class Pkcs11Signer implements Signer {
   }
 
   #cannotOpen(what: string, error: unknown): ErstError {
-    return pkcs11Error('ERR_PKCS11_SESSION', `${what}: cannot open a session on token "${this.#token.label}" (${ckrName(error) ?? 'native error'})`, error, 'C_OpenSession');
+    return pkcs11Error(
+      'ERR_PKCS11_SESSION',
+      `${what}: cannot open a session on token "${this.#token.label}" (${ckrName(error) ?? 'native error'})`,
+      error,
+      'C_OpenSession',
+    );
   }
 
   #lostAgain(what: string, error: unknown): ErstError {
@@ -569,7 +614,14 @@ export class Pkcs11Signer implements Signer {
     if (isErstError(error)) return error;
     const name = ckrName(error);
     if (!name) return error;
-    if (['CKR_MECHANISM_INVALID', 'CKR_MECHANISM_PARAM_INVALID', 'CKR_KEY_TYPE_INCONSISTENT', 'CKR_KEY_FUNCTION_NOT_PERMITTED'].includes(name)) {
+    if (
+      [
+        'CKR_MECHANISM_INVALID',
+        'CKR_MECHANISM_PARAM_INVALID',
+        'CKR_KEY_TYPE_INCONSISTENT',
+        'CKR_KEY_FUNCTION_NOT_PERMITTED',
+      ].includes(name)
+    ) {
       const mechs = signingMechanisms(this.#module.p11, this.#token.slot);
       return pkcs11Error(
         'ERR_PKCS11_MECHANISM',
@@ -577,7 +629,11 @@ export class Pkcs11Signer implements Signer {
         error,
       );
     }
-    return pkcs11Error('ERR_PKCS11', `${what} with key ${keyName(this.#keyInfo)} on token "${this.#token.label}" failed with ${name}`, error);
+    return pkcs11Error(
+      'ERR_PKCS11',
+      `${what} with key ${keyName(this.#keyInfo)} on token "${this.#token.label}" failed with ${name}`,
+      error,
+    );
   }
 
   /**
@@ -626,7 +682,8 @@ export class Pkcs11Signer implements Signer {
 
   #normalize(sig: Uint8Array): Uint8Array {
     if (this.algorithm === 'ed25519') {
-      if (sig.length !== 64) throw new ErstError('ERR_PKCS11', `the token returned a ${sig.length}-byte Ed25519 signature; expected 64`);
+      if (sig.length !== 64)
+        throw new ErstError('ERR_PKCS11', `the token returned a ${sig.length}-byte Ed25519 signature; expected 64`);
       return new Uint8Array(sig);
     }
     let s: ReturnType<typeof p256.Signature.fromBytes>;
@@ -634,7 +691,11 @@ export class Pkcs11Signer implements Signer {
       // CKM_ECDSA returns r||s; a few modules return DER anyway.
       s = p256.Signature.fromBytes(sig, sig.length === 64 ? 'compact' : 'der');
     } catch (cause) {
-      throw new ErstError('ERR_PKCS11', `the token returned a ${sig.length}-byte ECDSA signature that is neither r||s nor DER`, { cause });
+      throw new ErstError(
+        'ERR_PKCS11',
+        `the token returned a ${sig.length}-byte ECDSA signature that is neither r||s nor DER`,
+        { cause },
+      );
     }
     if (s.hasHighS()) s = new p256.Signature(s.r, p256.Point.Fn.neg(s.s));
     return s.toBytes('compact');

@@ -103,11 +103,21 @@ class SigningThread {
   readonly pending = new Map<number, Pending>();
   readonly #onTiming: (ms: number, count: number) => void;
 
-  constructor(modulePath: string, pkcs11jsPath: string, onFailure: (error: ErstError) => void, onTiming: (ms: number, count: number) => void) {
+  constructor(
+    modulePath: string,
+    pkcs11jsPath: string,
+    onFailure: (error: ErstError) => void,
+    onTiming: (ms: number, count: number) => void,
+  ) {
     this.#onTiming = onTiming;
-    this.worker = new Worker(SIGNING_THREAD, { eval: true, workerData: { module: modulePath, pkcs11js: pkcs11jsPath, nice: THREAD_NICE } });
+    this.worker = new Worker(SIGNING_THREAD, {
+      eval: true,
+      workerData: { module: modulePath, pkcs11js: pkcs11jsPath, nice: THREAD_NICE },
+    });
     this.worker.on('message', (reply: Reply) => this.#settle(reply));
-    this.worker.on('error', (e) => onFailure(new ErstError('ERR_PKCS11', `a PKCS#11 signing thread failed: ${e.message}`)));
+    this.worker.on('error', (e) =>
+      onFailure(new ErstError('ERR_PKCS11', `a PKCS#11 signing thread failed: ${e.message}`)),
+    );
     this.worker.on('exit', () => onFailure(new ErstError('ERR_PKCS11', 'a PKCS#11 signing thread exited')));
     // An idle signer does not keep the process alive; work in flight does.
     this.worker.unref();
@@ -124,7 +134,11 @@ class SigningThread {
     const results: ThreadResult[] = [];
     for (let i = 0; i < p.count; i++) {
       const error = reply.errors?.[i];
-      results.push(error ? Object.assign(new Error(error), { method: 'C_Sign' }) : sigs.slice(i * 72, i * 72 + sigs[p.count * 72 + i]!));
+      results.push(
+        error
+          ? Object.assign(new Error(error), { method: 'C_Sign' })
+          : sigs.slice(i * 72, i * 72 + sigs[p.count * 72 + i]!),
+      );
     }
     p.resolve(results);
   }
@@ -182,7 +196,14 @@ export class SigningThreads {
       thread.load += digests.length;
       thread.worker.ref();
       thread.worker.postMessage(
-        { id, session: new Uint8Array(session), key: new Uint8Array(key), mechanism, digests: packed.buffer, count: digests.length },
+        {
+          id,
+          session: new Uint8Array(session),
+          key: new Uint8Array(key),
+          mechanism,
+          digests: packed.buffer,
+          count: digests.length,
+        },
         [packed.buffer],
       );
     });

@@ -79,9 +79,13 @@ export function selectToken(p11: P11, modulePath: string, sel: TokenSelector): T
     let matches = tokens.filter((t) => t.initialized && t.label === want);
     if (sel.slot !== undefined) matches = matches.filter((t) => t.index === sel.slot || t.slotId === BigInt(sel.slot!));
     if (matches.length === 0) {
-      throw new ErstError('ERR_PKCS11_TOKEN_NOT_FOUND', `no token labelled "${want}"${sel.slot !== undefined ? ` in slot ${sel.slot}` : ''}; ${describeTokens(tokens)}`, {
-        details: { token_label: want, labels: tokens.filter((t) => t.initialized).map((t) => t.label) },
-      });
+      throw new ErstError(
+        'ERR_PKCS11_TOKEN_NOT_FOUND',
+        `no token labelled "${want}"${sel.slot !== undefined ? ` in slot ${sel.slot}` : ''}; ${describeTokens(tokens)}`,
+        {
+          details: { token_label: want, labels: tokens.filter((t) => t.initialized).map((t) => t.label) },
+        },
+      );
     }
     if (matches.length > 1) {
       throw new ErstError(
@@ -104,9 +108,13 @@ export function selectToken(p11: P11, modulePath: string, sel: TokenSelector): T
     const initialized = tokens.filter((t) => t.initialized);
     if (initialized.length === 1) chosen = initialized[0];
     else if (initialized.length === 0) {
-      throw new ErstError('ERR_PKCS11_NO_TOKEN', `no initialized token in ${modulePath} (the tokens present have not been initialized)`, {
-        details: { module: modulePath },
-      });
+      throw new ErstError(
+        'ERR_PKCS11_NO_TOKEN',
+        `no initialized token in ${modulePath} (the tokens present have not been initialized)`,
+        {
+          details: { module: modulePath },
+        },
+      );
     } else {
       throw new ErstError(
         'ERR_PKCS11_TOKEN_NOT_FOUND',
@@ -116,7 +124,10 @@ export function selectToken(p11: P11, modulePath: string, sel: TokenSelector): T
     }
   }
   if (!chosen!.initialized) {
-    throw new ErstError('ERR_PKCS11_NO_TOKEN', `the token in slot ${chosen!.index} is not initialized; ${describeTokens(tokens)}`);
+    throw new ErstError(
+      'ERR_PKCS11_NO_TOKEN',
+      `the token in slot ${chosen!.index} is not initialized; ${describeTokens(tokens)}`,
+    );
   }
   return chosen!;
 }
@@ -154,8 +165,10 @@ export function needsPin(t: TokenRef): boolean {
 
 function pinFlags(flags: number): string {
   const notes: string[] = [];
-  if (flags & pk.CKF_USER_PIN_FINAL_TRY) notes.push('the token reports CKF_USER_PIN_FINAL_TRY: one more wrong PIN locks it');
-  else if (flags & pk.CKF_USER_PIN_COUNT_LOW) notes.push('the token reports CKF_USER_PIN_COUNT_LOW: wrong PINs have been entered and few tries may remain');
+  if (flags & pk.CKF_USER_PIN_FINAL_TRY)
+    notes.push('the token reports CKF_USER_PIN_FINAL_TRY: one more wrong PIN locks it');
+  else if (flags & pk.CKF_USER_PIN_COUNT_LOW)
+    notes.push('the token reports CKF_USER_PIN_COUNT_LOW: wrong PINs have been entered and few tries may remain');
   return notes.length ? `; ${notes.join('; ')}` : '';
 }
 
@@ -166,7 +179,10 @@ const LOCKED_HINT =
 export function login(p11: P11, session: Handle, t: TokenRef, pin: string | undefined): void {
   const flags = readToken(p11, t.slot, t.index)?.flags ?? t.flags;
   if (flags & pk.CKF_USER_PIN_LOCKED) {
-    throw new ErstError('ERR_PKCS11_PIN_LOCKED', `the user PIN of token "${t.label}" is locked (CKF_USER_PIN_LOCKED); ${LOCKED_HINT}`);
+    throw new ErstError(
+      'ERR_PKCS11_PIN_LOCKED',
+      `the user PIN of token "${t.label}" is locked (CKF_USER_PIN_LOCKED); ${LOCKED_HINT}`,
+    );
   }
   if (pin === undefined && needsPin(t)) {
     throw new ErstError(
@@ -185,11 +201,17 @@ export function login(p11: P11, session: Handle, t: TokenRef, pin: string | unde
     switch (name) {
       case 'CKR_PIN_INCORRECT':
       case 'CKR_PIN_INVALID':
-        throw pkcs11Error('ERR_PKCS11_PIN_INCORRECT', `wrong PIN for token "${t.label}"${pinFlags(after)}`, error, 'C_Login', {
-          token_label: t.label,
-          pin_count_low: (after & pk.CKF_USER_PIN_COUNT_LOW) !== 0,
-          pin_final_try: (after & pk.CKF_USER_PIN_FINAL_TRY) !== 0,
-        });
+        throw pkcs11Error(
+          'ERR_PKCS11_PIN_INCORRECT',
+          `wrong PIN for token "${t.label}"${pinFlags(after)}`,
+          error,
+          'C_Login',
+          {
+            token_label: t.label,
+            pin_count_low: (after & pk.CKF_USER_PIN_COUNT_LOW) !== 0,
+            pin_final_try: (after & pk.CKF_USER_PIN_FINAL_TRY) !== 0,
+          },
+        );
       case 'CKR_PIN_LEN_RANGE':
         throw pkcs11Error(
           'ERR_PKCS11_PIN_INCORRECT',
@@ -198,16 +220,41 @@ export function login(p11: P11, session: Handle, t: TokenRef, pin: string | unde
           'C_Login',
         );
       case 'CKR_PIN_LOCKED':
-        throw pkcs11Error('ERR_PKCS11_PIN_LOCKED', `the user PIN of token "${t.label}" is locked; ${LOCKED_HINT}`, error, 'C_Login');
+        throw pkcs11Error(
+          'ERR_PKCS11_PIN_LOCKED',
+          `the user PIN of token "${t.label}" is locked; ${LOCKED_HINT}`,
+          error,
+          'C_Login',
+        );
       case 'CKR_PIN_EXPIRED':
-        throw pkcs11Error('ERR_PKCS11_PIN_INCORRECT', `the user PIN of token "${t.label}" has expired; set a new one first`, error, 'C_Login');
+        throw pkcs11Error(
+          'ERR_PKCS11_PIN_INCORRECT',
+          `the user PIN of token "${t.label}" has expired; set a new one first`,
+          error,
+          'C_Login',
+        );
       case 'CKR_USER_PIN_NOT_INITIALIZED':
-        throw pkcs11Error('ERR_PKCS11_PIN_MISSING', `token "${t.label}" has no user PIN yet; the Security Officer must set one (C_InitPIN)`, error, 'C_Login');
+        throw pkcs11Error(
+          'ERR_PKCS11_PIN_MISSING',
+          `token "${t.label}" has no user PIN yet; the Security Officer must set one (C_InitPIN)`,
+          error,
+          'C_Login',
+        );
       case 'CKR_USER_ANOTHER_ALREADY_LOGGED_IN':
       case 'CKR_USER_TOO_MANY_TYPES':
-        throw pkcs11Error('ERR_PKCS11_SESSION', `token "${t.label}" has another user logged in (${name}); log that user out first`, error, 'C_Login');
+        throw pkcs11Error(
+          'ERR_PKCS11_SESSION',
+          `token "${t.label}" has another user logged in (${name}); log that user out first`,
+          error,
+          'C_Login',
+        );
       default:
-        throw pkcs11Error('ERR_PKCS11_SESSION', `logging in to token "${t.label}" failed with ${name ?? 'a native error'}`, error, 'C_Login');
+        throw pkcs11Error(
+          'ERR_PKCS11_SESSION',
+          `logging in to token "${t.label}" failed with ${name ?? 'a native error'}`,
+          error,
+          'C_Login',
+        );
     }
   }
 }

@@ -31,13 +31,23 @@ function importP256(subtle: SubtleCrypto, pub: Uint8Array): Promise<CryptoKey> {
  * ECDSA P-256 with SHA-256 over `hashInput`, whose digest is `digest`
  * (records are signed with CKM_ECDSA over the digest, which is the same thing).
  */
-export async function verifyP256(pub: Uint8Array, hashInput: Uint8Array, digest: Uint8Array, sig: Uint8Array): Promise<boolean> {
+export async function verifyP256(
+  pub: Uint8Array,
+  hashInput: Uint8Array,
+  digest: Uint8Array,
+  sig: Uint8Array,
+): Promise<boolean> {
   if (sig.length !== 64 || !isLowS(sig)) return false;
   const subtle = (globalThis.crypto as Crypto | undefined)?.subtle;
   if (subtle) {
     try {
       const key = await importP256(subtle, pub);
-      return await subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, sig as BufferSource, hashInput as BufferSource);
+      return await subtle.verify(
+        { name: 'ECDSA', hash: 'SHA-256' },
+        key,
+        sig as BufferSource,
+        hashInput as BufferSource,
+      );
     } catch {
       // fall through to noble: same answer, slower
     }

@@ -200,9 +200,9 @@ function subtleCrypto(): SubtleCrypto | undefined {
 }
 
 function nodeCryptoModule(): NodeCrypto | undefined {
-  return (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as
-    | NodeCrypto
-    | undefined;
+  return (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
+    'node:crypto',
+  ) as NodeCrypto | undefined;
 }
 
 /**
@@ -216,7 +216,10 @@ export function backendUnavailable(preference: unknown): ErstError | undefined {
     return new ErstError('ERR_OPTIONS_INVALID', `backend must be one of ${BACKEND_NAMES.join(', ')}`);
   }
   if (preference === 'webcrypto' && !subtleCrypto()) {
-    return new ErstError('ERR_CRYPTO_UNAVAILABLE', 'backend "webcrypto": this runtime has no WebCrypto (globalThis.crypto.subtle)');
+    return new ErstError(
+      'ERR_CRYPTO_UNAVAILABLE',
+      'backend "webcrypto": this runtime has no WebCrypto (globalThis.crypto.subtle)',
+    );
   }
   if (preference === 'node' && !nodeCryptoModule()) {
     return new ErstError('ERR_CRYPTO_UNAVAILABLE', 'backend "node": this runtime has no node:crypto');

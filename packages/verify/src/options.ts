@@ -1,4 +1,12 @@
-import { ALGORITHMS, type Algorithm, ErstError, type PublicKey, isErstError, parsePublicKey, publicKeyFromRaw } from '@erst/core';
+import {
+  ALGORITHMS,
+  type Algorithm,
+  ErstError,
+  type PublicKey,
+  isErstError,
+  parsePublicKey,
+  publicKeyFromRaw,
+} from '@erst/core';
 import { type BackendPreference, backendUnavailable } from './ed25519.js';
 import { type TrustPolicy, type TrustedKey, checkAttestationRoot } from './trust.js';
 
@@ -51,7 +59,8 @@ function checkKey(value: unknown, where: string): PublicKey {
 }
 
 function checkDate(value: unknown, where: string): void {
-  if (value !== undefined && !(value instanceof Date && !Number.isNaN(value.getTime()))) throw invalid(`${where} must be a valid Date`);
+  if (value !== undefined && !(value instanceof Date && !Number.isNaN(value.getTime())))
+    throw invalid(`${where} must be a valid Date`);
 }
 
 function checkPolicy(value: unknown, where: string): TrustPolicy {
@@ -87,17 +96,32 @@ export function checkOptions(options: unknown): CheckedOptions {
   if (!isObject(options)) throw invalid('options must be an object');
   const o = options as Options;
   const keys = list(o.publicKeys, 'publicKeys').map((k, i) => checkKey(k, `publicKeys[${i}]`));
-  const trust = o.trust === undefined ? [] : Array.isArray(o.trust) ? o.trust.map((p, i) => checkPolicy(p, `trust[${i}]`)) : [checkPolicy(o.trust, 'trust')];
-  const roots = list(o.attestationRoots, 'attestationRoots').map((r, i) => checkAttestationRoot(r, `attestationRoots[${i}]`));
-  if (o.requireAttestation !== undefined && typeof o.requireAttestation !== 'boolean') throw invalid('requireAttestation must be a boolean');
+  const trust =
+    o.trust === undefined
+      ? []
+      : Array.isArray(o.trust)
+        ? o.trust.map((p, i) => checkPolicy(p, `trust[${i}]`))
+        : [checkPolicy(o.trust, 'trust')];
+  const roots = list(o.attestationRoots, 'attestationRoots').map((r, i) =>
+    checkAttestationRoot(r, `attestationRoots[${i}]`),
+  );
+  if (o.requireAttestation !== undefined && typeof o.requireAttestation !== 'boolean')
+    throw invalid('requireAttestation must be a boolean');
   const backend = o.backend ?? 'auto';
   const unavailable = backendUnavailable(backend);
   if (unavailable) throw unavailable;
   // Certificate chains are checked with WebCrypto, whichever backend verifies Ed25519.
-  if ((roots.length > 0 || trust.some((p) => p.attestationRoots.length > 0)) && !(globalThis.crypto as Crypto | undefined)?.subtle) {
-    throw new ErstError('ERR_CRYPTO_UNAVAILABLE', 'attestation roots were pinned, and checking certificate chains needs WebCrypto (globalThis.crypto.subtle), which this runtime lacks');
+  if (
+    (roots.length > 0 || trust.some((p) => p.attestationRoots.length > 0)) &&
+    !(globalThis.crypto as Crypto | undefined)?.subtle
+  ) {
+    throw new ErstError(
+      'ERR_CRYPTO_UNAVAILABLE',
+      'attestation roots were pinned, and checking certificate chains needs WebCrypto (globalThis.crypto.subtle), which this runtime lacks',
+    );
   }
-  if (o.maxBytes !== undefined && !(Number.isSafeInteger(o.maxBytes) && (o.maxBytes as number) > 0)) throw invalid('maxBytes must be a positive integer');
+  if (o.maxBytes !== undefined && !(Number.isSafeInteger(o.maxBytes) && (o.maxBytes as number) > 0))
+    throw invalid('maxBytes must be a positive integer');
   return {
     keys,
     trust,

@@ -1,4 +1,15 @@
-import { type ErrorCode, ErstError, type JsonValue, type PublicKey, base64ToBytes, isErstError, parsePublicKey, parseRfc3339, parseStrictJson, publicKeyId } from '@erst/core';
+import {
+  type ErrorCode,
+  ErstError,
+  type JsonValue,
+  type PublicKey,
+  base64ToBytes,
+  isErstError,
+  parsePublicKey,
+  parseRfc3339,
+  parseStrictJson,
+  publicKeyId,
+} from '@erst/core';
 
 /** A key the verifier was told to trust, optionally only for a window of time. */
 export interface TrustedKey {
@@ -111,8 +122,10 @@ export function parseTrustFile(input: string | Uint8Array | JsonValue, options: 
   if (!Array.isArray(rawKeys)) throw trustError('"keys" must be an array');
   rawKeys.forEach((entry, i) => {
     const where = `keys[${i}]`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw trustError(`${where} must be an object`);
-    if (typeof entry.public_key !== 'string') throw trustError(`${where}.public_key must be a string (hex or SPKI PEM)`);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      throw trustError(`${where} must be an object`);
+    if (typeof entry.public_key !== 'string')
+      throw trustError(`${where}.public_key must be a string (hex or SPKI PEM)`);
     let key: PublicKey;
     try {
       key = parsePublicKey(entry.public_key);
@@ -142,7 +155,8 @@ export function parseTrustFile(input: string | Uint8Array | JsonValue, options: 
     const where = `trust file: attestation_roots[${i}]`;
     let text = r;
     if (!r.includes('-----BEGIN CERTIFICATE-----')) {
-      if (!options.resolveRoot) throw trustError(`attestation_roots[${i}] is not PEM text, and no file resolver was given`);
+      if (!options.resolveRoot)
+        throw trustError(`attestation_roots[${i}] is not PEM text, and no file resolver was given`);
       try {
         text = options.resolveRoot(r);
       } catch (cause) {

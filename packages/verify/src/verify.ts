@@ -16,7 +16,13 @@ import {
   sha256Utf8,
   utf8Bytes,
 } from '@erst/core';
-import { type Ed25519Backend, type KeyVerdict, checkEd25519PublicKey, selectBackend, signatureIsStrictlyEncoded } from './ed25519.js';
+import {
+  type Ed25519Backend,
+  type KeyVerdict,
+  checkEd25519PublicKey,
+  selectBackend,
+  signatureIsStrictlyEncoded,
+} from './ed25519.js';
 import { type VerifyErrorCode, type WarningCode, isVerifyErrorCode } from './codes.js';
 import { verifyP256 } from './ecdsa.js';
 import { checkOptions } from './options.js';
@@ -125,14 +131,20 @@ export function unreadableResult(error: unknown): VerifyResult {
  * ERR_INTERNAL with its message rather than passed off as a malformed record.
  */
 function issue(e: unknown): VerifyIssue {
-  if (isErstError(e) && errorCategory(e.code) === 'input' && isVerifyErrorCode(e.code)) return { code: e.code, message: e.message };
+  if (isErstError(e) && errorCategory(e.code) === 'input' && isVerifyErrorCode(e.code))
+    return { code: e.code, message: e.message };
   const internal = internalError(e);
-  return { code: 'ERR_INTERNAL', message: internal.code === 'ERR_INTERNAL' ? internal.message : `${internal.code}: ${internal.message}` };
+  return {
+    code: 'ERR_INTERNAL',
+    message: internal.code === 'ERR_INTERNAL' ? internal.message : `${internal.code}: ${internal.message}`,
+  };
 }
 
 /** True when every error is about reading the input, not about verification. */
 export function isMalformed(result: VerifyResult): boolean {
-  return result.errors.length > 0 && result.format === null && result.errors.every((e) => errorCategory(e.code) === 'input');
+  return (
+    result.errors.length > 0 && result.format === null && result.errors.every((e) => errorCategory(e.code) === 'input')
+  );
 }
 
 /**
@@ -149,7 +161,11 @@ export class Verifier {
   /** Throws the codes of checkOptions (ERR_PUBLIC_KEY_FORMAT, ERR_OPTIONS_INVALID, ERR_CRYPTO_UNAVAILABLE) for bad options. */
   constructor(options: VerifyOptions = {}) {
     const o = checkOptions(options);
-    const pinned: TrustPolicy = { keys: o.keys.map((key) => ({ key })), attestationRoots: o.roots, requireAttestation: o.requireAttestation };
+    const pinned: TrustPolicy = {
+      keys: o.keys.map((key) => ({ key })),
+      attestationRoots: o.roots,
+      requireAttestation: o.requireAttestation,
+    };
     this.#trust = new TrustIndex([pinned, ...o.trust]);
     this.#requireAttestation = this.#trust.requireAttestation;
     this.#backend = selectBackend(o.backend);
@@ -180,7 +196,9 @@ export class Verifier {
     let rec: SignedRecord;
     try {
       const value =
-        typeof input === 'string' || input instanceof Uint8Array ? parseStrictJson(input, { maxBytes: this.#maxBytes }) : input;
+        typeof input === 'string' || input instanceof Uint8Array
+          ? parseStrictJson(input, { maxBytes: this.#maxBytes })
+          : input;
       rec = parseRecord(value);
     } catch (e) {
       result.errors.push(issue(e));
@@ -234,7 +252,9 @@ export class Verifier {
     // cached inside @erst/attestation, so an archive that repeats one token's
     // chain pays for them once.
     if (rec.attestation) {
-      const times = [rec.attestation.retrieved_at, rec.timestamp].map((t) => (t === undefined ? undefined : parseRfc3339(t))).filter((t): t is Date => t !== undefined);
+      const times = [rec.attestation.retrieved_at, rec.timestamp]
+        .map((t) => (t === undefined ? undefined : parseRfc3339(t)))
+        .filter((t): t is Date => t !== undefined);
       try {
         const att = await this.#attestationModule();
         result.attestation = await att.verifyAttestation({
@@ -247,7 +267,10 @@ export class Verifier {
         // The checker reports a bad chain in its result; an ErstError here is an
         // attestation it refused outright, anything else is a bug (ERR_INTERNAL).
         if (!isErstError(e)) throw e;
-        result.errors.push({ code: 'ERR_ATTESTATION_INVALID', message: `the attestation could not be checked: ${e.message}` });
+        result.errors.push({
+          code: 'ERR_ATTESTATION_INVALID',
+          message: `the attestation could not be checked: ${e.message}`,
+        });
         return result;
       }
       if (this.#trust.roots.length === 0) {
@@ -258,7 +281,11 @@ export class Verifier {
         });
       } else if (!result.attestation.attested) {
         for (const e of result.attestation.errors) {
-          result.errors.push(isVerifyErrorCode(e.code) ? { code: e.code, message: e.message } : { code: 'ERR_ATTESTATION_INVALID', message: `${e.code}: ${e.message}` });
+          result.errors.push(
+            isVerifyErrorCode(e.code)
+              ? { code: e.code, message: e.message }
+              : { code: 'ERR_ATTESTATION_INVALID', message: `${e.code}: ${e.message}` },
+          );
         }
       }
     }
@@ -269,7 +296,12 @@ export class Verifier {
     return result;
   }
 
-  async #checkSignature(rec: SignedRecord, digest: Uint8Array, digestHex: string, result: VerifyResult): Promise<boolean> {
+  async #checkSignature(
+    rec: SignedRecord,
+    digest: Uint8Array,
+    digestHex: string,
+    result: VerifyResult,
+  ): Promise<boolean> {
     const message = rec.signedMessage === 'digest' ? digest : utf8Bytes(digestHex);
     if (rec.algorithm === 'ecdsa-p256') return verifyP256(rec.publicKey.raw, rec.hashInput, digest, rec.signature);
     const verdict = ed25519Verdict(rec.publicKey);
@@ -321,14 +353,15 @@ export class Verifier {
       result.trust = 'embedded-only';
       result.warnings.push({
         code: 'WARN_KEY_NOT_PINNED',
-        message: 'integrity only: the signature verifies under the key the record names, but no key was pinned; this proves someone signed it, not who',
+        message:
+          'integrity only: the signature verifies under the key the record names, but no key was pinned; this proves someone signed it, not who',
       });
     }
     if (this.#requireAttestation && !attested) {
       result.errors.push({
         code: 'ERR_ATTESTATION_REQUIRED',
         message: rec.attestation
-          ? 'attestation is required, and this record\'s attestation does not prove its key to a pinned root'
+          ? "attestation is required, and this record's attestation does not prove its key to a pinned root"
           : 'attestation is required, and this record carries none',
       });
     }
@@ -380,4 +413,3 @@ export async function verifyMany(
 ): Promise<VerifyResult[]> {
   return new Verifier(options).verifyMany(inputs, options);
 }
-

@@ -1,6 +1,13 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type HardwareAttestation, type PublicKey, generateWithSigner, hexToBytes, publicKeyFromRaw, seedSigner } from '@erst/core';
+import {
+  type HardwareAttestation,
+  type PublicKey,
+  generateWithSigner,
+  hexToBytes,
+  publicKeyFromRaw,
+  seedSigner,
+} from '@erst/core';
 import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, runBatch, runCli, tempDir } from '@erst/fixtures';
 import { ROOT_DEFECTS, TestCa, attestationFor, forgedAnchorChain, lookAlikeCertificates } from '@erst/test-ca';
 import { createPrivateKey } from 'node:crypto';
@@ -21,17 +28,24 @@ beforeAll(async () => {
 /** A record the attacker signs with their own key, carrying whatever attestation they like. */
 async function record(name: string, attestation: HardwareAttestation): Promise<string> {
   const file = join(dir, name);
-  writeFileSync(file, JSON.stringify(await generateWithSigner(seedSigner(SEED), { transactionHash: TX, payload: PAYLOAD }, { attestation })));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      await generateWithSigner(seedSigner(SEED), { transactionHash: TX, payload: PAYLOAD }, { attestation }),
+    ),
+  );
   return file;
 }
 
 /** The record's error codes; an unattested key that nobody pinned is also untrusted. */
 function codesOf(stdout: string): string[] {
   const [res] = JSON.parse(stdout).results;
-  return [...new Set((res.errors as { code: string }[]).map((e) => e.code))].filter((c) => c !== 'ERR_KEY_NOT_TRUSTED').sort();
+  return [...new Set((res.errors as { code: string }[]).map((e) => e.code))]
+    .filter((c) => c !== 'ERR_KEY_NOT_TRUSTED')
+    .sort();
 }
 
-describe('a forged look-alike of the pinned root at the chain\'s end does not stand in for it', () => {
+describe("a forged look-alike of the pinned root at the chain's end does not stand in for it", () => {
   for (const defect of ROOT_DEFECTS) {
     it(`${defect} root: exit 1 with the root's own defect, not attested`, async () => {
       const v = await forgedAnchorChain(defect, KEY, new Date());
@@ -89,12 +103,15 @@ describe('trust-file roots', () => {
     return { trust, base };
   }
 
-  it('a path out of the trust file\'s directory (.., absolute, symlink out) is refused: exit 2, ERR_TRUST_FILE_INVALID, nothing of the file quoted', async () => {
+  it("a path out of the trust file's directory (.., absolute, symlink out) is refused: exit 2, ERR_TRUST_FILE_INVALID, nothing of the file quoted", async () => {
     const rec = await record('plain.json', attestationFor(await ca.chain(KEY)));
     for (const entry of ['../secret.txt', '../other-root.pem', '/etc/passwd', 'link.pem']) {
       const { trust, base } = trustDir(['root.pem', entry]);
       symlinkSync(join(base, 'secret.txt'), join(base, 'trust', 'link.pem'));
-      for (const run of [runCli(['audit', 'verify', rec, '--trust', trust]), runBatch(['verify', rec, '--trust', trust])]) {
+      for (const run of [
+        runCli(['audit', 'verify', rec, '--trust', trust]),
+        runBatch(['verify', rec, '--trust', trust]),
+      ]) {
         const r = await run;
         expect(r.code, `${entry}: ${r.stderr}`).toBe(2);
         expect(r.stderr).toContain('ERR_TRUST_FILE_INVALID');
@@ -108,7 +125,10 @@ describe('trust-file roots', () => {
   it('a root file that is no certificate is refused from a trust file as from --attestation-root: exit 2', async () => {
     const rec = await record('plain2.json', attestationFor(await ca.chain(KEY)));
     const { trust, base } = trustDir(['key.pem']);
-    writeFileSync(join(base, 'trust', 'key.pem'), '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEASECWJ6tx9yrw1zk3SJGM8fe4Hu7cqvnXCaAUQ+iiKBY=\n-----END PUBLIC KEY-----\n');
+    writeFileSync(
+      join(base, 'trust', 'key.pem'),
+      '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEASECWJ6tx9yrw1zk3SJGM8fe4Hu7cqvnXCaAUQ+iiKBY=\n-----END PUBLIC KEY-----\n',
+    );
     const viaTrust = await runCli(['audit', 'verify', rec, '--trust', trust]);
     expect(viaTrust.code).toBe(2);
     expect(viaTrust.stderr).toContain('ERR_TRUST_FILE_INVALID');

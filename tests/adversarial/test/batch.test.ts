@@ -26,7 +26,11 @@ function nextTx(): string {
 }
 
 async function record(by: InMemorySigner = signer): Promise<string> {
-  const r = await generateWithSigner(by, { transactionHash: nextTx(), payload: { envelope_xdr: 'AAAA', result_meta_xdr: 'BBBB', events: [], logs: [] } }, { attestation: null });
+  const r = await generateWithSigner(
+    by,
+    { transactionHash: nextTx(), payload: { envelope_xdr: 'AAAA', result_meta_xdr: 'BBBB', events: [], logs: [] } },
+    { attestation: null },
+  );
   return JSON.stringify(r);
 }
 
@@ -37,7 +41,11 @@ interface BatchReport {
   by_code: Record<string, number>;
   failures: { source: string; code: string; kind: string }[];
   missing?: string[];
-  state?: { status: string; written: boolean; digests?: { file: string; sequence: number; digest: string; previous_digest: string | null }[] };
+  state?: {
+    status: string;
+    written: boolean;
+    digests?: { file: string; sequence: number; digest: string; previous_digest: string | null }[];
+  };
 }
 
 /** The stderr lines erst-batch must print for errors, whatever --quiet says. */
@@ -47,7 +55,12 @@ function errorLines(stderr: string): string[] {
 
 describe('erst audit sign --batch --out file.jsonl: resume trusts only lines that verify', () => {
   const payloadLines = (n: number): string =>
-    Array.from({ length: n }, (_, i) => JSON.stringify({ transaction_hash: nextTx(), payload: { envelope_xdr: 'AAAA', result_meta_xdr: `r${i}`, events: [], logs: [] } })).join('\n') + '\n';
+    Array.from({ length: n }, (_, i) =>
+      JSON.stringify({
+        transaction_hash: nextTx(),
+        payload: { envelope_xdr: 'AAAA', result_meta_xdr: `r${i}`, events: [], logs: [] },
+      }),
+    ).join('\n') + '\n';
 
   async function setup(n: number): Promise<{ d: string; input: string; out: string; key: string }> {
     const d = scratch('erst-adv-resume-');
@@ -99,10 +112,18 @@ describe('erst audit sign --batch --out file.jsonl: resume trusts only lines tha
 
   it('1.x output: a line whose (unsigned) transaction_hash was changed does not count as that transaction signed', async () => {
     const { input, out, key } = await setup(5);
-    const txs = readFileSync(input, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { transaction_hash: string }).transaction_hash);
-    expect((await runCli(['audit', 'sign', '--batch', input, '--out', out, '--key-file', key, '--schema', '1.1.0'])).code).toBe(0);
+    const txs = readFileSync(input, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { transaction_hash: string }).transaction_hash);
+    expect(
+      (await runCli(['audit', 'sign', '--batch', input, '--out', out, '--key-file', key, '--schema', '1.1.0'])).code,
+    ).toBe(0);
     // As if the run died before the last transaction, and someone relabelled another line as it.
-    const lines = readFileSync(out, 'utf8').trimEnd().split('\n').filter((l) => !l.includes(txs[4]!));
+    const lines = readFileSync(out, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .filter((l) => !l.includes(txs[4]!));
     const i = lines.findIndex((l) => l.includes(txs[1]!));
     lines[i] = lines[i]!.replace(txs[1]!, txs[4]!);
     writeFileSync(out, `${lines.join('\n')}\n`);
@@ -128,7 +149,19 @@ describe('erst audit sign --batch --out file.jsonl: resume trusts only lines tha
 
 describe('erst-batch --state: rolling back to an older signed state', () => {
   async function night(d: string, logs: string, extra: string[] = []) {
-    const r = await runBatch(['verify', logs, ...PIN, '--state', join(d, 'state.json'), '--state-key', join(d, 'state.pem'), '--json', '-', '-q', ...extra]);
+    const r = await runBatch([
+      'verify',
+      logs,
+      ...PIN,
+      '--state',
+      join(d, 'state.json'),
+      '--state-key',
+      join(d, 'state.pem'),
+      '--json',
+      '-',
+      '-q',
+      ...extra,
+    ]);
     return { code: r.code, stderr: r.stderr, report: JSON.parse(r.stdout) as BatchReport };
   }
 
@@ -185,18 +218,27 @@ describe('erst-batch --state: rolling back to an older signed state', () => {
 describe('erst-batch: silence never reads as success', () => {
   const emptyTar = Buffer.alloc(1024);
   const cases: [string, (d: string) => string][] = [
-    ['an empty directory', (d) => {
-      mkdirSync(join(d, 'mnt'));
-      return join(d, 'mnt');
-    }],
-    ['an empty .tar', (d) => {
-      writeFileSync(join(d, 'empty.tar'), emptyTar);
-      return join(d, 'empty.tar');
-    }],
-    ['a .tar.gz of zeros', (d) => {
-      writeFileSync(join(d, 'zeros.tar.gz'), gzipSync(Buffer.alloc(10240)));
-      return join(d, 'zeros.tar.gz');
-    }],
+    [
+      'an empty directory',
+      (d) => {
+        mkdirSync(join(d, 'mnt'));
+        return join(d, 'mnt');
+      },
+    ],
+    [
+      'an empty .tar',
+      (d) => {
+        writeFileSync(join(d, 'empty.tar'), emptyTar);
+        return join(d, 'empty.tar');
+      },
+    ],
+    [
+      'a .tar.gz of zeros',
+      (d) => {
+        writeFileSync(join(d, 'zeros.tar.gz'), gzipSync(Buffer.alloc(10240)));
+        return join(d, 'zeros.tar.gz');
+      },
+    ],
   ];
   for (const [what, make] of cases) {
     it(`${what}: exit 2, ERR_ARCHIVE_EMPTY on stderr even with -q; --allow-empty passes`, async () => {
@@ -218,7 +260,9 @@ describe('erst-batch: silence never reads as success', () => {
     const r = await runBatch(['verify', join(d, 'full'), join(d, 'mnt'), ...PIN, '--json', '-', '-q']);
     expect(r.code).toBe(2);
     const report = JSON.parse(r.stdout) as BatchReport;
-    expect(report.failures).toEqual([expect.objectContaining({ source: join(d, 'mnt'), code: 'ERR_ARCHIVE_EMPTY', kind: 'unreadable' })]);
+    expect(report.failures).toEqual([
+      expect.objectContaining({ source: join(d, 'mnt'), code: 'ERR_ARCHIVE_EMPTY', kind: 'unreadable' }),
+    ]);
   });
 
   it('-q does not hide a missing input: one coded line on stderr, exit 2', async () => {
@@ -239,13 +283,19 @@ describe('erst-batch: "__proto__" from the archive is an ordinary name', () => {
     writeFileSync(join(dir, '__proto__.json'), await record());
     writeFileSync(join(dir, 'other.json'), (await record()).replace('"AAAA"', '"AAAB"'));
     const run = async () => {
-      const r = await runBatch(['verify', '__proto__', ...PIN, '--state', join(d, 'state.json'), '--json', '-', '-q'], { cwd: d });
+      const r = await runBatch(['verify', '__proto__', ...PIN, '--state', join(d, 'state.json'), '--json', '-', '-q'], {
+        cwd: d,
+      });
       return { code: r.code, report: JSON.parse(r.stdout) as BatchReport };
     };
     const first = await run();
     expect(first.code).toBe(1);
     expect(Object.hasOwn(first.report.by_input, '__proto__')).toBe(true);
-    expect(Object.getOwnPropertyDescriptor(first.report.by_input, '__proto__')?.value).toEqual({ valid: 1, invalid: 1, unreadable: 0 });
+    expect(Object.getOwnPropertyDescriptor(first.report.by_input, '__proto__')?.value).toEqual({
+      valid: 1,
+      invalid: 1,
+      unreadable: 0,
+    });
     expect(first.report.totals).toEqual({ records: 2, valid: 1, invalid: 1, unreadable: 0 });
 
     rmSync(join(dir, '__proto__.json'));

@@ -1,5 +1,15 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { generateWithSigner } from '@erst/core';
 import { REPO_ROOT, SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, tempDir } from '@erst/fixtures';
@@ -27,7 +37,13 @@ let tx = 0;
 async function record(): Promise<string> {
   tx++;
   const transactionHash = tx.toString(16).padStart(64, 'f');
-  return JSON.stringify(await generateWithSigner(signer, { transactionHash, payload: { envelope_xdr: 'AAAA', events: [], logs: [] } }, { attestation: null }));
+  return JSON.stringify(
+    await generateWithSigner(
+      signer,
+      { transactionHash, payload: { envelope_xdr: 'AAAA', events: [], logs: [] } },
+      { attestation: null },
+    ),
+  );
 }
 
 interface Timed {
@@ -38,9 +54,18 @@ interface Timed {
   ms: number;
 }
 
-function start(bin: 'erst' | 'erst-batch' | 'sh', args: readonly string[], timeoutMs = HANG_MS): { child: ChildProcess; done: Promise<Timed> } {
+function start(
+  bin: 'erst' | 'erst-batch' | 'sh',
+  args: readonly string[],
+  timeoutMs = HANG_MS,
+): { child: ChildProcess; done: Promise<Timed> } {
   const t0 = performance.now();
-  const child = spawn(bin === 'sh' ? 'sh' : join(REPO_ROOT, 'node_modules', '.bin', bin), args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+  const child = spawn(bin === 'sh' ? 'sh' : join(REPO_ROOT, 'node_modules', '.bin', bin), args, {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+  });
   running.push(child);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -48,7 +73,13 @@ function start(bin: 'erst' | 'erst-batch' | 'sh', args: readonly string[], timeo
   child.stderr!.on('data', (d: Buffer) => err.push(d));
   const done = new Promise<Timed>((resolve) =>
     child.on('close', (code, signal) =>
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms: performance.now() - t0 }),
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        ms: performance.now() - t0,
+      }),
     ),
   );
   return { child, done };
@@ -86,10 +117,20 @@ describe('FIFOs as inputs: refused at once, never opened blocking', () => {
     const fifo = mkfifo(join(d, 'fifo.json'));
     symlinkSync(fifo, join(d, 'link.json'));
     writeFileSync(join(d, 'good.json'), await record());
-    const r = await runTimed('erst', ['audit', 'verify', fifo, join(d, 'link.json'), join(d, 'good.json'), ...PIN, '--json']);
+    const r = await runTimed('erst', [
+      'audit',
+      'verify',
+      fifo,
+      join(d, 'link.json'),
+      join(d, 'good.json'),
+      ...PIN,
+      '--json',
+    ]);
     expect(r.signal, 'erst hung on the FIFO').toBeNull();
     expect(r.code).toBe(2);
-    const results = (JSON.parse(r.stdout) as { results: { file: string; valid: boolean; errors: { code: string }[] }[] }).results;
+    const results = (
+      JSON.parse(r.stdout) as { results: { file: string; valid: boolean; errors: { code: string }[] }[] }
+    ).results;
     expect(results.map((x) => [x.file, x.valid, x.errors[0]?.code ?? null])).toEqual([
       [fifo, false, 'ERR_FILE_NOT_REGULAR'],
       [join(d, 'link.json'), false, 'ERR_FILE_NOT_REGULAR'],
@@ -113,7 +154,10 @@ describe('FIFOs as inputs: refused at once, never opened blocking', () => {
     expect(r.code).toBe(2);
     const report = JSON.parse(r.stdout) as BatchReport;
     expect(report.totals).toEqual({ records: 2, valid: 2, invalid: 0, unreadable: 2 });
-    expect(failureCodes(report)).toEqual({ [join(logs, 'b.json')]: 'ERR_FILE_NOT_REGULAR', [join(logs, 'd.json')]: 'ERR_FILE_NOT_REGULAR' });
+    expect(failureCodes(report)).toEqual({
+      [join(logs, 'b.json')]: 'ERR_FILE_NOT_REGULAR',
+      [join(logs, 'd.json')]: 'ERR_FILE_NOT_REGULAR',
+    });
   });
 
   it('erst-batch verify: a FIFO named as a .jsonl or .json input is ERR_FILE_NOT_REGULAR (exit 2)', async () => {
@@ -123,7 +167,10 @@ describe('FIFOs as inputs: refused at once, never opened blocking', () => {
     const r = await runTimed('erst-batch', ['verify', jsonl, json, ...PIN, '--json', '-', '-q']);
     expect(r.signal, 'erst-batch hung on a FIFO').toBeNull();
     expect(r.code).toBe(2);
-    expect(failureCodes(JSON.parse(r.stdout) as BatchReport)).toEqual({ [jsonl]: 'ERR_FILE_NOT_REGULAR', [json]: 'ERR_FILE_NOT_REGULAR' });
+    expect(failureCodes(JSON.parse(r.stdout) as BatchReport)).toEqual({
+      [jsonl]: 'ERR_FILE_NOT_REGULAR',
+      [json]: 'ERR_FILE_NOT_REGULAR',
+    });
   });
 
   it('erst-batch verify --state <FIFO> is refused with ERR_FILE_NOT_REGULAR (exit 2), and the FIFO stays a FIFO', async () => {
@@ -144,7 +191,16 @@ describe('FIFOs as inputs: refused at once, never opened blocking', () => {
     const fifoIn = mkfifo(join(d, 'in-fifo.jsonl'));
     const input = join(d, 'in.jsonl');
     writeFileSync(input, `${JSON.stringify({ transaction_hash: 'ab'.repeat(32), payload: { logs: [] } })}\n`);
-    const fromFifo = await runTimed('erst', ['audit', 'sign', '--key-file', key, '--batch', fifoIn, '--out', join(d, 'out.jsonl')]);
+    const fromFifo = await runTimed('erst', [
+      'audit',
+      'sign',
+      '--key-file',
+      key,
+      '--batch',
+      fifoIn,
+      '--out',
+      join(d, 'out.jsonl'),
+    ]);
     expect(fromFifo.signal, 'erst hung on the FIFO input').toBeNull();
     expect(fromFifo.code).toBe(2);
     expect(fromFifo.stderr).toMatch(/error ERR_FILE_NOT_REGULAR:/);
@@ -159,7 +215,10 @@ describe('FIFOs as inputs: refused at once, never opened blocking', () => {
   it("a FIFO as a trust file's attestation root: erst and erst-batch refuse it with ERR_FILE_NOT_REGULAR (exit 2)", async () => {
     const d = scratch('erst-adv-files-');
     mkfifo(join(d, 'root.pem'));
-    writeFileSync(join(d, 'trust.json'), JSON.stringify({ keys: [{ public_key: SIGNING_PUBLIC_KEY_HEX }], attestation_roots: ['root.pem'] }));
+    writeFileSync(
+      join(d, 'trust.json'),
+      JSON.stringify({ keys: [{ public_key: SIGNING_PUBLIC_KEY_HEX }], attestation_roots: ['root.pem'] }),
+    );
     writeFileSync(join(d, 'r.json'), await record());
     const cli = await runTimed('erst', ['audit', 'verify', join(d, 'r.json'), '--trust', join(d, 'trust.json')]);
     expect(cli.signal, 'erst hung on the FIFO').toBeNull();
@@ -184,13 +243,32 @@ describe('symbolic links out of the archive', () => {
     symlinkSync('/etc/passwd', join(logs, 'etc.json'));
     const out = join(d, 'out');
     mkdirSync(out);
-    const r = await runTimed('erst-batch', ['verify', logs, ...PIN, '--json', join(out, 'r.json'), '--html', join(out, 'r.html'), '--junit', join(out, 'j.xml')]);
+    const r = await runTimed('erst-batch', [
+      'verify',
+      logs,
+      ...PIN,
+      '--json',
+      join(out, 'r.json'),
+      '--html',
+      join(out, 'r.html'),
+      '--junit',
+      join(out, 'j.xml'),
+    ]);
     expect(r.code, r.stderr).toBe(2);
     const json = readFileSync(join(out, 'r.json'), 'utf8');
     const report = JSON.parse(json) as BatchReport;
     expect(report.totals).toEqual({ records: 2, valid: 2, invalid: 0, unreadable: 2 });
-    expect(failureCodes(report)).toEqual({ [join(logs, 'etc.json')]: 'ERR_FILE_OUTSIDE_ROOT', [join(logs, 'passwd.json')]: 'ERR_FILE_OUTSIDE_ROOT' });
-    for (const text of [json, readFileSync(join(out, 'r.html'), 'utf8'), readFileSync(join(out, 'j.xml'), 'utf8'), r.stdout, r.stderr]) {
+    expect(failureCodes(report)).toEqual({
+      [join(logs, 'etc.json')]: 'ERR_FILE_OUTSIDE_ROOT',
+      [join(logs, 'passwd.json')]: 'ERR_FILE_OUTSIDE_ROOT',
+    });
+    for (const text of [
+      json,
+      readFileSync(join(out, 'r.html'), 'utf8'),
+      readFileSync(join(out, 'j.xml'), 'utf8'),
+      r.stdout,
+      r.stderr,
+    ]) {
       expect(text).not.toContain('OUTSIDE-SECRET');
       expect(text).not.toContain('root:x:0');
     }
@@ -207,7 +285,18 @@ describe('outputs: special files are written through or refused, never replaced'
     const doc = JSON.stringify({ transaction_hash: 'ab'.repeat(32), payload: { envelope_xdr: 'AAAA' } });
     expect((await runTimed('erst', ['audit', 'sign', '--key-file', key, '--payload', doc, '--out', dev])).code).toBe(0);
     expect((await runTimed('erst', ['keys', 'generate', '--out', dev, '--force'])).code).toBe(0);
-    const b = await runTimed('erst-batch', ['verify', join(d, 'in.jsonl'), ...PIN, '--json', dev, '--html', dev, '--junit', dev, '-q']);
+    const b = await runTimed('erst-batch', [
+      'verify',
+      join(d, 'in.jsonl'),
+      ...PIN,
+      '--json',
+      dev,
+      '--html',
+      dev,
+      '--junit',
+      dev,
+      '-q',
+    ]);
     expect(b.code, b.stderr).toBe(0);
     expect(statSync(dev).isCharacterDevice()).toBe(true);
     expect(readdirSync(d).sort()).toEqual(['in.jsonl', 'key.pem', 'null']);
@@ -236,8 +325,22 @@ describe('outputs: special files are written through or refused, never replaced'
     writeFileSync(join(d, 'reports', 'latest.html'), 'old');
     symlinkSync(join('reports', 'latest.html'), join(d, 'report.html'));
     // As in `erst-batch ... | jq`: stdout is a pipe (a spawned child's stdout would be a socket).
-    const args = ['verify', join(d, 'in.jsonl'), ...PIN, '--json', join(d, 'stdout.json'), '--html', join(d, 'report.html'), '-q'];
-    const b = await runTimed('sh', ['-c', '"$0" "$@" | cat', join(REPO_ROOT, 'node_modules', '.bin', 'erst-batch'), ...args]);
+    const args = [
+      'verify',
+      join(d, 'in.jsonl'),
+      ...PIN,
+      '--json',
+      join(d, 'stdout.json'),
+      '--html',
+      join(d, 'report.html'),
+      '-q',
+    ];
+    const b = await runTimed('sh', [
+      '-c',
+      '"$0" "$@" | cat',
+      join(REPO_ROOT, 'node_modules', '.bin', 'erst-batch'),
+      ...args,
+    ]);
     expect(b.code, b.stderr).toBe(0);
     expect((JSON.parse(b.stdout) as BatchReport).totals.valid).toBe(1);
     expect(lstatSync(join(d, 'stdout.json')).isSymbolicLink()).toBe(true);
@@ -266,7 +369,8 @@ describe('killed runs', () => {
     return path;
   }
 
-  const stateTemps = (d: string): string[] => readdirSync(d).filter((n) => n.startsWith('.state.jsonl.') && n.endsWith('.tmp'));
+  const stateTemps = (d: string): string[] =>
+    readdirSync(d).filter((n) => n.startsWith('.state.jsonl.') && n.endsWith('.tmp'));
 
   async function until(cond: () => boolean): Promise<void> {
     const t0 = Date.now();
@@ -298,11 +402,26 @@ describe('killed runs', () => {
     mkdirSync(out);
     const key = join(d, 'key.pem');
     writeFileSync(key, SIGNING_KEY_PEM, { mode: 0o600 });
-    writeFileSync(join(d, 'in.jsonl'), `${JSON.stringify({ transaction_hash: 'cd'.repeat(32), payload: { envelope_xdr: 'AAAA' } })}\n`);
+    writeFileSync(
+      join(d, 'in.jsonl'),
+      `${JSON.stringify({ transaction_hash: 'cd'.repeat(32), payload: { envelope_xdr: 'AAAA' } })}\n`,
+    );
     const dead = spawnSync('true').pid;
-    const leftovers = [`.${'ab'.repeat(32)}.json.${dead}.0123456789ab.tmp`, `.${'ab'.repeat(32)}.json.0123456789ab.tmp`];
+    const leftovers = [
+      `.${'ab'.repeat(32)}.json.${dead}.0123456789ab.tmp`,
+      `.${'ab'.repeat(32)}.json.0123456789ab.tmp`,
+    ];
     for (const name of leftovers) writeFileSync(join(out, name), 'partial');
-    const r = await runTimed('erst', ['audit', 'sign', '--batch', join(d, 'in.jsonl'), '--out-dir', out, '--key-file', key]);
+    const r = await runTimed('erst', [
+      'audit',
+      'sign',
+      '--batch',
+      join(d, 'in.jsonl'),
+      '--out-dir',
+      out,
+      '--key-file',
+      key,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(out)).toEqual([`${'cd'.repeat(32)}.json`]);
   });

@@ -77,7 +77,11 @@ async function signed(payload: JsonObject): Promise<string> {
 /** Seals a hand-made 2.0.0 record with the test key, for fields the signer itself would never write. */
 function seal2(fields: Record<string, unknown>): string {
   const digest = createHash('sha256').update(canonicalize(fields)).digest();
-  return JSON.stringify({ ...fields, trace_hash: digest.toString('hex'), signature: edSign(null, digest, privateKey).toString('hex') });
+  return JSON.stringify({
+    ...fields,
+    trace_hash: digest.toString('hex'),
+    signature: edSign(null, digest, privateKey).toString('hex'),
+  });
 }
 
 /** An erst TypeScript record over `trace`, signed as erst's AuditLogger did (over the hex of the hash). */
@@ -113,15 +117,18 @@ describe('"__proto__" members are covered by the signature', () => {
     await expectRefusedByBoth(text, 1, 'ERR_HASH_MISMATCH');
   });
 
-  it("erst TypeScript records: one added to trace fails verification in erst and erst-batch", async () => {
+  it('erst TypeScript records: one added to trace fails verification in erst and erst-batch', async () => {
     const text = insertAfter(readVectorLines('erst-ts-legacy.jsonl')[0]!, '{"trace":{', FORGED);
     await expectRefusedByBoth(text, 1, 'ERR_HASH_MISMATCH');
   });
 
-  it.each(['erst-go-1.0.0.jsonl', 'erst-go-1.1.0.jsonl'])('%s: one added to payload is refused as a field the Go hash input does not cover', async (file) => {
-    const text = insertAfter(readVectorLines(file)[0]!, '"payload":{', FORGED);
-    await expectRefusedByBoth(text, 2, 'ERR_RECORD_FIELD_UNKNOWN');
-  });
+  it.each(['erst-go-1.0.0.jsonl', 'erst-go-1.1.0.jsonl'])(
+    '%s: one added to payload is refused as a field the Go hash input does not cover',
+    async (file) => {
+      const text = insertAfter(readVectorLines(file)[0]!, '"payload":{', FORGED);
+      await expectRefusedByBoth(text, 2, 'ERR_RECORD_FIELD_UNKNOWN');
+    },
+  );
 
   it('erst audit sign signs one in the payload: inspect --hash-input shows it, verify passes, changing it fails', async () => {
     const doc = `{"transaction_hash":"${TX}","payload":{"logs":["real"],"__proto__":{"logs":["FORGED"]}}}`;
@@ -136,7 +143,9 @@ describe('"__proto__" members are covered by the signature', () => {
     expect(h.code).toBe(0);
     // What python3 -c 'json.dumps(..., sort_keys=True, separators=(",", ":"))' and jq -jcS print for the payload.
     expect(h.stdout).toContain('"payload":{"__proto__":{"logs":["FORGED"]},"logs":["real"]}');
-    expect(createHash('sha256').update(h.stdout).digest('hex')).toBe((JSON.parse(record) as { trace_hash: string }).trace_hash);
+    expect(createHash('sha256').update(h.stdout).digest('hex')).toBe(
+      (JSON.parse(record) as { trace_hash: string }).trace_hash,
+    );
     expect((await verify(record)).exit).toBe(0);
     const changed = await verify(record.replace('"FORGED"', '"EDITED"'));
     expect(changed.exit).toBe(1);
@@ -206,19 +215,30 @@ describe('dates', () => {
     version: '2.0.0',
   });
 
-  it.each(['2026-02-30T12:00:00.000Z', '2026-11-26T24:00:00.000Z'])('a signed 2.0.0 record dated %s is refused', async (timestamp) => {
-    expect((await verify(seal2(fields('2026-11-26T12:00:00.000Z')))).exit).toBe(0);
-    const v = await verify(seal2(fields(timestamp)));
-    expect(v.exit).toBe(2);
-    expect(v.codes).toEqual(['ERR_RECORD_FIELD_FORMAT']);
-  });
+  it.each(['2026-02-30T12:00:00.000Z', '2026-11-26T24:00:00.000Z'])(
+    'a signed 2.0.0 record dated %s is refused',
+    async (timestamp) => {
+      expect((await verify(seal2(fields('2026-11-26T12:00:00.000Z')))).exit).toBe(0);
+      const v = await verify(seal2(fields(timestamp)));
+      expect(v.exit).toBe(2);
+      expect(v.codes).toEqual(['ERR_RECORD_FIELD_FORMAT']);
+    },
+  );
 
   it('an erst TypeScript record whose trace.timestamp is no date does not pass a key validity window', async () => {
     const trust = join(scratch(), 'trust.json');
     writeFileSync(
       trust,
       JSON.stringify({
-        keys: [{ public_key: SIGNING_PUBLIC_KEY_HEX, algorithm: 'ed25519', label: 'retired', not_before: '2026-01-01T00:00:00Z', not_after: '2026-12-31T23:59:59Z' }],
+        keys: [
+          {
+            public_key: SIGNING_PUBLIC_KEY_HEX,
+            algorithm: 'ed25519',
+            label: 'retired',
+            not_before: '2026-01-01T00:00:00Z',
+            not_after: '2026-12-31T23:59:59Z',
+          },
+        ],
       }),
     );
     const trace = (timestamp: string) => ({ input: { tx_hash: TX }, events: [], timestamp });
@@ -235,7 +255,8 @@ describe('dates', () => {
 describe('erst TypeScript publicKey holds one PEM block and nothing else', () => {
   const line = readVectorLines('erst-ts-legacy.jsonl')[0]!;
   const pem = (JSON.parse(line) as { publicKey: string }).publicKey;
-  const other = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEACQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=\n-----END PUBLIC KEY-----\n';
+  const other =
+    '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEACQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=\n-----END PUBLIC KEY-----\n';
 
   it.each([
     ['text after the block', `${pem}rotated in 2027, see the wiki`],

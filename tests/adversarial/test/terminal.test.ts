@@ -1,6 +1,17 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, type RunResult, SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, readVectorLines, run, runBatch, runCli, tempDir, vectorPath } from '@erst/fixtures';
+import {
+  REPO_ROOT,
+  type RunResult,
+  SIGNING_KEY_PEM,
+  SIGNING_PUBLIC_KEY_HEX,
+  readVectorLines,
+  run,
+  runBatch,
+  runCli,
+  tempDir,
+  vectorPath,
+} from '@erst/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // What a hostile record, file name or report tries to draw on the terminal:
@@ -31,7 +42,16 @@ beforeAll(async () => {
   keyFile = join(dir, 'key.pem');
   writeFileSync(keyFile, SIGNING_KEY_PEM, { mode: 0o600 });
   good = join(dir, 'good.json');
-  const s = await runCli(['audit', 'sign', '--key-file', keyFile, '--payload', JSON.stringify({ transaction_hash: TX, payload: PAYLOAD }), '--out', good]);
+  const s = await runCli([
+    'audit',
+    'sign',
+    '--key-file',
+    keyFile,
+    '--payload',
+    JSON.stringify({ transaction_hash: TX, payload: PAYLOAD }),
+    '--out',
+    good,
+  ]);
   expect(s.code, s.stderr).toBe(0);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,7 +98,12 @@ describe('erst audit verify and inspect: control characters from records and fil
   });
 
   it('--json output stays JSON and carries the field name exactly', async () => {
-    const r = await runCli(['audit', 'verify', write('unknown-field-json.json', goRecordWithField(`x${FAKE}`)), '--json']);
+    const r = await runCli([
+      'audit',
+      'verify',
+      write('unknown-field-json.json', goRecordWithField(`x${FAKE}`)),
+      '--json',
+    ]);
     expect(r.code).toBe(2);
     const out = JSON.parse(r.stdout) as { results: { errors: { message: string }[] }[] };
     expect(out.results[0]!.errors[0]!.message).toContain(`x${FAKE}`);
@@ -88,7 +113,15 @@ describe('erst audit verify and inspect: control characters from records and fil
     const named = join(dir, `log${FAKE}.json`);
     writeFileSync(named, readFileSync(good));
     const bidi = write(BIDI, readFileSync(good, 'utf8'));
-    const r = await runCli(['audit', 'verify', named, bidi, join(dir, `missing${FAKE}.json`), '--public-key', SIGNING_PUBLIC_KEY_HEX]);
+    const r = await runCli([
+      'audit',
+      'verify',
+      named,
+      bidi,
+      join(dir, `missing${FAKE}.json`),
+      '--public-key',
+      SIGNING_PUBLIC_KEY_HEX,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stdout).toContain('\\u202e');
     inert(r);
@@ -98,7 +131,14 @@ describe('erst audit verify and inspect: control characters from records and fil
   });
 
   it('sign --payload @file: neither the file name nor a field name in the file reaches the terminal raw', async () => {
-    const missing = await runCli(['audit', 'sign', '--key-file', keyFile, '--payload', `@${join(dir, `nope${FAKE}.json`)}`]);
+    const missing = await runCli([
+      'audit',
+      'sign',
+      '--key-file',
+      keyFile,
+      '--payload',
+      `@${join(dir, `nope${FAKE}.json`)}`,
+    ]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^erst: error ERR_FILE_NOT_FOUND: .*\n$/);
     inert(missing);
@@ -112,10 +152,24 @@ describe('erst audit verify and inspect: control characters from records and fil
 
 describe('erst audit sign --batch: a bad line is reported on one escaped line', () => {
   it('a field name in the line and the input file name (exit 2)', async () => {
-    const lines = [{ transaction_hash: TX, payload: { ...PAYLOAD, [`x${FAKE}`]: 1 } }].map((l) => JSON.stringify(l)).join('\n');
+    const lines = [{ transaction_hash: TX, payload: { ...PAYLOAD, [`x${FAKE}`]: 1 } }]
+      .map((l) => JSON.stringify(l))
+      .join('\n');
     const input = write(`batch${FAKE}.jsonl`, `${lines}\n`);
     const out = join(dir, 'batch-out');
-    const r = await runCli(['audit', 'sign', '--key-file', keyFile, '--batch', input, '--out-dir', out, '--schema', '1.1.0', '--quiet']);
+    const r = await runCli([
+      'audit',
+      'sign',
+      '--key-file',
+      keyFile,
+      '--batch',
+      input,
+      '--out-dir',
+      out,
+      '--schema',
+      '1.1.0',
+      '--quiet',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/line 1: error ERR_[A-Z_]+: /);
     inert(r);
@@ -166,7 +220,9 @@ describe('secrets typed in the wrong place are never printed back', () => {
   ];
   for (const [what, args, code] of cases) {
     it(`erst: ${what} (exit ${code})`, async () => {
-      const r = await runCli(args, { env: { ERST_AUDIT_PRIVATE_KEY_PEM: undefined, ERST_SOFTWARE_PRIVATE_KEY_HEX: undefined } });
+      const r = await runCli(args, {
+        env: { ERST_AUDIT_PRIVATE_KEY_PEM: undefined, ERST_SOFTWARE_PRIVATE_KEY_HEX: undefined },
+      });
       expect(r.code, r.stderr).toBe(code);
       expect(r.stderr).toMatch(/^erst: error ERR_[A-Z0-9_]+: .*\n$/);
       for (const out of [r.stdout, r.stderr]) {
@@ -203,7 +259,11 @@ describe('PEM text as a flag value', () => {
   });
 
   it('erst audit verify --public-key "<PEM>" pins the key, before or after the file (exit 0)', async () => {
-    for (const args of [[good, '--public-key', pem], ['--public-key', pem, good], ['--public-key', SIGNING_PUBLIC_KEY_HEX, good]]) {
+    for (const args of [
+      [good, '--public-key', pem],
+      ['--public-key', pem, good],
+      ['--public-key', SIGNING_PUBLIC_KEY_HEX, good],
+    ]) {
       const r = await runCli(['audit', 'verify', ...args]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('trust pinned');
@@ -217,7 +277,14 @@ describe('PEM text as a flag value', () => {
   });
 
   it('erst audit sign --software-private-key "<PEM>" signs (exit 0)', async () => {
-    const r = await runCli(['audit', 'sign', '--software-private-key', SIGNING_KEY_PEM, '--payload', JSON.stringify({ transaction_hash: TX, payload: PAYLOAD })]);
+    const r = await runCli([
+      'audit',
+      'sign',
+      '--software-private-key',
+      SIGNING_KEY_PEM,
+      '--payload',
+      JSON.stringify({ transaction_hash: TX, payload: PAYLOAD }),
+    ]);
     expect(r.code, r.stderr).toBe(0);
   });
 
@@ -283,7 +350,9 @@ describe('erst-batch: the error line under -q is escaped', () => {
 describe('PKCS#11: a module that will not start says what to check', () => {
   it('SOFTHSM2_CONF naming a missing file: exit 3, ERR_PKCS11_MODULE, naming SOFTHSM2_CONF and the file', async () => {
     const conf = join(dir, 'no-such-softhsm2.conf');
-    const r = await runCli(['hsm', 'info', '--pkcs11-module', '/usr/lib/softhsm/libsofthsm2.so'], { env: { SOFTHSM2_CONF: conf } });
+    const r = await runCli(['hsm', 'info', '--pkcs11-module', '/usr/lib/softhsm/libsofthsm2.so'], {
+      env: { SOFTHSM2_CONF: conf },
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/^erst: error ERR_PKCS11_MODULE: .*CKR_GENERAL_ERROR.*\n$/);
     expect(r.stderr).toContain(`SOFTHSM2_CONF ${conf} does not exist`);
@@ -292,7 +361,9 @@ describe('PKCS#11: a module that will not start says what to check', () => {
   it('a token directory that does not exist: named', async () => {
     const tokens = join(dir, 'no-tokens-here');
     const conf = write('softhsm2.conf', `directories.tokendir = ${tokens}\nobjectstore.backend = file\n`);
-    const r = await runCli(['hsm', 'info', '--pkcs11-module', '/usr/lib/softhsm/libsofthsm2.so'], { env: { SOFTHSM2_CONF: conf } });
+    const r = await runCli(['hsm', 'info', '--pkcs11-module', '/usr/lib/softhsm/libsofthsm2.so'], {
+      env: { SOFTHSM2_CONF: conf },
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`directories.tokendir ${tokens}`);
   });
@@ -304,7 +375,10 @@ describe('--help on a real terminal (a pty from script(1))', () => {
     const path = join(REPO_ROOT, 'node_modules', '.bin', bin);
     const r = await run('script', ['-qec', `stty cols ${columns}; '${path}' ${args} --help`, '/dev/null']);
     expect(r.code, r.stderr).toBe(0);
-    return r.stdout.replace(/\r/g, '').split('\n').map((l) => l.trimEnd());
+    return r.stdout
+      .replace(/\r/g, '')
+      .split('\n')
+      .map((l) => l.trimEnd());
   }
 
   for (const [bin, args, flag] of [
@@ -319,7 +393,8 @@ describe('--help on a real terminal (a pty from script(1))', () => {
       const narrow = await helpOnTerminal(bin, args, 80);
       for (const line of narrow) expect(line.length, line).toBeLessThanOrEqual(80);
       const words = new Set(narrow.join(' ').split(/\s+/));
-      for (const word of wide.join(' ').split(/\s+/)) if (/^--[a-z]|^ERST_/.test(word)) expect(words.has(word), word).toBe(true);
+      for (const word of wide.join(' ').split(/\s+/))
+        if (/^--[a-z]|^ERST_/.test(word)) expect(words.has(word), word).toBe(true);
     });
   }
 });

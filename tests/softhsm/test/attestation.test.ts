@@ -56,7 +56,13 @@ describe('collecting the attestation from the token', () => {
     expect(bytesToHex(der(a!.certificates![0]!.pem))).toBe(bytesToHex(der(leafPem)));
     expect(a).toMatchObject({
       key_non_exportable: true,
-      key_attributes: { local: true, sensitive: true, always_sensitive: true, extractable: false, never_extractable: true },
+      key_attributes: {
+        local: true,
+        sensitive: true,
+        always_sensitive: true,
+        extractable: false,
+        never_extractable: true,
+      },
     });
     expect(a!.token_info).toMatch(/^attest-token SoftHSM v2 #[0-9a-f]+ \(SoftHSM project\)$/);
     expect(Math.abs(Date.parse(a!.retrieved_at) - Date.now())).toBeLessThan(60_000);
@@ -66,10 +72,14 @@ describe('collecting the attestation from the token', () => {
 
   it('adds vendor certificates from --attestation-chain', async () => {
     const s = await signer({ pivSlot: '9c', attestationChain: rootPem });
-    expect(subjects(await s.attestation())).toEqual(['CN=YubiKey PIV Attestation 9c', ca.intermediate.subject, ca.root.subject]);
+    expect(subjects(await s.attestation())).toEqual([
+      'CN=YubiKey PIV Attestation 9c',
+      ca.intermediate.subject,
+      ca.root.subject,
+    ]);
   });
 
-  it('any token: a certificate with the key\'s CKA_ID, completed from the bundle', async () => {
+  it("any token: a certificate with the key's CKA_ID, completed from the bundle", async () => {
     const s = await signer({ keyId: '0e20', attestationChain: `${gInter}${gRoot}` });
     const a = await s.attestation();
     expect(subjects(a)).toEqual(['CN=YubiKey PIV Attestation 9c', ca.intermediate.subject, ca.root.subject]);
@@ -79,7 +89,9 @@ describe('collecting the attestation from the token', () => {
   it('is undefined when the token holds no certificate for the key, or when turned off', async () => {
     expect(await (await signer({ keyLabel: 'no certificate' })).attestation()).toBeUndefined();
     expect(await (await signer({ pivSlot: '9c', attestation: 'off' })).attestation()).toBeUndefined();
-    await expect(openPkcs11Signer({ ...base, keyLabel: 'no certificate', attestation: 'required' })).rejects.toMatchObject({
+    await expect(
+      openPkcs11Signer({ ...base, keyLabel: 'no certificate', attestation: 'required' }),
+    ).rejects.toMatchObject({
       code: 'ERR_ATTESTATION_UNAVAILABLE',
     });
   });
@@ -106,7 +118,10 @@ describe('records signed on the token carry the attestation under the signature'
       expect(pinnedRoot).toMatchObject({ valid: true, trust: 'attested', attestation: { attested: true } });
       const noRoot = await verifyAuditLog(text, { publicKeys: [bytesToHex(piv.publicKey.raw)] });
       expect(noRoot).toMatchObject({ valid: true, trust: 'pinned', attestation: { attested: false } });
-      const required = await verifyAuditLog(text, { publicKeys: [bytesToHex(piv.publicKey.raw)], requireAttestation: true });
+      const required = await verifyAuditLog(text, {
+        publicKeys: [bytesToHex(piv.publicKey.raw)],
+        requireAttestation: true,
+      });
       expect(required.valid).toBe(false);
       expect(required.errors.map((e) => e.code)).toContain('ERR_ATTESTATION_REQUIRED');
       const wrongRoot = await verifyAuditLog(text, { attestationRoots: [stranger.rootPem] });
@@ -117,12 +132,18 @@ describe('records signed on the token carry the attestation under the signature'
   it('stripping, swapping, reordering or editing the attestation breaks the signature', async () => {
     const s = await signer({ pivSlot: '9c', attestationChain: rootPem });
     const record = JSON.parse(JSON.stringify(await generateWithSigner(s, { transactionHash: TX, payload: PAYLOAD })));
-    const otherRecord = await generateWithSigner(await signer({ keyId: '0e20', attestationChain: gRoot }), { transactionHash: TX, payload: PAYLOAD });
+    const otherRecord = await generateWithSigner(await signer({ keyId: '0e20', attestationChain: gRoot }), {
+      transactionHash: TX,
+      payload: PAYLOAD,
+    });
     const edits: [string, (r: { hardware_attestation?: HardwareAttestation }) => void][] = [
       ['stripped', (r) => delete r.hardware_attestation],
       ['swapped', (r) => (r.hardware_attestation = otherRecord.hardware_attestation)],
       ['reordered', (r) => r.hardware_attestation!.certificates!.reverse()],
-      ['token_info edited', (r) => (r.hardware_attestation!.token_info = 'YubiKey PIV #12345678 (Yubico (www.yubico.com))')],
+      [
+        'token_info edited',
+        (r) => (r.hardware_attestation!.token_info = 'YubiKey PIV #12345678 (Yubico (www.yubico.com))'),
+      ],
       ['claims edited', (r) => (r.hardware_attestation!.key_attributes!.local = false)],
     ];
     for (const [what, edit] of edits) {
@@ -130,14 +151,24 @@ describe('records signed on the token carry the attestation under the signature'
       edit(tampered);
       const result = await verifyAuditLog(JSON.stringify(tampered), { attestationRoots: [rootPem] });
       expect(result.valid, what).toBe(false);
-      expect(result.errors.map((e) => e.code), what).toContain('ERR_HASH_MISMATCH');
+      expect(
+        result.errors.map((e) => e.code),
+        what,
+      ).toContain('ERR_HASH_MISMATCH');
     }
   });
 
   // Chains that collection on the token would itself reorder, trim or refuse
   // (it follows issuer links and checks the leaf key) are covered by the
   // attestation package's own tests; these reach the verifier as built.
-  const COLLECTION_CHANGES: readonly BrokenVariant[] = ['signed-by-leaf', 'bad-signature', 'key-mismatch', 'reversed', 'duplicate', 'garbage-pem'];
+  const COLLECTION_CHANGES: readonly BrokenVariant[] = [
+    'signed-by-leaf',
+    'bad-signature',
+    'key-mismatch',
+    'reversed',
+    'duplicate',
+    'garbage-pem',
+  ];
   const VARIANTS = BROKEN_VARIANTS.filter((v) => !COLLECTION_CHANGES.includes(v));
   it.each(VARIANTS.map((v, i) => [v, (0x82 + i).toString(16)] as const))(
     'a broken chain on the token (%s) is refused with its own code',
@@ -145,10 +176,18 @@ describe('records signed on the token carry the attestation under the signature'
       const key = await generateTokenKeyPair({ ...base, label: `broken ${variant}`, pivSlot: slot });
       const broken = await brokenChain(ca, variant, key.publicKey);
       const [leaf, ...rest] = broken.chain;
-      importCertificate(hsm, der(leaf!), `${PIV_ATTESTATION} ${slot}`, bytesToHex(Uint8Array.of(0x05 + (Number.parseInt(slot, 16) - 0x82))));
+      importCertificate(
+        hsm,
+        der(leaf!),
+        `${PIV_ATTESTATION} ${slot}`,
+        bytesToHex(Uint8Array.of(0x05 + (Number.parseInt(slot, 16) - 0x82))),
+      );
       const s = await signer({ pivSlot: slot, attestationChain: rest.join('') });
       const record = await generateWithSigner(s, { transactionHash: TX, payload: PAYLOAD });
-      const result = await verifyAuditLog(JSON.stringify(record), { attestationRoots: [broken.rootPem], requireAttestation: true });
+      const result = await verifyAuditLog(JSON.stringify(record), {
+        attestationRoots: [broken.rootPem],
+        requireAttestation: true,
+      });
       expect(result.valid).toBe(false);
       expect(result.attestation?.attested).toBe(false);
       for (const code of broken.expect) expect(result.errors.map((e) => e.code)).toContain(code);
@@ -158,10 +197,23 @@ describe('records signed on the token carry the attestation under the signature'
 
 describe('erst audit sign --hsm-provider pkcs11 with attestation', () => {
   const sign = (args: string[], out: string) =>
-    runCli(['audit', 'sign', '--hsm-provider', 'pkcs11', '--payload', JSON.stringify({ transaction_hash: TX, payload: PAYLOAD }), '--out', out, ...args], {
-      env: hsm.env,
-      cwd: hsm.dir,
-    });
+    runCli(
+      [
+        'audit',
+        'sign',
+        '--hsm-provider',
+        'pkcs11',
+        '--payload',
+        JSON.stringify({ transaction_hash: TX, payload: PAYLOAD }),
+        '--out',
+        out,
+        ...args,
+      ],
+      {
+        env: hsm.env,
+        cwd: hsm.dir,
+      },
+    );
 
   it('embeds it by default, leaves it out with --no-attestation, and verifies as attested with --attestation-root', async () => {
     const withAtt = join(hsm.dir, 'attested.json');
@@ -169,9 +221,16 @@ describe('erst audit sign --hsm-provider pkcs11 with attestation', () => {
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
     expect(JSON.parse(readFileSync(withAtt, 'utf8')).hardware_attestation.certificates).toHaveLength(2);
-    const v = await runCli(['audit', 'verify', withAtt, '--attestation-root', rootFile, '--require-attestation', '--json'], { cwd: hsm.dir });
+    const v = await runCli(
+      ['audit', 'verify', withAtt, '--attestation-root', rootFile, '--require-attestation', '--json'],
+      { cwd: hsm.dir },
+    );
     expect(v.code).toBe(0);
-    expect(JSON.parse(v.stdout).results[0]).toMatchObject({ valid: true, trust: 'attested', attestation: { attested: true } });
+    expect(JSON.parse(v.stdout).results[0]).toMatchObject({
+      valid: true,
+      trust: 'attested',
+      attestation: { attested: true },
+    });
     const unpinned = await runCli(['audit', 'verify', withAtt, '--require-attestation'], { cwd: hsm.dir });
     expect(unpinned.code).toBe(1);
 
@@ -191,7 +250,19 @@ describe('erst audit sign --hsm-provider pkcs11 with attestation', () => {
 
   it('--require-attestation fails with exit 3 and no output when the key has none', async () => {
     const r = await runCli(
-      ['audit', 'sign', '--hsm-provider', 'pkcs11', '--key-id', '0e30', '--require-attestation', '--payload', JSON.stringify({ transaction_hash: TX, payload: PAYLOAD }), '--out', join(hsm.dir, 'none.json')],
+      [
+        'audit',
+        'sign',
+        '--hsm-provider',
+        'pkcs11',
+        '--key-id',
+        '0e30',
+        '--require-attestation',
+        '--payload',
+        JSON.stringify({ transaction_hash: TX, payload: PAYLOAD }),
+        '--out',
+        join(hsm.dir, 'none.json'),
+      ],
       { env: hsm.env, cwd: hsm.dir },
     );
     expect(r.code).toBe(3);

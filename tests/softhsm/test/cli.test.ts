@@ -16,7 +16,12 @@ writeFileSync(
   payloadFile,
   JSON.stringify({
     transaction_hash: TX,
-    payload: { envelope_xdr: 'AAAAAgAAAAA=', result_meta_xdr: 'AAAAAwAAAAA=', events: ['event <one> & "two"'], logs: ['log', 'ünï ✓'] },
+    payload: {
+      envelope_xdr: 'AAAAAgAAAAA=',
+      result_meta_xdr: 'AAAAAwAAAAA=',
+      events: ['event <one> & "two"'],
+      logs: ['log', 'ünï ✓'],
+    },
   }),
 );
 
@@ -26,7 +31,10 @@ const sign = ['audit', 'sign', '--hsm-provider', 'pkcs11', '--payload', `@${payl
 /** `count` batch input lines (small payloads, distinct transaction hashes) written to `path`. */
 function writeBatch(path: string, count: number): void {
   const lines = Array.from({ length: count }, (_, i) =>
-    JSON.stringify({ transaction_hash: i.toString(16).padStart(64, '0'), payload: { envelope_xdr: 'AAAA', result_meta_xdr: 'AAAA', events: [`event ${i}`], logs: [] } }),
+    JSON.stringify({
+      transaction_hash: i.toString(16).padStart(64, '0'),
+      payload: { envelope_xdr: 'AAAA', result_meta_xdr: 'AAAA', events: [`event ${i}`], logs: [] },
+    }),
   );
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
@@ -62,7 +70,17 @@ describe('erst hsm keys generate', () => {
   });
 
   it('makes an ECDSA P-256 key with a given CKA_ID', async () => {
-    const r = await erst(['hsm', 'keys', 'generate', '--label', 'cli-p256', '--id', '0a0b', '--algorithm', 'ecdsa-p256']);
+    const r = await erst([
+      'hsm',
+      'keys',
+      'generate',
+      '--label',
+      'cli-p256',
+      '--id',
+      '0a0b',
+      '--algorithm',
+      'ecdsa-p256',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^04[0-9a-f]{128}\n$/);
     expect(r.stderr).toContain('ID 0a0b');
@@ -119,7 +137,19 @@ describe('erst keys public, audit sign and audit verify on the token', () => {
   it('signs a batch on the token (signing threads), every record verifying with the key pinned', async () => {
     const batch = join(work, 'batch.jsonl');
     writeBatch(batch, 60);
-    const r = await erst(['audit', 'sign', '--hsm-provider', 'pkcs11', '--key-label', 'cli-ed', '--batch', batch, '--out', 'batch-out.jsonl', '--quiet']);
+    const r = await erst([
+      'audit',
+      'sign',
+      '--hsm-provider',
+      'pkcs11',
+      '--key-label',
+      'cli-ed',
+      '--batch',
+      batch,
+      '--out',
+      'batch-out.jsonl',
+      '--quiet',
+    ]);
     expect(r.code).toBe(0);
     expectNoPin(r);
     await expectEachVerifiesOnce(join(work, 'batch-out.jsonl'), 60);
@@ -129,7 +159,12 @@ describe('erst keys public, audit sign and audit verify on the token', () => {
     const pinFile = join(work, 'pin.txt');
     writeFileSync(pinFile, `${hsm.pin}\n`);
     chmodSync(pinFile, 0o600);
-    const env = { ...hsm.env, ERST_PKCS11_PIN: undefined, ERST_PKCS11_TOKEN_LABEL: undefined, ERST_PKCS11_KEY_ID: '0a0b' };
+    const env = {
+      ...hsm.env,
+      ERST_PKCS11_PIN: undefined,
+      ERST_PKCS11_TOKEN_LABEL: undefined,
+      ERST_PKCS11_KEY_ID: '0a0b',
+    };
     const r = await erst([...sign, '--pin-file', pinFile, '--slot', '0'], env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -146,7 +181,9 @@ describe('erst hsm info', () => {
     expect(r.stdout).toMatch(/CKM_EDDSA \(sign/);
     expect(r.stdout).toMatch(/CKM_EC_EDWARDS_KEY_PAIR_GEN \(generate/);
     expect(r.stdout).toMatch(/CKM_ECDSA \(sign/);
-    expect(r.stdout).toMatch(/private key "cli-ed" ID [0-9a-f]{16} ed25519: local sensitive non-extractable always-sensitive never-extractable sign/);
+    expect(r.stdout).toMatch(
+      /private key "cli-ed" ID [0-9a-f]{16} ed25519: local sensitive non-extractable always-sensitive never-extractable sign/,
+    );
     expect(r.stdout).toMatch(/private key "cli-p256" ID 0a0b ecdsa-p256: local sensitive non-extractable/);
     expectNoPin(r);
   });
@@ -160,7 +197,9 @@ describe('erst hsm info', () => {
     expect(slot.token).toMatchObject({ model: 'SoftHSM v2', initialized: true });
     expect(slot.token.serial).toMatch(/^[0-9a-f]{16}$/);
     expect(slot.token.flags).toContain('TOKEN_INITIALIZED');
-    expect(slot.token.mechanisms).toContainEqual(expect.objectContaining({ name: 'CKM_EDDSA', code: '0x1057', supported: true, sign: true }));
+    expect(slot.token.mechanisms).toContainEqual(
+      expect.objectContaining({ name: 'CKM_EDDSA', code: '0x1057', supported: true, sign: true }),
+    );
     expect(info.logged_in).toBe(true);
     expect(info.keys).toContainEqual({
       class: 'private',
@@ -196,13 +235,54 @@ describe('faults: code, exit 3, no output file, no PIN in the output', () => {
   generateRsaKey(hsm, 'cli-rsa', '0c');
 
   const cases: [string, string[], Record<string, string | undefined>, string, RegExp?][] = [
-    ['a wrong PIN', ['--key-label', 'cli-ed'], { ERST_PKCS11_PIN: 'Wr0ng-PIN-7731' }, 'ERR_PKCS11_PIN_INCORRECT', /CKF_USER_PIN_COUNT_LOW/],
-    ['no PIN anywhere', ['--key-label', 'cli-ed'], { ERST_PKCS11_PIN: undefined }, 'ERR_PKCS11_PIN_MISSING', /ERST_PKCS11_PIN/],
-    ['a missing module', ['--key-label', 'cli-ed', '--pkcs11-module', '/opt/nowhere/libpkcs11.so'], {}, 'ERR_PKCS11_MODULE', /\/opt\/nowhere\/libpkcs11\.so/],
-    ['a wrong token label', ['--key-label', 'cli-ed', '--token-label', 'no such token'], {}, 'ERR_PKCS11_TOKEN_NOT_FOUND', /"cli-token"/],
-    ['a missing key', ['--key-label', 'no-such-key'], {}, 'ERR_PKCS11_KEY_NOT_FOUND', /"cli-ed".*ed25519|"cli-p256" \(ID 0a0b\)/],
-    ['an RSA key (mechanism erst cannot use)', ['--key-label', 'cli-rsa'], {}, 'ERR_PKCS11_MECHANISM', /rsa-2048.*CKM_EDDSA/],
-    ['an attestation required but absent', ['--key-label', 'cli-ed', '--require-attestation'], {}, 'ERR_ATTESTATION_UNAVAILABLE'],
+    [
+      'a wrong PIN',
+      ['--key-label', 'cli-ed'],
+      { ERST_PKCS11_PIN: 'Wr0ng-PIN-7731' },
+      'ERR_PKCS11_PIN_INCORRECT',
+      /CKF_USER_PIN_COUNT_LOW/,
+    ],
+    [
+      'no PIN anywhere',
+      ['--key-label', 'cli-ed'],
+      { ERST_PKCS11_PIN: undefined },
+      'ERR_PKCS11_PIN_MISSING',
+      /ERST_PKCS11_PIN/,
+    ],
+    [
+      'a missing module',
+      ['--key-label', 'cli-ed', '--pkcs11-module', '/opt/nowhere/libpkcs11.so'],
+      {},
+      'ERR_PKCS11_MODULE',
+      /\/opt\/nowhere\/libpkcs11\.so/,
+    ],
+    [
+      'a wrong token label',
+      ['--key-label', 'cli-ed', '--token-label', 'no such token'],
+      {},
+      'ERR_PKCS11_TOKEN_NOT_FOUND',
+      /"cli-token"/,
+    ],
+    [
+      'a missing key',
+      ['--key-label', 'no-such-key'],
+      {},
+      'ERR_PKCS11_KEY_NOT_FOUND',
+      /"cli-ed".*ed25519|"cli-p256" \(ID 0a0b\)/,
+    ],
+    [
+      'an RSA key (mechanism erst cannot use)',
+      ['--key-label', 'cli-rsa'],
+      {},
+      'ERR_PKCS11_MECHANISM',
+      /rsa-2048.*CKM_EDDSA/,
+    ],
+    [
+      'an attestation required but absent',
+      ['--key-label', 'cli-ed', '--require-attestation'],
+      {},
+      'ERR_ATTESTATION_UNAVAILABLE',
+    ],
   ];
   for (const [what, args, env, code, message] of cases) {
     it(`${what}: ${code}`, async () => {
@@ -242,7 +322,16 @@ describe('faults: code, exit 3, no output file, no PIN in the output', () => {
   });
 
   it('keys public and hsm info fail the same way (exit 3)', async () => {
-    const a = await erst(['keys', 'public', '--hsm-provider', 'pkcs11', '--key-label', 'cli-ed', '--token-label', 'nope']);
+    const a = await erst([
+      'keys',
+      'public',
+      '--hsm-provider',
+      'pkcs11',
+      '--key-label',
+      'cli-ed',
+      '--token-label',
+      'nope',
+    ]);
     expect(a.code).toBe(3);
     expect(a.stderr).toContain('ERR_PKCS11_TOKEN_NOT_FOUND');
     const b = await erst(['hsm', 'info', '--pkcs11-module', '/opt/nowhere/libpkcs11.so']);
@@ -264,7 +353,10 @@ process.stdout.write('ready\\n');
 setInterval(() => {}, 1000);
 `,
     );
-    const child = spawn(process.execPath, [script], { env: { ...process.env, ...hsm.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script], {
+      env: { ...process.env, ...hsm.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     await new Promise<void>((resolve, reject) => {
@@ -282,14 +374,31 @@ setInterval(() => {}, 1000);
     const batch = join(work, 'stop-me.jsonl');
     const out = join(work, 'stopped.jsonl');
     writeBatch(batch, COUNT);
-    const args = ['audit', 'sign', '--hsm-provider', 'pkcs11', '--key-label', 'cli-ed', '--batch', batch, '--out', out, '--quiet'];
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'apps/cli/dist/bin.js'), ...args], { cwd: work, env: { ...process.env, ...hsm.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = [
+      'audit',
+      'sign',
+      '--hsm-provider',
+      'pkcs11',
+      '--key-label',
+      'cli-ed',
+      '--batch',
+      batch,
+      '--out',
+      out,
+      '--quiet',
+    ];
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'apps/cli/dist/bin.js'), ...args], {
+      cwd: work,
+      env: { ...process.env, ...hsm.env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const lines = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').length - 1 : 0);
     while (lines() < 500) {
-      if (child.exitCode !== null) throw new Error(`the batch ended (exit ${child.exitCode}) before it could be stopped: ${stderr}`);
+      if (child.exitCode !== null)
+        throw new Error(`the batch ended (exit ${child.exitCode}) before it could be stopped: ${stderr}`);
       await new Promise((r) => setTimeout(r, 5));
     }
     child.kill('SIGINT');

@@ -11,7 +11,16 @@ import { createSoftHsm } from './softhsm.js';
 describe('@erst/signer-pkcs11 as published', () => {
   it('ships README, LICENSE, dist and src without tests; every source map source is in the tarball', async () => {
     const packed = await packPackage('signer-pkcs11');
-    expect(packed.files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'src/index.ts']));
+    expect(packed.files).toEqual(
+      expect.arrayContaining([
+        'LICENSE',
+        'README.md',
+        'package.json',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'src/index.ts',
+      ]),
+    );
     expect(packed.files.filter((f) => f.includes('__tests__'))).toEqual([]);
     expect(packed.files.filter((f) => f.endsWith('.map')).length).toBeGreaterThan(0);
     expect(unshippedMapSources(packed)).toEqual([]);
@@ -23,7 +32,13 @@ describe('@erst/signer-pkcs11 as published', () => {
 
   it("the README's example type-checks and runs on a SoftHSM token, printing what its comments say", async () => {
     const hsm = createSoftHsm('readme-tests');
-    await surface.generateTokenKeyPair({ module: hsm.module, tokenLabel: hsm.label, pin: hsm.pin, label: 'readme key', algorithm: 'ed25519' });
+    await surface.generateTokenKeyPair({
+      module: hsm.module,
+      tokenLabel: hsm.label,
+      pin: hsm.pin,
+      label: 'readme key',
+      algorithm: 'ed25519',
+    });
     const r = await runReadmeExample('signer-pkcs11', { env: { ...hsm.env, ERST_PKCS11_KEY_LABEL: 'readme key' } });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

@@ -1,6 +1,13 @@
 import { inspect } from 'node:util';
 import { type Signer, bytesToHex, generateWithSigner, publicKeyToPem, sha256 } from '@erst/core';
-import { type Pkcs11Config, type Pkcs11Signer, generateTokenKeyPair, hsmInfo, openPkcs11Signer, pkcs11ConfigFromEnv } from '@erst/signer-pkcs11';
+import {
+  type Pkcs11Config,
+  type Pkcs11Signer,
+  generateTokenKeyPair,
+  hsmInfo,
+  openPkcs11Signer,
+  pkcs11ConfigFromEnv,
+} from '@erst/signer-pkcs11';
 import { verifyAuditLog } from '@erst/verify';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
@@ -31,7 +38,9 @@ const CKS_RO_USER_FUNCTIONS = 1;
 
 const digest = (i: number | string) => sha256(new TextEncoder().encode(`digest ${i}`));
 function verifies(alg: string, pub: Uint8Array, d: Uint8Array, sig: Uint8Array): boolean {
-  return alg === 'ed25519' ? ed25519.verify(sig, d, pub, { zip215: false }) : p256.verify(sig, d, pub, { prehash: false, lowS: true });
+  return alg === 'ed25519'
+    ? ed25519.verify(sig, d, pub, { zip215: false })
+    : p256.verify(sig, d, pub, { prehash: false, lowS: true });
 }
 
 /** `count` signatures from `callers` concurrent loops; `during(n)` runs after the n-th completes. */
@@ -93,7 +102,9 @@ describe('finding the token and the key', () => {
       code: 'ERR_PKCS11_KEY_NOT_FOUND',
       message: expect.stringMatching(/"ed" \(ID 0e01\) ed25519.*|.*"ed" \(ID 0e01\)/),
     });
-    await expect(openPkcs11Signer({ ...base, keyLabel: 'ed', keyId: '0e02' })).rejects.toMatchObject({ code: 'ERR_PKCS11_KEY_NOT_FOUND' });
+    await expect(openPkcs11Signer({ ...base, keyLabel: 'ed', keyId: '0e02' })).rejects.toMatchObject({
+      code: 'ERR_PKCS11_KEY_NOT_FOUND',
+    });
     await expect(openPkcs11Signer({ ...base, keyLabel: 'ed', slot: 99, tokenLabel: undefined })).rejects.toMatchObject({
       code: 'ERR_PKCS11_TOKEN_NOT_FOUND',
     });
@@ -102,16 +113,22 @@ describe('finding the token and the key', () => {
   it('checks ERST_PKCS11_PUBLIC_KEY_PEM against the token key', async () => {
     const ok = await signer({ keyLabel: 'ed', publicKeyPem: publicKeyToPem(ed.publicKey) });
     expect(bytesToHex((await ok.publicKey()).raw)).toBe(bytesToHex(ed.publicKey.raw));
-    await expect(openPkcs11Signer({ ...base, keyLabel: 'ed', publicKeyPem: publicKeyToPem(piv.publicKey) })).rejects.toMatchObject({
+    await expect(
+      openPkcs11Signer({ ...base, keyLabel: 'ed', publicKeyPem: publicKeyToPem(piv.publicKey) }),
+    ).rejects.toMatchObject({
       code: 'ERR_PKCS11_KEY_MISMATCH',
     });
-    await expect(openPkcs11Signer({ ...base, keyLabel: 'ed', publicKeyPem: publicKeyToPem(ec.publicKey) })).rejects.toMatchObject({
+    await expect(
+      openPkcs11Signer({ ...base, keyLabel: 'ed', publicKeyPem: publicKeyToPem(ec.publicKey) }),
+    ).rejects.toMatchObject({
       code: 'ERR_PKCS11_KEY_MISMATCH',
     });
   });
 
   it('refuses a key of another algorithm than the one asked for', async () => {
-    await expect(openPkcs11Signer({ ...base, keyLabel: 'p256', algorithm: 'ed25519' })).rejects.toMatchObject({ code: 'ERR_PKCS11_KEY_MISMATCH' });
+    await expect(openPkcs11Signer({ ...base, keyLabel: 'p256', algorithm: 'ed25519' })).rejects.toMatchObject({
+      code: 'ERR_PKCS11_KEY_MISMATCH',
+    });
   });
 });
 
@@ -123,21 +140,29 @@ describe('PIN handling', () => {
     expect(error).toMatchObject({ code: 'ERR_PKCS11_PIN_INCORRECT' });
     // SoftHSM raises CKF_USER_PIN_COUNT_LOW after a wrong PIN; the error says so.
     expect((error as { details: { pin_count_low: boolean } }).details.pin_count_low).toBe(true);
-    const everything = [inspect(error, { depth: 10, showHidden: true }), JSON.stringify(error), String((error as Error).cause)].join('\n');
+    const everything = [
+      inspect(error, { depth: 10, showHidden: true }),
+      JSON.stringify(error),
+      String((error as Error).cause),
+    ].join('\n');
     expect(everything).not.toContain(wrong);
     expect(everything).not.toContain(hsm.pin);
   });
 
   it('refuses a wrong PIN even while another signer in the process is logged in', async () => {
     const first = await signer({ keyLabel: 'ed' });
-    await expect(openPkcs11Signer({ ...base, keyLabel: 'p256', pin: 'another-PIN' })).rejects.toMatchObject({ code: 'ERR_PKCS11_PIN_INCORRECT' });
+    await expect(openPkcs11Signer({ ...base, keyLabel: 'p256', pin: 'another-PIN' })).rejects.toMatchObject({
+      code: 'ERR_PKCS11_PIN_INCORRECT',
+    });
     const second = await signer({ keyLabel: 'p256' });
     expect(second.algorithm).toBe('ecdsa-p256');
     await first.close();
   });
 
   it('says where to put the PIN when there is none', async () => {
-    await expect(openPkcs11Signer({ ...base, keyLabel: 'ed', pin: undefined })).rejects.toMatchObject({ code: 'ERR_PKCS11_PIN_MISSING' });
+    await expect(openPkcs11Signer({ ...base, keyLabel: 'ed', pin: undefined })).rejects.toMatchObject({
+      code: 'ERR_PKCS11_PIN_MISSING',
+    });
   });
 
   it('logs in once for thousands of signatures', async () => {
@@ -168,7 +193,8 @@ describe('concurrency', () => {
       const sigs = await signMany(s, 500, 8);
       expect([...sigs.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 500 }, (_, i) => i));
       expect(new Set([...sigs.values()].map(bytesToHex)).size).toBe(500);
-      for (const [i, sig] of sigs) expect(verifies(key.algorithm, key.publicKey.raw, digest(i), sig), `signature ${i}`).toBe(true);
+      for (const [i, sig] of sigs)
+        expect(verifies(key.algorithm, key.publicKey.raw, digest(i), sig), `signature ${i}`).toBe(true);
       if (key.algorithm === 'ecdsa-p256') {
         for (const sig of sigs.values()) expect(p256.Signature.fromBytes(sig, 'compact').hasHighS()).toBe(false);
       }
@@ -201,7 +227,8 @@ describe.each(MODES)('a session lost under the signer (%s)', (_mode, threads) =>
     });
     expect(sabotaged).toBe(true);
     expect(sigs.size).toBe(300);
-    for (const [i, sig] of sigs) expect(verifies('ed25519', ed.publicKey.raw, digest(i), sig), `signature ${i}`).toBe(true);
+    for (const [i, sig] of sigs)
+      expect(verifies('ed25519', ed.publicKey.raw, digest(i), sig), `signature ${i}`).toBe(true);
     expect(s.stats()).toMatchObject({ signatures: 300 });
     expect(s.stats().recoveries).toBeGreaterThanOrEqual(1);
   });
@@ -216,7 +243,8 @@ describe.each(MODES)('a session lost under the signer (%s)', (_mode, threads) =>
     p11.C_CloseAllSessions(slot);
     const second = await signMany(s, 200, 8);
     expect(first.size + second.size).toBe(300);
-    for (const [i, sig] of second) expect(verifies('ecdsa-p256', ec.publicKey.raw, digest(i), sig), `signature ${i}`).toBe(true);
+    for (const [i, sig] of second)
+      expect(verifies('ecdsa-p256', ec.publicKey.raw, digest(i), sig), `signature ${i}`).toBe(true);
     expect(s.stats()).toMatchObject({ signatures: 300, recoveries: 1 });
   });
 
@@ -254,18 +282,29 @@ describe.each(MODES)('a session lost under the signer (%s)', (_mode, threads) =>
 
 describe('self-check of the first signature', () => {
   let victim: Awaited<ReturnType<typeof generateTokenKeyPair>> | undefined;
-  it.each(MODES)('fails at once when the token public key is not the private key, and keeps failing (%s)', async (_mode, threads) => {
-    victim ??= await replacePublicKey();
-    const signerWithWrongKey = await signer({ keyLabel: 'victim', threads });
-    expect(bytesToHex((await signerWithWrongKey.publicKey()).raw)).not.toBe(bytesToHex(victim.publicKey.raw));
-    await expect(
-      generateWithSigner(signerWithWrongKey, { transactionHash: 'ab'.repeat(32), payload: { a: 1 } }, { attestation: null }),
-    ).rejects.toMatchObject({ code: 'ERR_SIGNER_SELF_CHECK' });
-    await expect(signerWithWrongKey.sign(digest(1))).rejects.toMatchObject({ code: 'ERR_SIGNER_SELF_CHECK' });
-    // Many at once: none of them gets a signature the key does not verify.
-    const burst = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => signerWithWrongKey.sign(digest(`burst ${i}`))));
-    expect(burst.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERR_SIGNER_SELF_CHECK')).toBe(true);
-  });
+  it.each(MODES)(
+    'fails at once when the token public key is not the private key, and keeps failing (%s)',
+    async (_mode, threads) => {
+      victim ??= await replacePublicKey();
+      const signerWithWrongKey = await signer({ keyLabel: 'victim', threads });
+      expect(bytesToHex((await signerWithWrongKey.publicKey()).raw)).not.toBe(bytesToHex(victim.publicKey.raw));
+      await expect(
+        generateWithSigner(
+          signerWithWrongKey,
+          { transactionHash: 'ab'.repeat(32), payload: { a: 1 } },
+          { attestation: null },
+        ),
+      ).rejects.toMatchObject({ code: 'ERR_SIGNER_SELF_CHECK' });
+      await expect(signerWithWrongKey.sign(digest(1))).rejects.toMatchObject({ code: 'ERR_SIGNER_SELF_CHECK' });
+      // Many at once: none of them gets a signature the key does not verify.
+      const burst = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => signerWithWrongKey.sign(digest(`burst ${i}`))),
+      );
+      expect(
+        burst.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERR_SIGNER_SELF_CHECK'),
+      ).toBe(true);
+    },
+  );
 
   /** A key pair 'victim' whose public-key object holds another key's point. */
   async function replacePublicKey() {
@@ -273,7 +312,13 @@ describe('self-check of the first signature', () => {
     const { p11, session } = rawToken(hsm);
     const s = session();
     // Replace the victim's public-key object with one holding another key's point.
-    p11.C_DestroyObject(s, findOne(p11, s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY }, { type: pkcs11js.CKA_LABEL, value: 'victim' }]));
+    p11.C_DestroyObject(
+      s,
+      findOne(p11, s, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
+        { type: pkcs11js.CKA_LABEL, value: 'victim' },
+      ]),
+    );
     p11.C_CreateObject(s, [
       { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
       { type: pkcs11js.CKA_KEY_TYPE, value: 0x40 },
@@ -289,16 +334,19 @@ describe('self-check of the first signature', () => {
 });
 
 describe('close()', () => {
-  it.each(MODES)('waits for signatures in flight, then refuses new ones; twice is fine (%s)', async (_mode, threads) => {
-    const s = await openPkcs11Signer({ ...base, keyLabel: 'ed', threads });
-    const inflight = Array.from({ length: 50 }, (_, i) => s.sign(digest(i)));
-    const closed = s.close();
-    const sigs = await Promise.all(inflight);
-    await closed;
-    await s.close();
-    expect(sigs).toHaveLength(50);
-    await expect(s.sign(digest(0))).rejects.toMatchObject({ code: 'ERR_SIGNER_CLOSED' });
-  });
+  it.each(MODES)(
+    'waits for signatures in flight, then refuses new ones; twice is fine (%s)',
+    async (_mode, threads) => {
+      const s = await openPkcs11Signer({ ...base, keyLabel: 'ed', threads });
+      const inflight = Array.from({ length: 50 }, (_, i) => s.sign(digest(i)));
+      const closed = s.close();
+      const sigs = await Promise.all(inflight);
+      await closed;
+      await s.close();
+      expect(sigs).toHaveLength(50);
+      await expect(s.sign(digest(0))).rejects.toMatchObject({ code: 'ERR_SIGNER_CLOSED' });
+    },
+  );
 
   it.each(MODES)('logs out of the token (%s)', async (_mode, threads) => {
     for (const s of open.splice(0)) await s.close?.();

@@ -11,10 +11,14 @@ const INSTALL = 'apt-get install -y softhsm2';
 export function requireSoftHsm(): void {
   const util = spawnSync('softhsm2-util', ['--version'], { encoding: 'utf8' });
   if (util.error || util.status !== 0) {
-    throw new Error(`SoftHSM2 is required for these tests but softhsm2-util was not found: install it with \`${INSTALL}\``);
+    throw new Error(
+      `SoftHSM2 is required for these tests but softhsm2-util was not found: install it with \`${INSTALL}\``,
+    );
   }
   if (!existsSync(SOFTHSM_MODULE)) {
-    throw new Error(`SoftHSM2 is required for these tests but ${SOFTHSM_MODULE} is missing: install it with \`${INSTALL}\``);
+    throw new Error(
+      `SoftHSM2 is required for these tests but ${SOFTHSM_MODULE} is missing: install it with \`${INSTALL}\``,
+    );
   }
 }
 
@@ -40,7 +44,10 @@ export function createSoftHsm(label = 'erst-test', pin = 'Zq7-erst-pin', soPin =
   const dir = tempDir('erst-softhsm-');
   mkdirSync(join(dir, 'tokens'));
   const conf = join(dir, 'softhsm2.conf');
-  writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  writeFileSync(
+    conf,
+    `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`,
+  );
   process.env.SOFTHSM2_CONF = conf;
   const hsm: SoftHsm = {
     dir,
@@ -49,7 +56,12 @@ export function createSoftHsm(label = 'erst-test', pin = 'Zq7-erst-pin', soPin =
     label,
     pin,
     soPin,
-    env: { SOFTHSM2_CONF: conf, ERST_PKCS11_MODULE: SOFTHSM_MODULE, ERST_PKCS11_TOKEN_LABEL: label, ERST_PKCS11_PIN: pin },
+    env: {
+      SOFTHSM2_CONF: conf,
+      ERST_PKCS11_MODULE: SOFTHSM_MODULE,
+      ERST_PKCS11_TOKEN_LABEL: label,
+      ERST_PKCS11_PIN: pin,
+    },
   };
   addToken(hsm, label, pin, soPin);
   return hsm;

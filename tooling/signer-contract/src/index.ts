@@ -64,7 +64,11 @@ export function describeSignerContract(name: string, makeSigner: () => Promise<S
         ).rejects.toMatchObject({ code: 'ERR_ALGORITHM_UNSUPPORTED' });
         return;
       }
-      const record = await generateWithSigner(signer, { transactionHash: TX, payload: PAYLOAD }, { schema: '1.1.0', attestation: null });
+      const record = await generateWithSigner(
+        signer,
+        { transactionHash: TX, payload: PAYLOAD },
+        { schema: '1.1.0', attestation: null },
+      );
       const result = await verifyAuditLog(JSON.stringify(record));
       expect(result.format).toBe('1.1.0');
       expect(result.valid).toBe(true);
@@ -86,10 +90,14 @@ export function describeSignerContract(name: string, makeSigner: () => Promise<S
 
     it('refuses a digest that is not 32 bytes, the same way in every signer', async () => {
       for (const bad of [new Uint8Array(0), new Uint8Array(31), new Uint8Array(33), new Uint8Array(64)]) {
-        await expect(signer.sign(bad), `${bad.length} bytes`).rejects.toMatchObject({ code: 'ERR_SIGNER_DIGEST_INVALID' });
+        await expect(signer.sign(bad), `${bad.length} bytes`).rejects.toMatchObject({
+          code: 'ERR_SIGNER_DIGEST_INVALID',
+        });
       }
       const hex = bytesToHex(sha256(new TextEncoder().encode('x')));
-      await expect(signer.sign(hex as unknown as Uint8Array)).rejects.toMatchObject({ code: 'ERR_SIGNER_DIGEST_INVALID' });
+      await expect(signer.sign(hex as unknown as Uint8Array)).rejects.toMatchObject({
+        code: 'ERR_SIGNER_DIGEST_INVALID',
+      });
     });
 
     it('close() is idempotent, and a closed signer refuses to sign', async () => {
@@ -98,7 +106,9 @@ export function describeSignerContract(name: string, makeSigner: () => Promise<S
       await expect(s.close?.()).resolves.toBeUndefined();
       await expect(s.close?.()).resolves.toBeUndefined();
       if (s.close) {
-        await expect(s.sign(sha256(new TextEncoder().encode('after close')))).rejects.toMatchObject({ code: 'ERR_SIGNER_CLOSED' });
+        await expect(s.sign(sha256(new TextEncoder().encode('after close')))).rejects.toMatchObject({
+          code: 'ERR_SIGNER_CLOSED',
+        });
       }
     });
   });

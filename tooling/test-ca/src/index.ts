@@ -49,7 +49,12 @@ type Cert = x509.X509Certificate;
 
 const EC: EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 const EC_SIGN = { name: 'ECDSA', hash: 'SHA-256' };
-const RSA: RsaHashedKeyGenParams = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+const RSA: RsaHashedKeyGenParams = {
+  name: 'RSASSA-PKCS1-v1_5',
+  modulusLength: 2048,
+  publicExponent: new Uint8Array([1, 0, 1]),
+  hash: 'SHA-256',
+};
 const RSA_SIGN = { name: 'RSASSA-PKCS1-v1_5' };
 
 function newKeys(rsa = false): Promise<Keys> {
@@ -134,7 +139,12 @@ export interface TestCaOptions {
   rsaRoot?: boolean;
   rootName?: string;
   /** The root's own properties, to make a defective root: validity, basicConstraints and keyUsage (null: extension absent). */
-  root?: { notBefore?: Date; notAfter?: Date; ca?: { ca: boolean; pathLength?: number } | null; keyUsage?: x509.KeyUsageFlags | null };
+  root?: {
+    notBefore?: Date;
+    notAfter?: Date;
+    ca?: { ca: boolean; pathLength?: number } | null;
+    keyUsage?: x509.KeyUsageFlags | null;
+  };
 }
 
 /** A root and an f9-style attestation intermediate that issue slot attestation leaves. */
@@ -165,7 +175,10 @@ export class TestCa {
       notBefore: options.root?.notBefore ?? new Date(now.getTime() - 30 * DAY),
       notAfter: options.root?.notAfter ?? new Date(now.getTime() + 30 * YEAR),
       ca: options.root?.ca === null ? undefined : (options.root?.ca ?? { ca: true, pathLength: 1 }),
-      keyUsage: options.root?.keyUsage === null ? undefined : (options.root?.keyUsage ?? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign),
+      keyUsage:
+        options.root?.keyUsage === null
+          ? undefined
+          : (options.root?.keyUsage ?? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign),
     });
     const interKeys = await newKeys(options.rsaIntermediate);
     const intermediate = await issue({
@@ -187,7 +200,10 @@ export class TestCa {
   }
 
   /** A slot attestation leaf for `key` (the token's signing key), valid a year around `now` unless told otherwise. */
-  leaf(key: PublicKey | CryptoKey, options: { notBefore?: Date; notAfter?: Date; yubikey?: YubiKeyInfo; ca?: boolean } = {}): Promise<Cert> {
+  leaf(
+    key: PublicKey | CryptoKey,
+    options: { notBefore?: Date; notAfter?: Date; yubikey?: YubiKeyInfo; ca?: boolean } = {},
+  ): Promise<Cert> {
     return issue({
       subject: LEAF_NAME,
       issuer: this.intermediate.subject,
@@ -220,7 +236,12 @@ export function pem(cert: Cert): string {
 /** The `hardware_attestation` object for a chain, as a record carries it (certificates in the order given). */
 export function attestationFor(
   chain: readonly string[],
-  options: { tokenInfo?: string; retrievedAt?: Date; keyNonExportable?: boolean; keyAttributes?: KeyAttributes | null } = {},
+  options: {
+    tokenInfo?: string;
+    retrievedAt?: Date;
+    keyNonExportable?: boolean;
+    keyAttributes?: KeyAttributes | null;
+  } = {},
 ): HardwareAttestation {
   const certificates: AttestationCertificate[] = chain.map((p) => {
     try {
@@ -237,7 +258,13 @@ export function attestationFor(
     retrieved_at: (options.retrievedAt ?? new Date()).toISOString(),
   };
   if (options.keyAttributes !== null) {
-    out.key_attributes = options.keyAttributes ?? { local: true, sensitive: true, always_sensitive: true, extractable: false, never_extractable: true };
+    out.key_attributes = options.keyAttributes ?? {
+      local: true,
+      sensitive: true,
+      always_sensitive: true,
+      extractable: false,
+      never_extractable: true,
+    };
   }
   return out;
 }
@@ -295,8 +322,20 @@ export async function brokenChain(ca: TestCa, variant: BrokenVariant, key: Publi
     }
     case 'intermediate-not-ca': {
       const k = await newKeys();
-      const inter = await ca.issueWith('root', { subject: 'CN=Erst Test Not A CA', publicKey: k.publicKey, ...interValid });
-      const leaf = await issue({ subject: LEAF_NAME, issuer: inter.subject, publicKey: tokenKey, signer: k, ...interValid, ca: { ca: false }, extensions: yubikeyExtensions() });
+      const inter = await ca.issueWith('root', {
+        subject: 'CN=Erst Test Not A CA',
+        publicKey: k.publicKey,
+        ...interValid,
+      });
+      const leaf = await issue({
+        subject: LEAF_NAME,
+        issuer: inter.subject,
+        publicKey: tokenKey,
+        signer: k,
+        ...interValid,
+        ca: { ca: false },
+        extensions: yubikeyExtensions(),
+      });
       return { ...rootOnly, chain: [pem(leaf), pem(inter), rootPem], expect: ['ERR_ATTESTATION_NOT_CA'] };
     }
     case 'intermediate-key-usage': {
@@ -308,7 +347,15 @@ export async function brokenChain(ca: TestCa, variant: BrokenVariant, key: Publi
         ca: { ca: true, pathLength: 0 },
         keyUsage: x509.KeyUsageFlags.digitalSignature,
       });
-      const leaf = await issue({ subject: LEAF_NAME, issuer: inter.subject, publicKey: tokenKey, signer: k, ...interValid, ca: { ca: false }, extensions: yubikeyExtensions() });
+      const leaf = await issue({
+        subject: LEAF_NAME,
+        issuer: inter.subject,
+        publicKey: tokenKey,
+        signer: k,
+        ...interValid,
+        ca: { ca: false },
+        extensions: yubikeyExtensions(),
+      });
       return { ...rootOnly, chain: [pem(leaf), pem(inter), rootPem], expect: ['ERR_ATTESTATION_KEY_USAGE'] };
     }
     case 'leaf-is-ca': {
@@ -320,7 +367,14 @@ export async function brokenChain(ca: TestCa, variant: BrokenVariant, key: Publi
       // A real (non-CA) attestation leaf "issues" a certificate for the signing key.
       const leafKeys = await newKeys();
       const leaf = await ca.leaf(leafKeys.publicKey);
-      const child = await issue({ subject: 'CN=Issued by a leaf', issuer: leaf.subject, publicKey: tokenKey, signer: leafKeys, ...interValid, ca: { ca: false } });
+      const child = await issue({
+        subject: 'CN=Issued by a leaf',
+        issuer: leaf.subject,
+        publicKey: tokenKey,
+        signer: leafKeys,
+        ...interValid,
+        ca: { ca: false },
+      });
       return {
         ...rootOnly,
         chain: [pem(child), pem(leaf), interPem, rootPem],
@@ -338,7 +392,15 @@ export async function brokenChain(ca: TestCa, variant: BrokenVariant, key: Publi
         ca: { ca: true },
         keyUsage: x509.KeyUsageFlags.keyCertSign,
       });
-      const leaf = await issue({ subject: LEAF_NAME, issuer: sub.subject, publicKey: tokenKey, signer: subKeys, ...interValid, ca: { ca: false }, extensions: yubikeyExtensions() });
+      const leaf = await issue({
+        subject: LEAF_NAME,
+        issuer: sub.subject,
+        publicKey: tokenKey,
+        signer: subKeys,
+        ...interValid,
+        ca: { ca: false },
+        extensions: yubikeyExtensions(),
+      });
       return { ...rootOnly, chain: [pem(leaf), pem(sub), interPem, rootPem], expect: ['ERR_ATTESTATION_PATH_LENGTH'] };
     }
     case 'bad-signature': {

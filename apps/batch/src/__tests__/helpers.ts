@@ -22,10 +22,17 @@ export function txHash(): string {
 }
 
 /** A 2.0.0 record signed at the given day. */
-export async function record2(day: string, by: InMemorySigner = signer, extra: Record<string, string> = {}): Promise<AuditRecord> {
+export async function record2(
+  day: string,
+  by: InMemorySigner = signer,
+  extra: Record<string, string> = {},
+): Promise<AuditRecord> {
   return generateWithSigner(
     by,
-    { transactionHash: txHash(), payload: { envelope_xdr: 'AAAA', result_meta_xdr: 'BBBB', events: ['e1'], logs: ['l <b>&</b>'], ...extra } },
+    {
+      transactionHash: txHash(),
+      payload: { envelope_xdr: 'AAAA', result_meta_xdr: 'BBBB', events: ['e1'], logs: ['l <b>&</b>'], ...extra },
+    },
     { attestation: null, now: () => new Date(`${day}T08:00:00.000Z`) },
   );
 }

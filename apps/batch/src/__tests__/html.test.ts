@@ -23,7 +23,8 @@ beforeAll(async () => {
   d = scratchDir('erst-batch-html-');
   mkdirSync(join(d, 'logs'));
   const members = [];
-  for (let i = 0; i < 6; i++) members.push({ name: `ok/${i}.json`, data: JSON.stringify(await record2(`2026-11-0${1 + (i % 3)}`)) });
+  for (let i = 0; i < 6; i++)
+    members.push({ name: `ok/${i}.json`, data: JSON.stringify(await record2(`2026-11-0${1 + (i % 3)}`)) });
   members.push({ name: `bad/${EVIL}`, data: breakSignature(JSON.stringify(await record2('2026-11-02'))) });
   members.push({ name: 'bad/</td><script>document.title="pwned2"</script>.json', data: 'not json' });
   members.push({ name: 'bad/stranger.json', data: JSON.stringify(await record2('2026-11-03', stranger)) });
@@ -66,7 +67,7 @@ function element(id: string): string {
 describe('the HTML report, rendered by headless Chromium', () => {
   it('is self-contained: no external resource, and a policy that forbids any', () => {
     const html = readFileSync(join(d, 'report.html'), 'utf8');
-    expect(html).toContain("Content-Security-Policy\" content=\"default-src 'none'");
+    expect(html).toContain('Content-Security-Policy" content="default-src \'none\'');
     expect(html).not.toMatch(/\b(?:src|href)\s*=\s*["']?(?:https?:)?\/\//i);
     expect(html).not.toMatch(/<link\b/i);
   });
@@ -110,7 +111,7 @@ describe('the HTML report, rendered by headless Chromium', () => {
   });
 });
 
-describe('the JUnit report, parsed by Chromium\'s XML parser', () => {
+describe("the JUnit report, parsed by Chromium's XML parser", () => {
   it('is well-formed XML with the counts CI systems read', async () => {
     const page = join(d, 'junit-check.html');
     writeFileSync(
@@ -137,7 +138,13 @@ document.getElementById('out').textContent = JSON.stringify({
     );
     const out = await renderedDom(page);
     const json = /<pre id="out">([^<]*)<\/pre>/.exec(out)![1]!;
-    const parsed = JSON.parse(json.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"')) as {
+    const parsed = JSON.parse(
+      json
+        .replace(/&amp;/g, '&')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"'),
+    ) as {
       error: string | null;
       root: string;
       tests: string;
@@ -155,7 +162,11 @@ document.getElementById('out').textContent = JSON.stringify({
 });
 
 /** Decodes an 8-bit RGB or RGBA, non-interlaced PNG (what Chromium's --screenshot writes). */
-function decodePng(png: Buffer): { width: number; height: number; pixel: (x: number, y: number) => [number, number, number] } {
+function decodePng(png: Buffer): {
+  width: number;
+  height: number;
+  pixel: (x: number, y: number) => [number, number, number];
+} {
   let off = 8;
   let width = 0;
   let height = 0;
@@ -188,11 +199,29 @@ function decodePng(png: Buffer): { width: number; height: number; pixel: (x: num
       const b = y > 0 ? out[(y - 1) * stride + x]! : 0;
       const c = x >= channels && y > 0 ? out[(y - 1) * stride + x - channels]! : 0;
       const p = a + b - c;
-      const pred = [0, a, b, (a + b) >> 1, Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c][filter]!;
+      const pred = [
+        0,
+        a,
+        b,
+        (a + b) >> 1,
+        Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+          ? a
+          : Math.abs(p - b) <= Math.abs(p - c)
+            ? b
+            : c,
+      ][filter]!;
       out[y * stride + x] = (v + pred) & 0xff;
     }
   }
-  return { width, height, pixel: (x, y) => [out[y * stride + x * channels]!, out[y * stride + x * channels + 1]!, out[y * stride + x * channels + 2]!] };
+  return {
+    width,
+    height,
+    pixel: (x, y) => [
+      out[y * stride + x * channels]!,
+      out[y * stride + x * channels + 1]!,
+      out[y * stride + x * channels + 2]!,
+    ],
+  };
 }
 
 describe('the HTML report shows what matters, however small', () => {
@@ -204,10 +233,22 @@ describe('the HTML report shows what matters, however small', () => {
     const dir = scratchDir('erst-batch-html-small-');
     const good = JSON.stringify(await record2('2026-11-05'));
     // 3,999 valid and 1 invalid under the pinned key, and 1 record by a key nobody pinned.
-    const lines = [...Array.from({ length: 3999 }, () => good), breakSignature(good), JSON.stringify(await record2('2026-11-05', stranger))];
+    const lines = [
+      ...Array.from({ length: 3999 }, () => good),
+      breakSignature(good),
+      JSON.stringify(await record2('2026-11-05', stranger)),
+    ];
     writeFileSync(join(dir, 'many.jsonl'), `${lines.join('\n')}\n`);
     page = join(dir, 'report.html');
-    const r = await runBatch(['verify', join(dir, 'many.jsonl'), '--public-key', SIGNING_PUBLIC_KEY_HEX, '--html', page, '-q']);
+    const r = await runBatch([
+      'verify',
+      join(dir, 'many.jsonl'),
+      '--public-key',
+      SIGNING_PUBLIC_KEY_HEX,
+      '--html',
+      page,
+      '-q',
+    ]);
     expect(r.code).toBe(1);
     html = readFileSync(page, 'utf8');
   }, 90_000);
@@ -223,7 +264,13 @@ describe('the HTML report shows what matters, however small', () => {
       ),
     );
     const dom = await renderInChromium(pathToFileURL(measured).href, { extraArgs: [WINDOW, '--hide-scrollbars'] });
-    const bars = JSON.parse(/data-bars="([^"]*)"/.exec(dom)![1]!.replace(/&quot;/g, '"')) as { count: number; x: number; y: number; w: number; h: number }[];
+    const bars = JSON.parse(/data-bars="([^"]*)"/.exec(dom)![1]!.replace(/&quot;/g, '"')) as {
+      count: number;
+      x: number;
+      y: number;
+      w: number;
+      h: number;
+    }[];
     const keyBars = bars.filter((b) => b.count === 1);
     // Signing key (3,999 / 1), the unpinned key (0 / 1), and the day (3,999 / 2).
     expect(keyBars.length).toBeGreaterThanOrEqual(2);
@@ -263,8 +310,10 @@ describe('the HTML report shows what matters, however small', () => {
     expect(html).not.toContain('id="trust-banner"');
   });
 
-  it('carries the run\'s date and the tool version, unless --reproducible', async () => {
-    expect(html).toMatch(/id="generated">Generated <time datetime="\d{4}-\d\d-\d\dT[^"]+">[^<]+<\/time> by erst-batch \d+\.\d+\.\d+/);
+  it("carries the run's date and the tool version, unless --reproducible", async () => {
+    expect(html).toMatch(
+      /id="generated">Generated <time datetime="\d{4}-\d\d-\d\dT[^"]+">[^<]+<\/time> by erst-batch \d+\.\d+\.\d+/,
+    );
     const dir = scratchDir('erst-batch-html-repro-');
     writeFileSync(join(dir, 'r.jsonl'), `${JSON.stringify(await record2('2026-11-05'))}\n`);
     const pages: string[] = [];

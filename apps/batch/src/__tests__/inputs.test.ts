@@ -5,10 +5,17 @@ import { type Item, readInputs } from '../inputs.js';
 import { gzip, makeTar, scratchDir } from './helpers.js';
 
 /** What a consumer sees, copying each record's bytes before pulling the next (as the contract says). */
-async function collect(inputs: string[], options: Partial<Parameters<typeof readInputs>[1]> = {}): Promise<[string, string][]> {
+async function collect(
+  inputs: string[],
+  options: Partial<Parameters<typeof readInputs>[1]> = {},
+): Promise<[string, string][]> {
   const out: [string, string][] = [];
   for await (const item of readInputs(inputs, { maxBytes: 1000, accept: () => true, ...options })) {
-    out.push(item.kind === 'record' ? [item.source, Buffer.from(item.bytes).toString('utf8')] : [item.source, `${item.scope}:${item.code}`]);
+    out.push(
+      item.kind === 'record'
+        ? [item.source, Buffer.from(item.bytes).toString('utf8')]
+        : [item.source, `${item.scope}:${item.code}`],
+    );
   }
   return out;
 }
@@ -56,7 +63,10 @@ describe('readInputs', () => {
   });
 
   it('archives: a scratch buffer reused between members still yields each member whole', async () => {
-    const members = Array.from({ length: 50 }, (_, i) => ({ name: `m/${i}.json`, data: `{"n":${i},"s":"${'z'.repeat(i * 37)}"}` }));
+    const members = Array.from({ length: 50 }, (_, i) => ({
+      name: `m/${i}.json`,
+      data: `{"n":${i},"s":"${'z'.repeat(i * 37)}"}`,
+    }));
     const d = scratchDir('erst-inputs-');
     writeFileSync(join(d, 'a.tgz'), gzip((await makeTar(members)).tar));
     const got = await collect([join(d, 'a.tgz')], { maxBytes: 10_000 });

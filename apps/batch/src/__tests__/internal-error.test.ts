@@ -24,7 +24,9 @@ describe('an unexpected exception is a bug: ERR_INTERNAL, exit 70', () => {
     expect(exitCodeFor(new ErstError('ERR_INTERNAL', 'boom'))).toBe(70);
     expect(exitCodeFor(new ErstError('ERR_ARCHIVE_EMPTY', 'x'))).toBe(EXIT.USAGE_OR_INPUT);
     expect(exitCodeFor(new ErstError('ERR_STATE_TAMPERED', 'x'))).toBe(EXIT.FAILED);
-    expect(formatError(new TypeError('boom'))).toBe('erst-batch: error ERR_INTERNAL: TypeError: boom (this is a bug; please report it)');
+    expect(formatError(new TypeError('boom'))).toBe(
+      'erst-batch: error ERR_INTERNAL: TypeError: boom (this is a bug; please report it)',
+    );
   });
 
   it('a record that hit a bug makes the run exit 70, over unreadable input and failures', () => {

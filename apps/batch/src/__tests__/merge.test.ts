@@ -61,33 +61,60 @@ describe('readReport', () => {
 
   // The human summary prints these names as they are: a report must not smuggle text into them.
   const tampered: [string, (r: Report) => void][] = [
-    ['a code that is not a code', (r) => {
-      r.by_code[`X${ESC}`] = 1;
-    }],
-    ['a format that is not a format', (r) => {
-      r.by_format[`2.0.0\n${ESC}`] = { valid: 1, invalid: 0 };
-    }],
-    ['a key id that is not a key id', (r) => {
-      r.by_key[`ed25519:${ESC}`] = { valid: 1, invalid: 0, algorithm: 'ed25519', public_key: '' };
-    }],
-    ['a trust level that is not one', (r) => {
-      r.by_trust[`pinned${ESC}`] = 1;
-    }],
-    ['a warning that is not a code', (r) => {
-      r.warnings[`W\n`] = 1;
-    }],
-    ['a failure code that is not a code', (r) => {
-      r.failures[0]!.code = `ERR${ESC}`;
-    }],
-    ['a count that is text', (r) => {
-      (r.totals as Record<string, unknown>).records = ESC;
-    }],
-    ['counts that are text', (r) => {
-      (r.by_code as Record<string, unknown>).ERR_SIGNATURE_INVALID = ESC;
-    }],
-    ['a shard that is not K/N', (r) => {
-      r.shard = `1/2${ESC}`;
-    }],
+    [
+      'a code that is not a code',
+      (r) => {
+        r.by_code[`X${ESC}`] = 1;
+      },
+    ],
+    [
+      'a format that is not a format',
+      (r) => {
+        r.by_format[`2.0.0\n${ESC}`] = { valid: 1, invalid: 0 };
+      },
+    ],
+    [
+      'a key id that is not a key id',
+      (r) => {
+        r.by_key[`ed25519:${ESC}`] = { valid: 1, invalid: 0, algorithm: 'ed25519', public_key: '' };
+      },
+    ],
+    [
+      'a trust level that is not one',
+      (r) => {
+        r.by_trust[`pinned${ESC}`] = 1;
+      },
+    ],
+    [
+      'a warning that is not a code',
+      (r) => {
+        r.warnings[`W\n`] = 1;
+      },
+    ],
+    [
+      'a failure code that is not a code',
+      (r) => {
+        r.failures[0]!.code = `ERR${ESC}`;
+      },
+    ],
+    [
+      'a count that is text',
+      (r) => {
+        (r.totals as Record<string, unknown>).records = ESC;
+      },
+    ],
+    [
+      'counts that are text',
+      (r) => {
+        (r.by_code as Record<string, unknown>).ERR_SIGNATURE_INVALID = ESC;
+      },
+    ],
+    [
+      'a shard that is not K/N',
+      (r) => {
+        r.shard = `1/2${ESC}`;
+      },
+    ],
   ];
   for (const [what, change] of tampered) {
     it(`refuses a report with ${what} (ERR_USAGE)`, () => {
@@ -101,7 +128,9 @@ describe('readReport', () => {
 describe('mergeReports', () => {
   it('keeps an input named "__proto__" as an entry, counted once per shard', () => {
     const names = ['__proto__'];
-    const merged = mergeReports([1, 2].map((k) => ({ name: `s${k}`, report: readReport(save(shardReport(k, names))) })));
+    const merged = mergeReports(
+      [1, 2].map((k) => ({ name: `s${k}`, report: readReport(save(shardReport(k, names))) })),
+    );
     expect(Object.entries(merged.by_input)).toEqual([['__proto__', { valid: 2, invalid: 2, unreadable: 0 }]]);
     expect(merged.totals).toEqual({ records: 4, valid: 2, invalid: 2, unreadable: 0 });
   });

@@ -5,13 +5,25 @@ import { SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../report.js';
 import { parseShard, shardOf } from '../shard.js';
-import { breakSignature, gzip, makeTar, readReport, record2, runBatch, scratchDir, stranger, vectorRecords } from './helpers.js';
+import {
+  breakSignature,
+  gzip,
+  makeTar,
+  readReport,
+  record2,
+  runBatch,
+  scratchDir,
+  stranger,
+  vectorRecords,
+} from './helpers.js';
 
 const PIN = ['--public-key', SIGNING_PUBLIC_KEY_HEX];
 const N = 3;
 
 /** Everything a merged report must agree on with the unsharded one. */
-function comparable(r: Report): Omit<Report, 'shard' | 'merged_from' | 'state'> & { state?: Omit<NonNullable<Report['state']>, 'files'> } {
+function comparable(
+  r: Report,
+): Omit<Report, 'shard' | 'merged_from' | 'state'> & { state?: Omit<NonNullable<Report['state']>, 'files'> } {
   const { shard: _s, merged_from: _m, state, ...rest } = r;
   if (!state) return rest;
   // Which state files, and their digests, differ by design: one per shard.
@@ -22,7 +34,8 @@ function comparable(r: Report): Omit<Report, 'shard' | 'merged_from' | 'state'> 
 describe('shards', () => {
   it('K/N is 1-based and checked', () => {
     expect(parseShard('2/5')).toEqual({ index: 2, count: 5 });
-    for (const bad of ['0/3', '4/3', '1/0', 'a/b', '1', '1/2/3', '-1/2']) expect(() => parseShard(bad), bad).toThrow(/--shard/);
+    for (const bad of ['0/3', '4/3', '1/0', 'a/b', '1', '1/2/3', '-1/2'])
+      expect(() => parseShard(bad), bad).toThrow(/--shard/);
   });
 
   it('assigns a record by its name only, spreading names evenly', () => {
@@ -46,19 +59,34 @@ describe('shards', () => {
     const d = scratchDir('erst-batch-shards-');
     const logs = join(d, 'logs');
     mkdirSync(logs);
-    for (let i = 0; i < 24; i++) writeFileSync(join(logs, `r${i}.json`), JSON.stringify(await record2(`2026-11-${10 + (i % 5)}`)));
+    for (let i = 0; i < 24; i++)
+      writeFileSync(join(logs, `r${i}.json`), JSON.stringify(await record2(`2026-11-${10 + (i % 5)}`)));
     writeFileSync(join(logs, 'bad.json'), breakSignature(JSON.stringify(await record2('2026-11-10'))));
     writeFileSync(join(logs, 'stranger.json'), JSON.stringify(await record2('2026-11-11', stranger)));
     const lines = [...vectorRecords['go-1.1.0'], ...vectorRecords.ts, 'not json'];
     writeFileSync(join(d, 'more.jsonl'), `${lines.join('\n')}\n`);
     const members = [];
-    for (let i = 0; i < 12; i++) members.push({ name: `t/${i}.json`, data: JSON.stringify(await record2('2026-11-12')) });
-    members.push({ name: 't/tampered.json', data: JSON.stringify(await record2('2026-11-12')).replace('"AAAA"', '"AAAB"') });
+    for (let i = 0; i < 12; i++)
+      members.push({ name: `t/${i}.json`, data: JSON.stringify(await record2('2026-11-12')) });
+    members.push({
+      name: 't/tampered.json',
+      data: JSON.stringify(await record2('2026-11-12')).replace('"AAAA"', '"AAAB"'),
+    });
     writeFileSync(join(d, 'old.tar.gz'), gzip((await makeTar(members)).tar));
     const inputs = [logs, join(d, 'more.jsonl'), join(d, 'old.tar.gz'), join(d, 'not-mounted')];
 
     const run = async (tag: string, extra: string[]) => {
-      const r = await runBatch(['verify', ...inputs, ...PIN, '--state', join(d, `state-${tag}.json`), '--json', join(d, `${tag}.json`), '-q', ...extra]);
+      const r = await runBatch([
+        'verify',
+        ...inputs,
+        ...PIN,
+        '--state',
+        join(d, `state-${tag}.json`),
+        '--json',
+        join(d, `${tag}.json`),
+        '-q',
+        ...extra,
+      ]);
       return { code: r.code, report: readReport(join(d, `${tag}.json`)) };
     };
     const runAll = async () => {
@@ -85,7 +113,13 @@ describe('shards', () => {
     // Every shard tried (and failed) to read the missing input.
     for (const s of shards) expect(s.report.totals.unreadable).toBe(1);
 
-    const m = await runBatch(['merge', ...shards.map((_, i) => join(d, `s${i + 1}.json`)), '--json', join(d, 'merged.json'), '-q']);
+    const m = await runBatch([
+      'merge',
+      ...shards.map((_, i) => join(d, `s${i + 1}.json`)),
+      '--json',
+      join(d, 'merged.json'),
+      '-q',
+    ]);
     expect(m.code).toBe(whole.code);
     const merged = readReport(join(d, 'merged.json'));
     expect(merged.merged_from).toEqual(['1/3', '2/3', '3/3']);
@@ -102,7 +136,11 @@ describe('shards', () => {
     for (let i = 0; i < 150; i++) lines.push(JSON.stringify(await record2('2026-11-01')));
     writeFileSync(join(d, 'x.jsonl'), `${lines.join('\n')}\n`);
     const outs = [];
-    for (const w of ['1', '4']) outs.push((await runBatch(['verify', join(d, 'x.jsonl'), ...PIN, '--shard', '2/3', '--workers', w, '--json', '-', '-q'])).stdout);
+    for (const w of ['1', '4'])
+      outs.push(
+        (await runBatch(['verify', join(d, 'x.jsonl'), ...PIN, '--shard', '2/3', '--workers', w, '--json', '-', '-q']))
+          .stdout,
+      );
     expect(outs[0]).toBe(outs[1]);
     expect((JSON.parse(outs[0]!) as Report).totals.records).toBeLessThan(150);
   });
@@ -111,7 +149,16 @@ describe('shards', () => {
     const d = scratchDir('erst-batch-merge-');
     writeFileSync(join(d, 'x.jsonl'), `${JSON.stringify(await record2('2026-11-01'))}\n`);
     for (let k = 1; k <= 2; k++) {
-      await runBatch(['verify', join(d, 'x.jsonl'), ...PIN, '--shard', `${k}/2`, '--json', join(d, `s${k}.json`), '-q']);
+      await runBatch([
+        'verify',
+        join(d, 'x.jsonl'),
+        ...PIN,
+        '--shard',
+        `${k}/2`,
+        '--json',
+        join(d, `s${k}.json`),
+        '-q',
+      ]);
     }
     await runBatch(['verify', join(d, 'x.jsonl'), '--shard', '2/2', '--json', join(d, 'other-trust.json'), '-q']);
     writeFileSync(join(d, 'junk.json'), '{"hello": 1}');

@@ -31,7 +31,13 @@ describe('report building', () => {
     const items: [string, RecordOutcome][] = [
       ['in/b', outcome(false)],
       ['in/a', outcome(true, '2026-11-25')],
-      ['in/c', outcome(false, null, [['ERR_HASH_MISMATCH', 'x'], ['ERR_SIGNATURE_INVALID', 'y']])],
+      [
+        'in/c',
+        outcome(false, null, [
+          ['ERR_HASH_MISMATCH', 'x'],
+          ['ERR_SIGNATURE_INVALID', 'y'],
+        ]),
+      ],
     ];
     for (const [s, o] of items) a.record(s, 0, o);
     for (const [s, o] of [...items].reverse()) b.record(s, 0, o);
@@ -39,7 +45,11 @@ describe('report building', () => {
     const r = a.build();
     expect(r.failures.map((f) => f.source)).toEqual(['in/b', 'in/c']);
     expect(r.failures[1]!.errors).toHaveLength(2);
-    expect(r.by_day).toEqual({ '2026-11-25': { valid: 1, invalid: 0 }, '2026-11-26': { valid: 0, invalid: 1 }, unknown: { valid: 0, invalid: 1 } });
+    expect(r.by_day).toEqual({
+      '2026-11-25': { valid: 1, invalid: 0 },
+      '2026-11-26': { valid: 0, invalid: 1 },
+      unknown: { valid: 0, invalid: 1 },
+    });
   });
 
   it('exit codes: unreadable input beats failures, which beat success', () => {
@@ -55,7 +65,9 @@ describe('report building', () => {
     const hex = 'ab'.repeat(32);
     const pem = `-----BEGIN PUBLIC KEY-----\n${Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(hex, 'hex')]).toString('base64')}\n-----END PUBLIC KEY-----\n`;
     expect(trustSummary({ publicKeys: [hex] }).fingerprint).toBe(trustSummary({ publicKeys: [pem] }).fingerprint);
-    expect(trustSummary({ publicKeys: [hex] }).fingerprint).not.toBe(trustSummary({ publicKeys: [hex], requireAttestation: true }).fingerprint);
+    expect(trustSummary({ publicKeys: [hex] }).fingerprint).not.toBe(
+      trustSummary({ publicKeys: [hex], requireAttestation: true }).fingerprint,
+    );
   });
 });
 
@@ -72,7 +84,10 @@ describe('merge', () => {
     const m = mergeReports([shard(2, ['in/z', 'in/bad2'], true), shard(1, ['in/a', 'in/bad1'], true)]);
     expect(m.totals).toEqual({ records: 4, valid: 2, invalid: 2, unreadable: 1 });
     expect(m.failures.map((f) => f.source)).toEqual(['gone', 'in/bad1', 'in/bad2']);
-    expect(m.by_input).toEqual({ gone: { valid: 0, invalid: 0, unreadable: 1 }, in: { valid: 2, invalid: 2, unreadable: 0 } });
+    expect(m.by_input).toEqual({
+      gone: { valid: 0, invalid: 0, unreadable: 1 },
+      in: { valid: 2, invalid: 2, unreadable: 0 },
+    });
     expect(m.exit_code).toBe(2);
   });
 
@@ -85,7 +100,9 @@ describe('escaping', () => {
   it('XML: markup, quotes, and characters XML cannot carry', () => {
     expect(xmlText('a<b>&c')).toBe('a&lt;b&gt;&amp;c');
     expect(xmlAttr(`"x'\n\t`)).toBe('&quot;x&apos;&#10;&#9;');
-    expect(xmlText('nul\u0000 bell\u0007 lone\ud800 ok\u{1F600}')).toBe('nul\\u0000 bell\\u0007 lone\\ud800 ok\u{1F600}');
+    expect(xmlText('nul\u0000 bell\u0007 lone\ud800 ok\u{1F600}')).toBe(
+      'nul\\u0000 bell\\u0007 lone\\ud800 ok\u{1F600}',
+    );
     expect(xmlText('\ufffe')).toBe('\\ufffe');
   });
 
@@ -133,8 +150,14 @@ describe('names from the archive as map keys', () => {
     b.unreadable('__proto__/y.json', 0, 'ERR_JSON_SYNTAX', 'bad', 'record');
     const r = b.build();
     expect(Object.hasOwn(r.by_input, '__proto__')).toBe(true);
-    expect(Object.getOwnPropertyDescriptor(r.by_input, '__proto__')?.value).toEqual({ valid: 1, invalid: 1, unreadable: 0 });
-    expect(JSON.parse(JSON.stringify(r)).by_input).toEqual(JSON.parse('{"__proto__":{"valid":1,"invalid":1,"unreadable":0}}'));
+    expect(Object.getOwnPropertyDescriptor(r.by_input, '__proto__')?.value).toEqual({
+      valid: 1,
+      invalid: 1,
+      unreadable: 0,
+    });
+    expect(JSON.parse(JSON.stringify(r)).by_input).toEqual(
+      JSON.parse('{"__proto__":{"valid":1,"invalid":1,"unreadable":0}}'),
+    );
     expect(({} as Record<string, unknown>).valid).toBeUndefined();
   });
 });

@@ -36,7 +36,11 @@ beforeAll(async () => {
   const unpinned = await record2('2026-11-25', stranger);
 
   members.push({ name: 'logs/', data: '', type: 'directory' });
-  for (const [dirName, ls] of [['go-1.1.0', vectorRecords['go-1.1.0']], ['go-1.0.0', vectorRecords['go-1.0.0']], ['ts', vectorRecords.ts]] as const) {
+  for (const [dirName, ls] of [
+    ['go-1.1.0', vectorRecords['go-1.1.0']],
+    ['go-1.0.0', vectorRecords['go-1.0.0']],
+    ['ts', vectorRecords.ts],
+  ] as const) {
     ls.forEach((l, i) => {
       members.push({ name: `logs/${dirName}/${i}.json`, data: l });
     });
@@ -147,7 +151,13 @@ describe('erst-batch verify: an archive with every kind of record', () => {
     expect(junit).toMatch(/<testsuites name="erst-batch verify" tests="6" failures="5" errors="0"/);
     expect(junit).toContain(`name="24 of 29 records valid in ${archive}"`);
     const failures = [...junit.matchAll(/<failure type="([A-Z_0-9]+)" message="([^"]*)">/g)].map((m) => m[1]);
-    expect(failures).toEqual(['ERR_HASH_MISMATCH', 'ERR_SIGNATURE_INVALID', 'ERR_JSON_SYNTAX', 'ERR_KEY_NOT_TRUSTED', 'ERR_ARCHIVE_CORRUPT']);
+    expect(failures).toEqual([
+      'ERR_HASH_MISMATCH',
+      'ERR_SIGNATURE_INVALID',
+      'ERR_JSON_SYNTAX',
+      'ERR_KEY_NOT_TRUSTED',
+      'ERR_ARCHIVE_CORRUPT',
+    ]);
     expect(junit).toContain(`name="${archive}:bad/unpinned.json"`);
   });
 
@@ -171,12 +181,26 @@ describe('erst-batch verify: inputs', () => {
     writeFileSync(join(d, 'tree', 'a', 'b', 'two.json'), JSON.stringify(await record2('2026-11-02')));
     writeFileSync(join(d, 'tree', 'a', 'notes.txt'), 'ignored');
     writeFileSync(join(d, 'tree', 'a', 'b', 'bad.json'), breakSignature(JSON.stringify(await record2('2026-11-02'))));
-    const lines = [JSON.stringify(await record2('2026-11-03')), '', '{"nope": 1}', JSON.stringify(await record2('2026-11-03'))];
+    const lines = [
+      JSON.stringify(await record2('2026-11-03')),
+      '',
+      '{"nope": 1}',
+      JSON.stringify(await record2('2026-11-03')),
+    ];
     writeFileSync(join(d, 'logs.jsonl'), `${lines.join('\r\n')}\r\n`);
     const { tar } = await makeTar([{ name: 'x/r.json', data: JSON.stringify(await record2('2026-11-04')) }]);
     writeFileSync(join(d, 'plain.tar'), tar);
     const tree = join(d, 'tree');
-    const r = await runBatch(['verify', `${tree}/`, join(d, 'logs.jsonl'), join(d, 'plain.tar'), ...PIN, '--json', '-', '-q']);
+    const r = await runBatch([
+      'verify',
+      `${tree}/`,
+      join(d, 'logs.jsonl'),
+      join(d, 'plain.tar'),
+      ...PIN,
+      '--json',
+      '-',
+      '-q',
+    ]);
     expect(r.code).toBe(1);
     const rep = JSON.parse(r.stdout) as Report;
     expect(rep.totals).toEqual({ records: 7, valid: 5, invalid: 2, unreadable: 0 });
@@ -203,7 +227,9 @@ describe('erst-batch verify: inputs', () => {
     writeFileSync(join(d, 'fake.tar.gz'), 'this is not gzip');
     let r = await runBatch(['verify', join(d, 'fake.tar.gz'), ...PIN, '--json', '-', '-q']);
     expect(r.code).toBe(2);
-    expect((JSON.parse(r.stdout) as Report).failures).toMatchObject([{ code: 'ERR_ARCHIVE_CORRUPT', kind: 'unreadable' }]);
+    expect((JSON.parse(r.stdout) as Report).failures).toMatchObject([
+      { code: 'ERR_ARCHIVE_CORRUPT', kind: 'unreadable' },
+    ]);
 
     const ms: Member[] = [];
     for (let i = 0; i < 4; i++) ms.push({ name: `m${i}.json`, data: JSON.stringify(await record2('2026-11-06')) });
@@ -215,7 +241,9 @@ describe('erst-batch verify: inputs', () => {
     expect(r.code).toBe(1);
     const rep = JSON.parse(r.stdout) as Report;
     expect(rep.totals).toEqual({ records: 3, valid: 2, invalid: 1, unreadable: 0 });
-    expect(rep.failures).toMatchObject([{ source: join(d, 'damaged.tar'), code: 'ERR_ARCHIVE_CORRUPT', kind: 'record' }]);
+    expect(rep.failures).toMatchObject([
+      { source: join(d, 'damaged.tar'), code: 'ERR_ARCHIVE_CORRUPT', kind: 'record' },
+    ]);
     expect(rep.failures[0]!.message).toContain('m1.json');
   });
 
@@ -223,15 +251,27 @@ describe('erst-batch verify: inputs', () => {
     const d = scratchDir('erst-batch-big-');
     const rec = JSON.stringify(await record2('2026-11-07'));
     writeFileSync(join(d, 'big.jsonl'), `${rec}\n${rec.replace('"AAAA"', `"${'A'.repeat(5000)}"`)}\n`);
-    const r = await runBatch(['verify', join(d, 'big.jsonl'), ...PIN, '--max-bytes', String(rec.length + 10), '--json', '-', '-q']);
+    const r = await runBatch([
+      'verify',
+      join(d, 'big.jsonl'),
+      ...PIN,
+      '--max-bytes',
+      String(rec.length + 10),
+      '--json',
+      '-',
+      '-q',
+    ]);
     expect(r.code).toBe(1);
-    expect((JSON.parse(r.stdout) as Report).failures).toMatchObject([{ source: `${join(d, 'big.jsonl')}:2`, code: 'ERR_INPUT_TOO_LARGE' }]);
+    expect((JSON.parse(r.stdout) as Report).failures).toMatchObject([
+      { source: `${join(d, 'big.jsonl')}:2`, code: 'ERR_INPUT_TOO_LARGE' },
+    ]);
   });
 
   it('verifies many records through many chunks with bounded work in flight', async () => {
     const d = scratchDir('erst-batch-many-');
     const lines: string[] = [];
-    for (let i = 0; i < 700; i++) lines.push(JSON.stringify(await record2(`2026-10-${String((i % 28) + 1).padStart(2, '0')}`)));
+    for (let i = 0; i < 700; i++)
+      lines.push(JSON.stringify(await record2(`2026-10-${String((i % 28) + 1).padStart(2, '0')}`)));
     lines[333] = breakSignature(lines[333]!);
     writeFileSync(join(d, 'many.jsonl'), `${lines.join('\n')}\n`);
     const r = await runBatch(['verify', join(d, 'many.jsonl'), ...PIN, '--workers', '3', '--json', '-', '-q']);
@@ -248,10 +288,20 @@ describe('erst-batch verify: trust', () => {
     writeFileSync(
       join(d, 'trust.json'),
       JSON.stringify({
-        keys: [{ public_key: SIGNING_PUBLIC_KEY_HEX, label: 'prod-2026', not_before: '2026-11-10T00:00:00Z', not_after: '2027-01-01T00:00:00Z' }],
+        keys: [
+          {
+            public_key: SIGNING_PUBLIC_KEY_HEX,
+            label: 'prod-2026',
+            not_before: '2026-11-10T00:00:00Z',
+            not_after: '2027-01-01T00:00:00Z',
+          },
+        ],
       }),
     );
-    writeFileSync(join(d, 'r.jsonl'), `${JSON.stringify(await record2('2026-11-20'))}\n${JSON.stringify(await record2('2026-11-01'))}\n`);
+    writeFileSync(
+      join(d, 'r.jsonl'),
+      `${JSON.stringify(await record2('2026-11-20'))}\n${JSON.stringify(await record2('2026-11-01'))}\n`,
+    );
     const r = await runBatch(['verify', join(d, 'r.jsonl'), '--trust', join(d, 'trust.json'), '--json', '-', '-q']);
     expect(r.code).toBe(1);
     const rep = JSON.parse(r.stdout) as Report;
@@ -310,6 +360,8 @@ describe('erst-batch: usage and errors', () => {
   it('--help documents the exit codes', async () => {
     const r = await runBatch(['verify', '--help']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Exit codes:[\s\S]*0 {2}every record is valid[\s\S]*1 {2}a record failed[\s\S]*2 {2}unreadable input/);
+    expect(r.stdout).toMatch(
+      /Exit codes:[\s\S]*0 {2}every record is valid[\s\S]*1 {2}a record failed[\s\S]*2 {2}unreadable input/,
+    );
   });
 });

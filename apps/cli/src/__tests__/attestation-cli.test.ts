@@ -54,7 +54,13 @@ describe('erst audit verify with attestation roots (built binary)', () => {
     expect(res.trust).toBe('attested');
     expect(res.attestation.attested).toBe(true);
     expect(res.attestation.errors).toEqual([]);
-    expect(res.attestation.vendor).toEqual({ vendor: 'yubico', firmware: '5.7.4', serial: 19088743, pin_policy: 'once', touch_policy: 'always' });
+    expect(res.attestation.vendor).toEqual({
+      vendor: 'yubico',
+      firmware: '5.7.4',
+      serial: 19088743,
+      pin_policy: 'once',
+      touch_policy: 'always',
+    });
     expect(res.attestation.claims).toEqual({ key_non_exportable: true, token_info: 'Test Token shared (SoftHSM v2)' });
     expect(res.attestation.chain.map((c: { subject: string }) => c.subject)).toEqual([
       'CN=YubiKey PIV Attestation 9c',
@@ -98,7 +104,9 @@ describe('erst audit verify with attestation roots (built binary)', () => {
     const ok = await runCli(['audit', 'verify', good, '--attestation-root', join(dir, 'ca-root.pem')]);
     expect(ok.code, ok.stdout).toBe(0);
     expect(ok.stdout).toContain('trust attested');
-    expect(ok.stdout).toContain('yubico: firmware 5.7.1, serial 12345678, PIN policy once, touch policy never, form factor USB-C keychain');
+    expect(ok.stdout).toContain(
+      'yubico: firmware 5.7.1, serial 12345678, PIN policy once, touch policy never, form factor USB-C keychain',
+    );
 
     const broken = await brokenChain(ca, 'key-mismatch', key);
     const bad = await signed('bad.json', attestationFor(broken.chain));
@@ -153,7 +161,9 @@ describe('erst audit inspect prints the chain', () => {
     writeFileSync(wrong, JSON.stringify(rec));
     const r = await runCli(['audit', 'inspect', wrong, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).attestation.errors.map((e: { code: string }) => e.code)).toEqual(['ERR_ATTESTATION_MALFORMED']);
+    expect(JSON.parse(r.stdout).attestation.errors.map((e: { code: string }) => e.code)).toEqual([
+      'ERR_ATTESTATION_MALFORMED',
+    ]);
   });
 
   it('a certificate that does not parse is shown as such, exit 0', async () => {

@@ -1,5 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, run, runCli, tempDir } from '@erst/fixtures';
 import { Verifier } from '@erst/verify';
@@ -19,7 +28,11 @@ beforeAll(async () => {
   keyFile = join(dir, 'key.pem');
   writeFileSync(keyFile, SIGNING_KEY_PEM, { mode: 0o600 });
   payloads = join(dir, 'payloads.jsonl');
-  const gen = await run(process.execPath, [join(REPO_ROOT, 'tooling', 'bench', 'gen-payloads.mjs'), String(COUNT), 'batch-sign-test']);
+  const gen = await run(process.execPath, [
+    join(REPO_ROOT, 'tooling', 'bench', 'gen-payloads.mjs'),
+    String(COUNT),
+    'batch-sign-test',
+  ]);
   expect(gen.code).toBe(0);
   writeFileSync(payloads, gen.stdout);
   txs = gen.stdout
@@ -52,7 +65,8 @@ async function killMidway(args: string[], progress: () => number, at: number): P
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   let seen = 0;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the batch finished (exit ${child.exitCode}) before it could be killed; raise COUNT`);
+    if (child.exitCode !== null)
+      throw new Error(`the batch finished (exit ${child.exitCode}) before it could be killed; raise COUNT`);
     seen = progress();
     if (seen >= at) break;
     await new Promise((r) => setTimeout(r, 3));
@@ -66,7 +80,19 @@ async function killMidway(args: string[], progress: () => number, at: number): P
 describe('erst audit sign --batch (built binary)', () => {
   it('--out-dir: killed mid-way (SIGKILL), then rerun: every record exactly once, all verifying', async () => {
     const out = join(dir, 'out');
-    const args = ['audit', 'sign', '--batch', payloads, '--out-dir', out, '--key-file', keyFile, '--quiet', '--concurrency', '8'];
+    const args = [
+      'audit',
+      'sign',
+      '--batch',
+      payloads,
+      '--out-dir',
+      out,
+      '--key-file',
+      keyFile,
+      '--quiet',
+      '--concurrency',
+      '8',
+    ];
     const count = () => (existsSync(out) ? readdirSync(out).filter((n) => n.endsWith('.json')).length : 0);
     const atKill = await killMidway(args, count, 300);
     const before = count();
@@ -76,7 +102,11 @@ describe('erst audit sign --batch (built binary)', () => {
     const again = await runCli(args.filter((a) => a !== '--quiet'));
     expect(again.code, again.stderr).toBe(0);
     noStack(again.stderr);
-    expect(again.stderr).toMatch(new RegExp(`batch done: ${COUNT.toLocaleString('en-US')} lines: [\\d,]+ signed, ${before.toLocaleString('en-US')} already signed`));
+    expect(again.stderr).toMatch(
+      new RegExp(
+        `batch done: ${COUNT.toLocaleString('en-US')} lines: [\\d,]+ signed, ${before.toLocaleString('en-US')} already signed`,
+      ),
+    );
 
     const names = readdirSync(out);
     expect(names.filter((n) => !n.endsWith('.json'))).toEqual([]); // no temporary files left behind
@@ -98,7 +128,9 @@ describe('erst audit sign --batch (built binary)', () => {
     const args = ['audit', 'sign', '--batch', payloads, '--out', out, '--key-file', keyFile, '--quiet'];
     const size = () => (existsSync(out) ? statSync(out).size : 0);
     await killMidway(args, size, 5_000_000);
-    const lines = readFileSync(out, 'utf8').split('\n').filter((l) => l.length > 0);
+    const lines = readFileSync(out, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0);
     expect(lines.length).toBeLessThan(COUNT);
     // As if the machine had died in the middle of a write: half a record, no newline.
     appendFileSync(out, lines[0]!.slice(0, 5000));
@@ -173,7 +205,9 @@ describe('erst audit sign --batch (built binary)', () => {
       [8, 'ERR_OUTPUT_WRITE'],
     ]);
     expect(r.stderr).toMatch(/2 signed, 0 already signed, 5 bad \(lines 2, 3, 4, 5, 8\)/);
-    expect(readdirSync(out).sort()).toEqual([`${docA.transaction_hash}.json`, `${docB.transaction_hash}.json`, `${docC.transaction_hash}.json`].sort());
+    expect(readdirSync(out).sort()).toEqual(
+      [`${docA.transaction_hash}.json`, `${docB.transaction_hash}.json`, `${docC.transaction_hash}.json`].sort(),
+    );
     expect(readFileSync(join(out, `${docC.transaction_hash}.json`), 'utf8')).toBe('{"not": "a record"}');
     expect(existsSync('/tmp/escaped.json')).toBe(false);
   });
@@ -181,7 +215,9 @@ describe('erst audit sign --batch (built binary)', () => {
   it('reads the batch from stdin with --batch -', async () => {
     const d = scratchDir('erst-batch-stdin-');
     const input = readFileSync(payloads, 'utf8').split('\n').slice(0, 25).join('\n');
-    const r = await runCli(['audit', 'sign', '--batch', '-', '--out', join(d, 'out.jsonl'), '--key-file', keyFile], { input });
+    const r = await runCli(['audit', 'sign', '--batch', '-', '--out', join(d, 'out.jsonl'), '--key-file', keyFile], {
+      input,
+    });
     expect(r.code, r.stderr).toBe(0);
     const lines = readFileSync(join(d, 'out.jsonl'), 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(25);
@@ -215,13 +251,35 @@ describe('erst audit sign --batch (built binary)', () => {
   it('progress: a bar with rate and ETA on a terminal, nothing with --quiet', async () => {
     const d = scratchDir('erst-batch-tty-');
     // script(1) gives the batch a pseudo-terminal, as an operator's shell would.
-    const cmd = [ERST, 'audit', 'sign', '--batch', payloads, '--out-dir', join(d, 'out'), '--key-file', keyFile, '--concurrency', '2'];
+    const cmd = [
+      ERST,
+      'audit',
+      'sign',
+      '--batch',
+      payloads,
+      '--out-dir',
+      join(d, 'out'),
+      '--key-file',
+      keyFile,
+      '--concurrency',
+      '2',
+    ];
     const r = await run('script', ['-qec', cmd.map((a) => `'${a}'`).join(' '), '/dev/null']);
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toMatch(/\r\x1b\[2K\[#*\.*\]\s+\d+% [\d,]+\/4,000 [\d,]+\/s ETA \d+:\d\d/);
     expect(r.stdout).toContain('batch done: 4,000 lines: 4,000 signed');
 
-    const quiet = await runCli(['audit', 'sign', '--batch', payloads, '--out-dir', join(d, 'out'), '--key-file', keyFile, '--quiet']);
+    const quiet = await runCli([
+      'audit',
+      'sign',
+      '--batch',
+      payloads,
+      '--out-dir',
+      join(d, 'out'),
+      '--key-file',
+      keyFile,
+      '--quiet',
+    ]);
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).toBe('');
   }, 120_000);

@@ -1,10 +1,24 @@
 import { readFileSync, statSync, writeFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, readVectorLines, run, runCli, tempDir, vectorPath } from '@erst/fixtures';
+import {
+  REPO_ROOT,
+  SIGNING_KEY_PEM,
+  SIGNING_PUBLIC_KEY_HEX,
+  readVectorLines,
+  run,
+  runCli,
+  tempDir,
+  vectorPath,
+} from '@erst/fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const TX = '530ea1ea71c0810d3e19206c17a2a497101a832a8108bc83d5f6c3c699e520b8';
-const PAYLOAD = { envelope_xdr: 'AAAAAgAAAAA=', result_meta_xdr: 'AAAAAwAAAAA=', events: ['<ev> & "q"'], logs: ['log\u2028line'] };
+const PAYLOAD = {
+  envelope_xdr: 'AAAAAgAAAAA=',
+  result_meta_xdr: 'AAAAAwAAAAA=',
+  events: ['<ev> & "q"'],
+  logs: ['log\u2028line'],
+};
 const DOC = JSON.stringify({ transaction_hash: TX, payload: PAYLOAD });
 
 let dir: string;
@@ -23,7 +37,18 @@ describe('erst audit sign / verify round trips (built binary)', () => {
   for (const schema of ['2.0.0', '1.1.0']) {
     it(`signs ${schema} from a key file and verifies it pinned (exit 0)`, async () => {
       const out = join(dir, `log-${schema}.json`);
-      const s = await runCli(['audit', 'sign', '--key-file', keyFile, '--payload', DOC, '--schema', schema, '--out', out]);
+      const s = await runCli([
+        'audit',
+        'sign',
+        '--key-file',
+        keyFile,
+        '--payload',
+        DOC,
+        '--schema',
+        schema,
+        '--out',
+        out,
+      ]);
       expect(s.code, s.stderr).toBe(0);
       expect(JSON.parse(readFileSync(out, 'utf8')).version).toBe(schema);
       const v = await runCli(['audit', 'verify', out, '--public-key', SIGNING_PUBLIC_KEY_HEX]);
@@ -51,7 +76,17 @@ describe('erst audit sign / verify round trips (built binary)', () => {
 
   it("erst's spellings work: audit:sign, audit:verify, --software-private-key, --hsm-provider software, --file", async () => {
     const out = join(dir, 'alias.json');
-    const s = await runCli(['audit:sign', '--software-private-key', SIGNING_KEY_PEM, '--hsm-provider', 'software', '--payload', DOC, '--out', out]);
+    const s = await runCli([
+      'audit:sign',
+      '--software-private-key',
+      SIGNING_KEY_PEM,
+      '--hsm-provider',
+      'software',
+      '--payload',
+      DOC,
+      '--out',
+      out,
+    ]);
     expect(s.code, s.stderr).toBe(0);
     const v = await runCli(['audit:verify', '--file', out]);
     expect(v.code).toBe(0);
@@ -60,8 +95,13 @@ describe('erst audit sign / verify round trips (built binary)', () => {
   });
 
   it('signs with erst Go hex keys (ERST_SOFTWARE_PRIVATE_KEY_HEX)', async () => {
-    const seed = Buffer.from((await import('node:crypto')).createPrivateKey(SIGNING_KEY_PEM).export({ format: 'jwk' }).d!, 'base64url');
-    const r = await runCli(['audit', 'sign', '--payload', DOC], { env: { ERST_SOFTWARE_PRIVATE_KEY_HEX: seed.toString('hex') } });
+    const seed = Buffer.from(
+      (await import('node:crypto')).createPrivateKey(SIGNING_KEY_PEM).export({ format: 'jwk' }).d!,
+      'base64url',
+    );
+    const r = await runCli(['audit', 'sign', '--payload', DOC], {
+      env: { ERST_SOFTWARE_PRIVATE_KEY_HEX: seed.toString('hex') },
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).public_key).toBe(SIGNING_PUBLIC_KEY_HEX);
   });
@@ -78,8 +118,14 @@ describe('erst audit sign / verify round trips (built binary)', () => {
     expect(out.results).toHaveLength(2);
     expect(out.results[0]).toMatchObject({ file: good, valid: true, format: '2.0.0', trust: 'pinned', errors: [] });
     expect(out.results[1]).toMatchObject({ file: bad, valid: false, format: '2.0.0' });
-    expect(out.results[1].errors.map((e: { code: string }) => e.code)).toEqual(['ERR_HASH_MISMATCH', 'ERR_SIGNATURE_INVALID']);
-    for (const res of out.results) expect(Object.keys(res)).toEqual(expect.arrayContaining(['file', 'valid', 'format', 'trust', 'errors', 'warnings']));
+    expect(out.results[1].errors.map((e: { code: string }) => e.code)).toEqual([
+      'ERR_HASH_MISMATCH',
+      'ERR_SIGNATURE_INVALID',
+    ]);
+    for (const res of out.results)
+      expect(Object.keys(res)).toEqual(
+        expect.arrayContaining(['file', 'valid', 'format', 'trust', 'errors', 'warnings']),
+      );
   });
 
   it('verifies every shared erst vector through the CLI', async () => {
@@ -113,7 +159,10 @@ describe('records from pipes', () => {
     const f = join(dir, 'attested.json');
     writeFileSync(f, readVectorLines('erst-go-1.1.0.jsonl')[4]!);
     const erst = join(REPO_ROOT, 'node_modules', '.bin', 'erst');
-    const r = await run('bash', ['-c', `"${erst}" audit verify <(cat "${f}") "${f}" --attestation-root "${vectorPath('attestation-chain/root.pem')}" --json`]);
+    const r = await run('bash', [
+      '-c',
+      `"${erst}" audit verify <(cat "${f}") "${f}" --attestation-root "${vectorPath('attestation-chain/root.pem')}" --json`,
+    ]);
     expect(r.code, r.stderr).toBe(2);
     const [piped, file] = JSON.parse(r.stdout).results;
     expect(piped.errors.map((e: { code: string }) => e.code)).toEqual(['ERR_FILE_NOT_REGULAR']);
@@ -153,7 +202,11 @@ describe('erst audit inspect and the jq + openssl recipe', () => {
     const r = await runCli(['audit', 'inspect', f, '--json']);
     expect(r.code).toBe(0);
     const info = JSON.parse(r.stdout);
-    expect(info).toMatchObject({ format: '1.1.0', hash_matches: true, uncovered: ['version', 'timestamp', 'transaction_hash'] });
+    expect(info).toMatchObject({
+      format: '1.1.0',
+      hash_matches: true,
+      uncovered: ['version', 'timestamp', 'transaction_hash'],
+    });
     const raw = await run('sh', ['-c', `"$ERST" audit inspect ${f} --hash-input | openssl dgst -sha256 -r`], {
       env: { ERST: join(process.cwd(), '..', '..', 'node_modules', '.bin', 'erst') },
     });
@@ -175,19 +228,43 @@ describe('bad input: exit 2, a coded message, no stack trace', () => {
   const cases: [string, () => string, string][] = [
     ['an empty file', () => write('empty.json', ''), 'ERR_INPUT_EMPTY'],
     ['not JSON', () => write('text.json', 'hello world'), 'ERR_JSON_SYNTAX'],
-    ['truncated JSON', () => write('trunc.json', readFileSync(join(dir, 'log-2.0.0.json'), 'utf8').slice(0, 120)), 'ERR_JSON_SYNTAX'],
-    ['duplicate keys', () => write('dup.json', readFileSync(join(dir, 'log-2.0.0.json'), 'utf8').replace('{', '{"signature":"00",')), 'ERR_JSON_DUPLICATE_KEY'],
+    [
+      'truncated JSON',
+      () => write('trunc.json', readFileSync(join(dir, 'log-2.0.0.json'), 'utf8').slice(0, 120)),
+      'ERR_JSON_SYNTAX',
+    ],
+    [
+      'duplicate keys',
+      () => write('dup.json', readFileSync(join(dir, 'log-2.0.0.json'), 'utf8').replace('{', '{"signature":"00",')),
+      'ERR_JSON_DUPLICATE_KEY',
+    ],
     ['wrong types', () => write('types.json', JSON.stringify({ ...rec2(), timestamp: 12 })), 'ERR_RECORD_FIELD_TYPE'],
-    ['bad hex', () => write('hex.json', JSON.stringify({ ...rec2(), signature: 'zz'.repeat(64) })), 'ERR_RECORD_FIELD_FORMAT'],
-    ['a wrong length', () => write('len.json', JSON.stringify({ ...rec2(), public_key: 'ab'.repeat(31) })), 'ERR_RECORD_FIELD_FORMAT'],
-    ['an unknown version', () => write('ver.json', JSON.stringify({ ...rec2(), version: '3.0.0' })), 'ERR_RECORD_UNSUPPORTED_VERSION'],
+    [
+      'bad hex',
+      () => write('hex.json', JSON.stringify({ ...rec2(), signature: 'zz'.repeat(64) })),
+      'ERR_RECORD_FIELD_FORMAT',
+    ],
+    [
+      'a wrong length',
+      () => write('len.json', JSON.stringify({ ...rec2(), public_key: 'ab'.repeat(31) })),
+      'ERR_RECORD_FIELD_FORMAT',
+    ],
+    [
+      'an unknown version',
+      () => write('ver.json', JSON.stringify({ ...rec2(), version: '3.0.0' })),
+      'ERR_RECORD_UNSUPPORTED_VERSION',
+    ],
     ['a JSON array', () => write('arr.json', '[1,2]'), 'ERR_RECORD_NOT_OBJECT'],
     ['a 50 MB string', () => write('big.json', `"${'x'.repeat(50 * 1024 * 1024)}"`), 'ERR_INPUT_TOO_LARGE'],
-    ['a directory', () => {
-      const d = join(dir, 'a-directory');
-      mkdirSync(d, { recursive: true });
-      return d;
-    }, 'ERR_FILE_IS_DIRECTORY'],
+    [
+      'a directory',
+      () => {
+        const d = join(dir, 'a-directory');
+        mkdirSync(d, { recursive: true });
+        return d;
+      },
+      'ERR_FILE_IS_DIRECTORY',
+    ],
     ['a missing file', () => join(dir, 'does-not-exist.json'), 'ERR_FILE_NOT_FOUND'],
   ];
   function write(name: string, text: string): string {
@@ -212,13 +289,22 @@ describe('bad input: exit 2, a coded message, no stack trace', () => {
     ['a bad transaction hash', JSON.stringify({ transaction_hash: 'xyz', payload: PAYLOAD }), 'ERR_PAYLOAD_INVALID'],
     ['a non-erst payload as 1.1.0', JSON.stringify({ transaction_hash: TX, payload: { a: 1 } }), 'ERR_PAYLOAD_INVALID'],
     // Was signed whole, as if the wrapper were the payload: the same rules as a --batch line now.
-    ['a wrapper with an extra member (and --transaction-hash)', JSON.stringify({ transaction_hash: TX, payload: PAYLOAD, note: 'x' }), 'ERR_PAYLOAD_INVALID'],
-    ['a hash that differs from --transaction-hash', JSON.stringify({ transaction_hash: TX, payload: PAYLOAD }), 'ERR_USAGE'],
+    [
+      'a wrapper with an extra member (and --transaction-hash)',
+      JSON.stringify({ transaction_hash: TX, payload: PAYLOAD, note: 'x' }),
+      'ERR_PAYLOAD_INVALID',
+    ],
+    [
+      'a hash that differs from --transaction-hash',
+      JSON.stringify({ transaction_hash: TX, payload: PAYLOAD }),
+      'ERR_USAGE',
+    ],
   ])('sign: %s exits 2 and writes no output file', async (name, payload, code) => {
     const out = join(dir, `never-${name.replace(/\W/g, '')}.json`);
     const args = ['audit', 'sign', '--key-file', keyFile, '--payload', payload, '--out', out];
     if (name.includes('1.1.0')) args.push('--schema', '1.1.0');
-    if (name.includes('--transaction-hash')) args.push('--transaction-hash', name.includes('differs') ? 'cd'.repeat(32) : TX);
+    if (name.includes('--transaction-hash'))
+      args.push('--transaction-hash', name.includes('differs') ? 'cd'.repeat(32) : TX);
     const r = await runCli(args);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(code);
@@ -228,7 +314,9 @@ describe('bad input: exit 2, a coded message, no stack trace', () => {
   });
 
   it('sign without a key exits 3 (signer environment) and names the ways to give one', async () => {
-    const r = await runCli(['audit', 'sign', '--payload', DOC], { env: { ERST_AUDIT_PRIVATE_KEY_PEM: undefined, ERST_SOFTWARE_PRIVATE_KEY_HEX: undefined } });
+    const r = await runCli(['audit', 'sign', '--payload', DOC], {
+      env: { ERST_AUDIT_PRIVATE_KEY_PEM: undefined, ERST_SOFTWARE_PRIVATE_KEY_HEX: undefined },
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('ERR_KEY_MISSING');
     expect(r.stderr).toContain('--key-file');
@@ -236,7 +324,12 @@ describe('bad input: exit 2, a coded message, no stack trace', () => {
 
   it('an encrypted key exits 3 with its own code', async () => {
     const { generateKeyPairSync } = await import('node:crypto');
-    const enc = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }) as string;
+    const enc = generateKeyPairSync('ed25519').privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'pw',
+    }) as string;
     const f = join(dir, 'enc.pem');
     writeFileSync(f, enc, { mode: 0o600 });
     const r = await runCli(['audit', 'sign', '--key-file', f, '--payload', DOC]);
@@ -245,7 +338,12 @@ describe('bad input: exit 2, a coded message, no stack trace', () => {
   });
 
   it('usage errors exit 2 without a stack trace', async () => {
-    for (const args of [['audit', 'sign'], ['bogus'], ['audit', 'verify'], ['audit', 'verify', 'x', '--unknown-flag']]) {
+    for (const args of [
+      ['audit', 'sign'],
+      ['bogus'],
+      ['audit', 'verify'],
+      ['audit', 'verify', 'x', '--unknown-flag'],
+    ]) {
       const r = await runCli(args);
       expect(r.code, args.join(' ')).toBe(2);
       noStack(r.stderr);
@@ -260,13 +358,16 @@ describe('help', () => {
     expect(r.stdout.trim()).toBe(pkg.version);
   });
 
-  it.each([['audit', 'sign'], ['audit', 'verify'], ['audit', 'inspect'], ['keys', 'generate'], ['keys', 'public']])(
-    'erst %s %s --help shows a working example',
-    async (...cmd) => {
-      const r = await runCli([...cmd, '--help']);
-      expect(r.code).toBe(0);
-      expect(r.stdout).toContain('Examples:');
-      expect(r.stdout).toContain(`erst ${cmd.join(' ')}`);
-    },
-  );
+  it.each([
+    ['audit', 'sign'],
+    ['audit', 'verify'],
+    ['audit', 'inspect'],
+    ['keys', 'generate'],
+    ['keys', 'public'],
+  ])('erst %s %s --help shows a working example', async (...cmd) => {
+    const r = await runCli([...cmd, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Examples:');
+    expect(r.stdout).toContain(`erst ${cmd.join(' ')}`);
+  });
 });

@@ -10,25 +10,37 @@ describe('library errors name options; erst names its flags', () => {
     const lib = new ErstError('ERR_OPTIONS_INVALID', '`keyId` must be hex bytes (for example 01 or a1b2c3), not "zz"', {
       details: { options: ['keyId'] },
     });
-    expect(formatError(lib)).toBe('erst: error ERR_USAGE: --key-id must be hex bytes (for example 01 or a1b2c3), not "zz"');
+    expect(formatError(lib)).toBe(
+      'erst: error ERR_USAGE: --key-id must be hex bytes (for example 01 or a1b2c3), not "zz"',
+    );
     expect(exitCodeFor(lib)).toBe(2);
     expect((forCommandLine(lib) as ErstError).cause).toBe(lib);
   });
 
   it('keeps other codes, and their exit status, while naming the flags', () => {
-    const missing = new ErstError('ERR_KEY_MISSING', 'no signing key: give `pem` or `keyFile`, or set ERST_AUDIT_PRIVATE_KEY_PEM', {
-      details: { options: ['pem', 'keyFile'] },
-    });
-    expect(formatError(missing)).toBe('erst: error ERR_KEY_MISSING: no signing key: give --software-private-key or --key-file, or set ERST_AUDIT_PRIVATE_KEY_PEM');
+    const missing = new ErstError(
+      'ERR_KEY_MISSING',
+      'no signing key: give `pem` or `keyFile`, or set ERST_AUDIT_PRIVATE_KEY_PEM',
+      {
+        details: { options: ['pem', 'keyFile'] },
+      },
+    );
+    expect(formatError(missing)).toBe(
+      'erst: error ERR_KEY_MISSING: no signing key: give --software-private-key or --key-file, or set ERST_AUDIT_PRIVATE_KEY_PEM',
+    );
     expect(exitCodeFor(missing)).toBe(3);
   });
 
   it('leaves an error alone when it names an option erst has no flag for, or none', () => {
-    const unknown = new ErstError('ERR_OPTIONS_INVALID', '`poolSize` must be positive', { details: { options: ['poolSize'] } });
+    const unknown = new ErstError('ERR_OPTIONS_INVALID', '`poolSize` must be positive', {
+      details: { options: ['poolSize'] },
+    });
     expect(formatError(unknown)).toBe('erst: error ERR_OPTIONS_INVALID: `poolSize` must be positive');
     const plain = new ErstError('ERR_OPTIONS_INVALID', 'attestationRoots[0] holds no PEM certificate');
     expect(forCommandLine(plain)).toBe(plain);
-    expect(inFlagTerms('name one with `tokenLabel` or `slot`; `nothing` here')).toBe('name one with --token-label or --slot; `nothing` here');
+    expect(inFlagTerms('name one with `tokenLabel` or `slot`; `nothing` here')).toBe(
+      'name one with --token-label or --slot; `nothing` here',
+    );
   });
 });
 
@@ -39,7 +51,9 @@ describe('through the built binary', () => {
     expect(slot.stderr).toBe('erst: error ERR_USAGE: --slot must be a slot index (0, 1, ...) or slot ID, not "one"\n');
     const module = await runCli(['hsm', 'info'], { env: { ERST_PKCS11_MODULE: undefined } });
     expect(module.code).toBe(3);
-    expect(module.stderr).toMatch(/^erst: error ERR_PKCS11_MODULE: no PKCS#11 module given: set ERST_PKCS11_MODULE or give --pkcs11-module \(SoftHSM/);
+    expect(module.stderr).toMatch(
+      /^erst: error ERR_PKCS11_MODULE: no PKCS#11 module given: set ERST_PKCS11_MODULE or give --pkcs11-module \(SoftHSM/,
+    );
   });
 });
 
@@ -51,7 +65,8 @@ function sources(): { file: string; text: string }[] {
       const p = join(dir, e.name);
       if (e.isDirectory()) {
         if (e.name !== '__tests__' && e.name !== 'node_modules') walk(p);
-      } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push({ file: p.slice(REPO_ROOT.length + 1), text: readFileSync(p, 'utf8') });
+      } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts'))
+        out.push({ file: p.slice(REPO_ROOT.length + 1), text: readFileSync(p, 'utf8') });
     }
   };
   for (const top of ['packages', 'apps']) {
@@ -69,7 +84,8 @@ describe('the error discipline holds in every source file', () => {
   });
 
   it('libraries never name an erst flag in code (only comments), except node-io, which translates flags', () => {
-    const flags = /--(software-private-key|key-file|pkcs11-module|pin-file|token-label|slot|key-label|key-id|piv-slot|attestation-chain|no-attestation|require-attestation|schema|label|id|state-key|public-key|attestation-root)\b/;
+    const flags =
+      /--(software-private-key|key-file|pkcs11-module|pin-file|token-label|slot|key-label|key-id|piv-slot|attestation-chain|no-attestation|require-attestation|schema|label|id|state-key|public-key|attestation-root)\b/;
     const offending: string[] = [];
     for (const f of files) {
       if (!f.file.startsWith('packages/') || f.file.startsWith('packages/node-io/')) continue;

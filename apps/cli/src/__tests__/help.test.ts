@@ -2,7 +2,15 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BATCH_HELP } from '../batch-sign.js';
 import { main } from '../main.js';
 
-const COMMANDS = ['audit sign', 'audit verify', 'audit inspect', 'keys generate', 'keys public', 'hsm info', 'hsm keys generate'];
+const COMMANDS = [
+  'audit sign',
+  'audit verify',
+  'audit inspect',
+  'keys generate',
+  'keys public',
+  'hsm info',
+  'hsm keys generate',
+];
 
 /** `erst <command> --help` as a terminal this many columns wide shows it (undefined: not a terminal). */
 async function help(command: string[], columns: number | undefined): Promise<string[]> {
@@ -19,15 +27,22 @@ afterEach(() => {
 });
 
 describe('--help layout', () => {
-  it.each(COMMANDS)('erst %s: at 80 columns no line is wider, and no word, flag or variable name is cut', async (name) => {
-    const command = name.split(' ');
-    const lines = await help(command, 80);
-    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(80);
-    const words = new Set(lines.join(' ').split(/\s+/));
-    // Every flag and ERST_* name that the wide layout shows appears whole at 80 columns too.
-    const wide = (await help(command, 250)).join(' ').match(/--[a-z0-9-]+|ERST_[A-Z0-9_]+/g) ?? [];
-    for (const name of wide) expect([...words].some((w) => w.includes(name)), name).toBe(true);
-  });
+  it.each(COMMANDS)(
+    'erst %s: at 80 columns no line is wider, and no word, flag or variable name is cut',
+    async (name) => {
+      const command = name.split(' ');
+      const lines = await help(command, 80);
+      for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(80);
+      const words = new Set(lines.join(' ').split(/\s+/));
+      // Every flag and ERST_* name that the wide layout shows appears whole at 80 columns too.
+      const wide = (await help(command, 250)).join(' ').match(/--[a-z0-9-]+|ERST_[A-Z0-9_]+/g) ?? [];
+      for (const name of wide)
+        expect(
+          [...words].some((w) => w.includes(name)),
+          name,
+        ).toBe(true);
+    },
+  );
 
   it('fills a wide terminal instead of stopping at 110 columns', async () => {
     const lines = await help(['audit', 'sign'], 250);

@@ -19,10 +19,15 @@ export function inspectCommand(ctx: RunContext): CommandModule<object, InspectAr
     builder: (y: Argv) =>
       y
         .positional('file', { type: 'string', demandOption: true, describe: 'Record file' })
-        .option('hash-input', { type: 'boolean', describe: 'Print exactly the bytes that are hashed, and nothing else' })
+        .option('hash-input', {
+          type: 'boolean',
+          describe: 'Print exactly the bytes that are hashed, and nothing else',
+        })
         .option('json', { type: 'boolean', describe: 'Machine output' })
         .example(helpExample('$0 audit inspect log.json', 'Summarize a record'))
-        .example(helpExample('$0 audit inspect log.json --hash-input | sha256sum', 'Recompute trace_hash by hand')) as unknown as Argv<InspectArgs>,
+        .example(
+          helpExample('$0 audit inspect log.json --hash-input | sha256sum', 'Recompute trace_hash by hand'),
+        ) as unknown as Argv<InspectArgs>,
     handler: handle(ctx, async (argv: InspectArgs) => {
       const rec = parseRecord(parseStrictJson(readInputFile(argv.file)));
       if (argv['hash-input']) {
@@ -43,7 +48,10 @@ export function inspectCommand(ctx: RunContext): CommandModule<object, InspectAr
         claimed_hash: rec.claimedHash,
         computed_hash: digest,
         hash_matches: digest === rec.claimedHash,
-        signs: rec.signedMessage === 'digest' ? 'the 32-byte SHA-256 digest of the hash input' : 'the 64 ASCII hex characters of the digest',
+        signs:
+          rec.signedMessage === 'digest'
+            ? 'the 32-byte SHA-256 digest of the hash input'
+            : 'the 64 ASCII hex characters of the digest',
         hash_input_bytes: rec.hashInput.length,
         covered: rec.covered,
         uncovered: rec.uncovered,
@@ -84,16 +92,27 @@ export function inspectCommand(ctx: RunContext): CommandModule<object, InspectAr
       ];
       if (summary.attestation) {
         const a = summary.attestation;
-        out.push(`attestation:      token "${a.token_info}"; claims key_non_exportable=${a.key_non_exportable}; retrieved ${a.retrieved_at}`);
+        out.push(
+          `attestation:      token "${a.token_info}"; claims key_non_exportable=${a.key_non_exportable}; retrieved ${a.retrieved_at}`,
+        );
         if (a.key_attributes) {
           const attrs = Object.entries(a.key_attributes).map(([k, v]) => `${k}=${v}`);
           out.push(`key attributes:   ${attrs.join(' ') || '(none)'} (claims, not proof)`);
         }
-        if (a.vendor) out.push(`vendor details:   ${describeVendor(a.vendor)} (from the leaf; proven only by verify --attestation-root)`);
-        out.push(`chain:            ${a.certificates.length} certificate(s), leaf first as stated; not validated here (use erst audit verify --attestation-root)`);
+        if (a.vendor)
+          out.push(
+            `vendor details:   ${describeVendor(a.vendor)} (from the leaf; proven only by verify --attestation-root)`,
+          );
+        out.push(
+          `chain:            ${a.certificates.length} certificate(s), leaf first as stated; not validated here (use erst audit verify --attestation-root)`,
+        );
         a.certificates.forEach((c, i) => {
           const p = c.parsed;
-          out.push(`  [${i}] subject:     ${p?.subject ?? c.subject}`, `      issuer:      ${p?.issuer ?? c.issuer}`, `      serial:      ${p?.serial ?? c.serial}`);
+          out.push(
+            `  [${i}] subject:     ${p?.subject ?? c.subject}`,
+            `      issuer:      ${p?.issuer ?? c.issuer}`,
+            `      serial:      ${p?.serial ?? c.serial}`,
+          );
           if (p) {
             out.push(
               `      valid:       ${p.not_before} to ${p.not_after}`,

@@ -35,7 +35,10 @@ export function payloadDocument(doc: JsonValue, txFlag: string | undefined): Sig
   } catch (e) {
     if (!isErstError(e, 'ERR_PAYLOAD_INVALID')) throw e;
     if (e.details?.missing === 'transactionHash') {
-      throw new ErstError('ERR_USAGE', 'the payload has no transaction hash: pass --transaction-hash <64 hex>, or give {"transaction_hash": ..., "payload": {...}}');
+      throw new ErstError(
+        'ERR_USAGE',
+        'the payload has no transaction hash: pass --transaction-hash <64 hex>, or give {"transaction_hash": ..., "payload": {...}}',
+      );
     }
     if (e.details?.conflict === 'transactionHash') {
       throw new ErstError('ERR_USAGE', "--transaction-hash differs from the document's transaction_hash");
@@ -51,10 +54,24 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
     builder: (y: Argv) =>
       withBatchOptions(withSignerOptions(y))
         .option('payload', { type: 'string', nargs: 1, describe: 'Payload document: JSON text, @file, or - for stdin' })
-        .option('schema', { type: 'string', choices: ['2.0.0', '1.1.0'], default: '2.0.0', describe: 'Record format to write' })
+        .option('schema', {
+          type: 'string',
+          choices: ['2.0.0', '1.1.0'],
+          default: '2.0.0',
+          describe: 'Record format to write',
+        })
         .option('transaction-hash', { type: 'string', describe: 'Transaction hash (64 hex) for a bare payload' })
-        .option('out', { type: 'string', describe: 'Write the record here (atomically) instead of stdout', normalize: true })
-        .example(helpExample('$0 audit sign --key-file key.pem --payload @sim.json --out log.json', 'Sign a {transaction_hash, payload} document'))
+        .option('out', {
+          type: 'string',
+          describe: 'Write the record here (atomically) instead of stdout',
+          normalize: true,
+        })
+        .example(
+          helpExample(
+            '$0 audit sign --key-file key.pem --payload @sim.json --out log.json',
+            'Sign a {transaction_hash, payload} document',
+          ),
+        )
         .example(
           helpExample(
             ['$0 audit sign --hsm-provider pkcs11 --key-label audit-2026', '--payload @sim.json --out log.json'],
@@ -73,12 +90,18 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
       const { transactionHash, payload } = payloadDocument(parseStrictJson(text), argv['transaction-hash']);
       const signer = await openSigner(argv);
       try {
-        const record = await generateWithSigner(signer, { transactionHash, payload }, { schema: argv.schema as WritableSchema });
+        const record = await generateWithSigner(
+          signer,
+          { transactionHash, payload },
+          { schema: argv.schema as WritableSchema },
+        );
         const json = `${JSON.stringify(record, null, 2)}\n`;
         if (argv.out) {
           writeOutput(argv.out, json);
           const key = bytesToHex((await signer.publicKey()).raw);
-          process.stderr.write(`${displayLines([`signed ${transactionHash} as ${record.version} with ${signer.algorithm} key ${key} -> ${argv.out}`])}\n`);
+          process.stderr.write(
+            `${displayLines([`signed ${transactionHash} as ${record.version} with ${signer.algorithm} key ${key} -> ${argv.out}`])}\n`,
+          );
         } else {
           process.stdout.write(json);
         }

@@ -49,8 +49,18 @@ export function verifyCommand(ctx: RunContext, name = 'verify'): CommandModule<o
         .option('file', { type: 'string', array: true, describe: 'Record file (erst flag; repeatable)' })
         .option('json', { type: 'boolean', describe: 'Machine output: {"results":[...]}' })
         .option('backend', { type: 'string', choices: ['auto', 'webcrypto', 'noble'], default: 'auto', hidden: true })
-        .example(helpExample('$0 audit verify log.json --public-key 48409627…2816', 'Verify one record signed by a pinned key'))
-        .example(helpExample('$0 audit verify logs/*.json --trust trust.json --json', 'Verify many against a trust file, machine output'))
+        .example(
+          helpExample(
+            '$0 audit verify log.json --public-key 48409627…2816',
+            'Verify one record signed by a pinned key',
+          ),
+        )
+        .example(
+          helpExample(
+            '$0 audit verify logs/*.json --trust trust.json --json',
+            'Verify many against a trust file, machine output',
+          ),
+        )
         .epilogue(EXIT_HELP) as unknown as Argv<VerifyArgs>,
     handler: handle(ctx, async (argv: VerifyArgs) => {
       const files = [...(argv.files ?? []), ...(argv.file ?? [])];
@@ -66,14 +76,18 @@ export function verifyCommand(ctx: RunContext, name = 'verify'): CommandModule<o
       // (exit 2), in both output modes; the other files are still verified.
       for (const c of checked) if (c.readError) process.stderr.write(`${formatError(c.readError)}\n`);
       if (argv.json) {
-        process.stdout.write(`${JSON.stringify({ results: checked.map((c) => jsonResult(c.file, c.result)) }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ results: checked.map((c) => jsonResult(c.file, c.result)) }, null, 2)}\n`,
+        );
       } else {
         const read = checked.filter((c) => !c.readError);
         for (const c of read) process.stdout.write(`${describeResult(c.file, c.result)}\n`);
         if (checked.length > 1) {
           const valid = read.filter((c) => c.result.valid).length;
           const unread = checked.length - read.length;
-          process.stdout.write(`${valid} valid, ${read.length - valid} failed${unread ? `, ${unread} not read` : ''}\n`);
+          process.stdout.write(
+            `${valid} valid, ${read.length - valid} failed${unread ? `, ${unread} not read` : ''}\n`,
+          );
         }
         if (read.some((c) => c.result.valid && c.result.trust === 'embedded-only')) {
           process.stderr.write(

@@ -17,7 +17,13 @@ export function auditCommands(ctx: RunContext): CommandModule[] {
         .demandCommand(1, 'Name an audit command: sign, verify or inspect.'),
     handler: () => {},
   };
-  const signAlias = { ...signCommand(ctx, 'audit:sign'), describe: 'Same as "audit sign" (erst spelling)' } as CommandModule;
-  const verifyAlias = { ...verifyCommand(ctx, 'audit:verify'), describe: 'Same as "audit verify" (erst spelling)' } as CommandModule;
+  const signAlias = {
+    ...signCommand(ctx, 'audit:sign'),
+    describe: 'Same as "audit sign" (erst spelling)',
+  } as CommandModule;
+  const verifyAlias = {
+    ...verifyCommand(ctx, 'audit:verify'),
+    describe: 'Same as "audit verify" (erst spelling)',
+  } as CommandModule;
   return [group, signAlias, verifyAlias];
 }

@@ -49,7 +49,9 @@ function keyFlags(k: HsmKey): string {
 
 export function describeHsmInfo(info: HsmInfo): string {
   const m = info.module;
-  const lines = [`module ${m.path}: ${m.manufacturer}, "${m.description}" ${m.library_version} (Cryptoki ${m.cryptoki_version})`];
+  const lines = [
+    `module ${m.path}: ${m.manufacturer}, "${m.description}" ${m.library_version} (Cryptoki ${m.cryptoki_version})`,
+  ];
   if (info.slots.length === 0) lines.push('no slot holds a token');
   for (const s of info.slots) {
     const t = s.token;
@@ -57,7 +59,9 @@ export function describeHsmInfo(info: HsmInfo): string {
       lines.push(`slot ${s.index} (ID ${s.slot_id}): uninitialized token (${s.description})`);
       continue;
     }
-    lines.push(`slot ${s.index} (ID ${s.slot_id}): token "${t.label}", model ${t.model}, serial ${t.serial || '-'}, ${t.manufacturer}`);
+    lines.push(
+      `slot ${s.index} (ID ${s.slot_id}): token "${t.label}", model ${t.model}, serial ${t.serial || '-'}, ${t.manufacturer}`,
+    );
     lines.push(`  flags: ${t.flags.join(' ') || '-'}`);
     lines.push(`  mechanisms: ${t.mechanisms.map(mechanismLine).join(', ')}; ${t.mechanism_count} in all`);
   }
@@ -66,10 +70,14 @@ export function describeHsmInfo(info: HsmInfo): string {
     lines.push(`objects on "${t?.label ?? ''}" (slot ${info.selected_slot})${info.logged_in ? '' : ', public only'}:`);
     if (info.keys.length === 0) lines.push('  no keys');
     for (const k of info.keys) {
-      lines.push(`  ${k.class.padEnd(7)} key "${k.label}" ID ${k.id || '-'} ${k.algorithm}${keyFlags(k) ? `: ${keyFlags(k)}` : ''}`);
+      lines.push(
+        `  ${k.class.padEnd(7)} key "${k.label}" ID ${k.id || '-'} ${k.algorithm}${keyFlags(k) ? `: ${keyFlags(k)}` : ''}`,
+      );
     }
     for (const c of info.certificates) {
-      lines.push(`  certificate "${c.label}" ID ${c.id || '-'}: subject ${c.subject}; issuer ${c.issuer}; expires ${c.not_after || '?'}`);
+      lines.push(
+        `  certificate "${c.label}" ID ${c.id || '-'}: subject ${c.subject}; issuer ${c.issuer}; expires ${c.not_after || '?'}`,
+      );
     }
   }
   for (const n of info.notes) lines.push(`note: ${inFlagTerms(n)}`);
@@ -85,11 +93,21 @@ export function hsmCommand(ctx: RunContext): CommandModule {
         .option('json', { type: 'boolean', describe: 'Print JSON' })
         .option('login', { type: 'boolean', describe: 'Ask for the PIN on a terminal to list private keys too' })
         .example(helpExample('$0 hsm info', `Everything about the token, private keys included (${WITH_ENV})`))
-        .example(helpExample('$0 hsm info --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --json', 'Slots, tokens and public objects as JSON')) as unknown as Argv<InfoArgs>,
+        .example(
+          helpExample(
+            '$0 hsm info --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --json',
+            'Slots, tokens and public objects as JSON',
+          ),
+        ) as unknown as Argv<InfoArgs>,
     handler: handle(ctx, async (argv: InfoArgs) => {
       const lib = await import('@erst/signer-pkcs11');
       const pin = await resolvePin(argv, process.env, argv.login === true);
-      const config = lib.pkcs11ConfigFromEnv(process.env, { module: argv['pkcs11-module'], tokenLabel: argv['token-label'], slot: await slotArg(argv.slot), pin });
+      const config = lib.pkcs11ConfigFromEnv(process.env, {
+        module: argv['pkcs11-module'],
+        tokenLabel: argv['token-label'],
+        slot: await slotArg(argv.slot),
+        pin,
+      });
       const result = await lib.hsmInfo(config);
       process.stdout.write(argv.json ? `${JSON.stringify(result, null, 2)}\n` : describeHsmInfo(result));
       return EXIT.OK;
@@ -104,15 +122,40 @@ export function hsmCommand(ctx: RunContext): CommandModule {
         .option('label', { type: 'string', demandOption: true, describe: 'CKA_LABEL of the new key pair' })
         .option('id', { type: 'string', describe: 'CKA_ID in hex (default: 8 random bytes)' })
         .option('piv-slot', { type: 'string', describe: 'YubiKey PIV slot to generate in (sets the CKA_ID)' })
-        .option('algorithm', { type: 'string', choices: ['ed25519', 'ecdsa-p256'], default: 'ed25519', describe: 'Key algorithm' })
+        .option('algorithm', {
+          type: 'string',
+          choices: ['ed25519', 'ecdsa-p256'],
+          default: 'ed25519',
+          describe: 'Key algorithm',
+        })
         .option('pem', { type: 'boolean', describe: 'Print SPKI PEM instead of hex' })
-        .example(helpExample('$0 hsm keys generate --label audit-2026', `Make an Ed25519 signing key on the token and print it (${WITH_ENV})`))
-        .example(helpExample('$0 hsm keys generate --label audit-p256 --id 0a --algorithm ecdsa-p256', 'An ECDSA P-256 key (YubiKeys before firmware 5.7)'))
-        .example(helpExample('$0 hsm keys generate --label audit --piv-slot 9c --algorithm ecdsa-p256', 'On a YubiKey (ykcs11): in PIV slot 9c')) as unknown as Argv<GenerateArgs>,
+        .example(
+          helpExample(
+            '$0 hsm keys generate --label audit-2026',
+            `Make an Ed25519 signing key on the token and print it (${WITH_ENV})`,
+          ),
+        )
+        .example(
+          helpExample(
+            '$0 hsm keys generate --label audit-p256 --id 0a --algorithm ecdsa-p256',
+            'An ECDSA P-256 key (YubiKeys before firmware 5.7)',
+          ),
+        )
+        .example(
+          helpExample(
+            '$0 hsm keys generate --label audit --piv-slot 9c --algorithm ecdsa-p256',
+            'On a YubiKey (ykcs11): in PIV slot 9c',
+          ),
+        ) as unknown as Argv<GenerateArgs>,
     handler: handle(ctx, async (argv: GenerateArgs) => {
       const lib = await import('@erst/signer-pkcs11');
       const pin = await resolvePin(argv, process.env, true);
-      const config = lib.pkcs11ConfigFromEnv(process.env, { module: argv['pkcs11-module'], tokenLabel: argv['token-label'], slot: await slotArg(argv.slot), pin });
+      const config = lib.pkcs11ConfigFromEnv(process.env, {
+        module: argv['pkcs11-module'],
+        tokenLabel: argv['token-label'],
+        slot: await slotArg(argv.slot),
+        pin,
+      });
       const key = await lib.generateTokenKeyPair({
         module: config.module,
         tokenLabel: config.tokenLabel,
@@ -141,7 +184,12 @@ export function hsmCommand(ctx: RunContext): CommandModule {
       y
         .command(generate as CommandModule)
         .demandCommand(1, 'Name an hsm keys command: generate.')
-        .example(helpExample('$0 hsm keys generate --label audit-2026', `Make an Ed25519 signing key on the token (${WITH_ENV})`)),
+        .example(
+          helpExample(
+            '$0 hsm keys generate --label audit-2026',
+            `Make an Ed25519 signing key on the token (${WITH_ENV})`,
+          ),
+        ),
     handler: () => {},
   };
 

@@ -23,9 +23,16 @@ export function keysCommand(ctx: RunContext): CommandModule {
     describe: 'Generate an Ed25519 key (PKCS#8 PEM, mode 0600) and print its public key',
     builder: (y: Argv) =>
       y
-        .option('out', { type: 'string', demandOption: true, normalize: true, describe: 'Where to write the private key' })
+        .option('out', {
+          type: 'string',
+          demandOption: true,
+          normalize: true,
+          describe: 'Where to write the private key',
+        })
         .option('force', { type: 'boolean', describe: 'Replace an existing file' })
-        .example(helpExample('$0 keys generate --out key.pem', 'Make a signing key; pin the printed public key')) as unknown as Argv<GenerateArgs>,
+        .example(
+          helpExample('$0 keys generate --out key.pem', 'Make a signing key; pin the printed public key'),
+        ) as unknown as Argv<GenerateArgs>,
     handler: handle(ctx, async (argv: GenerateArgs) => {
       if (existsSync(argv.out) && !argv.force) {
         throw new ErstError('ERR_USAGE', `${argv.out} exists; pass --force to replace it`);
@@ -33,7 +40,9 @@ export function keysCommand(ctx: RunContext): CommandModule {
       const key = generateKeyPair();
       writeOutput(argv.out, key.pkcs8Pem, 0o600);
       process.stdout.write(`${key.publicKeyHex}\n`);
-      process.stderr.write(`${displayLines([`wrote Ed25519 private key to ${argv.out} (mode 0600); pin the public key above with --public-key`])}\n`);
+      process.stderr.write(
+        `${displayLines([`wrote Ed25519 private key to ${argv.out} (mode 0600); pin the public key above with --public-key`])}\n`,
+      );
       return EXIT.OK;
     }),
   };
@@ -43,7 +52,9 @@ export function keysCommand(ctx: RunContext): CommandModule {
     builder: (y: Argv) =>
       withSignerOptions(y)
         .option('pem', { type: 'boolean', describe: 'Print SPKI PEM instead of hex' })
-        .example(helpExample('$0 keys public --key-file key.pem', 'The hex to pin with --public-key')) as unknown as Argv<PublicArgs>,
+        .example(
+          helpExample('$0 keys public --key-file key.pem', 'The hex to pin with --public-key'),
+        ) as unknown as Argv<PublicArgs>,
     handler: handle(ctx, async (argv: PublicArgs) => {
       const signer = await openSigner(argv);
       try {

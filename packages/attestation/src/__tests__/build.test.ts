@@ -11,7 +11,13 @@ function der(p: string): Uint8Array {
   return new Uint8Array(Buffer.from(b64, 'base64'));
 }
 
-const ALL_GOOD: KeyAttributes = { local: true, sensitive: true, always_sensitive: true, extractable: false, never_extractable: true };
+const ALL_GOOD: KeyAttributes = {
+  local: true,
+  sensitive: true,
+  always_sensitive: true,
+  extractable: false,
+  never_extractable: true,
+};
 
 let ca: TestCa;
 let chain: string[];
@@ -33,7 +39,11 @@ describe('buildAttestation', () => {
       publicKey: ED25519_KEY,
     });
     expect(a.certificates!.map((c) => c.pem)).toEqual(chain);
-    expect(a.certificates!.map((c) => c.subject)).toEqual(['CN=YubiKey PIV Attestation 9c', ca.intermediate.subject, ca.root.subject]);
+    expect(a.certificates!.map((c) => c.subject)).toEqual([
+      'CN=YubiKey PIV Attestation 9c',
+      ca.intermediate.subject,
+      ca.root.subject,
+    ]);
     expect(a.certificates![2]!.issuer).toBe(ca.root.subject);
     for (const c of a.certificates!) expect(c.serial).toMatch(/^[0-9a-f]+$/);
     expect(a.retrieved_at).toBe(NOW.toISOString());
@@ -61,15 +71,28 @@ describe('buildAttestation', () => {
 
   it('stops where the pool ends: a leaf alone, or leaf and intermediate', () => {
     const [leaf, inter] = chain as [string, string];
-    expect(buildAttestation({ leaf: der(leaf), pool: [], tokenInfo: 't', keyAttributes: {} }).certificates!.map((c) => c.pem)).toEqual([leaf]);
-    expect(buildAttestation({ leaf: der(leaf), pool: [der(inter), new Uint8Array([1, 2, 3])], tokenInfo: 't', keyAttributes: {} }).certificates!.map((c) => c.pem)).toEqual([leaf, inter]);
+    expect(
+      buildAttestation({ leaf: der(leaf), pool: [], tokenInfo: 't', keyAttributes: {} }).certificates!.map(
+        (c) => c.pem,
+      ),
+    ).toEqual([leaf]);
+    expect(
+      buildAttestation({
+        leaf: der(leaf),
+        pool: [der(inter), new Uint8Array([1, 2, 3])],
+        tokenInfo: 't',
+        keyAttributes: {},
+      }).certificates!.map((c) => c.pem),
+    ).toEqual([leaf, inter]);
   });
 
   it('key_non_exportable only when sensitive, not extractable, never extractable and local are all explicitly so', () => {
     const leaf = der(chain[0]!);
     const build = (keyAttributes: KeyAttributes) => buildAttestation({ leaf, pool: [], tokenInfo: 't', keyAttributes });
     expect(build(ALL_GOOD).key_non_exportable).toBe(true);
-    expect(build({ sensitive: true, extractable: false, never_extractable: true, local: true }).key_non_exportable).toBe(true);
+    expect(
+      build({ sensitive: true, extractable: false, never_extractable: true, local: true }).key_non_exportable,
+    ).toBe(true);
     for (const name of ['local', 'sensitive', 'extractable', 'never_extractable'] as const) {
       const flipped = { ...ALL_GOOD, [name]: !ALL_GOOD[name] };
       expect(build(flipped).key_non_exportable, `${name} flipped`).toBe(false);
@@ -100,19 +123,28 @@ describe('buildAttestation', () => {
       }
       return 'no error';
     };
-    expect(fail(() => buildAttestation({ leaf: new Uint8Array([0x30, 0x03, 1, 2, 3]), pool: [], tokenInfo: 't', keyAttributes: {} }))).toBe(
-      'ERR_ATTESTATION_MALFORMED',
-    );
+    expect(
+      fail(() =>
+        buildAttestation({ leaf: new Uint8Array([0x30, 0x03, 1, 2, 3]), pool: [], tokenInfo: 't', keyAttributes: {} }),
+      ),
+    ).toBe('ERR_ATTESTATION_MALFORMED');
     const p256 = await p256Key();
-    expect(fail(() => buildAttestation({ leaf: der(chain[0]!), pool: [], tokenInfo: 't', keyAttributes: {}, publicKey: p256 }))).toBe(
-      'ERR_ATTESTATION_KEY_MISMATCH',
-    );
+    expect(
+      fail(() =>
+        buildAttestation({ leaf: der(chain[0]!), pool: [], tokenInfo: 't', keyAttributes: {}, publicKey: p256 }),
+      ),
+    ).toBe('ERR_ATTESTATION_KEY_MISMATCH');
   });
 
   it('rebuilds the shared vector chain byte for byte (erst Go made the same PEMs)', () => {
     const names = ['leaf', 'inter', 'root'];
     const pems = names.map((n) => readFileSync(vectorPath(`attestation-chain/${n}.pem`), 'utf8'));
-    const a = buildAttestation({ leaf: der(pems[0]!), pool: [der(pems[2]!), der(pems[1]!)], tokenInfo: 't', keyAttributes: {} });
+    const a = buildAttestation({
+      leaf: der(pems[0]!),
+      pool: [der(pems[2]!), der(pems[1]!)],
+      tokenInfo: 't',
+      keyAttributes: {},
+    });
     const rec = JSON.parse(readFileSync(vectorPath('erst-go-1.1.0.jsonl'), 'utf8').split('\n')[4]!);
     expect(a.certificates).toEqual(rec.hardware_attestation.certificates);
   });
@@ -125,7 +157,14 @@ describe('describeAttestation', () => {
     expect(d.certificates.map((c) => c?.subject)).toEqual([ca.root.subject, 'CN=YubiKey PIV Attestation 9c']);
     expect(d.vendor).toBeNull(); // the first certificate (a root) carries no Yubico extensions
     const ok = describeAttestation(attestationFor(chain));
-    expect(ok.vendor).toEqual({ vendor: 'yubico', firmware: '5.7.1', serial: 12345678, pin_policy: 'once', touch_policy: 'never', form_factor: 'USB-C keychain' });
+    expect(ok.vendor).toEqual({
+      vendor: 'yubico',
+      firmware: '5.7.1',
+      serial: 12345678,
+      pin_policy: 'once',
+      touch_policy: 'never',
+      form_factor: 'USB-C keychain',
+    });
     const bad = describeAttestation(attestationFor(['garbage', chain[1]!]));
     expect(bad.errors.map((e) => e.code)).toEqual(['ERR_ATTESTATION_MALFORMED']);
     expect(bad.certificates.map((c) => c?.subject ?? null)).toEqual([null, ca.intermediate.subject]);
@@ -142,9 +181,20 @@ describe('describeAttestation', () => {
       [9, 9, 0x83, 'unknown (0x09)', 'unknown (0x09)', 'USB-C keychain (flags 0x80)'],
     ];
     for (const [pinPolicy, touchPolicy, formFactor, pin, touch, ff] of cases) {
-      const leaf = pem(await ca.leaf(ED25519_KEY, { yubikey: { pinPolicy, touchPolicy, formFactor, serial: 2 ** 31 + 5, firmware: [4, 3, 7] } }));
+      const leaf = pem(
+        await ca.leaf(ED25519_KEY, {
+          yubikey: { pinPolicy, touchPolicy, formFactor, serial: 2 ** 31 + 5, firmware: [4, 3, 7] },
+        }),
+      );
       const v = describeAttestation(attestationFor([leaf])).vendor!;
-      expect(v).toEqual({ vendor: 'yubico', firmware: '4.3.7', serial: 2 ** 31 + 5, pin_policy: pin, touch_policy: touch, form_factor: ff });
+      expect(v).toEqual({
+        vendor: 'yubico',
+        firmware: '4.3.7',
+        serial: 2 ** 31 + 5,
+        pin_policy: pin,
+        touch_policy: touch,
+        form_factor: ff,
+      });
     }
   });
 });

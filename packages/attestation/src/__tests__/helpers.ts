@@ -8,7 +8,10 @@ export const AT = [NOW, new Date(NOW.getTime() + 60_000)];
 export const ED25519_KEY: PublicKey = publicKeyFromRaw(hexToBytes(SIGNING_PUBLIC_KEY_HEX)!, 'ed25519');
 
 export async function p256Key(): Promise<PublicKey> {
-  const kp = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const kp = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair;
   return publicKeyFromRaw(new Uint8Array(await crypto.subtle.exportKey('raw', kp.publicKey)), 'ecdsa-p256');
 }
 

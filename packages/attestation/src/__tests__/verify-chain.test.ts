@@ -33,12 +33,29 @@ function check(attestation: HardwareAttestation, roots: string[], publicKey = ED
 
 describe('a YubiKey-like chain to a pinned root', () => {
   it('Ed25519 leaf: attested, with the chain and the vendor details decoded', async () => {
-    const chain = await ca.chain(ED25519_KEY, { firmware: [5, 7, 1], serial: 31234567, pinPolicy: 3, touchPolicy: 2, formFactor: 4 });
+    const chain = await ca.chain(ED25519_KEY, {
+      firmware: [5, 7, 1],
+      serial: 31234567,
+      pinPolicy: 3,
+      touchPolicy: 2,
+      formFactor: 4,
+    });
     const r = await check(attestationFor(chain, { keyNonExportable: true }), [ca.rootPem]);
     expect(r.errors).toEqual([]);
     expect(r.attested).toBe(true);
-    expect(r.vendor).toEqual({ vendor: 'yubico', firmware: '5.7.1', serial: 31234567, pin_policy: 'always', touch_policy: 'always', form_factor: 'USB-C nano' });
-    expect(r.chain.map((c) => c.subject)).toEqual(['CN=YubiKey PIV Attestation 9c', INTERMEDIATE_NAME, ca.root.subject]);
+    expect(r.vendor).toEqual({
+      vendor: 'yubico',
+      firmware: '5.7.1',
+      serial: 31234567,
+      pin_policy: 'always',
+      touch_policy: 'always',
+      form_factor: 'USB-C nano',
+    });
+    expect(r.chain.map((c) => c.subject)).toEqual([
+      'CN=YubiKey PIV Attestation 9c',
+      INTERMEDIATE_NAME,
+      ca.root.subject,
+    ]);
     expect(r.chain.map((c) => c.is_ca)).toEqual([false, true, true]);
     expect(r.chain[0]!.key_algorithm).toBe('Ed25519');
     expect(r.chain[1]!.key_algorithm).toBe('ECDSA P-256');
@@ -49,7 +66,13 @@ describe('a YubiKey-like chain to a pinned root', () => {
     }
     // Claims are reported as claims.
     expect(r.claims.key_non_exportable).toBe(true);
-    expect(r.claims.key_attributes).toEqual({ local: true, sensitive: true, always_sensitive: true, extractable: false, never_extractable: true });
+    expect(r.claims.key_attributes).toEqual({
+      local: true,
+      sensitive: true,
+      always_sensitive: true,
+      extractable: false,
+      never_extractable: true,
+    });
   });
 
   it('P-256 leaf: attested', async () => {
@@ -166,10 +189,13 @@ describe('every broken chain is refused with its own code', () => {
     expect(codes(r)).toEqual(['ERR_ATTESTATION_DUPLICATE_CERT']);
   });
 
-  it('a self-issued certificate with the pinned root\'s key but not signed by it is refused', async () => {
+  it("a self-issued certificate with the pinned root's key but not signed by it is refused", async () => {
     // Same name and public key as the pinned root (so the intermediate's signature checks
     // out under it), different content, signed by someone else.
-    const forger = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+    const forger = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
     const forged = await x509.X509CertificateGenerator.create({
       serialNumber: '01',
       subject: ca.root.subject,
@@ -206,7 +232,10 @@ describe('the anchor is the pinned root itself, never a certificate carrying its
     for (const defect of ROOT_DEFECTS) {
       const v = await forgedAnchorChain(defect, ED25519_KEY, NOW);
       const own = v.expect.filter((c) => c !== 'ERR_ATTESTATION_CHAIN_SIGNATURE');
-      for (const chain of [[v.chain[0]!, v.chain[1]!, v.rootPem], [v.chain[0]!, v.chain[1]!]]) {
+      for (const chain of [
+        [v.chain[0]!, v.chain[1]!, v.rootPem],
+        [v.chain[0]!, v.chain[1]!],
+      ]) {
         const r = await check(attestationFor(chain), [v.rootPem]);
         expect(codes(r), `${defect}, ${chain.length} certificates`).toEqual(own);
       }
@@ -217,7 +246,10 @@ describe('the anchor is the pinned root itself, never a certificate carrying its
     for (const root of [{ keyUsage: null }, { ca: { ca: true, pathLength: 1 } }, { ca: { ca: true } }]) {
       const rootCa = await TestCa.create({ now: NOW, root });
       const [leaf, inter, rootPem] = await rootCa.chain(ED25519_KEY);
-      for (const chain of [[leaf!, inter!, rootPem!], [leaf!, inter!]]) {
+      for (const chain of [
+        [leaf!, inter!, rootPem!],
+        [leaf!, inter!],
+      ]) {
         const r = await check(attestationFor(chain), [rootCa.rootPem]);
         expect(r.errors, JSON.stringify(root)).toEqual([]);
         expect(r.attested).toBe(true);
@@ -234,7 +266,7 @@ describe('the anchor is the pinned root itself, never a certificate carrying its
     }
   });
 
-  it('a re-issued root (same key, signed by the pinned root) is accepted, and the pinned root\'s own dates still count', async () => {
+  it("a re-issued root (same key, signed by the pinned root) is accepted, and the pinned root's own dates still count", async () => {
     const expired = await defectiveCa('expired', NOW);
     for (const [issuer, expect_] of [
       [ca, []],
@@ -307,15 +339,27 @@ describe('validity at every time checked', () => {
     const before = new Date(leafNotBefore.getTime() - 3_600_000);
     expect((await check(a, [ca.rootPem], ED25519_KEY, [within, NOW])).attested).toBe(true);
     expect(codes(await check(a, [ca.rootPem], ED25519_KEY, [before, NOW]))).toEqual(['ERR_ATTESTATION_NOT_YET_VALID']);
-    expect(codes(await check(a, [ca.rootPem], ED25519_KEY, [NOW, new Date('2030-01-01T00:00:00Z')]))).toEqual(['ERR_ATTESTATION_EXPIRED']);
-    const strict = await verifyAttestation({ attestation: a, publicKey: ED25519_KEY, roots: [ca.rootPem], times: [within], clockSkewSeconds: 0 });
+    expect(codes(await check(a, [ca.rootPem], ED25519_KEY, [NOW, new Date('2030-01-01T00:00:00Z')]))).toEqual([
+      'ERR_ATTESTATION_EXPIRED',
+    ]);
+    const strict = await verifyAttestation({
+      attestation: a,
+      publicKey: ED25519_KEY,
+      roots: [ca.rootPem],
+      times: [within],
+      clockSkewSeconds: 0,
+    });
     expect(codes(strict)).toEqual(['ERR_ATTESTATION_NOT_YET_VALID']);
-    expect(codes(await check(a, [ca.rootPem], ED25519_KEY, [new Date(Number.NaN)]))).toEqual(['ERR_ATTESTATION_MALFORMED']);
+    expect(codes(await check(a, [ca.rootPem], ED25519_KEY, [new Date(Number.NaN)]))).toEqual([
+      'ERR_ATTESTATION_MALFORMED',
+    ]);
   });
 
   it('the pinned root counts too when the chain leaves it out', async () => {
     const [leaf, inter] = await ca.chain(ED25519_KEY);
-    const r = await check(attestationFor([leaf!, inter!]), [ca.rootPem], ED25519_KEY, [new Date(NOW.getTime() - 40 * 86_400_000)]);
+    const r = await check(attestationFor([leaf!, inter!]), [ca.rootPem], ED25519_KEY, [
+      new Date(NOW.getTime() - 40 * 86_400_000),
+    ]);
     // Leaf, intermediate and root all start later than that.
     expect(codes(r)).toEqual(['ERR_ATTESTATION_NOT_YET_VALID']);
     expect(r.errors).toHaveLength(3);
@@ -328,7 +372,9 @@ describe('the validation cache', () => {
     const a = attestationFor(await ca.chain(ED25519_KEY));
     expect((await check(a, [ca.rootPem])).attested).toBe(true);
     // Same chain, same roots: structure comes from the cache, dates and key do not.
-    expect(codes(await check(a, [ca.rootPem], ED25519_KEY, [new Date('2031-01-01T00:00:00Z')]))).toEqual(['ERR_ATTESTATION_EXPIRED']);
+    expect(codes(await check(a, [ca.rootPem], ED25519_KEY, [new Date('2031-01-01T00:00:00Z')]))).toEqual([
+      'ERR_ATTESTATION_EXPIRED',
+    ]);
     expect(codes(await check(a, [ca.rootPem], await p256Key()))).toEqual(['ERR_ATTESTATION_KEY_MISMATCH']);
     // Same chain, other roots: a different entry.
     const other = await TestCa.create({ now: NOW });
@@ -368,16 +414,27 @@ describe('the shared vectors (erst Go 1.1.0 and erst TypeScript records)', () =>
       const r = await verifyAttestation({ attestation: a, publicKey: key, roots: [root], times });
       expect(r.errors).toEqual([]);
       expect(r.attested).toBe(true);
-      expect(r.vendor).toEqual({ vendor: 'yubico', firmware: '5.7.4', serial: 19088743, pin_policy: 'once', touch_policy: 'always' });
+      expect(r.vendor).toEqual({
+        vendor: 'yubico',
+        firmware: '5.7.4',
+        serial: 19088743,
+        pin_policy: 'once',
+        touch_policy: 'always',
+      });
     }
   });
 
-  it('not attested with any other root (another root of the same name, or the chain\'s own intermediate)', async () => {
+  it("not attested with any other root (another root of the same name, or the chain's own intermediate)", async () => {
     const other = await TestCa.create({ now: NOW, rootName: 'CN=Test PIV Root CA, O=Erst Test' });
     const inter = readFileSync(vectorPath('attestation-chain/inter.pem'), 'utf8');
     for (const rec of attested) {
       for (const roots of [[other.rootPem], [pem(other.intermediate)], [inter]]) {
-        const r = await verifyAttestation({ attestation: rec.hardware_attestation!, publicKey: key, roots, times: [new Date('2026-11-26T12:00:41Z')] });
+        const r = await verifyAttestation({
+          attestation: rec.hardware_attestation!,
+          publicKey: key,
+          roots,
+          times: [new Date('2026-11-26T12:00:41Z')],
+        });
         expect(r.attested).toBe(false);
         expect(codes(r)).toEqual(['ERR_ATTESTATION_UNTRUSTED_ROOT']);
       }

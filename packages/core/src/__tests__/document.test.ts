@@ -17,10 +17,15 @@ function refusal(doc: JsonValue, transactionHash?: string): Record<string, unkno
 
 describe('parseSignDocument: one reading for --payload and for every --batch line', () => {
   it('reads {transaction_hash, payload}, and a bare payload with the hash given apart', () => {
-    expect(parseSignDocument({ transaction_hash: TX, payload: PAYLOAD })).toEqual({ transactionHash: TX, payload: PAYLOAD });
+    expect(parseSignDocument({ transaction_hash: TX, payload: PAYLOAD })).toEqual({
+      transactionHash: TX,
+      payload: PAYLOAD,
+    });
     expect(parseSignDocument(PAYLOAD, { transactionHash: TX })).toEqual({ transactionHash: TX, payload: PAYLOAD });
     // The same hash given both ways is no conflict.
-    expect(parseSignDocument({ transaction_hash: TX, payload: PAYLOAD }, { transactionHash: TX }).transactionHash).toBe(TX);
+    expect(parseSignDocument({ transaction_hash: TX, payload: PAYLOAD }, { transactionHash: TX }).transactionHash).toBe(
+      TX,
+    );
   });
 
   it('holds anything with a transaction_hash or payload member to the wrapped form, never signing it as a payload', () => {
@@ -35,7 +40,9 @@ describe('parseSignDocument: one reading for --payload and for every --batch lin
 
   it('says what is missing or conflicting in details, without quoting either hash', () => {
     expect(refusal(PAYLOAD)).toEqual({ missing: 'transactionHash' });
-    expect(refusal({ transaction_hash: TX, payload: PAYLOAD }, 'cd'.repeat(32))).toEqual({ conflict: 'transactionHash' });
+    expect(refusal({ transaction_hash: TX, payload: PAYLOAD }, 'cd'.repeat(32))).toEqual({
+      conflict: 'transactionHash',
+    });
     try {
       parseSignDocument({ transaction_hash: TX, payload: PAYLOAD }, { transactionHash: 'cd'.repeat(32) });
     } catch (e) {

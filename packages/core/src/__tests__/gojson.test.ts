@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { goString, goStringSlice } from '../gojson.js';
 
-describe("Go encoding/json string escaping (Go 1.22+, escapeHTML)", () => {
+describe('Go encoding/json string escaping (Go 1.22+, escapeHTML)', () => {
   it.each([
     ['plain', '"plain"'],
     ['<a href="x">&</a>', '"\\u003ca href=\\"x\\"\\u003e\\u0026\\u003c/a\\u003e"'],

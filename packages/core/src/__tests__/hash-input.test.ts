@@ -17,7 +17,10 @@ function withProto(file: string, anchor: string, line = 0) {
 
 describe('hash inputs keep every member of the record, "__proto__" included', () => {
   it('2.0.0: a "__proto__" member in payload or at the top level is hashed, so adding one breaks trace_hash', async () => {
-    const record = await generate({ transactionHash: 'ab'.repeat(32), payload: { logs: ['real'], events: [] } }, new Uint8Array(32).fill(7));
+    const record = await generate(
+      { transactionHash: 'ab'.repeat(32), payload: { logs: ['real'], events: [] } },
+      new Uint8Array(32).fill(7),
+    );
     const text = JSON.stringify(record);
     for (const tampered of [text.replace('"payload":{', `"payload":{${FORGED},`), text.replace('{', `{${FORGED},`)]) {
       const rec = parseRecord(parseStrictJson(tampered));
@@ -32,8 +35,11 @@ describe('hash inputs keep every member of the record, "__proto__" included', ()
     expect(bytesToHex(sha256Utf8(rec.hashInputText))).not.toBe(rec.claimedHash);
   });
 
-  it.each(['erst-go-1.1.0.jsonl', 'erst-go-1.0.0.jsonl'])('%s: a "__proto__" member is an unknown field, in payload or at the top', (file) => {
-    expect(errorCode(() => withProto(file, '"payload":{'))).toBe('ERR_RECORD_FIELD_UNKNOWN');
-    expect(errorCode(() => withProto(file, '{'))).toBe('ERR_RECORD_FIELD_UNKNOWN');
-  });
+  it.each(['erst-go-1.1.0.jsonl', 'erst-go-1.0.0.jsonl'])(
+    '%s: a "__proto__" member is an unknown field, in payload or at the top',
+    (file) => {
+      expect(errorCode(() => withProto(file, '"payload":{'))).toBe('ERR_RECORD_FIELD_UNKNOWN');
+      expect(errorCode(() => withProto(file, '{'))).toBe('ERR_RECORD_FIELD_UNKNOWN');
+    },
+  );
 });

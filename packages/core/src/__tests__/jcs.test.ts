@@ -59,7 +59,9 @@ describe('canonicalize (RFC 8785)', () => {
 
   it('refuses values JSON cannot carry', () => {
     expect(() => canonicalize(Number.NaN)).toThrowError(expect.objectContaining({ code: 'ERR_JSON_NOT_I_JSON' }));
-    expect(() => canonicalize(Number.POSITIVE_INFINITY)).toThrowError(expect.objectContaining({ code: 'ERR_JSON_NOT_I_JSON' }));
+    expect(() => canonicalize(Number.POSITIVE_INFINITY)).toThrowError(
+      expect.objectContaining({ code: 'ERR_JSON_NOT_I_JSON' }),
+    );
     expect(() => canonicalize(10n)).toThrowError(expect.objectContaining({ code: 'ERR_JSON_NOT_I_JSON' }));
   });
 
@@ -83,19 +85,27 @@ describe('canonicalize (RFC 8785)', () => {
       return v;
     };
     expect(() => canonicalize(nest(MAX_JSON_DEPTH))).not.toThrow();
-    expect(() => canonicalize(nest(MAX_JSON_DEPTH + 1))).toThrowError(expect.objectContaining({ code: 'ERR_JSON_TOO_DEEP' }));
+    expect(() => canonicalize(nest(MAX_JSON_DEPTH + 1))).toThrowError(
+      expect.objectContaining({ code: 'ERR_JSON_TOO_DEEP' }),
+    );
     expect(() => canonicalize(nest(100_000))).toThrowError(expect.objectContaining({ code: 'ERR_JSON_TOO_DEEP' }));
     // An integer-like key sends the value down the piecewise path, which must stop as well.
-    expect(() => canonicalize({ 1: nest(100_000) })).toThrowError(expect.objectContaining({ code: 'ERR_JSON_TOO_DEEP' }));
+    expect(() => canonicalize({ 1: nest(100_000) })).toThrowError(
+      expect.objectContaining({ code: 'ERR_JSON_TOO_DEEP' }),
+    );
     const cycle: Record<string, unknown> = { a: 1 };
     cycle.self = cycle;
     expect(() => canonicalize(cycle)).toThrowError(expect.objectContaining({ code: 'ERR_JSON_TOO_DEEP' }));
   });
 
   it('checks objects the piecewise path reaches after an integer-like key', () => {
-    expect(() => canonicalize({ 1: 0, z: new Date(0) })).toThrowError(expect.objectContaining({ code: 'ERR_JSON_NOT_I_JSON' }));
+    expect(() => canonicalize({ 1: 0, z: new Date(0) })).toThrowError(
+      expect.objectContaining({ code: 'ERR_JSON_NOT_I_JSON' }),
+    );
     const sparse: unknown[] = [1];
     sparse[2] = 2;
-    expect(() => canonicalize({ 1: 0, z: sparse })).toThrowError(expect.objectContaining({ code: 'ERR_JSON_NOT_I_JSON' }));
+    expect(() => canonicalize({ 1: 0, z: sparse })).toThrowError(
+      expect.objectContaining({ code: 'ERR_JSON_NOT_I_JSON' }),
+    );
   });
 });

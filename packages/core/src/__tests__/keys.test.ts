@@ -10,7 +10,8 @@ const PEM = publicKeyToPem(key);
 describe('publicKeyFromPem', () => {
   it('reads one block, with or without the final line break, with LF or CRLF lines', () => {
     expect(PEM.endsWith('-----END PUBLIC KEY-----\n')).toBe(true);
-    for (const pem of [PEM, PEM.trimEnd(), PEM.replaceAll('\n', '\r\n')]) expect(publicKeyFromPem(pem).raw).toEqual(key.raw);
+    for (const pem of [PEM, PEM.trimEnd(), PEM.replaceAll('\n', '\r\n')])
+      expect(publicKeyFromPem(pem).raw).toEqual(key.raw);
   });
 
   it.each([

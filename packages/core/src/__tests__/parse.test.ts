@@ -55,7 +55,10 @@ describe('parseRecord: dates', () => {
     for (const bad of ['"whenever"', '"2026-02-30T12:00:00.000Z"', '"2026-11-26T24:00:00.000Z"']) {
       const tampered = line.replace('"timestamp":"2026-11-26T12:00:00.000Z"', `"timestamp":${bad}`);
       expect(tampered).not.toBe(line);
-      expect(errorCode(() => parseRecord(parseStrictJson(tampered))), bad).toBe('ERR_RECORD_FIELD_FORMAT');
+      expect(
+        errorCode(() => parseRecord(parseStrictJson(tampered))),
+        bad,
+      ).toBe('ERR_RECORD_FIELD_FORMAT');
     }
     const numeric = line.replace('"timestamp":"2026-11-26T12:00:00.000Z"', '"timestamp":1764158400000');
     expect(errorCode(() => parseRecord(parseStrictJson(numeric)))).toBe('ERR_RECORD_FIELD_TYPE');
@@ -80,11 +83,16 @@ describe('parseRecord: erst TS publicKey', () => {
   });
 });
 
-describe('parseRecord reads only the record\'s own members', () => {
+describe("parseRecord reads only the record's own members", () => {
   it('ignores members inherited from a polluted Object.prototype', () => {
     const line = readVectorLines('erst-go-1.0.0.jsonl')[0]!;
     const proto = Object.prototype as Record<string, unknown>;
-    proto.hardware_attestation = { certificates: null, token_info: 'x', key_non_exportable: true, retrieved_at: '2026-01-01T00:00:00Z' };
+    proto.hardware_attestation = {
+      certificates: null,
+      token_info: 'x',
+      key_non_exportable: true,
+      retrieved_at: '2026-01-01T00:00:00Z',
+    };
     try {
       const rec = parseRecord(parseStrictJson(line));
       expect(rec.attestation).toBeUndefined();

@@ -74,6 +74,7 @@ describe('@erst/core public surface', () => {
   });
 
   it('every code has a category', () => {
-    for (const c of core.ERROR_CODES) expect(['input', 'verification', 'signer', 'usage', 'internal']).toContain(core.errorCategory(c));
+    for (const c of core.ERROR_CODES)
+      expect(['input', 'verification', 'signer', 'usage', 'internal']).toContain(core.errorCategory(c));
   });
 });

@@ -21,14 +21,17 @@ const seed = new Uint8Array(Buffer.from(createPrivateKey(SIGNING_KEY_PEM).export
 const inputs = readJsonl<Input>('inputs.jsonl');
 
 describe("erst's own records (../shared/vectors)", () => {
-  it.each(['erst-go-1.1.0.jsonl', 'erst-go-1.0.0.jsonl', 'erst-ts-legacy.jsonl'])('%s: every hash input reproduces trace_hash', (file) => {
-    const lines = readVectorLines(file);
-    expect(lines.length).toBeGreaterThanOrEqual(5);
-    for (const line of lines) {
-      const rec = parseRecord(parseStrictJson(line));
-      expect(bytesToHex(sha256(rec.hashInput))).toBe(rec.claimedHash);
-    }
-  });
+  it.each(['erst-go-1.1.0.jsonl', 'erst-go-1.0.0.jsonl', 'erst-ts-legacy.jsonl'])(
+    '%s: every hash input reproduces trace_hash',
+    (file) => {
+      const lines = readVectorLines(file);
+      expect(lines.length).toBeGreaterThanOrEqual(5);
+      for (const line of lines) {
+        const rec = parseRecord(parseStrictJson(line));
+        expect(bytesToHex(sha256(rec.hashInput))).toBe(rec.claimedHash);
+      }
+    },
+  );
 
   it('signing inputs.jsonl as 1.1.0 with signing.pem reproduces erst Go byte for byte', async () => {
     const expected = readJsonl<AuditRecordV1>('erst-go-1.1.0.jsonl');
@@ -38,7 +41,12 @@ describe("erst's own records (../shared/vectors)", () => {
       const record = (await generate(
         {
           transactionHash: 'ab'.repeat(32),
-          payload: { envelope_xdr: input.envelope_xdr, result_meta_xdr: input.result_meta_xdr, events: input.events, logs: input.logs },
+          payload: {
+            envelope_xdr: input.envelope_xdr,
+            result_meta_xdr: input.result_meta_xdr,
+            events: input.events,
+            logs: input.logs,
+          },
         },
         seed,
         { schema: '1.1.0', attestation: input.hardware_attestation ?? null },
@@ -63,9 +71,18 @@ describe('attestation shapes per schema', () => {
       token_info: 'tok',
       key_non_exportable: true,
       retrieved_at: '2026-11-26T12:00:00Z',
-      key_attributes: { local: true, sensitive: true, always_sensitive: true, extractable: false, never_extractable: true },
+      key_attributes: {
+        local: true,
+        sensitive: true,
+        always_sensitive: true,
+        extractable: false,
+        never_extractable: true,
+      },
     };
-    const input = { transactionHash: 'ab'.repeat(32), payload: { envelope_xdr: '', result_meta_xdr: '', events: null, logs: null } };
+    const input = {
+      transactionHash: 'ab'.repeat(32),
+      payload: { envelope_xdr: '', result_meta_xdr: '', events: null, logs: null },
+    };
     const v1 = (await generate(input, seed, { schema: '1.1.0', attestation: att })) as AuditRecordV1;
     expect(v1.hardware_attestation).not.toHaveProperty('key_attributes');
     expect(bytesToHex(sha256(parseRecord(parseStrictJson(JSON.stringify(v1))).hashInput))).toBe(v1.trace_hash);

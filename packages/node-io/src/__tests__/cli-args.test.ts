@@ -8,7 +8,8 @@ const createYargs = createRequire(import.meta.url)('yargs/yargs') as (args: stri
 import { helpExample, helpWidth, joinPemValues, redactUsageMessage } from '../cli-args.js';
 
 const SEED = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60';
-const PEM = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEASECWJ6tx9yrw1zk3SJGM8fe4Hu7cqvnXCaAUQ+iiKBY=\n-----END PUBLIC KEY-----\n';
+const PEM =
+  '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEASECWJ6tx9yrw1zk3SJGM8fe4Hu7cqvnXCaAUQ+iiKBY=\n-----END PUBLIC KEY-----\n';
 
 /** The message yargs itself fails with, for a small strict command line like erst's. */
 async function yargsFailure(args: string[]): Promise<string> {
@@ -17,7 +18,10 @@ async function yargsFailure(args: string[]): Promise<string> {
     .strict()
     .exitProcess(false)
     .command('sign', 'sign', (y) =>
-      y.option('schema', { type: 'string', choices: ['2.0.0', '1.1.0'] }).option('key-file', { type: 'string' }).option('attestation', { type: 'boolean' }),
+      y
+        .option('schema', { type: 'string', choices: ['2.0.0', '1.1.0'] })
+        .option('key-file', { type: 'string' })
+        .option('attestation', { type: 'boolean' }),
     )
     .fail((msg) => {
       failure = msg;
@@ -71,7 +75,11 @@ describe('redactUsageMessage', () => {
   });
 
   it('leaves messages that quote no value unchanged', () => {
-    for (const msg of ['Missing required argument: label', 'Not enough arguments following: payload', 'Did you mean sign?']) {
+    for (const msg of [
+      'Missing required argument: label',
+      'Not enough arguments following: payload',
+      'Did you mean sign?',
+    ]) {
       expect(redactUsageMessage(msg, ['sign', SEED])).toBe(msg);
     }
   });
@@ -85,7 +93,10 @@ describe('joinPemValues', () => {
       `--public-key=${PEM}`,
       `--attestation-root=${PEM}`,
     ]);
-    expect(joinPemValues(['--software-private-key', PEM, '--key-file', PEM])).toEqual([`--software-private-key=${PEM}`, `--key-file=${PEM}`]);
+    expect(joinPemValues(['--software-private-key', PEM, '--key-file', PEM])).toEqual([
+      `--software-private-key=${PEM}`,
+      `--key-file=${PEM}`,
+    ]);
   });
 
   it('leaves other flags, other values and everything after -- alone', () => {
@@ -115,9 +126,13 @@ describe('help layout', () => {
     const command = '$0 audit sign --hsm-provider pkcs11 --key-label audit --payload @sim.json';
     const shown = command.replace('$0', 'erst');
     const help = async (example: [string, string][]) =>
-      (await createYargs([]).scriptName('erst').example(example).wrap(helpWidth(80)).getHelp()).split('\n').map((l) => l.trimEnd());
+      (await createYargs([]).scriptName('erst').example(example).wrap(helpWidth(80)).getHelp())
+        .split('\n')
+        .map((l) => l.trimEnd());
     expect(await help([[command, 'Sign on a token']])).not.toContain(`  ${shown}`);
-    expect(await help(helpExample(command, 'Sign on a token'))).toEqual(expect.arrayContaining(['  # Sign on a token', `  ${shown}`]));
+    expect(await help(helpExample(command, 'Sign on a token'))).toEqual(
+      expect.arrayContaining(['  # Sign on a token', `  ${shown}`]),
+    );
   });
 
   it('continues a longer command over lines the way a shell does', () => {

@@ -4,12 +4,22 @@ import { SIGNING_PUBLIC_KEY_HEX, tempDir, vectorPath } from '@erst/fixtures';
 import type { TrustPolicy } from '@erst/verify';
 import { describe, expect, it } from 'vitest';
 import * as api from '../index.js';
-import { LineSplitter, atomicTempPath, isAtomicTempName, readInputFile, trustOptions, writeFileAtomic, writeFileAtomicAsync } from '../index.js';
+import {
+  LineSplitter,
+  atomicTempPath,
+  isAtomicTempName,
+  readInputFile,
+  trustOptions,
+  writeFileAtomic,
+  writeFileAtomicAsync,
+} from '../index.js';
 
 function lines(chunks: string[], max = 1000): unknown[] {
   const s = new LineSplitter(max);
   const out: unknown[] = [];
-  for (const c of chunks) for (const l of s.push(Buffer.from(c))) out.push('bytes' in l ? [l.line, l.bytes.toString()] : [l.line, 'tooLong', l.tooLong]);
+  for (const c of chunks)
+    for (const l of s.push(Buffer.from(c)))
+      out.push('bytes' in l ? [l.line, l.bytes.toString()] : [l.line, 'tooLong', l.tooLong]);
   for (const l of s.end()) out.push('bytes' in l ? [l.line, l.bytes.toString()] : [l.line, 'tooLong', l.tooLong]);
   return out;
 }
@@ -71,8 +81,12 @@ describe('@erst/node-io', () => {
 
     it('fail with ERR_OUTPUT_WRITE and clean up', async () => {
       const d = tempDir('erst-node-io-');
-      expect(() => writeFileAtomic(join(d, 'no', 'such', 'dir.json'), 'x')).toThrow(expect.objectContaining({ code: 'ERR_OUTPUT_WRITE' }));
-      await expect(writeFileAtomicAsync(join(d, 'no', 'x.json'), 'x')).rejects.toMatchObject({ code: 'ERR_OUTPUT_WRITE' });
+      expect(() => writeFileAtomic(join(d, 'no', 'such', 'dir.json'), 'x')).toThrow(
+        expect.objectContaining({ code: 'ERR_OUTPUT_WRITE' }),
+      );
+      await expect(writeFileAtomicAsync(join(d, 'no', 'x.json'), 'x')).rejects.toMatchObject({
+        code: 'ERR_OUTPUT_WRITE',
+      });
       expect(readdirSync(d)).toEqual([]);
     });
 
@@ -99,7 +113,11 @@ describe('@erst/node-io', () => {
     writeFileSync(join(d, 'trust', 'roots', 'root.pem'), root);
     writeFileSync(
       join(d, 'trust', 'trust.json'),
-      JSON.stringify({ keys: [{ public_key: SIGNING_PUBLIC_KEY_HEX, label: 'prod' }], attestation_roots: ['roots/root.pem'], require_attestation: true }),
+      JSON.stringify({
+        keys: [{ public_key: SIGNING_PUBLIC_KEY_HEX, label: 'prod' }],
+        attestation_roots: ['roots/root.pem'],
+        require_attestation: true,
+      }),
     );
     writeFileSync(join(d, 'pub.hex'), SIGNING_PUBLIC_KEY_HEX);
     const o = trustOptions({
@@ -116,7 +134,9 @@ describe('@erst/node-io', () => {
     // The options are plain data: they survive structured cloning into worker threads.
     expect(structuredClone(o)).toEqual(o);
     writeFileSync(join(d, 'not-a-cert.pem'), 'hello');
-    expect(() => trustOptions({ 'attestation-root': [join(d, 'not-a-cert.pem')] })).toThrow(expect.objectContaining({ code: 'ERR_USAGE' }));
+    expect(() => trustOptions({ 'attestation-root': [join(d, 'not-a-cert.pem')] })).toThrow(
+      expect.objectContaining({ code: 'ERR_USAGE' }),
+    );
     expect(existsSync(d)).toBe(true);
   });
 });

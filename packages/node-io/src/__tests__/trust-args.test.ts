@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { trustOptions } from '../index.js';
 
 const ROOT = readFileSync(vectorPath('attestation-chain/root.pem'), 'utf8');
-const PUBLIC_KEY_PEM = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEASECWJ6tx9yrw1zk3SJGM8fe4Hu7cqvnXCaAUQ+iiKBY=\n-----END PUBLIC KEY-----\n';
+const PUBLIC_KEY_PEM =
+  '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEASECWJ6tx9yrw1zk3SJGM8fe4Hu7cqvnXCaAUQ+iiKBY=\n-----END PUBLIC KEY-----\n';
 
 const thrown = thrownError;
 
@@ -24,7 +25,7 @@ function rootsOf(trust: string): string[] {
   return (trustOptions({ trust }).trust as TrustPolicy[])[0]!.attestationRoots;
 }
 
-describe('trust-file attestation_roots stay inside the trust file\'s directory', () => {
+describe("trust-file attestation_roots stay inside the trust file's directory", () => {
   it('a relative path inside it, also through a symlink that stays inside or a symlinked directory: read', () => {
     const { dir, trust } = setUp(['roots/root.pem', './roots/../roots/root.pem', 'inside-link.pem']);
     symlinkSync(join(dir, 'trust', 'roots', 'root.pem'), join(dir, 'trust', 'inside-link.pem'));
@@ -34,7 +35,13 @@ describe('trust-file attestation_roots stay inside the trust file\'s directory',
   });
 
   it('a path that leaves it (.., absolute, a symlink out) is refused with ERR_TRUST_FILE_INVALID, naming the entry', () => {
-    const cases = (dir: string): string[] => ['../outside.pem', 'roots/../../outside.pem', join(dir, 'outside.pem'), 'out-link.pem', '/etc/hostname'];
+    const cases = (dir: string): string[] => [
+      '../outside.pem',
+      'roots/../../outside.pem',
+      join(dir, 'outside.pem'),
+      'out-link.pem',
+      '/etc/hostname',
+    ];
     const probe = setUp([]);
     for (const entry of cases(probe.dir)) {
       const { dir, trust } = setUp(['roots/root.pem', entry]);
@@ -45,7 +52,7 @@ describe('trust-file attestation_roots stay inside the trust file\'s directory',
     }
   });
 
-  it('the trust file\'s directory itself is not a root file', () => {
+  it("the trust file's directory itself is not a root file", () => {
     const { trust } = setUp(['.']);
     expect(thrown(() => trustOptions({ trust }))?.code).toBe('ERR_TRUST_FILE_INVALID');
   });
@@ -72,7 +79,8 @@ describe('a root that is no certificate is refused by the same check wherever it
       expect(fromTrust?.message).toContain('attestation_roots[0]');
       const fromFlag = thrown(() => trustOptions({ 'attestation-root': [join(dir, 'trust', 'roots', 'bad.pem')] }));
       expect(fromFlag?.code).toBe('ERR_USAGE');
-      for (const m of [fromTrust!.message, fromFlag!.message]) expect(m).not.toContain(text.trim().split('\n')[1] ?? text);
+      for (const m of [fromTrust!.message, fromFlag!.message])
+        expect(m).not.toContain(text.trim().split('\n')[1] ?? text);
     });
   }
 });

@@ -32,7 +32,6 @@ describe('ThreadedSigner', () => {
     expect((await Promise.all(pending)).every((s) => s.length === 64)).toBe(true);
     await expect(threaded.sign(new Uint8Array(32))).rejects.toMatchObject({ code: 'ERR_SIGNER_CLOSED' });
   });
-
 });
 
 describe('InMemorySigner key loading', () => {
@@ -56,9 +55,17 @@ describe('InMemorySigner key loading', () => {
 
   it('refuses encrypted, non-Ed25519 and garbage PEM with their own codes, quoting no key material', () => {
     const { privateKey } = generateKeyPairSync('ed25519');
-    const encrypted = privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }) as string;
+    const encrypted = privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'secret',
+    }) as string;
     expect(code(() => InMemorySigner.fromPem(encrypted))).toBe('ERR_KEY_ENCRYPTED');
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string;
     expect(code(() => InMemorySigner.fromPem(ec))).toBe('ERR_KEY_NOT_ED25519');
     expect(code(() => InMemorySigner.fromPem('hello'))).toBe('ERR_KEY_PEM_INVALID');
     const broken = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIFakeFakeFake\n-----END PRIVATE KEY-----\n';
@@ -119,6 +126,11 @@ describe('InMemorySigner key loading', () => {
   });
 
   it('exports exactly its documented surface', () => {
-    expect(Object.keys(surface).sort()).toEqual(['InMemorySigner', 'ThreadedSigner', 'generateKeyPair', 'loadSoftwareSigner']);
+    expect(Object.keys(surface).sort()).toEqual([
+      'InMemorySigner',
+      'ThreadedSigner',
+      'generateKeyPair',
+      'loadSoftwareSigner',
+    ]);
   });
 });

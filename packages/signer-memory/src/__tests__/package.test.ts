@@ -4,9 +4,20 @@ import * as surface from '../index.js';
 
 /** What npm users get: the tarball `pnpm publish` uploads, and the README's example run as they would run it. */
 describe('@erst/signer-memory as published', () => {
-  it('ships README, LICENSE, dist and src without tests; every source map source is in the tarball', { timeout: 60_000 }, async () => {
+  it('ships README, LICENSE, dist and src without tests; every source map source is in the tarball', {
+    timeout: 60_000,
+  }, async () => {
     const packed = await packPackage('signer-memory');
-    expect(packed.files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'src/index.ts']));
+    expect(packed.files).toEqual(
+      expect.arrayContaining([
+        'LICENSE',
+        'README.md',
+        'package.json',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'src/index.ts',
+      ]),
+    );
     expect(packed.files.filter((f) => f.includes('__tests__'))).toEqual([]);
     expect(packed.files.filter((f) => f.endsWith('.map')).length).toBeGreaterThan(0);
     expect(unshippedMapSources(packed)).toEqual([]);

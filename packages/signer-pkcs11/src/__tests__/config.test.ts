@@ -69,7 +69,9 @@ describe('pkcs11ConfigFromEnv', () => {
       message: 'ERST_PKCS11_SLOT must be a slot index (0, 1, ...) or slot ID, not "one"',
       details: { options: ['ERST_PKCS11_SLOT'] },
     });
-    expect(() => pkcs11ConfigFromEnv({ ERST_PKCS11_ALGORITHM: 'rsa' })).toThrow(expect.objectContaining({ code: 'ERR_OPTIONS_INVALID' }));
+    expect(() => pkcs11ConfigFromEnv({ ERST_PKCS11_ALGORITHM: 'rsa' })).toThrow(
+      expect.objectContaining({ code: 'ERR_OPTIONS_INVALID' }),
+    );
   });
 });
 
@@ -77,14 +79,16 @@ describe('parsers', () => {
   it('parses slots as non-negative integers', () => {
     expect(parseSlot('0')).toBe(0);
     expect(parseSlot(' 17 ')).toBe(17);
-    for (const bad of ['-1', '1.5', '', '01x']) expect(() => parseSlot(bad)).toThrow(expect.objectContaining({ code: 'ERR_OPTIONS_INVALID' }));
+    for (const bad of ['-1', '1.5', '', '01x'])
+      expect(() => parseSlot(bad)).toThrow(expect.objectContaining({ code: 'ERR_OPTIONS_INVALID' }));
   });
 
   it('parses key IDs in hex with optional 0x and colons', () => {
     expect(bytesToHex(parseKeyId('01'))).toBe('01');
     expect(bytesToHex(parseKeyId('0xA1B2'))).toBe('a1b2');
     expect(bytesToHex(parseKeyId('a1:b2:c3'))).toBe('a1b2c3');
-    for (const bad of ['', 'xyz', '123']) expect(() => parseKeyId(bad)).toThrow(expect.objectContaining({ code: 'ERR_OPTIONS_INVALID' }));
+    for (const bad of ['', 'xyz', '123'])
+      expect(() => parseKeyId(bad)).toThrow(expect.objectContaining({ code: 'ERR_OPTIONS_INVALID' }));
     // In API terms: the option's name, never a command-line flag.
     expect(thrownError(() => parseKeyId('xyz'))).toEqual({
       code: 'ERR_OPTIONS_INVALID',
@@ -95,14 +99,19 @@ describe('parsers', () => {
 
   it('maps YubiKey PIV slots to ykcs11 CKA_IDs', () => {
     const id = (s: string) => parsePivSlot(s).id[0];
-    expect([id('9a'), id('9c'), id('9d'), id('9e'), id('82'), id('95'), id('f9'), id('0x9C')]).toEqual([1, 2, 3, 4, 5, 24, 25, 2]);
-    for (const bad of ['9b', '81', '96', 'fa', '']) expect(() => parsePivSlot(bad)).toThrow(expect.objectContaining({ code: 'ERR_OPTIONS_INVALID' }));
+    expect([id('9a'), id('9c'), id('9d'), id('9e'), id('82'), id('95'), id('f9'), id('0x9C')]).toEqual([
+      1, 2, 3, 4, 5, 24, 25, 2,
+    ]);
+    for (const bad of ['9b', '81', '96', 'fa', ''])
+      expect(() => parsePivSlot(bad)).toThrow(expect.objectContaining({ code: 'ERR_OPTIONS_INVALID' }));
   });
 
   it('splits PEM bundles into DER certificates', () => {
     const block = (b64: string) => `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
     const ders = parseCertificateBundle(`junk\n${block('MAEC')}${block('MAED')}`);
     expect(ders.map(bytesToHex)).toEqual(['300102', '300103']);
-    expect(() => parseCertificateBundle('no certificates here')).toThrow(expect.objectContaining({ code: 'ERR_OPTIONS_INVALID' }));
+    expect(() => parseCertificateBundle('no certificates here')).toThrow(
+      expect.objectContaining({ code: 'ERR_OPTIONS_INVALID' }),
+    );
   });
 });

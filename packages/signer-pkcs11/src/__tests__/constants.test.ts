@@ -1,6 +1,14 @@
 import { bytesToHex } from '@erst/core';
 import { describe, expect, it } from 'vitest';
-import { CKM_EDDSA, EC_PARAMS_ED25519, EC_PARAMS_P256, describeKeyType, mechanismName, pivSlotForId, pk } from '../constants.js';
+import {
+  CKM_EDDSA,
+  EC_PARAMS_ED25519,
+  EC_PARAMS_P256,
+  describeKeyType,
+  mechanismName,
+  pivSlotForId,
+  pk,
+} from '../constants.js';
 import { decodeEcPoint } from '../objects.js';
 
 describe('PKCS#11 constants pkcs11js lacks', () => {

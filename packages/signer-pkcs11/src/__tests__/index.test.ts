@@ -38,6 +38,8 @@ describe('@erst/signer-pkcs11 public surface', () => {
   });
 
   it('refuses to open without a module, before touching any library', async () => {
-    await expect(api.openPkcs11Signer({ keyLabel: 'k', pin: '1234' })).rejects.toMatchObject({ code: 'ERR_PKCS11_MODULE' });
+    await expect(api.openPkcs11Signer({ keyLabel: 'k', pin: '1234' })).rejects.toMatchObject({
+      code: 'ERR_PKCS11_MODULE',
+    });
   });
 });

@@ -27,8 +27,13 @@ describe('SigningThreads', () => {
     const threads = new SigningThreads('/nonexistent/libpkcs11.so', 2);
     try {
       const first = threads.sign(Buffer.alloc(8), 0x1057, Buffer.alloc(8), [new Uint8Array(32)]);
-      await expect(first).rejects.toMatchObject({ code: 'ERR_PKCS11', message: expect.stringContaining('signing thread failed') });
-      await expect(threads.sign(Buffer.alloc(8), 0x1057, Buffer.alloc(8), [new Uint8Array(32)])).rejects.toMatchObject({ code: 'ERR_PKCS11' });
+      await expect(first).rejects.toMatchObject({
+        code: 'ERR_PKCS11',
+        message: expect.stringContaining('signing thread failed'),
+      });
+      await expect(threads.sign(Buffer.alloc(8), 0x1057, Buffer.alloc(8), [new Uint8Array(32)])).rejects.toMatchObject({
+        code: 'ERR_PKCS11',
+      });
     } finally {
       await threads.close();
     }

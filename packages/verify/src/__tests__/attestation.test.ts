@@ -30,7 +30,11 @@ function p256Signer(): Signer {
 }
 
 async function sign(signer: Signer, attestation: HardwareAttestation | null): Promise<AuditRecordV2> {
-  return (await generateWithSigner(signer, { transactionHash: TX, payload: PAYLOAD }, { attestation, now })) as AuditRecordV2;
+  return (await generateWithSigner(
+    signer,
+    { transactionHash: TX, payload: PAYLOAD },
+    { attestation, now },
+  )) as AuditRecordV2;
 }
 
 function codes(r: { errors: { code: string }[] }): string[] {
@@ -68,7 +72,10 @@ describe('shared vectors: erst Go 1.1.0 and erst TypeScript records with the tes
   });
 
   it('with any other root: not attested, and refused with ERR_ATTESTATION_UNTRUSTED_ROOT', async () => {
-    for (const v of [new Verifier({ attestationRoots: [other.rootPem] }), new Verifier({ attestationRoots: [other.rootPem], publicKeys: [SIGNING_PUBLIC_KEY_HEX] })]) {
+    for (const v of [
+      new Verifier({ attestationRoots: [other.rootPem] }),
+      new Verifier({ attestationRoots: [other.rootPem], publicKeys: [SIGNING_PUBLIC_KEY_HEX] }),
+    ]) {
       for (const line of attested) {
         const r = await v.verify(line);
         expect(r.valid).toBe(false);
@@ -92,13 +99,17 @@ describe('shared vectors: erst Go 1.1.0 and erst TypeScript records with the tes
     const without = await new Verifier({ requireAttestation: true }).verify(attested[0]!);
     expect(without.valid).toBe(false);
     expect(codes(without)).toEqual(['ERR_ATTESTATION_REQUIRED']);
-    const pinnedOnly = await new Verifier({ requireAttestation: true, publicKeys: [SIGNING_PUBLIC_KEY_HEX] }).verify(attested[0]!);
+    const pinnedOnly = await new Verifier({ requireAttestation: true, publicKeys: [SIGNING_PUBLIC_KEY_HEX] }).verify(
+      attested[0]!,
+    );
     expect(codes(pinnedOnly)).toEqual(['ERR_ATTESTATION_REQUIRED']);
     const withRoot = await new Verifier({ requireAttestation: true, attestationRoots: [ROOT] }).verify(attested[0]!);
     expect(withRoot.valid).toBe(true);
     expect(withRoot.trust).toBe('attested');
     // A record without an attestation cannot meet the requirement.
-    const plain = await new Verifier({ requireAttestation: true, attestationRoots: [ROOT] }).verify(readVectorLines('erst-go-1.1.0.jsonl')[0]!);
+    const plain = await new Verifier({ requireAttestation: true, attestationRoots: [ROOT] }).verify(
+      readVectorLines('erst-go-1.1.0.jsonl')[0]!,
+    );
     expect(codes(plain)).toEqual(['ERR_ATTESTATION_REQUIRED', 'ERR_KEY_NOT_TRUSTED']);
   });
 });
@@ -130,10 +141,12 @@ describe('2.0.0 records signed with an attestation', () => {
     }
   });
 
-  it('a borrowed attestation (another key\'s chain, signed in by a different key) is caught', async () => {
+  it("a borrowed attestation (another key's chain, signed in by a different key) is caught", async () => {
     const thief = seedSigner(OTHER_SEED);
     const victimChain = await ca.chain(await seedSigner(TEST_SEED).publicKey());
-    const r = await new Verifier({ attestationRoots: [ca.rootPem] }).verify(JSON.stringify(await sign(thief, attestationFor(victimChain, { retrievedAt: NOW }))));
+    const r = await new Verifier({ attestationRoots: [ca.rootPem] }).verify(
+      JSON.stringify(await sign(thief, attestationFor(victimChain, { retrievedAt: NOW }))),
+    );
     expect(r.valid).toBe(false);
     expect(codes(r)).toEqual(['ERR_ATTESTATION_KEY_MISMATCH', 'ERR_KEY_NOT_TRUSTED']);
   });
@@ -153,7 +166,10 @@ describe('2.0.0 records signed with an attestation', () => {
     const signer = seedSigner(TEST_SEED);
     const key = await signer.publicKey();
     const rec = await sign(signer, attestationFor(await ca.chain(key), { retrievedAt: NOW }));
-    const another = await sign(signer, attestationFor(await ca.chain(key), { retrievedAt: NOW, tokenInfo: 'another token' }));
+    const another = await sign(
+      signer,
+      attestationFor(await ca.chain(key), { retrievedAt: NOW, tokenInfo: 'another token' }),
+    );
     const v = new Verifier({ attestationRoots: [ca.rootPem] });
     expect((await v.verify(JSON.stringify(rec))).valid).toBe(true);
     expect((await v.verify(JSON.stringify(another))).valid).toBe(true);
@@ -163,12 +179,33 @@ describe('2.0.0 records signed with an attestation', () => {
     const variants: [string, JsonObject][] = [
       ['stripped', stripped as unknown as JsonObject],
       ['swapped', { ...rec, hardware_attestation: another.hardware_attestation } as unknown as JsonObject],
-      ['reordered', { ...rec, hardware_attestation: { ...a, certificates: [...a.certificates!].reverse() } } as unknown as JsonObject],
+      [
+        'reordered',
+        {
+          ...rec,
+          hardware_attestation: { ...a, certificates: [...a.certificates!].reverse() },
+        } as unknown as JsonObject,
+      ],
       ['token_info edited', { ...rec, hardware_attestation: { ...a, token_info: 'x' } } as unknown as JsonObject],
-      ['claim flipped', { ...rec, hardware_attestation: { ...a, key_non_exportable: !a.key_non_exportable } } as unknown as JsonObject],
-      ['key_attributes edited', { ...rec, hardware_attestation: { ...a, key_attributes: { ...a.key_attributes, local: false } } } as unknown as JsonObject],
-      ['retrieved_at edited', { ...rec, hardware_attestation: { ...a, retrieved_at: '2026-11-26T12:00:01.000Z' } } as unknown as JsonObject],
-      ['certificate dropped', { ...rec, hardware_attestation: { ...a, certificates: a.certificates!.slice(0, 2) } } as unknown as JsonObject],
+      [
+        'claim flipped',
+        { ...rec, hardware_attestation: { ...a, key_non_exportable: !a.key_non_exportable } } as unknown as JsonObject,
+      ],
+      [
+        'key_attributes edited',
+        {
+          ...rec,
+          hardware_attestation: { ...a, key_attributes: { ...a.key_attributes, local: false } },
+        } as unknown as JsonObject,
+      ],
+      [
+        'retrieved_at edited',
+        { ...rec, hardware_attestation: { ...a, retrieved_at: '2026-11-26T12:00:01.000Z' } } as unknown as JsonObject,
+      ],
+      [
+        'certificate dropped',
+        { ...rec, hardware_attestation: { ...a, certificates: a.certificates!.slice(0, 2) } } as unknown as JsonObject,
+      ],
     ];
     for (const [name, edited] of variants) {
       const r = await v.verify(JSON.stringify(edited));
@@ -188,8 +225,18 @@ describe('many records with the same chain', () => {
     const attested: string[] = [];
     for (let i = 0; i < n; i++) {
       const payload = { ...PAYLOAD, logs: [`record ${i}`] };
-      plain.push(JSON.stringify(await generateWithSigner(signer, { transactionHash: TX, payload }, { attestation: null, now })));
-      attested.push(JSON.stringify(await generateWithSigner(signer, { transactionHash: TX, payload }, { attestation: attestationFor(chain, { retrievedAt: NOW }), now })));
+      plain.push(
+        JSON.stringify(await generateWithSigner(signer, { transactionHash: TX, payload }, { attestation: null, now })),
+      );
+      attested.push(
+        JSON.stringify(
+          await generateWithSigner(
+            signer,
+            { transactionHash: TX, payload },
+            { attestation: attestationFor(chain, { retrievedAt: NOW }), now },
+          ),
+        ),
+      );
     }
     const v = new Verifier({ attestationRoots: [ca.rootPem], publicKeys: [SIGNING_PUBLIC_KEY_HEX] });
     await v.verifyMany(attested.slice(0, 1)); // loads @erst/attestation once

@@ -13,7 +13,9 @@ import { describe, expect, it } from 'vitest';
 describe('@erst/verify in a browser', () => {
   it('verifies every shared vector and catches a tampered one in headless Chromium', { timeout: 120_000 }, async () => {
     const dir = tempDir('erst-browser-');
-    const lines = ['erst-go-1.1.0.jsonl', 'erst-go-1.0.0.jsonl', 'erst-ts-legacy.jsonl'].flatMap((f) => readVectorLines(f));
+    const lines = ['erst-go-1.1.0.jsonl', 'erst-go-1.0.0.jsonl', 'erst-ts-legacy.jsonl'].flatMap((f) =>
+      readVectorLines(f),
+    );
     const tampered = JSON.parse(lines[0]!);
     tampered.payload.logs[0] += '!';
     const entry = join(dir, 'entry.js');
@@ -39,7 +41,10 @@ describe('@erst/verify in a browser', () => {
       alias: { '@erst/verify': join(process.cwd(), 'dist', 'index.js') },
       logLevel: 'error',
     });
-    writeFileSync(join(dir, 'index.html'), '<!doctype html><html><body><pre id="out">pending</pre><script type="module" src="bundle.js"></script></body></html>');
+    writeFileSync(
+      join(dir, 'index.html'),
+      '<!doctype html><html><body><pre id="out">pending</pre><script type="module" src="bundle.js"></script></body></html>',
+    );
     const dom = await renderInChromium(`file://${join(dir, 'index.html')}`, {
       virtualTimeMs: 20_000,
       extraArgs: ['--allow-file-access-from-files'],
@@ -47,6 +52,12 @@ describe('@erst/verify in a browser', () => {
     const m = /<pre id="out">([^<]*)<\/pre>/.exec(dom);
     expect(m, dom.slice(-2000)).not.toBeNull();
     const out = JSON.parse(m![1]!.replace(/&quot;/g, '"'));
-    expect(out).toEqual({ backend: 'webcrypto', hasProcess: false, valid: lines.length, total: lines.length, tampered: ['ERR_HASH_MISMATCH', 'ERR_SIGNATURE_INVALID'] });
+    expect(out).toEqual({
+      backend: 'webcrypto',
+      hasProcess: false,
+      valid: lines.length,
+      total: lines.length,
+      tampered: ['ERR_HASH_MISMATCH', 'ERR_SIGNATURE_INVALID'],
+    });
   });
 });

@@ -1,9 +1,23 @@
 import { readFileSync } from 'node:fs';
-import { type AuditRecordV2, ERROR_CODES, type JsonObject, errorCategory, generateWithSigner, seedSigner } from '@erst/core';
+import {
+  type AuditRecordV2,
+  ERROR_CODES,
+  type JsonObject,
+  errorCategory,
+  generateWithSigner,
+  seedSigner,
+} from '@erst/core';
 import { SIGNING_PUBLIC_KEY_HEX, readVectorLines } from '@erst/fixtures';
 import { BROKEN_VARIANTS, TestCa, attestationFor, brokenChain } from '@erst/test-ca';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { VERIFY_ERROR_CODES, VERIFY_WARNING_CODES, Verifier, type VerifyResult, parseTrustFile, unreadableResult } from '../index.js';
+import {
+  VERIFY_ERROR_CODES,
+  VERIFY_WARNING_CODES,
+  Verifier,
+  type VerifyResult,
+  parseTrustFile,
+  unreadableResult,
+} from '../index.js';
 import { OTHER_SEED, PAYLOAD, TEST_SEED, TX, signV2 } from './helpers.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -40,8 +54,15 @@ describe('a thorough run over known-bad records', () => {
     ca = await TestCa.create({ now: NOW });
   });
 
-  async function sign(seed: Uint8Array, extra: Partial<Parameters<typeof generateWithSigner>[2]> = {}): Promise<AuditRecordV2> {
-    return (await generateWithSigner(seedSigner(seed), { transactionHash: TX, payload: PAYLOAD }, { attestation: null, now: () => NOW, ...extra })) as AuditRecordV2;
+  async function sign(
+    seed: Uint8Array,
+    extra: Partial<Parameters<typeof generateWithSigner>[2]> = {},
+  ): Promise<AuditRecordV2> {
+    return (await generateWithSigner(
+      seedSigner(seed),
+      { transactionHash: TX, payload: PAYLOAD },
+      { attestation: null, now: () => NOW, ...extra },
+    )) as AuditRecordV2;
   }
 
   /** Every result the run produced: each must carry only documented codes. */
@@ -77,7 +98,9 @@ describe('a thorough run over known-bad records', () => {
     out.push(await open.verify(JSON.stringify({ ...good, public_key: `01${'00'.repeat(31)}` })));
     // Trust: unpinned, outside the key's window, attestation required.
     out.push(await pinned.verify(JSON.stringify(await sign(OTHER_SEED))));
-    const windowed = parseTrustFile({ keys: [{ public_key: SIGNING_PUBLIC_KEY_HEX, not_before: '2020-01-01', not_after: '2021-01-01' }] });
+    const windowed = parseTrustFile({
+      keys: [{ public_key: SIGNING_PUBLIC_KEY_HEX, not_before: '2020-01-01', not_after: '2021-01-01' }],
+    });
     out.push(await new Verifier({ trust: windowed }).verify(text));
     out.push(await new Verifier({ publicKeys: [SIGNING_PUBLIC_KEY_HEX], requireAttestation: true }).verify(text));
     // Bad attestations, every way the test CA can break a chain, and one from another root.
@@ -85,17 +108,29 @@ describe('a thorough run over known-bad records', () => {
     const attested = new Verifier({ attestationRoots: [ca.rootPem] });
     for (const variant of BROKEN_VARIANTS) {
       const b = await brokenChain(ca, variant, key);
-      out.push(await attested.verify(JSON.stringify(await sign(TEST_SEED, { attestation: attestationFor(b.chain, { retrievedAt: NOW }) }))));
+      out.push(
+        await attested.verify(
+          JSON.stringify(await sign(TEST_SEED, { attestation: attestationFor(b.chain, { retrievedAt: NOW }) })),
+        ),
+      );
     }
     const foreign = await TestCa.create({ now: NOW });
-    out.push(await attested.verify(JSON.stringify(await sign(TEST_SEED, { attestation: attestationFor(await foreign.chain(key), { retrievedAt: NOW }) }))));
+    out.push(
+      await attested.verify(
+        JSON.stringify(
+          await sign(TEST_SEED, { attestation: attestationFor(await foreign.chain(key), { retrievedAt: NOW }) }),
+        ),
+      ),
+    );
     // Legacy formats with their own warnings, and a parsed object.
     for (const file of ['erst-go-1.0.0.jsonl', 'erst-go-1.1.0.jsonl', 'erst-ts-legacy.jsonl']) {
       for (const line of readVectorLines(file)) out.push(await pinned.verify(line));
     }
     out.push(await open.verify(good as unknown as JsonObject));
     // What a caller's file reading hands to unreadableResult.
-    out.push(unreadableResult(Object.assign(new Error('x: no such file'), { name: 'ErstError', code: 'ERR_FILE_NOT_FOUND' })));
+    out.push(
+      unreadableResult(Object.assign(new Error('x: no such file'), { name: 'ErstError', code: 'ERR_FILE_NOT_FOUND' })),
+    );
     return out;
   }
 
@@ -177,13 +212,19 @@ describe('an unexpected exception is ERR_INTERNAL, never bad input', () => {
   });
 
   it('unreadableResult keeps the documented codes and calls anything else internal', () => {
-    expect(unreadableResult(Object.assign(new Error('gone'), { name: 'ErstError', code: 'ERR_FILE_NOT_FOUND' })).errors).toEqual([
-      { code: 'ERR_FILE_NOT_FOUND', message: 'gone' },
+    expect(
+      unreadableResult(Object.assign(new Error('gone'), { name: 'ErstError', code: 'ERR_FILE_NOT_FOUND' })).errors,
+    ).toEqual([{ code: 'ERR_FILE_NOT_FOUND', message: 'gone' }]);
+    expect(unreadableResult(new RangeError('oops')).errors).toEqual([
+      { code: 'ERR_INTERNAL', message: 'RangeError: oops' },
     ]);
-    expect(unreadableResult(new RangeError('oops')).errors).toEqual([{ code: 'ERR_INTERNAL', message: 'RangeError: oops' }]);
   });
 
   async function sign(seed: Uint8Array): Promise<AuditRecordV2> {
-    return (await generateWithSigner(seedSigner(seed), { transactionHash: TX, payload: PAYLOAD }, { attestation: null, now: () => NOW })) as AuditRecordV2;
+    return (await generateWithSigner(
+      seedSigner(seed),
+      { transactionHash: TX, payload: PAYLOAD },
+      { attestation: null, now: () => NOW },
+    )) as AuditRecordV2;
   }
 });

@@ -45,7 +45,12 @@ const speccheck = JSON.parse(readFileSync(vectorPath('ed25519-speccheck.json'), 
  */
 const POLICY = [false, false, false, true, false, false, false, false, false, false];
 
-async function strictVerify(backend: 'webcrypto' | 'noble' | 'node', pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): Promise<boolean> {
+async function strictVerify(
+  backend: 'webcrypto' | 'noble' | 'node',
+  pub: Uint8Array,
+  msg: Uint8Array,
+  sig: Uint8Array,
+): Promise<boolean> {
   if (checkEd25519PublicKey(pub) !== 'ok' || !signatureIsStrictlyEncoded(sig)) return false;
   return (await selectBackend(backend)).verify(pub, msg, sig);
 }
@@ -97,10 +102,16 @@ describe('Ed25519: one policy, every backend', () => {
   });
 
   it('classifies weak public keys', () => {
-    expect(checkEd25519PublicKey(h('0100000000000000000000000000000000000000000000000000000000000000'))).toBe('small-order');
-    expect(checkEd25519PublicKey(h('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa'))).toBe('small-order');
+    expect(checkEd25519PublicKey(h('0100000000000000000000000000000000000000000000000000000000000000'))).toBe(
+      'small-order',
+    );
+    expect(checkEd25519PublicKey(h('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa'))).toBe(
+      'small-order',
+    );
     // y = p, a non-canonical encoding of y = 0
-    expect(checkEd25519PublicKey(h('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'))).toBe('non-canonical');
+    expect(checkEd25519PublicKey(h('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'))).toBe(
+      'non-canonical',
+    );
     expect(checkEd25519PublicKey(h(RFC8032[0]!.pub))).toBe('ok');
   });
 });

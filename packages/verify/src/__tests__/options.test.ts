@@ -23,17 +23,57 @@ describe('options are checked once, at the boundary', async () => {
   const bad: [string, VerifyOptions, string][] = [
     ['a public key that is neither hex nor PEM', { publicKeys: ['zz'] }, 'ERR_PUBLIC_KEY_FORMAT'],
     ['a public key of the wrong length', { publicKeys: ['11'.repeat(31)] }, 'ERR_PUBLIC_KEY_FORMAT'],
-    ['a PublicKey object with the wrong length', { publicKeys: [{ algorithm: 'ed25519', raw: new Uint8Array(31) }] }, 'ERR_PUBLIC_KEY_FORMAT'],
+    [
+      'a PublicKey object with the wrong length',
+      { publicKeys: [{ algorithm: 'ed25519', raw: new Uint8Array(31) }] },
+      'ERR_PUBLIC_KEY_FORMAT',
+    ],
     ['a public key that is not text or a key', { publicKeys: [42 as unknown as string] }, 'ERR_PUBLIC_KEY_FORMAT'],
     ['an unknown backend', { backend: 'fast' as 'auto' }, 'ERR_OPTIONS_INVALID'],
     ['an attestation root that is not PEM', { attestationRoots: ['hello'] }, 'ERR_OPTIONS_INVALID'],
-    ['an attestation root that is a public key', { attestationRoots: ['-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEASECWJ6tx9yrw1zk3SJGM8fe4Hu7cqvnXCaAUQ+iiKBY=\n-----END PUBLIC KEY-----\n'] }, 'ERR_OPTIONS_INVALID'],
-    ['an attestation root whose block is no certificate', { attestationRoots: ['-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n'] }, 'ERR_OPTIONS_INVALID'],
-    ['a trust policy with a root that is not PEM', { trust: { keys: [], attestationRoots: ['hello'], requireAttestation: false } }, 'ERR_OPTIONS_INVALID'],
-    ['a trust policy with a bad key', { trust: [{ keys: [{ key: { algorithm: 'ed25519', raw: new Uint8Array(3) } }], attestationRoots: [], requireAttestation: false }] }, 'ERR_PUBLIC_KEY_FORMAT'],
-    ['a trust policy that is not one', { trust: 'trust.json' as unknown as VerifyOptions['trust'] }, 'ERR_OPTIONS_INVALID'],
+    [
+      'an attestation root that is a public key',
+      {
+        attestationRoots: [
+          '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEASECWJ6tx9yrw1zk3SJGM8fe4Hu7cqvnXCaAUQ+iiKBY=\n-----END PUBLIC KEY-----\n',
+        ],
+      },
+      'ERR_OPTIONS_INVALID',
+    ],
+    [
+      'an attestation root whose block is no certificate',
+      { attestationRoots: ['-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n'] },
+      'ERR_OPTIONS_INVALID',
+    ],
+    [
+      'a trust policy with a root that is not PEM',
+      { trust: { keys: [], attestationRoots: ['hello'], requireAttestation: false } },
+      'ERR_OPTIONS_INVALID',
+    ],
+    [
+      'a trust policy with a bad key',
+      {
+        trust: [
+          {
+            keys: [{ key: { algorithm: 'ed25519', raw: new Uint8Array(3) } }],
+            attestationRoots: [],
+            requireAttestation: false,
+          },
+        ],
+      },
+      'ERR_PUBLIC_KEY_FORMAT',
+    ],
+    [
+      'a trust policy that is not one',
+      { trust: 'trust.json' as unknown as VerifyOptions['trust'] },
+      'ERR_OPTIONS_INVALID',
+    ],
     ['publicKeys that is not an array', { publicKeys: 'abc' as unknown as string[] }, 'ERR_OPTIONS_INVALID'],
-    ['a requireAttestation that is not a boolean', { requireAttestation: 'yes' as unknown as boolean }, 'ERR_OPTIONS_INVALID'],
+    [
+      'a requireAttestation that is not a boolean',
+      { requireAttestation: 'yes' as unknown as boolean },
+      'ERR_OPTIONS_INVALID',
+    ],
     ['a maxBytes that is not a positive integer', { maxBytes: -1 }, 'ERR_OPTIONS_INVALID'],
   ];
 
@@ -70,8 +110,17 @@ describe('options are checked once, at the boundary', async () => {
   });
 
   it('good options of every kind still verify, including keys and policies that crossed a structured clone', async () => {
-    const trust = parseTrustFile({ keys: [{ public_key: JSON.parse(rec).public_key, label: 'k', not_before: '2026-01-01T00:00:00Z' }], attestation_roots: [ROOT] });
-    const options = structuredClone({ trust, attestationRoots: [ROOT], requireAttestation: false, maxBytes: 1 << 20, backend: 'noble' as const });
+    const trust = parseTrustFile({
+      keys: [{ public_key: JSON.parse(rec).public_key, label: 'k', not_before: '2026-01-01T00:00:00Z' }],
+      attestation_roots: [ROOT],
+    });
+    const options = structuredClone({
+      trust,
+      attestationRoots: [ROOT],
+      requireAttestation: false,
+      maxBytes: 1 << 20,
+      backend: 'noble' as const,
+    });
     const r = await verifyAuditLog(rec, options);
     expect(r.errors).toEqual([]);
     expect(r.trust).toBe('pinned');
@@ -101,7 +150,9 @@ describe('a runtime without WebCrypto (an insecure browser context)', () => {
 
   it('the webcrypto backend, or pinned roots, reject with ERR_CRYPTO_UNAVAILABLE; auto falls back to noble; nothing goes unhandled', async () => {
     const rec = JSON.stringify(await signV2());
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify([rec, ROOT])], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify([rec, ROOT])], {
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({

@@ -1,6 +1,14 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, packPackage, run, tempDir, undocumentedExports, unshippedMapSources, vectorPath } from '@erst/fixtures';
+import {
+  REPO_ROOT,
+  packPackage,
+  run,
+  tempDir,
+  undocumentedExports,
+  unshippedMapSources,
+  vectorPath,
+} from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import * as surface from '../index.js';
 
@@ -10,7 +18,9 @@ import * as surface from '../index.js';
  * own records there.
  */
 describe('@erst/verify installed alone', () => {
-  it('installs from packed tarballs into an empty project and verifies every shared vector', { timeout: 240_000 }, async () => {
+  it('installs from packed tarballs into an empty project and verifies every shared vector', {
+    timeout: 240_000,
+  }, async () => {
     const dir = tempDir('erst-pack-');
     for (const pkg of ['core', 'attestation', 'verify']) {
       const r = await run('pnpm', ['pack', '--pack-destination', dir], { cwd: join(REPO_ROOT, 'packages', pkg) });
@@ -19,7 +29,11 @@ describe('@erst/verify installed alone', () => {
     const tarballs = readdirSync(dir).filter((f) => f.endsWith('.tgz'));
     expect(tarballs).toHaveLength(3);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'third-party', private: true, type: 'module' }));
-    const install = await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs.map((t) => `./${t}`)], { cwd: dir });
+    const install = await run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs.map((t) => `./${t}`)],
+      { cwd: dir },
+    );
     expect(install.code, install.stderr).toBe(0);
 
     // Nothing native, and no fs or network in what @erst/* ships.
@@ -29,7 +43,9 @@ describe('@erst/verify installed alone', () => {
       const distDir = join(dir, 'node_modules', '@erst', pkg, 'dist');
       for (const f of readdirSync(distDir).filter((n) => n.endsWith('.js'))) {
         const src = readFileSync(join(distDir, f), 'utf8');
-        expect(src, `${pkg}/${f}`).not.toMatch(/from ['"](node:)?(fs|net|http|https|child_process)['"]|fetch\(|pkcs11js/);
+        expect(src, `${pkg}/${f}`).not.toMatch(
+          /from ['"](node:)?(fs|net|http|https|child_process)['"]|fetch\(|pkcs11js/,
+        );
       }
     }
 
@@ -57,9 +73,20 @@ describe('@erst/verify installed alone', () => {
 });
 
 describe('@erst/verify as published', () => {
-  it('ships README, LICENSE, dist and src without tests; every source map source is in the tarball', { timeout: 60_000 }, async () => {
+  it('ships README, LICENSE, dist and src without tests; every source map source is in the tarball', {
+    timeout: 60_000,
+  }, async () => {
     const packed = await packPackage('verify');
-    expect(packed.files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'src/index.ts']));
+    expect(packed.files).toEqual(
+      expect.arrayContaining([
+        'LICENSE',
+        'README.md',
+        'package.json',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'src/index.ts',
+      ]),
+    );
     expect(packed.files.filter((f) => f.includes('__tests__'))).toEqual([]);
     expect(packed.files.filter((f) => f.endsWith('.map')).length).toBeGreaterThan(0);
     expect(unshippedMapSources(packed)).toEqual([]);

@@ -2,7 +2,9 @@ import { runReadmeExample } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 
 describe('README', () => {
-  it("the main example type-checks and runs, printing what its comments say (built packages)", { timeout: 60_000 }, async () => {
+  it('the main example type-checks and runs, printing what its comments say (built packages)', {
+    timeout: 60_000,
+  }, async () => {
     const r = await runReadmeExample('verify');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

@@ -8,7 +8,8 @@ type Path = (string | number)[];
 
 function leafPaths(value: JsonValue, path: Path = []): Path[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => leafPaths(v, [...path, i]));
-  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => leafPaths(v, [...path, k]));
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => leafPaths(v, [...path, k]));
   return [path];
 }
 
@@ -49,7 +50,16 @@ describe('tamper matrix, 2.0.0', async () => {
   const paths = leafPaths(original as unknown as JsonValue);
   it('covers every leaf, timestamp and transaction hash included', () => {
     const names = paths.map((p) => p.join('.'));
-    expect(names).toEqual(expect.arrayContaining(['timestamp', 'transaction_hash', 'algorithm', 'public_key', 'payload.nested.none', 'payload.events.1']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'timestamp',
+        'transaction_hash',
+        'algorithm',
+        'public_key',
+        'payload.nested.none',
+        'payload.events.1',
+      ]),
+    );
     expect(paths.length).toBeGreaterThan(15);
   });
 
@@ -157,7 +167,9 @@ describe('tamper matrix, 1.x', () => {
   it('1.x refuses fields its signature cannot cover', async () => {
     const original = JSON.parse(readVectorLines('erst-go-1.0.0.jsonl')[0]!);
     expect((await codes({ ...original, note: 'trust me' })).codes).toEqual(['ERR_RECORD_FIELD_UNKNOWN']);
-    expect((await codes({ ...original, payload: { ...original.payload, extra: 'x' } })).codes).toEqual(['ERR_RECORD_FIELD_UNKNOWN']);
+    expect((await codes({ ...original, payload: { ...original.payload, extra: 'x' } })).codes).toEqual([
+      'ERR_RECORD_FIELD_UNKNOWN',
+    ]);
   });
 });
 

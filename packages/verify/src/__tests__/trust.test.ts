@@ -17,7 +17,17 @@ describe('trust files and key windows', async () => {
 
   it('a key inside its window is pinned, with its label', async () => {
     const trust = parseTrustFile(
-      JSON.stringify({ keys: [{ public_key: key, algorithm: 'ed25519', label: 'prod-2026', not_before: '2026-01-01T00:00:00Z', not_after: '2027-01-01T00:00:00Z' }] }),
+      JSON.stringify({
+        keys: [
+          {
+            public_key: key,
+            algorithm: 'ed25519',
+            label: 'prod-2026',
+            not_before: '2026-01-01T00:00:00Z',
+            not_after: '2027-01-01T00:00:00Z',
+          },
+        ],
+      }),
     );
     const r = await new Verifier({ trust }).verify(JSON.stringify(rec));
     expect(r.valid).toBe(true);
@@ -26,13 +36,17 @@ describe('trust files and key windows', async () => {
   });
 
   it('a rotated key keeps verifying records from its window and fails outside it', async () => {
-    const trust = parseTrustFile({ keys: [{ public_key: key, label: 'old', not_before: '2025-01-01T00:00:00Z', not_after: '2026-06-01T00:00:00Z' }] });
+    const trust = parseTrustFile({
+      keys: [{ public_key: key, label: 'old', not_before: '2025-01-01T00:00:00Z', not_after: '2026-06-01T00:00:00Z' }],
+    });
     const r = await new Verifier({ trust }).verify(JSON.stringify(rec));
     expect(r.valid).toBe(false);
     expect(r.errors.map((e) => e.code)).toEqual(['ERR_KEY_OUTSIDE_VALIDITY']);
     const old = { ...(await signV2()), timestamp: '2026-03-01T00:00:00.000Z' };
     // Changing the covered timestamp breaks the signature, so sign a record dated inside the window.
-    expect((await new Verifier({ trust }).verify(JSON.stringify(old))).errors.map((e) => e.code)).toContain('ERR_HASH_MISMATCH');
+    expect((await new Verifier({ trust }).verify(JSON.stringify(old))).errors.map((e) => e.code)).toContain(
+      'ERR_HASH_MISMATCH',
+    );
   });
 
   it('two windows for one key: the matching one wins', async () => {
@@ -66,12 +80,18 @@ describe('trust files and key windows', async () => {
     ['not an object', '[]'],
     ['an unknown field', '{"keyz":[]}'],
     ['a bad key', '{"keys":[{"public_key":"zz"}]}'],
-    ['an algorithm that contradicts the key', `{"keys":[{"public_key":"${'11'.repeat(32)}","algorithm":"ecdsa-p256"}]}`],
+    [
+      'an algorithm that contradicts the key',
+      `{"keys":[{"public_key":"${'11'.repeat(32)}","algorithm":"ecdsa-p256"}]}`,
+    ],
     ['a bad date', `{"keys":[{"public_key":"${'11'.repeat(32)}","not_before":"yesterday"}]}`],
     ['a date that does not exist', `{"keys":[{"public_key":"${'11'.repeat(32)}","not_after":"2026-02-30T00:00:00Z"}]}`],
     ['a full date that does not exist', `{"keys":[{"public_key":"${'11'.repeat(32)}","not_after":"2026-02-30"}]}`],
     ['midnight written as 24:00', `{"keys":[{"public_key":"${'11'.repeat(32)}","not_before":"2026-01-01T24:00:00Z"}]}`],
-    ['an inverted window', `{"keys":[{"public_key":"${'11'.repeat(32)}","not_before":"2027-01-01T00:00:00Z","not_after":"2026-01-01T00:00:00Z"}]}`],
+    [
+      'an inverted window',
+      `{"keys":[{"public_key":"${'11'.repeat(32)}","not_before":"2027-01-01T00:00:00Z","not_after":"2026-01-01T00:00:00Z"}]}`,
+    ],
     ['a root path without a resolver', '{"attestation_roots":["root.pem"]}'],
     ['a non-boolean require_attestation', '{"require_attestation":"yes"}'],
   ])('refuses a trust file with %s', (_n, text) => {
@@ -79,7 +99,9 @@ describe('trust files and key windows', async () => {
   });
 
   it('reads a window bound given as a full date as midnight UTC', () => {
-    const trust = parseTrustFile({ keys: [{ public_key: '11'.repeat(32), not_before: '2026-01-01', not_after: '2026-12-31T23:59:59.999Z' }] });
+    const trust = parseTrustFile({
+      keys: [{ public_key: '11'.repeat(32), not_before: '2026-01-01', not_after: '2026-12-31T23:59:59.999Z' }],
+    });
     expect(trust.keys[0]?.notBefore?.toISOString()).toBe('2026-01-01T00:00:00.000Z');
     expect(trust.keys[0]?.notAfter?.toISOString()).toBe('2026-12-31T23:59:59.999Z');
   });
@@ -107,8 +129,14 @@ describe('trust files and key windows', async () => {
     ];
     const cases: [string, JsonValue, ParseTrustOptions][] = notCerts.flatMap((text) => [
       // Inline text is taken as PEM when it says so; anything else is a path for the resolver.
-      ...(text.includes('-----BEGIN CERTIFICATE-----') ? [['inline', { attestation_roots: [ROOT, text] }, {}] as [string, JsonValue, ParseTrustOptions]] : []),
-      ['resolved', { attestation_roots: [ROOT, 'roots/x.pem'] }, { resolveRoot: () => text }] as [string, JsonValue, ParseTrustOptions],
+      ...(text.includes('-----BEGIN CERTIFICATE-----')
+        ? [['inline', { attestation_roots: [ROOT, text] }, {}] as [string, JsonValue, ParseTrustOptions]]
+        : []),
+      ['resolved', { attestation_roots: [ROOT, 'roots/x.pem'] }, { resolveRoot: () => text }] as [
+        string,
+        JsonValue,
+        ParseTrustOptions,
+      ],
     ]);
     for (const [how, doc, options] of cases) {
       const err = thrown(() => parseTrustFile(doc, options));
@@ -123,7 +151,9 @@ describe('trust files and key windows', async () => {
     const refuse = () => {
       throw new ErstError('ERR_FILE_NOT_FOUND', 'roots/missing.pem: no such file');
     };
-    const err = thrown(() => parseTrustFile({ attestation_roots: [ROOT, 'roots/missing.pem'] }, { resolveRoot: refuse }));
+    const err = thrown(() =>
+      parseTrustFile({ attestation_roots: [ROOT, 'roots/missing.pem'] }, { resolveRoot: refuse }),
+    );
     expect(err?.code).toBe('ERR_FILE_NOT_FOUND');
     expect(err?.message).toContain('attestation_roots[1]');
   });

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { Verifier } from '../verify.js';
 
 const FILES = ['erst-go-1.1.0.jsonl', 'erst-go-1.0.0.jsonl', 'erst-ts-legacy.jsonl'] as const;
-const FORMAT = { 'erst-go-1.1.0.jsonl': '1.1.0', 'erst-go-1.0.0.jsonl': '1.0.0', 'erst-ts-legacy.jsonl': 'erst-ts' } as const;
+const FORMAT = {
+  'erst-go-1.1.0.jsonl': '1.1.0',
+  'erst-go-1.0.0.jsonl': '1.0.0',
+  'erst-ts-legacy.jsonl': 'erst-ts',
+} as const;
 
 describe("erst's own records verify byte for byte", () => {
   for (const backend of ['webcrypto', 'noble', 'node'] as const) {
@@ -42,7 +46,9 @@ describe("erst's own records verify byte for byte", () => {
 
   it('pins keys given as SPKI PEM as well as hex, matching by key bytes', async () => {
     const legacy = JSON.parse(readVectorLines('erst-ts-legacy.jsonl')[0]!);
-    const byPem = await new Verifier({ publicKeys: [legacy.publicKey] }).verify(readVectorLines('erst-go-1.0.0.jsonl')[0]!);
+    const byPem = await new Verifier({ publicKeys: [legacy.publicKey] }).verify(
+      readVectorLines('erst-go-1.0.0.jsonl')[0]!,
+    );
     expect(byPem.trust).toBe('pinned');
   });
 });
