@@ -1,4 +1,4 @@
-import { packPackage, runReadmeExample, undocumentedExports, unshippedMapSources } from '@erst/fixtures';
+import { packPackage, runReadmeExample, tarballProblems, undocumentedExports } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import * as surface from '@erst/signer-pkcs11';
 import { createSoftHsm } from './softhsm.js';
@@ -11,19 +11,7 @@ import { createSoftHsm } from './softhsm.js';
 describe('@erst/signer-pkcs11 as published', () => {
   it('ships README, LICENSE, dist and src without tests; every source map source is in the tarball', async () => {
     const packed = await packPackage('signer-pkcs11');
-    expect(packed.files).toEqual(
-      expect.arrayContaining([
-        'LICENSE',
-        'README.md',
-        'package.json',
-        'dist/index.js',
-        'dist/index.d.ts',
-        'src/index.ts',
-      ]),
-    );
-    expect(packed.files.filter((f) => f.includes('__tests__'))).toEqual([]);
-    expect(packed.files.filter((f) => f.endsWith('.map')).length).toBeGreaterThan(0);
-    expect(unshippedMapSources(packed)).toEqual([]);
+    expect(tarballProblems(packed)).toEqual([]);
   });
 
   it('the README names every export', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { packPackage, runReadmeExample, undocumentedExports, unshippedMapSources } from '@erst/fixtures';
+import { packPackage, runReadmeExample, tarballProblems, undocumentedExports } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import * as surface from '../index.js';
 
@@ -10,19 +10,7 @@ describe('@erst/attestation as published', () => {
     timeout: 60_000,
   }, async () => {
     const packed = await packPackage('attestation');
-    expect(packed.files).toEqual(
-      expect.arrayContaining([
-        'LICENSE',
-        'README.md',
-        'package.json',
-        'dist/index.js',
-        'dist/index.d.ts',
-        'src/index.ts',
-      ]),
-    );
-    expect(packed.files.filter((f) => f.includes('__tests__'))).toEqual([]);
-    expect(packed.files.filter((f) => f.endsWith('.map')).length).toBeGreaterThan(0);
-    expect(unshippedMapSources(packed)).toEqual([]);
+    expect(tarballProblems(packed)).toEqual([]);
 
     // The declarations a user's compiler reads, from index.d.ts through every
     // relative import, name neither reflect-metadata nor tsyringe: those

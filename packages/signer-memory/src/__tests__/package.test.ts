@@ -1,4 +1,4 @@
-import { packPackage, runReadmeExample, undocumentedExports, unshippedMapSources } from '@erst/fixtures';
+import { packPackage, runReadmeExample, tarballProblems, undocumentedExports } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import * as surface from '../index.js';
 
@@ -8,19 +8,7 @@ describe('@erst/signer-memory as published', () => {
     timeout: 60_000,
   }, async () => {
     const packed = await packPackage('signer-memory');
-    expect(packed.files).toEqual(
-      expect.arrayContaining([
-        'LICENSE',
-        'README.md',
-        'package.json',
-        'dist/index.js',
-        'dist/index.d.ts',
-        'src/index.ts',
-      ]),
-    );
-    expect(packed.files.filter((f) => f.includes('__tests__'))).toEqual([]);
-    expect(packed.files.filter((f) => f.endsWith('.map')).length).toBeGreaterThan(0);
-    expect(unshippedMapSources(packed)).toEqual([]);
+    expect(tarballProblems(packed)).toEqual([]);
   });
 
   it('the README names every export', () => {

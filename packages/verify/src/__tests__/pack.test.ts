@@ -1,14 +1,6 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  REPO_ROOT,
-  packPackage,
-  run,
-  tempDir,
-  undocumentedExports,
-  unshippedMapSources,
-  vectorPath,
-} from '@erst/fixtures';
+import { REPO_ROOT, packPackage, run, tempDir, undocumentedExports, tarballProblems, vectorPath } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import * as surface from '../index.js';
 
@@ -77,19 +69,7 @@ describe('@erst/verify as published', () => {
     timeout: 60_000,
   }, async () => {
     const packed = await packPackage('verify');
-    expect(packed.files).toEqual(
-      expect.arrayContaining([
-        'LICENSE',
-        'README.md',
-        'package.json',
-        'dist/index.js',
-        'dist/index.d.ts',
-        'src/index.ts',
-      ]),
-    );
-    expect(packed.files.filter((f) => f.includes('__tests__'))).toEqual([]);
-    expect(packed.files.filter((f) => f.endsWith('.map')).length).toBeGreaterThan(0);
-    expect(unshippedMapSources(packed)).toEqual([]);
+    expect(tarballProblems(packed)).toEqual([]);
   });
 
   it('the README names every export', () => {
