@@ -20,15 +20,11 @@
 // shared, so background load falls on both alike). per_s and ceiling_per_s are
 // medians over rounds; ratio is the median of the rounds' paired ratios.
 // Prints one line per round, then the result as JSON on the last line.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT as ROOT, importPackage, median, payloads, ratioFields, report } from './lib.mjs';
+import { median, payloads, ratioFields, report } from './lib.mjs';
+import { MODULE, findKey, freshToken, openCeiling } from './softhsm.mjs';
 
-const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 const { values: opts } = parseArgs({
   options: {
     records: { type: 'string', default: '10000' },
@@ -47,31 +43,9 @@ const ROUNDS = Number(opts.rounds);
 const LOGIN_SUBSET = Math.min(RECORDS, Number(opts['login-subset']));
 const RELOAD_SUBSET = Math.min(RECORDS, Number(opts['reload-subset']));
 
-const util = spawnSync('softhsm2-util', ['--version'], { encoding: 'utf8' });
-if (util.error || util.status !== 0 || !existsSync(MODULE)) {
-  console.error(`bench hsm needs SoftHSM2 (softhsm2-util and ${MODULE}): apt-get install -y softhsm2`);
-  process.exit(2);
-}
-
-// A fresh token store, read by SoftHSM at C_Initialize.
-const dir = mkdtempSync(join(tmpdir(), 'erst-bench-hsm-'));
-mkdirSync(join(dir, 'tokens'));
-const conf = join(dir, 'softhsm2.conf');
-writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-process.env.SOFTHSM2_CONF = conf;
-const LABEL = 'erst-bench';
-const PIN = 'bench-pin-1234';
-const init = spawnSync('softhsm2-util', ['--init-token', '--free', '--label', LABEL, '--so-pin', 'bench-so-5678', '--pin', PIN], { encoding: 'utf8' });
-if (init.status !== 0) throw new Error(`softhsm2-util --init-token failed: ${init.stderr}`);
-
-const lib = await importPackage('@erst/signer-pkcs11');
-const core = await importPackage('@erst/core');
-const pkcs11js = createRequire(join(ROOT, 'packages/signer-pkcs11/package.json'))('pkcs11js');
-
-const base = { module: MODULE, tokenLabel: LABEL, pin: PIN };
-const key = await lib.generateTokenKeyPair({ ...base, label: 'bench', id: 'be01', algorithm: opts.algorithm });
+const { dir, base, lib, core, pkcs11js, key, mech: MECH } = await freshToken(opts.algorithm);
+const { pin: PIN, tokenLabel: LABEL } = base;
 const POOL = opts.pool ? Number(opts.pool) : lib.defaultPoolSize();
-const MECH = { mechanism: opts.algorithm === 'ed25519' ? lib.CKM_EDDSA : pkcs11js.CKM_ECDSA };
 
 const docs = payloads(RECORDS);
 console.log(`bench hsm: ${docs.length} records, ${opts.algorithm} key on SoftHSM, ${POOL} sessions, ${ROUNDS} rounds`);
@@ -84,54 +58,6 @@ function rawModule() {
   p11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
   const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === LABEL);
   return { p11, slot };
-}
-function findKey(p11, session) {
-  p11.C_FindObjectsInit(session, [
-    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-    { type: pkcs11js.CKA_ID, value: Buffer.from('be01', 'hex') },
-  ]);
-  const k = p11.C_FindObjects(session);
-  p11.C_FindObjectsFinal(session);
-  return k;
-}
-
-/**
- * The ceiling: raw C_SignAsync on its own sessions, one loop per session, no
- * canonicalization or hashing. It runs on a second pkcs11js handle while the
- * signer is open (same library state, so the login is shared).
- */
-function openCeiling() {
-  const p11 = new pkcs11js.PKCS11();
-  p11.load(MODULE);
-  try {
-    p11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
-  } catch (error) {
-    if (error.message !== 'CKR_CRYPTOKI_ALREADY_INITIALIZED') throw error;
-  }
-  const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === LABEL);
-  const sessions = Array.from({ length: POOL }, () => p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION));
-  const k = findKey(p11, sessions[0]);
-  const digests = Array.from({ length: 256 }, (_, i) => core.sha256(Buffer.from(`ceiling ${i}`)));
-  return {
-    async run(count) {
-      let next = 0;
-      const t0 = performance.now();
-      await Promise.all(
-        sessions.map(async (s) => {
-          while (next < count) {
-            const i = next++;
-            p11.C_SignInit(s, MECH, k);
-            await p11.C_SignAsync(s, Buffer.from(digests[i & 255]), Buffer.alloc(72));
-          }
-        }),
-      );
-      return performance.now() - t0;
-    },
-    close() {
-      for (const s of sessions) p11.C_CloseSession(s);
-      p11.close();
-    },
-  };
 }
 
 /** The pooled signer, end to end: records built, canonicalized, hashed and signed. */
@@ -186,7 +112,7 @@ async function round(n) {
     await s.sign(core.sha256(Buffer.from('warm up')));
     await Promise.all(Array.from({ length: CALLERS * 2 }, (_, i) => s.sign(core.sha256(Buffer.from(`warm up ${i}`)))));
   }
-  const ceilingSide = openCeiling();
+  const ceilingSide = openCeiling({ pkcs11js, core, label: LABEL, mech: MECH, sessions: POOL });
   const pooledSide = pooledRunner(signer);
   const asyncSide = pooledRunner(asyncSigner);
   const digestSide = digestRunner(signer);
@@ -226,7 +152,7 @@ async function perSignature(count, reload) {
     const { p11, slot } = shared ?? rawModule();
     const s = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
     p11.C_Login(s, pkcs11js.CKU_USER, PIN);
-    p11.C_SignInit(s, MECH, findKey(p11, s));
+    p11.C_SignInit(s, MECH, findKey(pkcs11js, p11, s));
     const sig = await p11.C_SignAsync(s, Buffer.from(digest), Buffer.alloc(72));
     p11.C_Logout(s);
     p11.C_CloseSession(s);

@@ -78,3 +78,61 @@ export async function testSigner() {
   const keyPem = readFileSync(join(VECTORS_DIR, 'attestation-chain', 'signing.pem'), 'utf8');
   return { keyPem, signer: InMemorySigner.fromPem(keyPem) };
 }
+
+// The ceiling `pnpm bench batch` (and `pnpm bench log`) compare with: SHA-256
+// over each record's bytes plus one native Ed25519 verification (node:crypto,
+// cached KeyObject), one worker thread per core, records in memory before
+// timing starts. `jsonl` holds `count` records signed (2.0.0) by `pubHex`.
+const CEILING_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash, createPublicKey, verify } = require('node:crypto');
+const { readFileSync } = require('node:fs');
+const key = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(workerData.pub, 'hex')]), format: 'der', type: 'spki' });
+// This worker's share of the records, in memory before timing starts.
+const text = readFileSync(workerData.jsonl);
+const items = [];
+let start = 0, i = 0;
+for (;;) {
+  const nl = text.indexOf(10, start);
+  if (nl === -1) break;
+  if (i++ % workerData.of === workerData.k) {
+    const bytes = text.subarray(start, nl);
+    const rec = JSON.parse(bytes.toString('utf8'));
+    items.push({ bytes, digest: Buffer.from(rec.trace_hash, 'hex'), sig: Buffer.from(rec.signature, 'hex') });
+  }
+  start = nl + 1;
+}
+parentPort.postMessage('ready');
+parentPort.on('message', () => {
+  let ok = 0;
+  for (const it of items) {
+    createHash('sha256').update(it.bytes).digest();
+    if (verify(null, it.digest, key, it.sig)) ok++;
+  }
+  parentPort.postMessage(ok);
+});`;
+
+/** Median records/s of the ceiling loop over `rounds` (see CEILING_WORKER). */
+export async function ceilingRate({ jsonl, pubHex, count, rounds, cores }) {
+  const { Worker } = process.getBuiltinModule('node:worker_threads');
+  const workers = Array.from({ length: cores }, (_, k) => new Worker(CEILING_WORKER, { eval: true, workerData: { jsonl, pub: pubHex, k, of: cores } }));
+  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
+  const rates = [];
+  for (let round = 0; round < rounds; round++) {
+    const t = performance.now();
+    const oks = await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise((r) => {
+            w.once('message', r);
+            w.postMessage('go');
+          }),
+      ),
+    );
+    const secs = (performance.now() - t) / 1000;
+    if (oks.reduce((a, b) => a + b, 0) !== count) throw new Error('the ceiling loop failed to verify some records');
+    rates.push(count / secs);
+  }
+  await Promise.all(workers.map((w) => w.terminate()));
+  return median(rates);
+}

@@ -40,6 +40,10 @@ command -v softhsm2-util >/dev/null 2>&1 && [ -e /usr/lib/softhsm/libsofthsm2.so
 command -v pkcs11-tool >/dev/null 2>&1 || need_apt+=(opensc)
 command -v jq >/dev/null 2>&1 || need_apt+=(jq)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# Go and its x/mod sources: the reference sumdb/note and sumdb/tlog code that
+# the log interop tests run against our checkpoints, tiles and proofs.
+command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
+[ -d /usr/share/gocode/src/golang.org/x/mod/sumdb ] || need_apt+=(golang-golang-x-mod-dev)
 if [ "${ERST_SETUP_CHROMIUM:-1}" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 fi

@@ -1,39 +1,35 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import {
-  DEFAULT_MAX_INPUT_BYTES,
-  type ErrorCode,
-  ErstError,
-  errorCategory,
-  escapeForDisplay,
-  internalError,
-} from '@erst/core';
-import {
+  type CliApp,
+  type RunContext,
+  TRUST_FLAGS,
   type TrustArgs,
+  errorReporting,
+  handle,
   helpExample,
-  helpWidth,
-  joinPemValues,
-  redactUsageMessage,
+  packageVersion,
+  run,
   trustOptions,
   withTrustOptions,
-  writeOutput,
-} from '@erst/node-io';
+} from '@erst/cli-harness';
+import { DEFAULT_MAX_INPUT_BYTES, type ErrorCode, ErstError } from '@erst/core';
+import { writeOutput } from '@erst/node-io';
 import { InMemorySigner } from '@erst/signer-memory';
 import type { Argv } from 'yargs';
-import { htmlReport } from './html.js';
-import { junitXml } from './junit.js';
-import { mergeReports, readReport } from './merge.js';
-import type { Report } from './report.js';
-import { runVerify } from './run.js';
-import { parseShard } from './shard.js';
-import { isStateDigest } from './state.js';
+import {
+  type Report,
+  htmlReport,
+  isStateDigest,
+  junitXml,
+  mergeReports,
+  parseShard,
+  readReport,
+  runVerify,
+} from '@erst/batch-verify';
+import { FLAG_FOR, reportInFlagTerms } from './flags.js';
 import { type RunInfo, humanSummary, terminalSafe } from './summary.js';
 
-// The package's own version (yargs would look for the package.json of the working directory).
-const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
-// yargs' CommonJS build: its ESM build lays help out with a wrap that cuts
-// words in the middle (flags, variable names, paths); this one breaks at spaces.
-const yargs = createRequire(import.meta.url)('yargs/yargs') as (args: readonly string[]) => Argv;
+const VERSION = packageVersion(new URL('../package.json', import.meta.url));
 
 /** Exit codes (docs/design.md): the contract cron jobs and CI depend on. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE_OR_INPUT: 2, INTERNAL: 70 } as const;
@@ -42,14 +38,16 @@ export const EXIT = { OK: 0, FAILED: 1, USAGE_OR_INPUT: 2, INTERNAL: 70 } as con
 // terminal and loses their indentation.
 const EXIT_HELP = `Exit codes:
   0  every record is valid (and, with --state, nothing is missing or
-     changed)
+     changed; with --log, archive and log match both ways)
   1  a record failed: invalid, untrusted, unparsable, a damaged archive
      member; or, with --state, a record is missing or changed, or the
      state file was tampered with (or, with --expect-state, is not the
-     state named)
+     state named); or, with --log, the log fails, a log entry has no
+     record, a record is not in the log, or the log was rewritten or
+     rolled back since the state's checkpoint
   2  unreadable input (a missing path, an archive that cannot be opened,
-     an input that holds no record) or bad usage; this wins over 1,
-     because the run did not see everything
+     an input that holds no record, a log that cannot be read) or bad
+     usage; this wins over 1, because the run did not see everything
   70 internal error (ERR_INTERNAL): a bug in erst-batch, never bad input;
      please report it. This wins over everything`;
 
@@ -72,24 +70,31 @@ interface VerifyArgs extends TrustArgs, OutputArgs {
   shard?: string;
   'max-bytes': number;
   stats?: boolean;
+  log?: string;
 }
 
 interface MergeArgs extends OutputArgs {
   reports: string[];
 }
 
-/** Anything that is not an ErstError is a bug: exit 70, like ERR_INTERNAL. */
-export function exitCodeFor(error: unknown): number {
-  const category = errorCategory(internalError(error).code);
-  return category === 'verification' ? EXIT.FAILED : category === 'internal' ? EXIT.INTERNAL : EXIT.USAGE_OR_INPUT;
-}
+/**
+ * How erst-batch shows an error (`erst-batch: error <code>: ...`, flags for
+ * the options libraries name) and its exit status: no signer errors of its
+ * own, so every category but verification and internal is 2.
+ */
+const ERRORS = errorReporting({
+  name: 'erst-batch',
+  exitCodes: {
+    verification: EXIT.FAILED,
+    input: EXIT.USAGE_OR_INPUT,
+    usage: EXIT.USAGE_OR_INPUT,
+    signer: EXIT.USAGE_OR_INPUT,
+    internal: EXIT.INTERNAL,
+  },
+  flags: { ...TRUST_FLAGS, ...FLAG_FOR },
+});
 
-/** One line a person can act on: code and message, never a stack trace. */
-export function formatError(error: unknown): string {
-  const e = internalError(error);
-  const line = `erst-batch: error ${e.code}: ${escapeForDisplay(e.message)}`;
-  return e.code === 'ERR_INTERNAL' ? `${line} (this is a bug; please report it)` : line;
-}
+export const { exitCodeFor, formatError } = ERRORS;
 
 function withOutputOptions<T>(y: Argv<T>): Argv<T & OutputArgs> {
   return y
@@ -122,15 +127,21 @@ function writeOutputs(report: Report, argv: OutputArgs, info: RunInfo): void {
 }
 
 /**
- * What must reach stderr even with --quiet: every input that could not be
- * read (the run saw less than it was asked to), every record that hit a bug
+ * What must reach stderr even with --quiet: every input (or log) that could
+ * not be read (the run saw less than it was asked to), every record that hit a bug
  * (ERR_INTERNAL), and the digest of the state
  * left in place, for the next run's --expect-state.
  */
 export function stderrLines(report: Report): string {
   const out: string[] = [];
   for (const f of report.failures) {
-    if (f.kind === 'unreadable' || f.code === 'ERR_INTERNAL' || (f.kind === 'state' && f.code === 'ERR_STATE_ROLLBACK'))
+    const logUnreadable = f.kind === 'log' && report.log?.status === 'unreadable';
+    if (
+      f.kind === 'unreadable' ||
+      logUnreadable ||
+      f.code === 'ERR_INTERNAL' ||
+      (f.kind === 'state' && f.code === 'ERR_STATE_ROLLBACK')
+    )
       out.push(`${formatError(new ErstError(f.code as ErrorCode, `${f.source}: ${f.message}`))}\n`);
   }
   for (const s of report.state?.digests ?? []) {
@@ -161,17 +172,21 @@ async function verifyHandler(argv: VerifyArgs): Promise<number> {
       '--expect-state takes the 64 lowercase hex digest a previous run printed ("erst-batch: state ...: digest <hex>")',
     );
   }
+  if (argv.log !== undefined && (argv['log-key'] ?? []).length === 0) {
+    throw new ErstError('ERR_USAGE', '--log goes with --log-key <verifier key>: the key that signs the log');
+  }
   const shard = argv.shard !== undefined ? parseShard(argv.shard) : null;
   const key = argv['state-key']
     ? InMemorySigner.fromKeyFile(argv['state-key'], (m) => process.stderr.write(`erst-batch: warning: ${m}\n`))
     : undefined;
-  const report = await runVerify({
+  const verified = await runVerify({
     inputs: argv.inputs,
     verify: trustOptions(argv),
     workers,
     shard,
     maxBytes: argv['max-bytes'],
     allowEmpty: argv['allow-empty'] === true,
+    ...(argv.log !== undefined ? { log: argv.log } : {}),
     ...(argv.state
       ? {
           state: {
@@ -183,6 +198,8 @@ async function verifyHandler(argv: VerifyArgs): Promise<number> {
         }
       : {}),
   });
+  // Its messages about the state file name options (`state.key`): here they are flags.
+  const report = reportInFlagTerms(verified, ERRORS.inFlagTerms);
   const seconds = (performance.now() - started) / 1000;
   writeOutputs(report, argv, { seconds, workers });
   if (argv.stats) {
@@ -202,24 +219,10 @@ async function mergeHandler(argv: MergeArgs): Promise<number> {
   return merged.exit_code;
 }
 
-/** `columns`: the terminal's width, for --help (none when stdout is not a terminal). */
-export function buildParser(args: string[], ctx: { exitCode: number }, columns = process.stdout.columns): Argv {
-  const handle =
-    <A>(fn: (argv: A) => Promise<number>) =>
-    async (argv: A): Promise<void> => {
-      try {
-        ctx.exitCode = await fn(argv);
-      } catch (error) {
-        process.stderr.write(`${formatError(error)}\n`);
-        ctx.exitCode = exitCodeFor(error);
-      }
-    };
-  return yargs(joinPemValues(args))
-    .scriptName('erst-batch')
-    .usage('$0 <command>\n\nRe-verify whole archives of erst audit logs on every core, for nightly audits.')
-    .strict()
+/** Adds erst-batch's commands to the parser the harness set up. */
+function commands(parser: Argv, ctx: RunContext): Argv {
+  return parser
     .demandCommand(1, 'Name a command: verify or merge.')
-    .recommendCommands()
     .command(
       'verify [inputs..]',
       'Verify every record in directories, .jsonl files and .tar / .tar.gz archives',
@@ -263,9 +266,14 @@ export function buildParser(args: string[], ctx: { exitCode: number }, columns =
             default: DEFAULT_MAX_INPUT_BYTES,
             describe: 'Largest record accepted, in bytes',
           })
+          .option('log', {
+            type: 'string',
+            describe:
+              'Verifiable log (directory or http(s) URL) the archive must match both ways, under --log-key: every logged record at its index, every entry with a record',
+          })
           .option('stats', { type: 'boolean', hidden: true })
           .group(
-            ['workers', 'shard', 'state', 'state-key', 'init-state', 'expect-state', 'allow-empty', 'max-bytes'],
+            ['workers', 'shard', 'state', 'state-key', 'init-state', 'expect-state', 'allow-empty', 'max-bytes', 'log'],
             'Run:',
           )
           .example(
@@ -290,7 +298,7 @@ export function buildParser(args: string[], ctx: { exitCode: number }, columns =
             ),
           )
           .epilogue(EXIT_HELP),
-      handle((argv) => verifyHandler(argv as unknown as VerifyArgs)),
+      handle(ctx, (argv) => verifyHandler(argv as unknown as VerifyArgs)),
     )
     .command(
       'merge [reports..]',
@@ -307,28 +315,19 @@ export function buildParser(args: string[], ctx: { exitCode: number }, columns =
           .epilogue(
             `${EXIT_HELP}\nMerging fails (exit 2) unless every shard 1..N is given exactly once, with the same inputs and trust.`,
           ),
-      handle((argv) => mergeHandler(argv as unknown as MergeArgs)),
-    )
-    .help()
-    .alias('h', 'help')
-    .version(VERSION)
-    .wrap(helpWidth(columns))
-    .exitProcess(false)
-    .fail((msg, err) => {
-      // Throwing (rather than printing here) stops yargs before it runs the
-      // command's handler with the arguments it has just refused.
-      if (err && !msg) throw err;
-      throw new ErstError('ERR_USAGE', `${redactUsageMessage(msg, args)} (run with --help for usage and examples)`);
-    });
+      handle(ctx, (argv) => mergeHandler(argv as unknown as MergeArgs)),
+    );
 }
 
-export async function main(args: string[], columns = process.stdout.columns): Promise<number> {
-  const ctx = { exitCode: EXIT.OK as number };
-  try {
-    await buildParser(args, ctx, columns).parseAsync();
-  } catch (error) {
-    process.stderr.write(`${formatError(error)}\n`);
-    return exitCodeFor(error);
-  }
-  return ctx.exitCode;
+const ERST_BATCH: CliApp = {
+  name: 'erst-batch',
+  description: 'Re-verify whole archives of erst audit logs on every core, for nightly audits.',
+  version: VERSION,
+  errors: ERRORS,
+  commands,
+};
+
+/** `erst-batch` on `args`: its exit status. `columns`: the terminal's width, for --help (none when not a terminal). */
+export function main(args: string[], columns = process.stdout.columns): Promise<number> {
+  return run(ERST_BATCH, args, columns);
 }

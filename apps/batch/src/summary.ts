@@ -1,12 +1,7 @@
 import { escapeForDisplay } from '@erst/core';
-import type { Counts, Report } from './report.js';
+import { type Counts, type Report, shortKey } from '@erst/batch-verify';
 
 const n = (x: number): string => x.toLocaleString('en-US');
-
-export function shortKey(id: string): string {
-  const [alg, hex = ''] = id.split(':');
-  return `${alg} ${hex.length > 20 ? `${hex.slice(0, 8)}…${hex.slice(-8)}` : hex}`;
-}
 
 function countsLine(label: string, c: Counts, width: number): string {
   return `  ${label.padEnd(width)}  ${n(c.valid).padStart(9)} valid  ${n(c.invalid).padStart(9)} invalid`;
@@ -89,6 +84,25 @@ export function humanSummary(r: Report, info: RunInfo = {}): string {
             : 'TAMPERED: the previous state cannot be trusted and was not used'
           : `compared with ${n(s.previous_records)} records seen before: ${n(r.missing?.length ?? 0)} missing, ${n(r.changed?.length ?? 0)} changed, ${n(r.new?.length ?? 0)} new`;
     out.push(`State (${s.files.map(safe).join(', ')}): ${what}${s.written ? '' : '; state file not updated'}`);
+  }
+  if (r.log) {
+    const l = r.log;
+    const what =
+      l.status === 'unreadable'
+        ? 'COULD NOT BE READ'
+        : l.size === null
+          ? 'FAILED: the log does not verify'
+          : `origin ${safe(l.origin ?? '')}, size ${n(l.size)}, root ${l.root}; ${n(l.records_in_log)} entries with a record, ` +
+            `${n(l.missing.length)} missing, ${n(l.not_in_log.length)} records not in the log` +
+            (l.inconsistent_checkpoints.length > 0
+              ? `, ${n(l.inconsistent_checkpoints.length)} checkpoints of another history`
+              : '') +
+            (l.consistent === false
+              ? '; NOT CONSISTENT with the checkpoint the state recorded (rewritten or rolled back)'
+              : l.consistent
+                ? `; grew from size ${n(l.previous!.size)}`
+                : '');
+    out.push(`Log (${safe(l.source)}): ${what}`);
   }
   if (r.failures.length > 0) {
     out.push(`Failures (${n(r.failures.length)}):`);

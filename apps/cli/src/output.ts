@@ -63,6 +63,9 @@ export function describeResult(file: string, r: VerifyResult): string {
   if (r.key)
     parts.push(`${r.key.algorithm} key ${shortKey(r.key.public_key)}${r.key.label ? ` "${r.key.label}"` : ''}`);
   if (r.format) parts.push(`trust ${r.trust}`);
+  // Where the record's log proof puts it; "unchecked" when no key that vouches for its checkpoint was given.
+  if (r.log)
+    parts.push(`log ${r.log.origin} index ${r.log.index} of ${r.log.tree_size}${r.log.verified ? '' : ' unchecked'}`);
   lines.push(`${r.valid ? 'ok  ' : 'FAIL'} ${file}: ${status}${parts.length ? ` (${parts.join(', ')})` : ''}`);
   for (const e of r.errors) lines.push(`     error ${e.code}: ${e.message}`);
   for (const w of r.warnings) lines.push(`     warning ${w.code}: ${w.message}`);
@@ -87,5 +90,6 @@ export function jsonResult(file: string, r: VerifyResult): Record<string, unknow
     covered: r.covered,
     uncovered: r.uncovered,
     attestation: r.attestation,
+    log: r.log,
   };
 }

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ErstError, type Signer, escapeForDisplay } from '@erst/core';
 // Types only: the native module loads when a pkcs11 command actually runs.
-import type { AttestationMode, Pkcs11Config } from '@erst/signer-pkcs11';
+import type { AttestationMode, Pkcs11Config, Pkcs11Signer } from '@erst/signer-pkcs11';
 import type { Argv } from 'yargs';
 import { readInputFile } from './io.js';
 
@@ -197,7 +197,11 @@ export async function pkcs11ConfigFromArgs(
  * on signing threads. Ctrl-C or SIGTERM while it is open logs out and closes
  * the sessions before exiting.
  */
-export async function openPkcs11FromArgs(argv: Pkcs11KeyArgs, env: NodeJS.ProcessEnv, bulk = false): Promise<Signer> {
+export async function openPkcs11FromArgs(
+  argv: Pkcs11KeyArgs,
+  env: NodeJS.ProcessEnv,
+  bulk = false,
+): Promise<Pkcs11Signer> {
   const config = await pkcs11ConfigFromArgs(argv, env, { promptForPin: true });
   const { openPkcs11Signer } = await import('@erst/signer-pkcs11');
   // Set in place: a spread copy would make the hidden PIN enumerable.
@@ -206,23 +210,23 @@ export async function openPkcs11FromArgs(argv: Pkcs11KeyArgs, env: NodeJS.Proces
   return closeOnSignals(signer);
 }
 
-/** Wraps a signer so SIGINT/SIGTERM close it (logout, C_Finalize) before the process exits. */
-export function closeOnSignals(signer: Signer): Signer {
+/**
+ * Makes SIGINT/SIGTERM close the signer (logout, C_Finalize) before the
+ * process exits. Only `close` is replaced, on the signer itself, so that
+ * everything else it offers (signMessage for checkpoints, stats) stays.
+ */
+export function closeOnSignals<S extends Signer>(signer: S): S {
+  const close = signer.close?.bind(signer);
   const onSignal = (signal: NodeJS.Signals) => {
     process.stderr.write(`erst: ${signal}: logging out of the token\n`);
-    void Promise.resolve(signer.close?.()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void Promise.resolve(close?.()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  return {
-    algorithm: signer.algorithm,
-    publicKey: () => signer.publicKey(),
-    sign: (digest) => signer.sign(digest),
-    attestation: () => signer.attestation?.() ?? Promise.resolve(undefined),
-    close: async () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      await signer.close?.();
-    },
+  signer.close = async () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await close?.();
   };
+  return signer;
 }

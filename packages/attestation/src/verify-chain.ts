@@ -1,5 +1,5 @@
-import { type ErrorCode, bytesToHex, publicKeyToSpki } from '@erst/core';
-import { KEY_CERT_SIGN, type ParsedCert, clearCertCache, parsePem } from './certs.js';
+import { bytesToHex, type ErrorCode, publicKeyToSpki } from '@erst/core';
+import { clearCertCache, KEY_CERT_SIGN, type ParsedCert, parsePem } from './certs.js';
 import { clearStatedNameCache, statedFieldIssues } from './stated.js';
 import { parseAttestationCerts, summarize, vendorOf } from './summary.js';
 import type { AttestationCheck, AttestationReport } from './types.js';
@@ -142,10 +142,31 @@ async function linksHold(path: readonly ParsedCert[]): Promise<boolean> {
   return true;
 }
 
+/**
+ * The expensive, per-chain part of verification, in four named steps: drop
+ * duplicates, put the chain in order, check each issuer's constraints, find
+ * the pinned root it ends at. The result is cached per chain and root set.
+ */
 async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<ChainAnalysis> {
-  const errors: Issue[] = [];
+  const { unique, errors } = dropDuplicates(given);
+  const order = await orderChain(unique);
+  errors.push(...order.errors);
+  const { ordered } = order;
+  errors.push(...leafIssues(ordered));
+  ordered.forEach((c, i) => {
+    if (i > 0) errors.push(...issuerIssues(c, i, `certificate ${i}`, ordered));
+  });
+  const found = await findAnchor(ordered, roots);
+  errors.push(...found.errors);
+  return { ordered, anchor: found.anchor, dated: found.dated, errors };
+}
 
-  // Duplicates, by DER bytes: reported, then the first occurrence of each is analyzed.
+/** Duplicates, by DER bytes: each repeat is reported, and only the first occurrence is analyzed. */
+function dropDuplicates(given: readonly ParsedCert[]): {
+  unique: ParsedCert[];
+  errors: Issue[];
+} {
+  const errors: Issue[] = [];
   const unique: ParsedCert[] = [];
   const firstAt = new Map<string, number>();
   given.forEach((c, i) => {
@@ -160,9 +181,15 @@ async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<Chain
       unique.push(c);
     }
   });
+  return { unique, errors };
+}
 
-  // Order: each certificate must be issued (names and signature) by the next.
-  let ordered = unique;
+/**
+ * Each certificate must be issued (names and signature) by the next. When a
+ * link breaks but another order holds everywhere, the record's order is what
+ * is wrong: that is reported, and the valid order is analyzed from then on.
+ */
+async function orderChain(unique: ParsedCert[]): Promise<{ ordered: ParsedCert[]; errors: Issue[] }> {
   const broken: Issue[] = [];
   for (let i = 0; i + 1 < unique.length; i++) {
     const child = unique[i]!;
@@ -179,109 +206,134 @@ async function analyzeUncached(given: ParsedCert[], roots: Roots): Promise<Chain
       });
     }
   }
-  if (broken.length > 0) {
-    // Is there an order in which every link holds? Then the record's order is what is wrong.
-    const byNames = orderByNames(unique);
-    const found = byNames && (await linksHold(byNames)) ? byNames : undefined;
-    if (found) {
-      errors.push({
+  if (broken.length === 0) return { ordered: unique, errors: [] };
+  const byNames = orderByNames(unique);
+  const found = byNames && (await linksHold(byNames)) ? byNames : undefined;
+  if (!found) return { ordered: unique, errors: broken };
+  const valid = found.map((c) => unique.indexOf(c)).join(', ');
+  return {
+    ordered: found,
+    errors: [
+      {
         code: 'ERR_ATTESTATION_CHAIN_ORDER',
-        message: `the certificates are not leaf first, each followed by its issuer; the valid order is ${found.map((c) => unique.indexOf(c)).join(', ')}`,
-      });
-      ordered = found;
-    } else {
-      errors.push(...broken);
-    }
-  }
+        message: `the certificates are not leaf first, each followed by its issuer; the valid order is ${valid}`,
+      },
+    ],
+  };
+}
 
-  // Constraints: the leaf is not a CA; everything above it is a CA allowed to sign certificates.
+/** The leaf certifies an end-entity key: a CA certificate there is refused. */
+function leafIssues(ordered: readonly ParsedCert[]): Issue[] {
   const leaf = ordered[0];
-  if (leaf?.basicConstraints?.ca === true) {
-    errors.push({
+  if (leaf?.basicConstraints?.ca !== true) return [];
+  return [
+    {
       code: 'ERR_ATTESTATION_LEAF_IS_CA',
       message: `the leaf ${label(leaf)} is a CA certificate; an attestation leaf must certify an end-entity key`,
+    },
+  ];
+}
+
+/** A certificate that issues another (at `position` in `ordered`) must be a CA allowed to sign certificates. */
+function issuerIssues(c: ParsedCert, position: number, where: string, ordered: readonly ParsedCert[]): Issue[] {
+  const issues: Issue[] = [];
+  if (c.basicConstraints?.ca !== true) {
+    const why = c.basicConstraints ? 'basicConstraints cA is false' : 'no basicConstraints';
+    issues.push({
+      code: 'ERR_ATTESTATION_NOT_CA',
+      message: `${where} ${label(c)} issues a certificate but is not a CA (${why})`,
     });
   }
-  const checkIssuer = (c: ParsedCert, position: number, where: string): void => {
-    if (c.basicConstraints?.ca !== true) {
-      errors.push({
-        code: 'ERR_ATTESTATION_NOT_CA',
-        message: `${where} ${label(c)} issues a certificate but is not a CA (${c.basicConstraints ? 'basicConstraints cA is false' : 'no basicConstraints'})`,
+  // RFC 5280 4.2.1.3: without keyUsage every use is allowed; with it, keyCertSign is required.
+  if (c.keyUsage !== undefined && (c.keyUsage & KEY_CERT_SIGN) === 0) {
+    issues.push({
+      code: 'ERR_ATTESTATION_KEY_USAGE',
+      message: `${where} ${label(c)} issues a certificate but its keyUsage lacks keyCertSign`,
+    });
+  }
+  const maxPath = c.basicConstraints?.pathLength;
+  if (maxPath !== undefined) {
+    // Non-self-issued intermediates below this CA (the leaf does not count).
+    const below = ordered.slice(1, position).filter((x) => !x.selfIssued).length;
+    if (below > maxPath) {
+      issues.push({
+        code: 'ERR_ATTESTATION_PATH_LENGTH',
+        message:
+          `${where} ${label(c)} allows ${maxPath} intermediate certificate(s) below it, and the chain has ` +
+          `${below}`,
       });
-    }
-    // RFC 5280 4.2.1.3: without keyUsage every use is allowed; with it, keyCertSign is required.
-    if (c.keyUsage !== undefined && (c.keyUsage & KEY_CERT_SIGN) === 0) {
-      errors.push({
-        code: 'ERR_ATTESTATION_KEY_USAGE',
-        message: `${where} ${label(c)} issues a certificate but its keyUsage lacks keyCertSign`,
-      });
-    }
-    const maxPath = c.basicConstraints?.pathLength;
-    if (maxPath !== undefined) {
-      // Non-self-issued intermediates below this CA (the leaf does not count).
-      const below = ordered.slice(1, position).filter((x) => !x.selfIssued).length;
-      if (below > maxPath) {
-        errors.push({
-          code: 'ERR_ATTESTATION_PATH_LENGTH',
-          message: `${where} ${label(c)} allows ${maxPath} intermediate certificate(s) below it, and the chain has ${below}`,
-        });
-      }
-    }
-  };
-  ordered.forEach((c, i) => {
-    if (i > 0) checkIssuer(c, i, `certificate ${i}`);
-  });
-
-  // Anchor: the chain ends at a pinned root itself (same DER), or at a
-  // certificate the pinned root signed. Either way the root's own dates and
-  // constraints are what count: a certificate that merely carries a root's key
-  // stands in for nothing.
-  let anchor: ParsedCert | null = null;
-  const dated = [...ordered];
-  const last = ordered[ordered.length - 1];
-  if (last && roots.certs.length > 0) {
-    const pinned = roots.certs.find((r) => r.fingerprint === last.fingerprint);
-    if (pinned) {
-      // In the chain, so its constraints and dates were checked with the rest.
-      anchor = pinned;
-    } else {
-      // Signature under the root's key decides; names only order the search.
-      const candidates = [...roots.certs].sort(
-        (a, b) => Number(b.subjectDer === last.issuerDer) - Number(a.subjectDer === last.issuerDer),
-      );
-      for (const r of candidates) {
-        if (await signedBy(last, r)) {
-          anchor = r;
-          break;
-        }
-      }
-      if (anchor) {
-        checkIssuer(anchor, ordered.length, 'the pinned root');
-        dated.push(anchor);
-      } else {
-        const sameKey = roots.certs.find((r) => r.spkiHex === last.spkiHex);
-        if (sameKey) {
-          errors.push({
-            code: 'ERR_ATTESTATION_CHAIN_SIGNATURE',
-            message: `${label(last, ordered.length - 1)} carries a pinned root's key but is neither that root's certificate nor signed by it`,
-          });
-          // The certificates below it verify under the root's key: judge them
-          // against the real root, so its own defects are reported too.
-          if (ordered.length > 1) checkIssuer(sameKey, ordered.length - 1, 'the pinned root');
-          dated.push(sameKey);
-        } else {
-          const unparseable = roots.unparseable
-            ? ` (${roots.unparseable} pinned root text(s) held no parseable certificate)`
-            : '';
-          errors.push({
-            code: 'ERR_ATTESTATION_UNTRUSTED_ROOT',
-            message: `the chain ends at ${label(last)}, issued by "${last.issuer}", which is neither a pinned root nor signed by one${unparseable}`,
-          });
-        }
-      }
     }
   }
-  return { ordered, anchor, dated, errors };
+  return issues;
+}
+
+/**
+ * Anchor: the chain ends at a pinned root itself (same DER), or at a
+ * certificate the pinned root signed. Either way the root's own dates and
+ * constraints are what count: a certificate that merely carries a root's key
+ * stands in for nothing. `dated` is every certificate whose dates must hold.
+ */
+async function findAnchor(
+  ordered: readonly ParsedCert[],
+  roots: Roots,
+): Promise<{
+  anchor: ParsedCert | null;
+  dated: ParsedCert[];
+  errors: Issue[];
+}> {
+  const dated = [...ordered];
+  const last = ordered[ordered.length - 1];
+  if (!last || roots.certs.length === 0) return { anchor: null, dated, errors: [] };
+  const pinned = roots.certs.find((r) => r.fingerprint === last.fingerprint);
+  // In the chain, so its constraints and dates were checked with the rest.
+  if (pinned) return { anchor: pinned, dated, errors: [] };
+
+  // Signature under the root's key decides; names only order the search.
+  const candidates = [...roots.certs].sort(
+    (a, b) => Number(b.subjectDer === last.issuerDer) - Number(a.subjectDer === last.issuerDer),
+  );
+  for (const r of candidates) {
+    if (await signedBy(last, r)) {
+      dated.push(r);
+      return {
+        anchor: r,
+        dated,
+        errors: issuerIssues(r, ordered.length, 'the pinned root', ordered),
+      };
+    }
+  }
+
+  const sameKey = roots.certs.find((r) => r.spkiHex === last.spkiHex);
+  if (sameKey) {
+    const errors: Issue[] = [
+      {
+        code: 'ERR_ATTESTATION_CHAIN_SIGNATURE',
+        message:
+          `${label(last, ordered.length - 1)} carries a pinned root's key but is neither that root's ` +
+          `certificate nor signed by it`,
+      },
+    ];
+    // The certificates below it verify under the root's key: judge them
+    // against the real root, so its own defects are reported too.
+    if (ordered.length > 1) errors.push(...issuerIssues(sameKey, ordered.length - 1, 'the pinned root', ordered));
+    dated.push(sameKey);
+    return { anchor: null, dated, errors };
+  }
+  const unparseable = roots.unparseable
+    ? ` (${roots.unparseable} pinned root text(s) held no parseable certificate)`
+    : '';
+  return {
+    anchor: null,
+    dated,
+    errors: [
+      {
+        code: 'ERR_ATTESTATION_UNTRUSTED_ROOT',
+        message:
+          `the chain ends at ${label(last)}, issued by "${last.issuer}", which is neither a pinned root nor ` +
+          `signed by one${unparseable}`,
+      },
+    ],
+  };
 }
 
 // ---------- per-record checks: cheap ----------
@@ -328,7 +380,10 @@ function dateIssues(dated: ParsedCert[], times: readonly Date[], skewMs: number)
  */
 export async function verifyAttestation(check: AttestationCheck): Promise<AttestationReport> {
   const a = check.attestation;
-  const claims: AttestationReport['claims'] = { key_non_exportable: a.key_non_exportable, token_info: a.token_info };
+  const claims: AttestationReport['claims'] = {
+    key_non_exportable: a.key_non_exportable,
+    token_info: a.token_info,
+  };
   if (a.key_attributes) claims.key_attributes = { ...a.key_attributes };
 
   const count = a.certificates?.length ?? 0;
@@ -362,7 +417,9 @@ export async function verifyAttestation(check: AttestationCheck): Promise<Attest
   if (leaf.spkiHex !== recordSpki) {
     errors.push({
       code: 'ERR_ATTESTATION_KEY_MISMATCH',
-      message: `the leaf ${label(leaf)} certifies a ${leaf.keyAlgorithm} key that is not the record's ${check.publicKey.algorithm} signing key`,
+      message:
+        `the leaf ${label(leaf)} certifies a ${leaf.keyAlgorithm} key that is not the record's ` +
+        `${check.publicKey.algorithm} signing key`,
     });
   }
   const skewMs = (check.clockSkewSeconds ?? DEFAULT_SKEW_SECONDS) * 1000;

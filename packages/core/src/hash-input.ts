@@ -18,6 +18,26 @@ export function hashInputV2(record: Readonly<Record<string, unknown>>): Uint8Arr
   return utf8Bytes(hashInputTextV2(record));
 }
 
+/** Fields of a 2.1.0 record that are not part of its own hash input: each is made from `trace_hash`. */
+export const V2_1_SEAL_FIELDS = ['trace_hash', 'signature', 'timestamp_token', 'log_proof'] as const;
+
+/**
+ * 2.1.0: JCS of the whole record less `trace_hash`, `signature`,
+ * `timestamp_token` and `log_proof` (the proof and the token are made from
+ * `trace_hash`, so they cannot be inside what `trace_hash` hashes). A 2.0.0
+ * record's `log_proof` or `timestamp_token` member, if it had one, stays
+ * covered: each version keeps its own rule.
+ */
+export function hashInputTextV2_1(record: Readonly<Record<string, unknown>>): string {
+  const { trace_hash: _h, signature: _s, timestamp_token: _t, log_proof: _p, ...covered } = record;
+  return canonicalize(covered);
+}
+
+/** 2.1.0: the hash input bytes. */
+export function hashInputV2_1(record: Readonly<Record<string, unknown>>): Uint8Array {
+  return utf8Bytes(hashInputTextV2_1(record));
+}
+
 function goPayload(p: ErstPayload): string {
   return goStruct([
     ['envelope_xdr', goString(p.envelope_xdr)],

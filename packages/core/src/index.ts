@@ -7,7 +7,7 @@ export type { JsonObject, JsonPrimitive, JsonValue, ParseJsonOptions } from './j
 export { canonicalize } from './jcs.js';
 export { escapeForDisplay } from './display.js';
 export { goString, goStringSlice } from './gojson.js';
-export { sha256, sha256Utf8 } from './sha256.js';
+export { sha256, sha256Utf8, sha256Utf8Async } from './sha256.js';
 export {
   base64ToBytes,
   bytesToBase64,
@@ -32,12 +32,13 @@ export {
 } from './keys.js';
 export type { Algorithm, PublicKey } from './keys.js';
 
-export { KEY_ATTRIBUTE_NAMES, RECORD_FORMATS } from './record.js';
+export { KEY_ATTRIBUTE_NAMES, MAX_LOG_PROOF_BYTES, MAX_TIMESTAMP_TOKEN_BYTES, RECORD_FORMATS } from './record.js';
 export type {
   AttestationCertificate,
   AuditRecord,
   AuditRecordV1,
   AuditRecordV2,
+  AuditRecordV2_1,
   ErstPayload,
   HardwareAttestation,
   KeyAttributes,
@@ -52,16 +53,33 @@ export {
   hashInputTextV1_0,
   hashInputTextV1_1,
   hashInputTextV2,
+  hashInputTextV2_1,
   hashInputV1_0,
   hashInputV1_1,
   hashInputV2,
+  hashInputV2_1,
 } from './hash-input.js';
-export { detectFormat, isRfc3339, parseAttestation, parseErstPayload, parseRecord, parseRfc3339 } from './parse.js';
+export {
+  detectFormat,
+  isRfc3339,
+  isTimestampTokenText,
+  parseAttestation,
+  parseErstPayload,
+  parseRecord,
+  parseRfc3339,
+} from './parse.js';
 export type { SignedRecord } from './parse.js';
 
 export type { Signer } from './signer.js';
-export { digestError } from './signer.js';
-export { generate, generateWithSigner, seedSigner } from './sign.js';
+export { MAX_SIGN_MESSAGE_BYTES, digestError, messageError } from './signer.js';
+export {
+  generate,
+  generateWithSigner,
+  seedSigner,
+  timestampImprint,
+  withLogProof,
+  withTimestampToken,
+} from './sign.js';
 export { parseSignDocument } from './document.js';
 export type { SignDocumentOptions } from './document.js';
 export type { SignInput, SignOptions } from './sign.js';

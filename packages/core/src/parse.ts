@@ -1,7 +1,14 @@
-import { hexToBytes, isLowerHex } from './bytes.js';
+import { base64ToBytes, bytesToBase64, hexToBytes, isLowerHex } from './bytes.js';
 import { ErstError } from './errors.js';
 import { utf8Bytes } from './bytes.js';
-import { hashInputTextLegacyTs, hashInputTextV1_0, hashInputTextV1_1, hashInputTextV2 } from './hash-input.js';
+import {
+  V2_1_SEAL_FIELDS,
+  hashInputTextLegacyTs,
+  hashInputTextV1_0,
+  hashInputTextV1_1,
+  hashInputTextV2,
+  hashInputTextV2_1,
+} from './hash-input.js';
 import type { JsonObject, JsonValue } from './json.js';
 import {
   ALGORITHMS,
@@ -17,6 +24,8 @@ import {
   type HardwareAttestation,
   KEY_ATTRIBUTE_NAMES,
   type KeyAttributes,
+  MAX_LOG_PROOF_BYTES,
+  MAX_TIMESTAMP_TOKEN_BYTES,
   type RecordFormat,
 } from './record.js';
 
@@ -28,7 +37,12 @@ export interface SignedRecord {
   readonly format: RecordFormat;
   readonly algorithm: Algorithm;
   readonly publicKey: PublicKey;
-  readonly signature: Uint8Array;
+  /** Absent only in a 2.1.0 record sealed by its log proof alone. */
+  readonly signature: Uint8Array | undefined;
+  /** A 2.1.0 record's `log_proof` (C2SP tlog-proof text), unchecked; @erst/verify checks it. */
+  readonly logProof: string | undefined;
+  /** A 2.1.0 record's `timestamp_token` (canonical base64 of a DER TimeStampToken), unchecked; @erst/verify checks it. */
+  readonly timestampToken: string | undefined;
   /** The hash the record claims (`trace_hash`, or `hash` in erst-ts), lowercase hex. */
   readonly claimedHash: string;
   /** The exact text whose UTF-8 bytes are hashed. */
@@ -37,7 +51,12 @@ export interface SignedRecord {
   readonly hashInput: Uint8Array;
   /** The signature signs the raw 32-byte digest, or (erst-ts) the 64 ASCII bytes of its hex. */
   readonly signedMessage: 'digest' | 'digest-hex';
-  /** Top-level fields the signature covers, and those it does not. */
+  /**
+   * Top-level fields the hash input covers (sealed by the signature, or by
+   * the log proof), and those nothing covers. The seals themselves
+   * (`trace_hash`, `signature`, and in 2.1.0 `timestamp_token` and
+   * `log_proof`) are in neither list.
+   */
   readonly covered: readonly string[];
   readonly uncovered: readonly string[];
   readonly transactionHash: string | undefined;
@@ -52,10 +71,10 @@ export function detectFormat(value: JsonValue): RecordFormat {
   if (Object.hasOwn(rec, 'version')) {
     const v = rec.version;
     if (typeof v !== 'string') throw typeError('version', 'a string');
-    if (v === '2.0.0' || v === '1.1.0' || v === '1.0.0') return v;
+    if (v === '2.1.0' || v === '2.0.0' || v === '1.1.0' || v === '1.0.0') return v;
     throw new ErstError(
       'ERR_RECORD_UNSUPPORTED_VERSION',
-      `unsupported record version ${JSON.stringify(v)}; known: 2.0.0, 1.1.0, 1.0.0`,
+      `unsupported record version ${JSON.stringify(v)}; known: 2.1.0, 2.0.0, 1.1.0, 1.0.0`,
       {
         details: { version: v },
       },
@@ -73,8 +92,9 @@ export function parseRecord(value: JsonValue): SignedRecord {
   const format = detectFormat(value);
   const rec = value as JsonObject;
   switch (format) {
+    case '2.1.0':
     case '2.0.0':
-      return parseV2(rec);
+      return parseV2(rec, format);
     case '1.1.0':
     case '1.0.0':
       return parseV1(rec, format);
@@ -132,7 +152,8 @@ export function isRfc3339(s: string): boolean {
   return parseRfc3339(s) !== undefined;
 }
 
-function parseV2(rec: JsonObject): SignedRecord {
+/** 2.1.0 is read as 2.0.0 is, with its own seals: `signature`, `log_proof` or both. */
+function parseV2(rec: JsonObject, format: '2.1.0' | '2.0.0'): SignedRecord {
   const timestamp = timestampField(rec, 'timestamp');
   const transactionHash = hexString(rec, 'transaction_hash', 32);
   const algorithm = stringField(rec, 'algorithm');
@@ -149,23 +170,70 @@ function parseV2(rec: JsonObject): SignedRecord {
     ? parseAttestation(rec.hardware_attestation!, true)
     : undefined;
   const claimedHash = hexString(rec, 'trace_hash', 32);
-  const signature = hexField(rec, 'signature', 64);
-  const fields = Object.keys(rec);
+  const v21 = format === '2.1.0';
+  const logProof = v21 && Object.hasOwn(rec, 'log_proof') ? logProofField(rec) : undefined;
+  if (v21 && !Object.hasOwn(rec, 'signature') && logProof === undefined) {
+    throw new ErstError(
+      'ERR_RECORD_NO_SIGNATURE_OR_PROOF',
+      'a 2.1.0 record needs a "signature", a "log_proof" or both: this one has neither, so nothing seals it',
+    );
+  }
+  const signature = !v21 || Object.hasOwn(rec, 'signature') ? hexField(rec, 'signature', 64) : undefined;
+  const timestampToken = v21 && Object.hasOwn(rec, 'timestamp_token') ? timestampTokenField(rec) : undefined;
+  const seals: readonly string[] = v21 ? V2_1_SEAL_FIELDS : ['trace_hash', 'signature'];
   return withLazyBytes({
-    format: '2.0.0',
+    format,
     algorithm: alg,
     publicKey,
     signature,
+    logProof,
+    timestampToken,
     claimedHash,
-    hashInputText: hashInputTextV2(rec),
+    hashInputText: v21 ? hashInputTextV2_1(rec) : hashInputTextV2(rec),
     signedMessage: 'digest',
-    covered: fields.filter((f) => f !== 'trace_hash' && f !== 'signature'),
+    covered: Object.keys(rec).filter((f) => !seals.includes(f)),
     uncovered: [],
     transactionHash,
     timestamp,
     attestation,
     record: rec,
   });
+}
+
+/** A proof is checked by @erst/verify; here only its type and size, so that no record makes a reader hold more. */
+function logProofField(rec: JsonObject): string {
+  const proof = stringField(rec, 'log_proof');
+  // UTF-8 is never shorter than UTF-16, so the length check first bounds the encoding's cost.
+  if (proof.length > MAX_LOG_PROOF_BYTES || utf8Bytes(proof).length > MAX_LOG_PROOF_BYTES) {
+    throw new ErstError('ERR_RECORD_FIELD_FORMAT', `field "log_proof" is longer than ${MAX_LOG_PROOF_BYTES} bytes`, {
+      details: { field: 'log_proof', limit: MAX_LOG_PROOF_BYTES },
+    });
+  }
+  return proof;
+}
+
+/**
+ * Whether `text` can be a 2.1.0 record's `timestamp_token`: standard base64
+ * with padding and no other spelling of the same bytes (one token, one text),
+ * non-empty, at most MAX_TIMESTAMP_TOKEN_BYTES of DER. The length is checked
+ * before decoding. What the bytes say is @erst/verify's to check.
+ */
+export function isTimestampTokenText(text: string): boolean {
+  if (text === '' || text.length > Math.ceil(MAX_TIMESTAMP_TOKEN_BYTES / 3) * 4) return false;
+  const der = base64ToBytes(text);
+  return der !== undefined && der.length <= MAX_TIMESTAMP_TOKEN_BYTES && bytesToBase64(der) === text;
+}
+
+function timestampTokenField(rec: JsonObject): string {
+  const text = stringField(rec, 'timestamp_token');
+  if (!isTimestampTokenText(text)) {
+    throw new ErstError(
+      'ERR_RECORD_FIELD_FORMAT',
+      `field "timestamp_token" must be canonical standard base64 (with padding) of 1 to ${MAX_TIMESTAMP_TOKEN_BYTES} bytes`,
+      { details: { field: 'timestamp_token', limit: MAX_TIMESTAMP_TOKEN_BYTES } },
+    );
+  }
+  return text;
 }
 
 const V1_FIELDS = ['version', 'timestamp', 'transaction_hash', 'trace_hash', 'signature', 'public_key', 'payload'];
@@ -188,6 +256,8 @@ function parseV1(rec: JsonObject, format: '1.1.0' | '1.0.0'): SignedRecord {
     algorithm: 'ed25519',
     publicKey,
     signature,
+    logProof: undefined,
+    timestampToken: undefined,
     claimedHash,
     hashInputText: format === '1.0.0' ? hashInputTextV1_0(payload) : hashInputTextV1_1(payload, attestation),
     signedMessage: 'digest',
@@ -238,6 +308,8 @@ function parseLegacyTs(rec: JsonObject): SignedRecord {
     algorithm: 'ed25519',
     publicKey,
     signature,
+    logProof: undefined,
+    timestampToken: undefined,
     claimedHash,
     hashInputText: hashInputTextLegacyTs(trace, attestation),
     signedMessage: 'digest-hex',

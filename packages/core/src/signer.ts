@@ -17,6 +17,17 @@ export interface Signer {
    * (a rejected promise with ERR_SIGNER_DIGEST_INVALID; see `digestError`).
    */
   sign(digest: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Signs a whole message, for formats that sign text rather than a digest:
+   * a C2SP signed note (a log checkpoint) is signed over its text with
+   * Ed25519. Ed25519: the RFC 8032 signature of the message. ECDSA P-256:
+   * exactly `sign(sha256(message))`. At most MAX_SIGN_MESSAGE_BYTES; anything
+   * else (or an empty message) is refused with ERR_SIGNER_MESSAGE_INVALID (see
+   * `messageError`).
+   * Optional, because a digest is all a record needs; without it a signer
+   * cannot sign an Ed25519 checkpoint.
+   */
+  signMessage?(message: Uint8Array): Promise<Uint8Array>;
   /** Hardware attestation for this key, when the signer has one. */
   attestation?(): Promise<HardwareAttestation | undefined>;
   /** Releases sessions and handles. Idempotent. */
@@ -37,6 +48,28 @@ export function digestError(digest: unknown): ErstError | undefined {
     return new ErstError('ERR_SIGNER_DIGEST_INVALID', `a digest to sign is 32 bytes (SHA-256), not ${digest.length}`, {
       details: { length: digest.length },
     });
+  }
+  return undefined;
+}
+
+/** The largest message `Signer.signMessage` takes: a checkpoint note is a few hundred bytes. */
+export const MAX_SIGN_MESSAGE_BYTES = 64 * 1024;
+
+/** Why `message` cannot be signed by `signMessage`, or undefined when it can; the counterpart of `digestError`. */
+export function messageError(message: unknown): ErstError | undefined {
+  if (!(message instanceof Uint8Array)) {
+    return new ErstError('ERR_SIGNER_MESSAGE_INVALID', 'a message to sign must be a Uint8Array');
+  }
+  // Refused by every signer, because tokens refuse it (SoftHSM's CKM_EDDSA: CKR_ARGUMENTS_BAD); no note is empty.
+  if (message.length === 0) {
+    return new ErstError('ERR_SIGNER_MESSAGE_INVALID', 'a message to sign is at least one byte');
+  }
+  if (message.length > MAX_SIGN_MESSAGE_BYTES) {
+    return new ErstError(
+      'ERR_SIGNER_MESSAGE_INVALID',
+      `a message to sign is at most ${MAX_SIGN_MESSAGE_BYTES} bytes, not ${message.length}`,
+      { details: { length: message.length } },
+    );
   }
   return undefined;
 }

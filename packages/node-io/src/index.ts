@@ -8,8 +8,7 @@ export {
   writeFileAtomicAsync,
   writeOutput,
 } from './atomic.js';
-export { trustOptions, withTrustOptions } from './trust-args.js';
-export { helpExample, helpWidth, joinPemValues, redactUsageMessage } from './cli-args.js';
-export type { TrustArgs } from './trust-args.js';
+export { loadTrustOptions } from './trust.js';
+export type { TrustSources } from './trust.js';
 export { LineSplitter } from './lines.js';
 export type { Line } from './lines.js';

@@ -8,6 +8,7 @@ import {
   base64ToBytes,
   bytesToHex,
   digestError,
+  messageError,
   equalBytes,
   hexToBytes,
   isErstError,
@@ -86,7 +87,8 @@ export class InMemorySigner implements Signer {
     if (!bytes || (bytes.length !== 32 && bytes.length !== 64)) {
       throw new ErstError(
         'ERR_KEY_HEX_INVALID',
-        `an Ed25519 private key in hex must be 64 characters (seed) or 128 (seed and public key); got ${bytes ? `${bytes.length} bytes` : 'something that is not hex'}`,
+        `an Ed25519 private key in hex must be 64 characters (seed) or 128 (seed and public key); got ` +
+          `${bytes ? `${bytes.length} bytes` : 'something that is not hex'}`,
       );
     }
     const seed = bytes.subarray(0, 32);
@@ -117,7 +119,8 @@ export class InMemorySigner implements Signer {
       if (st.isDirectory()) throw new ErstError('ERR_KEY_FILE_UNREADABLE', 'the key file is a directory');
       if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
         onWarning?.(
-          `key file ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
+          `key file ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ` +
+            `${path}`,
         );
       }
       text = readFileSync(path, 'utf8');
@@ -149,6 +152,15 @@ export class InMemorySigner implements Signer {
     if (bad) return Promise.reject(bad);
     return new Promise((resolve, reject) => {
       nodeSign(null, digest, this.#key, (err, sig) => (err ? reject(err) : resolve(sig)));
+    });
+  }
+
+  /** Signs a whole message (a log checkpoint's note text): RFC 8032 Ed25519 over the message itself. */
+  signMessage(message: Uint8Array): Promise<Uint8Array> {
+    const bad = this.#closed ? new ErstError('ERR_SIGNER_CLOSED', 'the signer is closed') : messageError(message);
+    if (bad) return Promise.reject(bad);
+    return new Promise((resolve, reject) => {
+      nodeSign(null, message, this.#key, (err, sig) => (err ? reject(err) : resolve(sig)));
     });
   }
 

@@ -45,6 +45,7 @@ parentPort.on('message', (msg) => {
 export class ThreadedSigner implements Signer {
   readonly algorithm: Algorithm = 'ed25519';
   readonly #publicKey: PublicKey;
+  readonly #inner: InMemorySigner;
   readonly #worker: Worker;
   #queue: Pending[] = [];
   readonly #inFlight = new Map<number, Pending[]>();
@@ -55,6 +56,7 @@ export class ThreadedSigner implements Signer {
 
   private constructor(signer: InMemorySigner, publicKey: PublicKey) {
     this.#publicKey = publicKey;
+    this.#inner = signer;
     // A KeyObject is cloned to the thread without being exported.
     this.#worker = new Worker(SIGNING_THREAD, { eval: true, workerData: { key: signer.keyObject } });
     this.#worker.on('message', (msg: { id: number; signatures?: ArrayBuffer; error?: string }) => this.#settle(msg));
@@ -92,6 +94,13 @@ export class ThreadedSigner implements Signer {
         });
       }
     });
+  }
+
+  /** Signs a whole message (a checkpoint's note text) on libuv's pool: one at a time, the thread buys nothing. */
+  signMessage(message: Uint8Array): Promise<Uint8Array> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed) return Promise.reject(new ErstError('ERR_SIGNER_CLOSED', 'the signer is closed'));
+    return this.#inner.signMessage(message);
   }
 
   #flush(): void {

@@ -342,7 +342,9 @@ export function generateTokenKeyPair(opts: GenerateKeyOptions): Promise<Generate
       const offered = mechs.filter((x) => x.supported).map((x) => x.name);
       throw new ErstError(
         'ERR_PKCS11_MECHANISM',
-        `token "${token.label}" cannot make and use ${algorithm} keys (needs ${mechanismName(genMech)} and ${mechanismName(signMech)}); of those erst uses it offers: ${offered.join(', ') || 'none'}${algorithm === 'ed25519' ? '. Try `algorithm` ecdsa-p256' : ''}`,
+        `token "${token.label}" cannot make and use ${algorithm} keys (needs ${mechanismName(genMech)} and ` +
+          `${mechanismName(signMech)}); of those erst uses it offers: ` +
+          `${offered.join(', ') || 'none'}${algorithm === 'ed25519' ? '. Try `algorithm` ecdsa-p256' : ''}`,
         { details: { mechanisms: offered, options: ['algorithm'] } },
       );
     }
@@ -357,7 +359,9 @@ export function generateTokenKeyPair(opts: GenerateKeyOptions): Promise<Generate
       if (clash) {
         throw new ErstError(
           'ERR_OPTIONS_INVALID',
-          `token "${token.label}" already holds a private key ${clash.label === opts.label ? `labelled "${opts.label}"` : `with ID ${bytesToHex(id)}`}; choose another \`label\` / \`id\``,
+          `token "${token.label}" already holds a private key ` +
+            `${clash.label === opts.label ? `labelled "${opts.label}"` : `with ID ${bytesToHex(id)}`}; choose ` +
+            `another \`label\` / \`id\``,
           { details: { options: ['label', 'id'] } },
         );
       }

@@ -123,7 +123,8 @@ export function dropLogin(m: LoadedModule, slot: Buffer): boolean {
 const loaded = new Map<string, LoadedModule>();
 
 export const MODULE_HINT =
-  'set ERST_PKCS11_MODULE or give `module` (SoftHSM: /usr/lib/softhsm/libsofthsm2.so; YubiKey: libykcs11.so from yubico-piv-tool)';
+  'set ERST_PKCS11_MODULE or give `module` (SoftHSM: /usr/lib/softhsm/libsofthsm2.so; YubiKey: libykcs11.so from ' +
+  'yubico-piv-tool)';
 
 export function initialize(p11: P11): boolean {
   try {
@@ -150,8 +151,10 @@ export function initialize(p11: P11): boolean {
 export function initializeHint(env: Record<string, string | undefined>): string {
   const conf = env.SOFTHSM2_CONF || undefined;
   return (
-    'check that the module path is the right library and, for SoftHSM, that SOFTHSM2_CONF names a readable configuration ' +
-    `file whose directories.tokendir exists (${conf === undefined ? 'SOFTHSM2_CONF is unset, so SoftHSM reads /etc/softhsm/softhsm2.conf' : confState(conf)})`
+    'check that the module path is the right library and, for SoftHSM, that SOFTHSM2_CONF names a readable ' +
+    'configuration ' +
+    `file whose directories.tokendir exists ` +
+    `(${conf === undefined ? 'SOFTHSM2_CONF is unset, so SoftHSM reads /etc/softhsm/softhsm2.conf' : confState(conf)})`
   );
 }
 
@@ -161,7 +164,10 @@ function confState(conf: string): string {
     if (!statSync(conf).isFile()) return `SOFTHSM2_CONF ${conf} is not a file`;
     text = readFileSync(conf, 'utf8');
   } catch (error) {
-    return `SOFTHSM2_CONF ${conf} ${(error as { code?: string }).code === 'ENOENT' ? 'does not exist' : 'cannot be read'}`;
+    return (
+      `SOFTHSM2_CONF ${conf} ` +
+      `${(error as { code?: string }).code === 'ENOENT' ? 'does not exist' : 'cannot be read'}`
+    );
   }
   const tokendir = /^\s*directories\.tokendir\s*=\s*(.*?)\s*$/m.exec(text)?.[1];
   if (!tokendir) return `SOFTHSM2_CONF ${conf} sets no directories.tokendir`;

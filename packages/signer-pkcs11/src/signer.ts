@@ -1,15 +1,17 @@
 import { availableParallelism } from 'node:os';
 import {
   type Algorithm,
-  ErstError,
-  type HardwareAttestation,
-  type PublicKey,
-  type Signer,
   bytesToHex,
   digestError,
+  ErstError,
   equalBytes,
+  type HardwareAttestation,
   isErstError,
+  messageError,
+  type PublicKey,
   publicKeyFromPem,
+  type Signer,
+  sha256,
 } from '@erst/core';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
@@ -23,33 +25,36 @@ import {
   parsePivSlot,
   pkcs11ConfigFromEnv,
 } from './config.js';
-import { CKM_EDDSA, type Handle, type P11, mechanismName, pk } from './constants.js';
+import { CKM_EDDSA, type Handle, mechanismName, type P11, pk } from './constants.js';
 import {
-  type LoadedModule,
   acquireModule,
   addLogin,
   ckrName,
   dropLogin,
   initialize,
   isSessionLost,
+  type LoadedModule,
   pkcs11Error,
   releaseModule,
   samePinAsLogin,
 } from './module.js';
-import { type KeyObject, type KeySelector, algorithmOfKey, findPrivateKey, keyName, readPublicKey } from './objects.js';
+import { algorithmOfKey, findPrivateKey, type KeyObject, type KeySelector, keyName, readPublicKey } from './objects.js';
 import { type Lease, SessionPool } from './pool.js';
 import { SigningThreads, type ThreadResult } from './threads.js';
 import {
-  type TokenRef,
   closeSessionQuietly,
   login,
   logoutQuietly,
   openSession,
   selectToken,
+  type TokenRef,
   tokenInfoString,
 } from './token.js';
 
-const MECHANISM: Record<Algorithm, number> = { ed25519: CKM_EDDSA, 'ecdsa-p256': pk.CKM_ECDSA };
+const MECHANISM: Record<Algorithm, number> = {
+  ed25519: CKM_EDDSA,
+  'ecdsa-p256': pk.CKM_ECDSA,
+};
 
 /** A digest waiting for a signing thread. */
 interface Job {
@@ -149,7 +154,11 @@ function resolveConfig(config: Pkcs11Config): Resolved {
     throw new RangeError(`attestation must be auto, off or required, not ${attestation}`);
   const chain = config.attestationChain;
   return {
-    keySelector: { keyLabel: config.keyLabel, keyId, described: parts.join(' ') },
+    keySelector: {
+      keyLabel: config.keyLabel,
+      keyId,
+      described: parts.join(' '),
+    },
     pivSlot,
     algorithm: config.algorithm === undefined ? undefined : parseAlgorithm(config.algorithm, 'algorithm'),
     publicKeyOverride: config.publicKeyPem ? publicKeyFromPem(config.publicKeyPem) : undefined,
@@ -238,122 +247,45 @@ export class Pkcs11Signer implements Signer {
     if (init.threads) this.#threads = new SigningThreads(init.module.path, init.poolSize);
   }
 
-  /** Opens the token and key the configuration names (default: the ERST_PKCS11_* variables). */
+  /**
+   * Opens the token and key the configuration names (default: the ERST_PKCS11_*
+   * variables), in named steps: check the configuration, log in, find a key
+   * erst can sign with, establish its public key, hand everything to the
+   * signer, and (when asked) require its attestation.
+   */
   static async open(config: Pkcs11Config = pkcs11ConfigFromEnv()): Promise<Pkcs11Signer> {
     const r = resolveConfig(config);
     const module = acquireModule(config.module);
     const p11 = module.p11;
-    let session: Handle | undefined;
-    let loggedIn = false;
+    let login: LoginState | undefined;
     let handedOver = false;
-    let token: TokenRef | undefined;
     try {
-      token = selectToken(p11, module.path, { tokenLabel: config.tokenLabel, slot: config.slot });
-      session = openSession(p11, token);
-      if (!samePinAsLogin(module, token.slot, config.pin)) {
-        throw new ErstError(
-          'ERR_PKCS11_PIN_INCORRECT',
-          `wrong PIN for token "${token.label}" (it differs from the PIN this process is logged in with)`,
-        );
-      }
-      login(p11, session, token, config.pin);
-      loggedIn = true;
-      addLogin(module, token.slot, config.pin);
-
-      const key = findPrivateKey(p11, session, token.label, r.keySelector);
-      const keyAlg = algorithmOfKey(key);
-      if (!keyAlg) {
-        const mechs = signingMechanisms(p11, token.slot);
-        throw new ErstError(
-          'ERR_PKCS11_MECHANISM',
-          `key ${keyName(key)} is an ${key.algorithm} key: erst signs with ed25519 (CKM_EDDSA) or ecdsa-p256 (CKM_ECDSA over the digest); token "${token.label}" offers these signing mechanisms: ${mechs.join(', ') || 'none'}. Make a supported key with generateTokenKeyPair (erst hsm keys generate)`,
-          { details: { key_algorithm: key.algorithm, mechanisms: mechs } },
-        );
-      }
-      if (r.algorithm && r.algorithm !== keyAlg) {
-        throw new ErstError(
-          'ERR_PKCS11_KEY_MISMATCH',
-          `key ${keyName(key)} is an ${keyAlg} key, but ${r.algorithm} was asked for (\`algorithm\`, or ERST_PKCS11_ALGORITHM)`,
-          { details: { options: ['algorithm'] } },
-        );
-      }
-      if (key.sign === false) {
-        throw new ErstError('ERR_PKCS11_MECHANISM', `key ${keyName(key)} is not allowed to sign (CKA_SIGN is false)`);
-      }
-      if (!supportsSigning(p11, token.slot, MECHANISM[keyAlg])) {
-        const mechs = signingMechanisms(p11, token.slot);
-        throw new ErstError(
-          'ERR_PKCS11_MECHANISM',
-          `token "${token.label}" does not offer ${mechanismName(MECHANISM[keyAlg])} signing, needed for ${keyAlg} key ${keyName(key)}; it offers: ${mechs.join(', ') || 'none'}${keyAlg === 'ed25519' ? ' (YubiKey: Ed25519 needs firmware 5.7+ and ykcs11 2.6.1+; otherwise use ecdsa-p256)' : ''}`,
-          { details: { mechanisms: mechs } },
-        );
-      }
-
-      const fromToken = readPublicKey(p11, session, key, keyAlg);
-      const override = r.publicKeyOverride;
-      if (override && override.algorithm !== keyAlg) {
-        throw new ErstError(
-          'ERR_PKCS11_KEY_MISMATCH',
-          `ERST_PKCS11_PUBLIC_KEY_PEM is an ${override.algorithm} key but key ${keyName(key)} is ${keyAlg}`,
-        );
-      }
-      if (override && fromToken && !equalBytes(override.raw, fromToken.raw)) {
-        throw new ErstError(
-          'ERR_PKCS11_KEY_MISMATCH',
-          `ERST_PKCS11_PUBLIC_KEY_PEM (${bytesToHex(override.raw)}) is not the public key of ${keyName(key)} on the token (${bytesToHex(fromToken.raw)})`,
-          { details: { configured: bytesToHex(override.raw), token: bytesToHex(fromToken.raw) } },
-        );
-      }
-      const publicKey = fromToken ?? override;
-      if (!publicKey) {
-        throw new ErstError(
-          'ERR_PKCS11_KEY_NOT_FOUND',
-          `the token holds no public key for ${keyName(key)} (no public-key object, CKA_EC_POINT or certificate with its ID); give it with ERST_PKCS11_PUBLIC_KEY_PEM`,
-        );
-      }
-      const maxSessions = Number(token.info.maxSessionCount);
-      // 0 means "effectively infinite"; ~0 means "unknown".
-      const cap = maxSessions > 0 && maxSessions < 0xffffffff ? maxSessions : Number.POSITIVE_INFINITY;
+      login = logIn(module, config);
+      const { token, session } = login;
+      const { key, algorithm } = signingKey(p11, session, token, r);
+      const publicKey = publicKeyOf(p11, session, key, algorithm, r.publicKeyOverride);
       const signer = new Pkcs11Signer({
         module,
         token,
         pin: config.pin,
         selector: r.keySelector,
         key,
-        algorithm: keyAlg,
+        algorithm,
         publicKey,
         session,
-        poolSize: Math.max(1, Math.min(r.poolSize ?? defaultPoolSize(), cap)),
+        poolSize: Math.max(1, Math.min(r.poolSize ?? defaultPoolSize(), sessionCap(token))),
         threads: r.threads,
         pivSlot: r.pivSlot,
         attestation: r.attestation,
         extraChain: r.extraChain,
       });
       // The signer owns the session, the login and the module from here; its close() releases them.
-      session = undefined;
       handedOver = true;
-      if (r.attestation === 'required') {
-        try {
-          const a = await signer.attestation();
-          if (!a) {
-            throw new ErstError(
-              'ERR_ATTESTATION_UNAVAILABLE',
-              `token "${token.label}" holds no attestation certificate for key ${keyName(key)} (YubiKey: "X.509 Certificate for PIV Attestation <slot>"; other tokens: a certificate object with the key's CKA_ID), and \`attestation: 'required'\` was asked for`,
-              { details: { options: ["attestation: 'required'"] } },
-            );
-          }
-        } catch (error) {
-          await signer.close();
-          throw error;
-        }
-      }
+      if (r.attestation === 'required') await requireAttestation(signer, token, key);
       return signer;
     } catch (error) {
       if (!handedOver) {
-        if (session !== undefined) {
-          if (loggedIn && token && dropLogin(module, token.slot)) logoutQuietly(p11, session);
-          closeSessionQuietly(p11, session);
-        }
+        if (login) undoLogin(module, login);
         releaseModule(module);
       }
       throw error;
@@ -405,6 +337,34 @@ export class Pkcs11Signer implements Signer {
           });
       const out = this.#normalize(sig);
       if (!this.#verified) this.#selfCheck(digest, out);
+      this.#signatures++;
+      return out;
+    } finally {
+      if (--this.#inflight === 0) this.#drained?.();
+    }
+  }
+
+  /**
+   * Signs a whole message (a log checkpoint's note text). Ed25519: CKM_EDDSA
+   * over the message itself, on a pooled session; ECDSA P-256: `sign` of its
+   * SHA-256, as the Signer contract says. Counted in `stats().signatures`.
+   */
+  async signMessage(message: Uint8Array): Promise<Uint8Array> {
+    const bad = messageError(message);
+    if (bad) throw bad;
+    if (this.algorithm !== 'ed25519') return this.sign(sha256(message));
+    if (this.#closing) throw new ErstError('ERR_SIGNER_CLOSED', 'the PKCS#11 signer is closed');
+    if (this.#broken) throw this.#broken;
+    this.#inflight++;
+    try {
+      const data = Buffer.from(message);
+      const sig = await this.#withSession('signing', async (lease) => {
+        const p11 = this.#module.p11;
+        p11.C_SignInit(lease.session, this.#mechanism, this.#key);
+        return p11.C_SignAsync(lease.session, data, Buffer.alloc(72));
+      });
+      const out = this.#normalize(sig);
+      if (!this.#verified) this.#selfCheck(message, out);
       this.#signatures++;
       return out;
     } finally {
@@ -605,7 +565,8 @@ export class Pkcs11Signer implements Signer {
   #lostAgain(what: string, error: unknown): ErstError {
     return pkcs11Error(
       'ERR_PKCS11_SESSION',
-      `${what}: the session to token "${this.#token.label}" was lost again (${ckrName(error)}) right after logging back in`,
+      `${what}: the session to token "${this.#token.label}" was lost again (${ckrName(error)}) right after logging ` +
+        `back in`,
       error,
     );
   }
@@ -625,7 +586,8 @@ export class Pkcs11Signer implements Signer {
       const mechs = signingMechanisms(this.#module.p11, this.#token.slot);
       return pkcs11Error(
         'ERR_PKCS11_MECHANISM',
-        `${what}: token "${this.#token.label}" refused ${mechanismName(this.#mechanism.mechanism)} with key ${keyName(this.#keyInfo)} (${name}); it offers: ${mechs.join(', ') || 'none'}`,
+        `${what}: token "${this.#token.label}" refused ${mechanismName(this.#mechanism.mechanism)} with key ` +
+          `${keyName(this.#keyInfo)} (${name}); it offers: ${mechs.join(', ') || 'none'}`,
         error,
       );
     }
@@ -671,8 +633,11 @@ export class Pkcs11Signer implements Signer {
       const why = isErstError(error) ? `${error.code}: ${error.message}` : (ckrName(error) ?? 'native error');
       const failure = new ErstError(
         'ERR_PKCS11_SESSION',
-        `lost the session to token "${this.#token.label}" (${ckrName(cause) ?? 'error'}) and could not log back in: ${why}`,
-        { cause: isErstError(error) ? error : pkcs11Error('ERR_PKCS11', 'relogin', error) },
+        `lost the session to token "${this.#token.label}" (${ckrName(cause) ?? 'error'}) and could not log back in: ` +
+          `${why}`,
+        {
+          cause: isErstError(error) ? error : pkcs11Error('ERR_PKCS11', 'relogin', error),
+        },
       );
       // A PIN the token now refuses must not be tried again and again: that locks it.
       if (isErstError(error) && error.code.startsWith('ERR_PKCS11_PIN_')) this.#broken = failure;
@@ -718,7 +683,10 @@ export class Pkcs11Signer implements Signer {
     }
     this.#broken = new ErstError(
       'ERR_SIGNER_SELF_CHECK',
-      `the token's ${this.algorithm} signature with key ${keyName(this.#keyInfo)} does not verify under public key ${bytesToHex(pub)}: the public key (from the token or ERST_PKCS11_PUBLIC_KEY_PEM) is not this key's, or the token's ${mechanismName(this.#mechanism.mechanism)} is not producing ${this.algorithm} signatures; nothing was signed`,
+      `the token's ${this.algorithm} signature with key ${keyName(this.#keyInfo)} does not verify under public key ` +
+        `${bytesToHex(pub)}: the public key (from the token or ERST_PKCS11_PUBLIC_KEY_PEM) is not this key's, or the ` +
+        `token's ${mechanismName(this.#mechanism.mechanism)} is not producing ${this.algorithm} signatures; ` +
+        `nothing was signed`,
       { details: { public_key: bytesToHex(pub) } },
     );
     throw this.#broken;
@@ -728,4 +696,151 @@ export class Pkcs11Signer implements Signer {
 /** Opens a PKCS#11 signer; `config` defaults to the ERST_PKCS11_* environment variables. */
 export function openPkcs11Signer(config?: Pkcs11Config): Promise<Pkcs11Signer> {
   return Pkcs11Signer.open(config);
+}
+
+// ---------- the steps of Pkcs11Signer.open ----------
+
+/** A session on the selected token, logged in with the configured PIN. */
+interface LoginState {
+  token: TokenRef;
+  session: Handle;
+}
+
+/** Selects the token, opens a session and logs in; on failure nothing stays open. */
+function logIn(module: LoadedModule, config: Pkcs11Config): LoginState {
+  const p11 = module.p11;
+  const token = selectToken(p11, module.path, {
+    tokenLabel: config.tokenLabel,
+    slot: config.slot,
+  });
+  const session = openSession(p11, token);
+  try {
+    // PKCS#11 logins belong to the application, not the session: a second PIN cannot be checked by logging in again.
+    if (!samePinAsLogin(module, token.slot, config.pin)) {
+      throw new ErstError(
+        'ERR_PKCS11_PIN_INCORRECT',
+        `wrong PIN for token "${token.label}" (it differs from the PIN this process is logged in with)`,
+      );
+    }
+    login(p11, session, token, config.pin);
+  } catch (error) {
+    closeSessionQuietly(p11, session);
+    throw error;
+  }
+  addLogin(module, token.slot, config.pin);
+  return { token, session };
+}
+
+/** Gives back what logIn took: the login (when this was its last user) and the session. */
+function undoLogin(module: LoadedModule, { token, session }: LoginState): void {
+  if (dropLogin(module, token.slot)) logoutQuietly(module.p11, session);
+  closeSessionQuietly(module.p11, session);
+}
+
+/** The private key the selector names, checked to be one erst can sign with on this token. */
+function signingKey(p11: P11, session: Handle, token: TokenRef, r: Resolved): { key: KeyObject; algorithm: Algorithm } {
+  const key = findPrivateKey(p11, session, token.label, r.keySelector);
+  const algorithm = algorithmOfKey(key);
+  if (!algorithm) {
+    const mechs = signingMechanisms(p11, token.slot);
+    throw new ErstError(
+      'ERR_PKCS11_MECHANISM',
+      `key ${keyName(key)} is an ${key.algorithm} key: erst signs with ed25519 (CKM_EDDSA) or ecdsa-p256 ` +
+        `(CKM_ECDSA over the digest); token "${token.label}" offers these signing mechanisms: ` +
+        `${mechs.join(', ') || 'none'}. Make a supported key with generateTokenKeyPair (erst hsm keys generate)`,
+      { details: { key_algorithm: key.algorithm, mechanisms: mechs } },
+    );
+  }
+  if (r.algorithm && r.algorithm !== algorithm) {
+    throw new ErstError(
+      'ERR_PKCS11_KEY_MISMATCH',
+      `key ${keyName(key)} is an ${algorithm} key, but ${r.algorithm} was asked for ` +
+        '(`algorithm`, or ERST_PKCS11_ALGORITHM)',
+      { details: { options: ['algorithm'] } },
+    );
+  }
+  if (key.sign === false) {
+    throw new ErstError('ERR_PKCS11_MECHANISM', `key ${keyName(key)} is not allowed to sign (CKA_SIGN is false)`);
+  }
+  if (!supportsSigning(p11, token.slot, MECHANISM[algorithm])) {
+    const mechs = signingMechanisms(p11, token.slot);
+    const yubikey =
+      algorithm === 'ed25519'
+        ? ' (YubiKey: Ed25519 needs firmware 5.7+ and ykcs11 2.6.1+; otherwise use ecdsa-p256)'
+        : '';
+    throw new ErstError(
+      'ERR_PKCS11_MECHANISM',
+      `token "${token.label}" does not offer ${mechanismName(MECHANISM[algorithm])} signing, needed for ` +
+        `${algorithm} key ${keyName(key)}; it offers: ${mechs.join(', ') || 'none'}${yubikey}`,
+      { details: { mechanisms: mechs } },
+    );
+  }
+  return { key, algorithm };
+}
+
+/**
+ * The key's public half: from the token when it holds one, else the configured
+ * ERST_PKCS11_PUBLIC_KEY_PEM; when both exist they must agree.
+ */
+function publicKeyOf(
+  p11: P11,
+  session: Handle,
+  key: KeyObject,
+  algorithm: Algorithm,
+  override: PublicKey | undefined,
+): PublicKey {
+  const fromToken = readPublicKey(p11, session, key, algorithm);
+  if (override && override.algorithm !== algorithm) {
+    throw new ErstError(
+      'ERR_PKCS11_KEY_MISMATCH',
+      `ERST_PKCS11_PUBLIC_KEY_PEM is an ${override.algorithm} key but key ${keyName(key)} is ${algorithm}`,
+    );
+  }
+  if (override && fromToken && !equalBytes(override.raw, fromToken.raw)) {
+    throw new ErstError(
+      'ERR_PKCS11_KEY_MISMATCH',
+      `ERST_PKCS11_PUBLIC_KEY_PEM (${bytesToHex(override.raw)}) is not the public key of ${keyName(key)} ` +
+        `on the token (${bytesToHex(fromToken.raw)})`,
+      {
+        details: {
+          configured: bytesToHex(override.raw),
+          token: bytesToHex(fromToken.raw),
+        },
+      },
+    );
+  }
+  const publicKey = fromToken ?? override;
+  if (!publicKey) {
+    throw new ErstError(
+      'ERR_PKCS11_KEY_NOT_FOUND',
+      `the token holds no public key for ${keyName(key)} (no public-key object, CKA_EC_POINT or certificate ` +
+        'with its ID); give it with ERST_PKCS11_PUBLIC_KEY_PEM',
+    );
+  }
+  return publicKey;
+}
+
+/** The token's session limit: 0 means "effectively infinite" and ~0 "unknown", so neither caps the pool. */
+function sessionCap(token: TokenRef): number {
+  const maxSessions = Number(token.info.maxSessionCount);
+  return maxSessions > 0 && maxSessions < 0xffffffff ? maxSessions : Number.POSITIVE_INFINITY;
+}
+
+/** `attestation: 'required'`: a signer whose key has no attestation certificate is closed and refused. */
+async function requireAttestation(signer: Pkcs11Signer, token: TokenRef, key: KeyObject): Promise<void> {
+  try {
+    const a = await signer.attestation();
+    if (!a) {
+      throw new ErstError(
+        'ERR_ATTESTATION_UNAVAILABLE',
+        `token "${token.label}" holds no attestation certificate for key ${keyName(key)} (YubiKey: ` +
+          '"X.509 Certificate for PIV Attestation <slot>"; other tokens: a certificate object with the key\'s ' +
+          "CKA_ID), and `attestation: 'required'` was asked for",
+        { details: { options: ["attestation: 'required'"] } },
+      );
+    }
+  } catch (error) {
+    await signer.close();
+    throw error;
+  }
 }

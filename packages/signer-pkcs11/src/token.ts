@@ -69,7 +69,8 @@ export function selectToken(p11: P11, modulePath: string, sel: TokenSelector): T
   if (tokens.length === 0) {
     throw new ErstError(
       'ERR_PKCS11_NO_TOKEN',
-      `no token is present in any slot of ${modulePath} (plug in the device; SoftHSM: check SOFTHSM2_CONF and run softhsm2-util --init-token)`,
+      `no token is present in any slot of ${modulePath} (plug in the device; SoftHSM: check SOFTHSM2_CONF and run ` +
+        `softhsm2-util --init-token)`,
       { details: { module: modulePath } },
     );
   }
@@ -90,7 +91,8 @@ export function selectToken(p11: P11, modulePath: string, sel: TokenSelector): T
     if (matches.length > 1) {
       throw new ErstError(
         'ERR_PKCS11_TOKEN_NOT_FOUND',
-        `${matches.length} tokens are labelled "${want}" (slots ${matches.map((t) => t.index).join(', ')}); choose one with \`slot\` (or ERST_PKCS11_SLOT)`,
+        `${matches.length} tokens are labelled "${want}" (slots ${matches.map((t) => t.index).join(', ')}); choose ` +
+          `one with \`slot\` (or ERST_PKCS11_SLOT)`,
         { details: { token_label: want, options: ['slot'] } },
       );
     }
@@ -118,7 +120,8 @@ export function selectToken(p11: P11, modulePath: string, sel: TokenSelector): T
     } else {
       throw new ErstError(
         'ERR_PKCS11_TOKEN_NOT_FOUND',
-        `${initialized.length} tokens are present; choose one with \`tokenLabel\` (or ERST_PKCS11_TOKEN_LABEL): ${describeTokens(tokens)}`,
+        `${initialized.length} tokens are present; choose one with \`tokenLabel\` (or ERST_PKCS11_TOKEN_LABEL): ` +
+          `${describeTokens(tokens)}`,
         { details: { labels: initialized.map((t) => t.label), options: ['tokenLabel'] } },
       );
     }
@@ -173,7 +176,8 @@ function pinFlags(flags: number): string {
 }
 
 const LOCKED_HINT =
-  'the Security Officer PIN resets it (pkcs11-tool --login --login-type so --init-pin; YubiKey: the PUK, ykman piv access unblock-pin)';
+  'the Security Officer PIN resets it (pkcs11-tool --login --login-type so --init-pin; YubiKey: the PUK, ykman piv ' +
+  'access unblock-pin)';
 
 /** Logs the user in on `session` (PKCS#11 login is per token for the whole application). The PIN never reaches a message. */
 export function login(p11: P11, session: Handle, t: TokenRef, pin: string | undefined): void {
@@ -215,7 +219,8 @@ export function login(p11: P11, session: Handle, t: TokenRef, pin: string | unde
       case 'CKR_PIN_LEN_RANGE':
         throw pkcs11Error(
           'ERR_PKCS11_PIN_INCORRECT',
-          `the PIN for token "${t.label}" has the wrong length (the token takes ${t.info.minPinLen} to ${t.info.maxPinLen} characters)${pinFlags(after)}`,
+          `the PIN for token "${t.label}" has the wrong length (the token takes ${t.info.minPinLen} to ` +
+            `${t.info.maxPinLen} characters)${pinFlags(after)}`,
           error,
           'C_Login',
         );

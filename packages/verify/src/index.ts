@@ -1,5 +1,14 @@
 export { Verifier, isMalformed, unreadableResult, verifyAuditLog, verifyMany } from './verify.js';
 export type { TrustLevel, VerifyInput, VerifyIssue, VerifyOptions, VerifyResult } from './verify.js';
+export type { LogReport } from './log-proof.js';
+export type { TimestampReport } from './timestamp-token.js';
+export { describeRecord } from './describe.js';
+export type {
+  DescribedAttestation,
+  DescribedLogProof,
+  DescribedTimestampToken,
+  RecordDescription,
+} from './describe.js';
 export { VERIFY_ERROR_CODES, VERIFY_WARNING_CODES, isVerifyErrorCode } from './codes.js';
 export type { VerifyErrorCode, WarningCode } from './codes.js';
 export { TrustIndex, checkAttestationRoot, parseTrustFile, withinWindow } from './trust.js';

@@ -7,6 +7,7 @@ import {
   parsePublicKey,
   publicKeyFromRaw,
 } from '@erst/core';
+import { type NoteVerifier, parseVerifierKey } from '@erst/tlog';
 import { type BackendPreference, backendUnavailable } from './ed25519.js';
 import { type TrustPolicy, type TrustedKey, checkAttestationRoot } from './trust.js';
 
@@ -16,8 +17,11 @@ export interface CheckedOptions {
   trust: TrustPolicy[];
   roots: string[];
   requireAttestation: boolean;
+  tsaRoots: string[];
+  requireTimestamp: boolean;
   backend: BackendPreference;
   maxBytes: number | undefined;
+  logKeys: NoteVerifier[];
 }
 
 /** The options VerifyOptions documents; the type lives with the Verifier. */
@@ -26,8 +30,11 @@ interface Options {
   trust?: unknown;
   attestationRoots?: unknown;
   requireAttestation?: unknown;
+  tsaRoots?: unknown;
+  requireTimestamp?: unknown;
   backend?: unknown;
   maxBytes?: unknown;
+  logKeys?: unknown;
 }
 
 function invalid(message: string): ErstError {
@@ -58,6 +65,33 @@ function checkKey(value: unknown, where: string): PublicKey {
   throw new ErstError('ERR_PUBLIC_KEY_FORMAT', `${where} must be hex or SPKI PEM text, or a PublicKey`);
 }
 
+/** A log's verifier key string (`<name>+<key ID>+<key>`). The message names the option, never quotes the key. */
+function checkLogKey(value: unknown, i: number): NoteVerifier {
+  const bad = (why: string, cause?: unknown) =>
+    new ErstError('ERR_OPTIONS_INVALID', `\`logKeys[${i}]\` ${why}`, { cause, details: { options: ['logKeys'] } });
+  if (typeof value !== 'string') throw bad('must be a verifier key string');
+  try {
+    return parseVerifierKey(value);
+  } catch (cause) {
+    if (!isErstError(cause)) throw cause;
+    throw bad(`is not a verifier key: ${cause.message}`, cause);
+  }
+}
+
+/** A pinned TSA root: PEM certificates, checked as attestation roots are; the error names `tsaRoots`. */
+function checkTsaRoot(value: unknown, where: string): string {
+  try {
+    return checkAttestationRoot(value, `\`${where}\``);
+  } catch (cause) {
+    if (!isErstError(cause)) throw cause;
+    throw new ErstError('ERR_OPTIONS_INVALID', cause.message, { cause, details: { options: ['tsaRoots'] } });
+  }
+}
+
+function tsaOptionError(message: string): ErstError {
+  return new ErstError('ERR_OPTIONS_INVALID', message, { details: { options: ['tsaRoots'] } });
+}
+
 function checkDate(value: unknown, where: string): void {
   if (value !== undefined && !(value instanceof Date && !Number.isNaN(value.getTime())))
     throw invalid(`${where} must be a valid Date`);
@@ -81,7 +115,19 @@ function checkPolicy(value: unknown, where: string): TrustPolicy {
     checkAttestationRoot(r, `${where}.attestationRoots[${i}]`),
   );
   if (typeof value.requireAttestation !== 'boolean') throw invalid(`${where}.requireAttestation must be a boolean`);
-  return { keys, attestationRoots, requireAttestation: value.requireAttestation };
+  // Optional: policies made before trusted timestamps existed have neither.
+  if (value.tsaRoots !== undefined && !Array.isArray(value.tsaRoots))
+    throw invalid(`${where}.tsaRoots must be an array`);
+  const tsaRoots = list(value.tsaRoots, `${where}.tsaRoots`).map((r, i) => checkTsaRoot(r, `${where}.tsaRoots[${i}]`));
+  if (value.requireTimestamp !== undefined && typeof value.requireTimestamp !== 'boolean')
+    throw invalid(`${where}.requireTimestamp must be a boolean`);
+  return {
+    keys,
+    attestationRoots,
+    requireAttestation: value.requireAttestation,
+    tsaRoots,
+    requireTimestamp: value.requireTimestamp === true,
+  };
 }
 
 /**
@@ -107,27 +153,47 @@ export function checkOptions(options: unknown): CheckedOptions {
   );
   if (o.requireAttestation !== undefined && typeof o.requireAttestation !== 'boolean')
     throw invalid('requireAttestation must be a boolean');
+  if (o.tsaRoots !== undefined && !Array.isArray(o.tsaRoots)) {
+    throw tsaOptionError('`tsaRoots` must be an array of PEM certificate texts');
+  }
+  const tsaRoots = list(o.tsaRoots, 'tsaRoots').map((r, i) => checkTsaRoot(r, `tsaRoots[${i}]`));
+  if (o.requireTimestamp !== undefined && typeof o.requireTimestamp !== 'boolean') {
+    throw new ErstError('ERR_OPTIONS_INVALID', '`requireTimestamp` must be a boolean', {
+      details: { options: ['requireTimestamp'] },
+    });
+  }
   const backend = o.backend ?? 'auto';
   const unavailable = backendUnavailable(backend);
   if (unavailable) throw unavailable;
   // Certificate chains are checked with WebCrypto, whichever backend verifies Ed25519.
   if (
-    (roots.length > 0 || trust.some((p) => p.attestationRoots.length > 0)) &&
+    (roots.length > 0 ||
+      tsaRoots.length > 0 ||
+      trust.some((p) => p.attestationRoots.length > 0 || (p.tsaRoots?.length ?? 0) > 0)) &&
     !(globalThis.crypto as Crypto | undefined)?.subtle
   ) {
     throw new ErstError(
       'ERR_CRYPTO_UNAVAILABLE',
-      'attestation roots were pinned, and checking certificate chains needs WebCrypto (globalThis.crypto.subtle), which this runtime lacks',
+      'attestation or TSA roots were pinned, and checking certificate chains needs WebCrypto (globalThis.crypto.subtle), which this runtime lacks',
     );
   }
   if (o.maxBytes !== undefined && !(Number.isSafeInteger(o.maxBytes) && (o.maxBytes as number) > 0))
     throw invalid('maxBytes must be a positive integer');
+  if (o.logKeys !== undefined && !Array.isArray(o.logKeys)) {
+    throw new ErstError('ERR_OPTIONS_INVALID', '`logKeys` must be an array of verifier key strings', {
+      details: { options: ['logKeys'] },
+    });
+  }
+  const logKeys = list(o.logKeys, 'logKeys').map((k, i) => checkLogKey(k, i));
   return {
     keys,
     trust,
     roots,
     requireAttestation: o.requireAttestation === true,
+    tsaRoots,
+    requireTimestamp: o.requireTimestamp === true,
     backend: backend as BackendPreference,
     maxBytes: o.maxBytes as number | undefined,
+    logKeys,
   };
 }

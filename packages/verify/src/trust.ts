@@ -25,13 +25,18 @@ export interface TrustPolicy {
   /** PEM text of pinned attestation roots. */
   attestationRoots: string[];
   requireAttestation: boolean;
+  /** PEM text of pinned RFC 3161 TSA roots: a record's `timestamp_token` must chain to one. */
+  tsaRoots?: string[];
+  /** Refuse records without a timestamp token verified against a pinned TSA root. */
+  requireTimestamp?: boolean;
 }
 
 export interface ParseTrustOptions {
   /**
-   * Turns an `attestation_roots` entry that is not PEM text (a path relative
-   * to the trust file) into PEM text. Without it, only inline PEM is accepted.
-   * It throws an ErstError to refuse an entry; the trust file names the entry.
+   * Turns an `attestation_roots` or `tsa_roots` entry that is not PEM text (a
+   * path relative to the trust file) into PEM text. Without it, only inline
+   * PEM is accepted. It throws an ErstError to refuse an entry; the trust file
+   * names the entry.
    */
   resolveRoot?: (reference: string) => string;
 }
@@ -105,7 +110,44 @@ function parseDate(value: JsonValue | undefined, where: string): Date | undefine
   return d;
 }
 
-/** Parses and validates a trust file (`{keys, attestation_roots, require_attestation}`). */
+/**
+ * A trust file's list of root certificates (`attestation_roots`, `tsa_roots`):
+ * each PEM text, or a path `resolveRoot` reads; every one must hold X.509
+ * certificates. One rule for both lists.
+ */
+function rootList(value: JsonValue | undefined, field: string, options: ParseTrustOptions): string[] {
+  const raw = value ?? [];
+  if (!Array.isArray(raw) || raw.some((r) => typeof r !== 'string')) {
+    throw trustError(`"${field}" must be an array of strings (PEM text or paths)`);
+  }
+  return (raw as string[]).map((r, i) => {
+    const where = `trust file: ${field}[${i}]`;
+    let text = r;
+    if (!r.includes('-----BEGIN CERTIFICATE-----')) {
+      if (!options.resolveRoot) throw trustError(`${field}[${i}] is not PEM text, and no file resolver was given`);
+      try {
+        text = options.resolveRoot(r);
+      } catch (cause) {
+        if (!isErstError(cause)) throw cause;
+        throw new ErstError(cause.code, `${where}: ${cause.message}`, { cause, details: cause.details });
+      }
+    }
+    return checkAttestationRoot(text, where, 'ERR_TRUST_FILE_INVALID');
+  });
+}
+
+function flag(value: JsonValue | undefined, field: string): boolean {
+  const v = value ?? false;
+  if (typeof v !== 'boolean') throw trustError(`"${field}" must be a boolean`);
+  return v;
+}
+
+const TRUST_FILE_FIELDS = ['keys', 'attestation_roots', 'require_attestation', 'tsa_roots', 'require_timestamp'];
+
+/**
+ * Parses and validates a trust file (`{keys, attestation_roots,
+ * require_attestation, tsa_roots, require_timestamp}`).
+ */
 export function parseTrustFile(input: string | Uint8Array | JsonValue, options: ParseTrustOptions = {}): TrustPolicy {
   let doc: JsonValue;
   try {
@@ -115,7 +157,7 @@ export function parseTrustFile(input: string | Uint8Array | JsonValue, options: 
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw trustError('must be a JSON object');
   for (const k of Object.keys(doc)) {
-    if (!['keys', 'attestation_roots', 'require_attestation'].includes(k)) throw trustError(`unknown field "${k}"`);
+    if (!TRUST_FILE_FIELDS.includes(k)) throw trustError(`unknown field "${k}"`);
   }
   const keys: TrustedKey[] = [];
   const rawKeys = doc.keys ?? [];
@@ -147,28 +189,13 @@ export function parseTrustFile(input: string | Uint8Array | JsonValue, options: 
     if (nb && na && nb > na) throw trustError(`${where}: not_before is after not_after`);
     keys.push(tk);
   });
-  const rawRoots = doc.attestation_roots ?? [];
-  if (!Array.isArray(rawRoots) || rawRoots.some((r) => typeof r !== 'string')) {
-    throw trustError('"attestation_roots" must be an array of strings (PEM text or paths)');
-  }
-  const attestationRoots = (rawRoots as string[]).map((r, i) => {
-    const where = `trust file: attestation_roots[${i}]`;
-    let text = r;
-    if (!r.includes('-----BEGIN CERTIFICATE-----')) {
-      if (!options.resolveRoot)
-        throw trustError(`attestation_roots[${i}] is not PEM text, and no file resolver was given`);
-      try {
-        text = options.resolveRoot(r);
-      } catch (cause) {
-        if (!isErstError(cause)) throw cause;
-        throw new ErstError(cause.code, `${where}: ${cause.message}`, { cause, details: cause.details });
-      }
-    }
-    return checkAttestationRoot(text, where, 'ERR_TRUST_FILE_INVALID');
-  });
-  const req = doc.require_attestation ?? false;
-  if (typeof req !== 'boolean') throw trustError('"require_attestation" must be a boolean');
-  return { keys, attestationRoots, requireAttestation: req };
+  return {
+    keys,
+    attestationRoots: rootList(doc.attestation_roots, 'attestation_roots', options),
+    requireAttestation: flag(doc.require_attestation, 'require_attestation'),
+    tsaRoots: rootList(doc.tsa_roots, 'tsa_roots', options),
+    requireTimestamp: flag(doc.require_timestamp, 'require_timestamp'),
+  };
 }
 
 /** Merges pinned keys and trust files into one policy; lookups are by key bytes. */
@@ -176,6 +203,9 @@ export class TrustIndex {
   readonly #byId = new Map<string, TrustedKey[]>();
   readonly roots: string[];
   readonly requireAttestation: boolean;
+  /** Pinned TSA roots of every policy, one array for the Verifier's lifetime (@erst/timestamp caches by it). */
+  readonly tsaRoots: string[];
+  readonly requireTimestamp: boolean;
   readonly hasAnchors: boolean;
 
   constructor(policies: TrustPolicy[]) {
@@ -189,6 +219,8 @@ export class TrustIndex {
     }
     this.roots = policies.flatMap((p) => p.attestationRoots);
     this.requireAttestation = policies.some((p) => p.requireAttestation);
+    this.tsaRoots = policies.flatMap((p) => p.tsaRoots ?? []);
+    this.requireTimestamp = policies.some((p) => p.requireTimestamp === true);
     this.hasAnchors = this.#byId.size > 0 || this.roots.length > 0;
   }
 

@@ -13,7 +13,7 @@ import {
   parseRfc3339,
   parseStrictJson,
   publicKeyId,
-  sha256Utf8,
+  sha256Utf8Async,
   utf8Bytes,
 } from '@erst/core';
 import {
@@ -25,7 +25,9 @@ import {
 } from './ed25519.js';
 import { type VerifyErrorCode, type WarningCode, isVerifyErrorCode } from './codes.js';
 import { verifyP256 } from './ecdsa.js';
-import { checkOptions } from './options.js';
+import { CheckpointCache, type LogReport, checkLogProof } from './log-proof.js';
+import { type CheckedOptions, checkOptions } from './options.js';
+import { type TimestampReport, checkTimestampToken } from './timestamp-token.js';
 import { TrustIndex, type TrustPolicy, withinWindow } from './trust.js';
 
 export interface VerifyIssue<C extends string = VerifyErrorCode> {
@@ -46,16 +48,25 @@ export interface VerifyResult {
   /** Integrity holds and the trust the caller asked for is met. */
   valid: boolean;
   format: RecordFormat | null;
-  integrity: { hash: 'ok' | 'mismatch' | 'unchecked'; signature: 'ok' | 'invalid' | 'unchecked' };
+  /** `signature: 'absent'`: a 2.1.0 record sealed by its log proof alone (see `log`). */
+  integrity: { hash: 'ok' | 'mismatch' | 'unchecked'; signature: 'ok' | 'invalid' | 'unchecked' | 'absent' };
   trust: TrustLevel;
   key: { algorithm: Algorithm; public_key: string; label?: string } | null;
   trace_hash: string | null;
   transaction_hash: string | null;
   timestamp: string | null;
-  /** Top-level fields covered by the signature, and those it does not cover. */
+  /** Top-level fields covered by the signature (or the log proof), and those nothing covers. */
   covered: string[];
   uncovered: string[];
   attestation: AttestationReport | null;
+  /** A 2.1.0 record's log proof: where it says the record is, and whether that was verified; else null. */
+  log: LogReport | null;
+  /**
+   * A 2.1.0 record's `timestamp_token`: genTime, the TSA, its accuracy, and
+   * whether the token verified against a pinned TSA root; else null. (The
+   * record's own claim is `timestamp`.)
+   */
+  timestamp_token: TimestampReport | null;
   errors: VerifyIssue[];
   warnings: VerifyIssue<WarningCode>[];
 }
@@ -77,6 +88,21 @@ export interface VerifyOptions {
   backend?: 'auto' | 'webcrypto' | 'noble' | 'node';
   /** Largest record accepted, in bytes. */
   maxBytes?: number;
+  /**
+   * Verifier keys (`<origin>+<key ID>+<key>`) of the logs whose checkpoints a
+   * 2.1.0 record's `log_proof` may lead to. A log key named as a checkpoint's
+   * origin is the one that must have signed it; without one, the record's own
+   * key must have, under the origin's name.
+   */
+  logKeys?: readonly string[];
+  /**
+   * PEM text of pinned RFC 3161 TSA roots. A record's `timestamp_token` must
+   * chain to one; without any, a token is reported but unproven
+   * (WARN_TIMESTAMP_NOT_CHECKED).
+   */
+  tsaRoots?: readonly string[];
+  /** Refuse records without a timestamp token verified against a pinned TSA root (ERR_TIMESTAMP_REQUIRED). */
+  requireTimestamp?: boolean;
 }
 
 /** A record as text, bytes, or an already-parsed JSON value. */
@@ -108,6 +134,8 @@ function emptyResult(): VerifyResult {
     covered: [],
     uncovered: [],
     attestation: null,
+    log: null,
+    timestamp_token: null,
     errors: [],
     warnings: [],
   };
@@ -156,7 +184,10 @@ export class Verifier {
   readonly #backend: Promise<Ed25519Backend>;
   readonly #maxBytes: number | undefined;
   readonly #requireAttestation: boolean;
+  readonly #logKeys: CheckedOptions['logKeys'];
+  readonly #checkpoints = new CheckpointCache();
   #attestation: Promise<typeof import('@erst/attestation')> | undefined;
+  #timestamp: Promise<typeof import('@erst/timestamp')> | undefined;
 
   /** Throws the codes of checkOptions (ERR_PUBLIC_KEY_FORMAT, ERR_OPTIONS_INVALID, ERR_CRYPTO_UNAVAILABLE) for bad options. */
   constructor(options: VerifyOptions = {}) {
@@ -165,11 +196,14 @@ export class Verifier {
       keys: o.keys.map((key) => ({ key })),
       attestationRoots: o.roots,
       requireAttestation: o.requireAttestation,
+      tsaRoots: o.tsaRoots,
+      requireTimestamp: o.requireTimestamp,
     };
     this.#trust = new TrustIndex([pinned, ...o.trust]);
     this.#requireAttestation = this.#trust.requireAttestation;
     this.#backend = selectBackend(o.backend);
     this.#maxBytes = o.maxBytes;
+    this.#logKeys = o.logKeys;
   }
 
   /** Which Ed25519 implementation runs ('webcrypto' or 'noble'). */
@@ -224,29 +258,60 @@ export class Verifier {
     if (rec.uncovered.length > 0) {
       result.warnings.push({
         code: 'WARN_UNCOVERED_FIELDS',
-        message: `format ${rec.format} does not sign ${rec.uncovered.join(', ')}: those fields can be changed without detection`,
+        message:
+          `format ${rec.format} does not sign ${rec.uncovered.join(', ')}: those fields can be changed ` +
+          `without detection`,
       });
     }
 
     // Integrity
-    const digest = sha256Utf8(rec.hashInputText);
+    // Native WebCrypto in browsers (the JavaScript hash was a third of a browser's work per record), node:crypto in Node.
+    const digest = await sha256Utf8Async(rec.hashInputText);
     const digestHex = bytesToHex(digest);
     result.integrity.hash = digestHex === rec.claimedHash ? 'ok' : 'mismatch';
     if (result.integrity.hash === 'mismatch') {
       result.errors.push({
         code: 'ERR_HASH_MISMATCH',
-        message: `the record's content hashes to ${digestHex}, not the ${rec.format === 'erst-ts' ? 'hash' : 'trace_hash'} ${rec.claimedHash} it claims: the record was changed`,
+        message:
+          `the record's content hashes to ${digestHex}, not the ` +
+          `${rec.format === 'erst-ts' ? 'hash' : 'trace_hash'} ${rec.claimedHash} it claims: the record was changed`,
       });
     }
-    const sigOk = await this.#checkSignature(rec, digest, digestHex, result);
-    result.integrity.signature = sigOk ? 'ok' : 'invalid';
-    if (!sigOk && !result.errors.some((e) => e.code === 'ERR_PUBLIC_KEY_WEAK')) {
-      result.errors.push({
-        code: 'ERR_SIGNATURE_INVALID',
-        message: `the signature does not verify under the record's ${rec.algorithm} key ${result.key.public_key}`,
-      });
+    if (rec.signature) {
+      const sigOk = await this.#checkSignature(rec, rec.signature, digest, digestHex, result);
+      result.integrity.signature = sigOk ? 'ok' : 'invalid';
+      if (!sigOk && !result.errors.some((e) => e.code === 'ERR_PUBLIC_KEY_WEAK')) {
+        result.errors.push({
+          code: 'ERR_SIGNATURE_INVALID',
+          message: `the signature does not verify under the record's ${rec.algorithm} key ${result.key.public_key}`,
+        });
+      }
+    } else {
+      // Sealed by its log proof alone, which must then verify under this key: a weak one would vouch for anything.
+      result.integrity.signature = 'absent';
+      if (rec.algorithm === 'ed25519') this.#checkEd25519Key(rec, result);
+    }
+    if (rec.logProof !== undefined && !result.errors.some((e) => e.code === 'ERR_PUBLIC_KEY_WEAK')) {
+      const outcome = checkLogProof(rec as SignedRecord & { logProof: string }, this.#logKeys, this.#checkpoints);
+      result.log = outcome.log;
+      result.errors.push(...outcome.errors);
+      result.warnings.push(...outcome.warnings);
     }
     if (result.errors.length > 0) return result;
+
+    // Trusted timestamp (@erst/timestamp loads only when a record carries a token).
+    let genTime: Date | undefined;
+    if (rec.timestampToken !== undefined) {
+      const outcome = await checkTimestampToken(
+        rec as SignedRecord & { timestampToken: string },
+        this.#trust.tsaRoots,
+        await this.#timestampModule(),
+      );
+      result.timestamp_token = outcome.report;
+      result.errors.push(...outcome.errors);
+      result.warnings.push(...outcome.warnings);
+      genTime = outcome.genTime;
+    }
 
     // Attestation (only loaded when a record carries one). Chain checks are
     // cached inside @erst/attestation, so an archive that repeats one token's
@@ -277,7 +342,9 @@ export class Verifier {
         const problems = result.attestation.errors.map((e) => e.code);
         result.warnings.push({
           code: 'WARN_ATTESTATION_NOT_CHECKED',
-          message: `the record carries a hardware attestation, but no attestation root was pinned: its claims are unproven${problems.length ? ` (and it does not hold up: ${[...new Set(problems)].join(', ')})` : ''}`,
+          message:
+            `the record carries a hardware attestation, but no attestation root was pinned: its claims are ` +
+            `unproven${problems.length ? ` (and it does not hold up: ${[...new Set(problems)].join(', ')})` : ''}`,
         });
       } else if (!result.attestation.attested) {
         for (const e of result.attestation.errors) {
@@ -291,37 +358,45 @@ export class Verifier {
     }
 
     // Trust
-    this.#decideTrust(rec, result);
+    this.#decideTrust(rec, result, genTime);
     result.valid = result.errors.length === 0;
     return result;
   }
 
   async #checkSignature(
     rec: SignedRecord,
+    signature: Uint8Array,
     digest: Uint8Array,
     digestHex: string,
     result: VerifyResult,
   ): Promise<boolean> {
     const message = rec.signedMessage === 'digest' ? digest : utf8Bytes(digestHex);
-    if (rec.algorithm === 'ecdsa-p256') return verifyP256(rec.publicKey.raw, rec.hashInput, digest, rec.signature);
-    const verdict = ed25519Verdict(rec.publicKey);
-    if (verdict !== 'ok') {
-      result.errors.push({
-        code: 'ERR_PUBLIC_KEY_WEAK',
-        message: `the record's Ed25519 public key is ${verdict === 'small-order' ? 'a small-order point' : verdict === 'non-canonical' ? 'not canonically encoded' : 'not a point on the curve'}: no signature under it is accepted`,
-      });
-      return false;
-    }
-    if (!signatureIsStrictlyEncoded(rec.signature)) return false;
-    return (await this.#backend).verify(rec.publicKey.raw, message, rec.signature);
+    if (rec.algorithm === 'ecdsa-p256') return verifyP256(rec.publicKey.raw, rec.hashInput, digest, signature);
+    if (!this.#checkEd25519Key(rec, result)) return false;
+    if (!signatureIsStrictlyEncoded(signature)) return false;
+    return (await this.#backend).verify(rec.publicKey.raw, message, signature);
   }
 
-  #decideTrust(rec: SignedRecord, result: VerifyResult): void {
+  /** False, with ERR_PUBLIC_KEY_WEAK, for a key under which no signature counts. */
+  #checkEd25519Key(rec: SignedRecord, result: VerifyResult): boolean {
+    const verdict = ed25519Verdict(rec.publicKey);
+    if (verdict === 'ok') return true;
+    result.errors.push({
+      code: 'ERR_PUBLIC_KEY_WEAK',
+      message:
+        `the record's Ed25519 public key is ` +
+        `${verdict === 'small-order' ? 'a small-order point' : verdict === 'non-canonical' ? 'not canonically encoded' : 'not a point on the curve'}: no signature under it is accepted`,
+    });
+    return false;
+  }
+
+  /** `genTime`: a verified timestamp token's, which windows are checked against instead of the signer's own clock. */
+  #decideTrust(rec: SignedRecord, result: VerifyResult, genTime: Date | undefined): void {
     const entries = this.#trust.lookup(rec.publicKey);
     const attested = result.attestation?.attested === true;
     if (entries.length > 0) {
       // Not new Date(): an Invalid Date compares false both ways, so it would fall inside every window.
-      const at = rec.timestamp ? parseRfc3339(rec.timestamp) : undefined;
+      const at = genTime ?? (rec.timestamp ? parseRfc3339(rec.timestamp) : undefined);
       const windowed = entries.some((e) => e.notBefore || e.notAfter);
       const match = entries.find((e) => !(e.notBefore || e.notAfter) || (at !== undefined && withinWindow(e, at)));
       if (match) {
@@ -330,7 +405,9 @@ export class Verifier {
         if (windowed && rec.uncovered.includes('timestamp')) {
           result.warnings.push({
             code: 'WARN_WINDOW_ON_UNSIGNED_TIMESTAMP',
-            message: `key validity was checked against the timestamp of a ${rec.format} record, which the signature does not cover`,
+            message:
+              `key validity was checked against the timestamp of a ${rec.format} record, which the signature ` +
+              `does not cover`,
           });
         }
       } else {
@@ -338,7 +415,12 @@ export class Verifier {
         const e = entries[0]!;
         result.errors.push({
           code: 'ERR_KEY_OUTSIDE_VALIDITY',
-          message: `key ${e.label ? `"${e.label}" ` : ''}is pinned only from ${e.notBefore?.toISOString() ?? 'the beginning'} to ${e.notAfter?.toISOString() ?? 'no end'}, and the record is dated ${rec.timestamp ?? '(no timestamp)'}`,
+          message:
+            `key ${e.label ? `"${e.label}" ` : ''}is pinned only from ` +
+            `${e.notBefore?.toISOString() ?? 'the beginning'} to ${e.notAfter?.toISOString() ?? 'no end'}, and the ` +
+            (genTime
+              ? `TSA timestamped the record at ${genTime.toISOString()}`
+              : `record is dated ${rec.timestamp ?? '(no timestamp)'}`),
         });
       }
     } else if (attested) {
@@ -347,14 +429,17 @@ export class Verifier {
       result.trust = 'untrusted';
       result.errors.push({
         code: 'ERR_KEY_NOT_TRUSTED',
-        message: `the record is signed by ${rec.algorithm} key ${result.key!.public_key}, which is not pinned${this.#trust.roots.length ? ' and not attested to a pinned root' : ''}`,
+        message:
+          `the record is signed by ${rec.algorithm} key ${result.key!.public_key}, which is not ` +
+          `pinned${this.#trust.roots.length ? ' and not attested to a pinned root' : ''}`,
       });
     } else {
       result.trust = 'embedded-only';
       result.warnings.push({
         code: 'WARN_KEY_NOT_PINNED',
         message:
-          'integrity only: the signature verifies under the key the record names, but no key was pinned; this proves someone signed it, not who',
+          `integrity only: the ${rec.signature ? 'signature' : "log proof's checkpoint"} verifies under the key the ` +
+          'record names, but no key was pinned; this proves someone signed it, not who',
       });
     }
     if (this.#requireAttestation && !attested) {
@@ -365,11 +450,26 @@ export class Verifier {
           : 'attestation is required, and this record carries none',
       });
     }
+    if (this.#trust.requireTimestamp && !genTime) {
+      result.errors.push({
+        code: 'ERR_TIMESTAMP_REQUIRED',
+        message: !rec.timestampToken
+          ? 'a trusted timestamp is required, and this record carries no timestamp_token'
+          : this.#trust.tsaRoots.length === 0
+            ? "a trusted timestamp is required, and no TSA root was pinned to verify this record's token against"
+            : "a trusted timestamp is required, and this record's timestamp token did not verify",
+      });
+    }
   }
 
   #attestationModule(): Promise<typeof import('@erst/attestation')> {
     this.#attestation ??= import('@erst/attestation');
     return this.#attestation;
+  }
+
+  #timestampModule(): Promise<typeof import('@erst/timestamp')> {
+    this.#timestamp ??= import('@erst/timestamp');
+    return this.#timestamp;
   }
 
   /** Verifies many records with bounded concurrency; results keep input order. */

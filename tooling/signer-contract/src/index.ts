@@ -1,4 +1,5 @@
-import { type Signer, bytesToHex, generateWithSigner, sha256 } from '@erst/core';
+import { MAX_SIGN_MESSAGE_BYTES, type Signer, bytesToHex, generateWithSigner, sha256 } from '@erst/core';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { selectBackend, verifyAuditLog } from '@erst/verify';
 import { p256 } from '@noble/curves/nist.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +101,29 @@ export function describeSignerContract(name: string, makeSigner: () => Promise<S
       });
     });
 
+    it('signs whole messages (checkpoint notes): Ed25519 over the message, ECDSA over its SHA-256', async () => {
+      expect(typeof signer.signMessage).toBe('function');
+      const pub = await signer.publicKey();
+      for (const text of ['x', 'example.com/log\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n', 'x'.repeat(4096)]) {
+        const message = new TextEncoder().encode(text);
+        const sig = await signer.signMessage!(message);
+        const ok =
+          signer.algorithm === 'ed25519'
+            ? ed25519.verify(sig, message, pub.raw)
+            : p256.verify(sig, sha256(message), pub.raw, { prehash: false, lowS: true });
+        expect(ok, `message of ${message.length} bytes`).toBe(true);
+      }
+      await expect(signer.signMessage!(new Uint8Array(0))).rejects.toMatchObject({
+        code: 'ERR_SIGNER_MESSAGE_INVALID',
+      });
+      await expect(signer.signMessage!(new Uint8Array(MAX_SIGN_MESSAGE_BYTES + 1))).rejects.toMatchObject({
+        code: 'ERR_SIGNER_MESSAGE_INVALID',
+      });
+      await expect(signer.signMessage!('text' as unknown as Uint8Array)).rejects.toMatchObject({
+        code: 'ERR_SIGNER_MESSAGE_INVALID',
+      });
+    });
+
     it('close() is idempotent, and a closed signer refuses to sign', async () => {
       const s = await makeSigner();
       await s.sign(sha256(new TextEncoder().encode('before close')));
@@ -107,6 +131,9 @@ export function describeSignerContract(name: string, makeSigner: () => Promise<S
       await expect(s.close?.()).resolves.toBeUndefined();
       if (s.close) {
         await expect(s.sign(sha256(new TextEncoder().encode('after close')))).rejects.toMatchObject({
+          code: 'ERR_SIGNER_CLOSED',
+        });
+        await expect(s.signMessage?.(new TextEncoder().encode('after close'))).rejects.toMatchObject({
           code: 'ERR_SIGNER_CLOSED',
         });
       }

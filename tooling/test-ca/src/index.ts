@@ -12,6 +12,7 @@ import {
   type HardwareAttestation,
   type KeyAttributes,
   type PublicKey,
+  bytesToBase64,
   bytesToHex,
   publicKeyToSpki,
 } from '@erst/core';
@@ -105,6 +106,8 @@ interface IssueOptions {
   ca?: { ca: boolean; pathLength?: number };
   keyUsage?: x509.KeyUsageFlags;
   extensions?: x509.Extension[];
+  /** Hex; default a fresh random one. */
+  serialNumber?: string;
 }
 
 async function issue(o: IssueOptions): Promise<Cert> {
@@ -113,7 +116,7 @@ async function issue(o: IssueOptions): Promise<Cert> {
   if (o.keyUsage !== undefined) extensions.push(new x509.KeyUsagesExtension(o.keyUsage, true));
   extensions.push(...(o.extensions ?? []));
   return x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
+    serialNumber: o.serialNumber ?? randomSerial(),
     subject: o.subject,
     issuer: o.issuer,
     notBefore: o.notBefore,
@@ -138,6 +141,8 @@ export interface TestCaOptions {
   /** Make the root RSA 2048. */
   rsaRoot?: boolean;
   rootName?: string;
+  /** The intermediate's subject; default INTERMEDIATE_NAME. */
+  intermediateName?: string;
   /** The root's own properties, to make a defective root: validity, basicConstraints and keyUsage (null: extension absent). */
   root?: {
     notBefore?: Date;
@@ -182,7 +187,7 @@ export class TestCa {
     });
     const interKeys = await newKeys(options.rsaIntermediate);
     const intermediate = await issue({
-      subject: INTERMEDIATE_NAME,
+      subject: options.intermediateName ?? INTERMEDIATE_NAME,
       issuer: rootName,
       publicKey: interKeys.publicKey,
       signer: rootKeys,
@@ -512,4 +517,153 @@ export async function lookAlikeCertificates(n: number, now: Date, name = 'CN=Loo
       return pem(cert);
     }),
   );
+}
+
+// ---------- RFC 3161 Time-Stamp Authorities ----------
+
+export const TSA_ROOT_NAME = 'CN=Erst Test TSA Root CA, O=Erst Test';
+export const TSA_INTERMEDIATE_NAME = 'CN=Erst Test TSA Issuing CA, O=Erst Test';
+export const TSA_NAME = 'CN=Erst Test TSA, O=Erst Test';
+/** id-kp-timeStamping (RFC 3161 2.3). */
+export const OID_TIME_STAMPING = '1.3.6.1.5.5.7.3.8';
+const OID_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+
+/**
+ * How a TSA certificate carries extendedKeyUsage. RFC 3161 2.3 wants exactly
+ * timeStamping, critical; every other variant is one a verifier must refuse
+ * (and `openssl ts -reply` refuses to sign with).
+ */
+export const TSA_EKU_VARIANTS = ['critical', 'non-critical', 'absent', 'with-server-auth'] as const;
+export type TsaEku = (typeof TSA_EKU_VARIANTS)[number];
+
+export interface TsaCredentials {
+  /** The TSA certificate, PEM. */
+  certPem: string;
+  /** Its private key as PKCS#8 PEM: what `openssl ts -reply` and `openssl cms -sign` read. */
+  keyPem: string;
+  /** The certificates between it and the root, its issuer first: what a token carries beside it. */
+  intermediatesPem: string[];
+  /** The root to pin. */
+  rootPem: string;
+}
+
+/** A root and an issuing intermediate for TSA certificates, under names of their own. */
+export function tsaCa(now?: Date): Promise<TestCa> {
+  return TestCa.create({ now: now ?? new Date(), rootName: TSA_ROOT_NAME, intermediateName: TSA_INTERMEDIATE_NAME });
+}
+
+function pkcs8Pem(der: ArrayBuffer): string {
+  const b64 = bytesToBase64(new Uint8Array(der))
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
+  return `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`;
+}
+
+async function tsaKeys(rsa = false): Promise<Keys> {
+  return (await crypto.subtle.generateKey(rsa ? RSA : EC, true, ['sign', 'verify'])) as Keys;
+}
+
+function tsaExtensions(eku: TsaEku): x509.Extension[] {
+  if (eku === 'absent') return [];
+  const usages = eku === 'with-server-auth' ? [OID_TIME_STAMPING, OID_SERVER_AUTH] : [OID_TIME_STAMPING];
+  return [new x509.ExtendedKeyUsageExtension(usages, eku !== 'non-critical')];
+}
+
+/**
+ * A TSA certificate issued by `ca`'s intermediate, with an exportable key (a
+ * TSA outside this process signs with it), valid a year around `ca.now`
+ * unless told otherwise. ECDSA P-256 unless `rsa`.
+ */
+export async function issueTsa(
+  ca: TestCa,
+  options: { eku?: TsaEku; rsa?: boolean; subject?: string; notBefore?: Date; notAfter?: Date } = {},
+): Promise<TsaCredentials> {
+  const keys = await tsaKeys(options.rsa);
+  const now = ca.now.getTime();
+  const cert = await ca.issueWith('intermediate', {
+    subject: options.subject ?? TSA_NAME,
+    publicKey: keys.publicKey,
+    notBefore: options.notBefore ?? new Date(now - DAY),
+    notAfter: options.notAfter ?? new Date(now + YEAR),
+    ca: { ca: false },
+    keyUsage: x509.KeyUsageFlags.digitalSignature,
+    // A subject key identifier too, so that a SignerInfo may name the certificate by it.
+    extensions: [
+      ...tsaExtensions(options.eku ?? 'critical'),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return {
+    certPem: pem(cert),
+    keyPem: pkcs8Pem(await crypto.subtle.exportKey('pkcs8', keys.privateKey)),
+    intermediatesPem: [pem(ca.intermediate)],
+    rootPem: ca.rootPem,
+  };
+}
+
+/**
+ * A sound-looking TSA certificate (critical timeStamping EKU) issued by a
+ * certificate its chain must not allow to issue it: `leaf`, another TSA
+ * certificate, which is no CA; `sub-ca`, a proper CA below the issuing
+ * intermediate, whose path length (0) allows none.
+ */
+export async function tsaUnder(ca: TestCa, issuer: 'leaf' | 'sub-ca'): Promise<TsaCredentials> {
+  const issuerKeys = await tsaKeys();
+  const now = ca.now.getTime();
+  const valid = { notBefore: new Date(now - DAY), notAfter: new Date(now + YEAR) };
+  const middle = await ca.issueWith('intermediate', {
+    publicKey: issuerKeys.publicKey,
+    ...valid,
+    ...(issuer === 'leaf'
+      ? {
+          subject: 'CN=Erst Test TSA Acting As CA, O=Erst Test',
+          ca: { ca: false },
+          keyUsage: x509.KeyUsageFlags.digitalSignature,
+          extensions: tsaExtensions('critical'),
+        }
+      : {
+          subject: 'CN=Erst Test TSA Sub CA, O=Erst Test',
+          ca: { ca: true },
+          keyUsage: x509.KeyUsageFlags.keyCertSign,
+        }),
+  });
+  const keys = await tsaKeys();
+  const cert = await issue({
+    subject: TSA_NAME,
+    issuer: middle.subject,
+    publicKey: keys.publicKey,
+    signer: issuerKeys,
+    ...valid,
+    ca: { ca: false },
+    keyUsage: x509.KeyUsageFlags.digitalSignature,
+    extensions: tsaExtensions('critical'),
+  });
+  return {
+    certPem: pem(cert),
+    keyPem: pkcs8Pem(await crypto.subtle.exportKey('pkcs8', keys.privateKey)),
+    intermediatesPem: [pem(middle), pem(ca.intermediate)],
+    rootPem: ca.rootPem,
+  };
+}
+
+/**
+ * Another certificate for the same TSA key, with the same subject, issuer and
+ * serial (so a SignerInfo's issuer-and-serial names it too) but other
+ * validity dates: the substitution the signing-certificate attribute exists
+ * to catch.
+ */
+export async function tsaLookAlike(ca: TestCa, tsa: TsaCredentials): Promise<string> {
+  const real = new x509.X509Certificate(tsa.certPem);
+  const now = ca.now.getTime();
+  const cert = await ca.issueWith('intermediate', {
+    subject: real.subject,
+    publicKey: real.publicKey,
+    serialNumber: real.serialNumber,
+    notBefore: new Date(now - 2 * DAY),
+    notAfter: new Date(now + 2 * YEAR),
+    ca: { ca: false },
+    keyUsage: x509.KeyUsageFlags.digitalSignature,
+    extensions: tsaExtensions('critical'),
+  });
+  return pem(cert);
 }

@@ -6,7 +6,7 @@ import { REPO_ROOT, SIGNING_KEY_PEM, readVectorLines, runBatch, tempDir } from '
 import { afterAll } from 'vitest';
 import { InMemorySigner, generateKeyPair } from '@erst/signer-memory';
 import tar from 'tar-stream';
-import type { Report } from '../report.js';
+import type { Report } from '@erst/batch-verify';
 
 export const BATCH_BIN = join(REPO_ROOT, 'node_modules', '.bin', 'erst-batch');
 export { runBatch };

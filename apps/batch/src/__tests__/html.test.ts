@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { SIGNING_PUBLIC_KEY_HEX, chromiumPath, renderInChromium, run } from '@erst/fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Report } from '../report.js';
+import type { Report } from '@erst/batch-verify';
 import { breakSignature, gzip, makeTar, readReport, record2, runBatch, scratchDir, stranger } from './helpers.js';
 
 /** Loads a page in headless Chromium and returns the DOM after its scripts ran. */

@@ -4,8 +4,7 @@ import { ErstError } from '@erst/core';
 import { tempDir } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import { EXIT, exitCodeFor, formatError } from '../main.js';
-import type { Report } from '../report.js';
-import { exitCodeOf } from '../report.js';
+import { type Report, exitCodeOf } from '@erst/batch-verify';
 import { record2, runBatch } from './helpers.js';
 
 /**

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
-import type { Report } from '../report.js';
-import { parseShard, shardOf } from '../shard.js';
+import type { Report } from '@erst/batch-verify';
 import {
   breakSignature,
   gzip,
@@ -32,29 +30,6 @@ function comparable(
 }
 
 describe('shards', () => {
-  it('K/N is 1-based and checked', () => {
-    expect(parseShard('2/5')).toEqual({ index: 2, count: 5 });
-    for (const bad of ['0/3', '4/3', '1/0', 'a/b', '1', '1/2/3', '-1/2'])
-      expect(() => parseShard(bad), bad).toThrow(/--shard/);
-  });
-
-  it('assigns a record by its name only, spreading names evenly', () => {
-    const names = Array.from({ length: 4000 }, (_, i) => `archive.tar.gz:logs/${i}.json`);
-    const counts = [0, 0, 0, 0];
-    for (const n of names) {
-      const k = shardOf(n, 4);
-      expect(shardOf(n, 4)).toBe(k);
-      counts[k - 1]!++;
-    }
-    for (const c of counts) expect(c).toBeGreaterThan(900);
-    expect(shardOf('anything', 1)).toBe(1);
-    // The split is part of the contract (docs/batch.md): first 4 bytes of SHA-256(name), big-endian, mod N, plus 1.
-    for (const n of ['logs/a.json', 'archive.tar.gz:x/1.json']) {
-      expect(shardOf(n, 7)).toBe((createHash('sha256').update(n, 'utf8').digest().readUInt32BE(0) % 7) + 1);
-    }
-    expect([shardOf('logs/a.json', 4), shardOf('archive.tar.gz:x/1.json', 4)]).toEqual([1, 4]);
-  });
-
   it('the union of N shard reports, merged, equals the unsharded report (state lists too)', async () => {
     const d = scratchDir('erst-batch-shards-');
     const logs = join(d, 'logs');
@@ -174,8 +149,20 @@ describe('shards', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(why);
     }
+    // @erst/batch-verify refuses them as ERR_OPTIONS_INVALID (`reports`): here that is bad usage of merge.
+    expect((await runBatch(['merge', join(d, 's1.json')])).stderr).toMatch(
+      /^erst-batch: error ERR_USAGE: shard report 2\/2 missing/,
+    );
     const ok = await runBatch(['merge', join(d, 's2.json'), join(d, 's1.json'), '--json', '-', '-q']);
     expect(ok.code).toBe(0);
     expect((JSON.parse(ok.stdout) as Report).totals).toEqual({ records: 1, valid: 1, invalid: 0, unreadable: 0 });
+  });
+
+  it('a bad --shard is a usage error naming the flag (the library names its option `shard`)', async () => {
+    const r = await runBatch(['verify', scratchDir('erst-batch-shard-flag-'), '--shard', '4/3']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'erst-batch: error ERR_USAGE: --shard "4/3": expected K/N with 1 <= K <= N, for example 1/4\n',
+    );
   });
 });

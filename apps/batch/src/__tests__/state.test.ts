@@ -6,7 +6,7 @@ import { bytesToHex } from '@erst/core';
 import { SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { generateKeyPair } from '@erst/signer-memory';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Report } from '../report.js';
+import type { Report } from '@erst/batch-verify';
 import { BATCH_BIN, hasStackTrace, record2, runBatch, scratchDir, vectorRecords, writeKey } from './helpers.js';
 
 const PIN = ['--public-key', SIGNING_PUBLIC_KEY_HEX];

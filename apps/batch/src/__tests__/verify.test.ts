@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Report } from '../report.js';
+import type { Report } from '@erst/batch-verify';
 import {
   type Member,
   breakSignature,

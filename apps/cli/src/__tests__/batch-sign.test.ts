@@ -10,10 +10,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { jsonlSink, signBatch } from '@erst/batch-sign';
 import { REPO_ROOT, SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, run, runCli, tempDir } from '@erst/fixtures';
+import { InMemorySigner } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { progressLine } from '../batch-sign.js';
+import { exitCodeFor, formatError } from '../exit.js';
 
 const ERST = join(REPO_ROOT, 'node_modules', '.bin', 'erst');
 const COUNT = 4000;
@@ -283,6 +286,18 @@ describe('erst audit sign --batch (built binary)', () => {
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).toBe('');
   }, 120_000);
+
+  it("@erst/batch-sign's option errors read as erst's flags (ERR_USAGE, exit 2)", async () => {
+    const d = scratchDir('erst-batch-flags-');
+    const signer = InMemorySigner.fromPem(SIGNING_KEY_PEM);
+    const options = { signer, input: payloads, output: jsonlSink(join(d, 'o.jsonl')), concurrency: 0 };
+    const e = await signBatch(options).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(formatError(e)).toBe('erst: error ERR_USAGE: --concurrency must be a whole number from 1 to 1024');
+    expect(exitCodeFor(e)).toBe(2);
+  });
 
   it('progress text', () => {
     expect(progressLine(500, 2000, 2, true)).toBe(`[${'#'.repeat(8)}${'.'.repeat(22)}]  25% 500/2,000 250/s ETA 0:06`);

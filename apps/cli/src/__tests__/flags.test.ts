@@ -1,9 +1,10 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErstError } from '@erst/core';
-import { REPO_ROOT, runCli } from '@erst/fixtures';
+import { runCli, tempDir } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor, forCommandLine, formatError, inFlagTerms } from '../exit.js';
+import { sources } from './sources.js';
 
 describe('library errors name options; erst names its flags', () => {
   it('turns a bad option given by flag into ERR_USAGE naming the flag', () => {
@@ -45,6 +46,14 @@ describe('library errors name options; erst names its flags', () => {
 });
 
 describe('through the built binary', () => {
+  it('an --attestation-root that holds no certificate is ERR_USAGE naming the flag and the file (exit 2)', async () => {
+    const bad = join(tempDir('erst-flags-'), 'bad.pem');
+    writeFileSync(bad, 'hello');
+    const r = await runCli(['audit', 'verify', bad, '--attestation-root', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`erst: error ERR_USAGE: --attestation-root ${bad} holds no PEM certificate\n`);
+  });
+
   it('a bad --slot is ERR_USAGE naming the flag; a missing module names --pkcs11-module (signer error, exit 3)', async () => {
     const slot = await runCli(['hsm', 'info', '--slot', 'one']);
     expect(slot.code).toBe(2);
@@ -57,24 +66,6 @@ describe('through the built binary', () => {
   });
 });
 
-/** Every .ts file under packages/<name>/src and apps/<name>/src, tests left out. */
-function sources(): { file: string; text: string }[] {
-  const out: { file: string; text: string }[] = [];
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== '__tests__' && e.name !== 'node_modules') walk(p);
-      } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts'))
-        out.push({ file: p.slice(REPO_ROOT.length + 1), text: readFileSync(p, 'utf8') });
-    }
-  };
-  for (const top of ['packages', 'apps']) {
-    for (const pkg of readdirSync(join(REPO_ROOT, top))) walk(join(REPO_ROOT, top, pkg, 'src'));
-  }
-  return out;
-}
-
 describe('the error discipline holds in every source file', () => {
   const files = sources();
 
@@ -83,12 +74,12 @@ describe('the error discipline holds in every source file', () => {
     expect(files.filter((f) => /instanceof ErstError\b/.test(f.text)).map((f) => f.file)).toEqual([]);
   });
 
-  it('libraries never name an erst flag in code (only comments), except node-io, which translates flags', () => {
+  it('libraries never name an erst flag in code (only comments), except the CLI harness, which translates flags', () => {
     const flags =
       /--(software-private-key|key-file|pkcs11-module|pin-file|token-label|slot|key-label|key-id|piv-slot|attestation-chain|no-attestation|require-attestation|schema|label|id|state-key|public-key|attestation-root)\b/;
     const offending: string[] = [];
     for (const f of files) {
-      if (!f.file.startsWith('packages/') || f.file.startsWith('packages/node-io/')) continue;
+      if (!f.file.startsWith('packages/') || f.file.startsWith('packages/cli-harness/')) continue;
       f.text.split('\n').forEach((line, i) => {
         const code = line.trim();
         if (code.startsWith('*') || code.startsWith('//') || code.startsWith('/*')) return;

@@ -10,6 +10,9 @@ const COMMANDS = [
   'keys public',
   'hsm info',
   'hsm keys generate',
+  'log init',
+  'log verifier-key',
+  'log verify',
 ];
 
 /** `erst <command> --help` as a terminal this many columns wide shows it (undefined: not a terminal). */

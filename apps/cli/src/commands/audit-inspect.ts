@@ -1,9 +1,9 @@
-import { bytesToHex, parseRecord, parseStrictJson, sha256 } from '@erst/core';
-import { helpExample } from '@erst/node-io';
+import { parseRecord, parseStrictJson } from '@erst/core';
+import { type RunContext, handle, helpExample } from '@erst/cli-harness';
+import type { DescribedTimestampToken } from '@erst/verify';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../exit.js';
 import { readInputFile } from '../io.js';
-import { type RunContext, handle } from '../main.js';
 import { describeVendor, displayLines } from '../output.js';
 
 interface InspectArgs {
@@ -12,10 +12,33 @@ interface InspectArgs {
   json?: boolean;
 }
 
+/**
+ * The lines `inspect` prints for a record's timestamp token: what the token
+ * says, read without verifying it (that needs pinned TSA roots), and whether
+ * it is over this record's trace_hash at all.
+ */
+export function timestampLines(t: DescribedTimestampToken | null): string[] {
+  if (!t) return ['timestamp token:  (none)'];
+  if (t.error) return [`timestamp token:  does not parse (${t.error})`];
+  const accuracy = t.accuracy === null ? 'no stated accuracy' : `accuracy ±${t.accuracy} ms`;
+  return [
+    `timestamp token:  genTime ${t.gen_time} (${accuracy}); not verified here (use erst audit verify with the TSA's root)`,
+    `  TSA:            ${t.tsa ?? '(the token does not carry its certificate)'}`,
+    `  serial:         ${t.serial}`,
+    `  policy:         ${t.policy}`,
+    `  imprint:        ${
+      t.imprint_matches_trace_hash
+        ? 'matches trace_hash'
+        : `does NOT match trace_hash (a ${t.hash_algorithm} imprint of something else: a token moved from another record)`
+    }`,
+    `  certificates:   ${t.certificates.length ? t.certificates.join('; ') : '(none)'}`,
+  ];
+}
+
 export function inspectCommand(ctx: RunContext): CommandModule<object, InspectArgs> {
   return {
     command: 'inspect <file>',
-    describe: 'Show what a record is: format, signed and unsigned fields, hash input, attestation',
+    describe: 'Show what a record is: format, signed and unsigned fields, hash input, attestation, timestamp token',
     builder: (y: Argv) =>
       y
         .positional('file', { type: 'string', demandOption: true, describe: 'Record file' })
@@ -29,51 +52,15 @@ export function inspectCommand(ctx: RunContext): CommandModule<object, InspectAr
           helpExample('$0 audit inspect log.json --hash-input | sha256sum', 'Recompute trace_hash by hand'),
         ) as unknown as Argv<InspectArgs>,
     handler: handle(ctx, async (argv: InspectArgs) => {
-      const rec = parseRecord(parseStrictJson(readInputFile(argv.file)));
+      const bytes = readInputFile(argv.file);
       if (argv['hash-input']) {
-        process.stdout.write(rec.hashInput);
+        process.stdout.write(parseRecord(parseStrictJson(bytes)).hashInput);
         return EXIT.OK;
       }
-      const digest = bytesToHex(sha256(rec.hashInput));
-      const att = rec.attestation;
-      // Parsing certificates loads @peculiar/x509: only when there is an attestation.
-      const described = att ? (await import('@erst/attestation')).describeAttestation(att) : null;
-      const summary = {
-        file: argv.file,
-        format: rec.format,
-        algorithm: rec.algorithm,
-        public_key: bytesToHex(rec.publicKey.raw),
-        transaction_hash: rec.transactionHash ?? null,
-        timestamp: rec.timestamp ?? null,
-        claimed_hash: rec.claimedHash,
-        computed_hash: digest,
-        hash_matches: digest === rec.claimedHash,
-        signs:
-          rec.signedMessage === 'digest'
-            ? 'the 32-byte SHA-256 digest of the hash input'
-            : 'the 64 ASCII hex characters of the digest',
-        hash_input_bytes: rec.hashInput.length,
-        covered: rec.covered,
-        uncovered: rec.uncovered,
-        attestation: att
-          ? {
-              token_info: att.token_info,
-              key_non_exportable: att.key_non_exportable,
-              key_attributes: att.key_attributes ?? null,
-              retrieved_at: att.retrieved_at,
-              // As the record states them, plus what each PEM actually holds (null where it does not parse).
-              // Not validated: `erst audit verify --attestation-root` does that.
-              certificates: (att.certificates ?? []).map((c, i) => ({
-                subject: c.subject,
-                issuer: c.issuer,
-                serial: c.serial,
-                parsed: described?.certificates[i] ?? null,
-              })),
-              vendor: described?.vendor ?? null,
-              errors: described?.errors ?? [],
-            }
-          : null,
-      };
+      // Loaded here: parsing certificates pulls in @peculiar/x509, which --hash-input does not need.
+      const { describeRecord } = await import('@erst/verify');
+      const summary = { file: argv.file, ...(await describeRecord(bytes)) };
+      const digest = summary.computed_hash;
       if (argv.json) {
         process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
         return EXIT.OK;
@@ -85,11 +72,23 @@ export function inspectCommand(ctx: RunContext): CommandModule<object, InspectAr
         `transaction hash: ${summary.transaction_hash ?? '(none)'}`,
         `timestamp:        ${summary.timestamp ?? '(none)'}`,
         `hash:             ${summary.claimed_hash} (${summary.hash_matches ? 'matches the content' : `content hashes to ${digest}`})`,
-        `signature over:   ${summary.signs}`,
+        `signature over:   ${summary.has_signature ? summary.signs : '(no signature: sealed by its log proof)'}`,
         `hash input:       ${summary.hash_input_bytes} bytes (print them with --hash-input)`,
         `signed fields:    ${summary.covered.join(', ')}`,
         `unsigned fields:  ${summary.uncovered.length ? `${summary.uncovered.join(', ')} (can be changed without detection)` : '(none)'}`,
       ];
+      const proof = summary.log_proof;
+      if (proof) {
+        out.push(
+          proof.error
+            ? `log proof:        does not parse (${proof.error})`
+            : `log proof:        index ${proof.index} of ${proof.tree_size} in log "${proof.origin}", ` +
+                `${proof.proof_hashes} proof hash(es); checkpoint signed by ` +
+                `${proof.signatures.map((x) => `${x.name}+${x.key_id}`).join(', ') || 'nobody'}; ` +
+                'not verified here (use erst audit verify)',
+        );
+      }
+      if (summary.format === '2.1.0') out.push(...timestampLines(summary.timestamp_token));
       if (summary.attestation) {
         const a = summary.attestation;
         out.push(

@@ -1,5 +1,6 @@
 import {
   ErstError,
+  type JsonObject,
   type JsonValue,
   type SignInput,
   type WritableSchema,
@@ -9,18 +10,17 @@ import {
   parseSignDocument,
   parseStrictJson,
 } from '@erst/core';
-import { helpExample } from '@erst/node-io';
+import { openSignerLog, signRecordToLog } from '@erst/batch-sign';
 import type { Argv, CommandModule } from 'yargs';
-import { type BatchArgs, signBatch, withBatchOptions } from '../batch-sign.js';
+import { type BatchArgs, signBatchCommand, withBatchOptions } from '../batch-sign.js';
 import { EXIT } from '../exit.js';
 import { readArgument, writeOutput } from '../io.js';
-import { type RunContext, handle } from '../main.js';
+import { type RunContext, handle, helpExample } from '@erst/cli-harness';
 import { displayLines } from '../output.js';
 import { type SignerArgs, openSigner, withSignerOptions } from '../signers.js';
 
 interface SignArgs extends SignerArgs, BatchArgs {
   payload?: string;
-  schema: string;
   'transaction-hash'?: string;
   out?: string;
 }
@@ -56,9 +56,8 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
         .option('payload', { type: 'string', nargs: 1, describe: 'Payload document: JSON text, @file, or - for stdin' })
         .option('schema', {
           type: 'string',
-          choices: ['2.0.0', '1.1.0'],
-          default: '2.0.0',
-          describe: 'Record format to write',
+          choices: ['2.0.0', '2.1.0', '1.1.0'],
+          describe: 'Record format to write (default 2.0.0; 2.1.0 with --log)',
         })
         .option('transaction-hash', { type: 'string', describe: 'Transaction hash (64 hex) for a bare payload' })
         .option('out', {
@@ -83,24 +82,52 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
             ['erst-sim | $0 audit sign --payload - --transaction-hash <hex>', '--schema 1.1.0'],
             'Sign a bare payload from stdin as an erst Go 1.1.0 record',
           ),
+        )
+        .example(
+          helpExample(
+            [
+              '$0 audit sign --batch payloads.jsonl --out records.jsonl',
+              '--log /srv/log --no-record-signature --hsm-provider pkcs11',
+            ],
+            'Log a batch: one token signature (the checkpoint) for all of it',
+          ),
         ) as unknown as Argv<SignArgs>,
     handler: handle(ctx, async (argv: SignArgs) => {
-      if (argv.batch !== undefined) return signBatch(argv, () => openSigner(argv, process.env, true));
+      argv.schema ??= argv.log === undefined ? '2.0.0' : '2.1.0';
+      if (argv.batch !== undefined) return signBatchCommand(argv, () => openSigner(argv, process.env, true));
       const { text } = readArgument(argv.payload!);
       const { transactionHash, payload } = payloadDocument(parseStrictJson(text), argv['transaction-hash']);
       const signer = await openSigner(argv);
       try {
-        const record = await generateWithSigner(
-          signer,
-          { transactionHash, payload },
-          { schema: argv.schema as WritableSchema },
-        );
+        let logged = '';
+        let record: JsonObject;
+        if (argv.log === undefined) {
+          record = (await generateWithSigner(
+            signer,
+            { transactionHash, payload },
+            { schema: argv.schema as WritableSchema },
+          )) as unknown as JsonObject;
+        } else {
+          const log = await openSignerLog(argv.log, signer);
+          try {
+            const signed = await signRecordToLog(
+              log,
+              signer,
+              { transactionHash, payload },
+              { recordSignature: argv['record-signature'] },
+            );
+            record = signed as unknown as JsonObject;
+            logged = `, logged in ${argv.log} (${log.origin}) at index ${log.size - 1}`;
+          } finally {
+            await log.close();
+          }
+        }
         const json = `${JSON.stringify(record, null, 2)}\n`;
         if (argv.out) {
           writeOutput(argv.out, json);
           const key = bytesToHex((await signer.publicKey()).raw);
           process.stderr.write(
-            `${displayLines([`signed ${transactionHash} as ${record.version} with ${signer.algorithm} key ${key} -> ${argv.out}`])}\n`,
+            `${displayLines([`signed ${transactionHash} as ${record.version} with ${signer.algorithm} key ${key}${logged} -> ${argv.out}`])}\n`,
           );
         } else {
           process.stdout.write(json);

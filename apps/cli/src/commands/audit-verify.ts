@@ -1,12 +1,17 @@
 import { isErstError } from '@erst/core';
 import { Verifier, type VerifyResult, isMalformed, unreadableResult } from '@erst/verify';
-import { helpExample } from '@erst/node-io';
+import {
+  type RunContext,
+  type TrustArgs,
+  handle,
+  helpExample,
+  trustOptions,
+  withTrustOptions,
+} from '@erst/cli-harness';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT, EXIT_HELP, formatError } from '../exit.js';
 import { readInputFile } from '../io.js';
-import { type RunContext, handle } from '../main.js';
 import { describeResult, jsonResult } from '../output.js';
-import { type TrustArgs, trustOptions, withTrustOptions } from '../trust-args.js';
 
 interface VerifyArgs extends TrustArgs {
   files?: string[];

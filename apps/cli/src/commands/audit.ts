@@ -1,5 +1,5 @@
+import type { RunContext } from '@erst/cli-harness';
 import type { Argv, CommandModule } from 'yargs';
-import type { RunContext } from '../main.js';
 import { inspectCommand } from './audit-inspect.js';
 import { signCommand } from './audit-sign.js';
 import { verifyCommand } from './audit-verify.js';

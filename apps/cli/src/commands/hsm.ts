@@ -1,9 +1,8 @@
 import { bytesToHex, publicKeyToPem } from '@erst/core';
 import type { HsmInfo, HsmKey, HsmMechanism } from '@erst/signer-pkcs11';
-import { helpExample } from '@erst/node-io';
+import { type RunContext, handle, helpExample } from '@erst/cli-harness';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT, inFlagTerms } from '../exit.js';
-import { type RunContext, handle } from '../main.js';
 import { displayLines } from '../output.js';
 import { type TokenArgs, resolvePin, withTokenOptions } from '../pkcs11-args.js';
 

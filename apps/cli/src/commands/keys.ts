@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { ErstError, publicKeyToPem, bytesToHex } from '@erst/core';
 import { generateKeyPair } from '@erst/signer-memory';
-import { helpExample } from '@erst/node-io';
+import { type RunContext, handle, helpExample } from '@erst/cli-harness';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../exit.js';
 import { writeOutput } from '../io.js';
-import { type RunContext, handle } from '../main.js';
 import { displayLines } from '../output.js';
 import { type SignerArgs, openSigner, withSignerOptions } from '../signers.js';
 

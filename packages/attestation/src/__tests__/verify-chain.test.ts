@@ -297,8 +297,10 @@ describe('chain search cost', () => {
     const many = await lookAlikeCertificates(800, NOW);
     clearValidationCache();
     const verify = vi.spyOn(x509.X509Certificate.prototype, 'verify');
+    // Only the check is timed: building the 800-certificate record is the test's own cost.
+    const attestation = attestationFor(many);
     const t = performance.now();
-    const r = await check(attestationFor(many), [ca.rootPem]);
+    const r = await check(attestation, [ca.rootPem]);
     expect(performance.now() - t).toBeLessThan(2000);
     expect(codes(r)).toEqual(['ERR_ATTESTATION_TOO_MANY_CERTS']);
     expect(r.attested).toBe(false);

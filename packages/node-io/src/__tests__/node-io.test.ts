@@ -8,8 +8,8 @@ import {
   LineSplitter,
   atomicTempPath,
   isAtomicTempName,
+  loadTrustOptions,
   readInputFile,
-  trustOptions,
   writeFileAtomic,
   writeFileAtomicAsync,
 } from '../index.js';
@@ -33,17 +33,12 @@ describe('@erst/node-io', () => {
       'createAtomicTemp',
       'fileError',
       'fsyncDirectory',
-      'helpExample',
-      'helpWidth',
       'isAtomicTempName',
-      'joinPemValues',
+      'loadTrustOptions',
       'notRegularFile',
       'openInputFile',
       'readInputFile',
       'readTextFile',
-      'redactUsageMessage',
-      'trustOptions',
-      'withTrustOptions',
       'writeFileAtomic',
       'writeFileAtomicAsync',
       'writeOutput',
@@ -106,7 +101,7 @@ describe('@erst/node-io', () => {
     expect(() => readInputFile(join(d, 'big'), 10)).toThrow(expect.objectContaining({ code: 'ERR_INPUT_TOO_LARGE' }));
   });
 
-  it('trustOptions reads keys (@file), trust files with roots relative to them, and attestation roots', () => {
+  it('loadTrustOptions reads keys (@file), trust files with roots relative to them, and attestation roots', () => {
     const d = tempDir('erst-node-io-');
     mkdirSync(join(d, 'trust', 'roots'), { recursive: true });
     const root = readFileSync(vectorPath('attestation-chain/root.pem'), 'utf8');
@@ -120,10 +115,10 @@ describe('@erst/node-io', () => {
       }),
     );
     writeFileSync(join(d, 'pub.hex'), SIGNING_PUBLIC_KEY_HEX);
-    const o = trustOptions({
-      'public-key': [`@${join(d, 'pub.hex')}`],
-      trust: join(d, 'trust', 'trust.json'),
-      'attestation-root': [join(d, 'trust', 'roots', 'root.pem')],
+    const o = loadTrustOptions({
+      publicKeys: [`@${join(d, 'pub.hex')}`],
+      trustFile: join(d, 'trust', 'trust.json'),
+      attestationRoots: [join(d, 'trust', 'roots', 'root.pem')],
     });
     expect(o.publicKeys).toEqual([SIGNING_PUBLIC_KEY_HEX]);
     expect(o.attestationRoots).toEqual([root]);
@@ -134,8 +129,8 @@ describe('@erst/node-io', () => {
     // The options are plain data: they survive structured cloning into worker threads.
     expect(structuredClone(o)).toEqual(o);
     writeFileSync(join(d, 'not-a-cert.pem'), 'hello');
-    expect(() => trustOptions({ 'attestation-root': [join(d, 'not-a-cert.pem')] })).toThrow(
-      expect.objectContaining({ code: 'ERR_USAGE' }),
+    expect(() => loadTrustOptions({ attestationRoots: [join(d, 'not-a-cert.pem')] })).toThrow(
+      expect.objectContaining({ code: 'ERR_OPTIONS_INVALID', details: { options: ['attestationRoots'] } }),
     );
     expect(existsSync(d)).toBe(true);
   });

@@ -1,8 +1,27 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, packPackage, run, tempDir, undocumentedExports, tarballProblems, vectorPath } from '@erst/fixtures';
+import { bytesToBase64, generateWithSigner, seedSigner, timestampImprint, withTimestampToken } from '@erst/core';
+import { startTestTsa } from '@erst/test-tsa';
+import { requestTimestamp } from '@erst/timestamp/client';
 import { describe, expect, it } from 'vitest';
 import * as surface from '../index.js';
+
+/** A 2.1.0 record with a token from a test TSA, and the root to pin: what the installed copy must verify. */
+async function timestamped(): Promise<{ record: string; root: string }> {
+  const tsa = await startTestTsa();
+  try {
+    const rec = await generateWithSigner(
+      seedSigner(new Uint8Array(32).fill(3)),
+      { transactionHash: 'ab'.repeat(32), payload: { note: 'stamped' } },
+      { schema: '2.1.0', attestation: null },
+    );
+    const { token } = await requestTimestamp(tsa.url, timestampImprint(rec));
+    return { record: JSON.stringify(withTimestampToken(rec, bytesToBase64(token))), root: tsa.rootPem };
+  } finally {
+    await tsa.close();
+  }
+}
 
 /**
  * What a third party gets: `npm pack` the packages @erst/verify needs,
@@ -14,12 +33,12 @@ describe('@erst/verify installed alone', () => {
     timeout: 240_000,
   }, async () => {
     const dir = tempDir('erst-pack-');
-    for (const pkg of ['core', 'attestation', 'verify']) {
+    for (const pkg of ['core', 'attestation', 'tlog', 'timestamp', 'verify']) {
       const r = await run('pnpm', ['pack', '--pack-destination', dir], { cwd: join(REPO_ROOT, 'packages', pkg) });
       expect(r.code, r.stderr).toBe(0);
     }
     const tarballs = readdirSync(dir).filter((f) => f.endsWith('.tgz'));
-    expect(tarballs).toHaveLength(3);
+    expect(tarballs).toHaveLength(5);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'third-party', private: true, type: 'module' }));
     const install = await run(
       'npm',
@@ -31,9 +50,13 @@ describe('@erst/verify installed alone', () => {
     // Nothing native, and no fs or network in what @erst/* ships.
     const ls = await run('find', ['node_modules', '-name', '*.node'], { cwd: dir });
     expect(ls.stdout.trim()).toBe('');
-    for (const pkg of ['core', 'verify', 'attestation']) {
+    for (const pkg of ['core', 'verify', 'attestation', 'tlog', 'timestamp']) {
       const distDir = join(dir, 'node_modules', '@erst', pkg, 'dist');
-      for (const f of readdirSync(distDir).filter((n) => n.endsWith('.js'))) {
+      // @erst/timestamp/client asks a TSA with fetch: its own entry point, which @erst/verify never imports.
+      const shipped = readdirSync(distDir).filter(
+        (n) => n.endsWith('.js') && !(pkg === 'timestamp' && n === 'client.js'),
+      );
+      for (const f of shipped) {
         const src = readFileSync(join(distDir, f), 'utf8');
         expect(src, `${pkg}/${f}`).not.toMatch(
           /from ['"](node:)?(fs|net|http|https|child_process)['"]|fetch\(|pkcs11js/,
@@ -55,12 +78,22 @@ describe('@erst/verify installed alone', () => {
       const tampered = JSON.parse(readFileSync(${JSON.stringify(vectorPath('erst-go-1.1.0.jsonl'))}, 'utf8').split('\\n')[0]);
       tampered.payload.logs[0] += '!';
       const t = await v.verify(JSON.stringify(tampered));
-      console.log(JSON.stringify({ ok, bad, tampered: t.errors.map((e) => e.code) }));
+      // A timestamped record: @erst/timestamp, loaded on demand, from its tarball.
+      const s = await new Verifier({ tsaRoots: [readFileSync('tsa-root.pem', 'utf8')] }).verify(readFileSync('stamped.json'));
+      console.log(JSON.stringify({ ok, bad, tampered: t.errors.map((e) => e.code), stamped: s.timestamp_token?.verified ?? null }));
     `;
     writeFileSync(join(dir, 'check.mjs'), script);
+    const stamped = await timestamped();
+    writeFileSync(join(dir, 'stamped.json'), stamped.record);
+    writeFileSync(join(dir, 'tsa-root.pem'), stamped.root);
     const r = await run('node', ['check.mjs'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ ok: 19, bad: 0, tampered: ['ERR_HASH_MISMATCH', 'ERR_SIGNATURE_INVALID'] });
+    expect(JSON.parse(r.stdout)).toEqual({
+      ok: 19,
+      bad: 0,
+      tampered: ['ERR_HASH_MISMATCH', 'ERR_SIGNATURE_INVALID'],
+      stamped: true,
+    });
   });
 });
 

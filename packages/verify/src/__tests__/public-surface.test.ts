@@ -12,6 +12,7 @@ describe('@erst/verify public surface', () => {
         'Verifier',
         'checkAttestationRoot',
         'checkEd25519PublicKey',
+        'describeRecord',
         'isErstError',
         'isLowS',
         'isMalformed',

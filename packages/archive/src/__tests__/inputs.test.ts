@@ -1,0 +1,84 @@
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type Item, readInputs } from '../node.js';
+import { gzip, makeTar, scratchDir } from './helpers.js';
+
+/** What a consumer sees, copying each record's bytes before pulling the next (as the contract says). */
+async function collect(
+  inputs: string[],
+  options: Partial<Parameters<typeof readInputs>[1]> = {},
+): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for await (const item of readInputs(inputs, { maxBytes: 1000, accept: () => true, ...options })) {
+    out.push(
+      item.kind === 'record'
+        ? [item.source, Buffer.from(item.bytes).toString('utf8')]
+        : [item.source, `${item.scope}:${item.code}`],
+    );
+  }
+  return out;
+}
+
+describe('readInputs', () => {
+  it('directories: sorted, recursive, *.json only; the same items whether read synchronously or ahead asynchronously', async () => {
+    const d = scratchDir('erst-inputs-');
+    mkdirSync(join(d, 'b', 'c'), { recursive: true });
+    writeFileSync(join(d, 'b', 'c', '2.json'), '{"two":2}');
+    writeFileSync(join(d, 'b', '1.json'), '{"one":1}');
+    writeFileSync(join(d, 'a.json'), '{"a":0}');
+    writeFileSync(join(d, 'big.json'), 'x'.repeat(2000));
+    writeFileSync(join(d, 'empty.json'), '');
+    writeFileSync(join(d, 'skip.txt'), 'no');
+    mkdirSync(join(d, 'dir.json'));
+    symlinkSync(join(d, 'a.json'), join(d, 'link.json'));
+    const expected: [string, string][] = [
+      [`${d}/a.json`, '{"a":0}'],
+      [`${d}/b/1.json`, '{"one":1}'],
+      [`${d}/b/c/2.json`, '{"two":2}'],
+      [`${d}/big.json`, 'record:ERR_INPUT_TOO_LARGE'],
+      [`${d}/empty.json`, ''],
+      [`${d}/link.json`, '{"a":0}'],
+    ];
+    expect(await collect([d])).toEqual(expected);
+    expect(await collect([d], { asyncReads: true, readAhead: 3 })).toEqual(expected);
+  });
+
+  it('.jsonl: lines across read boundaries (1 MiB reads into one reused buffer) come out whole', async () => {
+    const d = scratchDir('erst-inputs-');
+    const lines: string[] = [];
+    let size = 0;
+    for (let i = 0; size < 3.5 * 1024 * 1024; i++) {
+      const line = `{"i":${i},"pad":"${String.fromCharCode(97 + (i % 26)).repeat(500 + ((i * 7919) % 900))}"}`;
+      lines.push(line);
+      size += line.length + 1;
+    }
+    writeFileSync(join(d, 'x.jsonl'), `${lines.join('\n')}\n`);
+    const got = await collect([join(d, 'x.jsonl')], { maxBytes: 10_000 });
+    expect(got).toHaveLength(lines.length);
+    got.forEach(([source, text], i) => {
+      expect(source).toBe(`${join(d, 'x.jsonl')}:${i + 1}`);
+      expect(text).toBe(lines[i]);
+    });
+  });
+
+  it('archives: a scratch buffer reused between members still yields each member whole', async () => {
+    const members = Array.from({ length: 50 }, (_, i) => ({
+      name: `m/${i}.json`,
+      data: `{"n":${i},"s":"${'z'.repeat(i * 37)}"}`,
+    }));
+    const d = scratchDir('erst-inputs-');
+    writeFileSync(join(d, 'a.tgz'), gzip((await makeTar(members)).tar));
+    const got = await collect([join(d, 'a.tgz')], { maxBytes: 10_000 });
+    expect(got).toEqual(members.map((m) => [`${join(d, 'a.tgz')}:${m.name}`, m.data]));
+  });
+
+  it('only reads what the shard accepts', async () => {
+    const d = scratchDir('erst-inputs-');
+    writeFileSync(join(d, 'a.json'), '{}');
+    writeFileSync(join(d, 'b.json'), '{}');
+    const items: Item[] = [];
+    for await (const it of readInputs([d], { maxBytes: 100, accept: (s) => s.endsWith('b.json') })) items.push(it);
+    expect(items.map((i) => i.source)).toEqual([`${d}/b.json`]);
+  });
+});

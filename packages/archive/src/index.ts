@@ -1,0 +1,7 @@
+export type { ByteSource } from './bytes.js';
+export { kindByName } from './item.js';
+export type { InputKind, Item } from './item.js';
+export { readJsonl } from './jsonl.js';
+export type { StreamOptions } from './jsonl.js';
+export { readTar } from './tar.js';
+export type { TarOptions } from './tar.js';

@@ -1,0 +1,12 @@
+export { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, signBatch } from './sign-batch.js';
+export type { BadLine, BatchCounts, BatchProgress, BatchResult, SignBatchOptions } from './sign-batch.js';
+export { openBatchInput, streamBatchInput } from './input.js';
+export type { BatchSource } from './input.js';
+export { directorySink } from './directory-sink.js';
+export { jsonlSink } from './jsonl-sink.js';
+export type { BatchRecord, Previous, RecordSink, ResumeContext } from './sink.js';
+export type { GroupStage, StageContext } from './group-commit.js';
+export { journalPath, logStage } from './log-stage.js';
+export type { LogStage, LogStageOptions, LogStageStats, LogStep } from './log-stage.js';
+export { initSignerLog, openSignerLog, signRecordToLog } from './signer-log.js';
+export type { SignerLogOptions } from './signer-log.js';

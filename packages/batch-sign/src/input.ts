@@ -1,0 +1,110 @@
+import { createReadStream, statSync } from 'node:fs';
+import type { ReadStream } from 'node:fs';
+import { DEFAULT_MAX_INPUT_BYTES, type SignInput, isErstError, parseSignDocument, parseStrictJson } from '@erst/core';
+import { type Line, LineSplitter, openInputFile } from '@erst/node-io';
+
+/** Where a batch's payload lines come from: a file opened by `openBatchInput`, or any byte stream (stdin). */
+export interface BatchSource {
+  /** How messages name the input: its path, or a label such as `<stdin>`. */
+  readonly name: string;
+  /** The input's bytes, read once. */
+  readonly chunks: AsyncIterable<Uint8Array>;
+  /** How many lines the input holds, for progress; undefined when that cannot be known in advance (a stream). */
+  countLines(): Promise<number | undefined>;
+  /** Stops reading and releases the file (idempotent); never closes a stream the caller passed in. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a batch's input file. Only a regular file is opened (no FIFO, whose
+ * open would block, and a signal with it; no device, no directory), so open
+ * it before anything slow, such as a token, is set up.
+ *
+ * @throws ErstError `ERR_FILE_NOT_FOUND`, `ERR_FILE_IS_DIRECTORY`, `ERR_FILE_NOT_REGULAR`, `ERR_FILE_UNREADABLE`.
+ * @example
+ * const input = await openBatchInput('payloads.jsonl');
+ */
+export async function openBatchInput(path: string): Promise<BatchSource> {
+  const handle = await openInputFile(path);
+  let stream: ReadStream | undefined;
+  let closed = false;
+  return {
+    name: path,
+    get chunks() {
+      stream ??= handle.createReadStream({ highWaterMark: 1 << 20 });
+      return stream as AsyncIterable<Uint8Array>;
+    },
+    countLines: () => countLines(path),
+    // The stream owns the handle once it exists (autoClose), the handle itself before.
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      if (stream) stream.destroy();
+      else await handle.close();
+    },
+  };
+}
+
+/** A batch read from a stream the caller owns (stdin, a socket, a generator): never counted, never closed here. */
+export function streamBatchInput(chunks: AsyncIterable<Uint8Array>, name = '<stream>'): BatchSource {
+  return { name, chunks, countLines: async () => undefined, close: async () => {} };
+}
+
+/** Newlines in a regular file (plus an unterminated last line): a total for progress, nothing more. */
+async function countLines(path: string): Promise<number | undefined> {
+  try {
+    if (!statSync(path).isFile()) return undefined;
+    let n = 0;
+    let last = 0x0a;
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+      for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) n++;
+      last = chunk[chunk.length - 1]!;
+    }
+    return last === 0x0a ? n : n + 1;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The lines of a source, as node-io's splitter cuts them: over-long lines are reported, never buffered. */
+export async function* readLines(source: BatchSource, stopped: () => boolean): AsyncGenerator<Line> {
+  const splitter = new LineSplitter(DEFAULT_MAX_INPUT_BYTES);
+  for await (const chunk of source.chunks) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for (const l of splitter.push(buf)) {
+      if (stopped()) return;
+      yield l;
+    }
+  }
+  if (!stopped()) yield* splitter.end();
+}
+
+/** A line that is not a `{transaction_hash, payload}` document: its code and a message for the person who wrote it. */
+export class LineError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The {transaction_hash, payload} document of one line, read by core's one
+ * parser (a bare payload has no hash to go by in a batch). The hash is
+ * checked as 64 hex there, before it becomes a file name.
+ */
+export function lineDocument(bytes: Uint8Array): SignInput {
+  try {
+    return parseSignDocument(parseStrictJson(bytes));
+  } catch (e) {
+    if (!isErstError(e)) throw e;
+    if (e.details?.missing === 'transactionHash') {
+      throw new LineError(
+        e.code,
+        'no "transaction_hash": in a batch every line is {"transaction_hash": "<64 hex>", "payload": {...}}',
+      );
+    }
+    throw new LineError(e.code, e.message);
+  }
+}

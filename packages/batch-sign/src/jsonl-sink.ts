@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import { type FileHandle, open, stat } from 'node:fs/promises';
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  ErstError,
+  type JsonObject,
+  type JsonValue,
+  canonicalize,
+  parseStrictJson,
+} from '@erst/core';
+import { LineSplitter } from '@erst/node-io';
+import type { BatchRecord, Previous, RecordSink, ResumeContext } from './sink.js';
+
+/** Bytes of lines gathered per write() call: large enough to amortize the syscall, far below V8's string cap. */
+const WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
+
+const TX_HASH = /^[0-9a-f]{64}$/;
+
+/** A transaction already in the output: its line, and for a 1.x record the digest of its payload. */
+interface Resumed {
+  line: number;
+  payload: string | null;
+}
+
+/**
+ * Output to one `.jsonl` file, one record per line, appended whole. A crash
+ * can leave at most a partial last line, which the next run cuts off.
+ *
+ * @example
+ * await signBatch({ input: 'payloads.jsonl', output: jsonlSink('records.jsonl'), signer });
+ */
+export function jsonlSink(path: string): RecordSink {
+  return new JsonlSink(path);
+}
+
+class JsonlSink implements RecordSink {
+  readonly target: string;
+  #done = new Map<string, Resumed>();
+  #handle: FileHandle | undefined;
+
+  constructor(path: string) {
+    this.target = path;
+  }
+
+  async open(context: ResumeContext): Promise<void> {
+    this.#done = await resumeJsonl(this.target, context);
+    this.#handle = await open(this.target, 'a', 0o644);
+  }
+
+  async previous(transactionHash: string, payload: JsonObject): Promise<Previous> {
+    const resumed = this.#done.get(transactionHash);
+    if (!resumed) return { state: 'absent' };
+    if (resumed.payload !== null && resumed.payload !== payloadDigest(payload)) {
+      return {
+        state: 'conflict',
+        code: 'ERR_OUTPUT_WRITE',
+        message: `${this.target} line ${resumed.line} claims this transaction_hash (which 1.x records do not sign) for another payload; not signed`,
+      };
+    }
+    return { state: 'done' };
+  }
+
+  /**
+   * The group's lines in the order they were signed, in as few writes as
+   * possible: one per WRITE_CHUNK_BYTES, because a group a log checkpoint
+   * releases can hold every record of a large batch, far more than one
+   * string may (V8 caps strings at about 512 MiB).
+   */
+  async write(group: readonly BatchRecord[]): Promise<void> {
+    let lines: string[] = [];
+    let size = 0;
+    for (const r of group) {
+      const line = `${JSON.stringify(r.record)}\n`;
+      lines.push(line);
+      size += line.length;
+      if (size >= WRITE_CHUNK_BYTES) {
+        await this.#writeAll(Buffer.from(lines.join(''), 'utf8'));
+        lines = [];
+        size = 0;
+      }
+    }
+    if (lines.length > 0) await this.#writeAll(Buffer.from(lines.join(''), 'utf8'));
+  }
+
+  async #writeAll(data: Buffer): Promise<void> {
+    let off = 0;
+    while (off < data.length) off += (await this.#handle!.write(data, off, data.length - off)).bytesWritten;
+  }
+
+  async commit(): Promise<void> {
+    await this.#handle!.datasync();
+  }
+
+  async close(): Promise<void> {
+    await this.#handle?.close();
+    this.#handle = undefined;
+  }
+}
+
+/**
+ * Reads what a previous run appended and returns the transaction hashes of
+ * its complete lines, each of which must verify, under the key signing now,
+ * as a record of its transaction: a line that does not (an edited line, a
+ * file signed with another key, a file that is not this batch's output)
+ * stops the batch with the output left as it is, instead of counting as
+ * "already signed". A partial last line (the run died mid-write) is cut off.
+ */
+async function resumeJsonl(path: string, { verifier, concurrency }: ResumeContext): Promise<Map<string, Resumed>> {
+  const done = new Map<string, Resumed>();
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return done;
+    throw new ErstError(
+      'ERR_OUTPUT_WRITE',
+      `cannot use ${path} as the output (${(e as { code?: string }).code ?? 'error'})`,
+    );
+  }
+  // The output is read back and appended to: a FIFO or device would block
+  // both (or never hold what was written), so only a regular file will do.
+  if (!st.isFile()) {
+    throw new ErstError(
+      'ERR_OUTPUT_WRITE',
+      `${path} is not a regular file; a batch's .jsonl output is read back to resume`,
+      {
+        details: { file: path },
+      },
+    );
+  }
+  const handle = await open(path, 'r+');
+  try {
+    let offset = 0;
+    let complete = 0;
+    // The lines in flight in the verifier, oldest first.
+    const queue: { line: number; bytes: Uint8Array }[] = [];
+    // Lines go to the verifier as they are read; results come back in order.
+    async function* lines(): AsyncGenerator<Uint8Array> {
+      const splitter = new LineSplitter(DEFAULT_MAX_INPUT_BYTES);
+      for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 }) as AsyncIterable<Buffer>) {
+        for (const l of splitter.push(chunk)) {
+          if ('tooLong' in l) throw notThisBatch(path, l.line, 'is too long to be an audit record');
+          queue.push({ line: l.line, bytes: l.bytes });
+          yield l.bytes;
+        }
+        const lastNl = chunk.lastIndexOf(0x0a);
+        if (lastNl !== -1) complete = offset + lastNl + 1;
+        offset += chunk.length;
+      }
+    }
+    for await (const r of verifier.verifyStream(lines(), { concurrency })) {
+      const { line, bytes } = queue.shift()!;
+      if (!r.valid)
+        throw notThisBatch(
+          path,
+          line,
+          `does not verify as a record signed by this key (${r.errors[0]?.code ?? 'ERR_RECORD_UNKNOWN_FORMAT'})`,
+        );
+      const tx = r.transaction_hash;
+      if (tx === null || !TX_HASH.test(tx)) throw notThisBatch(path, line, 'is not the record of a transaction');
+      // A run never writes a transaction twice: a repeat is an edited file.
+      const before = done.get(tx);
+      if (before) throw notThisBatch(path, line, `repeats the transaction of line ${before.line}`);
+      // 1.x records do not sign their transaction_hash: what ties the line to its
+      // transaction is then its payload, checked against the input's when the line comes.
+      done.set(tx, {
+        line,
+        payload: r.uncovered.includes('transaction_hash')
+          ? payloadDigest((parseStrictJson(bytes) as JsonObject).payload!)
+          : null,
+      });
+    }
+    if (complete < offset) {
+      // The tail after the last newline is a line a killed run did not finish.
+      await handle.truncate(complete);
+      await handle.sync();
+    }
+    return done;
+  } finally {
+    await handle.close();
+  }
+}
+
+function payloadDigest(payload: JsonValue): string {
+  return createHash('sha256').update(canonicalize(payload)).digest('hex');
+}
+
+function notThisBatch(path: string, line: number, why: string): ErstError {
+  return new ErstError(
+    'ERR_OUTPUT_WRITE',
+    `${path} line ${line} ${why}; not appending to it: move it aside, or write the batch to another file`,
+    { details: { file: path, line } },
+  );
+}

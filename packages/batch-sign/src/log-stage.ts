@@ -1,0 +1,296 @@
+import { type FileHandle, open, readFile, stat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import {
+  type AuditRecordV2_1,
+  DEFAULT_MAX_INPUT_BYTES,
+  ErstError,
+  type JsonObject,
+  bytesToHex,
+  hashInputV2_1,
+  hexToBytes,
+  isErstError,
+  parseStrictJson,
+  sha256,
+  withLogProof,
+} from '@erst/core';
+import type { LogWriter } from '@erst/log-store';
+import { LineSplitter, fsyncDirectory } from '@erst/node-io';
+import type { GroupStage, StageContext } from './group-commit.js';
+import type { BatchRecord } from './sink.js';
+
+/** Where a log stage keeps the records it holds: beside the output, `<output>.log-journal`. */
+export function journalPath(target: string): string {
+  return `${target.replace(/\/+$/, '')}.log-journal`;
+}
+
+/** The steps of a log stage, for `onStep`: after each, a crash leaves what docs/batch.md describes. */
+export type LogStep = 'journaled' | 'checkpointed' | 'released' | 'closing';
+
+export interface LogStageOptions {
+  /** Sign a checkpoint once this many records have been appended since the last one (default: once, at the end). */
+  readonly checkpointEvery?: number;
+  /** Called after each step; a test kills the process here to check each crash point. */
+  readonly onStep?: (step: LogStep) => void;
+}
+
+/** What a log stage did in this run. */
+export interface LogStageStats {
+  /** Entries appended to the log by this run (journal recovery included). */
+  readonly appended: number;
+  /** Checkpoints signed by this run: one signature by the log's key each. */
+  readonly checkpoints: number;
+  /** Records accepted with a signature of their own: one signature by the key each. */
+  readonly recordSignatures: number;
+  /** Records of an interrupted run finished from the journal. */
+  readonly recovered: number;
+  /** The log's size at the last checkpoint. */
+  readonly size: number;
+}
+
+/** A `GroupStage` that logs records: see `logStage`. */
+export interface LogStage extends GroupStage {
+  stats(): LogStageStats;
+}
+
+interface Held {
+  record: BatchRecord;
+  index: number;
+}
+
+const JOURNAL_HEADER = 'erst-log-journal@v1';
+
+/**
+ * A `GroupStage` that appends each record's `trace_hash` to `log` (a
+ * `LogWriter` whose key is the one signing the records), signs a checkpoint
+ * every `checkpointEvery` entries (and at the end), and releases each
+ * record as 2.1.0 with its `log_proof` only once the checkpoint covering it
+ * is durable. Records accepted are first appended to a journal beside the
+ * output and fsynced, so that a record is durable before its entry is
+ * logged: a rerun after a crash finishes the journal first (entries already
+ * in the log take their proof, missing ones are appended) instead of signing
+ * those inputs again, which would log them twice (a record's `trace_hash`
+ * covers its timestamp). The journal is removed once the output is closed.
+ *
+ * @throws ErstError `ERR_OPTIONS_INVALID` for a bad `checkpointEvery`;
+ * from `open`, `ERR_OUTPUT_WRITE` for a journal that is not this log's or
+ * holds a record this key did not make.
+ * @example
+ * const log = await openSignerLog('log/', signer);
+ * await signBatch({ signer, input, output: jsonlSink('out.jsonl'), schema: '2.1.0', stage: logStage(log) });
+ */
+export function logStage(log: LogWriter, options: LogStageOptions = {}): LogStage {
+  const every = options.checkpointEvery ?? Number.POSITIVE_INFINITY;
+  if (every !== Number.POSITIVE_INFINITY && !(Number.isSafeInteger(every) && every >= 1)) {
+    throw new ErstError('ERR_OPTIONS_INVALID', '`checkpointEvery` must be a whole number of at least 1', {
+      details: { options: ['checkpointEvery'] },
+    });
+  }
+  return new JournaledLogStage(log, every, options.onStep ?? (() => {}));
+}
+
+class JournaledLogStage implements LogStage {
+  readonly #log: LogWriter;
+  readonly #every: number;
+  readonly #onStep: (step: LogStep) => void;
+  #journal: FileHandle | undefined;
+  #path = '';
+  #keyHex = '';
+  #held: Held[] = [];
+  #stats = { appended: 0, checkpoints: 0, recordSignatures: 0, recovered: 0 };
+
+  constructor(log: LogWriter, every: number, onStep: (step: LogStep) => void) {
+    this.#log = log;
+    this.#every = every;
+    this.#onStep = onStep;
+  }
+
+  stats(): LogStageStats {
+    return { ...this.#stats, size: this.#log.signedCheckpoint.size };
+  }
+
+  async open(context: StageContext): Promise<readonly BatchRecord[]> {
+    this.#path = journalPath(context.target);
+    this.#keyHex = bytesToHex((await context.signer.publicKey()).raw);
+    const left = await this.#io(() => this.#readJournal());
+    await this.#io(async () => {
+      this.#journal = await open(this.#path, 'a', 0o600);
+      if (left === undefined) {
+        await this.#write(`${JSON.stringify({ journal: JOURNAL_HEADER, origin: this.#log.origin })}\n`);
+        fsyncDirectory(dirname(this.#path));
+      }
+    });
+    if (!left || left.length === 0) return [];
+    // Entries a killed run appended are found by their trace_hash; the rest are appended now.
+    const logged = new Map<string, number>();
+    for (let i = 0; i < this.#log.size; i++) logged.set(bytesToHex(this.#log.entry(i)), i);
+    for (const record of left) {
+      const hash = record.record.trace_hash as string;
+      const index = logged.get(hash) ?? this.#append(hash);
+      logged.set(hash, index);
+      this.#held.push({ record, index });
+    }
+    this.#stats.recovered = left.length;
+    return this.#release();
+  }
+
+  async accept(group: readonly BatchRecord[]): Promise<readonly BatchRecord[]> {
+    if (group.length === 0) return [];
+    // Durable before logged: an entry in the log whose record was lost would be an input logged twice on rerun.
+    await this.#io(() => this.#write(group.map((r) => `${JSON.stringify(r.record)}\n`).join('')));
+    this.#onStep('journaled');
+    const out: BatchRecord[] = [];
+    for (const record of group) {
+      if (typeof record.record.signature === 'string') this.#stats.recordSignatures++;
+      this.#held.push({ record, index: this.#append(record.record.trace_hash as string) });
+      if (this.#held.length >= this.#every) out.push(...(await this.#release()));
+    }
+    return out;
+  }
+
+  async flush(): Promise<readonly BatchRecord[]> {
+    return this.#release();
+  }
+
+  async close(): Promise<void> {
+    this.#onStep('closing');
+    await this.#io(async () => {
+      await this.#journal?.close();
+      this.#journal = undefined;
+      // Every record is in the output (closed, so durable) and in the log: the journal has done its job.
+      await unlink(this.#path);
+      fsyncDirectory(dirname(this.#path));
+    });
+  }
+
+  async abandon(): Promise<void> {
+    await this.#journal?.close();
+    this.#journal = undefined;
+  }
+
+  #append(traceHash: string): number {
+    this.#stats.appended++;
+    return this.#log.append(hexToBytes(traceHash)!);
+  }
+
+  /** Signs a checkpoint over what is held (if anything is new) and returns those records with their proofs. */
+  async #release(): Promise<BatchRecord[]> {
+    if (this.#held.length === 0) return [];
+    if (this.#log.size > this.#log.signedCheckpoint.size) {
+      await this.#log.checkpoint();
+      this.#stats.checkpoints++;
+      this.#onStep('checkpointed');
+    }
+    const out = this.#held.map(({ record, index }) => ({
+      ...record,
+      record: withLogProof(
+        record.record as unknown as AuditRecordV2_1,
+        this.#log.proof(index),
+      ) as unknown as JsonObject,
+    }));
+    this.#held = [];
+    this.#onStep('released');
+    return out;
+  }
+
+  async #write(text: string): Promise<void> {
+    const data = Buffer.from(text, 'utf8');
+    let off = 0;
+    while (off < data.length) off += (await this.#journal!.write(data, off, data.length - off)).bytesWritten;
+    await this.#journal!.datasync();
+  }
+
+  /**
+   * The records a killed run journaled (undefined: no journal). Each must be
+   * a 2.1.0 record by this key whose `trace_hash` is its hash input's, since
+   * it is logged before anything else checks it; a torn last line is dropped
+   * (its group was never logged).
+   */
+  async #readJournal(): Promise<BatchRecord[] | undefined> {
+    try {
+      if (!(await stat(this.#path)).isFile()) throw this.#bad('is not a regular file');
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    const text = await readFile(this.#path);
+    const records: BatchRecord[] = [];
+    const splitter = new LineSplitter(DEFAULT_MAX_INPUT_BYTES);
+    let complete = 0;
+    for (const l of splitter.push(text)) {
+      if ('tooLong' in l) throw this.#bad(`line ${l.line} is too long to be a record`);
+      if (l.line === 1) {
+        this.#checkHeader(l.bytes);
+        complete++;
+        continue;
+      }
+      records.push(this.#journaled(l.bytes, l.line));
+      complete++;
+    }
+    if (complete === 0) throw this.#bad('has no header line');
+    // A torn tail is cut off before anything is appended after it.
+    const end = text.lastIndexOf(0x0a) + 1;
+    if (end < text.length) {
+      const handle = await open(this.#path, 'r+');
+      try {
+        await handle.truncate(end);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    return records;
+  }
+
+  #checkHeader(bytes: Uint8Array): void {
+    let header: JsonObject;
+    try {
+      header = parseStrictJson(bytes) as JsonObject;
+    } catch {
+      throw this.#bad('does not start with a journal header');
+    }
+    if (header?.journal !== JOURNAL_HEADER) throw this.#bad('does not start with a journal header');
+    if (header.origin !== this.#log.origin) {
+      throw this.#bad(`belongs to another log (origin ${JSON.stringify(header.origin)}); finish that batch first`);
+    }
+  }
+
+  #journaled(bytes: Uint8Array, line: number): BatchRecord {
+    let record: JsonObject;
+    try {
+      record = parseStrictJson(bytes) as JsonObject;
+    } catch {
+      throw this.#bad(`line ${line} is not JSON`);
+    }
+    const hash = record?.trace_hash;
+    const ok =
+      record?.version === '2.1.0' &&
+      record.public_key === this.#keyHex &&
+      typeof record.transaction_hash === 'string' &&
+      typeof hash === 'string' &&
+      bytesToHex(sha256(hashInputV2_1(record))) === hash;
+    if (!ok) throw this.#bad(`line ${line} is not a 2.1.0 record made by this key`);
+    return { line: 0, transactionHash: record.transaction_hash as string, record };
+  }
+
+  /** A file system failure on the journal as an output failure naming it (coded errors pass through). */
+  async #io<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (isErstError(e)) throw e;
+      const code = (e as { code?: string }).code ?? 'error';
+      throw new ErstError('ERR_OUTPUT_WRITE', `cannot write the log journal ${this.#path} (${code})`, {
+        cause: e,
+        details: { file: this.#path },
+      });
+    }
+  }
+
+  #bad(why: string): ErstError {
+    return new ErstError(
+      'ERR_OUTPUT_WRITE',
+      `the log journal ${this.#path} ${why}; not logging anything: move it aside only if that batch is abandoned`,
+      { details: { file: this.#path } },
+    );
+  }
+}

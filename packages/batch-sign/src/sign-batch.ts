@@ -1,0 +1,360 @@
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  ErstError,
+  type JsonObject,
+  type SignInput,
+  type Signer,
+  type WritableSchema,
+  errorCategory,
+  generateWithSigner,
+  isErstError,
+} from '@erst/core';
+import type { Line } from '@erst/node-io';
+import { Verifier } from '@erst/verify';
+import { type GroupStage, GroupCommitter } from './group-commit.js';
+import { type BatchSource, LineError, lineDocument, openBatchInput, readLines } from './input.js';
+import { Limiter } from './limiter.js';
+import type { BatchRecord, RecordSink } from './sink.js';
+
+/** Records in flight at once unless `concurrency` says otherwise. */
+export const DEFAULT_CONCURRENCY = 32;
+/** The most records in flight that `concurrency` accepts. */
+export const MAX_CONCURRENCY = 1024;
+
+/** An input line that was reported and skipped; the other lines are still signed. */
+export interface BadLine {
+  /** 1-based line of the input. */
+  readonly line: number;
+  readonly code: string;
+  /** Quotes the input (a field name, a path): escape it before printing it to a terminal. */
+  readonly message: string;
+}
+
+/** How far a batch has got, in input lines. */
+export interface BatchCounts {
+  /** Lines read (blank lines are not counted). */
+  readonly lines: number;
+  /** Records written and committed by this run. */
+  readonly signed: number;
+  /** Transactions an earlier run already signed into the output (or left with the stage, finished by this run). */
+  readonly skipped: number;
+  /** Lines reported as bad (see `BadLine`). */
+  readonly bad: number;
+  /** Lines dealt with: signed or on their way to the output, skipped, or bad. */
+  readonly done: number;
+}
+
+/** What `onProgress` receives: the counts so far and the input's line count when it is known. */
+export interface BatchProgress extends BatchCounts {
+  readonly total: number | undefined;
+}
+
+/** The outcome of a batch that ran to its end, or stopped on `signal`. */
+export interface BatchResult extends BatchCounts {
+  /** Every bad line, in the order they were found. */
+  readonly badLines: readonly BadLine[];
+  /** True when `signal` stopped the batch before the end of its input: run it again to resume. */
+  readonly stopped: boolean;
+  /** Records an interrupted run left with the stage (`GroupStage.open`) that this run wrote to the output. */
+  readonly recovered: number;
+}
+
+export interface SignBatchOptions {
+  /** Signs every record; `signBatch` never closes it. */
+  readonly signer: Signer;
+  /**
+   * Lines of `{"transaction_hash": "<64 hex>", "payload": {...}}`: a path (a
+   * regular file), or a source from `openBatchInput` or `streamBatchInput`.
+   * `signBatch` closes it when it ends.
+   */
+  readonly input: string | BatchSource;
+  /** Where records go: `directorySink(dir)` or `jsonlSink(path)`. */
+  readonly output: RecordSink;
+  /** Record format to write: `2.0.0` (default), `2.1.0` (what a log stage seals with proofs) or `1.1.0`. */
+  readonly schema?: WritableSchema;
+  /**
+   * `false` leaves out each record's own signature (schema 2.1.0 with a
+   * `stage` only, such as `logStage`, whose checkpoint then seals the
+   * records): the key signs once per checkpoint, not once per record. Default true.
+   */
+  readonly recordSignature?: boolean;
+  /** Records in flight at once, 1 to 1024 (default 32). */
+  readonly concurrency?: number;
+  /** Stops reading when aborted; the records in flight are still signed and written. */
+  readonly signal?: AbortSignal;
+  /** Called for each bad line, when it is found. */
+  readonly onBadLine?: (bad: BadLine) => void;
+  /** Called as lines are dealt with; the input's lines are counted first (a file only) so that `total` is known. */
+  readonly onProgress?: (progress: BatchProgress) => void;
+  /**
+   * Builds each record from its line's document; by default
+   * `generateWithSigner(signer, document, { schema })`. A record built here is
+   * what resume reads back: it must verify under the signer's key.
+   */
+  readonly buildRecord?: (document: SignInput) => Promise<JsonObject>;
+  /** Holds signed records until a step of its own is done (see `GroupStage`); by default each group is written as signed. */
+  readonly stage?: GroupStage;
+}
+
+/**
+ * Signs every payload line of `input` into `output`, many records in flight
+ * at once. A rerun over the same output skips what is already signed (and
+ * verifies under the key), so an interrupted or crashed batch is resumed by
+ * running it again. Bad lines are reported (`onBadLine`) and skipped; the
+ * other lines are still signed.
+ *
+ * @throws ErstError `ERR_OPTIONS_INVALID` for a bad option (named in
+ * `details.options`); the input's file codes (`ERR_FILE_NOT_FOUND`, ...);
+ * `ERR_OUTPUT_WRITE` for an output that cannot be written or is not this
+ * batch's (nothing is signed then); `ERR_SIGNER_FAILED` or the signer's own
+ * code when signing fails (the batch stops; run it again to resume).
+ * @example
+ * const result = await signBatch({ signer, input: 'payloads.jsonl', output: jsonlSink('records.jsonl') });
+ */
+export async function signBatch(options: SignBatchOptions): Promise<BatchResult> {
+  let settings: Settings;
+  try {
+    settings = checkOptions(options);
+  } catch (e) {
+    // A source handed in is closed whatever happens, as the options promise.
+    if (typeof options?.input === 'object') await options.input?.close();
+    throw e;
+  }
+  const input = typeof options.input === 'string' ? await openBatchInput(options.input) : options.input;
+  try {
+    const run = new BatchRun(settings, input);
+    await run.openOutput();
+    let finished = false;
+    try {
+      await run.recover();
+      await run.countInput();
+      await run.signLines();
+      await run.commitHeldGroups();
+      finished = true;
+    } finally {
+      await run.closeOutput(finished);
+    }
+    return run.result();
+  } finally {
+    await input.close();
+  }
+}
+
+type Settings = Required<
+  Pick<SignBatchOptions, 'signer' | 'output' | 'schema' | 'concurrency' | 'buildRecord' | 'recordSignature'>
+> &
+  Pick<SignBatchOptions, 'signal' | 'onBadLine' | 'onProgress' | 'stage'>;
+
+/** Options are checked once, here, so that a bad one fails before anything is opened, not once per line. */
+function checkOptions(options: SignBatchOptions): Settings {
+  const invalid = (option: string, message: string) =>
+    new ErstError('ERR_OPTIONS_INVALID', message, { details: { options: [option] } });
+  if (typeof options !== 'object' || options === null) throw new TypeError('signBatch needs an options object');
+  for (const name of ['signer', 'input', 'output'] as const) {
+    if (options[name] === undefined || options[name] === null) throw invalid(name, `\`${name}\` is required`);
+  }
+  const schema = options.schema ?? '2.0.0';
+  if (schema !== '2.0.0' && schema !== '2.1.0' && schema !== '1.1.0')
+    throw invalid('schema', `unknown \`schema\` ${JSON.stringify(schema)}; use 2.0.0, 2.1.0 or 1.1.0`);
+  const recordSignature = options.recordSignature ?? true;
+  if (typeof recordSignature !== 'boolean') throw invalid('recordSignature', '`recordSignature` must be a boolean');
+  // A record without its own signature is sealed by nothing until a stage (a log) gives it a proof.
+  if (!recordSignature && (schema !== '2.1.0' || !options.stage))
+    throw invalid(
+      'recordSignature',
+      '`recordSignature` false needs `schema` 2.1.0 and a `stage` (a log) to seal records',
+    );
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)
+    throw invalid('concurrency', `\`concurrency\` must be a whole number from 1 to ${MAX_CONCURRENCY}`);
+  const { signer } = options;
+  return {
+    ...options,
+    schema,
+    concurrency,
+    recordSignature,
+    buildRecord:
+      options.buildRecord ??
+      (async (document) =>
+        (await generateWithSigner(signer, document, { schema, recordSignature })) as unknown as JsonObject),
+  };
+}
+
+/** One batch's state, and the steps of `signBatch` as methods. */
+class BatchRun {
+  readonly #s: Settings;
+  readonly #input: BatchSource;
+  readonly #counts = { lines: 0, signed: 0, skipped: 0, bad: 0, done: 0 };
+  /** Transactions the stage finished from an earlier run: their input lines count as already signed. */
+  readonly #finished = new Set<string>();
+  #recovered = 0;
+  readonly #badLines: BadLine[] = [];
+  readonly #firstLine = new Map<string, number>();
+  readonly #limiter: Limiter;
+  readonly #committer: GroupCommitter;
+  #total: number | undefined;
+  #fatal: unknown;
+  #stopped = false;
+
+  constructor(settings: Settings, input: BatchSource) {
+    this.#s = settings;
+    this.#input = input;
+    this.#limiter = new Limiter(settings.concurrency);
+    this.#committer = new GroupCommitter(settings.output, settings.stage, (n) => {
+      this.#counts.signed += n;
+    });
+  }
+
+  /** Reads back what an earlier run wrote, under the key that signs now, before anything new is signed. */
+  async openOutput(): Promise<void> {
+    const verifier = new Verifier({ publicKeys: [await this.#s.signer.publicKey()] });
+    await this.#s.output.open({ verifier, concurrency: this.#s.concurrency });
+  }
+
+  /**
+   * Writes what an interrupted run left with the stage (a log's journal), now
+   * finished, unless the output already holds it: before any input is read,
+   * so that those inputs are skipped, not signed again.
+   */
+  async recover(): Promise<void> {
+    const left = (await this.#s.stage?.open?.({ target: this.#s.output.target, signer: this.#s.signer })) ?? [];
+    const missing: BatchRecord[] = [];
+    for (const r of left) {
+      this.#finished.add(r.transactionHash);
+      const previous = await this.#s.output.previous(r.transactionHash, r.record.payload as JsonObject);
+      if (previous.state === 'conflict') {
+        throw new ErstError(
+          'ERR_OUTPUT_WRITE',
+          `cannot finish the record of ${r.transactionHash}: ${previous.message}`,
+          {
+            details: { file: this.#s.output.target },
+          },
+        );
+      }
+      if (previous.state === 'absent') missing.push(r);
+    }
+    await this.#committer.persistDirect(missing);
+    this.#recovered = missing.length;
+  }
+
+  /** Counts the input's lines first, only for someone watching progress: it reads the file twice. */
+  async countInput(): Promise<void> {
+    if (!this.#s.onProgress) return;
+    this.#total = await this.#input.countLines();
+    this.#progress();
+  }
+
+  /** Reads line by line, keeping up to `concurrency` records in flight; stops early on `signal` or a failure. */
+  async signLines(): Promise<void> {
+    const stopping = () => {
+      if (this.#s.signal?.aborted) this.#stopped = true;
+      return this.#stopped || this.#fatal !== undefined;
+    };
+    for await (const l of readLines(this.#input, stopping)) await this.#handleLine(l);
+    await this.#limiter.drain();
+  }
+
+  /** Writes what the stage still holds, unless signing failed (a rerun signs those records again). */
+  async commitHeldGroups(): Promise<void> {
+    if (this.#fatal === undefined) await this.#committer.finish();
+  }
+
+  /**
+   * Releases the output, also after a failure; an error closing it matters
+   * less than the one that stopped the batch. The stage is closed only when
+   * everything it released is durable; otherwise it keeps what it holds for a rerun.
+   */
+  async closeOutput(finished: boolean): Promise<void> {
+    let closed = true;
+    await this.#s.output.close().catch((e: unknown) => {
+      closed = false;
+      this.#fatal ??= e;
+    });
+    const stage = this.#s.stage;
+    if (finished && closed && this.#fatal === undefined) {
+      await stage?.close?.().catch((e: unknown) => {
+        this.#fatal ??= e;
+      });
+    } else {
+      await stage?.abandon?.().catch(() => {});
+    }
+  }
+
+  /** The counts, or the failure that stopped the batch (a signer's exception as a coded error). */
+  result(): BatchResult {
+    const fatal = this.#fatal;
+    if (fatal !== undefined) {
+      if (isErstError(fatal)) throw fatal;
+      throw new ErstError('ERR_SIGNER_FAILED', `signing failed: ${(fatal as Error).message}`, { cause: fatal });
+    }
+    return { ...this.#counts, badLines: this.#badLines, stopped: this.#stopped, recovered: this.#recovered };
+  }
+
+  async #handleLine(l: Line): Promise<void> {
+    this.#counts.lines++;
+    if ('tooLong' in l) {
+      return this.#bad({
+        line: l.line,
+        code: 'ERR_INPUT_TOO_LARGE',
+        message: `line is ${l.tooLong} bytes, over the limit of ${DEFAULT_MAX_INPUT_BYTES}`,
+      });
+    }
+    let document: SignInput;
+    try {
+      document = lineDocument(l.bytes);
+    } catch (e) {
+      if (!(e instanceof LineError)) throw e;
+      return this.#bad({ line: l.line, code: e.code, message: e.message });
+    }
+    const first = this.#firstLine.get(document.transactionHash);
+    if (first !== undefined) {
+      return this.#bad({
+        line: l.line,
+        code: 'ERR_PAYLOAD_INVALID',
+        message: `transaction_hash ${document.transactionHash} repeats line ${first}`,
+      });
+    }
+    this.#firstLine.set(document.transactionHash, l.line);
+    await this.#limiter.run(() => this.#signOne(l.line, document));
+  }
+
+  /** Never rejects (the limiter runs it detached): bad input is a bad line, anything else stops the batch. */
+  async #signOne(line: number, document: SignInput): Promise<void> {
+    try {
+      const previous = this.#finished.has(document.transactionHash)
+        ? ({ state: 'done' } as const)
+        : await this.#s.output.previous(document.transactionHash, document.payload);
+      if (previous.state === 'done') {
+        this.#counts.skipped++;
+        this.#settled();
+        return;
+      }
+      if (previous.state === 'conflict') return this.#bad({ line, code: previous.code, message: previous.message });
+      const record = await this.#s.buildRecord(document);
+      await this.#committer.add({ line, transactionHash: document.transactionHash, record });
+      this.#settled();
+    } catch (e) {
+      if (isErstError(e) && errorCategory(e.code) === 'input')
+        return this.#bad({ line, code: e.code, message: e.message });
+      // Signer and output failures stop the batch: the next lines would fail the same way.
+      this.#fatal ??= e;
+      this.#settled();
+    }
+  }
+
+  #bad(bad: BadLine): void {
+    this.#badLines.push(bad);
+    this.#counts.bad++;
+    this.#s.onBadLine?.(bad);
+    this.#settled();
+  }
+
+  #settled(): void {
+    this.#counts.done++;
+    this.#progress();
+  }
+
+  #progress(): void {
+    this.#s.onProgress?.({ ...this.#counts, total: this.#total });
+  }
+}

@@ -1,0 +1,57 @@
+import type { JsonObject } from '@erst/core';
+import type { Verifier } from '@erst/verify';
+
+/** One record of the batch on its way to the output: the input line it came from, and the record as written. */
+export interface BatchRecord {
+  /** 1-based line of the input. */
+  readonly line: number;
+  readonly transactionHash: string;
+  /** The record to write: an object that `JSON.stringify` writes as the record. */
+  readonly record: JsonObject;
+}
+
+/** What an earlier run left in the output for one transaction. */
+export type Previous =
+  /** Nothing: sign it. */
+  | { readonly state: 'absent' }
+  /** A record that verifies as this transaction's under the signing key: skip it. */
+  | { readonly state: 'done' }
+  /** Something that must not be replaced or counted as signed: the line is reported with this and not signed. */
+  | { readonly state: 'conflict'; readonly code: string; readonly message: string };
+
+/** What a sink needs to read back what an earlier run wrote. */
+export interface ResumeContext {
+  /** Verifies records under the key that signs now: only what verifies counts as already signed. */
+  readonly verifier: Verifier;
+  /** Records to verify at once while reading back. */
+  readonly concurrency: number;
+}
+
+/**
+ * Where signed records go: a directory of files, or one `.jsonl`, behind one
+ * interface. The pipeline calls `open` once, `previous` for each input line,
+ * `write` then `commit` for each group of records (never two groups at once),
+ * and `close` once at the end, after a failure too.
+ */
+export interface RecordSink {
+  /** How messages name the output: its path. */
+  readonly target: string;
+  /**
+   * Prepares the output and reads back what an earlier run wrote: refuses
+   * (throws) an output that is not this batch's, repairs what a killed run
+   * left half-written.
+   */
+  open(context: ResumeContext): Promise<void>;
+  /** What an earlier run left for this transaction (the payload tells 1.x records apart, which do not sign their hash). */
+  previous(transactionHash: string, payload: JsonObject): Promise<Previous>;
+  /** Writes a group of records. */
+  write(group: readonly BatchRecord[]): Promise<void>;
+  /**
+   * Ends a group: once it resolves, a crash does not lose the group's records
+   * (a `.jsonl` fsyncs here; a directory's files are each fsynced before they
+   * appear, and their renames are made durable by `close`).
+   */
+  commit(): Promise<void>;
+  /** Makes everything written durable and releases the output. */
+  close(): Promise<void>;
+}

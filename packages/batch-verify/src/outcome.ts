@@ -1,0 +1,83 @@
+import { bytesToHex, sha256 } from '@erst/core';
+import type { VerifyResult } from '@erst/verify';
+import type { ChunkSummary, Counts, RecordOutcome } from './protocol.js';
+
+/** UTC calendar day (YYYY-MM-DD) of an RFC 3339 timestamp. */
+export function utcDay(ts: string | null): string | null {
+  // erst-ts records carry any string in trace.timestamp: only dates count.
+  if (ts === null || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(ts)) return null;
+  if (ts.endsWith('Z')) return ts.slice(0, 10);
+  // Date takes at most milliseconds; the offset moves the day.
+  const d = new Date(ts.replace(/(\.\d{3})\d+/, '$1'));
+  return Number.isNaN(d.getTime()) ? null : d.toISOString().slice(0, 10);
+}
+
+export function toOutcome(r: VerifyResult, bytes: Uint8Array, contentHash: boolean): RecordOutcome {
+  return {
+    valid: r.valid,
+    format: r.format,
+    key: r.key ? `${r.key.algorithm}:${r.key.public_key}` : null,
+    label: r.key?.label ?? null,
+    trust: r.trust,
+    day: utcDay(r.timestamp),
+    traceHash: r.trace_hash,
+    contentHash: contentHash ? bytesToHex(sha256(bytes)) : null,
+    errors: r.errors.map((e) => [e.code, e.message]),
+    warnings: r.warnings.map((w) => w.code),
+  };
+}
+
+/**
+ * A map keyed by strings from the archive or the command line (input names,
+ * keys, days, codes): no prototype, so that a key "__proto__" is an entry
+ * like any other instead of rewiring the object.
+ */
+export function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+export function bump(map: Record<string, Counts>, key: string, valid: boolean): Counts {
+  let c = map[key];
+  if (!c) {
+    c = { valid: 0, invalid: 0 };
+    map[key] = c;
+  }
+  if (valid) c.valid++;
+  else c.invalid++;
+  return c;
+}
+
+/** Counts a chunk's outcomes; keeps per-record detail only for failures (and hashes for a state file). */
+export function summarize(outcomes: readonly RecordOutcome[], withHashes: boolean): ChunkSummary {
+  const s: ChunkSummary = {
+    valid: new Uint8Array(outcomes.length),
+    byFormat: dict(),
+    byKey: dict(),
+    byDay: dict(),
+    byTrust: dict(),
+    warnings: dict(),
+    failures: [],
+  };
+  if (withHashes) {
+    s.traceHashes = [];
+    s.contentHashes = [];
+  }
+  outcomes.forEach((o, i) => {
+    if (o.valid) {
+      s.valid[i] = 1;
+      s.byTrust[o.trust] = (s.byTrust[o.trust] ?? 0) + 1;
+    } else {
+      s.failures.push({ index: i, format: o.format, key: o.key, errors: o.errors });
+    }
+    bump(s.byFormat, o.format ?? 'unknown', o.valid);
+    bump(s.byDay, o.day ?? 'unknown', o.valid);
+    if (o.key !== null) {
+      const k = bump(s.byKey, o.key, o.valid) as Counts & { label?: string };
+      if (o.label !== null && k.label === undefined) k.label = o.label;
+    }
+    for (const w of o.warnings) s.warnings[w] = (s.warnings[w] ?? 0) + 1;
+    s.traceHashes?.push(o.traceHash ?? '');
+    s.contentHashes?.push(o.contentHash ?? '');
+  });
+  return s;
+}

@@ -1,0 +1,21 @@
+/**
+ * `@erst/batch-verify/report`: the report model alone, pure (no `node:`
+ * import, no Node global), so that a browser builds the very report
+ * `erst-batch --json` writes: it counts what its own verifiers saw with
+ * `toOutcome` and `summarize`, and adds each chunk to a `ReportBuilder`.
+ */
+export { REPORT_VERSION, ReportBuilder, exitCodeOf, trustSummary } from './report.js';
+export type {
+  Counts,
+  Failure,
+  FailureKind,
+  InputCounts,
+  KeyCounts,
+  Report,
+  StateDigest,
+  StateSummary,
+  TrustSummary,
+} from './report.js';
+export { summarize, toOutcome, utcDay } from './outcome.js';
+export type { ChunkSummary, RecordOutcome } from './protocol.js';
+export { dayChart, esc, keyChart, shortKey } from './html.js';

@@ -1,0 +1,520 @@
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, fsyncSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ErstError, bytesToHex, equalBytes, hexToBytes, type Signer } from '@erst/core';
+import { selectBackend, signatureIsStrictlyEncoded } from '@erst/verify';
+import { LineSplitter, createAtomicTemp, fsyncDirectory, openInputFile } from '@erst/node-io';
+
+/*
+ * The state file is JSON Lines, so that it is written and read as a stream
+ * (it holds one line per record, and archives hold millions):
+ *
+ *   {"erst_batch_state":2,"shard":"1/4","sequence":N,"previous":"<hex>" | null}   header
+ *   ["logs/a.json","<trace_hash>","<sha256 of the record's bytes>"]   one per record
+ *   {"end":{"records":N,"sha256":"<hex>","signature":{...} | null}}  trailer
+ *
+ * `sha256` is SHA-256 of every byte before the trailer line. With
+ * a `state.key`, `signature` is {"algorithm":"ed25519","public_key":"<hex>",
+ * "value":"<hex>"}: Ed25519 over those 32 digest bytes. The key that checks
+ * it is the one given as `state.key`, never the one the file names.
+ *
+ * That `sha256` is the state's digest. `sequence` counts the runs that wrote
+ * a state (1 for a baseline) and `previous` is the digest of the state the
+ * run compared against: a chain, so that a state put back from an older run
+ * shows up against a digest kept elsewhere (`state.expect`). Version 1 files
+ * (no sequence) still load, as sequence 0 with no previous digest.
+ *
+ * A run with a verifiable log (`log`) adds the log's checkpoint to the header,
+ * `"log":{"origin":"...","size":N,"root":"<base64>"}`, covered by the digest
+ * and the signature: the next run requires the log to be consistent with it
+ * (only grown). A run without a log carries the previous one's forward.
+ */
+
+export const STATE_VERSION = 2;
+const LEGACY_STATE_VERSION = 1;
+
+export interface StateOptions {
+  path: string;
+  /** Signs the new state and checks the previous one. */
+  key?: Signer;
+  /** Allow starting without a previous state when a key is given. */
+  init: boolean;
+  /** `K/N` of this run, or null. */
+  shard: string | null;
+  /** The digest the previous state must have (kept outside the archive by whoever runs erst-batch). */
+  expect?: string;
+  /** The log checkpoint this run verified, recorded in the new state (else the previous state's is kept). */
+  log?: StateLog;
+}
+
+/** A log checkpoint as a state file keeps it: enough to require consistency with it later. */
+export interface StateLog {
+  origin: string;
+  size: number;
+  /** The root hash, base64 as in the checkpoint. */
+  root: string;
+}
+
+const BASE64_ROOT = /^[A-Za-z0-9+/]{43}=$/;
+
+function isStateLog(v: unknown): v is StateLog {
+  const l = v as StateLog;
+  return (
+    typeof l === 'object' &&
+    l !== null &&
+    typeof l.origin === 'string' &&
+    l.origin !== '' &&
+    Number.isSafeInteger(l.size) &&
+    l.size >= 0 &&
+    typeof l.root === 'string' &&
+    BASE64_ROOT.test(l.root)
+  );
+}
+
+/** Which state a file holds: its place in the chain of runs, and its digest. */
+export interface StateIdentity {
+  sequence: number;
+  /** SHA-256 of the state file before its trailer (hex). */
+  digest: string;
+  /** The digest of the state the run that wrote it compared against. */
+  previous: string | null;
+}
+
+export interface StateDiff {
+  missing: string[];
+  changed: { source: string; message: string }[];
+  added: string[];
+}
+
+/** A record's trace hash and content hash as one string (compact in a Map). */
+function fingerprint(traceHash: string, contentHash: string): string {
+  return `${traceHash}:${contentHash}`;
+}
+
+const VISITED = '';
+
+interface Loaded {
+  log: StateLog | undefined;
+  entries: Map<string, string>;
+  records: number;
+  signatureChecked: boolean;
+  identity: StateIdentity;
+}
+
+class Tampered extends Error {
+  constructor(
+    message: string,
+    readonly code: 'ERR_STATE_TAMPERED' | 'ERR_STATE_ROLLBACK' = 'ERR_STATE_TAMPERED',
+  ) {
+    super(message);
+  }
+}
+
+function stateMalformed(why: string): Tampered {
+  return new Tampered(`the state file is not a valid erst-batch state (${why})`);
+}
+
+async function loadState(opts: StateOptions): Promise<Loaded> {
+  const entries = new Map<string, string>();
+  const hash = createHash('sha256');
+  const splitter = new LineSplitter(64 * 1024 * 1024);
+  let header: { shard: string | null; sequence: number; previous: string | null; log?: StateLog } | undefined;
+  let trailer: Record<string, unknown> | undefined;
+  const take = (bytes: Buffer, line: number): void => {
+    if (trailer) throw stateMalformed(`line ${line} follows the trailer`);
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw stateMalformed(`line ${line} is not JSON`);
+    }
+    if (!header) {
+      const h = value as {
+        erst_batch_state?: unknown;
+        shard?: unknown;
+        sequence?: unknown;
+        previous?: unknown;
+        log?: unknown;
+      };
+      if (typeof h !== 'object' || h === null || !(typeof h.shard === 'string' || h.shard === null))
+        throw stateMalformed('no header');
+      if (h.erst_batch_state === LEGACY_STATE_VERSION) {
+        header = { shard: h.shard, sequence: 0, previous: null };
+      } else if (
+        h.erst_batch_state === STATE_VERSION &&
+        Number.isSafeInteger(h.sequence) &&
+        (h.sequence as number) >= 1 &&
+        (h.previous === null || (typeof h.previous === 'string' && SHA256_HEX.test(h.previous))) &&
+        (h.log === undefined || isStateLog(h.log))
+      ) {
+        header = { shard: h.shard, sequence: h.sequence as number, previous: h.previous as string | null };
+        if (h.log !== undefined) header.log = h.log as StateLog;
+      } else {
+        throw stateMalformed('no header');
+      }
+    } else if (Array.isArray(value)) {
+      const [source, trace, content] = value as unknown[];
+      if (
+        value.length !== 3 ||
+        typeof source !== 'string' ||
+        typeof trace !== 'string' ||
+        typeof content !== 'string'
+      ) {
+        throw stateMalformed(`line ${line} is not an entry`);
+      }
+      entries.set(source, fingerprint(trace, content));
+      hash.update(bytes).update('\n');
+      return;
+    } else if (typeof value === 'object' && value !== null && 'end' in value) {
+      trailer = (value as { end: Record<string, unknown> }).end;
+      return;
+    } else {
+      throw stateMalformed(`line ${line} is not an entry`);
+    }
+    hash.update(bytes).update('\n');
+  };
+  // Never blocks on a FIFO; anything but a regular file is refused (ERR_FILE_NOT_REGULAR).
+  const stream = (await openInputFile(opts.path)).createReadStream({ highWaterMark: 1 << 20 });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for (const l of splitter.push(chunk)) {
+        if ('tooLong' in l) throw stateMalformed(`line ${l.line} is too long`);
+        take(l.bytes, l.line);
+      }
+    }
+    for (const l of splitter.end()) {
+      if ('tooLong' in l) throw stateMalformed(`line ${l.line} is too long`);
+      take(l.bytes, l.line);
+    }
+  } catch (e) {
+    if (e instanceof Tampered) throw e;
+    throw new ErstError(
+      'ERR_FILE_UNREADABLE',
+      `${opts.path}: cannot read the state file (${(e as { code?: string }).code ?? 'error'})`,
+    );
+  } finally {
+    stream.destroy();
+  }
+  if (!header) throw stateMalformed('empty');
+  if (!trailer || typeof trailer !== 'object') throw stateMalformed('no trailer: the file is cut short');
+  const digest = hash.digest();
+  if (trailer.sha256 !== bytesToHex(digest))
+    throw new Tampered('the state file was changed after it was written: its SHA-256 does not match its trailer');
+  let signatureChecked = false;
+  if (opts.key) {
+    const sig = trailer.signature as { algorithm?: unknown; public_key?: unknown; value?: unknown } | null | undefined;
+    if (!sig || typeof sig !== 'object') throw new Tampered('the state file is not signed, and `state.key` was given');
+    const expected = (await opts.key.publicKey()).raw;
+    const named = typeof sig.public_key === 'string' ? hexToBytes(sig.public_key) : undefined;
+    if (sig.algorithm !== 'ed25519' || !named || !equalBytes(named, expected)) {
+      throw new Tampered('the state file is signed by a different key than `state.key`');
+    }
+    const value = typeof sig.value === 'string' ? hexToBytes(sig.value) : undefined;
+    const backend = await selectBackend('auto');
+    if (!value || !signatureIsStrictlyEncoded(value) || !(await backend.verify(expected, digest, value))) {
+      throw new Tampered("the state file's signature does not verify under `state.key`");
+    }
+    signatureChecked = true;
+  }
+  if (header.shard !== opts.shard) {
+    // Not a finding about the archive: this run was pointed at another shard's state.
+    throw new ErstError(
+      'ERR_OPTIONS_INVALID',
+      `\`state.path\` ${opts.path} was written by a run with \`shard\` ${header.shard ?? '(none)'}, and this run has \`shard\` ${opts.shard ?? '(none)'}: give each shard its own state file`,
+      { details: { options: ['state.path', 'shard'] } },
+    );
+  }
+  return {
+    log: header.log,
+    entries,
+    records: entries.size,
+    signatureChecked,
+    identity: { sequence: header.sequence, digest: bytesToHex(digest), previous: header.previous },
+  };
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Whether `value` is a state digest as erst-batch prints it. */
+export function isStateDigest(value: string): boolean {
+  return SHA256_HEX.test(value);
+}
+
+/**
+ * The state file must be the one the last run left, as named by the digest
+ * kept outside the archive. Only that outside digest can tell an older,
+ * validly signed state from the current one: the file alone cannot.
+ */
+function checkExpected(found: StateIdentity, expect: string): void {
+  if (found.digest === expect) return;
+  const why =
+    found.previous === expect
+      ? `it is the state of a later run (sequence ${found.sequence}) that started from the expected one: a run whose digest was not kept`
+      : `it is state sequence ${found.sequence}, digest ${found.digest}: an older state put back, or another state put in its place`;
+  throw new Tampered(
+    `the state file is not the state \`state.expect\` names (${expect}): ${why}`,
+    'ERR_STATE_ROLLBACK',
+  );
+}
+
+/**
+ * Compares what this run sees with what the previous run saw, and streams
+ * the new state to a temporary file that replaces the old one only at the
+ * end of a complete run. Memory: the previous state, about 200 bytes per
+ * record; the new state is never held in memory.
+ */
+export class StateTracker {
+  readonly path: string;
+  readonly status: 'baseline' | 'compared' | 'tampered';
+  readonly tamperReason: string | undefined;
+  /** ERR_STATE_TAMPERED, or ERR_STATE_ROLLBACK when the state is not the one `state.expect` names. */
+  readonly tamperCode: 'ERR_STATE_TAMPERED' | 'ERR_STATE_ROLLBACK';
+  /** The state this run compared against (undefined for a baseline or a state not trusted). */
+  readonly previous: StateIdentity | undefined;
+  /** The log checkpoint the previous state recorded, if any. */
+  readonly previousLog: StateLog | undefined;
+  readonly #log: StateLog | undefined;
+  /** The new state's identity, once finish() has put it in place. */
+  written: StateIdentity | undefined;
+  readonly previousRecords: number;
+  readonly signatureChecked: boolean;
+  readonly #previous: Map<string, string>;
+  readonly #key: Signer | undefined;
+  readonly #shard: string | null;
+  readonly #added: string[] = [];
+  readonly #changed: { source: string; message: string }[] = [];
+  #tmp: string | undefined;
+  /** Where the new state goes: the path, or the file a symbolic link at the path points to. */
+  #target: string | undefined;
+  #fd: number | undefined;
+  #hash: Hash | undefined;
+  #buffer: string[] = [];
+  #bufferBytes = 0;
+  #records = 0;
+  #sequence = 0;
+  #finalDigest: Uint8Array | undefined;
+
+  private constructor(
+    opts: StateOptions,
+    status: StateTracker['status'],
+    loaded: Loaded | undefined,
+    tampered?: Tampered,
+  ) {
+    this.path = opts.path;
+    this.status = status;
+    this.tamperReason = tampered?.message;
+    this.tamperCode = tampered?.code ?? 'ERR_STATE_TAMPERED';
+    this.previous = loaded?.identity;
+    this.previousLog = loaded?.log;
+    this.#log = opts.log ?? loaded?.log;
+    this.written = undefined;
+    this.#previous = loaded?.entries ?? new Map();
+    this.previousRecords = loaded?.records ?? 0;
+    this.signatureChecked = loaded?.signatureChecked ?? false;
+    this.#key = opts.key;
+    this.#shard = opts.shard;
+  }
+
+  static async open(opts: StateOptions): Promise<StateTracker> {
+    let exists = true;
+    try {
+      await stat(opts.path);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT') {
+        throw new ErstError(
+          'ERR_FILE_UNREADABLE',
+          `${opts.path}: cannot read the state file (${(e as { code?: string }).code ?? 'error'})`,
+        );
+      }
+      exists = false;
+    }
+    let tracker: StateTracker;
+    if (!exists) {
+      if (opts.expect !== undefined) {
+        const gone = new Tampered(
+          `the state file is gone, and \`state.expect\` names the state ${opts.expect}`,
+          'ERR_STATE_ROLLBACK',
+        );
+        tracker = new StateTracker(opts, 'tampered', undefined, gone);
+      } else if (opts.key && !opts.init) {
+        tracker = new StateTracker(
+          opts,
+          'tampered',
+          undefined,
+          new Tampered(
+            'the state file is gone, and `state.key` says one was kept; if this is the first run, pass `state.init`',
+          ),
+        );
+      } else {
+        tracker = new StateTracker(opts, 'baseline', undefined);
+      }
+    } else {
+      try {
+        const loaded = await loadState(opts);
+        if (opts.expect !== undefined) checkExpected(loaded.identity, opts.expect);
+        tracker = new StateTracker(opts, 'compared', loaded);
+      } catch (e) {
+        if (!(e instanceof Tampered)) throw e;
+        tracker = new StateTracker(opts, 'tampered', undefined, e);
+      }
+    }
+    if (tracker.status !== 'tampered') tracker.#begin();
+    return tracker;
+  }
+
+  #begin(): void {
+    const temp = createAtomicTemp(this.path);
+    this.#tmp = temp.temp;
+    this.#target = temp.target;
+    this.#fd = temp.fd;
+    process.once('exit', this.#discard);
+    this.#hash = createHash('sha256');
+    this.#sequence = (this.previous?.sequence ?? 0) + 1;
+    const header = {
+      erst_batch_state: STATE_VERSION,
+      shard: this.#shard,
+      sequence: this.#sequence,
+      previous: this.previous?.digest ?? null,
+      ...(this.#log ? { log: this.#log } : {}),
+    };
+    this.#write(`${JSON.stringify(header)}\n`, true);
+  }
+
+  /** Removes the unfinished new state if the process ends before finish(). */
+  readonly #discard = (): void => {
+    if (this.#fd === undefined) return;
+    try {
+      closeSync(this.#fd);
+      unlinkSync(this.#tmp!);
+    } catch {
+      // already gone
+    }
+  };
+
+  #write(line: string, hashed: boolean): void {
+    if (hashed) this.#hash!.update(line);
+    this.#buffer.push(line);
+    this.#bufferBytes += line.length;
+    if (this.#bufferBytes >= 1 << 20) this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#fd === undefined || this.#buffer.length === 0) return;
+    const data = Buffer.from(this.#buffer.join(''), 'utf8');
+    this.#buffer = [];
+    this.#bufferBytes = 0;
+    try {
+      writeSync(this.#fd, data);
+    } catch (e) {
+      throw new ErstError(
+        'ERR_OUTPUT_WRITE',
+        `cannot write the state file next to ${this.path} (${(e as { code?: string }).code ?? 'error'})`,
+      );
+    }
+  }
+
+  /** One record seen in this run (empty hashes for a record that could not be read). */
+  observe(source: string, traceHash: string | null, contentHash: string | null): void {
+    const now = fingerprint(traceHash ?? '', contentHash ?? '');
+    if (this.#fd !== undefined) {
+      this.#records++;
+      this.#write(`${JSON.stringify([source, traceHash ?? '', contentHash ?? ''])}\n`, true);
+    }
+    if (this.status !== 'compared') return;
+    const before = this.#previous.get(source);
+    if (before === undefined) {
+      this.#added.push(source);
+    } else if (before !== VISITED) {
+      this.#previous.set(source, VISITED);
+      if (before !== now) this.#changed.push({ source, message: describeChange(before, now) });
+    }
+  }
+
+  /** What changed since the previous run (empty unless compared). */
+  diff(): StateDiff {
+    const missing: string[] = [];
+    if (this.status === 'compared') for (const [source, v] of this.#previous) if (v !== VISITED) missing.push(source);
+    return { missing, changed: this.#changed, added: [...new Set(this.#added)] };
+  }
+
+  get records(): number {
+    return this.#records;
+  }
+
+  /** Writes the trailer and puts the new state in place, or throws the temporary file away. */
+  async finish(keep: boolean): Promise<boolean> {
+    const fd = this.#fd;
+    if (fd === undefined) return false;
+    let renamed = false;
+    try {
+      if (keep) {
+        const digest = this.#hash!.digest();
+        this.#finalDigest = digest;
+        let signature: { algorithm: string; public_key: string; value: string } | null = null;
+        if (this.#key) {
+          const value = await this.#key.sign(digest);
+          signature = {
+            algorithm: this.#key.algorithm,
+            public_key: bytesToHex((await this.#key.publicKey()).raw),
+            value: bytesToHex(value),
+          };
+        }
+        this.#write(
+          `${JSON.stringify({ end: { records: this.#records, sha256: bytesToHex(digest), signature } })}\n`,
+          false,
+        );
+        this.#flush();
+        try {
+          fsyncSync(fd);
+        } catch (e) {
+          throw new ErstError(
+            'ERR_OUTPUT_WRITE',
+            `cannot write ${this.path} (${(e as { code?: string }).code ?? 'error'})`,
+          );
+        }
+      }
+    } finally {
+      this.#fd = undefined;
+      process.removeListener('exit', this.#discard);
+      closeSync(fd);
+    }
+    try {
+      if (keep) {
+        try {
+          renameSync(this.#tmp!, this.#target!);
+          renamed = true;
+          this.written = {
+            sequence: this.#sequence,
+            digest: bytesToHex(this.#finalDigest!),
+            previous: this.previous?.digest ?? null,
+          };
+        } catch (e) {
+          throw new ErstError(
+            'ERR_OUTPUT_WRITE',
+            `cannot write ${this.path} (${(e as { code?: string }).code ?? 'error'})`,
+          );
+        }
+        fsyncDirectory(dirname(this.#target!));
+      }
+    } finally {
+      if (!renamed) {
+        try {
+          unlinkSync(this.#tmp!);
+        } catch {
+          // never created
+        }
+      }
+    }
+    return renamed;
+  }
+}
+
+function describeChange(before: string, now: string): string {
+  const bTrace = before.slice(0, before.indexOf(':'));
+  const nTrace = now.slice(0, now.indexOf(':'));
+  if (bTrace !== nTrace) {
+    return `trace_hash was ${bTrace || '(none: the record could not be read)'}, now ${nTrace || '(none: the record cannot be read)'}`;
+  }
+  return `the record's bytes changed but its trace_hash did not (${nTrace || 'none'}): fields outside the signature, or formatting, were edited`;
+}

@@ -1,0 +1,3 @@
+import { erstVitestConfig } from '@erst/vitest-config';
+
+export default erstVitestConfig();

@@ -1,0 +1,116 @@
+import { isErstError } from '@erst/core';
+import { describe, expect, it } from 'vitest';
+import {
+  EMPTY_ROOT,
+  MAX_PROOF_HASHES,
+  MerkleTree,
+  leafHash,
+  nodeHash,
+  verifyConsistency,
+  verifyInclusion,
+} from '../index.js';
+import { entries } from './helpers.js';
+
+/** RFC 6962 section 2.1 MTH, written the way the RFC states it, to check the tree against. */
+function mth(leaves: Uint8Array[]): Uint8Array {
+  if (leaves.length === 0) return EMPTY_ROOT;
+  if (leaves.length === 1) return leafHash(leaves[0]!);
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return nodeHash(mth(leaves.slice(0, k)), mth(leaves.slice(k)));
+}
+
+function code(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    return isErstError(e) ? e.code : String(e);
+  }
+  return undefined;
+}
+
+describe('RFC 6962 Merkle tree', () => {
+  const data = entries(70);
+  const tree = new MerkleTree();
+  for (const e of data) tree.append(e);
+
+  it('roots match the RFC definition at every size', () => {
+    for (let n = 0; n <= data.length; n++) expect(tree.root(n)).toEqual(mth(data.slice(0, n)));
+  });
+
+  it('the empty tree hashes to SHA-256 of nothing, and a leaf is SHA-256(0x00 || entry)', () => {
+    expect(Buffer.from(EMPTY_ROOT).toString('hex')).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
+    expect(leafHash(new Uint8Array(0))).toEqual(
+      Buffer.from('6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d', 'hex'),
+    );
+  });
+
+  it('every inclusion proof verifies, and fails for another index, leaf, size or root', () => {
+    for (let n = 1; n <= 40; n++) {
+      const root = tree.root(n);
+      for (let i = 0; i < n; i++) {
+        const proof = tree.inclusionProof(i, n);
+        expect(() => verifyInclusion(leafHash(data[i]!), i, n, proof, root)).not.toThrow();
+        if (n > 1) {
+          const other = (i + 1) % n;
+          expect(code(() => verifyInclusion(leafHash(data[i]!), other, n, proof, root))).toBe(
+            'ERR_TLOG_INCLUSION_INVALID',
+          );
+          expect(code(() => verifyInclusion(leafHash(data[other]!), i, n, proof, root))).toBe(
+            'ERR_TLOG_INCLUSION_INVALID',
+          );
+        }
+        expect(code(() => verifyInclusion(leafHash(data[i]!), i, n + 1, proof, tree.root(n + 1)))).toBe(
+          'ERR_TLOG_INCLUSION_INVALID',
+        );
+      }
+    }
+  });
+
+  it('every consistency proof verifies, and a changed old root or a rewritten tree fails', () => {
+    const rewritten = new MerkleTree(data.map((e, i) => leafHash(i === 3 ? new Uint8Array(32) : e)));
+    for (let n = 1; n <= 40; n++) {
+      for (let m = 0; m <= n; m++) {
+        const proof = tree.consistencyProof(m, n);
+        expect(() => verifyConsistency(m, n, proof, tree.root(m), tree.root(n))).not.toThrow();
+        if (m > 3) {
+          // The old tree held entry 3 as it was; the new one was rebuilt with entry 3 changed.
+          const forged = rewritten.consistencyProof(m, n);
+          expect(code(() => verifyConsistency(m, n, forged, tree.root(m), rewritten.root(n)))).toBe(
+            'ERR_TLOG_CONSISTENCY_INVALID',
+          );
+        }
+      }
+    }
+    expect(code(() => verifyConsistency(5, 4, [], tree.root(5), tree.root(4)))).toBe('ERR_TLOG_CONSISTENCY_INVALID');
+    expect(code(() => verifyConsistency(4, 4, [], tree.root(4), tree.root(5)))).toBe('ERR_TLOG_CONSISTENCY_INVALID');
+  });
+
+  it(`refuses proofs over ${MAX_PROOF_HASHES} hashes or with hashes not 32 bytes`, () => {
+    const long = Array.from({ length: MAX_PROOF_HASHES + 1 }, () => new Uint8Array(32));
+    expect(code(() => verifyInclusion(leafHash(data[0]!), 0, 2 ** 52, long, tree.root()))).toBe(
+      'ERR_TLOG_INCLUSION_INVALID',
+    );
+    expect(code(() => verifyConsistency(1, 2, [new Uint8Array(31)], tree.root(1), tree.root(2)))).toBe(
+      'ERR_TLOG_CONSISTENCY_INVALID',
+    );
+  });
+
+  it('proofs for sizes past 2^32 use arithmetic, not 32-bit operators', () => {
+    // Index and size past 2^32 walk the same path as their low bits would with 32-bit operators, which is wrong.
+    const leaf = leafHash(data[0]!);
+    const size = 2 ** 33 + 1;
+    const sibling = new Uint8Array(32).fill(9);
+    const path = [sibling];
+    // The last leaf of a tree of 2^33 + 1 is a right child of the root, whose left is the 2^33 subtree.
+    expect(() => verifyInclusion(leaf, size - 1, size, path, nodeHash(sibling, leaf))).not.toThrow();
+  });
+
+  it('refuses a leaf hash that is not 32 bytes and sizes beyond the tree', () => {
+    expect(code(() => new MerkleTree().appendLeafHash(new Uint8Array(31)))).toBe('ERR_OPTIONS_INVALID');
+    expect(code(() => tree.root(71))).toBe('ERR_OPTIONS_INVALID');
+    expect(code(() => tree.inclusionProof(5, 5))).toBe('ERR_OPTIONS_INVALID');
+  });
+});

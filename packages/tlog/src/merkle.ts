@@ -1,0 +1,321 @@
+import { ErstError, concatBytes, equalBytes, sha256 } from '@erst/core';
+import { MAX_PROOF_HASHES } from './limits.js';
+
+/** RFC 6962 Merkle Tree Hashing with SHA-256. Hashes are 32-byte Uint8Arrays. */
+
+const LEAF_PREFIX = new Uint8Array([0]);
+const NODE_PREFIX = new Uint8Array([1]);
+
+/** The root of the empty tree: SHA-256 of nothing. */
+export const EMPTY_ROOT: Uint8Array = sha256(new Uint8Array(0));
+
+/** RFC 6962 leaf hash: SHA-256(0x00 || entry). */
+export function leafHash(entry: Uint8Array): Uint8Array {
+  return sha256(concatBytes(LEAF_PREFIX, entry));
+}
+
+/** RFC 6962 interior node hash: SHA-256(0x01 || left || right). */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  return sha256(concatBytes(NODE_PREFIX, left, right));
+}
+
+/**
+ * Where hashes of complete subtrees come from: `hash(level, index)` is the
+ * Merkle Tree Hash of leaves [index * 2^level, (index + 1) * 2^level). A
+ * `MerkleTree` in memory and a set of tiles (`tileHashSource`) are both one.
+ */
+export interface HashSource {
+  hash(level: number, index: number): Uint8Array;
+}
+
+/** The largest power of two strictly less than n (n >= 2). Arithmetic, not bit operators: sizes pass 2^32. */
+function splitPoint(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+function log2Exact(n: number): number | undefined {
+  let level = 0;
+  let k = 1;
+  while (k < n) {
+    k *= 2;
+    level++;
+  }
+  return k === n ? level : undefined;
+}
+
+/** MTH(D[lo:hi]) for a range RFC 6962's decomposition produces (lo aligned to every power-of-two prefix). */
+export function rangeHash(source: HashSource, lo: number, hi: number): Uint8Array {
+  const n = hi - lo;
+  if (n <= 0) return EMPTY_ROOT;
+  const level = log2Exact(n);
+  if (level !== undefined && lo % n === 0) return source.hash(level, lo / n);
+  const k = splitPoint(n);
+  return nodeHash(rangeHash(source, lo, lo + k), rangeHash(source, lo + k, hi));
+}
+
+/** The root hash of the tree of the first `size` leaves. */
+export function treeRoot(source: HashSource, size: number): Uint8Array {
+  return rangeHash(source, 0, size);
+}
+
+function checkSize(size: number, what: string): void {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new ErstError('ERR_OPTIONS_INVALID', `\`${what}\` must be a non-negative safe integer`, {
+      details: { options: [what] },
+    });
+  }
+}
+
+/** An RFC 6962 inclusion proof (PATH) for leaf `index` in the tree of `size` leaves. */
+export function inclusionProof(source: HashSource, index: number, size: number): Uint8Array[] {
+  checkSize(size, 'size');
+  checkSize(index, 'index');
+  if (index >= size) {
+    throw new ErstError('ERR_OPTIONS_INVALID', `\`index\` ${index} is not below \`size\` ${size}`, {
+      details: { options: ['index', 'size'] },
+    });
+  }
+  const path: Uint8Array[] = [];
+  let lo = 0;
+  let hi = size;
+  // Top-down, then reversed: RFC 6962 lists the proof from the leaf's sibling up.
+  while (hi - lo > 1) {
+    const k = splitPoint(hi - lo);
+    if (index < lo + k) {
+      path.push(rangeHash(source, lo + k, hi));
+      hi = lo + k;
+    } else {
+      path.push(rangeHash(source, lo, lo + k));
+      lo += k;
+    }
+  }
+  return path.reverse();
+}
+
+/** An RFC 6962 consistency proof from the tree of `oldSize` leaves to the tree of `newSize`. */
+export function consistencyProof(source: HashSource, oldSize: number, newSize: number): Uint8Array[] {
+  checkSize(oldSize, 'oldSize');
+  checkSize(newSize, 'newSize');
+  if (oldSize > newSize) {
+    throw new ErstError('ERR_OPTIONS_INVALID', `\`oldSize\` ${oldSize} is above \`newSize\` ${newSize}`, {
+      details: { options: ['oldSize', 'newSize'] },
+    });
+  }
+  if (oldSize === 0 || oldSize === newSize) return [];
+  const proof: Uint8Array[] = [];
+  let lo = 0;
+  let hi = newSize;
+  let m = oldSize;
+  let complete = true;
+  // SUBPROOF(m, D[lo:hi], complete), unrolled top-down then reversed.
+  while (m !== hi - lo) {
+    const k = splitPoint(hi - lo);
+    if (m <= k) {
+      proof.push(rangeHash(source, lo + k, hi));
+      hi = lo + k;
+    } else {
+      proof.push(rangeHash(source, lo, lo + k));
+      lo += k;
+      m -= k;
+      complete = false;
+    }
+  }
+  if (!complete) proof.push(rangeHash(source, lo, hi));
+  return proof.reverse();
+}
+
+function checkProofShape(
+  proof: readonly Uint8Array[],
+  code: 'ERR_TLOG_INCLUSION_INVALID' | 'ERR_TLOG_CONSISTENCY_INVALID',
+) {
+  if (proof.length > MAX_PROOF_HASHES || proof.some((h) => !(h instanceof Uint8Array) || h.length !== 32)) {
+    throw new ErstError(code, `a proof is at most ${MAX_PROOF_HASHES} hashes of 32 bytes`);
+  }
+}
+
+const half = (n: number) => Math.floor(n / 2);
+const odd = (n: number) => n % 2 === 1;
+
+/**
+ * Checks an RFC 9162 (section 2.1.3.2) inclusion proof that `leaf` (a leaf
+ * hash) is at `index` in the tree of `size` leaves whose root is `root`.
+ * Throws ERR_TLOG_INCLUSION_INVALID when it is not.
+ */
+export function verifyInclusion(
+  leaf: Uint8Array,
+  index: number,
+  size: number,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): void {
+  checkProofShape(proof, 'ERR_TLOG_INCLUSION_INVALID');
+  const fail = (why: string) =>
+    new ErstError('ERR_TLOG_INCLUSION_INVALID', `inclusion proof for index ${index} in size ${size}: ${why}`, {
+      details: { index, size },
+    });
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) {
+    throw fail('index is not in the tree');
+  }
+  let fn = index;
+  let sn = size - 1;
+  let r = leaf;
+  for (const p of proof) {
+    if (sn === 0) throw fail('proof is too long');
+    if (odd(fn) || fn === sn) {
+      r = nodeHash(p, r);
+      if (!odd(fn)) {
+        while (!odd(fn) && fn !== 0) {
+          fn = half(fn);
+          sn = half(sn);
+        }
+      }
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  if (sn !== 0) throw fail('proof is too short');
+  if (!equalBytes(r, root)) throw fail('root hash does not match');
+}
+
+/**
+ * Checks an RFC 9162 (section 2.1.4.2) consistency proof that the tree of
+ * `oldSize` leaves with root `oldRoot` is a prefix of the tree of `newSize`
+ * leaves with root `newRoot`. Throws ERR_TLOG_CONSISTENCY_INVALID when not:
+ * the log was rewritten or rolled back.
+ */
+export function verifyConsistency(
+  oldSize: number,
+  newSize: number,
+  proof: readonly Uint8Array[],
+  oldRoot: Uint8Array,
+  newRoot: Uint8Array,
+): void {
+  checkProofShape(proof, 'ERR_TLOG_CONSISTENCY_INVALID');
+  const fail = (why: string) =>
+    new ErstError('ERR_TLOG_CONSISTENCY_INVALID', `consistency from size ${oldSize} to ${newSize}: ${why}`, {
+      details: { oldSize, newSize },
+    });
+  if (!Number.isSafeInteger(oldSize) || !Number.isSafeInteger(newSize) || oldSize < 0 || oldSize > newSize) {
+    throw fail('the new tree is smaller than the old');
+  }
+  if (oldSize === newSize) {
+    if (proof.length !== 0) throw fail('proof must be empty for equal sizes');
+    if (!equalBytes(oldRoot, newRoot)) throw fail('same size, different roots');
+    return;
+  }
+  if (oldSize === 0) {
+    // Every tree extends the empty one; RFC 9162 has no proof for it.
+    if (proof.length !== 0) throw fail('proof must be empty from size 0');
+    if (!equalBytes(oldRoot, EMPTY_ROOT)) throw fail('the old root is not the empty tree');
+    return;
+  }
+  const path = [...proof];
+  if (log2Exact(oldSize) !== undefined) path.unshift(oldRoot);
+  if (path.length === 0) throw fail('proof is empty');
+  let fn = oldSize - 1;
+  let sn = newSize - 1;
+  while (odd(fn)) {
+    fn = half(fn);
+    sn = half(sn);
+  }
+  let fr = path[0]!;
+  let sr = path[0]!;
+  for (const c of path.slice(1)) {
+    if (sn === 0) throw fail('proof is too long');
+    if (odd(fn) || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      if (!odd(fn)) {
+        while (!odd(fn) && fn !== 0) {
+          fn = half(fn);
+          sn = half(sn);
+        }
+      }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  if (sn !== 0) throw fail('proof is too short');
+  if (!equalBytes(fr, oldRoot)) throw fail('old root does not match');
+  if (!equalBytes(sr, newRoot)) throw fail('new root does not match');
+}
+
+/**
+ * A Merkle tree held in memory: every complete subtree hash, so that roots
+ * and proofs for any size up to `size` cost O(log^2 n) hashes. Appending is
+ * amortised one node hash per leaf.
+ */
+export class MerkleTree implements HashSource {
+  readonly #levels: Uint8Array[][] = [[]];
+
+  /** A tree of these leaf hashes (not entries: hash entries with `leafHash`). */
+  constructor(leafHashes: Iterable<Uint8Array> = []) {
+    for (const h of leafHashes) this.appendLeafHash(h);
+  }
+
+  get size(): number {
+    return this.#levels[0]!.length;
+  }
+
+  /** Appends an entry (hashed with `leafHash`); returns its index. */
+  append(entry: Uint8Array): number {
+    return this.appendLeafHash(leafHash(entry));
+  }
+
+  appendLeafHash(hash: Uint8Array): number {
+    if (!(hash instanceof Uint8Array) || hash.length !== 32) {
+      throw new ErstError('ERR_OPTIONS_INVALID', '`leafHash` must be a 32-byte Uint8Array', {
+        details: { options: ['leafHash'] },
+      });
+    }
+    const index = this.size;
+    this.#levels[0]!.push(hash);
+    let level = 0;
+    let i = index;
+    while (odd(i)) {
+      const row = this.#levels[level]!;
+      if (!this.#levels[level + 1]) this.#levels[level + 1] = [];
+      this.#levels[level + 1]!.push(nodeHash(row[i - 1]!, row[i]!));
+      level++;
+      i = half(i);
+    }
+    return index;
+  }
+
+  hash(level: number, index: number): Uint8Array {
+    const h = this.#levels[level]?.[index];
+    if (!h) throw new ErstError('ERR_INTERNAL', `no complete subtree at level ${level} index ${index}`);
+    return h;
+  }
+
+  /** The root of the first `size` leaves (default: all). */
+  root(size = this.size): Uint8Array {
+    this.#checkSize(size);
+    return treeRoot(this, size);
+  }
+
+  inclusionProof(index: number, size = this.size): Uint8Array[] {
+    this.#checkSize(size);
+    return inclusionProof(this, index, size);
+  }
+
+  consistencyProof(oldSize: number, newSize = this.size): Uint8Array[] {
+    this.#checkSize(newSize);
+    return consistencyProof(this, oldSize, newSize);
+  }
+
+  #checkSize(size: number): void {
+    checkSize(size, 'size');
+    if (size > this.size) {
+      throw new ErstError('ERR_OPTIONS_INVALID', `\`size\` ${size} is beyond the tree's ${this.size} leaves`, {
+        details: { options: ['size'] },
+      });
+    }
+  }
+}

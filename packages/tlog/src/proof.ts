@@ -1,0 +1,125 @@
+import { ErstError, bytesToBase64 } from '@erst/core';
+import { type SignedCheckpoint, openCheckpoint } from './checkpoint.js';
+import type { NoteVerifier } from './keys.js';
+import { MAX_PROOF_BYTES, MAX_PROOF_HASHES } from './limits.js';
+import { leafHash, verifyInclusion } from './merkle.js';
+import { decodeBase64, parseDecimal, splitLines, textOf, utf8Length } from './text.js';
+
+export const TLOG_PROOF_HEADER = 'c2sp.org/tlog-proof@v1';
+
+const HASH_LINE = /^[A-Za-z0-9+/]{43}=$/;
+
+/** A C2SP tlog-proof: an entry's index, its inclusion proof, and the signed checkpoint it leads to. */
+export interface TlogProof {
+  /** Opaque, unauthenticated bytes (the `extra` line), when present. */
+  readonly extra?: Uint8Array;
+  readonly index: number;
+  readonly hashes: readonly Uint8Array[];
+  /** The signed checkpoint note, verbatim. */
+  readonly checkpoint: string;
+}
+
+/** The proof's text: header, optional `extra`, `index N`, one base64 hash a line, a blank line, the checkpoint. */
+export function formatTlogProof(proof: TlogProof): string {
+  if (!Number.isSafeInteger(proof.index) || proof.index < 0) {
+    throw new ErstError('ERR_OPTIONS_INVALID', '`index` must be a non-negative safe integer', {
+      details: { options: ['index'] },
+    });
+  }
+  if (proof.hashes.length > MAX_PROOF_HASHES || proof.hashes.some((h) => h.length !== 32)) {
+    throw new ErstError('ERR_OPTIONS_INVALID', `\`hashes\` must be at most ${MAX_PROOF_HASHES} hashes of 32 bytes`, {
+      details: { options: ['hashes'] },
+    });
+  }
+  const extra = proof.extra && proof.extra.length > 0 ? [`extra ${bytesToBase64(proof.extra)}`] : [];
+  const lines = [TLOG_PROOF_HEADER, ...extra, `index ${proof.index}`, ...proof.hashes.map(bytesToBase64)];
+  return `${lines.join('\n')}\n\n${proof.checkpoint}`;
+}
+
+/**
+ * Parses a tlog-proof's syntax (the checkpoint is kept verbatim, checked by
+ * `verifyTlogProof`). Throws ERR_TLOG_PROOF_MALFORMED, ERR_TLOG_LINE_TOO_LONG
+ * or ERR_TLOG_BASE64_NONCANONICAL.
+ */
+export function parseTlogProof(input: string | Uint8Array): TlogProof {
+  const bad = (why: string) => new ErstError('ERR_TLOG_PROOF_MALFORMED', `tlog-proof: ${why}`);
+  const size = typeof input === 'string' ? utf8Length(input) : input.length;
+  if (size > MAX_PROOF_BYTES || (typeof input === 'string' && input.length > MAX_PROOF_BYTES)) {
+    throw bad(`longer than ${MAX_PROOF_BYTES} bytes`);
+  }
+  const text = textOf(input, 'ERR_TLOG_PROOF_MALFORMED');
+  const blank = text.indexOf('\n\n');
+  if (blank < 0) throw bad('no blank line before the checkpoint');
+  const lines = splitLines(text.slice(0, blank), 'tlog-proof');
+  const checkpoint = text.slice(blank + 2);
+  if (lines[0] !== TLOG_PROOF_HEADER) throw bad(`the first line is not ${TLOG_PROOF_HEADER}`);
+  let at = 1;
+  let extra: Uint8Array | undefined;
+  if (lines[at]?.startsWith('extra ')) {
+    extra = decodeBase64(lines[at]!.slice('extra '.length), 'tlog-proof extra');
+    at++;
+  }
+  const indexLine = lines[at] ?? '';
+  const index = indexLine.startsWith('index ') ? parseDecimal(indexLine.slice('index '.length)) : undefined;
+  if (index === undefined) throw bad('no "index N" line (decimal, no leading zeros)');
+  const hashLines = lines.slice(at + 1);
+  if (hashLines.length > MAX_PROOF_HASHES) throw bad(`more than ${MAX_PROOF_HASHES} proof hashes`);
+  // A line of another shape is not a hash at all (e.g. the checkpoint, when the blank line is missing).
+  const bad32 = hashLines.findIndex((h) => !HASH_LINE.test(h));
+  if (bad32 >= 0) throw bad(`line ${at + 2 + bad32} is not a base64 SHA-256 hash`);
+  const hashes = hashLines.map((h, i) => decodeBase64(h, `proof hash ${i + 1}`, 32));
+  if (checkpoint === '') throw bad('no checkpoint after the blank line');
+  return extra ? { extra, index, hashes, checkpoint } : { index, hashes, checkpoint };
+}
+
+/** What a verified proof says. */
+export interface VerifiedTlogProof {
+  readonly origin: string;
+  readonly index: number;
+  readonly size: number;
+  readonly checkpoint: SignedCheckpoint;
+  readonly extra?: Uint8Array;
+}
+
+export interface VerifyTlogProofOptions {
+  /** The logged entry (its leaf hash is computed here); give `entry` or `leafHash`. */
+  entry?: Uint8Array;
+  leafHash?: Uint8Array;
+  /** The log's key(s); the checkpoint must be signed by one. */
+  verifiers: NoteVerifier | readonly NoteVerifier[];
+  /** The expected origin (default: the first verifier's name). */
+  origin?: string;
+  /** The index the caller expects (ERR_TLOG_PROOF_INDEX_MISMATCH when the proof names another). */
+  index?: number;
+}
+
+/**
+ * Verifies a tlog-proof offline: the checkpoint's signature and origin
+ * (`openCheckpoint`), the index (when expected), and the inclusion of the
+ * entry at that index under the checkpoint's root (ERR_TLOG_INCLUSION_INVALID).
+ */
+export function verifyTlogProof(
+  input: string | Uint8Array | TlogProof,
+  options: VerifyTlogProofOptions,
+): VerifiedTlogProof {
+  const proof = typeof input === 'string' || input instanceof Uint8Array ? parseTlogProof(input) : input;
+  const checkpoint = openCheckpoint(proof.checkpoint, options.verifiers, { origin: options.origin });
+  if (options.index !== undefined && options.index !== proof.index) {
+    throw new ErstError(
+      'ERR_TLOG_PROOF_INDEX_MISMATCH',
+      `the proof is for index ${proof.index}, not ${options.index}`,
+      {
+        details: { expected: options.index, index: proof.index },
+      },
+    );
+  }
+  const leaf = options.leafHash ?? (options.entry ? leafHash(options.entry) : undefined);
+  if (!leaf) {
+    throw new ErstError('ERR_OPTIONS_INVALID', '`entry` or `leafHash` is required', {
+      details: { options: ['entry', 'leafHash'] },
+    });
+  }
+  verifyInclusion(leaf, proof.index, checkpoint.size, proof.hashes, checkpoint.root);
+  const out = { origin: checkpoint.origin, index: proof.index, size: checkpoint.size, checkpoint };
+  return proof.extra ? { ...out, extra: proof.extra } : out;
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// pnpm bench web [--records 50000] [--rounds 3] [--dir DIR]
+//
+// The auditors' page (apps/web, as built) in headless Chromium, opened from
+// file://, verifying the .tar.gz of `pnpm bench batch` (the same archive,
+// built the same way) picked through its file input, with the signing key
+// pinned: timed from the pick to the #summary hook, as a person would wait
+// for it. Its Web Workers are one per core (navigator.hardwareConcurrency).
+//
+// Measured in the same run, on the same file:
+//   ceiling   erst-batch on the same .tar.gz, one child process per run, as
+//             cron runs it (every core, node:zlib, node:crypto).
+// The last line is the JSON summary; rates are medians over --rounds.
+import { existsSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { BIN, batchArchive, runBatch } from './archive.mjs';
+import { REPO_ROOT, median, report } from './lib.mjs';
+
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '50000' },
+    rounds: { type: 'string', default: '3' },
+    dir: { type: 'string' },
+  },
+});
+const N = Number(values.records);
+const ROUNDS = Number(values.rounds);
+const PAGE = join(REPO_ROOT, 'apps', 'web', 'dist', 'index.html');
+for (const [built, what] of [
+  [BIN, '@erst/batch'],
+  [PAGE, '@erst/web'],
+]) {
+  if (!existsSync(built)) {
+    console.error(`${what} is not built: run pnpm turbo run build --filter=${what}...`);
+    process.exit(2);
+  }
+}
+// puppeteer-core is a devDependency of the page's tests; Chromium is Debian's.
+const requireWeb = createRequire(join(REPO_ROOT, 'apps', 'web', 'package.json'));
+const puppeteer = (await import(pathToFileURL(requireWeb.resolve('puppeteer-core')).href)).default;
+const chromium = [process.env.CHROMIUM_BIN, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+  (p) => p && existsSync(p),
+);
+if (!chromium) {
+  console.error('headless Chromium is needed: apt-get install -y chromium, or set CHROMIUM_BIN');
+  process.exit(2);
+}
+
+const { root, archives, pubHex } = await batchArchive({ N, SMALL: Math.min(N, 5000), dir: values.dir });
+const input = archives.big.targz;
+
+const browser = await puppeteer.launch({
+  executablePath: chromium,
+  headless: true,
+  // A run of 50,000 records outlasts the default 180 s a single DevTools call may take (the wait for #summary).
+  protocolTimeout: 0,
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
+});
+
+/** One run of the page on a fresh tab: seconds from picking the file to the summary. */
+async function runPage() {
+  const page = await browser.newPage();
+  try {
+    await page.goto(pathToFileURL(PAGE).href);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.$eval(
+      '#keys',
+      (el, key) => {
+        el.value = key;
+      },
+      pubHex,
+    );
+    const file = await page.$('#files');
+    const t = performance.now();
+    await file.uploadFile(input);
+    await page.waitForSelector('#summary', { timeout: 0, polling: 'mutation' });
+    const seconds = (performance.now() - t) / 1000;
+    const valid = await page.$eval('#summary', (el) => Number(el.getAttribute('data-valid')));
+    if (valid !== N) throw new Error(`the page verified ${valid} valid records of ${N}`);
+    return seconds;
+  } finally {
+    await page.close();
+  }
+}
+
+const page = [];
+const batch = [];
+try {
+  // Alternating, so that both see the same machine state (page cache, other load).
+  for (let round = 0; round < ROUNDS; round++) {
+    page.push(await runPage());
+    batch.push((await runBatch(root, input, N)).seconds);
+  }
+} finally {
+  await browser.close();
+}
+
+const perS = N / median(page);
+const ceiling = N / median(batch);
+console.log(`${N} records (.tar.gz), ${ROUNDS} rounds, ${availableParallelism()} cores`);
+console.log(
+  `  page in headless Chromium, from file://   ${perS.toFixed(0).padStart(7)}/s   (${page.map((s) => s.toFixed(2)).join(', ')} s)`,
+);
+console.log(
+  `  erst-batch on the same file (ceiling)    ${ceiling.toFixed(0).padStart(7)}/s   (${batch.map((s) => s.toFixed(2)).join(', ')} s)`,
+);
+if (!values.dir) rmSync(root, { recursive: true, force: true });
+report({
+  bench: 'web',
+  records: N,
+  per_s: Math.round(perS),
+  ceiling_per_s: Math.round(ceiling),
+  ratio: Number((perS / ceiling).toFixed(3)),
+  workers: availableParallelism(),
+  rounds: ROUNDS,
+});
