@@ -66,6 +66,9 @@ export function describeResult(file: string, r: VerifyResult): string {
   // Where the record's log proof puts it; "unchecked" when no key that vouches for its checkpoint was given.
   if (r.log)
     parts.push(`log ${r.log.origin} index ${r.log.index} of ${r.log.tree_size}${r.log.verified ? '' : ' unchecked'}`);
+  // When a TSA vouched for the record's time, and who (only shown once its token verified).
+  const t = r.timestamp_token;
+  if (t?.verified) parts.push(`timestamped ${t.timestamped_at} by "${t.tsa}"`);
   lines.push(`${r.valid ? 'ok  ' : 'FAIL'} ${file}: ${status}${parts.length ? ` (${parts.join(', ')})` : ''}`);
   for (const e of r.errors) lines.push(`     error ${e.code}: ${e.message}`);
   for (const w of r.warnings) lines.push(`     warning ${w.code}: ${w.message}`);
@@ -91,5 +94,6 @@ export function jsonResult(file: string, r: VerifyResult): Record<string, unknow
     uncovered: r.uncovered,
     attestation: r.attestation,
     log: r.log,
+    timestamp_token: r.timestamp_token,
   };
 }

@@ -28,8 +28,9 @@ function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
  * line (up to `maxBytes`) in memory: a longer line is skipped and reported,
  * never buffered. Blank lines are not records but keep their numbers.
  *
- * The rules of `@erst/node-io`'s LineSplitter over plain Uint8Array, so that
- * it runs where there is no Buffer (browsers). A yielded line may be a view
+ * Plain Uint8Array, no Buffer, so it runs in browsers too; the one splitter
+ * of the repository (archives, batch-sign input and resume, state files).
+ * A yielded line may be a view
  * of the chunk passed to push(): use it (or copy it) before the next push().
  */
 export class LineSplitter {

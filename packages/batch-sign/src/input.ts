@@ -1,7 +1,8 @@
 import { createReadStream, statSync } from 'node:fs';
 import type { ReadStream } from 'node:fs';
 import { DEFAULT_MAX_INPUT_BYTES, type SignInput, isErstError, parseSignDocument, parseStrictJson } from '@erst/core';
-import { type Line, LineSplitter, openInputFile } from '@erst/node-io';
+import { type Line, LineSplitter } from '@erst/archive';
+import { openInputFile } from '@erst/node-io';
 
 /** Where a batch's payload lines come from: a file opened by `openBatchInput`, or any byte stream (stdin). */
 export interface BatchSource {
@@ -66,7 +67,7 @@ async function countLines(path: string): Promise<number | undefined> {
   }
 }
 
-/** The lines of a source, as node-io's splitter cuts them: over-long lines are reported, never buffered. */
+/** The lines of a source, as @erst/archive's splitter cuts them (the same rules as a .jsonl archive): over-long lines are reported, never buffered. */
 export async function* readLines(source: BatchSource, stopped: () => boolean): AsyncGenerator<Line> {
   const splitter = new LineSplitter(DEFAULT_MAX_INPUT_BYTES);
   for await (const chunk of source.chunks) {

@@ -8,7 +8,7 @@ import {
   canonicalize,
   parseStrictJson,
 } from '@erst/core';
-import { LineSplitter } from '@erst/node-io';
+import { LineSplitter } from '@erst/archive';
 import type { BatchRecord, Previous, RecordSink, ResumeContext } from './sink.js';
 
 /** Bytes of lines gathered per write() call: large enough to amortize the syscall, far below V8's string cap. */

@@ -14,7 +14,8 @@ import {
   withLogProof,
 } from '@erst/core';
 import type { LogWriter } from '@erst/log-store';
-import { LineSplitter, fsyncDirectory } from '@erst/node-io';
+import { LineSplitter } from '@erst/archive';
+import { fsyncDirectory } from '@erst/node-io';
 import type { GroupStage, StageContext } from './group-commit.js';
 import type { BatchRecord } from './sink.js';
 

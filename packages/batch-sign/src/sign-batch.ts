@@ -9,7 +9,7 @@ import {
   generateWithSigner,
   isErstError,
 } from '@erst/core';
-import type { Line } from '@erst/node-io';
+import type { Line } from '@erst/archive';
 import { Verifier } from '@erst/verify';
 import { type GroupStage, GroupCommitter } from './group-commit.js';
 import { type BatchSource, LineError, lineDocument, openBatchInput, readLines } from './input.js';

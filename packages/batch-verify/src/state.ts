@@ -4,7 +4,8 @@ import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ErstError, bytesToHex, equalBytes, hexToBytes, type Signer } from '@erst/core';
 import { selectBackend, signatureIsStrictlyEncoded } from '@erst/verify';
-import { LineSplitter, createAtomicTemp, fsyncDirectory, openInputFile } from '@erst/node-io';
+import { LineSplitter } from '@erst/archive';
+import { createAtomicTemp, fsyncDirectory, openInputFile } from '@erst/node-io';
 
 /*
  * The state file is JSON Lines, so that it is written and read as a stream
@@ -115,17 +116,19 @@ function stateMalformed(why: string): Tampered {
   return new Tampered(`the state file is not a valid erst-batch state (${why})`);
 }
 
+const UTF8 = new TextDecoder();
+
 async function loadState(opts: StateOptions): Promise<Loaded> {
   const entries = new Map<string, string>();
   const hash = createHash('sha256');
   const splitter = new LineSplitter(64 * 1024 * 1024);
   let header: { shard: string | null; sequence: number; previous: string | null; log?: StateLog } | undefined;
   let trailer: Record<string, unknown> | undefined;
-  const take = (bytes: Buffer, line: number): void => {
+  const take = (bytes: Uint8Array, line: number): void => {
     if (trailer) throw stateMalformed(`line ${line} follows the trailer`);
     let value: unknown;
     try {
-      value = JSON.parse(bytes.toString('utf8'));
+      value = JSON.parse(UTF8.decode(bytes));
     } catch {
       throw stateMalformed(`line ${line} is not JSON`);
     }

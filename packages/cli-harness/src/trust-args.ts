@@ -8,12 +8,16 @@ export interface TrustArgs {
   'attestation-root'?: string[];
   'require-attestation'?: boolean;
   'log-key'?: string[];
+  'tsa-root'?: string[];
+  'require-timestamp'?: boolean;
 }
 
 /** The flags that set the options `loadTrustOptions` names in its errors: every program with trust flags maps them. */
 export const TRUST_FLAGS: Readonly<Record<string, string>> = {
   attestationRoots: '--attestation-root',
   logKeys: '--log-key',
+  tsaRoots: '--tsa-root',
+  requireTimestamp: '--require-timestamp',
 };
 
 /** Trust flags shared by `erst audit verify` and `erst-batch verify`. */
@@ -50,9 +54,20 @@ export function withTrustOptions<T>(y: Argv<T>): Argv<T & TrustArgs> {
         describe:
           "Verifier key of a log (<origin>+<key ID>+<key>) whose checkpoints records' log proofs lead to (repeatable)",
       })
-      .group(['public-key', 'trust', 'attestation-root', 'require-attestation', 'log-key'], 'Trust:') as Argv<
-      T & TrustArgs
-    >
+      .option('tsa-root', {
+        type: 'string',
+        array: true,
+        nargs: 1,
+        describe: 'Pinned root of a Time-Stamp Authority (RFC 3161): PEM file, or PEM text (repeatable)',
+      })
+      .option('require-timestamp', {
+        type: 'boolean',
+        describe: 'Fail records without a timestamp token that verifies under a pinned TSA root',
+      })
+      .group(
+        ['public-key', 'trust', 'attestation-root', 'require-attestation', 'log-key', 'tsa-root', 'require-timestamp'],
+        'Trust:',
+      ) as Argv<T & TrustArgs>
   );
 }
 
@@ -68,5 +83,7 @@ export function trustOptions(argv: TrustArgs): VerifyOptions {
     attestationRoots: argv['attestation-root'],
     requireAttestation: argv['require-attestation'],
     logKeys: argv['log-key'],
+    tsaRoots: argv['tsa-root'],
+    requireTimestamp: argv['require-timestamp'],
   });
 }

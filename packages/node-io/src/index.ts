@@ -10,5 +10,3 @@ export {
 } from './atomic.js';
 export { loadTrustOptions } from './trust.js';
 export type { TrustSources } from './trust.js';
-export { LineSplitter } from './lines.js';
-export type { Line } from './lines.js';

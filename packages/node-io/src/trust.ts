@@ -17,6 +17,10 @@ export interface TrustSources {
   requireAttestation?: boolean | undefined;
   /** Verifier keys (`<origin>+<key ID>+<key>`) of the logs a 2.1.0 record's `log_proof` may lead to. */
   logKeys?: readonly string[] | undefined;
+  /** Pinned roots of the Time-Stamp Authorities whose RFC 3161 tokens count: PEM text, or the path of a PEM file. */
+  tsaRoots?: readonly string[] | undefined;
+  /** Fail records without a timestamp token that verifies under a pinned TSA root. */
+  requireTimestamp?: boolean | undefined;
 }
 
 function realpath(path: string): string {
@@ -52,19 +56,19 @@ function rootReader(trustFile: string): (reference: string) => string {
 }
 
 /**
- * A root given as an option that holds no certificate: the option is wrong
- * (ERR_OPTIONS_INVALID naming `attestationRoots`, which a command line maps
- * to its flag). The message names the file, never its content.
+ * A root given as an option (`attestationRoots` or `tsaRoots`) that holds no
+ * certificate: the option is wrong (ERR_OPTIONS_INVALID naming it, which a
+ * command line maps to its flag). The message names the file, never its content.
  */
-function attestationRoot(value: string): string {
+function pinnedRoot(value: string, option: 'attestationRoots' | 'tsaRoots'): string {
   const [text, where] = value.startsWith('-----BEGIN')
-    ? [value, '`attestationRoots` (PEM text)']
-    : [readTextFile(value), `\`attestationRoots\` ${value}`];
+    ? [value, `\`${option}\` (PEM text)`]
+    : [readTextFile(value), `\`${option}\` ${value}`];
   try {
     return checkAttestationRoot(text, where, 'ERR_OPTIONS_INVALID');
   } catch (e) {
     if (!isErstError(e, 'ERR_OPTIONS_INVALID')) throw e;
-    throw new ErstError('ERR_OPTIONS_INVALID', e.message, { cause: e, details: { options: ['attestationRoots'] } });
+    throw new ErstError('ERR_OPTIONS_INVALID', e.message, { cause: e, details: { options: [option] } });
   }
 }
 
@@ -76,8 +80,8 @@ function attestationRoot(value: string): string {
  * Throws the file codes of `readInputFile` (a key, trust file or root that
  * cannot be read), `ERR_TRUST_FILE_INVALID` (a trust file `@erst/verify`
  * refuses, or one whose `attestation_roots` leave its directory) and
- * `ERR_OPTIONS_INVALID` with `details.options: ['attestationRoots']` (a root
- * that holds no certificate).
+ * `ERR_OPTIONS_INVALID` with `details.options: ['attestationRoots']` or
+ * `['tsaRoots']` (a root that holds no certificate).
  *
  * @example
  * const options = loadTrustOptions({ publicKeys: ['@signing.pub'], trustFile: 'trust.json' });
@@ -93,7 +97,8 @@ export function loadTrustOptions(sources: TrustSources): VerifyOptions {
     logKeys.push(...file.logKeys);
   }
   // PEM text or a path, as in a trust file's attestation_roots.
-  const attestationRoots = (sources.attestationRoots ?? []).map(attestationRoot);
+  const attestationRoots = (sources.attestationRoots ?? []).map((r) => pinnedRoot(r, 'attestationRoots'));
+  const tsaRoots = (sources.tsaRoots ?? []).map((r) => pinnedRoot(r, 'tsaRoots'));
   const options: VerifyOptions = {
     publicKeys,
     trust,
@@ -102,6 +107,9 @@ export function loadTrustOptions(sources: TrustSources): VerifyOptions {
   };
   // Checked by @erst/verify (ERR_OPTIONS_INVALID naming `logKeys`); only present when given, so reports stay as they were.
   if (logKeys.length > 0) options.logKeys = logKeys;
+  // The same for the timestamp options (a trust file's tsa_roots and require_timestamp come through `trust`).
+  if (tsaRoots.length > 0) options.tsaRoots = tsaRoots;
+  if (sources.requireTimestamp) options.requireTimestamp = true;
   return options;
 }
 

@@ -19,6 +19,6 @@ describe('@erst/node-io as published', () => {
     const r = await runReadmeExample('node-io');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('1 {"a":1}\n3 {"b":2}\nERR_FILE_NOT_FOUND\n');
+    expect(r.stdout).toBe('17 2\nERR_FILE_NOT_FOUND\n');
   });
 });
