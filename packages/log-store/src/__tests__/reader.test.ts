@@ -1,22 +1,15 @@
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { isErstError } from '@erst/core';
-import { tempDir } from '@erst/fixtures';
+import { tempDir, rejectionCode } from '@erst/fixtures';
 import { noteVerifier } from '@erst/tlog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initLog, readLog, verifyLogConsistency } from '../index.js';
 import { ORIGIN, entry, hex, key } from './helpers.js';
 
-async function code(f: () => unknown): Promise<string | undefined> {
-  try {
-    await f();
-  } catch (e) {
-    return isErstError(e) ? e.code : String(e);
-  }
-  return undefined;
-}
+const code = rejectionCode;
 
 const { signer, verifier } = key();
 
@@ -46,6 +39,23 @@ describe('readLog from a directory', () => {
     const read = await readLog(base, { verifiers: verifier });
     expect(read.checkpoint.size).toBe(600);
     expect(read.entries.map(hex)).toEqual(Array.from({ length: 600 }, (_, i) => hex(entry(i))));
+  });
+
+  it('a FIFO or a link to one in place of the checkpoint, a tile or a bundle is refused at once, never read', async () => {
+    // A reader that opened it would block forever (no writer ever comes): the attack issue's rule for every file read.
+    for (const name of ['checkpoint', 'tile/0/000', 'tile/entries/000']) {
+      const dir = copy(base);
+      rmSync(join(dir, name));
+      execFileSync('mkfifo', [join(dir, name)]);
+      const started = Date.now();
+      expect(await code(() => readLog(dir, { verifiers: verifier })), name).toBe('ERR_FILE_NOT_REGULAR');
+      expect(Date.now() - started).toBeLessThan(5_000);
+    }
+    const dir = copy(base);
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    rmSync(join(dir, 'checkpoint'));
+    symlinkSync(join(dir, 'fifo'), join(dir, 'checkpoint'));
+    expect(await code(() => readLog(dir, { verifiers: verifier }))).toBe('ERR_FILE_NOT_REGULAR');
   });
 
   it('each kind of damage fails with its own code', async () => {

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isErstError } from '@erst/core';
-import { tempDir } from '@erst/fixtures';
+import { tempDir, rejectionCode } from '@erst/fixtures';
 import type { Signer } from '@erst/core';
 import { noteSignerFromSigner, noteVerifier, verifyTlogProof } from '@erst/tlog';
 import { p256 } from '@noble/curves/nist.js';
@@ -10,14 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { LOCK_FILE, initLog, openLog, readLog, verifyLogConsistency } from '../index.js';
 import { ORIGIN, entry, hex, key } from './helpers.js';
 
-async function code(f: () => unknown): Promise<string | undefined> {
-  try {
-    await f();
-  } catch (e) {
-    return isErstError(e) ? e.code : String(e);
-  }
-  return undefined;
-}
+const code = rejectionCode;
 
 const { signer, verifier } = key();
 

@@ -1,6 +1,7 @@
-import { type PublicKey, type Signer, base64ToBytes, isErstError, publicKeyToSpki, sha256 } from '@erst/core';
+import { type PublicKey, type Signer, base64ToBytes, publicKeyToSpki, sha256 } from '@erst/core';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
+import { rejectionCode } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import {
   MAX_LINE_BYTES,
@@ -18,14 +19,7 @@ import {
 } from '../index.js';
 import { ed25519Key, ed25519Signer, p256Signer } from './helpers.js';
 
-async function code(f: () => unknown): Promise<string | undefined> {
-  try {
-    await f();
-  } catch (e) {
-    return isErstError(e) ? e.code : String(e);
-  }
-  return undefined;
-}
+const code = rejectionCode;
 
 // Known answers from Go's golang.org/x/mod/sumdb/note tests and the C2SP signed-note spec.
 const PETER_VKEY = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW';

@@ -1,4 +1,4 @@
-import { isErstError } from '@erst/core';
+import { rejectionCode } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import {
   MAX_PROOF_HASHES,
@@ -13,14 +13,7 @@ import {
 } from '../index.js';
 import { ed25519Key, ed25519Signer, entries } from './helpers.js';
 
-async function code(f: () => unknown): Promise<string | undefined> {
-  try {
-    await f();
-  } catch (e) {
-    return isErstError(e) ? e.code : String(e);
-  }
-  return undefined;
-}
+const code = rejectionCode;
 
 const ORIGIN = 'erst.example/log';
 const data = entries(10);
