@@ -15,6 +15,7 @@ import {
 } from '@erst/batch-sign';
 import { existsSync } from 'node:fs';
 import { ErstError, type Signer, type WritableSchema, bytesToHex, escapeForDisplay } from '@erst/core';
+import { Progress } from '@erst/cli-harness';
 import type { Argv } from 'yargs';
 import { EXIT } from './exit.js';
 
@@ -122,69 +123,6 @@ export function withBatchOptions<T>(y: Argv<T>): Argv<T & BatchArgs> {
       return true;
     })
     .epilogue(BATCH_HELP) as unknown as Argv<T & BatchArgs>;
-}
-
-function duration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  return s >= 3600
-    ? `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`
-    : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
-
-/** The progress text: a bar with rate and ETA for a terminal, or one plain line for logs. */
-export function progressLine(done: number, total: number | undefined, seconds: number, tty: boolean): string {
-  const n = (x: number) => Math.round(x).toLocaleString('en-US');
-  const rate = seconds > 0 ? done / seconds : 0;
-  if (total === undefined || total === 0) return `erst: batch: ${n(done)} lines, ${n(rate)}/s`;
-  const frac = Math.min(1, done / total);
-  const eta = rate > 0 ? (total - done) / rate : Number.POSITIVE_INFINITY;
-  if (!tty)
-    return `erst: batch: ${n(done)} of ${n(total)} lines (${Math.round(frac * 100)}%), ${n(rate)}/s, ETA ${duration(eta)}`;
-  const width = 30;
-  const full = Math.round(frac * width);
-  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.round(frac * 100)).padStart(3)}% ${n(done)}/${n(total)} ${n(rate)}/s ETA ${duration(eta)}`;
-}
-
-/** A bar with rate and ETA on a terminal (stderr), a plain line every 5 s otherwise; started by the first update. */
-class Progress {
-  readonly #tty = process.stderr.isTTY === true;
-  readonly #started = performance.now();
-  #done = 0;
-  #total: number | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #drawn = false;
-
-  update(progress: BatchProgress): void {
-    this.#done = progress.done;
-    this.#total = progress.total;
-    if (this.#timer) return;
-    this.#timer = setInterval(() => this.#tick(), this.#tty ? 200 : 5000);
-    this.#timer.unref();
-  }
-
-  #tick(): void {
-    const line = progressLine(this.#done, this.#total, (performance.now() - this.#started) / 1000, this.#tty);
-    if (this.#tty) {
-      process.stderr.write(`\r\x1b[2K${line}`);
-      this.#drawn = true;
-    } else {
-      process.stderr.write(`${line}\n`);
-    }
-  }
-
-  /** Clears the bar so that a message can be printed on its own line. */
-  clear(): void {
-    if (this.#drawn) {
-      process.stderr.write('\r\x1b[2K');
-      this.#drawn = false;
-    }
-  }
-
-  stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.clear();
-  }
 }
 
 /** `erst audit sign --batch`: see BATCH_HELP. Opens the input before the signer. Returns the exit code. */

@@ -7,3 +7,5 @@ export type { ErrorReporting, ErrorTable } from './errors.js';
 export { TRUST_FLAGS, trustOptions, withTrustOptions } from './trust-args.js';
 export type { TrustArgs } from './trust-args.js';
 export { helpExample, helpWidth, joinPemValues, redactUsageMessage } from './cli-args.js';
+export { Progress, progressLine } from './progress.js';
+export type { ProgressLabels } from './progress.js';

@@ -15,7 +15,7 @@ import { REPO_ROOT, SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, run, runCli, tempDi
 import { InMemorySigner } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { progressLine } from '../batch-sign.js';
+import { progressLine } from '@erst/cli-harness';
 import { exitCodeFor, formatError } from '../exit.js';
 
 const ERST = join(REPO_ROOT, 'node_modules', '.bin', 'erst');
