@@ -2,9 +2,9 @@
 // it is one small, well-kept package already in this workspace (vitest brings
 // it), it bundles TypeScript with no config, and it writes classic IIFE
 // scripts: a page opened from file:// may run those, never module scripts.
-// The verifier worker is bundled first and inlined into app.js as text: the
-// page starts it from a Blob URL, because a file:// page may not start a
-// worker from a file.
+// The two workers (the reader, the verifier) are bundled first and inlined
+// into app.js as text: the page starts them from Blob URLs, because a file://
+// page may not start a worker from a file.
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,14 +22,20 @@ const common = {
   logLevel: 'warning',
 };
 
+/** A worker's bundle, as text. */
+async function workerSource(entry) {
+  const out = await build({ ...common, entryPoints: [join(here, 'src', entry)], write: false });
+  return out.outputFiles[0].text;
+}
+
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
-const worker = await build({ ...common, entryPoints: [join(here, 'src', 'worker.ts')], write: false });
+const [verifier, reader] = await Promise.all([workerSource('worker.ts'), workerSource('reader.ts')]);
 await build({
   ...common,
   entryPoints: [join(here, 'src', 'main.ts')],
   outfile: join(dist, 'app.js'),
-  define: { WORKER_SOURCE: JSON.stringify(worker.outputFiles[0].text) },
+  define: { VERIFIER_SOURCE: JSON.stringify(verifier), READER_SOURCE: JSON.stringify(reader) },
 });
 copyFileSync(join(here, 'src', 'style.css'), join(dist, 'style.css'));
 writeFileSync(join(dist, 'index.html'), readFileSync(join(here, 'src', 'index.html')));

@@ -4,7 +4,18 @@
 // batch and web benchmarks, so that both measure the same records.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createPrivateKey, sign as nodeSign } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +30,10 @@ const core = await importPackage('@erst/core');
 const { InMemorySigner } = await importPackage('@erst/signer-memory');
 const tar = createRequire(join(REPO_ROOT, 'apps', 'batch', 'package.json'))('tar-stream');
 
-const keyPem = readFileSync(join(REPO_ROOT, 'tooling', 'fixtures', 'vectors', 'attestation-chain', 'signing.pem'), 'utf8');
+const keyPem = readFileSync(
+  join(REPO_ROOT, 'tooling', 'fixtures', 'vectors', 'attestation-chain', 'signing.pem'),
+  'utf8',
+);
 const signer = InMemorySigner.fromPem(keyPem);
 const pubHex = signer.publicKeyHex;
 const privateKey = createPrivateKey(keyPem);
@@ -60,7 +74,6 @@ export function stableStringify(data) {
 
 // ---------------------------------------------------------------- the archive
 
-
 class Archive {
   constructor(root, name) {
     this.dir = join(root, name, 'logs');
@@ -83,7 +96,9 @@ class Archive {
     }
     writeFileSync(join(this.dir, day, `${rec.transaction_hash}.json`), text);
     if (!this.lines.write(`${text}\n`)) await new Promise((r) => this.lines.once('drain', r));
-    await new Promise((resolve, reject) => this.pack.entry({ name: `logs/${day}/${rec.transaction_hash}.json` }, text, (e) => (e ? reject(e) : resolve())));
+    await new Promise((resolve, reject) =>
+      this.pack.entry({ name: `logs/${day}/${rec.transaction_hash}.json` }, text, (e) => (e ? reject(e) : resolve())),
+    );
   }
 
   async close() {
@@ -101,17 +116,26 @@ async function build(root, marker, N, SMALL) {
   // gen-payloads writes without waiting for a pipe to drain: give it a file.
   const payloadFile = join(root, 'payloads.jsonl');
   const fd = openSync(payloadFile, 'w');
-  const gen = spawnSync(process.execPath, [join(BENCH_DIR, 'gen-payloads.mjs'), String(N), 'erst-bench-batch'], { stdio: ['ignore', fd, 'inherit'] });
+  const gen = spawnSync(process.execPath, [join(BENCH_DIR, 'gen-payloads.mjs'), String(N), 'erst-bench-batch'], {
+    stdio: ['ignore', fd, 'inherit'],
+  });
   closeSync(fd);
   if (gen.status !== 0) throw new Error('gen-payloads failed');
   const base = Date.parse('2026-10-01T00:00:00Z');
   let i = 0;
-  for await (const line of createInterface({ input: createReadStream(payloadFile), crlfDelay: Number.POSITIVE_INFINITY })) {
+  for await (const line of createInterface({
+    input: createReadStream(payloadFile),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  })) {
     if (!line) continue;
     const doc = JSON.parse(line);
     // Spread over 30 days, as a month of archive would be.
     const at = new Date(base + Math.floor((i * 30 * 86_400_000) / N));
-    const rec = await core.generateWithSigner(signer, { transactionHash: doc.transaction_hash, payload: doc.payload }, { attestation: null, now: () => at });
+    const rec = await core.generateWithSigner(
+      signer,
+      { transactionHash: doc.transaction_hash, payload: doc.payload },
+      { attestation: null, now: () => at },
+    );
     const text = JSON.stringify(rec);
     await big.add(rec, text);
     if (i < SMALL) await small.add(rec, text);
@@ -126,7 +150,14 @@ async function build(root, marker, N, SMALL) {
     };
     const hash = createHash('sha256').update(stableStringify({ trace })).digest('hex');
     const signature = nodeSign(null, Buffer.from(hash), privateKey).toString('hex');
-    const tsRec = { trace, hash, signature, algorithm: 'Ed25519+SHA256', publicKey: pubPem, signer: { provider: 'software' } };
+    const tsRec = {
+      trace,
+      hash,
+      signature,
+      algorithm: 'Ed25519+SHA256',
+      publicKey: pubPem,
+      signer: { provider: 'software' },
+    };
     if (!ts.write(`${JSON.stringify(tsRec)}\n`)) await new Promise((r) => ts.once('drain', r));
     i++;
     if (i % 10000 === 0) process.stderr.write(`  built ${i}/${N}\n`);
@@ -149,20 +180,36 @@ export async function batchArchive({ N, SMALL, dir }) {
   const marker = join(root, `.built-${N}-${SMALL}`);
   if (!existsSync(marker)) await build(root, marker, N, SMALL);
   const archives = {
-    big: { dir: join(root, 'big', 'logs'), jsonl: join(root, 'big', 'logs.jsonl'), targz: join(root, 'big', 'logs.tar.gz') },
-    small: { dir: join(root, 'small', 'logs'), jsonl: join(root, 'small', 'logs.jsonl'), targz: join(root, 'small', 'logs.tar.gz') },
+    big: {
+      dir: join(root, 'big', 'logs'),
+      jsonl: join(root, 'big', 'logs.jsonl'),
+      targz: join(root, 'big', 'logs.tar.gz'),
+    },
+    small: {
+      dir: join(root, 'small', 'logs'),
+      jsonl: join(root, 'small', 'logs.jsonl'),
+      targz: join(root, 'small', 'logs.tar.gz'),
+    },
   };
   return { root, archives, pubHex };
 }
 
-/** erst-batch on `input` (one child process, as cron runs it), timed from spawn to exit; it must verify `expected` records. */
-export function runBatch(root, input, expected) {
+/**
+ * erst-batch on `input` (one child process, as cron runs it), timed from
+ * spawn to exit; it must verify `expected` records. `extra`: more arguments
+ * (a state file, say).
+ */
+export function runBatch(root, input, expected, extra = []) {
   return new Promise((resolve, reject) => {
     const out = join(root, 'report.json');
     const t = performance.now();
-    const child = spawn(process.execPath, [BIN, 'verify', input, '--public-key', pubHex, '--json', out, '--quiet', '--stats'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'verify', input, '--public-key', pubHex, '--json', out, '--quiet', '--stats', ...extra],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += d;
@@ -173,11 +220,12 @@ export function runBatch(root, input, expected) {
       if (code !== 0) return reject(new Error(`erst-batch exited ${code} on ${input}: ${stderr.slice(-500)}`));
       const r = JSON.parse(readFileSync(out, 'utf8'));
       if (r.totals.valid !== expected || r.totals.records !== expected) {
-        return reject(new Error(`erst-batch verified ${JSON.stringify(r.totals)} on ${input}, expected ${expected} valid`));
+        return reject(
+          new Error(`erst-batch verified ${JSON.stringify(r.totals)} on ${input}, expected ${expected} valid`),
+        );
       }
       const stats = JSON.parse(stderr.trim().split('\n').pop()).erst_batch_stats;
       resolve({ seconds, rss: stats.max_rss_mb });
     });
   });
 }
-

@@ -18,9 +18,13 @@
 //             call, crypto.verify over the 64 hex characters. One thread, as
 //             erst runs it.
 //   memory    peak RSS at --records against --small records.
+//   nightly   each input kind again with a signed state (--state,
+//             --state-key): a full run (--full) and a rerun over the
+//             unchanged archive, which verifies nothing again and reuses the
+//             results the state keeps; their rates and the rerun's speed-up.
 // The last line is the JSON summary; rates are medians over --rounds.
-import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
-import { createReadStream, existsSync, rmSync } from 'node:fs';
+import { createHash, createPublicKey, generateKeyPairSync, verify as nodeVerify } from 'node:crypto';
+import { createReadStream, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -66,6 +70,22 @@ for (let round = 0; round < ROUNDS; round++) {
 const small = {};
 for (const [f] of FORMATS) small[f] = await runBatch(root, archives.small[f], SMALL);
 
+// ---------------------------------------------------------------- nightly runs: a signed state
+
+const stateKey = join(root, 'state-key.pem');
+writeFileSync(stateKey, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+const nightly = {};
+for (const [f] of FORMATS) {
+  const state = ['--state', join(root, `state-${f}.jsonl`), '--state-key', stateKey];
+  rmSync(state[1], { force: true });
+  await runBatch(root, archives.big[f], N, [...state, '--init-state']);
+  nightly[f] = { full: [], rerun: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    nightly[f].full.push((await runBatch(root, archives.big[f], N, [...state, '--full'])).seconds);
+    nightly[f].rerun.push((await runBatch(root, archives.big[f], N, state)).seconds);
+  }
+}
+
 // ---------------------------------------------------------------- ceiling: every core
 
 const ceiling = await ceilingRate({ jsonl: archives.big.jsonl, pubHex, count: N, rounds: ROUNDS, cores: CORES });
@@ -74,7 +94,10 @@ const ceiling = await ceilingRate({ jsonl: archives.big.jsonl, pubHex, count: N,
 
 async function erstTsRate() {
   const lines = [];
-  for await (const line of createInterface({ input: createReadStream(join(root, 'erst-ts.jsonl')), crlfDelay: Number.POSITIVE_INFINITY })) {
+  for await (const line of createInterface({
+    input: createReadStream(join(root, 'erst-ts.jsonl')),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  })) {
     if (line) lines.push(Buffer.from(line));
   }
   const rates = [];
@@ -83,7 +106,9 @@ async function erstTsRate() {
     const t = performance.now();
     for (const b of lines) {
       const r = JSON.parse(b.toString('utf8'));
-      const hash = createHash('sha256').update(stableStringify({ trace: r.trace })).digest('hex');
+      const hash = createHash('sha256')
+        .update(stableStringify({ trace: r.trace }))
+        .digest('hex');
       if (hash !== r.hash) continue;
       const key = createPublicKey(r.publicKey);
       if (nodeVerify(null, Buffer.from(r.hash), key, Buffer.from(r.signature, 'hex'))) ok++;
@@ -101,13 +126,24 @@ const perFormat = {};
 for (const [f] of FORMATS) perFormat[f] = N / median(results[f].seconds);
 // All three formats together: total records over total (median) time.
 const perS = (3 * N) / FORMATS.reduce((s, [f]) => s + median(results[f].seconds), 0);
+const fullSeconds = FORMATS.reduce((s, [f]) => s + median(nightly[f].full), 0);
+const rerunSeconds = FORMATS.reduce((s, [f]) => s + median(nightly[f].rerun), 0);
 const peakRss = Math.max(...FORMATS.flatMap(([f]) => results[f].rss));
 const smallRss = Math.max(...FORMATS.map(([f]) => small[f].rss));
 
-console.log(`${N} records (${SMALL} for the memory comparison), ${ROUNDS} rounds, ${CORES} cores, erst-batch with ${CORES} workers`);
+console.log(
+  `${N} records (${SMALL} for the memory comparison), ${ROUNDS} rounds, ${CORES} cores, erst-batch with ${CORES} workers`,
+);
 for (const [f, label] of FORMATS) {
   console.log(
     `  erst-batch ${label.padEnd(10)} ${perFormat[f].toFixed(0).padStart(7)}/s   peak RSS ${Math.max(...results[f].rss).toFixed(0)} MB (${small[f].rss.toFixed(0)} MB at ${SMALL})`,
+  );
+}
+for (const [f, label] of FORMATS) {
+  const full = N / median(nightly[f].full);
+  const rerun = N / median(nightly[f].rerun);
+  console.log(
+    `  nightly ${label.padEnd(10)} full ${full.toFixed(0).padStart(7)}/s   unchanged rerun ${rerun.toFixed(0).padStart(7)}/s   ${(rerun / full).toFixed(1)}x`,
   );
 }
 console.log(`  ceiling (sha256 + native Ed25519, ${CORES} threads)  ${ceiling.toFixed(0)}/s`);
@@ -127,6 +163,13 @@ report({
   per_s_dir: Math.round(perFormat.dir),
   per_s_jsonl: Math.round(perFormat.jsonl),
   per_s_targz: Math.round(perFormat.targz),
+  // With a signed state, over the three kinds: a full run, and a rerun over the unchanged archive.
+  full_per_s: Math.round((3 * N) / fullSeconds),
+  rerun_per_s: Math.round((3 * N) / rerunSeconds),
+  rerun_speedup: Number((fullSeconds / rerunSeconds).toFixed(2)),
+  rerun_speedup_dir: Number((median(nightly.dir.full) / median(nightly.dir.rerun)).toFixed(2)),
+  rerun_speedup_jsonl: Number((median(nightly.jsonl.full) / median(nightly.jsonl.rerun)).toFixed(2)),
+  rerun_speedup_targz: Number((median(nightly.targz.full) / median(nightly.targz.rerun)).toFixed(2)),
   workers: CORES,
   rounds: ROUNDS,
 });

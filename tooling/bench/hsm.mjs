@@ -14,15 +14,35 @@
 //   reload_per_signature_per_s  the same plus loading and initializing the module
 //               each time (what erst's TypeScript signer did), on a smaller subset
 //
+//   e2e: the built `erst audit sign --batch --hsm-provider pkcs11` process, spawn to
+//               exit, on --e2e-records gen-payloads records (`gen_*`) and records the
+//               size of examples/sample-simulation.json (`sample_*`), to a .jsonl
+//               (`*_jsonl_ratio`: to the raw C_SignAsync ceiling, same run, target 0.7)
+//               and to a directory (`*_dir_ratio`: to a plain loop writing, fsyncing and
+//               renaming as many files of the same sizes on the whole thread pool, then
+//               fsyncing the directory; `*_dir_sign_ratio`: to the C_SignAsync ceiling)
+//
 // Usage: node tooling/bench/hsm.mjs [--records 10000] [--rounds 5] [--algorithm ed25519|ecdsa-p256]
 //                                   [--pool N] [--callers 32] [--login-subset 500] [--reload-subset 100]
+//                                   [--e2e-records 5000] [--e2e-rounds 3]
 // Each round signs all records both ways in alternating slices (the machine is
 // shared, so background load falls on both alike). per_s and ceiling_per_s are
 // medians over rounds; ratio is the median of the rounds' paired ratios.
 // Prints one line per round, then the result as JSON on the last line.
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { median, payloads, ratioFields, report } from './lib.mjs';
+import {
+  directoryCeilingMs,
+  fileSizes,
+  median,
+  payloads,
+  ratioFields,
+  report,
+  samplePayloads,
+  timeErst,
+  writeBatchInput,
+} from './lib.mjs';
 import { MODULE, findKey, freshToken, openCeiling } from './softhsm.mjs';
 
 const { values: opts } = parseArgs({
@@ -34,6 +54,8 @@ const { values: opts } = parseArgs({
     callers: { type: 'string', default: '32' },
     'login-subset': { type: 'string', default: '500' },
     'reload-subset': { type: 'string', default: '100' },
+    'e2e-records': { type: 'string', default: '5000' },
+    'e2e-rounds': { type: 'string', default: '3' },
   },
 });
 const RECORDS = Number(opts.records);
@@ -71,7 +93,11 @@ function pooledRunner(signer) {
         Array.from({ length: CALLERS }, async () => {
           while (next < to) {
             const d = docs[next++];
-            const rec = await core.generateWithSigner(signer, { transactionHash: d.transaction_hash, payload: d.payload }, { attestation: null });
+            const rec = await core.generateWithSigner(
+              signer,
+              { transactionHash: d.transaction_hash, payload: d.payload },
+              { attestation: null },
+            );
             bytes += rec.signature.length;
           }
         }),
@@ -166,7 +192,11 @@ async function perSignature(count, reload) {
   const t0 = performance.now();
   for (let i = 0; i < count; i++) {
     const d = docs[i];
-    await core.generateWithSigner(signer, { transactionHash: d.transaction_hash, payload: d.payload }, { attestation: null });
+    await core.generateWithSigner(
+      signer,
+      { transactionHash: d.transaction_hash, payload: d.payload },
+      { attestation: null },
+    );
   }
   const r = rate(count, t0);
   if (shared) {
@@ -176,7 +206,65 @@ async function perSignature(count, reload) {
   return r;
 }
 
+/**
+ * `erst audit sign --batch` on the token, end to end, against the raw
+ * C_SignAsync ceiling and the directory ceiling, alternating in each round.
+ */
+async function endToEnd(records, rounds) {
+  const pinFile = join(dir, 'pin');
+  writeFileSync(pinFile, PIN);
+  chmodSync(pinFile, 0o600);
+  const token = ['--hsm-provider', 'pkcs11', '--pkcs11-module', MODULE, '--token-label', LABEL, '--pin-file', pinFile];
+  const signer = [...token, '--key-id', 'be01', '--quiet'];
+  const out = {};
+  for (const [kind, kindDocs] of [
+    ['gen', payloads(records)],
+    ['sample', samplePayloads(records)],
+  ]) {
+    const input = join(dir, `${kind}.jsonl`);
+    writeBatchInput(input, kindDocs);
+    const r = { ceiling: [], jsonl: [], dir: [], dirCeiling: [] };
+    for (let i = 0; i < rounds; i++) {
+      // No signer is open in this process now: the ceiling's handle logs in itself.
+      const ceilingSide = openCeiling({ pkcs11js, core, label: LABEL, mech: MECH, sessions: POOL, pin: PIN });
+      try {
+        r.ceiling.push(records / ((await ceilingSide.run(records)) / 1000));
+      } finally {
+        ceilingSide.close();
+      }
+      const jsonl = join(dir, 'out.jsonl');
+      r.jsonl.push(records / ((await timeErst(['audit', 'sign', '--batch', input, '--out', jsonl, ...signer])) / 1000));
+      rmSync(jsonl, { force: true });
+      const outDir = join(dir, 'out');
+      r.dir.push(
+        records / ((await timeErst(['audit', 'sign', '--batch', input, '--out-dir', outDir, ...signer])) / 1000),
+      );
+      const sizes = fileSizes(outDir);
+      if (sizes.length !== records) throw new Error(`erst wrote ${sizes.length} files for ${records} records`);
+      rmSync(outDir, { recursive: true, force: true });
+      const plain = join(dir, 'plain');
+      r.dirCeiling.push(records / ((await directoryCeilingMs(plain, sizes)) / 1000));
+      rmSync(plain, { recursive: true, force: true });
+    }
+    const m = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)]));
+    out[kind] = m;
+    console.log(`erst audit sign --batch on SoftHSM, ${records} ${kind} records, medians of ${rounds} rounds:`);
+    console.log(`  raw C_SignAsync ceiling, ${POOL} sessions: ${m.ceiling.toFixed(0)}/s`);
+    console.log(
+      `  to .jsonl:      ${m.jsonl.toFixed(0)}/s (${(m.jsonl / m.ceiling).toFixed(3)} of the ceiling; target 0.7)`,
+    );
+    console.log(
+      `  directory ceiling (write + fsync + rename on the thread pool, dir fsync): ${m.dirCeiling.toFixed(0)}/s`,
+    );
+    console.log(
+      `  to a directory: ${m.dir.toFixed(0)}/s (${(m.dir / m.dirCeiling).toFixed(3)} of the directory ceiling; ${(m.dir / m.ceiling).toFixed(3)} of C_SignAsync)`,
+    );
+  }
+  return out;
+}
+
 const results = { ceiling: [], pooled: [], async: [], digests: [], login: [], reload: [] };
+let e2e = {};
 try {
   for (let i = 1; i <= ROUNDS; i++) {
     const r = await round(i);
@@ -186,13 +274,24 @@ try {
     results.digests.push(r.digests);
     results.login.push(await perSignature(LOGIN_SUBSET, false));
     results.reload.push(await perSignature(RELOAD_SUBSET, true));
-    const [c, p, a, d, l, rl] = ['ceiling', 'pooled', 'async', 'digests', 'login', 'reload'].map((k) => Math.round(results[k].at(-1)));
+    const [c, p, a, d, l, rl] = ['ceiling', 'pooled', 'async', 'digests', 'login', 'reload'].map((k) =>
+      Math.round(results[k].at(-1)),
+    );
     console.log(
       `round ${i}: threaded signer ${p} records/s, raw C_SignAsync ceiling ${c}/s (ratio ${(p / c).toFixed(3)}), C_SignAsync signer ${a}/s (${(a / c).toFixed(3)}), threaded signer on ready digests ${d}/s, login per signature ${l}/s, reload per signature ${rl}/s`,
     );
   }
+  e2e = await endToEnd(Number(opts['e2e-records']), Number(opts['e2e-rounds']));
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+const e2eFields = {};
+for (const [kind, m] of Object.entries(e2e)) {
+  e2eFields[`${kind}_ceiling_per_s`] = Math.round(m.ceiling);
+  Object.assign(e2eFields, ratioFields(`${kind}_jsonl`, m.jsonl, m.ceiling));
+  e2eFields[`${kind}_dir_ceiling_per_s`] = Math.round(m.dirCeiling);
+  Object.assign(e2eFields, ratioFields(`${kind}_dir`, m.dir, m.dirCeiling));
+  e2eFields[`${kind}_dir_sign_ratio`] = Number((m.dir / m.ceiling).toFixed(3));
 }
 
 const perS = median(results.pooled);
@@ -213,4 +312,7 @@ report({
   sessions: POOL,
   callers: CALLERS,
   rounds: ROUNDS,
+  e2e_records: Number(opts['e2e-records']),
+  e2e_rounds: Number(opts['e2e-rounds']),
+  ...e2eFields,
 });

@@ -74,7 +74,9 @@ function timed(bin, args, { env = process.env, expect = 0 } = {}) {
 const payloadFile = join(root, 'payloads.jsonl');
 {
   const fd = openSync(payloadFile, 'w');
-  const gen = spawn(process.execPath, [join(BENCH_DIR, 'gen-payloads.mjs'), String(N), 'erst-bench-log'], { stdio: ['ignore', fd, 'inherit'] });
+  const gen = spawn(process.execPath, [join(BENCH_DIR, 'gen-payloads.mjs'), String(N), 'erst-bench-log'], {
+    stdio: ['ignore', fd, 'inherit'],
+  });
   await new Promise((r) => gen.on('close', r));
   closeSync(fd);
 }
@@ -89,7 +91,22 @@ for (let round = 0; round < SIGN_ROUNDS; round++) {
   rmSync(logged, { force: true });
   rmSync(`${logged}.log-journal`, { force: true });
   await timed(ERST, ['log', 'init', logDir, '--origin', ORIGIN, '--key-file', keyFile]);
-  const r = await timed(ERST, ['audit', 'sign', '--key-file', keyFile, '--batch', payloadFile, '--log', logDir, '--no-record-signature', '--checkpoint-every', values['checkpoint-every'], '--out', logged, '--quiet']);
+  const r = await timed(ERST, [
+    'audit',
+    'sign',
+    '--key-file',
+    keyFile,
+    '--batch',
+    payloadFile,
+    '--log',
+    logDir,
+    '--no-record-signature',
+    '--checkpoint-every',
+    values['checkpoint-every'],
+    '--out',
+    logged,
+    '--quiet',
+  ]);
   signSeconds.push(r.seconds);
 }
 const signPerS = N / median(signSeconds);
@@ -126,8 +143,12 @@ console.log(`${N} records, ${ROUNDS} rounds (${SIGN_ROUNDS} signing), ${CORES} c
 console.log(`  erst audit sign --batch --log --no-record-signature   ${signPerS.toFixed(0).padStart(7)}/s`);
 console.log(`  erst-batch verify --log                              ${verifyPerS.toFixed(0).padStart(7)}/s`);
 console.log(`  erst-batch verify --log, 1 worker                    ${(N / oneWorker).toFixed(0).padStart(7)}/s`);
-console.log(`  erst-batch verify, the same payloads as 2.0.0        ${(N / median(plainSeconds)).toFixed(0).padStart(7)}/s`);
-console.log(`  erst log verify alone (whole run)                    ${median(logOnlySeconds).toFixed(2).padStart(7)} s`);
+console.log(
+  `  erst-batch verify, the same payloads as 2.0.0        ${(N / median(plainSeconds)).toFixed(0).padStart(7)}/s`,
+);
+console.log(
+  `  erst log verify alone (whole run)                    ${median(logOnlySeconds).toFixed(2).padStart(7)} s`,
+);
 console.log(`  ceiling (sha256 + native Ed25519, ${CORES} threads)       ${ceiling.toFixed(0).padStart(7)}/s`);
 
 // ---------------------------------------------------------------- SoftHSM
@@ -137,11 +158,24 @@ if (!values['no-hsm'] && hasSoftHsm()) {
   const token = await freshToken('ed25519');
   const pinFile = join(root, 'pin');
   writeFileSync(pinFile, token.base.pin, { mode: 0o600 });
-  const keyArgs = ['--hsm-provider', 'pkcs11', '--pkcs11-module', token.base.module, '--token-label', token.base.tokenLabel, '--pin-file', pinFile, '--key-id', 'be01'];
+  const keyArgs = [
+    '--hsm-provider',
+    'pkcs11',
+    '--pkcs11-module',
+    token.base.module,
+    '--token-label',
+    token.base.tokenLabel,
+    '--pin-file',
+    pinFile,
+    '--key-id',
+    'be01',
+  ];
   const hsmPayloads = join(root, 'hsm-payloads.jsonl');
   // The first HSM_N of the same payloads (gen-payloads is deterministic for a seed), without reading 850 MB as text.
   const fd = openSync(hsmPayloads, 'w');
-  const gen = spawn(process.execPath, [join(BENCH_DIR, 'gen-payloads.mjs'), String(HSM_N), 'erst-bench-log'], { stdio: ['ignore', fd, 'inherit'] });
+  const gen = spawn(process.execPath, [join(BENCH_DIR, 'gen-payloads.mjs'), String(HSM_N), 'erst-bench-log'], {
+    stdio: ['ignore', fd, 'inherit'],
+  });
   await new Promise((r) => gen.on('close', r));
   closeSync(fd);
   const hsmSeconds = [];
@@ -151,13 +185,31 @@ if (!values['no-hsm'] && hasSoftHsm()) {
     await timed(ERST, ['log', 'init', hsmLog, '--origin', ORIGIN, ...keyArgs]);
     const out = join(root, `hsm-${round}.jsonl`);
     // Not --quiet: the summary line states the signatures the token made.
-    const r = await timed(ERST, ['audit', 'sign', ...keyArgs, '--batch', hsmPayloads, '--log', hsmLog, '--no-record-signature', '--out', out]);
+    const r = await timed(ERST, [
+      'audit',
+      'sign',
+      ...keyArgs,
+      '--batch',
+      hsmPayloads,
+      '--log',
+      hsmLog,
+      '--no-record-signature',
+      '--out',
+      out,
+    ]);
     hsmSeconds.push(r.seconds);
     const counted = /(\d+) (?:key|token) signatures?/.exec(r.err);
     if (!counted) throw new Error(`no signature count in the summary: ${r.err}`);
     signatures = Number(counted[1]);
   }
-  const ceilingSide = openCeiling({ pkcs11js: token.pkcs11js, core: token.core, label: token.base.tokenLabel, mech: token.mech, sessions: token.lib.defaultPoolSize(), pin: token.base.pin });
+  const ceilingSide = openCeiling({
+    pkcs11js: token.pkcs11js,
+    core: token.core,
+    label: token.base.tokenLabel,
+    mech: token.mech,
+    sessions: token.lib.defaultPoolSize(),
+    pin: token.base.pin,
+  });
   const ceilingRates = [];
   try {
     for (let round = 0; round < ROUNDS; round++) ceilingRates.push(HSM_N / ((await ceilingSide.run(HSM_N)) / 1000));
@@ -167,7 +219,9 @@ if (!values['no-hsm'] && hasSoftHsm()) {
   }
   const hsmPerS = HSM_N / median(hsmSeconds);
   const hsmCeiling = median(ceilingRates);
-  console.log(`  SoftHSM: ${HSM_N} records --log --no-record-signature to .jsonl ${hsmPerS.toFixed(0)}/s with ${signatures} token signature(s); raw C_SignAsync ceiling ${hsmCeiling.toFixed(0)}/s`);
+  console.log(
+    `  SoftHSM: ${HSM_N} records --log --no-record-signature to .jsonl ${hsmPerS.toFixed(0)}/s with ${signatures} token signature(s); raw C_SignAsync ceiling ${hsmCeiling.toFixed(0)}/s`,
+  );
   hsm = {
     hsm_records: HSM_N,
     hsm_sign_per_s: Math.round(hsmPerS),

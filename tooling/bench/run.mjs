@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const available = readdirSync(here)
-  .filter((f) => f.endsWith('.mjs') && !['run.mjs', 'gen-payloads.mjs', 'lib.mjs', 'archive.mjs', 'softhsm.mjs'].includes(f))
+  .filter(
+    (f) => f.endsWith('.mjs') && !['run.mjs', 'gen-payloads.mjs', 'lib.mjs', 'archive.mjs', 'softhsm.mjs'].includes(f),
+  )
   .map((f) => f.replace(/\.mjs$/, ''));
 const [name, ...rest] = process.argv.slice(2);
 if (!name || !available.includes(name)) {

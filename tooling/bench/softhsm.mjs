@@ -32,7 +32,11 @@ export async function freshToken(algorithm) {
   process.env.SOFTHSM2_CONF = conf;
   const LABEL = 'erst-bench';
   const PIN = 'bench-pin-1234';
-  const init = spawnSync('softhsm2-util', ['--init-token', '--free', '--label', LABEL, '--so-pin', 'bench-so-5678', '--pin', PIN], { encoding: 'utf8' });
+  const init = spawnSync(
+    'softhsm2-util',
+    ['--init-token', '--free', '--label', LABEL, '--so-pin', 'bench-so-5678', '--pin', PIN],
+    { encoding: 'utf8' },
+  );
   if (init.status !== 0) throw new Error(`softhsm2-util --init-token failed: ${init.stderr}`);
 
   const lib = await importPackage('@erst/signer-pkcs11');

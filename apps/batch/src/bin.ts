@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { Worker } from 'node:worker_threads';
 import type { CoordinatorMessage, CoordinatorRequest } from './coordinator.js';
-import { EXIT, formatError } from './main.js';
 
 // The command runs on a coordinator thread; this main thread only starts it,
 // relays signals and sets the exit code. Why: V8 grows a thread's young
@@ -14,9 +13,15 @@ const COORDINATOR_YOUNG_GENERATION_MB = 8;
 /** How long a stopped run may take to clean up before the process exits anyway. */
 const STOP_GRACE_MS = 5000;
 
+// The command (yargs, the verifier, everything main.js imports) loads on the
+// coordinator thread only: loading it here too would double the start-up.
+// This thread needs it only to report a bug.
+const loadMain = () => import('./main.js');
+
 // Nothing may reach the user as a stack trace: anything that escapes is a bug,
 // one coded line (ERR_INTERNAL), exit 70.
-const fatal = (error: unknown): void => {
+const fatal = async (error: unknown): Promise<void> => {
+  const { EXIT, formatError } = await loadMain();
   process.stderr.write(`${formatError(error)}\n`);
   process.exit(EXIT.INTERNAL);
 };
@@ -33,14 +38,18 @@ coordinator.on('message', (msg: CoordinatorMessage) => {
   if ('exit' in msg) {
     exitCode = msg.exit;
   } else {
+    // A bug, reported by the coordinator: exit 70 (set when it has exited).
     process.stderr.write(`${msg.fatal}\n`);
-    exitCode = EXIT.INTERNAL;
   }
 });
 coordinator.on('error', fatal);
 // A coordinator that ends without reporting an exit code crashed: a bug.
 coordinator.on('exit', () => {
-  process.exitCode = exitCode ?? EXIT.INTERNAL;
+  if (exitCode !== undefined) process.exitCode = exitCode;
+  else
+    void loadMain().then(({ EXIT }) => {
+      process.exitCode = EXIT.INTERNAL;
+    });
 });
 
 // Stopped by cron's timeout or by hand: the coordinator exits through its

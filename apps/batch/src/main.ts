@@ -1,9 +1,11 @@
 import { availableParallelism } from 'node:os';
+import { isatty } from 'node:tty';
 import {
+  type ArgsOf,
   type CliApp,
+  Progress,
   type RunContext,
   TRUST_FLAGS,
-  type TrustArgs,
   errorReporting,
   handle,
   helpExample,
@@ -18,16 +20,18 @@ import { InMemorySigner } from '@erst/signer-memory';
 import type { Argv } from 'yargs';
 import {
   type Report,
+  type SummaryInfo as RunInfo,
+  type VerifyRunOptions,
   htmlReport,
-  isStateDigest,
   junitXml,
   mergeReports,
   parseShard,
   readReport,
   runVerify,
+  stderrLines,
+  textSummary as humanSummary,
 } from '@erst/batch-verify';
-import { FLAG_FOR, reportInFlagTerms } from './flags.js';
-import { type RunInfo, humanSummary, terminalSafe } from './summary.js';
+import { FLAG_FOR } from './flags.js';
 
 const VERSION = packageVersion(new URL('../package.json', import.meta.url));
 
@@ -49,33 +53,9 @@ const EXIT_HELP = `Exit codes:
      an input that holds no record, a log that cannot be read) or bad
      usage; this wins over 1, because the run did not see everything
   70 internal error (ERR_INTERNAL): a bug in erst-batch, never bad input;
-     please report it. This wins over everything`;
-
-interface OutputArgs {
-  json?: string;
-  junit?: string;
-  html?: string;
-  quiet?: boolean;
-  reproducible?: boolean;
-}
-
-interface VerifyArgs extends TrustArgs, OutputArgs {
-  inputs: string[];
-  workers?: number;
-  state?: string;
-  'state-key'?: string;
-  'init-state'?: boolean;
-  'expect-state'?: string;
-  'allow-empty'?: boolean;
-  shard?: string;
-  'max-bytes': number;
-  stats?: boolean;
-  log?: string;
-}
-
-interface MergeArgs extends OutputArgs {
-  reports: string[];
-}
+     please report it. This wins over everything
+  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM: no report is written
+     and the state file is left as it was`;
 
 /**
  * How erst-batch shows an error (`erst-batch: error <code>: ...`, flags for
@@ -96,7 +76,10 @@ const ERRORS = errorReporting({
 
 export const { exitCodeFor, formatError } = ERRORS;
 
-function withOutputOptions<T>(y: Argv<T>): Argv<T & OutputArgs> {
+/** The progress bar `verify` draws on a terminal. */
+const PROGRESS_LABELS = { label: 'erst-batch: verify', unit: 'records' };
+
+function withOutputOptions<T>(y: Argv<T>) {
   return y
     .option('json', { type: 'string', nargs: 1, describe: 'Write the JSON report here (- for stdout)' })
     .option('junit', { type: 'string', normalize: true, describe: 'Write a JUnit XML report here (for CI)' })
@@ -110,7 +93,7 @@ function withOutputOptions<T>(y: Argv<T>): Argv<T & OutputArgs> {
       type: 'boolean',
       describe: "Leave the run's date and the tool version out of the HTML report (byte-identical reports)",
     })
-    .group(['json', 'junit', 'html', 'quiet', 'reproducible'], 'Reports:') as Argv<T & OutputArgs>;
+    .group(['json', 'junit', 'html', 'quiet', 'reproducible'], 'Reports:');
 }
 
 function writeOutputs(report: Report, argv: OutputArgs, info: RunInfo): void {
@@ -123,83 +106,67 @@ function writeOutputs(report: Report, argv: OutputArgs, info: RunInfo): void {
     // With the JSON on stdout, the summary moves to stderr.
     (argv.json === '-' ? process.stderr : process.stdout).write(humanSummary(report, info));
   }
-  process.stderr.write(stderrLines(report));
+  process.stderr.write(stderrLines(report, (code, text) => formatError(new ErstError(code as ErrorCode, text))));
 }
 
-/**
- * What must reach stderr even with --quiet: every input (or log) that could
- * not be read (the run saw less than it was asked to), every record that hit a bug
- * (ERR_INTERNAL), and the digest of the state
- * left in place, for the next run's --expect-state.
- */
-export function stderrLines(report: Report): string {
-  const out: string[] = [];
-  for (const f of report.failures) {
-    const logUnreadable = f.kind === 'log' && report.log?.status === 'unreadable';
-    if (
-      f.kind === 'unreadable' ||
-      logUnreadable ||
-      f.code === 'ERR_INTERNAL' ||
-      (f.kind === 'state' && f.code === 'ERR_STATE_ROLLBACK')
-    )
-      out.push(`${formatError(new ErstError(f.code as ErrorCode, `${f.source}: ${f.message}`))}\n`);
-  }
-  for (const s of report.state?.digests ?? []) {
-    out.push(
-      `erst-batch: state ${s.file}: sequence ${s.sequence}, digest ${s.digest}${report.state?.written ? '' : ' (not replaced by this run)'}\n`,
-    );
-  }
-  return out.map(terminalSafe).join('');
+/** The run a stop signal interrupts, for the line it prints: set while `runVerify` reads and verifies. */
+let running: { progress: Progress | undefined; state: boolean } | undefined;
+
+/** The line printed when SIGINT or SIGTERM stops erst-batch; the progress bar is cleared first. */
+export function interruptedLine(signal: 'SIGINT' | 'SIGTERM'): string {
+  running?.progress?.stop();
+  const what = running ? `: no report written${running.state ? ', state file unchanged' : ''}` : '';
+  return `erst-batch: interrupted by ${signal}${what}\n`;
 }
 
 async function verifyHandler(argv: VerifyArgs): Promise<number> {
   const started = performance.now();
-  if (argv.inputs.length === 0)
+  // The checks runVerify cannot make: it is given no list to find empty, and no state options without a state.
+  if (!argv.inputs?.length)
     throw new ErstError('ERR_USAGE', 'name at least one directory, .jsonl, .tar or .tar.gz to verify');
-  const workers = argv.workers ?? availableParallelism();
-  if (!Number.isInteger(workers) || workers < 1 || workers > 1024) {
-    throw new ErstError('ERR_USAGE', `--workers must be a whole number from 1 to 1024, not ${argv.workers}`);
-  }
-  if (!Number.isInteger(argv['max-bytes']) || argv['max-bytes'] < 1)
-    throw new ErstError('ERR_USAGE', '--max-bytes must be a positive whole number');
   if ((argv['state-key'] || argv['init-state'] || argv['expect-state'] !== undefined) && !argv.state) {
     throw new ErstError('ERR_USAGE', '--state-key, --init-state and --expect-state go with --state <file>');
   }
-  const expect = argv['expect-state'];
-  if (expect !== undefined && !isStateDigest(expect)) {
-    throw new ErstError(
-      'ERR_USAGE',
-      '--expect-state takes the 64 lowercase hex digest a previous run printed ("erst-batch: state ...: digest <hex>")',
-    );
-  }
-  if (argv.log !== undefined && (argv['log-key'] ?? []).length === 0) {
-    throw new ErstError('ERR_USAGE', '--log goes with --log-key <verifier key>: the key that signs the log');
-  }
-  const shard = argv.shard !== undefined ? parseShard(argv.shard) : null;
+  const workers = argv.workers ?? availableParallelism();
   const key = argv['state-key']
     ? InMemorySigner.fromKeyFile(argv['state-key'], (m) => process.stderr.write(`erst-batch: warning: ${m}\n`))
     : undefined;
-  const verified = await runVerify({
+  const expect = argv['expect-state'];
+  const state = argv.state
+    ? {
+        path: argv.state,
+        init: argv['init-state'] === true,
+        ...(key ? { key } : {}),
+        ...(expect !== undefined ? { expect } : {}),
+      }
+    : undefined;
+  // This thread's stderr is a pipe to the main thread: whether it reaches a terminal is asked of fd 2 itself.
+  const progress = argv.quiet || !isatty(2) ? undefined : new Progress(PROGRESS_LABELS, process.stderr, true);
+  const options: VerifyRunOptions = {
     inputs: argv.inputs,
     verify: trustOptions(argv),
     workers,
-    shard,
+    shard: argv.shard !== undefined ? parseShard(argv.shard) : null,
     maxBytes: argv['max-bytes'],
     allowEmpty: argv['allow-empty'] === true,
+    full: argv.full === true,
     ...(argv.log !== undefined ? { log: argv.log } : {}),
-    ...(argv.state
-      ? {
-          state: {
-            path: argv.state,
-            init: argv['init-state'] ?? false,
-            ...(key ? { key } : {}),
-            ...(expect !== undefined ? { expect } : {}),
-          },
-        }
-      : {}),
-  });
-  // Its messages about the state file name options (`state.key`): here they are flags.
-  const report = reportInFlagTerms(verified, ERRORS.inFlagTerms);
+    ...(state ? { state } : {}),
+    ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+  };
+  running = { progress, state: argv.state !== undefined };
+  let verified: Report;
+  try {
+    verified = await runVerify(options);
+  } finally {
+    progress?.stop();
+    running = undefined;
+  }
+  // The library's messages about the state file and empty inputs name options (`state.key`, `allowEmpty`): here,
+  // flags. Messages about records quote the archive, whose text must never be rewritten.
+  const ours = (f: Report['failures'][number]): boolean => f.kind === 'state' || f.code === 'ERR_ARCHIVE_EMPTY';
+  const failures = verified.failures.map((f) => (ours(f) ? { ...f, message: ERRORS.inFlagTerms(f.message) } : f));
+  const report: Report = { ...verified, failures };
   const seconds = (performance.now() - started) / 1000;
   writeOutputs(report, argv, { seconds, workers });
   if (argv.stats) {
@@ -212,8 +179,8 @@ async function verifyHandler(argv: VerifyArgs): Promise<number> {
 }
 
 async function mergeHandler(argv: MergeArgs): Promise<number> {
-  if (argv.reports.length === 0) throw new ErstError('ERR_USAGE', 'name the shard reports to merge');
-  const reports = argv.reports.map((name) => ({ name, report: readReport(name) }));
+  // No report at all is refused by mergeReports (`reports`).
+  const reports = (argv.reports ?? []).map((name) => ({ name, report: readReport(name) }));
   const merged = mergeReports(reports);
   writeOutputs(merged, argv, {});
   return merged.exit_code;
@@ -226,98 +193,113 @@ function commands(parser: Argv, ctx: RunContext): Argv {
     .command(
       'verify [inputs..]',
       'Verify every record in directories, .jsonl files and .tar / .tar.gz archives',
-      (y: Argv) =>
-        withOutputOptions(withTrustOptions(y))
-          .positional('inputs', {
-            type: 'string',
-            array: true,
-            describe: 'Directories (every *.json below them), .json, .jsonl, .tar, .tar.gz or .tgz files',
-          })
-          .option('workers', { type: 'number', describe: 'Verifier threads (default: the number of cores)' })
-          .option('state', {
-            type: 'string',
-            normalize: true,
-            describe: 'State file: report records missing, changed or new since the run that wrote it, then update it',
-          })
-          .option('state-key', {
-            type: 'string',
-            normalize: true,
-            describe: 'Ed25519 PKCS#8 PEM key that signs the state file and checks the previous one',
-          })
-          .option('init-state', {
-            type: 'boolean',
-            describe: 'With --state-key: allow a first run without a state file',
-          })
-          .option('expect-state', {
-            type: 'string',
-            describe:
-              'The digest the previous run printed for its state (kept outside the archive): any other state file, older or not, fails with ERR_STATE_ROLLBACK',
-          })
-          .option('allow-empty', {
-            type: 'boolean',
-            describe: 'Pass even if an input holds no record (otherwise ERR_ARCHIVE_EMPTY, exit 2)',
-          })
-          .option('shard', {
-            type: 'string',
-            describe: "Verify only shard K of N (1-based), split by a hash of each record's source name",
-          })
-          .option('max-bytes', {
-            type: 'number',
-            default: DEFAULT_MAX_INPUT_BYTES,
-            describe: 'Largest record accepted, in bytes',
-          })
-          .option('log', {
-            type: 'string',
-            describe:
-              'Verifiable log (directory or http(s) URL) the archive must match both ways, under --log-key: every logged record at its index, every entry with a record',
-          })
-          .option('stats', { type: 'boolean', hidden: true })
-          .group(
-            ['workers', 'shard', 'state', 'state-key', 'init-state', 'expect-state', 'allow-empty', 'max-bytes', 'log'],
-            'Run:',
-          )
-          .example(
-            helpExample(
-              ['$0 verify archive/ logs.jsonl old.tar.gz --trust trust.json', '--json report.json'],
-              'Verify everything against a trust file',
-            ),
-          )
-          .example(
-            helpExample(
-              [
-                '$0 verify /archive --public-key @signing.pub --html report.html',
-                '--state state.json --state-key state.pem',
-              ],
-              'Nightly: also catch deleted or replaced logs',
-            ),
-          )
-          .example(
-            helpExample(
-              ['$0 verify /archive --trust trust.json --shard 2/8', '--json shard-2.json'],
-              'One of 8 machines',
-            ),
-          )
-          .epilogue(EXIT_HELP),
-      handle(ctx, (argv) => verifyHandler(argv as unknown as VerifyArgs)),
+      verifyOptions,
+      handle(ctx, verifyHandler),
     )
     .command(
       'merge [reports..]',
       'Combine shard reports (--json of each shard) into one',
-      (y: Argv) =>
-        withOutputOptions(y)
-          .positional('reports', { type: 'string', array: true, describe: 'JSON reports of every shard' })
-          .example(
-            helpExample(
-              '$0 merge shard-*.json --json report.json --html report.html',
-              'One report for the whole archive',
-            ),
-          )
-          .epilogue(
-            `${EXIT_HELP}\nMerging fails (exit 2) unless every shard 1..N is given exactly once, with the same inputs and trust.`,
-          ),
-      handle(ctx, (argv) => mergeHandler(argv as unknown as MergeArgs)),
+      mergeOptions,
+      handle(ctx, mergeHandler),
     );
 }
+
+/** The flags `verify` takes. */
+function verifyOptions(y: Argv) {
+  return withOutputOptions(withTrustOptions(y))
+    .positional('inputs', {
+      type: 'string',
+      array: true,
+      describe: 'Directories (every *.json below them), .json, .jsonl, .tar, .tar.gz or .tgz files',
+    })
+    .option('workers', { type: 'number', describe: 'Verifier threads (default: the number of cores)' })
+    .option('state', {
+      type: 'string',
+      normalize: true,
+      describe: 'State file: report records missing, changed or new since the run that wrote it, then update it',
+    })
+    .option('state-key', {
+      type: 'string',
+      normalize: true,
+      describe: 'Ed25519 PKCS#8 PEM key that signs the state file and checks the previous one',
+    })
+    .option('init-state', {
+      type: 'boolean',
+      describe: 'With --state-key: allow a first run without a state file',
+    })
+    .option('expect-state', {
+      type: 'string',
+      describe:
+        'The digest the previous run printed for its state (kept outside the archive): any other state file, older or not, fails with ERR_STATE_ROLLBACK',
+    })
+    .option('full', {
+      type: 'boolean',
+      describe:
+        'With --state-key: verify every record again, even those whose bytes the signed state says a previous run verified under the same trust',
+    })
+    .option('allow-empty', {
+      type: 'boolean',
+      describe: 'Pass even if an input holds no record (otherwise ERR_ARCHIVE_EMPTY, exit 2)',
+    })
+    .option('shard', {
+      type: 'string',
+      describe: "Verify only shard K of N (1-based), split by a hash of each record's source name",
+    })
+    .option('max-bytes', {
+      type: 'number',
+      default: DEFAULT_MAX_INPUT_BYTES,
+      describe: 'Largest record accepted, in bytes',
+    })
+    .option('log', {
+      type: 'string',
+      describe:
+        'Verifiable log (directory or http(s) URL) the archive must match both ways, under --log-key: every logged record at its index, every entry with a record',
+    })
+    .option('stats', { type: 'boolean', hidden: true })
+    .group(
+      [
+        'workers',
+        'shard',
+        'state',
+        'state-key',
+        'init-state',
+        'expect-state',
+        'full',
+        'allow-empty',
+        'max-bytes',
+        'log',
+      ],
+      'Run:',
+    )
+    .example([
+      ...helpExample(
+        ['$0 verify archive/ logs.jsonl old.tar.gz --trust trust.json', '--json report.json'],
+        'Verify everything against a trust file',
+      ),
+      ...helpExample(
+        ['$0 verify /archive --public-key @signing.pub --html report.html', '--state state.json --state-key state.pem'],
+        'Nightly: also catch deleted or replaced logs',
+      ),
+      ...helpExample(['$0 verify /archive --trust trust.json --shard 2/8', '--json shard-2.json'], 'One of 8 machines'),
+    ])
+    .epilogue(EXIT_HELP);
+}
+
+/** The flags `merge` takes. */
+function mergeOptions(y: Argv) {
+  return withOutputOptions(y)
+    .positional('reports', { type: 'string', array: true, describe: 'JSON reports of every shard' })
+    .example(
+      helpExample('$0 merge shard-*.json --json report.json --html report.html', 'One report for the whole archive'),
+    )
+    .epilogue(
+      `${EXIT_HELP}\nMerging fails (exit 2) unless every shard 1..N is given exactly once, with the same inputs and trust.`,
+    );
+}
+
+type VerifyArgs = ArgsOf<typeof verifyOptions>;
+type MergeArgs = ArgsOf<typeof mergeOptions>;
+type OutputArgs = Omit<MergeArgs, 'reports'>;
 
 const ERST_BATCH: CliApp = {
   name: 'erst-batch',

@@ -1,37 +1,36 @@
 import {
+  type BadLine,
   type BatchProgress,
   type BatchResult,
   MAX_CONCURRENCY,
   type LogStage,
-  type LogStep,
+  type Timestamper,
+  batchSummary,
   directorySink,
   journalPath,
   jsonlSink,
+  killHookFromEnv,
   logStage,
+  logSummary,
   openBatchInput,
   openSignerLog,
   signBatch,
   streamBatchInput,
+  tsaTimestamper,
 } from '@erst/batch-sign';
 import { existsSync } from 'node:fs';
 import { ErstError, type Signer, type WritableSchema, bytesToHex, escapeForDisplay } from '@erst/core';
-import { Progress } from '@erst/cli-harness';
+import { type ArgsOf, Progress, abortOnSignals } from '@erst/cli-harness';
+import { loadTrustOptions } from '@erst/node-io';
 import type { Argv } from 'yargs';
 import { EXIT } from './exit.js';
 
-export interface BatchArgs {
-  batch?: string;
-  'out-dir'?: string;
-  out?: string;
-  concurrency: number;
-  quiet?: boolean;
-  payload?: string;
-  'transaction-hash'?: string;
-  /** Set by the handler when not given: 2.0.0, or 2.1.0 with --log. */
-  schema?: string;
-  log?: string;
-  'checkpoint-every'?: number;
-  'record-signature': boolean;
+/** The flags of `audit sign` that batch signing reads besides its own (`schema`: set by then, see audit-sign.ts). */
+interface SignFlags {
+  out?: string | undefined;
+  payload?: string | undefined;
+  'transaction-hash'?: string | undefined;
+  schema?: string | undefined;
   'hsm-provider': string;
 }
 
@@ -49,17 +48,21 @@ not verify stops the batch (exit 2, ERR_OUTPUT_WRITE) and the file is left
 alone. A bad input line is reported with its line number and skipped; the
 other lines are still signed.
 Batch exit codes: 0 every line is signed (now or before); 2 some input
-lines were bad (all others signed); 3 signer failure (the batch stops);
+lines were bad (all others signed); 3 signer failure (the batch stops), or
+lines without a timestamp token (reported, not written; wins over 2);
 130/143 interrupted by SIGINT/SIGTERM; 70 a bug in erst (ERR_INTERNAL).
 Rerun to resume after 3, 130, 143.
 With --log DIR (made by erst log init), records are 2.1.0 with their
 log_proof, written only once a checkpoint covering them is durable: one
 checkpoint per batch, or per --checkpoint-every N records. Records wait in
 OUTPUT.log-journal (fsynced) before their entries are logged, so a rerun
-after a crash finishes them first: every input is logged exactly once.`;
+after a crash finishes them first: every input is logged exactly once.
+With --tsa-url, records are 2.1.0 with a timestamp_token (RFC 3161); with
+--log, each checkpoint is timestamped instead (the token in each proof's
+extra line), and a checkpoint without one stops the batch (exit 3).`;
 
 /** Flags for `erst audit sign --batch`; added to the sign command. */
-export function withBatchOptions<T>(y: Argv<T>): Argv<T & BatchArgs> {
+export function withBatchOptions<T>(y: Argv<T>) {
   return y
     .option('batch', {
       type: 'string',
@@ -90,15 +93,29 @@ export function withBatchOptions<T>(y: Argv<T>): Argv<T & BatchArgs> {
       type: 'number',
       describe: 'With --batch --log: sign a checkpoint every N records (default: one per batch)',
     })
+    .option('tsa-url', { type: 'string', describe: 'Timestamp each record (with --log: each checkpoint) at this TSA' })
+    .option('tsa-timeout', { type: 'number', describe: 'With --tsa-url: ms per attempt (default 10000)' })
+    .option('tsa-retries', { type: 'number', describe: 'With --tsa-url: retries after a failed attempt (default 2)' })
+    .option('tsa-concurrency', { type: 'number', describe: 'With --batch --tsa-url: requests at once (default 8)' })
+    .option('tsa-root', {
+      type: 'string',
+      array: true,
+      nargs: 1,
+      describe: 'With --tsa-url: check tokens under this root',
+    })
     .group(['batch', 'out-dir', 'concurrency', 'quiet'], 'Batch signing:')
     .group(['log', 'record-signature', 'checkpoint-every'], 'Verifiable log:')
+    .group(['tsa-url', 'tsa-timeout', 'tsa-retries', 'tsa-concurrency', 'tsa-root'], 'Trusted timestamp:')
     .check((a) => {
       const args = a as unknown as BatchArgs;
+      const v21 = args.log !== undefined ? '--log' : args['tsa-url'] !== undefined ? '--tsa-url' : undefined;
+      if (v21 && args.schema !== undefined && args.schema !== '2.1.0')
+        throw new Error(`${v21} writes 2.1.0 records, not --schema ${args.schema}`);
+      const stray = ['tsa-timeout', 'tsa-retries', 'tsa-concurrency', 'tsa-root'].find((f) => f in a);
+      if (stray && args['tsa-url'] === undefined) throw new Error(`--${stray} goes with --tsa-url`);
       if (args.log === undefined) {
         if (!args['record-signature']) throw new Error('--no-record-signature goes with --log');
         if (args['checkpoint-every'] !== undefined) throw new Error('--checkpoint-every goes with --batch --log');
-      } else if (args.schema !== undefined && args.schema !== '2.1.0') {
-        throw new Error(`--log writes 2.1.0 records, not --schema ${args.schema}`);
       }
       if (args['checkpoint-every'] !== undefined) {
         if (args.batch === undefined) throw new Error('--checkpoint-every goes with --batch --log');
@@ -122,8 +139,10 @@ export function withBatchOptions<T>(y: Argv<T>): Argv<T & BatchArgs> {
       }
       return true;
     })
-    .epilogue(BATCH_HELP) as unknown as Argv<T & BatchArgs>;
+    .epilogue(BATCH_HELP);
 }
+
+export type BatchArgs = ArgsOf<typeof withBatchOptions> & SignFlags;
 
 /** `erst audit sign --batch`: see BATCH_HELP. Opens the input before the signer. Returns the exit code. */
 export async function signBatchCommand(argv: BatchArgs, openSigner: () => Promise<Signer>): Promise<number> {
@@ -148,24 +167,28 @@ export async function signBatchCommand(argv: BatchArgs, openSigner: () => Promis
     throw e;
   }
   const progress = new Progress();
-  const stop = new AbortController();
-  let stopSignal: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    stopSignal = sig;
-    stop.abort();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stop = abortOnSignals();
   const output = argv['out-dir'] ?? argv.out!;
   let key = '';
   let result: BatchResult;
   let logged: { stage: LogStage; origin: string } | undefined;
+  const report = (what: BadLine) => {
+    progress.clear();
+    process.stderr.write(
+      `${escapeForDisplay(`erst: ${input.name} line ${what.line}: error ${what.code}: ${what.message}`)}\n`,
+    );
+  };
   try {
     key = bytesToHex((await signer.publicKey()).raw);
+    const timestamper = await openTimestamper(argv);
     const log = argv.log === undefined ? undefined : await openSignerLog(argv.log, signer);
     try {
       if (log) {
-        const stage = logStage(log, { checkpointEvery: argv['checkpoint-every'], onStep: testKillHook() });
+        const stage = logStage(log, {
+          checkpointEvery: argv['checkpoint-every'],
+          onStep: killHookFromEnv(),
+          timestamper,
+        });
         logged = { stage, origin: log.origin };
       }
       result = await signBatch({
@@ -174,15 +197,11 @@ export async function signBatchCommand(argv: BatchArgs, openSigner: () => Promis
         output: argv['out-dir'] ? directorySink(argv['out-dir']) : jsonlSink(argv.out!),
         schema: argv.schema as WritableSchema,
         recordSignature: argv['record-signature'],
-        ...(logged ? { stage: logged.stage } : {}),
+        ...(logged ? { stage: logged.stage } : { timestamper }),
         concurrency: argv.concurrency,
         signal: stop.signal,
-        onBadLine: (b) => {
-          progress.clear();
-          process.stderr.write(
-            `${escapeForDisplay(`erst: ${input.name} line ${b.line}: error ${b.code}: ${b.message}`)}\n`,
-          );
-        },
+        onBadLine: report,
+        onUntimestampedLine: report,
         ...(argv.quiet ? {} : { onProgress: (p: BatchProgress) => progress.update(p) }),
       });
     } finally {
@@ -190,72 +209,30 @@ export async function signBatchCommand(argv: BatchArgs, openSigner: () => Promis
     }
   } finally {
     progress.stop();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    stop.dispose();
     await signer.close?.();
     await input.close();
   }
+  const stopSignal = stop.stoppedBy();
   if (!argv.quiet || stopSignal) {
-    const secs = (performance.now() - started) / 1000;
-    const what = { schema: argv.schema!, algorithm: signer.algorithm, key, output };
-    let line = summaryLine(result, secs, stopSignal, what);
+    const seconds = (performance.now() - started) / 1000;
+    const what = { seconds, stoppedBy: stopSignal, schema: argv.schema!, algorithm: signer.algorithm, key, output };
+    let line = `erst: ${batchSummary(result, what)}`;
     if (logged) {
-      const log = logLine(argv.log!, logged.origin, logged.stage, argv['hsm-provider'] === 'pkcs11');
+      const log = logSummary(argv.log!, logged.origin, logged.stage.stats(), argv['hsm-provider'] === 'pkcs11');
       line += `; ${escapeForDisplay(log)}`;
     }
     process.stderr.write(`${line}\n`);
   }
-  if (stopSignal) return stopSignal === 'SIGINT' ? 130 : 143;
+  if (stopSignal) return stop.exitCode()!;
+  if (result.untimestamped > 0) return EXIT.SIGNER;
   return result.bad > 0 ? EXIT.USAGE_OR_INPUT : EXIT.OK;
 }
 
-/**
- * What the log got, and the signatures the key made: a record's own and one
- * per checkpoint ("2,000 records, 4 checkpoints, 4 token signatures"), which
- * is what a slow token's time goes to.
- */
-function logLine(dir: string, origin: string, stage: LogStage, token: boolean): string {
-  const n = (x: number) => x.toLocaleString('en-US');
-  const s = stage.stats();
-  const plural = (x: number, word: string) => `${n(x)} ${word}${x === 1 ? '' : 's'}`;
-  const signatures = s.recordSignatures + s.checkpoints;
-  return `log ${dir} (${origin}, size ${n(s.size)}): ${plural(s.appended, 'record')}, ${plural(s.checkpoints, 'checkpoint')}, ${plural(signatures, token ? 'token signature' : 'key signature')}`;
-}
-
-/**
- * ERST_TEST_KILL_AT=<step>:<n> SIGKILLs erst right after the n-th `step` of
- * the log stage (journaled, checkpointed, released, closing): how the tests
- * crash a batch at each point docs/batch.md describes.
- */
-function testKillHook(): ((step: LogStep) => void) | undefined {
-  const at = process.env.ERST_TEST_KILL_AT;
-  if (!at) return undefined;
-  const [step, count] = at.split(':');
-  let seen = 0;
-  return (s) => {
-    if (s === step && ++seen >= Number(count ?? 1)) process.kill(process.pid, 'SIGKILL');
-  };
-}
-
-/** The line that ends a batch: counts, rate, format, key and output. */
-function summaryLine(
-  result: BatchResult,
-  secs: number,
-  stopSignal: NodeJS.Signals | undefined,
-  what: { schema: string; algorithm: string; key: string; output: string },
-): string {
-  const n = (x: number) => x.toLocaleString('en-US');
-  const parts = [`${n(result.signed)} signed`, `${n(result.skipped)} already signed`];
-  if (result.recovered > 0) parts.push(`${n(result.recovered)} finished from the log journal`);
-  const bad = result.badLines;
-  if (bad.length > 0) {
-    const lines = `${bad
-      .slice(0, 10)
-      .map((b) => b.line)
-      .join(', ')}${bad.length > 10 ? ', …' : ''}`;
-    parts.push(`${n(bad.length)} bad (line${bad.length > 1 ? 's' : ''} ${lines})`);
-  }
-  const rate = secs > 0 ? n(Math.round(result.signed / secs)) : '?';
-  const how = stopSignal ? `interrupted by ${stopSignal} (rerun to resume)` : 'done';
-  return `erst: batch ${how}: ${n(result.lines)} lines: ${parts.join(', ')}; ${secs.toFixed(1)} s, ${rate}/s; ${what.schema} records, ${what.algorithm} key ${what.key} -> ${what.output}`;
+/** What --tsa-url asks for (nothing without it); --tsa-root PEMs check each new token before it is written. */
+export async function openTimestamper(a: BatchArgs): Promise<Timestamper | undefined> {
+  if (a['tsa-url'] === undefined) return undefined;
+  const { tsaRoots } = loadTrustOptions({ tsaRoots: a['tsa-root'] });
+  const options = { timeoutMs: a['tsa-timeout'], retries: a['tsa-retries'], tsaConcurrency: a['tsa-concurrency'] };
+  return tsaTimestamper({ tsaUrl: a['tsa-url'], ...options, tsaRoots });
 }

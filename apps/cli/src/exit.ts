@@ -50,6 +50,11 @@ const FLAG_FOR: Readonly<Record<string, string>> = {
   origin: '--origin',
   checkpointEvery: '--checkpoint-every',
   recordSignature: '--no-record-signature',
+  // erst audit sign --tsa-url (@erst/batch-sign tsaTimestamper, @erst/timestamp/client)
+  tsaUrl: '--tsa-url',
+  timeoutMs: '--tsa-timeout',
+  retries: '--tsa-retries',
+  tsaConcurrency: '--tsa-concurrency',
 };
 
 /** How erst shows an error (`erst: error <code>: ...`, flags for options) and the exit status it gives it. */

@@ -1,9 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileError, readInputFile } from '@erst/node-io';
 
-// Bounded reads and atomic writes are shared with erst-batch (@erst/node-io).
-export { fileError, readInputFile, writeFileAtomic, writeFileAtomicAsync, writeOutput } from '@erst/node-io';
-
 export function readStdin(): Buffer {
   try {
     return readFileSync(0);

@@ -1,34 +1,13 @@
-import { readFileSync, statSync } from 'node:fs';
-import { ErstError, type Signer, escapeForDisplay } from '@erst/core';
+import { type ArgsOf, closeOnSignals } from '@erst/cli-harness';
+import { ErstError, escapeForDisplay } from '@erst/core';
+import { readSecret } from '@erst/node-io';
 // Types only: the native module loads when a pkcs11 command actually runs.
 import type { AttestationMode, Pkcs11Config, Pkcs11Signer } from '@erst/signer-pkcs11';
 import type { Argv } from 'yargs';
-import { readInputFile } from './io.js';
-
-export interface TokenArgs {
-  'pkcs11-module'?: string | undefined;
-  'token-label'?: string | undefined;
-  slot?: string | undefined;
-  'pin-file'?: string | undefined;
-  pin?: unknown;
-}
-
-export interface Pkcs11KeyArgs extends TokenArgs {
-  'key-label'?: string | undefined;
-  'key-id'?: string | undefined;
-  'piv-slot'?: string | undefined;
-  algorithm?: string | undefined;
-  'attestation-chain'?: string | undefined;
-  attestation?: boolean | undefined;
-  'require-attestation'?: boolean | undefined;
-}
-
-export const TOKEN_OPTIONS = ['pkcs11-module', 'token-label', 'slot', 'pin-file'] as const;
-export const KEY_OPTIONS = ['key-label', 'key-id', 'piv-slot', 'algorithm'] as const;
-export const ATTESTATION_OPTIONS = ['attestation-chain', 'attestation', 'require-attestation'] as const;
+import { readInputFile } from '@erst/node-io';
 
 /** Which module and token, and where the PIN comes from (never from a flag value). */
-export function withTokenOptions<T>(y: Argv<T>, group = 'PKCS#11 token:'): Argv<T & TokenArgs> {
+export function withTokenOptions<T>(y: Argv<T>, group = 'PKCS#11 token:') {
   return (
     y
       .option('pkcs11-module', {
@@ -48,12 +27,12 @@ export function withTokenOptions<T>(y: Argv<T>, group = 'PKCS#11 token:'): Argv<
       })
       // Declared only to refuse it: a PIN on the command line shows in `ps` and shell history.
       .option('pin', { type: 'string', hidden: true })
-      .group([...TOKEN_OPTIONS], group) as Argv<T & TokenArgs>
+      .group(['pkcs11-module', 'token-label', 'slot', 'pin-file'], group)
   );
 }
 
 /** Token options plus which key and the attestation flags: what `audit sign --hsm-provider pkcs11` takes. */
-export function withPkcs11KeyOptions<T>(y: Argv<T>): Argv<T & Pkcs11KeyArgs> {
+export function withPkcs11KeyOptions<T>(y: Argv<T>) {
   return withTokenOptions(y, 'PKCS#11 (--hsm-provider pkcs11):')
     .option('key-label', { type: 'string', describe: 'Private key CKA_LABEL (or ERST_PKCS11_KEY_LABEL)' })
     .option('key-id', { type: 'string', describe: 'Private key CKA_ID in hex (or ERST_PKCS11_KEY_ID)' })
@@ -80,93 +59,49 @@ export function withPkcs11KeyOptions<T>(y: Argv<T>): Argv<T & Pkcs11KeyArgs> {
       type: 'boolean',
       describe: 'Fail (exit 3) when the token has no attestation for the key',
     })
-    .group([...KEY_OPTIONS, ...ATTESTATION_OPTIONS], 'PKCS#11 (--hsm-provider pkcs11):') as Argv<T & Pkcs11KeyArgs>;
+    .group(
+      ['key-label', 'key-id', 'piv-slot', 'algorithm', 'attestation-chain', 'attestation', 'require-attestation'],
+      'PKCS#11 (--hsm-provider pkcs11):',
+    );
 }
 
-function refusePinFlag(argv: TokenArgs): void {
+export type TokenArgs = ArgsOf<typeof withTokenOptions>;
+export type Pkcs11KeyArgs = ArgsOf<typeof withPkcs11KeyOptions>;
+
+/** The PIN from --pin-file, else ERST_PKCS11_PIN, else (with `prompt`) a hidden prompt on a terminal. */
+async function resolvePin(argv: TokenArgs, env: NodeJS.ProcessEnv, prompt: boolean): Promise<string | undefined> {
   if (argv.pin !== undefined) {
     throw new ErstError(
       'ERR_USAGE',
       'the PIN is never taken from a flag (it would show in ps and shell history): set ERST_PKCS11_PIN, use --pin-file <file>, or type it at the prompt',
     );
   }
-}
-
-export function readPinFile(path: string): string {
-  let text: string;
-  try {
-    const st = statSync(path);
-    if (st.isDirectory()) throw Object.assign(new Error(), { code: 'EISDIR' });
-    if (st.mode & 0o077)
-      process.stderr.write(
-        `erst: warning: PIN file ${escapeForDisplay(path)} is readable by other users; chmod 600 it\n`,
-      );
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    const code = (cause as { code?: string }).code;
-    // Not the path: a PIN typed where its file's path belongs would be printed back.
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'error');
-    throw new ErstError('ERR_PKCS11_PIN_MISSING', `cannot read the file given with --pin-file: ${why}`);
-  }
-  const pin = text.replace(/\r?\n$/, '');
-  if (pin.length === 0)
-    throw new ErstError('ERR_PKCS11_PIN_MISSING', `the PIN file ${path} is empty`, { details: { file: path } });
-  return pin;
-}
-
-/** Reads a line from the terminal without echoing it. */
-export function promptHidden(question: string): Promise<string> {
-  const stdin = process.stdin;
-  return new Promise((resolve, reject) => {
-    let pin = '';
-    process.stderr.write(question);
-    const finish = () => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-    };
-    const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
-          finish();
-          resolve(pin);
-          return;
-        }
-        if (ch === '\u0003') {
-          finish();
-          reject(new ErstError('ERR_PKCS11_PIN_MISSING', 'PIN entry cancelled'));
-          return;
-        }
-        if (ch === '\u007f' || ch === '\b') pin = pin.slice(0, -1);
-        else pin += ch;
-      }
-    };
-    stdin.setEncoding('utf8');
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.on('data', onData);
+  return readSecret({
+    name: 'PIN',
+    code: 'ERR_PKCS11_PIN_MISSING',
+    file: argv['pin-file'],
+    env: env.ERST_PKCS11_PIN,
+    prompt: prompt ? 'PKCS#11 user PIN: ' : undefined,
+    onWarning: (m) => process.stderr.write(`erst: warning: ${escapeForDisplay(m)}\n`),
   });
 }
 
-/** The PIN from --pin-file, else ERST_PKCS11_PIN, else a hidden prompt when stdin is a terminal (and `prompt`). */
-export async function resolvePin(
+/** The token the flags name (module, token, slot) with the PIN resolved: what `erst hsm` commands open. */
+export function tokenConfigFromArgs(
   argv: TokenArgs,
   env: NodeJS.ProcessEnv,
-  prompt: boolean,
-): Promise<string | undefined> {
-  refusePinFlag(argv);
-  if (argv['pin-file']) return readPinFile(argv['pin-file']);
-  if (env.ERST_PKCS11_PIN) return env.ERST_PKCS11_PIN;
-  if (prompt && process.stdin.isTTY) return promptHidden('PKCS#11 user PIN: ');
-  return undefined;
+  promptForPin: boolean,
+): Promise<Pkcs11Config> {
+  const { 'pkcs11-module': module, 'token-label': label, slot, 'pin-file': pinFile, pin } = argv;
+  const token = { 'pkcs11-module': module, 'token-label': label, slot, 'pin-file': pinFile, pin };
+  return pkcs11ConfigFromArgs(token, env, promptForPin);
 }
 
 /** Flags over ERST_PKCS11_* variables, with the PIN resolved. */
-export async function pkcs11ConfigFromArgs(
-  argv: Pkcs11KeyArgs,
+async function pkcs11ConfigFromArgs(
+  argv: TokenArgs & Partial<Pkcs11KeyArgs>,
   env: NodeJS.ProcessEnv,
-  options: { promptForPin: boolean },
+  promptForPin: boolean,
 ): Promise<Pkcs11Config> {
   const lib = await import('@erst/signer-pkcs11');
   const attestation: AttestationMode = argv['require-attestation']
@@ -177,7 +112,7 @@ export async function pkcs11ConfigFromArgs(
   if (argv['require-attestation'] && argv.attestation === false) {
     throw new ErstError('ERR_USAGE', '--require-attestation and --no-attestation contradict each other');
   }
-  const pin = await resolvePin(argv, env, options.promptForPin);
+  const pin = await resolvePin(argv, env, promptForPin);
   return lib.pkcs11ConfigFromEnv(env, {
     module: argv['pkcs11-module'],
     tokenLabel: argv['token-label'],
@@ -202,31 +137,10 @@ export async function openPkcs11FromArgs(
   env: NodeJS.ProcessEnv,
   bulk = false,
 ): Promise<Pkcs11Signer> {
-  const config = await pkcs11ConfigFromArgs(argv, env, { promptForPin: true });
+  const config = await pkcs11ConfigFromArgs(argv, env, true);
   const { openPkcs11Signer } = await import('@erst/signer-pkcs11');
   // Set in place: a spread copy would make the hidden PIN enumerable.
   config.threads = bulk;
   const signer = await openPkcs11Signer(config);
-  return closeOnSignals(signer);
-}
-
-/**
- * Makes SIGINT/SIGTERM close the signer (logout, C_Finalize) before the
- * process exits. Only `close` is replaced, on the signer itself, so that
- * everything else it offers (signMessage for checkpoints, stats) stays.
- */
-export function closeOnSignals<S extends Signer>(signer: S): S {
-  const close = signer.close?.bind(signer);
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`erst: ${signal}: logging out of the token\n`);
-    void Promise.resolve(close?.()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  signer.close = async () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await close?.();
-  };
-  return signer;
+  return closeOnSignals(signer, (signal) => `erst: ${signal}: logging out of the token\n`);
 }

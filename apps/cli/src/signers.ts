@@ -1,16 +1,11 @@
 import { ErstError, type Signer, escapeForDisplay } from '@erst/core';
 import { ThreadedSigner, loadSoftwareSigner } from '@erst/signer-memory';
 import type { Argv } from 'yargs';
-import { type Pkcs11KeyArgs, openPkcs11FromArgs, withPkcs11KeyOptions } from './pkcs11-args.js';
-
-export interface SignerArgs extends Pkcs11KeyArgs {
-  'hsm-provider': string;
-  'software-private-key'?: string | undefined;
-  'key-file'?: string | undefined;
-}
+import { openPkcs11FromArgs, withPkcs11KeyOptions } from './pkcs11-args.js';
+import type { ArgsOf } from '@erst/cli-harness';
 
 /** Flags that choose the signing key, shared by `audit sign` and `keys public`. */
-export function withSignerOptions<T>(y: Argv<T>): Argv<T & SignerArgs> {
+export function withSignerOptions<T>(y: Argv<T>) {
   const signing = y
     .option('hsm-provider', {
       type: 'string',
@@ -29,8 +24,10 @@ export function withSignerOptions<T>(y: Argv<T>): Argv<T & SignerArgs> {
       normalize: true,
     })
     .group(['hsm-provider', 'software-private-key', 'key-file'], 'Signing key:');
-  return withPkcs11KeyOptions(signing) as unknown as Argv<T & SignerArgs>;
+  return withPkcs11KeyOptions(signing);
 }
+
+export type SignerArgs = ArgsOf<typeof withSignerOptions>;
 
 /**
  * Opens the signer the flags and environment name. Callers close it.

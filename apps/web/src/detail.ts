@@ -1,4 +1,4 @@
-import type { VerifyResult } from '@erst/verify';
+import { type VerifyResult, describeRecord, describeRecordText } from '@erst/verify';
 import { $, h } from './dom.js';
 
 function kv(pairs: [string, string | Node][]): HTMLElement {
@@ -53,13 +53,37 @@ function attestation(r: VerifyResult): Node[] {
   return out;
 }
 
+/** The RFC 3161 timestamp as the verifier judged it: the TSA's word only once its token verified under a pinned root. */
+function timestamp(r: VerifyResult): string {
+  const t = r.timestamp_token;
+  if (!t) return 'none';
+  const accuracy = t.accuracy === null ? '' : ` (±${t.accuracy} ms)`;
+  if (t.verified) return `timestamped ${t.timestamped_at}${accuracy} by "${t.tsa}": verified under a pinned TSA root`;
+  return `unproven: the token says ${t.timestamped_at}${accuracy} by "${t.tsa ?? 'an unnamed TSA'}", and it did not verify under a pinned TSA root (see the warnings and errors)`;
+}
+
+/** What the record states, as `erst audit inspect` prints it (token contents, proof, attestation); null when it does not parse. */
+async function contents(source: string, bytes: Uint8Array): Promise<string | null> {
+  try {
+    return describeRecordText(source, await describeRecord(bytes), {
+      verifyLog: 'pin its log key above',
+      verifyTimestamp: 'pin its TSA root above',
+      verifyAttestation: 'pin its attestation root above',
+    }).join('\n');
+  } catch {
+    // The verdict above already says why (its errors): a record that does not parse has no contents to show.
+    return null;
+  }
+}
+
 /** Fills and opens the record detail dialog (a modal <dialog>: focus moves in, Escape closes). */
-export function showDetail(source: string, r: VerifyResult): void {
+export async function showDetail(source: string, bytes: Uint8Array, r: VerifyResult): Promise<void> {
   $('detail-title').textContent = source;
   const key = r.key ? `${r.key.algorithm} ${r.key.public_key}${r.key.label ? ` (${r.key.label})` : ''}` : 'unknown';
   const log = r.log
     ? `${r.log.origin}, entry ${r.log.index} of ${r.log.tree_size}: ${r.log.verified ? 'verified' : 'not verified'} (checkpoint key: ${r.log.key})`
     : 'none';
+  const text = await contents(source, bytes);
   $('detail-body').replaceChildren(
     kv([
       ['Verdict', r.valid ? 'valid' : 'invalid'],
@@ -74,6 +98,7 @@ export function showDetail(source: string, r: VerifyResult): void {
       ['Covered fields', fields(r.covered)],
       ['Uncovered fields', fields(r.uncovered)],
       ['Log proof', log],
+      ['Timestamp token', timestamp(r)],
     ]),
     h('h3', {}, 'Errors'),
     issues(r.errors),
@@ -81,7 +106,12 @@ export function showDetail(source: string, r: VerifyResult): void {
     issues(r.warnings),
     h('h3', {}, 'Attestation'),
     ...attestation(r),
+    h('h3', {}, 'What the record states'),
+    text === null ? h('p', {}, 'It does not parse as a record.') : h('pre', { class: 'contents' }, text),
   );
+  const body = $('detail-body');
+  body.dataset.valid = String(r.valid);
+  body.dataset.timestamp = r.timestamp_token ? (r.timestamp_token.verified ? 'verified' : 'unverified') : 'none';
   const dialog = $<HTMLDialogElement>('detail');
   if (!dialog.open) dialog.showModal();
 }

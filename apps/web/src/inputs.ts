@@ -125,12 +125,14 @@ export async function* readInput(
   index: number,
   maxBytes: number,
   counter: ByteCounter,
+  accept?: (source: string) => boolean,
 ): AsyncGenerator<Item> {
   if (input.kind === 'folder') {
-    for (const f of input.files) yield await recordFile(f.path, index, f.file, maxBytes, counter);
+    for (const f of input.files)
+      if (accept?.(f.path) ?? true) yield await recordFile(f.path, index, f.file, maxBytes, counter);
     return;
   }
-  const options = { name: input.name, input: index, maxBytes };
+  const options = { name: input.name, input: index, maxBytes, accept };
   const kind = kindByName(input.name);
   try {
     if (kind === 'json') yield await recordFile(input.name, index, input.file, maxBytes, counter);
@@ -140,4 +142,23 @@ export async function* readInput(
   } catch (e) {
     yield unreadable(input.name, index, e);
   }
+}
+
+/**
+ * One record's bytes, read again from its input (the page keeps no copy of
+ * a valid record): the input is streamed up to that record and no further,
+ * with the readers' own filter, so records before it are skipped unparsed.
+ * Undefined when the input no longer holds it.
+ */
+export async function findRecord(
+  input: PageInput,
+  index: number,
+  source: string,
+  maxBytes: number,
+): Promise<Uint8Array | undefined> {
+  for await (const item of readInput(input, index, maxBytes, { read: 0 }, (s) => s === source)) {
+    // A copy: the reader reuses its buffer. Leaving the loop stops the stream there.
+    if (item.kind === 'record' && item.source === source) return item.bytes.slice();
+  }
+  return undefined;
 }

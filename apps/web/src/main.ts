@@ -1,9 +1,10 @@
 import type { Report } from '@erst/batch-verify/report';
-import { isErstError } from '@erst/core';
+import { DEFAULT_MAX_INPUT_BYTES, isErstError } from '@erst/core';
 import { Verifier, type VerifyOptions } from '@erst/verify';
 import { showDetail } from './detail.js';
 import { $, num } from './dom.js';
-import { type PageInput, groupInputs, unknownKinds } from './inputs.js';
+import { type PageInput, findRecord, groupInputs, unknownKinds } from './inputs.js';
+import { RecordList } from './records.js';
 import { FailureTable, showResults } from './results.js';
 import { type Progress, type RunResult, verifyInputs } from './run.js';
 import { type TrustInput, trustOptions } from './trust.js';
@@ -13,9 +14,10 @@ type Picked = { file: File; path: string };
 
 let inputs: PageInput[] = [];
 let running: AbortController | undefined;
-let last: { result: RunResult; verify: VerifyOptions } | undefined;
+let last: { result: RunResult; verify: VerifyOptions; inputs: PageInput[] } | undefined;
 
 const table = new FailureTable((source) => void openDetail(source));
+const list = new RecordList((source, input) => void openDetail(source, input));
 
 function showError(id: 'trust-error' | 'run-error', message: string | null): void {
   const el = $(id);
@@ -36,6 +38,9 @@ async function collectTrust(): Promise<VerifyOptions> {
     rootsText: $<HTMLTextAreaElement>('roots-text').value,
     logKeysText: $<HTMLTextAreaElement>('log-keys').value,
     requireAttestation: $<HTMLInputElement>('require-attestation').checked,
+    tsaRootFiles: await readText($<HTMLInputElement>('tsa-roots').files),
+    tsaRootsText: $<HTMLTextAreaElement>('tsa-roots-text').value,
+    requireTimestamp: $<HTMLInputElement>('require-timestamp').checked,
   };
   const options = trustOptions(t);
   new Verifier(options);
@@ -99,8 +104,9 @@ async function start(): Promise<void> {
   };
   // Painted on a timer, not per chunk: the count moves smoothly and costs nothing when chunks come fast.
   const timer = setInterval(paint, 150);
+  const runInputs = inputs;
   try {
-    const result = await verifyInputs(inputs, {
+    const result = await verifyInputs(runInputs, {
       verify,
       workers: Math.max(1, navigator.hardwareConcurrency || 2),
       signal: controller.signal,
@@ -113,8 +119,9 @@ async function start(): Promise<void> {
     paint();
     const seconds = (performance.now() - started) / 1000;
     text.textContent = `${num(result.report.totals.records)} records verified in ${seconds.toFixed(1)} s.`;
-    last = { result, verify };
-    showResults(result.report, table, (s) => result.kept.has(s));
+    last = { result, verify, inputs: runInputs };
+    list.show(result.records);
+    showResults(result.report, table, (s) => result.kept.has(s) || list.inputOf(s) !== undefined);
   } catch (e) {
     // A run replaced by a newer one (files picked again) leaves the page to it.
     if (running !== controller) return;
@@ -129,11 +136,27 @@ async function start(): Promise<void> {
   }
 }
 
-/** Verifies one kept record again, here, for every detail the report does not keep. */
-async function openDetail(source: string): Promise<void> {
-  const bytes = last?.result.kept.get(source);
-  if (!last || !bytes) return;
-  showDetail(source, await new Verifier(last.verify).verify(bytes));
+/**
+ * Verifies one record again, here, for every detail the report does not
+ * keep: from the bytes kept of a failed record, else read again from its
+ * input (streamed up to it: a record deep in a large .tar.gz takes seconds).
+ */
+async function openDetail(source: string, input?: number): Promise<void> {
+  const run = last;
+  if (!run) return;
+  showError('run-error', null);
+  let bytes = run.result.kept.get(source);
+  const at = input ?? list.inputOf(source);
+  if (!bytes && at !== undefined && run.inputs[at]) {
+    $('progress-text').textContent = `Reading ${source} again…`;
+    bytes = await findRecord(run.inputs[at]!, at, source, DEFAULT_MAX_INPUT_BYTES).catch(() => undefined);
+    $('progress-text').textContent = `${num(run.result.report.totals.records)} records verified.`;
+  }
+  if (!bytes) {
+    showError('run-error', `${source} could not be read again: was the file moved or changed since it was picked?`);
+    return;
+  }
+  await showDetail(source, bytes, await new Verifier(run.verify).verify(bytes));
 }
 
 function download(report: Report): void {
@@ -189,10 +212,18 @@ function wire(): void {
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    const entries = [...(e.dataTransfer?.items ?? [])]
-      .map((i) => i.webkitGetAsEntry())
-      .filter((x): x is FileSystemEntry => x !== null);
     const picked: Picked[] = [];
+    const entries: FileSystemEntry[] = [];
+    for (const item of [...(e.dataTransfer?.items ?? [])]) {
+      if (item.kind !== 'file') continue;
+      const entry = item.webkitGetAsEntry();
+      if (entry) entries.push(entry);
+      else {
+        // No entry (a drop some browsers or scripts make of plain files): the file itself, as picked.
+        const file = item.getAsFile();
+        if (file) picked.push({ file, path: file.name });
+      }
+    }
     void Promise.all(entries.map((en) => entryFiles(en, picked))).then(
       () => choose(picked),
       (err: unknown) => showError('run-error', `the dropped files could not be read: ${String(err)}`),

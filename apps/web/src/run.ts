@@ -1,17 +1,18 @@
-import { type ChunkSummary, type Report, ReportBuilder, trustSummary } from '@erst/batch-verify/report';
+import { type Report, ReportBuilder, trustSummary } from '@erst/batch-verify/report';
 import { DEFAULT_MAX_INPUT_BYTES } from '@erst/core';
 import type { VerifyOptions } from '@erst/verify';
-import { type ByteCounter, type PageInput, readInput, totalBytes } from './inputs.js';
-import { WorkerPool } from './pool.js';
+import { type PageInput, totalBytes } from './inputs.js';
+import type { ReaderInit, ReaderMessage, StopKeeping, VerifierInit, VerifierResult } from './protocol.js';
 
-/** Records per chunk sent to a worker, and the size of a chunk's buffer (as in erst-batch). */
-const CHUNK_RECORDS = 64;
-const CHUNK_BYTES = 2 * 1024 * 1024;
-/** Failed records whose bytes are kept for the detail view; past these, only the report's line is. */
+/** The workers' bundled sources, inlined by build.mjs. */
+declare const VERIFIER_SOURCE: string;
+declare const READER_SOURCE: string;
+
+/** Failed records whose bytes are kept for the detail view; past these, a record is read again to be shown. */
 const KEEP_RECORDS = 2_000;
 const KEEP_BYTES = 64 * 1024 * 1024;
-/** The longest the reading loop holds the page's thread before letting input events through. */
-const SLICE_MS = 8;
+/** Records listed for the detail view (source, input, verdict); past this, a record is found by its source. */
+const INDEX_RECORDS = 1_000_000;
 
 export interface Progress {
   records: number;
@@ -26,157 +27,141 @@ export interface RunOptions {
   onProgress: (p: Progress) => void;
 }
 
+/** Every record verified, for the record list: source, input index and verdict (up to INDEX_RECORDS of them). */
+export interface RecordIndex {
+  sources: string[];
+  inputs: number[];
+  valid: boolean[];
+  /** Records verified past INDEX_RECORDS, not listed. */
+  unlisted: number;
+}
+
 export interface RunResult {
   report: Report;
   /** The bytes of failed records, by source, for the detail view (the first KEEP_RECORDS of them). */
   kept: Map<string, Uint8Array>;
+  records: RecordIndex;
 }
 
-/** Lets the browser run input events and paint: a message to ourselves is a task without setTimeout's clamping. */
-function yieldToPage(): Promise<void> {
-  return new Promise((resolve) => {
-    const ch = new MessageChannel();
-    ch.port1.onmessage = () => {
-      ch.port1.close();
-      resolve();
-    };
-    ch.port2.postMessage(null);
-  });
-}
+const urls = new Map<string, string>();
 
-/** A chunk on its way to a worker: whose records it holds, and where each ends in its buffer. */
-interface Chunk {
-  sources: string[];
-  inputs: number[];
-  ends: number[];
+/**
+ * A worker started from a Blob URL of its inlined source: a file:// page may
+ * not start a worker from a file, and a Blob URL fetches nothing. One URL
+ * per source, for the life of the page (every run starts its workers anew).
+ */
+function startWorker(source: string): Worker {
+  let url = urls.get(source);
+  if (!url) {
+    url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+    urls.set(source, url);
+  }
+  return new Worker(url);
 }
 
 /**
- * Packs records into transferable chunk buffers (a fixed set of them carries
- * the whole archive: they come back with the results), hands each full
- * chunk to the pool, and adds each result to the report, keeping the bytes
- * of failed records for the detail view.
+ * Verifies every record of every input and builds erst-batch's report
+ * (@erst/batch-verify's ReportBuilder) from the same counts its worker
+ * threads send. One worker reads (inflating, walking tar members, splitting
+ * lines) and hands chunks of record bytes straight to `workers` verifiers;
+ * this thread only adds their counts up, so it stays free for the person
+ * using the page. The reader waits for the verifiers, so memory stays flat.
+ * Rejects with an AbortError when `signal` aborts: every worker stops at once.
  */
-class Chunks {
-  readonly #pool: WorkerPool;
-  readonly #builder: ReportBuilder;
-  readonly #sent = new Map<number, Chunk>();
-  readonly #spare: ArrayBuffer[] = [];
-  readonly kept = new Map<string, Uint8Array>();
-  #keptBytes = 0;
-  #nextId = 0;
-  #buffer: ArrayBuffer | undefined;
-  #view = new Uint8Array(0);
-  #used = 0;
-  #chunk: Chunk = { sources: [], inputs: [], ends: [] };
-
-  constructor(workers: number, verify: VerifyOptions, builder: ReportBuilder, onResult: () => void) {
-    this.#builder = builder;
-    this.#pool = new WorkerPool(workers, verify, (id, summary, buffer) => {
-      this.#verified(id, summary, buffer);
-      onResult();
-    });
-  }
-
-  /** Copies a record into the chunk being filled (the reader may reuse its bytes afterwards). */
-  async add(source: string, input: number, bytes: Uint8Array): Promise<void> {
-    if (this.#buffer && this.#used + bytes.length > this.#buffer.byteLength) await this.flush();
-    if (!this.#buffer) {
-      // A record larger than a chunk travels alone, in a buffer of its own.
-      this.#buffer =
-        bytes.length > CHUNK_BYTES
-          ? new ArrayBuffer(bytes.length)
-          : (this.#spare.pop() ?? new ArrayBuffer(CHUNK_BYTES));
-      this.#view = new Uint8Array(this.#buffer);
-    }
-    this.#view.set(bytes, this.#used);
-    this.#used += bytes.length;
-    this.#chunk.ends.push(this.#used);
-    this.#chunk.sources.push(source);
-    this.#chunk.inputs.push(input);
-    if (this.#chunk.ends.length >= CHUNK_RECORDS) await this.flush();
-  }
-
-  /** Sends the chunk being filled, waiting while every worker has its share. */
-  async flush(): Promise<void> {
-    if (this.#chunk.ends.length === 0 || !this.#buffer) return;
-    const id = this.#nextId++;
-    const message = { id, buffer: this.#buffer, ends: Uint32Array.from(this.#chunk.ends) };
-    this.#sent.set(id, this.#chunk);
-    this.#buffer = undefined;
-    this.#chunk = { sources: [], inputs: [], ends: [] };
-    this.#used = 0;
-    await this.#pool.submit(message);
-  }
-
-  /** Resolves once every chunk sent has been counted. */
-  drain(): Promise<void> {
-    return this.#pool.drain();
-  }
-
-  close(): void {
-    this.#pool.close();
-  }
-
-  #verified(id: number, summary: ChunkSummary, buffer: ArrayBuffer): void {
-    const chunk = this.#sent.get(id)!;
-    this.#sent.delete(id);
-    this.#builder.addChunk(chunk.sources, chunk.inputs, summary);
-    for (const f of summary.failures) {
-      const start = f.index === 0 ? 0 : chunk.ends[f.index - 1]!;
-      const end = chunk.ends[f.index]!;
-      if (this.kept.size >= KEEP_RECORDS || this.#keptBytes + end - start > KEEP_BYTES) break;
-      this.kept.set(chunk.sources[f.index]!, new Uint8Array(buffer.slice(start, end)));
-      this.#keptBytes += end - start;
-    }
-    if (buffer.byteLength === CHUNK_BYTES) this.#spare.push(buffer);
-  }
-}
-
-/**
- * Verifies every record of every input in `workers` Web Workers and builds
- * erst-batch's report (@erst/batch-verify's ReportBuilder) from the same
- * counts its worker threads send. Reading is a stream that waits for the
- * workers, so memory stays flat, and that yields to the page every few
- * milliseconds, so the page stays responsive. Throws an AbortError when
- * `signal` aborts.
- */
-export async function verifyInputs(inputs: readonly PageInput[], options: RunOptions): Promise<RunResult> {
+export function verifyInputs(inputs: readonly PageInput[], options: RunOptions): Promise<RunResult> {
   const builder = new ReportBuilder(
     inputs.map((i) => i.name),
     null,
     trustSummary(options.verify),
   );
-  const counter: ByteCounter = { read: 0 };
   const bytesTotal = totalBytes(inputs);
-  const progress = () => options.onProgress({ records: builder.totals.records, bytesRead: counter.read, bytesTotal });
-  const chunks = new Chunks(options.workers, options.verify, builder, progress);
-  options.signal.addEventListener('abort', () => chunks.close(), { once: true });
-  try {
-    let slice = performance.now();
-    for (let i = 0; i < inputs.length; i++) {
-      let reported = false;
-      for await (const item of readInput(inputs[i]!, i, DEFAULT_MAX_INPUT_BYTES, counter)) {
-        options.signal.throwIfAborted();
-        reported = true;
-        if (item.kind === 'failure') builder.unreadable(item.source, i, item.code, item.message, item.scope);
-        else await chunks.add(item.source, i, item.bytes);
-        if (performance.now() - slice > SLICE_MS) {
-          await yieldToPage();
-          slice = performance.now();
-        }
+  const kept = new Map<string, Uint8Array>();
+  const records: RecordIndex = { sources: [], inputs: [], valid: [], unlisted: 0 };
+  let keptBytes = 0;
+  let keeping = true;
+  let verified = 0;
+  let bytesRead = 0;
+  let chunksSent: number | undefined;
+  let chunksDone = 0;
+  const progress = () => options.onProgress({ records: builder.totals.records, bytesRead, bytesTotal });
+
+  const reader = startWorker(READER_SOURCE);
+  const verifiers = Array.from({ length: Math.max(1, options.workers) }, () => startWorker(VERIFIER_SOURCE));
+  const workers = [reader, ...verifiers];
+
+  return new Promise<RunResult>((resolve, reject) => {
+    let settled = false;
+    const finish = (error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      for (const w of workers) w.terminate();
+      options.signal.removeEventListener('abort', onAbort);
+      if (error !== undefined) return reject(error);
+      progress();
+      resolve({ report: builder.build(), kept, records });
+    };
+    const onAbort = () => finish(options.signal.reason);
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    const maybeDone = () => {
+      if (chunksSent !== undefined && chunksDone === chunksSent) finish();
+    };
+
+    const onResult = (msg: VerifierResult) => {
+      if ('fatal' in msg) return finish(new Error(`a verifier worker failed: ${msg.fatal}`));
+      builder.addChunk(msg.sources, msg.inputs, msg.summary);
+      for (let i = 0; i < msg.sources.length && records.sources.length < INDEX_RECORDS; i++) {
+        records.sources.push(msg.sources[i]!);
+        records.inputs.push(msg.inputs[i]!);
+        records.valid.push(msg.summary.valid[i] === 1);
       }
-      // An empty folder or archive must not pass as "nothing failed" (erst-batch's ERR_ARCHIVE_EMPTY).
-      if (!reported) builder.unreadable(inputs[i]!.name, i, 'ERR_ARCHIVE_EMPTY', 'holds no record', 'unreadable');
+      // Records read but not verified (a member cut short, one over the size limit) are failures, not unlisted.
+      verified += msg.sources.length;
+      records.unlisted = verified - records.sources.length;
+      msg.summary.failures.forEach((f, i) => {
+        const bytes = msg.kept[i];
+        if (!bytes || !keeping) return;
+        if (kept.size >= KEEP_RECORDS || keptBytes + bytes.byteLength > KEEP_BYTES) {
+          // Full: the verifiers stop copying failed records (the detail view reads the others again).
+          keeping = false;
+          for (const v of verifiers) v.postMessage({ keep: false } satisfies StopKeeping);
+          return;
+        }
+        kept.set(msg.sources[f.index]!, new Uint8Array(bytes));
+        keptBytes += bytes.byteLength;
+      });
+      chunksDone++;
+      progress();
+      maybeDone();
+    };
+
+    const onReader = (msg: ReaderMessage) => {
+      if ('fatal' in msg) return finish(new Error(`the reader worker failed: ${msg.fatal}`));
+      if ('progress' in msg) {
+        bytesRead = msg.progress;
+        progress();
+      } else if ('failure' in msg) {
+        const f = msg.failure;
+        builder.unreadable(f.source, f.input, f.code, f.message, f.scope);
+      } else {
+        chunksSent = msg.done;
+        maybeDone();
+      }
+    };
+
+    const onError = (e: ErrorEvent) => {
+      e.preventDefault();
+      finish(new Error(e.message || 'a worker failed to start'));
+    };
+    reader.onmessage = (e: MessageEvent<ReaderMessage>) => onReader(e.data);
+    reader.onerror = onError;
+    const ports: MessagePort[] = [];
+    for (const v of verifiers) {
+      const channel = new MessageChannel();
+      v.onmessage = (e: MessageEvent<VerifierResult>) => onResult(e.data);
+      v.onerror = onError;
+      v.postMessage({ verify: options.verify, port: channel.port1 } satisfies VerifierInit, [channel.port1]);
+      ports.push(channel.port2);
     }
-    await chunks.flush();
-    await chunks.drain();
-  } catch (e) {
-    options.signal.throwIfAborted();
-    throw e;
-  } finally {
-    chunks.close();
-  }
-  progress();
-  return { report: builder.build(), kept: chunks.kept };
+    reader.postMessage({ inputs: [...inputs], ports, maxBytes: DEFAULT_MAX_INPUT_BYTES } satisfies ReaderInit, ports);
+  });
 }

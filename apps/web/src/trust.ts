@@ -13,6 +13,10 @@ export interface TrustInput {
   /** Log verifier keys (`<origin>+<key ID>+<key>`), one a line. */
   logKeysText: string;
   requireAttestation: boolean;
+  /** Roots of the Time-Stamp Authorities whose RFC 3161 tokens count: PEM files picked, and PEM text pasted. */
+  tsaRootFiles: { name: string; text: string }[];
+  tsaRootsText: string;
+  requireTimestamp: boolean;
 }
 
 const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/g;
@@ -52,12 +56,38 @@ function rootResolver(picked: readonly { name: string; text: string }[]): (refer
 }
 
 /**
+ * Pinned roots, from PEM files picked and PEM blocks pasted: each must hold a
+ * certificate, else ERR_OPTIONS_INVALID naming the option (and the file, never
+ * its content), as loadTrustOptions refuses a --attestation-root or --tsa-root.
+ */
+function pinnedRoots(
+  files: readonly { name: string; text: string }[],
+  pasted: string,
+  option: 'attestationRoots' | 'tsaRoots',
+): string[] {
+  return [
+    ...files.map((f) => ({ text: f.text, where: `\`${option}\` ${f.name}` })),
+    ...[...pasted.matchAll(PEM_BLOCK)].map((m, i) => ({ text: m[0], where: `\`${option}\` (pasted #${i + 1})` })),
+  ].map(({ text, where }) => {
+    try {
+      return checkAttestationRoot(text, where, 'ERR_OPTIONS_INVALID');
+    } catch (e) {
+      if (!isErstError(e, 'ERR_OPTIONS_INVALID')) throw e;
+      throw new ErstError('ERR_OPTIONS_INVALID', e.message, { cause: e, details: { options: [option] } });
+    }
+  });
+}
+
+/**
  * The page's trust fields as @erst/verify options, through the parsers the
  * command lines use (parseTrustFile, checkAttestationRoot): the same trust
- * file means the same thing here. Throws ErstError: ERR_TRUST_FILE_INVALID
- * for a trust file the verifier refuses, ERR_OPTIONS_INVALID naming
- * `attestationRoots` for a root that is not a certificate; keys and log keys
- * are checked by the Verifier itself (see `checkVerifyOptions` in main).
+ * file means the same thing here, and log keys, TSA roots and "require a
+ * timestamp" reach the verifier as --log-key, --tsa-root and
+ * --require-timestamp do. Throws ErstError: ERR_TRUST_FILE_INVALID for a
+ * trust file the verifier refuses, ERR_OPTIONS_INVALID naming
+ * `attestationRoots` or `tsaRoots` for a root that is not a certificate;
+ * keys and log keys are checked by the Verifier itself (`collectTrust` in
+ * main).
  */
 export function trustOptions(t: TrustInput): VerifyOptions {
   const trust: TrustPolicy[] = [];
@@ -68,27 +98,18 @@ export function trustOptions(t: TrustInput): VerifyOptions {
     });
   }
   for (const f of jsonFiles) trust.push(parseTrustFile(f.text, { resolveRoot: rootResolver(t.trustFiles) }));
-  const roots = [
-    ...t.rootFiles.map((f) => ({ text: f.text, where: `\`attestationRoots\` ${f.name}` })),
-    ...[...t.rootsText.matchAll(PEM_BLOCK)].map((m, i) => ({
-      text: m[0],
-      where: `\`attestationRoots\` (pasted #${i + 1})`,
-    })),
-  ].map(({ text, where }) => {
-    try {
-      return checkAttestationRoot(text, where, 'ERR_OPTIONS_INVALID');
-    } catch (e) {
-      if (!isErstError(e, 'ERR_OPTIONS_INVALID')) throw e;
-      throw new ErstError('ERR_OPTIONS_INVALID', e.message, { cause: e, details: { options: ['attestationRoots'] } });
-    }
-  });
+  const roots = pinnedRoots(t.rootFiles, t.rootsText, 'attestationRoots');
+  const tsaRoots = pinnedRoots(t.tsaRootFiles, t.tsaRootsText, 'tsaRoots');
   const options: VerifyOptions = {
     publicKeys: splitKeys(t.keysText),
     trust,
     attestationRoots: roots,
     requireAttestation: t.requireAttestation,
   };
+  // As loadTrustOptions sets them for --log-key, --tsa-root and --require-timestamp: only when given.
   const logKeys = lines(t.logKeysText);
   if (logKeys.length > 0) options.logKeys = logKeys;
+  if (tsaRoots.length > 0) options.tsaRoots = tsaRoots;
+  if (t.requireTimestamp) options.requireTimestamp = true;
   return options;
 }

@@ -1,45 +1,62 @@
 import { summarize, toOutcome } from '@erst/batch-verify/report';
 import type { RecordOutcome } from '@erst/batch-verify/report';
 import { Verifier } from '@erst/verify';
-import type { ChunkMessage, InitMessage, ResultMessage } from './protocol.js';
+import { recordInput } from './record-input.js';
+import type { BufferReturn, ChunkMessage, StopKeeping, VerifierInit, VerifierResult } from './protocol.js';
 
 /** The parts of a dedicated worker's global scope used here (the DOM typings describe a window). */
 const scope = self as unknown as {
-  onmessage: ((e: MessageEvent<InitMessage | ChunkMessage>) => void) | null;
-  postMessage(message: ResultMessage, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<VerifierInit | StopKeeping>) => void) | null;
+  postMessage(message: VerifierResult, transfer?: Transferable[]): void;
 };
 
-let verifier: Verifier | undefined;
+/** Records of a chunk verified at once: WebCrypto answers each digest and signature later, from another thread. */
+const CONCURRENT = 16;
+
+let keep = true;
 
 /**
- * Verifies a chunk one record at a time and counts it exactly as erst-batch's
- * worker threads do (`toOutcome`, `summarize` of @erst/batch-verify), so that
- * the page's report is erst-batch's report.
+ * Verifies a chunk and counts it exactly as erst-batch's worker threads do
+ * (`toOutcome`, `summarize` of @erst/batch-verify), so that the page's report
+ * is erst-batch's report. Records go in groups: one at a time would leave
+ * this thread idle while WebCrypto answers; more at once only keeps more
+ * parse trees alive.
  */
-async function verifyChunk(v: Verifier, msg: ChunkMessage): Promise<ResultMessage> {
+async function verifyChunk(v: Verifier, msg: ChunkMessage): Promise<VerifierResult> {
   const views: Uint8Array[] = [];
   let start = 0;
   for (const end of msg.ends) {
     views.push(new Uint8Array(msg.buffer, start, end - start));
     start = end;
   }
-  // The whole chunk at once: WebCrypto answers each signature check later, from
-  // another thread, so one record at a time would leave this worker idle
-  // between them. The parsing and hashing still run one after the other.
-  const results = await Promise.all(views.map((bytes) => v.verify(bytes)));
-  const outcomes: RecordOutcome[] = results.map((r, i) => toOutcome(r, views[i]!, false));
-  return { id: msg.id, summary: summarize(outcomes, false), buffer: msg.buffer };
+  const outcomes: RecordOutcome[] = [];
+  for (let i = 0; i < views.length; i += CONCURRENT) {
+    const group = views.slice(i, i + CONCURRENT);
+    const results = await Promise.all(group.map((bytes) => v.verify(recordInput(bytes))));
+    for (let j = 0; j < results.length; j++) outcomes.push(toOutcome(results[j]!, group[j]!, false));
+  }
+  const summary = summarize(outcomes, false);
+  // Copies: the chunk's buffer goes back to the reader.
+  const kept = keep ? summary.failures.map((f) => views[f.index]!.slice().buffer) : [];
+  return { id: msg.id, sources: msg.sources, inputs: msg.inputs, summary, kept };
+}
+
+function start(init: VerifierInit): void {
+  const verifier = new Verifier(init.verify);
+  const port = init.port;
+  port.onmessage = (e: MessageEvent<ChunkMessage>) => {
+    const msg = e.data;
+    verifyChunk(verifier, msg).then(
+      (result) => {
+        port.postMessage({ buffer: msg.buffer } satisfies BufferReturn, [msg.buffer]);
+        scope.postMessage(result, 'kept' in result ? result.kept : []);
+      },
+      (err: unknown) => scope.postMessage({ fatal: err instanceof Error ? err.message : String(err) }),
+    );
+  };
 }
 
 scope.onmessage = (e) => {
-  const msg = e.data;
-  if ('verify' in msg) {
-    verifier = new Verifier(msg.verify);
-    return;
-  }
-  if (!verifier) return;
-  verifyChunk(verifier, msg).then(
-    (result) => scope.postMessage(result, 'buffer' in result ? [result.buffer] : []),
-    (err: unknown) => scope.postMessage({ id: msg.id, fatal: err instanceof Error ? err.message : String(err) }),
-  );
+  if ('keep' in e.data) keep = false;
+  else start(e.data);
 };

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErstError, type JsonObject } from '@erst/core';
@@ -24,6 +24,12 @@ export function directorySink(dir: string): RecordSink {
 class DirectorySink implements RecordSink {
   readonly target: string;
   #verifier: Verifier | undefined;
+  /**
+   * The names in the directory when it was opened: only those can be an
+   * earlier run's records. One listing, not a stat per record on the thread
+   * that feeds the signer (a run never writes a transaction twice).
+   */
+  #present = new Set<string>();
 
   constructor(dir: string) {
     this.target = dir;
@@ -34,8 +40,10 @@ class DirectorySink implements RecordSink {
     try {
       mkdirSync(this.target, { recursive: true });
       // Temporary files of a run killed mid-write: never visible as records, safe to remove.
-      for (const name of readdirSync(this.target))
+      for (const name of readdirSync(this.target)) {
         if (STALE_TEMP.test(name) && isAtomicTempName(name)) unlinkSync(join(this.target, name));
+        else this.#present.add(name);
+      }
     } catch (e) {
       throw new ErstError(
         'ERR_OUTPUT_WRITE',
@@ -46,9 +54,17 @@ class DirectorySink implements RecordSink {
 
   /** A file counts as signed only if it verifies as this transaction's record; anything else is left alone. */
   async previous(transactionHash: string, _payload: JsonObject): Promise<Previous> {
+    if (!this.#present.has(`${transactionHash}.json`)) return { state: 'absent' };
     const path = this.#path(transactionHash);
-    if (!existsSync(path)) return { state: 'absent' };
-    const r = await this.#verifier!.verify(await readFile(path));
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (e) {
+      // Gone since the listing, or a link to nothing: nothing signed there.
+      if ((e as { code?: string }).code === 'ENOENT') return { state: 'absent' };
+      throw e;
+    }
+    const r = await this.#verifier!.verify(bytes);
     if (r.valid && r.transaction_hash === transactionHash) return { state: 'done' };
     return {
       state: 'conflict',

@@ -8,5 +8,10 @@ export type { BatchRecord, Previous, RecordSink, ResumeContext } from './sink.js
 export type { GroupStage, StageContext } from './group-commit.js';
 export { journalPath, logStage } from './log-stage.js';
 export type { LogStage, LogStageOptions, LogStageStats, LogStep } from './log-stage.js';
+export { killHookFromEnv } from './kill-hook.js';
 export { initSignerLog, openSignerLog, signRecordToLog } from './signer-log.js';
 export type { SignerLogOptions } from './signer-log.js';
+export { DEFAULT_TSA_CONCURRENCY, MAX_TSA_CONCURRENCY, isTimestampFailure, tsaTimestamper } from './timestamper.js';
+export type { Timestamper, TimestamperOptions, TimestamperStats } from './timestamper.js';
+export { batchSummary, logSummary } from './summary.js';
+export type { BatchSummaryInfo } from './summary.js';

@@ -18,6 +18,7 @@ import { LineSplitter } from '@erst/archive';
 import { fsyncDirectory } from '@erst/node-io';
 import type { GroupStage, StageContext } from './group-commit.js';
 import type { BatchRecord } from './sink.js';
+import type { Timestamper } from './timestamper.js';
 
 /** Where a log stage keeps the records it holds: beside the output, `<output>.log-journal`. */
 export function journalPath(target: string): string {
@@ -32,6 +33,13 @@ export interface LogStageOptions {
   readonly checkpointEvery?: number;
   /** Called after each step; a test kills the process here to check each crash point. */
   readonly onStep?: (step: LogStep) => void;
+  /**
+   * Timestamps each checkpoint (one TSA request per checkpoint, over SHA-256
+   * of its signed note text): every record it releases carries the DER
+   * token in its proof's `extra` line. No token, no release: the failure
+   * stops the batch and the records wait in the journal for a rerun.
+   */
+  readonly timestamper?: Timestamper;
 }
 
 /** What a log stage did in this run. */
@@ -40,6 +48,8 @@ export interface LogStageStats {
   readonly appended: number;
   /** Checkpoints signed by this run: one signature by the log's key each. */
   readonly checkpoints: number;
+  /** Checkpoint timestamp tokens had from the TSA by this run (with a `timestamper`). */
+  readonly timestamps: number;
   /** Records accepted with a signature of their own: one signature by the key each. */
   readonly recordSignatures: number;
   /** Records of an interrupted run finished from the journal. */
@@ -86,23 +96,27 @@ export function logStage(log: LogWriter, options: LogStageOptions = {}): LogStag
       details: { options: ['checkpointEvery'] },
     });
   }
-  return new JournaledLogStage(log, every, options.onStep ?? (() => {}));
+  return new JournaledLogStage(log, every, options.onStep ?? (() => {}), options.timestamper);
 }
 
 class JournaledLogStage implements LogStage {
   readonly #log: LogWriter;
   readonly #every: number;
   readonly #onStep: (step: LogStep) => void;
+  readonly #timestamper: Timestamper | undefined;
+  /** The last checkpoint's token: asked once per checkpoint, however many releases it serves. */
+  #token: { size: number; token: Uint8Array } | undefined;
   #journal: FileHandle | undefined;
   #path = '';
   #keyHex = '';
   #held: Held[] = [];
-  #stats = { appended: 0, checkpoints: 0, recordSignatures: 0, recovered: 0 };
+  #stats = { appended: 0, checkpoints: 0, timestamps: 0, recordSignatures: 0, recovered: 0 };
 
-  constructor(log: LogWriter, every: number, onStep: (step: LogStep) => void) {
+  constructor(log: LogWriter, every: number, onStep: (step: LogStep) => void, timestamper: Timestamper | undefined) {
     this.#log = log;
     this.#every = every;
     this.#onStep = onStep;
+    this.#timestamper = timestamper;
   }
 
   stats(): LogStageStats {
@@ -181,16 +195,28 @@ class JournaledLogStage implements LogStage {
       this.#stats.checkpoints++;
       this.#onStep('checkpointed');
     }
+    const extra = await this.#checkpointToken();
     const out = this.#held.map(({ record, index }) => ({
       ...record,
       record: withLogProof(
         record.record as unknown as AuditRecordV2_1,
-        this.#log.proof(index),
+        this.#log.proof(index, extra ? { extra } : {}),
       ) as unknown as JsonObject,
     }));
     this.#held = [];
     this.#onStep('released');
     return out;
+  }
+
+  /** The TSA's token over the last checkpoint's note text (none without a timestamper). */
+  async #checkpointToken(): Promise<Uint8Array | undefined> {
+    if (!this.#timestamper) return undefined;
+    const checkpoint = this.#log.signedCheckpoint;
+    if (this.#token?.size !== checkpoint.size) {
+      this.#token = { size: checkpoint.size, token: await this.#timestamper.checkpointToken(checkpoint.text) };
+      this.#stats.timestamps++;
+    }
+    return this.#token.token;
   }
 
   async #write(text: string): Promise<void> {

@@ -1,4 +1,5 @@
 import {
+  type AuditRecordV2_1,
   DEFAULT_MAX_INPUT_BYTES,
   ErstError,
   type JsonObject,
@@ -15,6 +16,7 @@ import { type GroupStage, GroupCommitter } from './group-commit.js';
 import { type BatchSource, LineError, lineDocument, openBatchInput, readLines } from './input.js';
 import { Limiter } from './limiter.js';
 import type { BatchRecord, RecordSink } from './sink.js';
+import { type Timestamper, isTimestampFailure } from './timestamper.js';
 
 /** Records in flight at once unless `concurrency` says otherwise. */
 export const DEFAULT_CONCURRENCY = 32;
@@ -40,7 +42,9 @@ export interface BatchCounts {
   readonly skipped: number;
   /** Lines reported as bad (see `BadLine`). */
   readonly bad: number;
-  /** Lines dealt with: signed or on their way to the output, skipped, or bad. */
+  /** Lines signed but not written, because no timestamp token could be had for them: a rerun finishes them. */
+  readonly untimestamped: number;
+  /** Lines dealt with: signed or on their way to the output, skipped, bad, or left without a token. */
   readonly done: number;
 }
 
@@ -53,6 +57,8 @@ export interface BatchProgress extends BatchCounts {
 export interface BatchResult extends BatchCounts {
   /** Every bad line, in the order they were found. */
   readonly badLines: readonly BadLine[];
+  /** Every line left without a timestamp token (its code is the TSA's failure: `ERR_TSA_*`, `ERR_TIMESTAMP_*`). */
+  readonly untimestampedLines: readonly BadLine[];
   /** True when `signal` stopped the batch before the end of its input: run it again to resume. */
   readonly stopped: boolean;
   /** Records an interrupted run left with the stage (`GroupStage.open`) that this run wrote to the output. */
@@ -84,6 +90,14 @@ export interface SignBatchOptions {
   readonly signal?: AbortSignal;
   /** Called for each bad line, when it is found. */
   readonly onBadLine?: (bad: BadLine) => void;
+  /**
+   * Asks a TSA for each record's `timestamp_token` (schema 2.1.0; see
+   * `tsaTimestamper`). A record whose token cannot be had is reported
+   * (`onUntimestampedLine`) and not written: a rerun signs it again.
+   */
+  readonly timestamper?: Timestamper;
+  /** Called for each line left without a timestamp token, when its request has failed. */
+  readonly onUntimestampedLine?: (line: BadLine) => void;
   /** Called as lines are dealt with; the input's lines are counted first (a file only) so that `total` is known. */
   readonly onProgress?: (progress: BatchProgress) => void;
   /**
@@ -107,7 +121,9 @@ export interface SignBatchOptions {
  * `details.options`); the input's file codes (`ERR_FILE_NOT_FOUND`, ...);
  * `ERR_OUTPUT_WRITE` for an output that cannot be written or is not this
  * batch's (nothing is signed then); `ERR_SIGNER_FAILED` or the signer's own
- * code when signing fails (the batch stops; run it again to resume).
+ * code when signing fails (the batch stops; run it again to resume). A
+ * record whose timestamp token cannot be had (`timestamper`) is not thrown:
+ * it is reported in `untimestampedLines`, unwritten, for a rerun to finish.
  * @example
  * const result = await signBatch({ signer, input: 'payloads.jsonl', output: jsonlSink('records.jsonl') });
  */
@@ -143,7 +159,7 @@ export async function signBatch(options: SignBatchOptions): Promise<BatchResult>
 type Settings = Required<
   Pick<SignBatchOptions, 'signer' | 'output' | 'schema' | 'concurrency' | 'buildRecord' | 'recordSignature'>
 > &
-  Pick<SignBatchOptions, 'signal' | 'onBadLine' | 'onProgress' | 'stage'>;
+  Pick<SignBatchOptions, 'signal' | 'onBadLine' | 'onProgress' | 'stage' | 'timestamper' | 'onUntimestampedLine'>;
 
 /** Options are checked once, here, so that a bad one fails before anything is opened, not once per line. */
 function checkOptions(options: SignBatchOptions): Settings {
@@ -164,6 +180,9 @@ function checkOptions(options: SignBatchOptions): Settings {
       'recordSignature',
       '`recordSignature` false needs `schema` 2.1.0 and a `stage` (a log) to seal records',
     );
+  // Only 2.1.0 has a member for the token outside the hash input.
+  if (options.timestamper && schema !== '2.1.0')
+    throw invalid('schema', '`timestamper` needs `schema` 2.1.0: only 2.1.0 records carry a timestamp token');
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)
     throw invalid('concurrency', `\`concurrency\` must be a whole number from 1 to ${MAX_CONCURRENCY}`);
@@ -184,11 +203,12 @@ function checkOptions(options: SignBatchOptions): Settings {
 class BatchRun {
   readonly #s: Settings;
   readonly #input: BatchSource;
-  readonly #counts = { lines: 0, signed: 0, skipped: 0, bad: 0, done: 0 };
+  readonly #counts = { lines: 0, signed: 0, skipped: 0, bad: 0, untimestamped: 0, done: 0 };
   /** Transactions the stage finished from an earlier run: their input lines count as already signed. */
   readonly #finished = new Set<string>();
   #recovered = 0;
   readonly #badLines: BadLine[] = [];
+  readonly #untimestampedLines: BadLine[] = [];
   readonly #firstLine = new Map<string, number>();
   readonly #limiter: Limiter;
   readonly #committer: GroupCommitter;
@@ -287,7 +307,13 @@ class BatchRun {
       if (isErstError(fatal)) throw fatal;
       throw new ErstError('ERR_SIGNER_FAILED', `signing failed: ${(fatal as Error).message}`, { cause: fatal });
     }
-    return { ...this.#counts, badLines: this.#badLines, stopped: this.#stopped, recovered: this.#recovered };
+    return {
+      ...this.#counts,
+      badLines: this.#badLines,
+      untimestampedLines: this.#untimestampedLines,
+      stopped: this.#stopped,
+      recovered: this.#recovered,
+    };
   }
 
   async #handleLine(l: Line): Promise<void> {
@@ -330,7 +356,16 @@ class BatchRun {
         return;
       }
       if (previous.state === 'conflict') return this.#bad({ line, code: previous.code, message: previous.message });
-      const record = await this.#s.buildRecord(document);
+      let record = await this.#s.buildRecord(document);
+      if (this.#s.timestamper) {
+        try {
+          const stamped = await this.#s.timestamper.stampRecord(record as unknown as AuditRecordV2_1);
+          record = stamped as unknown as JsonObject;
+        } catch (e) {
+          if (!isTimestampFailure(e)) throw e;
+          return this.#untimestamped({ line, code: (e as ErstError).code, message: (e as ErstError).message });
+        }
+      }
       await this.#committer.add({ line, transactionHash: document.transactionHash, record });
       this.#settled();
     } catch (e) {
@@ -346,6 +381,14 @@ class BatchRun {
     this.#badLines.push(bad);
     this.#counts.bad++;
     this.#s.onBadLine?.(bad);
+    this.#settled();
+  }
+
+  /** Signed, but never written without the token that was asked for: left for a rerun. */
+  #untimestamped(line: BadLine): void {
+    this.#untimestampedLines.push(line);
+    this.#counts.untimestamped++;
+    this.#s.onUntimestampedLine?.(line);
     this.#settled();
   }
 

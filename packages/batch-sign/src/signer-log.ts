@@ -12,6 +12,7 @@ import {
 import { type LogWriter, initLog, openLog } from '@erst/log-store';
 import { readInputFile } from '@erst/node-io';
 import { MAX_NOTE_BYTES, type MessageSigner, noteSignerFromSigner, parseCheckpoint, parseNote } from '@erst/tlog';
+import type { Timestamper } from './timestamper.js';
 
 /** How long a second writer waits for a log's lock before ERR_LOG_LOCKED. */
 export interface SignerLogOptions {
@@ -92,9 +93,13 @@ function logOrigin(dir: string): string {
 /**
  * Signs one record into the log: builds it as 2.1.0 (with its own
  * signature unless `recordSignature` is false), appends its `trace_hash`,
- * signs a checkpoint, and returns the record with its `log_proof`.
+ * signs a checkpoint, and returns the record with its `log_proof`. With a
+ * `timestamper`, the checkpoint is timestamped and the proof's `extra` line
+ * carries the DER token (over SHA-256 of the checkpoint's signed note text).
  *
- * @throws ErstError what `generateWithSigner` and `LogWriter.checkpoint` throw.
+ * @throws ErstError what `generateWithSigner` and `LogWriter.checkpoint`
+ * throw; the timestamper's codes (`ERR_TSA_*`, `ERR_TIMESTAMP_*`): the
+ * entry is then logged, but no record is returned.
  * @example
  * const record = await signRecordToLog(log, signer, { transactionHash, payload }, { recordSignature: false });
  */
@@ -102,13 +107,14 @@ export async function signRecordToLog(
   log: LogWriter,
   signer: Signer,
   input: SignInput,
-  options: { readonly recordSignature?: boolean } = {},
+  options: { readonly recordSignature?: boolean; readonly timestamper?: Timestamper } = {},
 ): Promise<AuditRecordV2_1> {
   const record = await generateWithSigner(signer, input, {
     schema: '2.1.0',
     recordSignature: options.recordSignature ?? true,
   });
   const index = log.append(hexToBytes(record.trace_hash)!);
-  await log.checkpoint();
-  return withLogProof(record, log.proof(index));
+  const checkpoint = await log.checkpoint();
+  const extra = await options.timestamper?.checkpointToken(checkpoint.text);
+  return withLogProof(record, log.proof(index, extra ? { extra } : {}));
 }

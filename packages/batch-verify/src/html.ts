@@ -1,4 +1,4 @@
-import type { Counts, LogSummary, Report } from './report.js';
+import type { Counts, LogSummary, Report, TimestampCounts } from './report.js';
 
 /** A signing key id (`algorithm:hex`) short enough for a table: `ed25519 0123abcd…6789cdef`. */
 export function shortKey(id: string): string {
@@ -221,6 +221,44 @@ export function dayChart(r: Report): string {
   }`;
 }
 
+function timestampRow(attr: 'key' | 'day', id: string, label: string, c: TimestampCounts): string {
+  return `<tr data-${attr}="${esc(id)}"><td>${esc(label)}</td><td class="n timestamped">${num(c.timestamped)}</td><td class="n not-timestamped">${num(
+    c.not_timestamped,
+  )}</td><td class="n unverified">${num(c.unverified)}</td></tr>`;
+}
+
+function timestampRows(id: string, head: string, rows: string[]): string {
+  return `<table id="${id}" class="counts"><thead><tr><th>${esc(head)}</th><th>Timestamped</th><th>Not timestamped</th><th>Of which a token not verified</th></tr></thead><tbody>${rows.join(
+    '',
+  )}</tbody></table>`;
+}
+
+/**
+ * Trusted timestamps (RFC 3161) of a report as HTML markup (every string
+ * escaped): the totals, and by signing key and by day (the last MAX_DAYS)
+ * when any record carries a token. Empty for a report that does not count
+ * them. Shared by this report and the web page.
+ */
+export function timestampTable(r: Report): string {
+  const ts = r.timestamps;
+  if (!ts) return '';
+  const records = ts.timestamped + ts.not_timestamped;
+  const head = `<p id="timestamps-total" data-timestamped="${ts.timestamped}" data-not-timestamped="${ts.not_timestamped}" data-unverified="${ts.unverified}">${num(
+    ts.timestamped,
+  )} of ${num(records)} records carry a timestamp verified against a pinned TSA root${
+    ts.unverified > 0 ? `; ${num(ts.unverified)} carry a token that was not verified` : ''
+  }.</p>`;
+  if (ts.timestamped + ts.unverified === 0) return head;
+  const keys = Object.entries(ts.by_key).map(([id, c]) => {
+    const label = r.by_key[id]?.label;
+    return timestampRow('key', id, `${shortKey(id)}${label ? ` "${label}"` : ''}`, c);
+  });
+  const days = Object.entries(ts.by_day)
+    .slice(-MAX_DAYS)
+    .map(([day, c]) => timestampRow('day', day, day, c));
+  return `${head}${keys.length ? timestampRows('timestamps-by-key', 'Signing key', keys) : ''}${timestampRows('timestamps-by-day', 'Day', days)}`;
+}
+
 export interface HtmlOptions {
   /** When the run happened; left out for reproducible (byte-identical) reports. */
   generatedAt?: Date;
@@ -321,12 +359,14 @@ ${tile('total-records', t.records, 'records')}
 ${tile('total-valid', t.valid, 'valid', 'good')}
 ${tile('total-invalid', t.invalid, 'invalid', t.invalid ? 'bad' : '')}
 ${tile('total-unreadable', t.unreadable, 'unreadable inputs', t.unreadable ? 'bad' : '')}
+${r.timestamps ? tile('total-timestamped', r.timestamps.timestamped, 'timestamped (RFC 3161)') : ''}
 ${r.state ? `${tile('total-missing', r.missing?.length ?? 0, 'missing', r.missing?.length ? 'bad' : '')}${tile('total-changed', r.changed?.length ?? 0, 'changed', r.changed?.length ? 'bad' : '')}${tile('total-new', r.new?.length ?? 0, 'new')}` : ''}
 </section>
 ${trustBlock(r)}
 <p class="legend" style="max-width:1100px;margin:8px auto 0;padding:0 24px"><span class="sw valid"></span>valid<span class="sw invalid"></span>invalid</p>
 <section><h2>Results per signing key</h2>${keyChart(r)}</section>
 <section><h2>Results per day${days.length > shownDays.length ? ` (last ${MAX_DAYS} of ${days.length} days)` : ''}</h2>${dayChart(r)}</section>
+${r.timestamps ? `<section id="timestamps"><h2>Trusted timestamps (RFC 3161)</h2>${timestampTable(r)}</section>` : ''}
 ${codesBlock}
 <section><h2>By format</h2><table id="formats"><thead><tr><th>Format</th><th>Valid</th><th>Invalid</th></tr></thead><tbody>${formats}</tbody></table></section>
 ${stateBlock}

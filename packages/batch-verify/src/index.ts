@@ -1,5 +1,5 @@
 export { MAX_WORKERS, runVerify } from './run.js';
-export type { StateFileOptions, VerifyRunOptions } from './run.js';
+export type { StateFileOptions, VerifyProgress, VerifyRunOptions } from './run.js';
 export { REPORT_VERSION, exitCodeOf, trustSummary } from './report.js';
 export type {
   Counts,
@@ -11,8 +11,12 @@ export type {
   StateDigest,
   LogSummary,
   StateSummary,
+  TimestampCounts,
+  TimestampSummary,
   TrustSummary,
 } from './report.js';
+export { stderrLines, terminalSafe, textSummary } from './summary.js';
+export type { SummaryInfo } from './summary.js';
 export { checkReport, mergeReports, readReport } from './merge.js';
 export { formatShard, parseShard, shardOf } from './shard.js';
 export type { Shard } from './shard.js';

@@ -1,6 +1,7 @@
 import { ErstError, base64ToBytes, bytesToBase64, bytesToHex, equalBytes, isErstError } from '@erst/core';
 import { type LogContents, readLog, verifyLogConsistency } from '@erst/log-store';
 import { type NoteVerifier, openCheckpoint, parseVerifierKey } from '@erst/tlog';
+import type { VerifiedLog } from '@erst/verify';
 import type { ChunkLog } from './protocol.js';
 import type { LogSummary, ReportBuilder } from './report.js';
 import type { StateLog } from './state.js';
@@ -22,6 +23,12 @@ interface NoteVerdict {
  */
 export class LogCheck {
   readonly source: string;
+  /**
+   * The log as the verifier threads get it (`VerifyOptions.verifiedLogs`):
+   * its entries in one SharedArrayBuffer that every thread reads, not a copy
+   * each. Undefined when the log did not verify.
+   */
+  readonly verified: VerifiedLog | undefined;
   readonly #verifiers: NoteVerifier[];
   readonly #log: LogContents | undefined;
   readonly #failure: ErstError | undefined;
@@ -31,7 +38,13 @@ export class LogCheck {
   readonly #notInLog: { source: string; input: number; why: string }[] = [];
   #inLog = 0;
 
-  private constructor(source: string, verifiers: NoteVerifier[], log: LogContents | undefined, failure?: ErstError) {
+  private constructor(
+    source: string,
+    keys: readonly string[],
+    verifiers: NoteVerifier[],
+    log: LogContents | undefined,
+    failure?: ErstError,
+  ) {
     this.source = source;
     this.#verifiers = verifiers;
     this.#log = log;
@@ -41,6 +54,7 @@ export class LogCheck {
       const hex = bytesToHex(e);
       if (!this.#byHash.has(hex)) this.#byHash.set(hex, i);
     });
+    this.verified = log ? verifiedLog(log, keys, verifiers) : undefined;
   }
 
   /**
@@ -70,10 +84,10 @@ export class LogCheck {
       });
     }
     try {
-      return new LogCheck(source, verifiers, await readLog(source, { verifiers }));
+      return new LogCheck(source, logKeys, verifiers, await readLog(source, { verifiers }));
     } catch (e) {
       if (!isErstError(e)) throw e;
-      return new LogCheck(source, verifiers, undefined, e);
+      return new LogCheck(source, logKeys, verifiers, undefined, e);
     }
   }
 
@@ -223,4 +237,19 @@ export class LogCheck {
       return false;
     }
   }
+}
+
+/**
+ * The log as `verifiedLogs` takes it, under the key that signed its
+ * checkpoint (named as its origin); undefined if no given key did (then the
+ * records' proofs are walked as without it). Entries are 32 bytes each
+ * (`readLog` refuses any other length).
+ */
+function verifiedLog(log: LogContents, keys: readonly string[], verifiers: NoteVerifier[]): VerifiedLog | undefined {
+  const { origin, size, verified } = log.checkpoint;
+  const at = verifiers.findIndex((v) => v.name === origin && verified.some((s) => s.keyId === v.keyId));
+  if (at < 0 || log.entries.some((e) => e.length !== 32)) return undefined;
+  const entries = new Uint8Array(new SharedArrayBuffer(size * 32));
+  for (let i = 0; i < size; i++) entries.set(log.entries[i]!, i * 32);
+  return { verifierKey: keys[at]!, size, entries };
 }

@@ -9,9 +9,13 @@ import {
   REPORT_VERSION,
   type Report,
   type StateSummary,
+  type TimestampCounts,
+  type TimestampSummary,
+  addTimestampCounts,
   compareFailures,
   exitCodeOf,
   sortedRecord,
+  timestampSummary,
 } from './report.js';
 
 /** Shard reports list every failure: far larger than any record may be. */
@@ -44,6 +48,29 @@ const FAILURE_KINDS: readonly string[] = ['record', 'unreadable', 'state', 'log'
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isCounts = (v: unknown): boolean =>
   typeof v === 'object' && v !== null && isCount((v as Counts).valid) && isCount((v as Counts).invalid);
+
+const isTimestampCounts = (v: unknown): v is TimestampCounts =>
+  typeof v === 'object' &&
+  v !== null &&
+  isCount((v as TimestampCounts).timestamped) &&
+  isCount((v as TimestampCounts).not_timestamped) &&
+  isCount((v as TimestampCounts).unverified) &&
+  (v as TimestampCounts).unverified <= (v as TimestampCounts).not_timestamped;
+
+/** Why a report's `timestamps` is not what erst-batch writes, or null. */
+function timestampsProblem(ts: TimestampSummary, records: number): string | null {
+  if (!isTimestampCounts(ts) || ts.timestamped + ts.not_timestamped !== records)
+    return '"timestamps" must count every record once';
+  for (const field of ['by_key', 'by_day'] as const) {
+    const map = ts[field];
+    if (typeof map !== 'object' || map === null || Array.isArray(map)) return `"timestamps.${field}" is missing`;
+    for (const [k, v] of Object.entries(map)) {
+      if (!NAMES[field].test(k)) return `"timestamps.${field}" holds a name erst-batch does not write`;
+      if (!isTimestampCounts(v)) return `"timestamps.${field}" must hold counts`;
+    }
+  }
+  return null;
+}
 
 /** Why a report is not one erst-batch wrote, or null when it has the shape merge relies on. */
 function reportProblem(r: Partial<Report>): string | null {
@@ -87,6 +114,7 @@ function reportProblem(r: Partial<Report>): string | null {
       (f.input === null || typeof f.input === 'string');
     if (!ok) return '"failures" holds an entry erst-batch does not write';
   }
+  if (r.timestamps !== undefined) return timestampsProblem(r.timestamps, t.records);
   return null;
 }
 
@@ -173,6 +201,7 @@ export function mergeReports(reports: readonly Named[]): Report {
     warnings: sortedRecord(counts.warnings),
     failures: failures.list.sort(compareFailures),
   };
+  if (first.timestamps) merged.timestamps = mergeTimestamps(reports);
   const state = mergeStateSummaries(reports);
   if (state) {
     merged.state = state.summary;
@@ -209,6 +238,12 @@ function checkMergeable(reports: readonly Named[]): Report {
     }
     if ((report.shard !== null) !== sharded) throw reportError(name, 'mixes sharded and unsharded reports');
     if (report.merged_from) throw reportError(name, 'is already a merged report');
+    if ((report.timestamps === undefined) !== (first.timestamps === undefined)) {
+      throw reportError(
+        name,
+        `${report.timestamps ? 'counts' : 'does not count'} trusted timestamps and the first report ${first.timestamps ? 'does' : 'does not'}; merge reports of one erst-batch version`,
+      );
+    }
     // Completeness against a log is one whole run's finding: a merge could only lose it.
     if (report.log) throw reportError(name, 'checked a verifiable log, which is not split into parts to merge');
     if (!sharded) continue;
@@ -286,6 +321,17 @@ function mergeCounts(reports: readonly Named[]): MergedCounts {
     }
   }
   return m;
+}
+
+/** Timestamp counts add up like record counts (checkMergeable saw that every report has them). */
+function mergeTimestamps(reports: readonly Named[]): TimestampSummary {
+  const byKey = dict<TimestampCounts>();
+  const byDay = dict<TimestampCounts>();
+  for (const { report } of reports) {
+    addTimestampCounts(byKey, report.timestamps!.by_key);
+    addTimestampCounts(byDay, report.timestamps!.by_day);
+  }
+  return timestampSummary(byKey, byDay);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { bytesToHex, sha256 } from '@erst/core';
-import type { VerifyResult } from '@erst/verify';
-import type { ChunkSummary, Counts, RecordOutcome } from './protocol.js';
+import type { TimestampReport, VerifyResult } from '@erst/verify';
+import type { ChunkSummary, Counts, RecordOutcome, TimestampCounts } from './protocol.js';
 
 /** UTC calendar day (YYYY-MM-DD) of an RFC 3339 timestamp. */
 export function utcDay(ts: string | null): string | null {
@@ -12,6 +12,20 @@ export function utcDay(ts: string | null): string | null {
   return Number.isNaN(d.getTime()) ? null : d.toISOString().slice(0, 10);
 }
 
+/**
+ * Whether a record is timestamped (RFC 3161): its own `timestamp_token`, or
+ * its log proof's checkpoint's, verified against a pinned TSA root. A token
+ * read but not verified (no TSA root pinned, or it did not hold up after
+ * parsing) is `unverified`.
+ */
+export function timestampOf(r: Pick<VerifyResult, 'timestamp_token' | 'log'>): RecordOutcome['timestamp'] {
+  // Read without relying on LogReport.timestamp (new in @erst/verify): a result without it has no checkpoint token.
+  const onLog = (r.log as { timestamp?: TimestampReport | null } | null)?.timestamp;
+  const tokens = [r.timestamp_token, onLog].filter((t) => t != null);
+  if (tokens.some((t) => t.verified)) return 'verified';
+  return tokens.length > 0 ? 'unverified' : null;
+}
+
 export function toOutcome(r: VerifyResult, bytes: Uint8Array, contentHash: boolean): RecordOutcome {
   return {
     valid: r.valid,
@@ -20,6 +34,7 @@ export function toOutcome(r: VerifyResult, bytes: Uint8Array, contentHash: boole
     label: r.key?.label ?? null,
     trust: r.trust,
     day: utcDay(r.timestamp),
+    timestamp: timestampOf(r),
     traceHash: r.trace_hash,
     contentHash: contentHash ? bytesToHex(sha256(bytes)) : null,
     errors: r.errors.map((e) => [e.code, e.message]),
@@ -47,6 +62,22 @@ export function bump(map: Record<string, Counts>, key: string, valid: boolean): 
   return c;
 }
 
+/** Counts one record in `map[key]`: timestamped or not, and of those not, whether a token was there unverified. */
+export function bumpTimestamp(
+  map: Record<string, TimestampCounts>,
+  key: string,
+  timestamp: RecordOutcome['timestamp'],
+): void {
+  let c = map[key];
+  if (!c) {
+    c = { timestamped: 0, not_timestamped: 0, unverified: 0 };
+    map[key] = c;
+  }
+  if (timestamp === 'verified') c.timestamped++;
+  else c.not_timestamped++;
+  if (timestamp === 'unverified') c.unverified++;
+}
+
 /** Counts a chunk's outcomes; keeps per-record detail only for failures (and hashes for a state file). */
 export function summarize(outcomes: readonly RecordOutcome[], withHashes: boolean): ChunkSummary {
   const s: ChunkSummary = {
@@ -56,6 +87,7 @@ export function summarize(outcomes: readonly RecordOutcome[], withHashes: boolea
     byDay: dict(),
     byTrust: dict(),
     warnings: dict(),
+    timestamps: { byKey: dict(), byDay: dict() },
     failures: [],
   };
   if (withHashes) {
@@ -71,9 +103,11 @@ export function summarize(outcomes: readonly RecordOutcome[], withHashes: boolea
     }
     bump(s.byFormat, o.format ?? 'unknown', o.valid);
     bump(s.byDay, o.day ?? 'unknown', o.valid);
+    bumpTimestamp(s.timestamps.byDay, o.day ?? 'unknown', o.timestamp);
     if (o.key !== null) {
       const k = bump(s.byKey, o.key, o.valid) as Counts & { label?: string };
       if (o.label !== null && k.label === undefined) k.label = o.label;
+      bumpTimestamp(s.timestamps.byKey, o.key, o.timestamp);
     }
     for (const w of o.warnings) s.warnings[w] = (s.warnings[w] ?? 0) + 1;
     s.traceHashes?.push(o.traceHash ?? '');

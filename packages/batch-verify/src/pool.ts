@@ -5,6 +5,9 @@ import type { ChunkMessage, ChunkSummary, ResultMessage, WorkerConfig } from './
 const IN_FLIGHT_PER_WORKER = 3;
 const YOUNG_GENERATION_MB = 16;
 
+/** The verifier threads' code: beside this module, built or bundled. */
+export const WORKER_URL = new URL('./worker.js', import.meta.url);
+
 interface Slot {
   worker: Worker;
   inFlight: number;
@@ -30,7 +33,7 @@ export class WorkerPool {
     onResult: (id: number, summary: ChunkSummary, buffer: ArrayBuffer) => void,
   ) {
     this.#onResult = onResult;
-    const url = new URL('./worker.js', import.meta.url);
+    const url = WORKER_URL;
     for (let i = 0; i < size; i++) {
       // A small, fixed young generation: records die young (one is parsed at a
       // time), and V8 would otherwise grow it late in a long run, so that peak

@@ -1,12 +1,19 @@
-import type { TrustLevel, VerifyOptions } from '@erst/verify';
+import type { TrustLevel, VerifiedLog, VerifyOptions } from '@erst/verify';
 
 /** What every worker is started with (structured-cloned: text, bytes and dates only). */
 export interface WorkerConfig {
   verify: VerifyOptions;
   /** Also hash each record's raw bytes (to detect changes against a state file). */
   contentHash: boolean;
+  /**
+   * The state keeps results (a signed state): also return each verified
+   * record's outcome as the state stores it (`ChunkSummary.outcomes`).
+   */
+  outcomes?: boolean;
   /** The run checks a verifiable log: also report what each record says about its place in a log (`ChunkLog`). */
   log?: boolean;
+  /** That log, read and verified by the main thread: a logged record's inclusion is a lookup in it. */
+  verifiedLog?: VerifiedLog;
 }
 
 /** A chunk of records packed into one transferable buffer; record i ends at ends[i]. */
@@ -14,6 +21,12 @@ export interface ChunkMessage {
   id: number;
   buffer: ArrayBuffer;
   ends: Uint32Array;
+  /**
+   * Per record, the content hash (hex) the previous run verified it with, or
+   * '': a record whose bytes still hash to it is not verified again, its
+   * previous result is reused (`ChunkSummary.reused`).
+   */
+  reuse?: string[];
 }
 
 /** The verdict on one record, cut down to what the report needs. */
@@ -26,6 +39,12 @@ export interface RecordOutcome {
   trust: TrustLevel;
   /** UTC day (YYYY-MM-DD) of the record's timestamp. */
   day: string | null;
+  /**
+   * RFC 3161 timestamp: `verified` when a token (the record's, or its log
+   * proof's checkpoint's) verified against a pinned TSA root, `unverified`
+   * when a token was read but not verified, null when there is none.
+   */
+  timestamp: 'verified' | 'unverified' | null;
   traceHash: string | null;
   contentHash: string | null;
   /** [code, message] of each error; empty when valid. */
@@ -38,9 +57,18 @@ export interface Counts {
   invalid: number;
 }
 
+/** Records with a verified RFC 3161 timestamp and without (`unverified`: of those without, a token not verified). */
+export interface TimestampCounts {
+  timestamped: number;
+  not_timestamped: number;
+  unverified: number;
+}
+
 /**
  * A chunk's results, already counted by the worker: the main thread merges a
- * few small maps per chunk instead of cloning an object per record.
+ * few small maps per chunk instead of cloning an object per record. With
+ * `reused`, everything else covers only the records verified again, in
+ * chunk order.
  */
 export interface ChunkSummary {
   /** 1 for each valid record, in chunk order. */
@@ -50,13 +78,27 @@ export interface ChunkSummary {
   byDay: Record<string, Counts>;
   byTrust: Record<string, number>;
   warnings: Record<string, number>;
+  /** Trusted timestamps by key and by day (the same keys as `byKey` and `byDay`). */
+  timestamps: { byKey: Record<string, TimestampCounts>; byDay: Record<string, TimestampCounts> };
   failures: { index: number; format: string | null; key: string | null; errors: [string, string][] }[];
   /** With a state file only: each record's trace hash and content hash ('' when none). */
   traceHashes?: string[];
   contentHashes?: string[];
+  /** With `WorkerConfig.outcomes`: each verified record's `StoredOutcome` as JSON text. */
+  outcomes?: string[];
+  /** With `ChunkMessage.reuse`: 1 for each record whose previous result stands (its bytes did not change). */
+  reused?: Uint8Array;
   /** With a log only. */
   log?: ChunkLog;
 }
+
+/**
+ * A record's result as a signed state keeps it for the next run: the
+ * `RecordOutcome` without the two hashes (the state line has them), plus,
+ * in a run with a log, what the log check needs (`proof`, `note`, as in
+ * `ChunkLog`).
+ */
+export type StoredOutcome = Omit<RecordOutcome, 'traceHash' | 'contentHash'> & { proof?: number; note?: string };
 
 /**
  * What a worker tells the main thread about a chunk's records when a run

@@ -1,7 +1,7 @@
 import { bytesToHex, parsePublicKey, publicKeyId, sha256Utf8 } from '@erst/core';
 import type { TrustPolicy, VerifyOptions } from '@erst/verify';
-import { bump, dict, summarize } from './outcome.js';
-import type { ChunkSummary, RecordOutcome } from './protocol.js';
+import { bump, bumpTimestamp, dict, summarize } from './outcome.js';
+import type { ChunkSummary, RecordOutcome, TimestampCounts } from './protocol.js';
 import type { Shard } from './shard.js';
 
 export const REPORT_VERSION = 1;
@@ -15,6 +15,22 @@ export interface KeyCounts extends Counts {
   algorithm: string;
   public_key: string;
   label?: string;
+}
+
+export type { TimestampCounts };
+
+/**
+ * Trusted timestamps (RFC 3161) over every record, and by signing key and by
+ * day (the keys of `by_key` and `by_day`). A record is `timestamped` when a
+ * token, its own or its log proof's checkpoint's, verified against a pinned
+ * TSA root, whether or not the record is valid otherwise; `timestamped +
+ * not_timestamped` is the number of records. `unverified` counts, among those
+ * not timestamped, records carrying a token that was read but not verified
+ * (no TSA root pinned, or it did not hold up).
+ */
+export interface TimestampSummary extends TimestampCounts {
+  by_key: Record<string, TimestampCounts>;
+  by_day: Record<string, TimestampCounts>;
 }
 
 export interface InputCounts extends Counts {
@@ -127,6 +143,8 @@ export interface Report {
   by_input: Record<string, InputCounts>;
   /** Warnings by code, over all records. */
   warnings: Record<string, number>;
+  /** Absent only from reports by an erst-batch that did not count timestamps yet (same report version). */
+  timestamps?: TimestampSummary;
   failures: Failure[];
   state?: StateSummary;
   missing?: string[];
@@ -180,6 +198,35 @@ function addCounts(into: Record<string, Counts>, from: Record<string, Counts>): 
   }
 }
 
+const noTimestamps = (): TimestampCounts => ({ timestamped: 0, not_timestamped: 0, unverified: 0 });
+
+function addTimestamps(into: TimestampCounts, c: TimestampCounts): void {
+  into.timestamped += c.timestamped;
+  into.not_timestamped += c.not_timestamped;
+  into.unverified += c.unverified;
+}
+
+/** Adds `from`'s timestamp counts into `into`, entry by entry. */
+export function addTimestampCounts(
+  into: Record<string, TimestampCounts>,
+  from: Readonly<Record<string, TimestampCounts>>,
+): void {
+  for (const [k, c] of Object.entries(from)) {
+    into[k] ??= noTimestamps();
+    addTimestamps(into[k], c);
+  }
+}
+
+/** The report's `timestamps`: its totals are the sum over days, where every record is counted once. */
+export function timestampSummary(
+  byKey: Record<string, TimestampCounts>,
+  byDay: Record<string, TimestampCounts>,
+): TimestampSummary {
+  const total = noTimestamps();
+  for (const c of Object.values(byDay)) addTimestamps(total, c);
+  return { ...total, by_key: sortedRecord(byKey), by_day: sortedRecord(byDay) };
+}
+
 /** Describes the trust material without repeating it; equal material gives an equal fingerprint. */
 export function trustSummary(options: VerifyOptions): TrustSummary {
   const policies: TrustPolicy[] =
@@ -222,6 +269,8 @@ export class ReportBuilder {
   readonly #byCode = dict<number>();
   readonly #byInput = dict<InputCounts>();
   readonly #warnings = dict<number>();
+  readonly #tsByKey = dict<TimestampCounts>();
+  readonly #tsByDay = dict<TimestampCounts>();
   readonly #failures: Failure[] = [];
 
   constructor(inputs: string[], shard: Shard | null, trust: TrustSummary) {
@@ -267,6 +316,8 @@ export class ReportBuilder {
     }
     for (const [t, n] of Object.entries(s.byTrust)) inc(this.#byTrust, t, n);
     for (const [w, n] of Object.entries(s.warnings)) inc(this.#warnings, w, n);
+    addTimestampCounts(this.#tsByKey, s.timestamps.byKey);
+    addTimestampCounts(this.#tsByDay, s.timestamps.byDay);
     for (const f of s.failures) {
       const [code, message] = f.errors[0] ?? ['ERR_RECORD_UNKNOWN_FORMAT', 'the record failed verification'];
       inc(this.#byCode, code);
@@ -293,6 +344,7 @@ export class ReportBuilder {
       counts.invalid++;
       bump(this.#byFormat, 'unknown', false);
       bump(this.#byDay, 'unknown', false);
+      bumpTimestamp(this.#tsByDay, 'unknown', null);
     } else {
       this.totals.unreadable++;
       counts.unreadable++;
@@ -331,6 +383,7 @@ export class ReportBuilder {
       by_code: sortedRecord(this.#byCode),
       by_input: sortedRecord(this.#byInput),
       warnings: sortedRecord(this.#warnings),
+      timestamps: timestampSummary(this.#tsByKey, this.#tsByDay),
       failures: [...this.#failures].sort(compareFailures),
     };
     if (state) {

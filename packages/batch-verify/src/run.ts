@@ -1,12 +1,16 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { DEFAULT_MAX_INPUT_BYTES, ErstError, type Signer } from '@erst/core';
 import type { VerifyOptions } from '@erst/verify';
 import { checkInputs, readInputs } from '@erst/archive/node';
-import { WorkerPool } from './pool.js';
-import type { ChunkSummary } from './protocol.js';
+import { WORKER_URL, WorkerPool } from './pool.js';
+import type { ChunkLog, ChunkSummary, RecordOutcome, StoredOutcome } from './protocol.js';
 import { type Report, ReportBuilder, type StateSummary, trustSummary } from './report.js';
+import { summarize } from './outcome.js';
 import { type Shard, checkShard, formatShard, shardOf } from './shard.js';
 import { LogCheck } from './log.js';
-import { type StateLog, StateTracker, isStateDigest } from './state.js';
+import { type KeptResult, type StateLog, StateTracker, configDigest, isStateDigest } from './state.js';
 
 /** Where the state of the previous run is kept, and how it is checked. */
 export interface StateFileOptions {
@@ -18,6 +22,14 @@ export interface StateFileOptions {
   init?: boolean;
   /** The digest (64 lowercase hex) the previous run reported, kept outside the archive: any other state is a rollback. */
   expect?: string;
+}
+
+/** How far a run has got, for a progress display. */
+export interface VerifyProgress {
+  /** Records finished so far: verified (or their previous result reused), or found unreadable. */
+  done: number;
+  /** How many records the run has, once known (when every input has been read), else undefined. */
+  total: number | undefined;
 }
 
 export interface VerifyRunOptions {
@@ -41,6 +53,20 @@ export interface VerifyRunOptions {
   log?: string;
   /** Accept a run that finds no record at all (otherwise each empty input is ERR_ARCHIVE_EMPTY, exit 2). */
   allowEmpty?: boolean;
+  /**
+   * With a signed state (`state.key`), a run verifies again only the records
+   * whose bytes changed since the previous run, reusing the previous result
+   * of every other one, unless the configuration changed (trust material,
+   * `maxBytes`, the tool's version). `full` verifies every record anyway.
+   * Either way the report is the same.
+   */
+  full?: boolean;
+  /**
+   * Called as records finish, at most about ten times a second, and once
+   * more at the end with the final count. It runs on the main thread:
+   * keep it quick.
+   */
+  onProgress?: (progress: VerifyProgress) => void;
 }
 
 /** The most verifier threads a run starts: more is a mistake, not a machine. */
@@ -49,6 +75,8 @@ export const MAX_WORKERS = 1024;
 /** Records per chunk sent to a worker, and the size of a chunk's buffer. */
 const CHUNK_RECORDS = 64;
 const CHUNK_BYTES = 2 * 1024 * 1024;
+/** The least time between two `onProgress` calls. */
+const PROGRESS_INTERVAL_MS = 100;
 
 /**
  * Verifies every record of every input on `workers` threads and returns the
@@ -69,19 +97,28 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
   const builder = new ReportBuilder(opts.inputs, shard, trustSummary(opts.verify));
   // Read before the state opens: the new state records the checkpoint it verified.
   const log = opts.log !== undefined ? await LogCheck.open(opts.log, opts.verify.logKeys ?? []) : undefined;
-  const state = opts.state ? await openState(opts.state, shard, log?.stateLog) : undefined;
-  const order = new ReadingOrder(state, log);
+  const state = opts.state ? await openState(opts, shard, log?.stateLog) : undefined;
+  const progress = new ProgressTicker(opts.onProgress);
+  const order = new ReadingOrder(state, log, progress);
   let empty: number[] = [];
   let completed = false;
   const pool = new WorkerPool(
     opts.workers,
-    { verify: opts.verify, contentHash: state !== undefined, log: log !== undefined },
+    {
+      verify: opts.verify,
+      // A log verified whole here: each logged record's inclusion becomes a lookup in it, on every thread.
+      ...(log?.verified ? { verifiedLog: log.verified } : {}),
+      contentHash: state !== undefined,
+      outcomes: state?.keepsResults === true,
+      log: log !== undefined,
+    },
     (id, s, buf) => order.verified(id, s, buf, builder),
   );
   try {
-    empty = await readAndDispatch(opts, builder, pool, order);
+    empty = await readAndDispatch(opts, builder, pool, order, state, progress);
     await pool.drain();
     order.observe();
+    progress.end();
     completed = true;
   } finally {
     await pool.close();
@@ -131,7 +168,9 @@ function optionError(option: string, why: string): ErstError {
 }
 
 /** Reads the previous state (it may turn out tampered: that is a finding, not an error) and starts the new one. */
-function openState(state: StateFileOptions, shard: Shard | null, log: StateLog | undefined): Promise<StateTracker> {
+function openState(opts: VerifyRunOptions, shard: Shard | null, log: StateLog | undefined): Promise<StateTracker> {
+  const state = opts.state!;
+  const config = state.key ? runConfig(opts) : undefined;
   return StateTracker.open({
     ...(log ? { log } : {}),
     path: state.path,
@@ -139,7 +178,83 @@ function openState(state: StateFileOptions, shard: Shard | null, log: StateLog |
     shard: shard ? formatShard(shard) : null,
     ...(state.key ? { key: state.key } : {}),
     ...(state.expect !== undefined ? { expect: state.expect } : {}),
+    ...(config !== undefined ? { config } : {}),
+    full: opts.full === true,
   });
+}
+
+/**
+ * The digest of everything that can change a record's verdict: the trust
+ * material (`verify`: keys, trust policies, attestation and TSA roots, log
+ * keys, the require flags), `maxBytes`, and the tool (`toolIdentity`).
+ */
+function runConfig(opts: VerifyRunOptions): string | undefined {
+  const tool = toolIdentity();
+  if (tool === undefined) return undefined;
+  // The backend changes how a signature is checked, never the verdict.
+  const { backend: _backend, ...verify } = opts.verify;
+  return configDigest({ tool, verify, maxBytes: opts.maxBytes ?? DEFAULT_MAX_INPUT_BYTES });
+}
+
+let tool: string | null | undefined;
+/**
+ * The code that decides verdicts: SHA-256 of the verifier threads' code
+ * (in a bundled command, all of `@erst/verify` is in it), and the versions
+ * of this package and of `@erst/verify` where their package.json files can
+ * be found (installed as packages). Undefined, so that no result is kept,
+ * if the thread's code cannot be read.
+ */
+function toolIdentity(): string | undefined {
+  if (tool === undefined) {
+    try {
+      const code = createHash('sha256').update(readFileSync(WORKER_URL)).digest('hex');
+      tool = `worker sha256 ${code}; ${packageVersion('../package.json', '@erst/batch-verify')}; ${packageVersion('@erst/verify/package.json', '@erst/verify')}`;
+    } catch {
+      tool = null;
+    }
+  }
+  return tool ?? undefined;
+}
+
+/** `name@version` from a package.json, which must be `name`'s (in a bundle, a path may lead to another's), or ''. */
+function packageVersion(specifier: string, name: string): string {
+  try {
+    const path = createRequire(import.meta.url).resolve(specifier);
+    const pkg = JSON.parse(readFileSync(path, 'utf8')) as { name?: unknown; version?: unknown };
+    return pkg.name === name && typeof pkg.version === 'string' ? `${name}@${pkg.version}` : '';
+  } catch {
+    return '';
+  }
+}
+
+/** Calls `onProgress` at most every PROGRESS_INTERVAL_MS, and once at the end. */
+class ProgressTicker {
+  readonly #callback: VerifyRunOptions['onProgress'];
+  #done = 0;
+  #total: number | undefined;
+  #last = 0;
+
+  constructor(callback: VerifyRunOptions['onProgress']) {
+    this.#callback = callback;
+  }
+
+  finished(records: number): void {
+    if (!this.#callback) return;
+    this.#done += records;
+    const now = performance.now();
+    if (now - this.#last < PROGRESS_INTERVAL_MS) return;
+    this.#last = now;
+    this.#callback({ done: this.#done, total: this.#total });
+  }
+
+  /** Every input has been read: the record count is known. */
+  counted(total: number): void {
+    this.#total = total;
+  }
+
+  end(): void {
+    this.#callback?.({ done: this.#done, total: this.#done });
+  }
 }
 
 /** What the state sees, in reading order: a chunk (once verified) or a record that could not be read. */
@@ -155,14 +270,16 @@ class ReadingOrder {
   readonly #log: LogCheck | undefined;
   readonly #steps: StateStep[] = [];
   #step = 0;
-  readonly #verified = new Map<number, { sources: string[]; summary: ChunkSummary }>();
+  readonly #progress: ProgressTicker;
+  readonly #verified = new Map<number, { chunk: PendingChunk; summary: ChunkSummary }>();
   readonly #pending = new Map<number, PendingChunk>();
   /** Chunk buffers travel to a worker and back, and are filled again: a fixed set of them carries the whole archive. */
   readonly spare: ArrayBuffer[] = [];
 
-  constructor(state: StateTracker | undefined, log: LogCheck | undefined) {
+  constructor(state: StateTracker | undefined, log: LogCheck | undefined, progress: ProgressTicker) {
     this.#state = state;
     this.#log = log;
+    this.#progress = progress;
   }
 
   /** A chunk leaves for a worker. */
@@ -181,11 +298,21 @@ class ReadingOrder {
     if (buffer.byteLength === CHUNK_BYTES) this.spare.push(buffer);
     const chunk = this.#pending.get(id)!;
     this.#pending.delete(id);
-    builder.addChunk(chunk.sources, chunk.inputs, summary);
-    if (this.#log && summary.log) this.#log.observe(chunk.sources, chunk.inputs, summary.log);
+    if (summary.reused) {
+      addWithReused(chunk, summary, builder, this.#log);
+    } else {
+      builder.addChunk(chunk.sources, chunk.inputs, summary);
+      if (this.#log && summary.log) this.#log.observe(chunk.sources, chunk.inputs, summary.log);
+    }
+    this.#progress.finished(chunk.sources.length);
     if (!this.#state) return;
-    this.#verified.set(id, { sources: chunk.sources, summary });
+    this.#verified.set(id, { chunk, summary });
     this.observe();
+  }
+
+  /** A record found unreadable while reading: finished at once. */
+  unreadRecord(): void {
+    this.#progress.finished(1);
   }
 
   /** Shows the state every step whose turn has come. */
@@ -198,10 +325,7 @@ class ReadingOrder {
         const done = this.#verified.get(s.chunk);
         if (!done) break;
         this.#verified.delete(s.chunk);
-        const { traceHashes, contentHashes } = done.summary;
-        for (let i = 0; i < done.sources.length; i++) {
-          state.observe(done.sources[i]!, traceHashes![i] || null, contentHashes![i] || null);
-        }
+        observeChunk(state, done.chunk, done.summary);
       }
       for (const source of s.unread) state.observe(source, null, null);
     }
@@ -217,22 +341,100 @@ interface PendingChunk {
   inputs: number[];
   /** Records that could not be read while this chunk was being filled: the state sees them after the chunk's records. */
   unread: string[];
+  /** When the run reuses results: each record's previous result, if it has one. */
+  kept?: (KeptResult | undefined)[];
+}
+
+/** Shows the state a chunk's records in order, each with its result when the state keeps them. */
+function observeChunk(state: StateTracker, chunk: PendingChunk, summary: ChunkSummary): void {
+  const { traceHashes, contentHashes, outcomes, reused } = summary;
+  let v = 0;
+  for (let i = 0; i < chunk.sources.length; i++) {
+    if (reused?.[i]) {
+      const kept = chunk.kept![i]!;
+      state.observe(chunk.sources[i]!, kept.traceHash || null, kept.contentHash || null, kept.outcome);
+      continue;
+    }
+    state.observe(chunk.sources[i]!, traceHashes![v] || null, contentHashes![v] || null, outcomes?.[v]);
+    v++;
+  }
+}
+
+/** Kept results repeat (one per key, day and verdict, mostly): each distinct text is parsed once. */
+const parsedKept = new Map<string, StoredOutcome>();
+function parseKept(text: string): StoredOutcome {
+  let o = parsedKept.get(text);
+  if (!o) {
+    if (parsedKept.size >= 4096) parsedKept.clear();
+    o = JSON.parse(text) as StoredOutcome;
+    parsedKept.set(text, o);
+  }
+  return o;
+}
+
+/**
+ * A chunk some of whose records kept their previous result: the verified
+ * ones as the worker counted them, the others from the results the state
+ * kept, counted the same way, so that the report is the one a full run gives.
+ */
+function addWithReused(chunk: PendingChunk, summary: ChunkSummary, builder: ReportBuilder, log?: LogCheck): void {
+  const fresh = { sources: [] as string[], inputs: [] as number[] };
+  const old = { sources: [] as string[], inputs: [] as number[], outcomes: [] as RecordOutcome[] };
+  const oldLog: ChunkLog = { trace: [], proof: [], note: [], notes: [] };
+  const notes = new Map<string, number>();
+  for (let i = 0; i < chunk.sources.length; i++) {
+    if (!summary.reused![i]) {
+      fresh.sources.push(chunk.sources[i]!);
+      fresh.inputs.push(chunk.inputs[i]!);
+      continue;
+    }
+    const kept = chunk.kept![i]!;
+    const { proof, note, ...o } = parseKept(kept.outcome);
+    old.sources.push(chunk.sources[i]!);
+    old.inputs.push(chunk.inputs[i]!);
+    old.outcomes.push({ ...o, traceHash: kept.traceHash || null, contentHash: kept.contentHash || null });
+    oldLog.trace.push(kept.traceHash);
+    if (note === undefined || proof === undefined) {
+      oldLog.proof.push(-1);
+      oldLog.note.push(-1);
+    } else {
+      let n = notes.get(note);
+      if (n === undefined) {
+        n = oldLog.notes.push(note) - 1;
+        notes.set(note, n);
+      }
+      oldLog.proof.push(proof);
+      oldLog.note.push(n);
+    }
+  }
+  if (fresh.sources.length > 0) {
+    builder.addChunk(fresh.sources, fresh.inputs, summary);
+    if (log && summary.log) log.observe(fresh.sources, fresh.inputs, summary.log);
+  }
+  if (old.sources.length > 0) {
+    builder.addChunk(old.sources, old.inputs, summarize(old.outcomes, false));
+    log?.observe(old.sources, old.inputs, oldLog);
+  }
 }
 
 /** Packs records into transferable chunk buffers and hands each full chunk to the pool. */
 class ChunkPacker {
   readonly #pool: WorkerPool;
   readonly #order: ReadingOrder;
+  /** Set when this run reuses the previous state's results. */
+  readonly #state: StateTracker | undefined;
   #nextId = 0;
   #buffer: ArrayBuffer | undefined;
   #view = new Uint8Array(0);
   #ends: number[] = [];
   #meta: PendingChunk = { sources: [], inputs: [], unread: [] };
+  #reuse: string[] = [];
   #used = 0;
 
-  constructor(pool: WorkerPool, order: ReadingOrder) {
+  constructor(pool: WorkerPool, order: ReadingOrder, state: StateTracker | undefined) {
     this.#pool = pool;
     this.#order = order;
+    this.#state = state?.reuses ? state : undefined;
   }
 
   /** Copies a record into the chunk being filled (the reader may reuse its bytes afterwards). */
@@ -251,11 +453,19 @@ class ChunkPacker {
     this.#ends.push(this.#used);
     this.#meta.sources.push(source);
     this.#meta.inputs.push(input);
+    if (this.#state) {
+      // The worker hashes the bytes and reuses the result only if they are the ones this result is for.
+      const kept = this.#state.kept(source);
+      if (!this.#meta.kept) this.#meta.kept = [];
+      this.#meta.kept.push(kept);
+      this.#reuse.push(kept?.contentHash ?? '');
+    }
     if (this.#ends.length >= CHUNK_RECORDS) await this.flush();
   }
 
   /** A record that could not be read: the state sees it in reading order, after the records before it. */
   unread(source: string): void {
+    this.#order.unreadRecord();
     if (this.#ends.length > 0) this.#meta.unread.push(source);
     else this.#order.unread(source);
   }
@@ -265,9 +475,15 @@ class ChunkPacker {
     if (this.#ends.length === 0 || !this.#buffer) return;
     const id = this.#nextId++;
     this.#order.sent(id, this.#meta);
-    const chunk = { id, buffer: this.#buffer, ends: Uint32Array.from(this.#ends) };
+    const chunk = {
+      id,
+      buffer: this.#buffer,
+      ends: Uint32Array.from(this.#ends),
+      ...(this.#state ? { reuse: this.#reuse } : {}),
+    };
     this.#buffer = undefined;
     this.#ends = [];
+    this.#reuse = [];
     this.#meta = { sources: [], inputs: [], unread: [] };
     this.#used = 0;
     await this.#pool.submit(chunk);
@@ -283,10 +499,13 @@ async function readAndDispatch(
   builder: ReportBuilder,
   pool: WorkerPool,
   order: ReadingOrder,
+  state: StateTracker | undefined,
+  progress: ProgressTicker,
 ): Promise<number[]> {
   const shard = opts.shard ?? null;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
-  const packer = new ChunkPacker(pool, order);
+  const packer = new ChunkPacker(pool, order, state);
+  let records = 0;
   const owns = shard ? (source: string) => shardOf(source, shard.count) === shard.index : () => true;
   const empty: number[] = [];
   for (let i = 0; i < opts.inputs.length; i++) {
@@ -300,14 +519,19 @@ async function readAndDispatch(
       reported = true;
       if (item.kind === 'failure') {
         builder.unreadable(item.source, i, item.code, item.message, item.scope);
-        if (item.scope === 'record') packer.unread(item.source);
+        if (item.scope === 'record') {
+          records++;
+          packer.unread(item.source);
+        }
         continue;
       }
+      records++;
       await packer.add(item.source, i, item.bytes);
     }
     if (offered === 0 && !reported && !opts.allowEmpty) empty.push(i);
   }
   await packer.flush();
+  progress.counted(records);
   return empty;
 }
 

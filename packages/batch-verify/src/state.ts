@@ -11,7 +11,7 @@ import { createAtomicTemp, fsyncDirectory, openInputFile } from '@erst/node-io';
  * The state file is JSON Lines, so that it is written and read as a stream
  * (it holds one line per record, and archives hold millions):
  *
- *   {"erst_batch_state":2,"shard":"1/4","sequence":N,"previous":"<hex>" | null}   header
+ *   {"erst_batch_state":3,"shard":"1/4","sequence":N,"previous":"<hex>" | null}   header
  *   ["logs/a.json","<trace_hash>","<sha256 of the record's bytes>"]   one per record
  *   {"end":{"records":N,"sha256":"<hex>","signature":{...} | null}}  trailer
  *
@@ -30,10 +30,21 @@ import { createAtomicTemp, fsyncDirectory, openInputFile } from '@erst/node-io';
  * `"log":{"origin":"...","size":N,"root":"<base64>"}`, covered by the digest
  * and the signature: the next run requires the log to be consistent with it
  * (only grown). A run without a log carries the previous one's forward.
+ *
+ * Version 3: a signed state (`state.key`) also keeps each record's result,
+ * as a fourth element (a `StoredOutcome` object), and the header names the
+ * configuration those results hold under, `"config":"<hex>"` (see
+ * `configDigest` in run.ts: the trust material, the record size limit and
+ * the tool's version). The next run with the same key and configuration
+ * verifies again only the records whose bytes changed; any other record's
+ * result is the one the state keeps. Version 2 and 1 files still load: they
+ * keep no results, so everything is verified again.
  */
 
-export const STATE_VERSION = 2;
-const LEGACY_STATE_VERSION = 1;
+export const STATE_VERSION = 3;
+/** Versions that still load: no results kept (1: no sequence either). */
+const V1 = 1;
+const V2 = 2;
 
 export interface StateOptions {
   path: string;
@@ -47,6 +58,14 @@ export interface StateOptions {
   expect?: string;
   /** The log checkpoint this run verified, recorded in the new state (else the previous state's is kept). */
   log?: StateLog;
+  /**
+   * With `key`: the digest of everything that can change a verdict. The new
+   * state keeps every result under it, and the previous state's results
+   * are reused where it names the same digest.
+   */
+  config?: string;
+  /** Verify everything again even where the previous state's results hold. */
+  full?: boolean;
 }
 
 /** A log checkpoint as a state file keeps it: enough to require consistency with it later. */
@@ -88,15 +107,58 @@ export interface StateDiff {
   added: string[];
 }
 
-/** A record's trace hash and content hash as one string (compact in a Map). */
-function fingerprint(traceHash: string, contentHash: string): string {
-  return `${traceHash}:${contentHash}`;
+/**
+ * A record's trace hash and content hash as one string (compact in a Map),
+ * then its kept result's JSON text when the state has one.
+ */
+function fingerprint(traceHash: string, contentHash: string, outcome?: string): string {
+  return outcome === undefined ? `${traceHash}:${contentHash}` : `${traceHash}:${contentHash}:${outcome}`;
+}
+
+/** The trace and content hashes of a Map value, without the result. */
+function hashesOf(value: string): string {
+  const second = value.indexOf(':', value.indexOf(':') + 1);
+  return second < 0 ? value : value.slice(0, second);
+}
+
+/** A previous result that may stand for a record whose bytes did not change. */
+export interface KeptResult {
+  traceHash: string;
+  contentHash: string;
+  /** The `StoredOutcome`, as JSON text. */
+  outcome: string;
+}
+
+/** What a kept result must look like to be used (the state is signed by our key: this is a check for bugs). */
+function isStoredOutcome(v: unknown): boolean {
+  const o = v as Record<string, unknown>;
+  const nullableString = (x: unknown) => x === null || typeof x === 'string';
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    !Array.isArray(o) &&
+    typeof o.valid === 'boolean' &&
+    nullableString(o.format) &&
+    nullableString(o.key) &&
+    nullableString(o.label) &&
+    nullableString(o.day) &&
+    typeof o.trust === 'string' &&
+    Array.isArray(o.errors) &&
+    o.errors.every((e) => Array.isArray(e) && e.length === 2 && e.every((x) => typeof x === 'string')) &&
+    Array.isArray(o.warnings) &&
+    o.warnings.every((w) => typeof w === 'string') &&
+    (o.timestamp === undefined || nullableString(o.timestamp)) &&
+    (o.proof === undefined || (Number.isSafeInteger(o.proof) && (o.proof as number) >= 0)) &&
+    (o.note === undefined || typeof o.note === 'string')
+  );
 }
 
 const VISITED = '';
 
 interface Loaded {
   log: StateLog | undefined;
+  /** The configuration the kept results hold under (version 3 with results only). */
+  config: string | undefined;
   entries: Map<string, string>;
   records: number;
   signatureChecked: boolean;
@@ -122,13 +184,16 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
   const entries = new Map<string, string>();
   const hash = createHash('sha256');
   const splitter = new LineSplitter(64 * 1024 * 1024);
-  let header: { shard: string | null; sequence: number; previous: string | null; log?: StateLog } | undefined;
+  let header:
+    | { shard: string | null; sequence: number; previous: string | null; log?: StateLog; config?: string }
+    | undefined;
   let trailer: Record<string, unknown> | undefined;
   const take = (bytes: Uint8Array, line: number): void => {
     if (trailer) throw stateMalformed(`line ${line} follows the trailer`);
     let value: unknown;
+    const text = UTF8.decode(bytes);
     try {
-      value = JSON.parse(UTF8.decode(bytes));
+      value = JSON.parse(text);
     } catch {
       throw stateMalformed(`line ${line} is not JSON`);
     }
@@ -139,34 +204,46 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
         sequence?: unknown;
         previous?: unknown;
         log?: unknown;
+        config?: unknown;
       };
       if (typeof h !== 'object' || h === null || !(typeof h.shard === 'string' || h.shard === null))
         throw stateMalformed('no header');
-      if (h.erst_batch_state === LEGACY_STATE_VERSION) {
+      if (h.erst_batch_state === V1) {
         header = { shard: h.shard, sequence: 0, previous: null };
       } else if (
-        h.erst_batch_state === STATE_VERSION &&
+        (h.erst_batch_state === STATE_VERSION || h.erst_batch_state === V2) &&
         Number.isSafeInteger(h.sequence) &&
         (h.sequence as number) >= 1 &&
         (h.previous === null || (typeof h.previous === 'string' && SHA256_HEX.test(h.previous))) &&
-        (h.log === undefined || isStateLog(h.log))
+        (h.log === undefined || isStateLog(h.log)) &&
+        (h.config === undefined || (h.erst_batch_state === STATE_VERSION && SHA256_HEX.test(h.config as string)))
       ) {
         header = { shard: h.shard, sequence: h.sequence as number, previous: h.previous as string | null };
         if (h.log !== undefined) header.log = h.log as StateLog;
+        if (h.config !== undefined) header.config = h.config as string;
       } else {
         throw stateMalformed('no header');
       }
     } else if (Array.isArray(value)) {
-      const [source, trace, content] = value as unknown[];
+      const [source, trace, content, outcome] = value as unknown[];
       if (
-        value.length !== 3 ||
+        !(value.length === 3 || (value.length === 4 && header.config !== undefined)) ||
         typeof source !== 'string' ||
         typeof trace !== 'string' ||
         typeof content !== 'string'
       ) {
         throw stateMalformed(`line ${line} is not an entry`);
       }
-      entries.set(source, fingerprint(trace, content));
+      let kept: string | undefined;
+      if (value.length === 4) {
+        // The result's own text, as written: the next state repeats it byte for byte.
+        const prefix = `[${JSON.stringify(source)},${JSON.stringify(trace)},${JSON.stringify(content)},`;
+        if (!isStoredOutcome(outcome) || !text.startsWith(prefix) || !text.endsWith(']')) {
+          throw stateMalformed(`line ${line} is not an entry`);
+        }
+        kept = text.slice(prefix.length, -1);
+      }
+      entries.set(source, fingerprint(trace, content, kept));
       hash.update(bytes).update('\n');
       return;
     } else if (typeof value === 'object' && value !== null && 'end' in value) {
@@ -230,6 +307,7 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
   }
   return {
     log: header.log,
+    config: header.config,
     entries,
     records: entries.size,
     signatureChecked,
@@ -238,6 +316,41 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * SHA-256 (hex) of `material` in one canonical JSON form (object members
+ * sorted, dates as ISO text, bytes as hex): the configuration a signed
+ * state's results hold under. Undefined when `material` holds anything that
+ * form cannot represent exactly (a function, a class instance): then no
+ * result is kept, rather than one kept under a digest that misses something.
+ */
+export function configDigest(material: unknown): string | undefined {
+  const text = canonicalJson(material);
+  return text === undefined ? undefined : createHash('sha256').update(text).digest('hex');
+}
+
+function canonicalJson(v: unknown): string | undefined {
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? JSON.stringify(v) : undefined;
+  if (typeof v !== 'object') return undefined;
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : JSON.stringify({ $date: v.toISOString() });
+  if (v instanceof Uint8Array) return JSON.stringify({ $bytes: bytesToHex(v) });
+  if (Array.isArray(v)) {
+    const items = v.map((x) => (x === undefined ? 'null' : canonicalJson(x)));
+    return items.includes(undefined) ? undefined : `[${items.join(',')}]`;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const members: string[] = [];
+  for (const k of Object.keys(v).sort()) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x === undefined) continue;
+    const text = canonicalJson(x);
+    if (text === undefined) return undefined;
+    members.push(`${JSON.stringify(k)}:${text}`);
+  }
+  return `{${members.join(',')}}`;
+}
 
 /** Whether `value` is a state digest as erst-batch prints it. */
 export function isStateDigest(value: string): boolean {
@@ -282,6 +395,10 @@ export class StateTracker {
   written: StateIdentity | undefined;
   readonly previousRecords: number;
   readonly signatureChecked: boolean;
+  /** Whether this run reuses the previous state's results for records whose bytes did not change. */
+  readonly reuses: boolean;
+  /** The configuration the new state's results hold under (undefined: it keeps none). */
+  readonly #config: string | undefined;
   readonly #previous: Map<string, string>;
   readonly #key: Signer | undefined;
   readonly #shard: string | null;
@@ -315,6 +432,14 @@ export class StateTracker {
     this.#previous = loaded?.entries ?? new Map();
     this.previousRecords = loaded?.records ?? 0;
     this.signatureChecked = loaded?.signatureChecked ?? false;
+    // Only a state whose signature was checked here vouches for its results.
+    this.#config = opts.key ? opts.config : undefined;
+    this.reuses =
+      status === 'compared' &&
+      this.signatureChecked &&
+      this.#config !== undefined &&
+      loaded?.config === this.#config &&
+      opts.full !== true;
     this.#key = opts.key;
     this.#shard = opts.shard;
   }
@@ -380,6 +505,7 @@ export class StateTracker {
       sequence: this.#sequence,
       previous: this.previous?.digest ?? null,
       ...(this.#log ? { log: this.#log } : {}),
+      ...(this.#config !== undefined ? { config: this.#config } : {}),
     };
     this.#write(`${JSON.stringify(header)}\n`, true);
   }
@@ -417,12 +543,42 @@ export class StateTracker {
     }
   }
 
-  /** One record seen in this run (empty hashes for a record that could not be read). */
-  observe(source: string, traceHash: string | null, contentHash: string | null): void {
+  /** Whether the new state keeps results (then every verified record's `observe` passes its outcome). */
+  get keepsResults(): boolean {
+    return this.#config !== undefined;
+  }
+
+  /**
+   * The previous run's result for `source`, if this run may reuse it: the
+   * caller still checks that the record's bytes hash to `contentHash`.
+   */
+  kept(source: string): KeptResult | undefined {
+    if (!this.reuses) return undefined;
+    const value = this.#previous.get(source);
+    if (value === undefined || value === VISITED) return undefined;
+    const first = value.indexOf(':');
+    const second = value.indexOf(':', first + 1);
+    if (second < 0) return undefined;
+    return {
+      traceHash: value.slice(0, first),
+      contentHash: value.slice(first + 1, second),
+      outcome: value.slice(second + 1),
+    };
+  }
+
+  /**
+   * One record seen in this run (empty hashes for a record that could not be
+   * read); `outcome`: its `StoredOutcome` JSON text, when the state keeps results.
+   */
+  observe(source: string, traceHash: string | null, contentHash: string | null, outcome?: string): void {
     const now = fingerprint(traceHash ?? '', contentHash ?? '');
     if (this.#fd !== undefined) {
       this.#records++;
-      this.#write(`${JSON.stringify([source, traceHash ?? '', contentHash ?? ''])}\n`, true);
+      const line =
+        outcome !== undefined && this.#config !== undefined
+          ? `[${JSON.stringify(source)},${JSON.stringify(traceHash ?? '')},${JSON.stringify(contentHash ?? '')},${outcome}]\n`
+          : `${JSON.stringify([source, traceHash ?? '', contentHash ?? ''])}\n`;
+      this.#write(line, true);
     }
     if (this.status !== 'compared') return;
     const before = this.#previous.get(source);
@@ -430,7 +586,8 @@ export class StateTracker {
       this.#added.push(source);
     } else if (before !== VISITED) {
       this.#previous.set(source, VISITED);
-      if (before !== now) this.#changed.push({ source, message: describeChange(before, now) });
+      const hashes = hashesOf(before);
+      if (hashes !== now) this.#changed.push({ source, message: describeChange(hashes, now) });
     }
   }
 

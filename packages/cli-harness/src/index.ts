@@ -1,7 +1,7 @@
-export { handle, run } from './run.js';
-export type { CliApp, RunContext } from './run.js';
+export { command, handle, run } from './run.js';
+export type { CliApp, CommandSpec, RunContext } from './run.js';
 export { packageVersion } from './parser.js';
-export type { ParserSetup } from './parser.js';
+export type { ArgsOf, ParserSetup } from './parser.js';
 export { errorReporting } from './errors.js';
 export type { ErrorReporting, ErrorTable } from './errors.js';
 export { TRUST_FLAGS, trustOptions, withTrustOptions } from './trust-args.js';
@@ -9,3 +9,5 @@ export type { TrustArgs } from './trust-args.js';
 export { helpExample, helpWidth, joinPemValues, redactUsageMessage } from './cli-args.js';
 export { Progress, progressLine } from './progress.js';
 export type { ProgressLabels } from './progress.js';
+export { abortOnSignals, closeOnSignals } from './signals.js';
+export type { SignalStop } from './signals.js';

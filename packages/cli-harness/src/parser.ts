@@ -5,6 +5,12 @@ import type { Argv } from 'yargs';
 import { helpWidth, joinPemValues, redactUsageMessage } from './cli-args.js';
 
 /** What the harness needs to set up a program's parser. */
+/**
+ * The arguments a builder declares, as yargs types them from its `.option()`
+ * calls: one declaration per flag, no hand-written interface to drift from it.
+ */
+export type ArgsOf<B extends (y: Argv) => Argv<unknown>> = ReturnType<B> extends Argv<infer A> ? A : never;
+
 export interface ParserSetup {
   /** The program's name, as help and error lines show it. */
   readonly name: string;

@@ -46,17 +46,26 @@ export function progressLine(
 export class Progress {
   readonly #tty: boolean;
   readonly #labels: ProgressLabels;
-  readonly #out: NodeJS.WriteStream;
+  readonly #out: NodeJS.WritableStream;
   readonly #started = performance.now();
   #done = 0;
   #total: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   #drawn = false;
 
-  constructor(labels: ProgressLabels = DEFAULT_LABELS, out: NodeJS.WriteStream = process.stderr) {
+  /**
+   * `tty`: whether `out` reaches a terminal. It defaults to `out.isTTY`, which a
+   * worker thread's stderr never has (it is a pipe to the main thread): a
+   * worker passes `isatty(2)` of `node:tty` instead.
+   */
+  constructor(
+    labels: ProgressLabels = DEFAULT_LABELS,
+    out: NodeJS.WritableStream = process.stderr,
+    tty = (out as { isTTY?: boolean }).isTTY === true,
+  ) {
     this.#labels = labels;
     this.#out = out;
-    this.#tty = out.isTTY === true;
+    this.#tty = tty;
   }
 
   update(progress: { done: number; total?: number | undefined }): void {

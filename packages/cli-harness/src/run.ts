@@ -1,4 +1,4 @@
-import type { Argv } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import type { ErrorReporting } from './errors.js';
 import { type ParserSetup, createParser } from './parser.js';
 
@@ -29,6 +29,23 @@ export function handle<A>(ctx: RunContext, fn: (argv: A) => Promise<number>): (a
       ctx.exitCode = ctx.errors.exitCodeFor(error);
     }
   };
+}
+
+/** A command: its yargs declarations, and what it does with the arguments they parse (an exit status). */
+export interface CommandSpec<A> {
+  readonly command: string;
+  readonly describe: string;
+  readonly builder: (y: Argv) => Argv<A>;
+  readonly run: (argv: A) => Promise<number>;
+}
+
+/**
+ * A yargs command whose `run` is typed by its builder's declarations (no
+ * hand-written interface to drift from them) and wrapped by `handle`.
+ */
+export function command<A>(ctx: RunContext, spec: CommandSpec<A>): CommandModule {
+  const { run: fn, ...module } = spec;
+  return { ...module, handler: handle(ctx, fn) } as unknown as CommandModule;
 }
 
 /**

@@ -9,4 +9,6 @@ export {
   writeOutput,
 } from './atomic.js';
 export { loadTrustOptions } from './trust.js';
+export { readSecret } from './secret.js';
+export type { SecretSources } from './secret.js';
 export type { TrustSources } from './trust.js';

@@ -11,6 +11,7 @@ export {
 } from './config.js';
 export type { AttestationMode, Pkcs11Config } from './config.js';
 export { generateTokenKeyPair, hsmInfo } from './admin.js';
+export { describeHsmInfoText } from './describe-text.js';
 export type {
   GenerateKeyOptions,
   GeneratedTokenKey,

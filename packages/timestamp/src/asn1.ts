@@ -11,7 +11,13 @@ import {
 } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { IssuerSerial } from '@peculiar/asn1-x509-attr';
-import { Attribute } from '@peculiar/asn1-cms';
+import {
+  Attribute,
+  DigestAlgorithmIdentifiers,
+  EncapsulatedContentInfo,
+  RevocationInfoChoices,
+  SignerInfos,
+} from '@peculiar/asn1-cms';
 
 /** A token's size cap: one with a chain of three RSA-4096 certificates is under 8 KiB. */
 export const MAX_TOKEN_BYTES = 64 * 1024;
@@ -152,3 +158,49 @@ export class SignedAttributesSet extends AsnArray<Attribute> {
   }
 }
 AsnType({ type: AsnTypeTypes.Set, itemType: Attribute })(SignedAttributesSet);
+
+/** A SignedData's `certificates` (RFC 5652 10.2.3), each element kept as the DER the token carries. */
+export class RawCertificateSet extends AsnArray<ArrayBuffer> {
+  constructor(items?: ArrayBuffer[]) {
+    super(items);
+    Object.setPrototypeOf(this, RawCertificateSet.prototype);
+  }
+}
+AsnType({ type: AsnTypeTypes.Set, itemType: AsnPropTypes.Any })(RawCertificateSet);
+
+/**
+ * CMS SignedData (RFC 5652 5.1) as @peculiar/asn1-cms declares it, except
+ * that the certificates stay DER: token.ts parses each distinct certificate
+ * once and keeps it, where the shipped schema would decode, and the x509
+ * package re-encode and parse again, every certificate of every token. The
+ * DER kept is the token's own, so a fingerprint is of the bytes carried.
+ */
+export class TokenSignedData {
+  version = 0;
+  digestAlgorithms = new DigestAlgorithmIdentifiers();
+  encapContentInfo = new EncapsulatedContentInfo();
+  certificates?: RawCertificateSet;
+  crls?: RevocationInfoChoices;
+  signerInfos = new SignerInfos();
+}
+declare(TokenSignedData, AsnTypeTypes.Sequence, {
+  version: { type: AsnPropTypes.Integer },
+  digestAlgorithms: { type: DigestAlgorithmIdentifiers },
+  encapContentInfo: { type: EncapsulatedContentInfo },
+  certificates: { type: RawCertificateSet, context: 0, implicit: true, optional: true },
+  crls: { type: RevocationInfoChoices, context: 1, implicit: true, optional: true },
+  signerInfos: { type: SignerInfos },
+});
+
+/**
+ * ContentInfo (RFC 5652 3) holding TokenSignedData: the token is read from
+ * BER once, where ContentInfo's ANY content would be read again as SignedData.
+ */
+export class TokenContentInfo {
+  contentType = '';
+  content = new TokenSignedData();
+}
+declare(TokenContentInfo, AsnTypeTypes.Sequence, {
+  contentType: { type: AsnPropTypes.ObjectIdentifier },
+  content: { type: TokenSignedData, context: 0 },
+});

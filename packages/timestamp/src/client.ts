@@ -176,6 +176,47 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** Asks one TSA for tokens, its options checked once: see `timestampClient`. */
+export type TimestampClient = (imprint: Uint8Array, signal?: AbortSignal) => Promise<TimestampResponse>;
+
+/**
+ * Checks `url` and `options` once and returns a function that asks the TSA
+ * at `url` for a token over a SHA-256 `imprint`, as `requestTimestamp` does
+ * (`options.signal`, or the call's own `signal`, aborts it): for callers that
+ * ask many times and want a bad option refused before the first request.
+ *
+ * @throws ERR_OPTIONS_INVALID naming `tsaUrl`, `timeoutMs`, `retries` or
+ *   `backoffMs`; the function it returns throws what `requestTimestamp` does.
+ * @example
+ * const ask = timestampClient('https://tsa.example/', { retries: 4 });
+ * const { token } = await ask(sha256(bytes));
+ */
+export function timestampClient(url: string | URL, options: RequestTimestampOptions = {}): TimestampClient {
+  const target = tsaUrl(url);
+  const timeoutMs = whole('timeoutMs', options.timeoutMs, 1, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS);
+  const retries = whole('retries', options.retries, 0, MAX_RETRIES, DEFAULT_RETRIES);
+  const backoffMs = whole('backoffMs', options.backoffMs, 0, MAX_BACKOFF_MS, DEFAULT_BACKOFF_MS);
+  const fetchFn = options.fetch ?? globalThis.fetch;
+  return async (imprint, callSignal) => {
+    checkImprint(imprint);
+    const signal = callSignal ?? options.signal;
+    const { request, nonce } = createTimestampRequest(imprint, options.crypto ? { crypto: options.crypto } : {});
+    for (let attempts = 1; ; attempts++) {
+      try {
+        const response = await attempt(fetchFn, target, request, timeoutMs, signal);
+        const token = parseTimestampResponse(response);
+        checkAnswer(decodeToken(token), imprint, nonce);
+        return { token, nonce, attempts };
+      } catch (e) {
+        if (!(e instanceof AttemptFailure)) throw e;
+        if (!e.retry || attempts > retries) throw e.toError(attempts);
+        const wait = backoffMs * 2 ** (attempts - 1) * (0.5 + Math.random() * 1.5);
+        await sleep(Math.round(wait), signal);
+      }
+    }
+  };
+}
+
 /**
  * Asks the TSA at `url` for a token over the SHA-256 `imprint`: POSTs a
  * TimeStampReq (fresh nonce, certReq) as `application/timestamp-query`,
@@ -201,25 +242,8 @@ export async function requestTimestamp(
   imprint: Uint8Array,
   options: RequestTimestampOptions = {},
 ): Promise<TimestampResponse> {
-  const target = tsaUrl(url);
+  tsaUrl(url);
+  // The imprint is checked before the other options, as it always was.
   checkImprint(imprint);
-  const timeoutMs = whole('timeoutMs', options.timeoutMs, 1, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS);
-  const retries = whole('retries', options.retries, 0, MAX_RETRIES, DEFAULT_RETRIES);
-  const backoffMs = whole('backoffMs', options.backoffMs, 0, MAX_BACKOFF_MS, DEFAULT_BACKOFF_MS);
-  const fetchFn = options.fetch ?? globalThis.fetch;
-  const { request, nonce } = createTimestampRequest(imprint, options.crypto ? { crypto: options.crypto } : {});
-
-  for (let attempts = 1; ; attempts++) {
-    try {
-      const response = await attempt(fetchFn, target, request, timeoutMs, options.signal);
-      const token = parseTimestampResponse(response);
-      checkAnswer(decodeToken(token), imprint, nonce);
-      return { token, nonce, attempts };
-    } catch (e) {
-      if (!(e instanceof AttemptFailure)) throw e;
-      if (!e.retry || attempts > retries) throw e.toError(attempts);
-      const wait = backoffMs * 2 ** (attempts - 1) * (0.5 + Math.random() * 1.5);
-      await sleep(Math.round(wait), options.signal);
-    }
-  }
+  return timestampClient(url, options)(imprint);
 }

@@ -1,4 +1,4 @@
-import { type ErrorCode, bytesToHex, equalBytes } from '@erst/core';
+import { type ErrorCode, bytesToHex, equalBytes, hexToBytes, sha256 } from '@erst/core';
 import type { Attribute, SignerInfo } from '@peculiar/asn1-cms';
 import { OctetString } from '@peculiar/asn1-schema';
 import type { IssuerSerial } from '@peculiar/asn1-x509-attr';
@@ -43,7 +43,13 @@ function single(attrs: readonly Attribute[], type: string, name: string): ArrayB
 
 const isIssue = (v: unknown): v is Issue => typeof v === 'object' && v !== null && 'code' in v;
 
+/**
+ * SHA-256 synchronously with @erst/core (native in Node): a WebCrypto digest
+ * is a round trip through a thread pool, which cost more than the hashing of
+ * a few hundred bytes. Other hashes through WebCrypto.
+ */
 async function digest(crypto: Crypto, hash: string, data: Uint8Array): Promise<Uint8Array> {
+  if (hash === 'SHA-256') return sha256(data);
   return new Uint8Array(await crypto.subtle.digest(hash, data as BufferSource));
 }
 
@@ -79,8 +85,10 @@ async function essIssue(attrs: readonly Attribute[], signer: TokenCert, crypto: 
     return undefined;
   }
   if (!id) return invalid('the signing-certificate attribute names no certificate');
+  // The SHA-256 of the certificate is its fingerprint, taken once when it was parsed.
+  const certHash = hash === 'SHA-256' ? hexToBytes(signer.fingerprint)! : await digest(crypto, hash, signer.der);
   const ok =
-    equalBytes(await digest(crypto, hash, signer.der), bytes(id.certHash.buffer)) &&
+    equalBytes(certHash, bytes(id.certHash.buffer)) &&
     (!id.issuerSerial || issuerSerialMatches(id.issuerSerial, signer));
   return ok
     ? undefined

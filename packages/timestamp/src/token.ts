@@ -1,5 +1,5 @@
 import { ErstError, base64ToBytes, bytesToBase64, bytesToHex, sha256 } from '@erst/core';
-import { ContentInfo, SignedData, type SignerInfo } from '@peculiar/asn1-cms';
+import type { SignerInfo } from '@peculiar/asn1-cms';
 import { TSTInfo } from '@peculiar/asn1-tsp';
 import type { X509Certificate } from '@peculiar/x509';
 import {
@@ -7,6 +7,7 @@ import {
   MAX_TOKEN_BYTES,
   MAX_TOKEN_CERTIFICATES,
   OID,
+  TokenContentInfo,
   bytes,
   integerHex,
   parseAs,
@@ -86,12 +87,34 @@ function accuracyMs(t: TSTInfo): number | null {
   return (a.seconds ?? 0) * 1000 + (a.millis ?? 0) + (a.micros ?? 0) / 1000;
 }
 
+/** Certificates parsed so far, by fingerprint; past this the cache starts over (a run meets a handful of TSAs). */
+const CERT_CACHE_LIMIT = 256;
+let parsed = new Map<string, TokenCert>();
+
+/**
+ * A carried certificate, parsed once per distinct DER: every token from one
+ * TSA carries the same few certificates, and parsing them was most of the
+ * cost of a token after the first.
+ */
 function parseCertificate(der: Uint8Array, i: number): TokenCert {
+  const fingerprint = bytesToHex(sha256(der));
+  const known = parsed.get(fingerprint);
+  if (known) return known;
+  let cert: X509Certificate;
   try {
-    return { cert: new x509.X509Certificate(der as BufferSource), der, fingerprint: bytesToHex(sha256(der)) };
+    cert = new x509.X509Certificate(der as BufferSource);
   } catch (e) {
     throw malformed(`certificate ${i} in the timestamp token is not a parseable X.509 certificate`, e);
   }
+  if (parsed.size >= CERT_CACHE_LIMIT) parsed = new Map();
+  const c: TokenCert = { cert, der, fingerprint };
+  parsed.set(fingerprint, c);
+  return c;
+}
+
+/** Forgets the parsed certificates (tests and benchmarks). */
+export function clearCertificateCache(): void {
+  parsed = new Map();
 }
 
 /** The token's certificate that the SignerInfo identifies (issuer and serial, or subject key identifier). */
@@ -123,9 +146,10 @@ function findSigner(si: SignerInfo, certs: readonly TokenCert[]): TokenCert | un
  */
 export function decodeToken(der: Uint8Array): DecodedToken {
   if (der.length > MAX_TOKEN_BYTES) tooLarge();
-  const info = parseAs(der, ContentInfo, 'ERR_TIMESTAMP_MALFORMED', 'the timestamp token');
+  // A ContentInfo whose content is not SignedData does not parse: not valid DER of the token's type.
+  const info = parseAs(der, TokenContentInfo, 'ERR_TIMESTAMP_MALFORMED', 'the timestamp token');
   if (info.contentType !== OID.signedData) throw malformed('the timestamp token is not CMS SignedData');
-  const sd = parseAs(info.content, SignedData, 'ERR_TIMESTAMP_MALFORMED', "the timestamp token's SignedData");
+  const sd = info.content;
   if (sd.encapContentInfo.eContentType !== OID.tstInfo) {
     throw malformed('the timestamp token does not sign a TSTInfo (its eContentType is not id-ct-TSTInfo)');
   }
@@ -144,10 +168,8 @@ export function decodeToken(der: Uint8Array): DecodedToken {
       { details: { limit: MAX_TOKEN_CERTIFICATES } },
     );
   }
-  const certificates = choices.map((c, i) => {
-    if (!c.certificate) throw malformed(`certificate ${i} in the timestamp token is not an X.509 certificate`);
-    return parseCertificate(serialize(c.certificate), i);
-  });
+  // An attribute certificate or another format ([2], [3]) does not parse as X.509: refused the same way.
+  const certificates = choices.map((der, i) => parseCertificate(bytes(der), i));
   const tstInfo = parseAs(eContent, TSTInfo, 'ERR_TIMESTAMP_MALFORMED', "the timestamp token's TSTInfo");
   if (tstInfo.version !== 1) throw malformed(`the TSTInfo is version ${Number(tstInfo.version)}; only 1 is defined`);
   if (!(tstInfo.genTime instanceof Date) || Number.isNaN(tstInfo.genTime.getTime())) {

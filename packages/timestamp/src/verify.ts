@@ -3,7 +3,7 @@ import { HASH_NAMES, OID, bytes, integerHex, unpadded } from './asn1.js';
 import { chainVerdict, clearChainCache, datesIssue, parseRoots, raise } from './chain.js';
 import { checkImprint, optionError } from './request.js';
 import { clearKeyCache, signatureIssue } from './signature.js';
-import { type DecodedToken, contentsOf, decodeToken, malformed, tokenBytes } from './token.js';
+import { type DecodedToken, clearCertificateCache, contentsOf, decodeToken, malformed, tokenBytes } from './token.js';
 
 export interface TimestampCheck {
   /** The 32-byte SHA-256 hash the token must be over: a record's `trace_hash`, or a checkpoint's. */
@@ -12,7 +12,7 @@ export interface TimestampCheck {
   tsaRoots: readonly string[];
   /** The nonce the request carried (hex, as `createTimestampRequest` returned it), when the caller has it. */
   nonce?: string;
-  /** WebCrypto for signatures and digests; default globalThis.crypto. */
+  /** WebCrypto for signatures and digests other than SHA-256 (@erst/core's); default globalThis.crypto. */
   crypto?: Crypto;
 }
 
@@ -122,8 +122,9 @@ export async function verifyTimestampToken(token: Uint8Array | string, check: Ti
   };
 }
 
-/** Empties the chain and key caches (tests and benchmarks). */
+/** Empties the certificate, chain and key caches (tests and benchmarks). */
 export function clearTimestampCache(): void {
+  clearCertificateCache();
   clearChainCache();
   clearKeyCache();
 }

@@ -17,6 +17,7 @@ export {
   treeRoot,
   verifyConsistency,
   verifyInclusion,
+  InclusionMemo,
 } from './merkle.js';
 export type { HashSource } from './merkle.js';
 export {

@@ -1,7 +1,7 @@
 import { ErstError, bytesToBase64, concatBytes, utf8Bytes } from '@erst/core';
 import { type NoteSigner, type NoteVerifier, isValidKeyName, keyIdHex } from './keys.js';
 import { MAX_NOTE_BYTES, MAX_NOTE_SIGNATURES } from './limits.js';
-import { decodeBase64, splitLines, textOf, utf8Length } from './text.js';
+import { decodeBase64, splitLines, textOf, utf8LongerThan } from './text.js';
 
 /** One signature line of a note. */
 export interface NoteSignature {
@@ -37,8 +37,8 @@ const CONTROL = /[\u0000-\u0009\u000b-\u001f]/;
  * ERR_TLOG_BASE64_NONCANONICAL.
  */
 export function parseNote(input: string | Uint8Array): Note {
-  const length = typeof input === 'string' ? utf8Length(input) : input.length;
-  if (length > MAX_NOTE_BYTES || (typeof input === 'string' && input.length > MAX_NOTE_BYTES)) {
+  const tooLong = typeof input === 'string' ? utf8LongerThan(input, MAX_NOTE_BYTES) : input.length > MAX_NOTE_BYTES;
+  if (tooLong || (typeof input === 'string' && input.length > MAX_NOTE_BYTES)) {
     throw new ErstError('ERR_NOTE_TOO_LARGE', `a signed note is at most ${MAX_NOTE_BYTES} bytes`, {
       details: { limit: MAX_NOTE_BYTES },
     });

@@ -3,7 +3,7 @@ import { type SignedCheckpoint, openCheckpoint } from './checkpoint.js';
 import type { NoteVerifier } from './keys.js';
 import { MAX_PROOF_BYTES, MAX_PROOF_HASHES } from './limits.js';
 import { leafHash, verifyInclusion } from './merkle.js';
-import { decodeBase64, parseDecimal, splitLines, textOf, utf8Length } from './text.js';
+import { decodeBase64, parseDecimal, splitLines, textOf, utf8LongerThan } from './text.js';
 
 export const TLOG_PROOF_HEADER = 'c2sp.org/tlog-proof@v1';
 
@@ -43,8 +43,8 @@ export function formatTlogProof(proof: TlogProof): string {
  */
 export function parseTlogProof(input: string | Uint8Array): TlogProof {
   const bad = (why: string) => new ErstError('ERR_TLOG_PROOF_MALFORMED', `tlog-proof: ${why}`);
-  const size = typeof input === 'string' ? utf8Length(input) : input.length;
-  if (size > MAX_PROOF_BYTES || (typeof input === 'string' && input.length > MAX_PROOF_BYTES)) {
+  const tooLong = typeof input === 'string' ? utf8LongerThan(input, MAX_PROOF_BYTES) : input.length > MAX_PROOF_BYTES;
+  if (tooLong || (typeof input === 'string' && input.length > MAX_PROOF_BYTES)) {
     throw bad(`longer than ${MAX_PROOF_BYTES} bytes`);
   }
   const text = textOf(input, 'ERR_TLOG_PROOF_MALFORMED');

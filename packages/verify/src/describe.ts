@@ -8,6 +8,7 @@ import {
   parseRecord,
   parseStrictJson,
   sha256,
+  utf8Bytes,
 } from '@erst/core';
 import { keyIdHex, parseCheckpoint, parseNote, parseTlogProof } from '@erst/tlog';
 
@@ -79,8 +80,16 @@ export interface DescribedLogProof {
   /** Key name and hex key ID of each checkpoint signature. */
   signatures: { name: string; key_id: string }[];
   proof_hashes: number | null;
+  /** The checkpoint's RFC 3161 timestamp token (the proof's `extra` line) as it reads, or null when there is none. */
+  timestamp_token: DescribedCheckpointToken | null;
   /** Why the proof text does not parse (its error code), or null. */
   error: string | null;
+}
+
+/** A checkpoint's timestamp token as it reads: as a record's, but its imprint is compared with the checkpoint's. */
+export interface DescribedCheckpointToken extends Omit<DescribedTimestampToken, 'imprint_matches_trace_hash'> {
+  /** Whether the token is over SHA-256 of the checkpoint's note text (the signed text, without signature lines). */
+  imprint_matches_checkpoint: boolean | null;
 }
 
 /**
@@ -128,7 +137,7 @@ export async function describeRecord(input: Uint8Array | string): Promise<Record
             errors: described.errors,
           }
         : null,
-    log_proof: rec.logProof === undefined ? null : describeLogProof(rec.logProof),
+    log_proof: rec.logProof === undefined ? null : await describeLogProof(rec.logProof),
     timestamp_token:
       rec.timestampToken === undefined ? null : await describeTimestampToken(rec.timestampToken, rec.claimedHash),
   };
@@ -136,6 +145,15 @@ export async function describeRecord(input: Uint8Array | string): Promise<Record
 
 /** Reads a timestamp token as far as it parses (@erst/timestamp loads only for a record with one); never thrown. */
 async function describeTimestampToken(token: string, traceHash: string): Promise<DescribedTimestampToken> {
+  const { imprint_matches, ...rest } = await describeToken(token, traceHash);
+  return { ...rest, imprint_matches_trace_hash: imprint_matches };
+}
+
+/** A token as it reads, and whether its imprint is SHA-256 `expected` (hex). */
+async function describeToken(
+  token: string | Uint8Array,
+  expected: string,
+): Promise<Omit<DescribedTimestampToken, 'imprint_matches_trace_hash'> & { imprint_matches: boolean | null }> {
   const { inspectTimestampToken } = await import('@erst/timestamp');
   try {
     const c = inspectTimestampToken(token);
@@ -146,7 +164,7 @@ async function describeTimestampToken(token: string, traceHash: string): Promise
       policy: c.policy,
       accuracy: c.accuracy,
       hash_algorithm: c.hashAlgorithm,
-      imprint_matches_trace_hash: c.hashAlgorithm === 'SHA-256' && c.imprint === traceHash,
+      imprint_matches: c.hashAlgorithm === 'SHA-256' && c.imprint === expected,
       certificates: c.certificates,
       error: null,
     };
@@ -159,7 +177,7 @@ async function describeTimestampToken(token: string, traceHash: string): Promise
       policy: null,
       accuracy: null,
       hash_algorithm: null,
-      imprint_matches_trace_hash: null,
+      imprint_matches: null,
       certificates: [],
       error: error.code,
     };
@@ -167,13 +185,14 @@ async function describeTimestampToken(token: string, traceHash: string): Promise
 }
 
 /** Reads a tlog-proof as far as it parses: a damaged proof is described by its error code, never thrown. */
-function describeLogProof(text: string): DescribedLogProof {
+async function describeLogProof(text: string): Promise<DescribedLogProof> {
   const out: DescribedLogProof = {
     origin: null,
     index: null,
     tree_size: null,
     signatures: [],
     proof_hashes: null,
+    timestamp_token: null,
     error: null,
   };
   try {
@@ -182,6 +201,10 @@ function describeLogProof(text: string): DescribedLogProof {
     out.proof_hashes = proof.hashes.length;
     const note = parseNote(proof.checkpoint);
     out.signatures = note.signatures.map((s) => ({ name: s.name, key_id: keyIdHex(s.keyId) }));
+    if (proof.extra) {
+      const { imprint_matches, ...rest } = await describeToken(proof.extra, bytesToHex(sha256(utf8Bytes(note.text))));
+      out.timestamp_token = { ...rest, imprint_matches_checkpoint: imprint_matches };
+    }
     const checkpoint = parseCheckpoint(note.text);
     out.origin = checkpoint.origin;
     out.tree_size = checkpoint.size;

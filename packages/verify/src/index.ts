@@ -1,10 +1,12 @@
 export { Verifier, isMalformed, unreadableResult, verifyAuditLog, verifyMany } from './verify.js';
-export type { TrustLevel, VerifyInput, VerifyIssue, VerifyOptions, VerifyResult } from './verify.js';
+export type { TrustLevel, VerifiedLog, VerifyInput, VerifyIssue, VerifyOptions, VerifyResult } from './verify.js';
 export type { LogReport } from './log-proof.js';
 export type { TimestampReport } from './timestamp-token.js';
 export { describeRecord } from './describe.js';
+export { type DescribeTextHints, describeRecordText, describeResultText } from './describe-text.js';
 export type {
   DescribedAttestation,
+  DescribedCheckpointToken,
   DescribedLogProof,
   DescribedTimestampToken,
   RecordDescription,

@@ -1,8 +1,10 @@
-import { type SignedRecord, hexToBytes, isErstError, publicKeyId } from '@erst/core';
+import { ErstError, type PublicKey, type SignedRecord, hexToBytes, isErstError, publicKeyId } from '@erst/core';
 import {
+  type Checkpoint,
   type Note,
   type NoteVerifier,
   type SignedCheckpoint,
+  type TlogProof,
   isValidKeyName,
   keyIdHex,
   leafHash,
@@ -12,8 +14,11 @@ import {
   parseNote,
   parseTlogProof,
   verifyInclusion,
+  InclusionMemo,
 } from '@erst/tlog';
 import { type VerifyErrorCode, type WarningCode, isVerifyErrorCode } from './codes.js';
+import type { CheckedVerifiedLog } from './options.js';
+import type { TimestampReport } from './timestamp-token.js';
 
 /** What a 2.1.0 record's `log_proof` says, and whether it held up. */
 export interface LogReport {
@@ -31,32 +36,87 @@ export interface LogReport {
   key: 'record' | 'log-key';
   /** The checkpoint's signature and the entry's inclusion both verified. */
   verified: boolean;
+  /**
+   * The checkpoint's RFC 3161 timestamp token (the proof's `extra` line),
+   * checked as a record's `timestamp_token` is but over SHA-256 of the
+   * checkpoint's note text; null when the proof carries none, or was not
+   * verified (a token over an unverified checkpoint proves nothing).
+   */
+  timestamp: TimestampReport | null;
 }
 
 export interface LogOutcome {
   log: LogReport | null;
+  /** A verified proof's `extra` token and the checkpoint's note text it must be over, for the Verifier to check. */
+  checkpointToken?: { token: Uint8Array; noteText: string };
   errors: { code: VerifyErrorCode; message: string }[];
   warnings: { code: WarningCode; message: string }[];
 }
 
+// A verifier's identity, computed once per verifier object (the Verifier keeps its log keys and record keys).
+const verifierIds = new WeakMap<NoteVerifier, string>();
+function verifierId(v: NoteVerifier): string {
+  let id = verifierIds.get(v);
+  if (id === undefined) {
+    id = `${v.name}+${keyIdHex(v.keyId)}+${publicKeyId(v.publicKey)}`;
+    verifierIds.set(v, id);
+  }
+  return id;
+}
+
+/** A checkpoint note as read, and the key sets it has verified under. */
+interface CachedNote {
+  readonly note: Note;
+  readonly checkpoint: Checkpoint;
+  readonly opened: Map<string, SignedCheckpoint>;
+  /** Nodes of this checkpoint's tree that earlier records' proofs authenticated (text fixes size and root). */
+  readonly memo: InclusionMemo;
+}
+
 /**
- * Signed checkpoints already verified, by verifier keys and note text: a
- * batch shares one checkpoint, so its signature is checked once, and each
- * record then costs one inclusion proof (a few dozen hashes).
+ * Checkpoints as read and as verified, by note text: a batch shares one
+ * checkpoint, so its text is parsed and its signature checked once, and each
+ * record then costs one map lookup, then one inclusion proof (a few dozen
+ * hashes) or with a verified log one comparison.
  */
 export class CheckpointCache {
-  readonly #opened = new Map<string, SignedCheckpoint>();
+  readonly #notes = new Map<string, CachedNote>();
+  readonly #recordKeys = new Map<string, NoteVerifier | undefined>();
 
-  open(note: string, verifiers: readonly NoteVerifier[]): SignedCheckpoint {
-    const id = `${verifiers.map((v) => `${v.name}+${keyIdHex(v.keyId)}+${publicKeyId(v.publicKey)}`).join(' ')}\n${note}`;
-    let checkpoint = this.#opened.get(id);
+  /** The note and its checkpoint, parsed (throws what parseNote and parseCheckpoint throw). */
+  parse(text: string): CachedNote {
+    let cached = this.#notes.get(text);
+    if (!cached) {
+      const note = parseNote(text);
+      cached = { note, checkpoint: parseCheckpoint(note.text), opened: new Map(), memo: new InclusionMemo() };
+      if (this.#notes.size >= 256) this.#notes.clear();
+      this.#notes.set(text, cached);
+    }
+    return cached;
+  }
+
+  /** The note (`text`, as `cached` was parsed from) verified under `verifiers` (throws what openCheckpoint throws). */
+  open(cached: CachedNote, text: string, verifiers: readonly NoteVerifier[]): SignedCheckpoint {
+    const id = verifiers.length === 1 ? verifierId(verifiers[0]!) : verifiers.map(verifierId).join(' ');
+    let checkpoint = cached.opened.get(id);
     if (!checkpoint) {
       // The origin expected is the first key's name: a log key that signed another log's checkpoint fails here.
-      checkpoint = openCheckpoint(note, verifiers);
-      if (this.#opened.size >= 256) this.#opened.clear();
-      this.#opened.set(id, checkpoint);
+      checkpoint = openCheckpoint(text, verifiers);
+      if (cached.opened.size >= 16) cached.opened.clear();
+      cached.opened.set(id, checkpoint);
     }
     return checkpoint;
+  }
+
+  /** The record's key as a note verifier under the origin's name, or undefined when the origin is no key name. */
+  recordKey(origin: string, key: PublicKey): NoteVerifier | undefined {
+    // Its key ID is a SHA-256: an archive repeats a handful of keys and origins.
+    const id = `${origin}\n${publicKeyId(key)}`;
+    if (this.#recordKeys.has(id)) return this.#recordKeys.get(id);
+    const verifier = isValidKeyName(origin) ? noteVerifier(origin, key) : undefined;
+    if (this.#recordKeys.size >= 256) this.#recordKeys.clear();
+    this.#recordKeys.set(id, verifier);
+    return verifier;
   }
 }
 
@@ -70,6 +130,23 @@ function asIssue(e: unknown): { code: VerifyErrorCode; message: string } {
   throw e;
 }
 
+/** What the Verifier knows of logs: the keys that vouch for their checkpoints, and the logs a caller verified whole. */
+export interface LogTrust {
+  /** `logKeys`, and the key of each verified log. */
+  readonly logKeys: readonly NoteVerifier[];
+  /** `verifiedLogs` by origin. */
+  readonly verifiedLogs: ReadonlyMap<string, CheckedVerifiedLog>;
+}
+
+/** The Verifier's LogTrust: a verified log's key vouches for its origin's checkpoints, as a log key does. */
+export function logTrust(logKeys: readonly NoteVerifier[], verifiedLogs: readonly CheckedVerifiedLog[]): LogTrust {
+  const known = new Set(logKeys.map(verifierId));
+  return {
+    logKeys: [...logKeys, ...verifiedLogs.map((l) => l.verifier).filter((v) => !known.has(verifierId(v)))],
+    verifiedLogs: new Map(verifiedLogs.map((l) => [l.verifier.name, l])),
+  };
+}
+
 /**
  * Checks a 2.1.0 record's `log_proof`: its entry is the 32 bytes of the
  * record's `trace_hash`, included at the proof's index under the root of a
@@ -79,32 +156,45 @@ function asIssue(e: unknown): { code: VerifyErrorCode; message: string } {
  * checkpoint as well, since nothing else binds its `public_key`. A signed
  * record whose checkpoint no such key signed gets a warning: its proof is
  * unchecked, not failed.
+ *
+ * When the checkpoint is signed by the key of a log the caller verified whole
+ * and the index is inside it, that log's entry at the index must also be
+ * this `trace_hash`. The proof is always walked, through the checkpoint's
+ * InclusionMemo: a batch's records cost a hash or two each.
  */
 export function checkLogProof(
   rec: SignedRecord & { logProof: string },
-  logKeys: readonly NoteVerifier[],
+  trust: LogTrust,
   cache: CheckpointCache,
 ): LogOutcome {
   const out: LogOutcome = { log: null, errors: [], warnings: [] };
-  let proof: ReturnType<typeof parseTlogProof>;
+  let proof: TlogProof;
+  let parsed: CachedNote;
   let note: Note;
   let origin: string;
   try {
     proof = parseTlogProof(rec.logProof);
-    note = parseNote(proof.checkpoint);
-    const checkpoint = parseCheckpoint(note.text);
-    origin = checkpoint.origin;
-    out.log = { origin, index: proof.index, tree_size: checkpoint.size, key: 'record', verified: false };
+    parsed = cache.parse(proof.checkpoint);
+    note = parsed.note;
+    origin = parsed.checkpoint.origin;
+    out.log = {
+      origin,
+      index: proof.index,
+      tree_size: parsed.checkpoint.size,
+      key: 'record',
+      verified: false,
+      timestamp: null,
+    };
   } catch (e) {
     out.errors.push(asIssue(e));
     return out;
   }
   const log = out.log;
-  const recordKey = isValidKeyName(origin) ? noteVerifier(origin, rec.publicKey) : undefined;
+  const recordKey = cache.recordKey(origin, rec.publicKey);
   const byRecordKey = recordKey !== undefined && signs(note, recordKey);
-  const forOrigin = logKeys.filter((k) => k.name === origin);
+  const forOrigin = trust.logKeys.filter((k) => k.name === origin);
   // A given log key that signed this note under its own name, another log's: checked, so that it fails as a mismatch.
-  const foreign = forOrigin.length > 0 ? [] : logKeys.filter((k) => signs(note, k));
+  const foreign = forOrigin.length > 0 ? [] : trust.logKeys.filter((k) => signs(note, k));
   let verifiers: readonly NoteVerifier[];
   if (forOrigin.length > 0 || foreign.length > 0) {
     verifiers = forOrigin.length > 0 ? forOrigin : foreign;
@@ -124,27 +214,55 @@ export function checkLogProof(
     return out;
   }
   try {
-    const checkpoint = cache.open(proof.checkpoint, verifiers);
+    const checkpoint = cache.open(parsed, proof.checkpoint, verifiers);
+    // With a log the caller verified whole, its entry at the index must be this trace_hash too. The proof is
+    // still walked (a record whose proof was edited must fail here as in any other verifier), through the
+    // checkpoint's memo: a batch's records share most of their proof, so each costs a hash or two.
+    const verified = trust.verifiedLogs.get(origin);
+    if (verified && proof.index < verified.size && proof.index < checkpoint.size && signedBy(checkpoint, verified)) {
+      lookUp(rec.claimedHash, proof.index, verified);
+    }
     verifyInclusion(
       leafHash(hexToBytes(rec.claimedHash)!),
       proof.index,
       checkpoint.size,
       proof.hashes,
       checkpoint.root,
+      parsed.memo,
     );
     if (!rec.signature && log.key === 'log-key') {
       if (!byRecordKey) {
         out.errors.push(notByRecordKey(origin));
         return out;
       }
-      cache.open(proof.checkpoint, [recordKey!]);
+      cache.open(parsed, proof.checkpoint, [recordKey!]);
     }
   } catch (e) {
     out.errors.push(asIssue(e));
     return out;
   }
   log.verified = true;
+  if (proof.extra) out.checkpointToken = { token: proof.extra, noteText: note.text };
   return out;
+}
+
+function signedBy(checkpoint: SignedCheckpoint, log: CheckedVerifiedLog): boolean {
+  return checkpoint.verified.some((s) => s.name === log.verifier.name && s.keyId === log.verifier.keyId);
+}
+
+/** The verified log's entry at `index` is the record's trace_hash (64 lowercase hex, as parsed), or the proof fails. */
+function lookUp(traceHex: string, index: number, log: CheckedVerifiedLog): void {
+  const entry = log.entries.subarray(index * 32, index * 32 + 32);
+  const trace = hexToBytes(traceHex)!;
+  for (let i = 0; i < 32; i++) {
+    if (entry[i] !== trace[i]) {
+      throw new ErstError(
+        'ERR_TLOG_INCLUSION_INVALID',
+        `the log ${log.verifier.name}, as verified, holds another entry at index ${index}`,
+        { details: { index, size: log.size } },
+      );
+    }
+  }
 }
 
 function notByRecordKey(origin: string): { code: VerifyErrorCode; message: string } {

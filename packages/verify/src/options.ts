@@ -22,6 +22,16 @@ export interface CheckedOptions {
   backend: BackendPreference;
   maxBytes: number | undefined;
   logKeys: NoteVerifier[];
+  verifiedLogs: CheckedVerifiedLog[];
+}
+
+/** A `verifiedLogs` entry after checking: its key parsed, its entries a whole number of 32-byte hashes. */
+export interface CheckedVerifiedLog {
+  /** The key its checkpoint verified under; its name is the log's origin. */
+  verifier: NoteVerifier;
+  size: number;
+  /** `size` x 32 bytes: entry i at [32 i, 32 i + 32). */
+  entries: Uint8Array;
 }
 
 /** The options VerifyOptions documents; the type lives with the Verifier. */
@@ -35,6 +45,7 @@ interface Options {
   backend?: unknown;
   maxBytes?: unknown;
   logKeys?: unknown;
+  verifiedLogs?: unknown;
 }
 
 function invalid(message: string): ErstError {
@@ -76,6 +87,30 @@ function checkLogKey(value: unknown, i: number): NoteVerifier {
     if (!isErstError(cause)) throw cause;
     throw bad(`is not a verifier key: ${cause.message}`, cause);
   }
+}
+
+/** One `verifiedLogs` entry; the message names the option and the member, never quotes the key or the entries. */
+function checkVerifiedLog(value: unknown, i: number): CheckedVerifiedLog {
+  const bad = (why: string, cause?: unknown) =>
+    new ErstError('ERR_OPTIONS_INVALID', `\`verifiedLogs[${i}]\` ${why}`, {
+      cause,
+      details: { options: ['verifiedLogs'] },
+    });
+  if (!isObject(value)) throw bad('must be an object { verifierKey, size, entries }');
+  if (typeof value.verifierKey !== 'string') throw bad('`verifierKey` must be a verifier key string');
+  let verifier: NoteVerifier;
+  try {
+    verifier = parseVerifierKey(value.verifierKey);
+  } catch (cause) {
+    if (!isErstError(cause)) throw cause;
+    throw bad(`\`verifierKey\` is not a verifier key: ${cause.message}`, cause);
+  }
+  const { size, entries } = value;
+  if (!Number.isSafeInteger(size) || (size as number) < 0) throw bad('`size` must be a non-negative safe integer');
+  if (!(entries instanceof Uint8Array) || entries.length !== (size as number) * 32) {
+    throw bad('`entries` must be a Uint8Array of `size` x 32 bytes (entry i at bytes 32 i to 32 i + 32)');
+  }
+  return { verifier, size: size as number, entries };
 }
 
 /** A pinned TSA root: PEM certificates, checked as attestation roots are; the error names `tsaRoots`. */
@@ -185,6 +220,22 @@ export function checkOptions(options: unknown): CheckedOptions {
     });
   }
   const logKeys = list(o.logKeys, 'logKeys').map((k, i) => checkLogKey(k, i));
+  if (o.verifiedLogs !== undefined && !Array.isArray(o.verifiedLogs)) {
+    throw new ErstError('ERR_OPTIONS_INVALID', '`verifiedLogs` must be an array of { verifierKey, size, entries }', {
+      details: { options: ['verifiedLogs'] },
+    });
+  }
+  const verifiedLogs = list(o.verifiedLogs, 'verifiedLogs').map((l, i) => checkVerifiedLog(l, i));
+  const origins = new Set<string>();
+  for (const [i, l] of verifiedLogs.entries()) {
+    // One log per origin: two would make "the entry at index i" ambiguous.
+    if (origins.has(l.verifier.name)) {
+      throw new ErstError('ERR_OPTIONS_INVALID', `\`verifiedLogs[${i}]\` is a second log for its origin`, {
+        details: { options: ['verifiedLogs'] },
+      });
+    }
+    origins.add(l.verifier.name);
+  }
   return {
     keys,
     trust,
@@ -195,5 +246,6 @@ export function checkOptions(options: unknown): CheckedOptions {
     backend: backend as BackendPreference,
     maxBytes: o.maxBytes as number | undefined,
     logKeys,
+    verifiedLogs,
   };
 }

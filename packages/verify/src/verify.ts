@@ -25,9 +25,16 @@ import {
 } from './ed25519.js';
 import { type VerifyErrorCode, type WarningCode, isVerifyErrorCode } from './codes.js';
 import { verifyP256 } from './ecdsa.js';
-import { CheckpointCache, type LogReport, checkLogProof } from './log-proof.js';
-import { type CheckedOptions, checkOptions } from './options.js';
-import { type TimestampReport, checkTimestampToken } from './timestamp-token.js';
+import {
+  CheckpointCache,
+  type LogOutcome,
+  type LogReport,
+  type LogTrust,
+  checkLogProof,
+  logTrust,
+} from './log-proof.js';
+import { checkOptions } from './options.js';
+import { CheckpointTokens, type TimestampReport, checkTimestampToken } from './timestamp-token.js';
 import { TrustIndex, type TrustPolicy, withinWindow } from './trust.js';
 
 export interface VerifyIssue<C extends string = VerifyErrorCode> {
@@ -101,8 +108,41 @@ export interface VerifyOptions {
    * (WARN_TIMESTAMP_NOT_CHECKED).
    */
   tsaRoots?: readonly string[];
-  /** Refuse records without a timestamp token verified against a pinned TSA root (ERR_TIMESTAMP_REQUIRED). */
+  /**
+   * Refuse records without a timestamp token verified against a pinned TSA
+   * root (ERR_TIMESTAMP_REQUIRED): the record's own, or its log checkpoint's.
+   */
   requireTimestamp?: boolean;
+  /**
+   * Logs the caller has already read and verified whole (its checkpoint's
+   * signature, and its tree recomputed from the entry bundles up to that
+   * root, as `readLog` of `@erst/log-store` does): at most one per origin.
+   * Each log's key counts as a log key for its origin (as if in `logKeys`),
+   * and for a record whose checkpoint that key signed and whose index is
+   * below the log's `size`, the log's entry at that index must be the
+   * record's `trace_hash` as well. The record's proof is still walked (an
+   * edited proof fails as without this option), through the nodes earlier
+   * proofs under that checkpoint authenticated; its checkpoint signature is
+   * checked once per distinct checkpoint, and so is everything else; a record past `size`, or under
+   * a checkpoint that key did not sign, is checked by its proof as without
+   * this option. The Verifier does not recheck these entries: they are the
+   * caller's word.
+   */
+  verifiedLogs?: readonly VerifiedLog[];
+}
+
+/** A log verified whole by the caller: see `VerifyOptions.verifiedLogs`. */
+export interface VerifiedLog {
+  /** The verifier key (`<origin>+<key ID>+<key>`) its checkpoint verified under; the key's name is the origin. */
+  verifierKey: string;
+  /** How many entries were verified: the verified checkpoint's size. */
+  size: number;
+  /**
+   * `size` x 32 bytes: entry i (the 32 raw bytes of the `trace_hash` logged at
+   * index i) at bytes [32 i, 32 i + 32). May be a view of a SharedArrayBuffer,
+   * so that worker threads share one copy.
+   */
+  entries: Uint8Array;
 }
 
 /** A record as text, bytes, or an already-parsed JSON value. */
@@ -184,8 +224,9 @@ export class Verifier {
   readonly #backend: Promise<Ed25519Backend>;
   readonly #maxBytes: number | undefined;
   readonly #requireAttestation: boolean;
-  readonly #logKeys: CheckedOptions['logKeys'];
+  readonly #logs: LogTrust;
   readonly #checkpoints = new CheckpointCache();
+  readonly #checkpointTokens = new CheckpointTokens();
   #attestation: Promise<typeof import('@erst/attestation')> | undefined;
   #timestamp: Promise<typeof import('@erst/timestamp')> | undefined;
 
@@ -203,7 +244,7 @@ export class Verifier {
     this.#requireAttestation = this.#trust.requireAttestation;
     this.#backend = selectBackend(o.backend);
     this.#maxBytes = o.maxBytes;
-    this.#logKeys = o.logKeys;
+    this.#logs = logTrust(o.logKeys, o.verifiedLogs);
   }
 
   /** Which Ed25519 implementation runs ('webcrypto' or 'noble'). */
@@ -291,15 +332,16 @@ export class Verifier {
       result.integrity.signature = 'absent';
       if (rec.algorithm === 'ed25519') this.#checkEd25519Key(rec, result);
     }
+    let logOutcome: LogOutcome | undefined;
     if (rec.logProof !== undefined && !result.errors.some((e) => e.code === 'ERR_PUBLIC_KEY_WEAK')) {
-      const outcome = checkLogProof(rec as SignedRecord & { logProof: string }, this.#logKeys, this.#checkpoints);
-      result.log = outcome.log;
-      result.errors.push(...outcome.errors);
-      result.warnings.push(...outcome.warnings);
+      logOutcome = checkLogProof(rec as SignedRecord & { logProof: string }, this.#logs, this.#checkpoints);
+      result.log = logOutcome.log;
+      result.errors.push(...logOutcome.errors);
+      result.warnings.push(...logOutcome.warnings);
     }
     if (result.errors.length > 0) return result;
 
-    // Trusted timestamp (@erst/timestamp loads only when a record carries a token).
+    // Trusted timestamps (@erst/timestamp loads only when a record or its checkpoint carries a token).
     let genTime: Date | undefined;
     if (rec.timestampToken !== undefined) {
       const outcome = await checkTimestampToken(
@@ -311,6 +353,22 @@ export class Verifier {
       result.errors.push(...outcome.errors);
       result.warnings.push(...outcome.warnings);
       genTime = outcome.genTime;
+    }
+    // A timestamped checkpoint dates every record under it: checked once per checkpoint, compared per record.
+    if (logOutcome?.checkpointToken) {
+      const { token, noteText } = logOutcome.checkpointToken;
+      const outcome = await this.#checkpointTokens.check(
+        token,
+        noteText,
+        rec.timestamp,
+        this.#trust.tsaRoots,
+        await this.#timestampModule(),
+      );
+      result.log!.timestamp = outcome.report;
+      result.errors.push(...outcome.errors);
+      result.warnings.push(...outcome.warnings);
+      // A record's own token is the nearer proof of its time: the checkpoint's dates only a record without one.
+      if (rec.timestampToken === undefined) genTime = outcome.genTime;
     }
 
     // Attestation (only loaded when a record carries one). Chain checks are
@@ -358,7 +416,7 @@ export class Verifier {
     }
 
     // Trust
-    this.#decideTrust(rec, result, genTime);
+    this.#decideTrust(rec, result, genTime, logOutcome?.checkpointToken !== undefined);
     result.valid = result.errors.length === 0;
     return result;
   }
@@ -390,8 +448,11 @@ export class Verifier {
     return false;
   }
 
-  /** `genTime`: a verified timestamp token's, which windows are checked against instead of the signer's own clock. */
-  #decideTrust(rec: SignedRecord, result: VerifyResult, genTime: Date | undefined): void {
+  /**
+   * `genTime`: a verified timestamp token's (the record's own, else its checkpoint's), which windows are checked
+   * against instead of the signer's own clock. `checkpointToken`: whether the record's checkpoint carries a token.
+   */
+  #decideTrust(rec: SignedRecord, result: VerifyResult, genTime: Date | undefined, checkpointToken: boolean): void {
     const entries = this.#trust.lookup(rec.publicKey);
     const attested = result.attestation?.attested === true;
     if (entries.length > 0) {
@@ -453,11 +514,12 @@ export class Verifier {
     if (this.#trust.requireTimestamp && !genTime) {
       result.errors.push({
         code: 'ERR_TIMESTAMP_REQUIRED',
-        message: !rec.timestampToken
-          ? 'a trusted timestamp is required, and this record carries no timestamp_token'
-          : this.#trust.tsaRoots.length === 0
-            ? "a trusted timestamp is required, and no TSA root was pinned to verify this record's token against"
-            : "a trusted timestamp is required, and this record's timestamp token did not verify",
+        message:
+          !rec.timestampToken && !checkpointToken
+            ? 'a trusted timestamp is required, and neither this record nor its log checkpoint carries a timestamp token'
+            : this.#trust.tsaRoots.length === 0
+              ? 'a trusted timestamp is required, and no TSA root was pinned to verify a timestamp token against'
+              : 'a trusted timestamp is required, and no timestamp token of this record or its checkpoint verified',
       });
     }
   }

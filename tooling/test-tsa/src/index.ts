@@ -53,8 +53,8 @@ export interface TsaBehaviour {
   answer?: TsaAnswer;
   /** Wait this long before answering (past a client's timeout: a TSA that hangs). */
   delayMs?: number;
-  /** The first `count` requests from now are answered `with` (HTTP 503, or a dropped connection), then `answer`. */
-  failFirst?: { count: number; with: 503 | 'reset' };
+  /** The first `count` requests from now are answered `with` (HTTP 500 or 503, or a dropped connection), then `answer`. */
+  failFirst?: { count: number; with: 500 | 503 | 'reset' };
   /**
    * Re-sign each token's TSTInfo with these credentials (`openssl cms -sign`):
    * a TSA certificate `openssl ts -reply` refuses (no EKU, non-critical EKU),
@@ -224,7 +224,7 @@ export async function startTestTsa(
     if (failuresLeft > 0) {
       failuresLeft--;
       if (b.failFirst?.with === 'reset') req.socket.destroy();
-      else res.writeHead(503, { 'Content-Type': 'text/plain' }).end('busy');
+      else res.writeHead(b.failFirst?.with ?? 503, { 'Content-Type': 'text/plain' }).end('busy');
       return;
     }
     if (b.delayMs) await delay(b.delayMs);
@@ -409,4 +409,16 @@ export async function opensslText(der: Uint8Array, kind: 'reply' | 'token'): Pro
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * An http://127.0.0.1 URL on which nothing listens (a port just bound and
+ * closed): a TSA that is down, whose connections are refused at once.
+ */
+export async function closedTsaUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}/tsa`;
 }

@@ -249,7 +249,8 @@ describe('erst-batch verify --log: archive and log match both ways', () => {
     const a = archive('usage', lines);
     const noKey = await runBatch(['verify', a, '--log', log]);
     expect(noKey.code).toBe(2);
-    expect(noKey.stderr).toMatch(/ERR_USAGE: --log goes with --log-key/);
+    // The check is runVerify's own (`log` needs `logKeys`), named in flags.
+    expect(noKey.stderr).toMatch(/ERR_USAGE: --log needs --log-key/);
     const sharded = await runBatch(['verify', a, '--log', log, '--log-key', vkey, '--shard', '1/2']);
     expect(sharded.code).toBe(2);
     expect(sharded.stderr).toMatch(/ERR_USAGE: --log and --shard do not go together/);

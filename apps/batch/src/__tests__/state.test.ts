@@ -124,7 +124,14 @@ describe('erst-batch verify --state', () => {
     await verify(['--init-state']);
     const text = readFileSync(state, 'utf8');
     const lines = text.trimEnd().split('\n');
-    expect(JSON.parse(lines[0]!)).toEqual({ erst_batch_state: 2, shard: null, sequence: 1, previous: null });
+    // Version 3: a signed state names the configuration its records' results hold under.
+    expect(JSON.parse(lines[0]!)).toEqual({
+      erst_batch_state: 3,
+      shard: null,
+      sequence: 1,
+      previous: null,
+      config: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     const trailer = (
       JSON.parse(lines.pop()!) as { end: { records: number; sha256: string; signature: { public_key: string } } }
     ).end;
@@ -273,7 +280,7 @@ describe('erst-batch verify --state: sequence and digest', () => {
     const [d2] = second.report.state!.digests!;
     const lines = readFileSync(state, 'utf8').trimEnd().split('\n');
     expect(JSON.parse(lines[0]!)).toMatchObject({
-      erst_batch_state: 2,
+      erst_batch_state: 3,
       sequence: 2,
       previous: first.report.state!.digests![0]!.digest,
     });

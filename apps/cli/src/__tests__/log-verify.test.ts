@@ -224,7 +224,14 @@ describe('erst audit verify --log-key', () => {
     const json = JSON.parse(
       await ok(['audit', 'verify', record, '--public-key', SIGNING_PUBLIC_KEY_HEX, '--log-key', vkey, '--json']),
     ) as { results: { log: unknown }[] };
-    expect(json.results[0]!.log).toEqual({ origin: ORIGIN, index: 2, tree_size: 6, key: 'log-key', verified: true });
+    expect(json.results[0]!.log).toEqual({
+      origin: ORIGIN,
+      index: 2,
+      tree_size: 6,
+      key: 'log-key',
+      verified: true,
+      timestamp: null,
+    });
   });
 
   it('log_keys in a trust file work as --log-key does', async () => {

@@ -1,4 +1,5 @@
 import {
+  type AuditRecordV2_1,
   ErstError,
   type JsonObject,
   type JsonValue,
@@ -12,18 +13,13 @@ import {
 } from '@erst/core';
 import { openSignerLog, signRecordToLog } from '@erst/batch-sign';
 import type { Argv, CommandModule } from 'yargs';
-import { type BatchArgs, signBatchCommand, withBatchOptions } from '../batch-sign.js';
+import { openTimestamper, signBatchCommand, withBatchOptions } from '../batch-sign.js';
 import { EXIT } from '../exit.js';
-import { readArgument, writeOutput } from '../io.js';
-import { type RunContext, handle, helpExample } from '@erst/cli-harness';
+import { writeOutput } from '@erst/node-io';
+import { readArgument } from '../io.js';
+import { type RunContext, command, helpExample } from '@erst/cli-harness';
 import { displayLines } from '../output.js';
-import { type SignerArgs, openSigner, withSignerOptions } from '../signers.js';
-
-interface SignArgs extends SignerArgs, BatchArgs {
-  payload?: string;
-  'transaction-hash'?: string;
-  out?: string;
-}
+import { openSigner, withSignerOptions } from '../signers.js';
 
 /**
  * The document to sign (`{transaction_hash, payload}`, or a bare payload with
@@ -47,8 +43,8 @@ export function payloadDocument(doc: JsonValue, txFlag: string | undefined): Sig
   }
 }
 
-export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<object, SignArgs> {
-  return {
+export function signCommand(ctx: RunContext, name = 'sign'): CommandModule {
+  return command(ctx, {
     command: name,
     describe: 'Sign a simulation payload into an audit record',
     builder: (y: Argv) =>
@@ -57,7 +53,7 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
         .option('schema', {
           type: 'string',
           choices: ['2.0.0', '2.1.0', '1.1.0'],
-          describe: 'Record format to write (default 2.0.0; 2.1.0 with --log)',
+          describe: 'Record format to write (default 2.0.0; 2.1.0 with --log or --tsa-url)',
         })
         .option('transaction-hash', { type: 'string', describe: 'Transaction hash (64 hex) for a bare payload' })
         .option('out', {
@@ -91,22 +87,24 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
             ],
             'Log a batch: one token signature (the checkpoint) for all of it',
           ),
-        ) as unknown as Argv<SignArgs>,
-    handler: handle(ctx, async (argv: SignArgs) => {
-      argv.schema ??= argv.log === undefined ? '2.0.0' : '2.1.0';
+        ),
+    run: async (argv) => {
+      argv.schema ??= argv.log === undefined && argv['tsa-url'] === undefined ? '2.0.0' : '2.1.0';
       if (argv.batch !== undefined) return signBatchCommand(argv, () => openSigner(argv, process.env, true));
       const { text } = readArgument(argv.payload!);
       const { transactionHash, payload } = payloadDocument(parseStrictJson(text), argv['transaction-hash']);
+      const timestamper = await openTimestamper(argv);
       const signer = await openSigner(argv);
       try {
         let logged = '';
         let record: JsonObject;
         if (argv.log === undefined) {
-          record = (await generateWithSigner(
-            signer,
-            { transactionHash, payload },
-            { schema: argv.schema as WritableSchema },
-          )) as unknown as JsonObject;
+          const input = { transactionHash, payload };
+          const made = (await generateWithSigner(signer, input, {
+            schema: argv.schema as WritableSchema,
+          })) as AuditRecordV2_1;
+          // The token is over the finished record's trace_hash: nothing is written until it is had (and verified).
+          record = (timestamper ? await timestamper.stampRecord(made) : made) as unknown as JsonObject;
         } else {
           const log = await openSignerLog(argv.log, signer);
           try {
@@ -114,7 +112,7 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
               log,
               signer,
               { transactionHash, payload },
-              { recordSignature: argv['record-signature'] },
+              { recordSignature: argv['record-signature'], timestamper },
             );
             record = signed as unknown as JsonObject;
             logged = `, logged in ${argv.log} (${log.origin}) at index ${log.size - 1}`;
@@ -127,7 +125,7 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
           writeOutput(argv.out, json);
           const key = bytesToHex((await signer.publicKey()).raw);
           process.stderr.write(
-            `${displayLines([`signed ${transactionHash} as ${record.version} with ${signer.algorithm} key ${key}${logged} -> ${argv.out}`])}\n`,
+            `${displayLines([`signed ${transactionHash} as ${record.version} with ${signer.algorithm} key ${key}${timestamper ? ', timestamped' : ''}${logged} -> ${argv.out}`])}\n`,
           );
         } else {
           process.stdout.write(json);
@@ -139,6 +137,6 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule<objec
         await signer.close?.();
       }
       return EXIT.OK;
-    }),
-  };
+    },
+  });
 }

@@ -1,24 +1,10 @@
-import { isErstError } from '@erst/core';
-import { Verifier, type VerifyResult, isMalformed, unreadableResult } from '@erst/verify';
-import {
-  type RunContext,
-  type TrustArgs,
-  handle,
-  helpExample,
-  trustOptions,
-  withTrustOptions,
-} from '@erst/cli-harness';
+import { ErstError, isErstError } from '@erst/core';
+import { Verifier, type VerifyResult, describeResultText, isMalformed, unreadableResult } from '@erst/verify';
+import { type RunContext, command, helpExample, trustOptions, withTrustOptions } from '@erst/cli-harness';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT, EXIT_HELP, formatError } from '../exit.js';
-import { readInputFile } from '../io.js';
-import { describeResult, jsonResult } from '../output.js';
-
-interface VerifyArgs extends TrustArgs {
-  files?: string[];
-  file?: string[];
-  json?: boolean;
-  backend: string;
-}
+import { readInputFile } from '@erst/node-io';
+import { displayLines, jsonResult } from '../output.js';
 
 interface Checked {
   file: string;
@@ -36,16 +22,12 @@ async function verifyFile(verifier: Verifier, file: string): Promise<Checked> {
     if (!isErstError(e)) throw e;
     return { file, result: unreadableResult(e), readError: e };
   }
-  try {
-    return { file, result: await verifier.verify(bytes) };
-  } catch (e) {
-    if (!isErstError(e)) throw e;
-    return { file, result: unreadableResult(e) };
-  }
+  // Never throws: whatever goes wrong is in the result (ERR_INTERNAL for a bug).
+  return { file, result: await verifier.verify(bytes) };
 }
 
-export function verifyCommand(ctx: RunContext, name = 'verify'): CommandModule<object, VerifyArgs> {
-  return {
+export function verifyCommand(ctx: RunContext, name = 'verify'): CommandModule {
+  return command(ctx, {
     command: `${name} [files..]`,
     describe: 'Verify audit records: integrity, and trust in the signing key',
     builder: (y: Argv) =>
@@ -54,25 +36,21 @@ export function verifyCommand(ctx: RunContext, name = 'verify'): CommandModule<o
         .option('file', { type: 'string', array: true, describe: 'Record file (erst flag; repeatable)' })
         .option('json', { type: 'boolean', describe: 'Machine output: {"results":[...]}' })
         .option('backend', { type: 'string', choices: ['auto', 'webcrypto', 'noble'], default: 'auto', hidden: true })
-        .example(
-          helpExample(
+        .example([
+          ...helpExample(
             '$0 audit verify log.json --public-key 48409627…2816',
             'Verify one record signed by a pinned key',
           ),
-        )
-        .example(
-          helpExample(
+          ...helpExample(
             '$0 audit verify logs/*.json --trust trust.json --json',
             'Verify many against a trust file, machine output',
           ),
-        )
-        .epilogue(EXIT_HELP) as unknown as Argv<VerifyArgs>,
-    handler: handle(ctx, async (argv: VerifyArgs) => {
+        ])
+        .epilogue(EXIT_HELP),
+    run: async (argv) => {
       const files = [...(argv.files ?? []), ...(argv.file ?? [])];
-      if (files.length === 0) {
-        process.stderr.write('erst: error ERR_USAGE: name at least one record file (erst audit verify <file...>)\n');
-        return EXIT.USAGE_OR_INPUT;
-      }
+      if (files.length === 0)
+        throw new ErstError('ERR_USAGE', 'name at least one record file (erst audit verify <file...>)');
       const verifier = new Verifier({ ...trustOptions(argv), backend: argv.backend as 'auto' });
       const checked: Checked[] = [];
       for (const file of files) checked.push(await verifyFile(verifier, file));
@@ -86,7 +64,7 @@ export function verifyCommand(ctx: RunContext, name = 'verify'): CommandModule<o
         );
       } else {
         const read = checked.filter((c) => !c.readError);
-        for (const c of read) process.stdout.write(`${describeResult(c.file, c.result)}\n`);
+        for (const c of read) process.stdout.write(`${displayLines(describeResultText(c.file, c.result))}\n`);
         if (checked.length > 1) {
           const valid = read.filter((c) => c.result.valid).length;
           const unread = checked.length - read.length;
@@ -105,6 +83,6 @@ export function verifyCommand(ctx: RunContext, name = 'verify'): CommandModule<o
       if (checked.some((c) => c.result.errors.some((e) => e.code === 'ERR_INTERNAL'))) return EXIT.INTERNAL;
       if (checked.some((c) => isMalformed(c.result))) return EXIT.USAGE_OR_INPUT;
       return checked.every((c) => c.result.valid) ? EXIT.OK : EXIT.VERIFY_FAILED;
-    }),
-  };
+    },
+  });
 }

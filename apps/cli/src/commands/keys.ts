@@ -1,23 +1,15 @@
 import { existsSync } from 'node:fs';
 import { ErstError, publicKeyToPem, bytesToHex } from '@erst/core';
 import { generateKeyPair } from '@erst/signer-memory';
-import { type RunContext, handle, helpExample } from '@erst/cli-harness';
+import { type RunContext, command, helpExample } from '@erst/cli-harness';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../exit.js';
-import { writeOutput } from '../io.js';
+import { writeOutput } from '@erst/node-io';
 import { displayLines } from '../output.js';
-import { type SignerArgs, openSigner, withSignerOptions } from '../signers.js';
-
-interface GenerateArgs {
-  out: string;
-  force?: boolean;
-}
-interface PublicArgs extends SignerArgs {
-  pem?: boolean;
-}
+import { openSigner, withSignerOptions } from '../signers.js';
 
 export function keysCommand(ctx: RunContext): CommandModule {
-  const generate: CommandModule<object, GenerateArgs> = {
+  const generate = command(ctx, {
     command: 'generate',
     describe: 'Generate an Ed25519 key (PKCS#8 PEM, mode 0600) and print its public key',
     builder: (y: Argv) =>
@@ -29,10 +21,8 @@ export function keysCommand(ctx: RunContext): CommandModule {
           describe: 'Where to write the private key',
         })
         .option('force', { type: 'boolean', describe: 'Replace an existing file' })
-        .example(
-          helpExample('$0 keys generate --out key.pem', 'Make a signing key; pin the printed public key'),
-        ) as unknown as Argv<GenerateArgs>,
-    handler: handle(ctx, async (argv: GenerateArgs) => {
+        .example(helpExample('$0 keys generate --out key.pem', 'Make a signing key; pin the printed public key')),
+    run: async (argv) => {
       if (existsSync(argv.out) && !argv.force) {
         throw new ErstError('ERR_USAGE', `${argv.out} exists; pass --force to replace it`);
       }
@@ -43,18 +33,16 @@ export function keysCommand(ctx: RunContext): CommandModule {
         `${displayLines([`wrote Ed25519 private key to ${argv.out} (mode 0600); pin the public key above with --public-key`])}\n`,
       );
       return EXIT.OK;
-    }),
-  };
-  const pub: CommandModule<object, PublicArgs> = {
+    },
+  });
+  const pub = command(ctx, {
     command: 'public',
     describe: 'Print the public key of a signing key (hex, or --pem)',
     builder: (y: Argv) =>
       withSignerOptions(y)
         .option('pem', { type: 'boolean', describe: 'Print SPKI PEM instead of hex' })
-        .example(
-          helpExample('$0 keys public --key-file key.pem', 'The hex to pin with --public-key'),
-        ) as unknown as Argv<PublicArgs>,
-    handler: handle(ctx, async (argv: PublicArgs) => {
+        .example(helpExample('$0 keys public --key-file key.pem', 'The hex to pin with --public-key')),
+    run: async (argv) => {
       const signer = await openSigner(argv);
       try {
         const key = await signer.publicKey();
@@ -63,16 +51,12 @@ export function keysCommand(ctx: RunContext): CommandModule {
         await signer.close?.();
       }
       return EXIT.OK;
-    }),
-  };
+    },
+  });
   return {
     command: 'keys <command>',
     describe: 'Generate signing keys and print public keys',
-    builder: (y: Argv) =>
-      y
-        .command(generate as CommandModule)
-        .command(pub as CommandModule)
-        .demandCommand(1, 'Name a keys command: generate or public.'),
+    builder: (y: Argv) => y.command(generate).command(pub).demandCommand(1, 'Name a keys command: generate or public.'),
     handler: () => {},
   };
 }

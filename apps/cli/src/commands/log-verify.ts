@@ -1,17 +1,11 @@
 import { ErstError, bytesToBase64 } from '@erst/core';
-import { type RunContext, handle, helpExample } from '@erst/cli-harness';
+import { type RunContext, command, helpExample } from '@erst/cli-harness';
 import { readLog, verifyLogConsistency } from '@erst/log-store';
 import { MAX_NOTE_BYTES, openCheckpoint, parseVerifierKey } from '@erst/tlog';
 import { readInputFile } from '@erst/node-io';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../exit.js';
 import { displayLines } from '../output.js';
-
-interface LogVerifyArgs {
-  source?: string;
-  'log-key'?: string[];
-  since?: string;
-}
 
 // Lines stay within 78 columns (yargs re-wraps longer ones).
 const LOG_VERIFY_EXIT_HELP = `Exit codes:
@@ -30,8 +24,8 @@ const LOG_VERIFY_EXIT_HELP = `Exit codes:
  * an older checkpoint). Failures are thrown with their codes; the harness
  * prints them and maps them to exit statuses.
  */
-export function logVerifyCommand(ctx: RunContext): CommandModule<object, LogVerifyArgs> {
-  return {
+export function logVerifyCommand(ctx: RunContext): CommandModule {
+  return command(ctx, {
     command: 'verify [source]',
     describe: 'Verify a log: its checkpoint, every tile and entry bundle, and (--since) that it only grew',
     builder: (y: Argv) =>
@@ -48,20 +42,18 @@ export function logVerifyCommand(ctx: RunContext): CommandModule<object, LogVeri
           normalize: true,
           describe: 'A checkpoint saved earlier: the log must be consistent with it (append-only)',
         })
-        .example(
-          helpExample(
+        .example([
+          ...helpExample(
             '$0 log verify ./log --log-key "audit.example.com/log+1a2b3c4d+AQ…"',
             'Check a log directory in full',
           ),
-        )
-        .example(
-          helpExample(
+          ...helpExample(
             ['$0 log verify https://logs.example.com/audit --log-key "$(cat log.vkey)"', '--since saved-checkpoint'],
             'Nightly: the served log only grew since the saved checkpoint',
           ),
-        )
-        .epilogue(LOG_VERIFY_EXIT_HELP) as unknown as Argv<LogVerifyArgs>,
-    handler: handle(ctx, async (argv: LogVerifyArgs) => {
+        ])
+        .epilogue(LOG_VERIFY_EXIT_HELP),
+    run: async (argv) => {
       if (!argv.source) throw new ErstError('ERR_USAGE', 'name the log to verify: a directory or an http(s) URL');
       const keys = argv['log-key'] ?? [];
       if (keys.length === 0) throw new ErstError('ERR_USAGE', '--log-key is required: the verifier key of the log');
@@ -80,6 +72,6 @@ export function logVerifyCommand(ctx: RunContext): CommandModule<object, LogVeri
       }
       process.stdout.write(`${displayLines(lines)}\n`);
       return EXIT.OK;
-    }),
-  };
+    },
+  });
 }

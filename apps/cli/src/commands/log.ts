@@ -1,50 +1,42 @@
 import { initSignerLog } from '@erst/batch-sign';
-import { type RunContext, handle, helpExample } from '@erst/cli-harness';
+import { type RunContext, command, helpExample } from '@erst/cli-harness';
 import { formatVerifierKey } from '@erst/tlog';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../exit.js';
 import { displayLines } from '../output.js';
-import { type SignerArgs, openSigner, withSignerOptions } from '../signers.js';
+import { openSigner, withSignerOptions } from '../signers.js';
 
-interface OriginArgs extends SignerArgs {
-  origin: string;
-}
-interface InitArgs extends OriginArgs {
-  dir: string;
-}
-
-function withOrigin<T>(y: Argv<T>): Argv<T & { origin: string }> {
+function withOrigin<T>(y: Argv<T>) {
   return y.option('origin', {
     type: 'string',
     demandOption: true,
     nargs: 1,
     describe: "The log's name, also its key's name in checkpoints (e.g. audit.example.com/log)",
-  }) as unknown as Argv<T & { origin: string }>;
+  });
 }
 
-function initCommand(ctx: RunContext): CommandModule<object, InitArgs> {
-  return {
+function initCommand(ctx: RunContext): CommandModule {
+  return command(ctx, {
     command: 'init <dir>',
     describe: 'Create an empty log in <dir>, with a checkpoint of size 0 signed by the key',
     builder: (y: Argv) =>
       withOrigin(withSignerOptions(y))
         .positional('dir', { type: 'string', normalize: true, describe: 'The log directory (made if missing)' })
-        .example(
-          helpExample(
+        .example([
+          ...helpExample(
             '$0 log init /srv/log --origin audit.example.com/log --key-file key.pem',
             'A log whose checkpoints the software key signs',
           ),
-        )
-        .example(
-          helpExample(
+          ...helpExample(
             ['$0 log init /srv/log --origin audit.example.com/log', '--hsm-provider pkcs11 --key-label audit-2026'],
             'A log whose checkpoints a PKCS#11 token signs',
           ),
-        ) as unknown as Argv<InitArgs>,
-    handler: handle(ctx, async (argv: InitArgs) => {
+        ]),
+    run: async (argv) => {
       const signer = await openSigner(argv);
       try {
-        const { log, created } = await initSignerLog(argv.dir, signer, { origin: argv.origin });
+        // `<dir>` is a required positional: yargs refuses the command without it.
+        const { log, created } = await initSignerLog(argv.dir!, signer, { origin: argv.origin });
         const vkey = formatVerifierKey(argv.origin, await signer.publicKey());
         const size = log.signedCheckpoint.size;
         await log.close();
@@ -56,12 +48,12 @@ function initCommand(ctx: RunContext): CommandModule<object, InitArgs> {
         await signer.close?.();
       }
       return EXIT.OK;
-    }),
-  };
+    },
+  });
 }
 
-function verifierKeyCommand(ctx: RunContext): CommandModule<object, OriginArgs> {
-  return {
+function verifierKeyCommand(ctx: RunContext): CommandModule {
+  return command(ctx, {
     command: 'verifier-key',
     describe: "Print the verifier key string of a log's key (<origin>+<key ID>+<key>), for --log-key",
     builder: (y: Argv) =>
@@ -70,8 +62,8 @@ function verifierKeyCommand(ctx: RunContext): CommandModule<object, OriginArgs> 
           '$0 log verifier-key --origin audit.example.com/log --key-file key.pem',
           'What verifiers of the log pin',
         ),
-      ) as unknown as Argv<OriginArgs>,
-    handler: handle(ctx, async (argv: OriginArgs) => {
+      ),
+    run: async (argv) => {
       const signer = await openSigner(argv);
       try {
         // No signature: a verifier key is the public key under the origin's name.
@@ -80,8 +72,8 @@ function verifierKeyCommand(ctx: RunContext): CommandModule<object, OriginArgs> 
         await signer.close?.();
       }
       return EXIT.OK;
-    }),
-  };
+    },
+  });
 }
 
 /**
@@ -93,7 +85,7 @@ export function logCommand(ctx: RunContext, extra: readonly CommandModule[] = []
     command: 'log <command>',
     describe: 'Verifiable logs of audit records (C2SP tlog-tiles): create one, print its verifier key',
     builder: (y: Argv) => {
-      let p = y.command(initCommand(ctx) as CommandModule).command(verifierKeyCommand(ctx) as CommandModule);
+      let p = y.command(initCommand(ctx)).command(verifierKeyCommand(ctx));
       for (const cmd of extra) p = p.command(cmd);
       const names = ['init', 'verifier-key', ...extra.map((c) => String(c.command).split(' ')[0])];
       return p.demandCommand(1, `Name a log command: ${names.join(', ')}.`);

@@ -1,6 +1,6 @@
 import type { Item } from '@erst/archive';
 import { describe, expect, it } from 'vitest';
-import { type PageInput, groupInputs, readInput, unknownKinds } from '../inputs.js';
+import { type PageInput, findRecord, groupInputs, readInput, unknownKinds } from '../inputs.js';
 
 const file = (name: string, text = '{}') => new File([text], name.split('/').pop()!);
 
@@ -39,5 +39,17 @@ describe('inputs as erst-batch reads them', () => {
     expect(big).toMatchObject([{ kind: 'failure', code: 'ERR_INPUT_TOO_LARGE', scope: 'record', source: 'big.json' }]);
     const lines = await items({ kind: 'file', name: 'a.jsonl', file: file('a.jsonl', '{}\n\n{"a":1}\n') });
     expect(lines.map((i) => i.source)).toEqual(['a.jsonl:1', 'a.jsonl:3']);
+  });
+
+  it('findRecord reads one record again by its source (a .jsonl line, a folder file); undefined when it is gone', async () => {
+    const text = (b: Uint8Array | undefined) => (b ? new TextDecoder().decode(b) : b);
+    const lines: PageInput = { kind: 'file', name: 'a.jsonl', file: file('a.jsonl', '{"n":1}\n\n{"n":3}\n') };
+    expect(text(await findRecord(lines, 0, 'a.jsonl:3', 1024))).toBe('{"n":3}');
+    expect(await findRecord(lines, 0, 'a.jsonl:2', 1024)).toBeUndefined();
+    const [folder] = groupInputs([
+      { file: file('logs/a.json', '{"a":1}'), path: 'logs/a.json' },
+      { file: file('logs/b.json', '{"b":2}'), path: 'logs/b.json' },
+    ]);
+    expect(text(await findRecord(folder!, 0, 'logs/b.json', 1024))).toBe('{"b":2}');
   });
 });

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Report } from '@erst/batch-verify';
-import { generateWithSigner } from '@erst/core';
+import { bytesToBase64, generateWithSigner, timestampImprint, withTimestampToken } from '@erst/core';
 import {
   SIGNING_KEY_PEM,
   SIGNING_PUBLIC_KEY_HEX,
@@ -13,6 +13,9 @@ import {
   tempDir,
 } from '@erst/fixtures';
 import { InMemorySigner, generateKeyPair } from '@erst/signer-memory';
+import { issueTsa, tsaCa } from '@erst/test-ca';
+import { type TestTsa, startTestTsa } from '@erst/test-tsa';
+import { requestTimestamp } from '@erst/timestamp/client';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,7 +162,15 @@ beforeAll(async () => {
   browser = await puppeteer.launch({
     executablePath: chromiumPath(),
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-sync',
+      // Headless Chromium's hidden omnibox popup renderer keeps a core busy for nothing (see tooling/bench/web.mjs).
+      '--disable-features=WebUIOmniboxPopup,WebUIOmniboxFullPopup,WebUIOmniboxAimPopup',
+    ],
   });
 });
 
@@ -298,6 +309,124 @@ describe('the verification page in headless Chromium, opened from file://', () =
     expect(await page.$eval('#cancel', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
     expect(await page.$eval('#verify', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
     await page.close();
+  }, 60_000);
+
+  it("a folder picked through the folder input gives erst-batch's counts for that directory", async () => {
+    const ours = [await record(signer, '2026-11-23', 5), await record(signer, '2026-11-24', 6)];
+    const folder = join(dir, 'folder', 'logs');
+    mkdirSync(join(folder, 'day'), { recursive: true });
+    writeFileSync(join(folder, 'a.json'), ours[0]!);
+    writeFileSync(join(folder, 'day', 'b.json'), ours[1]!);
+    writeFileSync(join(folder, 'day', 'tampered.json'), tamper(ours[1]!));
+    writeFileSync(join(folder, 'notes.txt'), 'not a record, not read');
+    const page = await openPage();
+    const input = await page.$('input#folder');
+    await input!.uploadFile(folder);
+    const counts = await summary(page);
+    const expected = await batchReport([folder]);
+    expect(counts).toEqual({ records: 3, valid: 2, invalid: 1, unreadable: 0 });
+    expect(counts.records).toBe(expected.totals.records);
+    expect(counts.invalid).toBe(expected.totals.invalid);
+    const downloaded = await downloadReport(page);
+    expect(downloaded.failures.map((f) => [f.source, f.code])).toEqual([
+      ['logs/day/tampered.json', 'ERR_SIGNATURE_INVALID'],
+    ]);
+    await page.close();
+  }, 60_000);
+
+  it('files dropped on the drop zone go through its drop handler: the same counts as picking them', async () => {
+    const names = ['mixed.tar.gz', 'more.jsonl'];
+    const page = await openPage();
+    const files = names.map((n) => ({ name: n, base64: readFileSync(join(dir, n)).toString('base64') }));
+    await page.evaluate((list) => {
+      const dt = new DataTransfer();
+      for (const f of list) {
+        const bytes = Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
+        dt.items.add(new File([bytes], f.name));
+      }
+      const zone = document.getElementById('drop')!;
+      zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, files);
+    const counts = await summary(page);
+    const expected = await batchReport(names);
+    expect(counts).toEqual({
+      records: expected.totals.records,
+      valid: expected.totals.valid,
+      invalid: expected.totals.invalid,
+      unreadable: expected.totals.unreadable,
+    });
+    expect(await page.$eval('#chosen', (el) => el.textContent)).toBe('Chosen: mixed.tar.gz, more.jsonl');
+    await page.close();
+  }, 60_000);
+
+  it('every record opens in the detail view by keyboard: a valid one deep in a .tar.gz, read again from the file', async () => {
+    const page = await openPage();
+    await upload(page, ['mixed.tar.gz']);
+    const counts = await summary(page);
+    expect(await page.$eval('#record-count', (el) => el.textContent)).toBe(String(counts.records));
+    // A valid record: its bytes were not kept, so the page reads the archive again up to it.
+    await page.type('#record-filter', '2026-11-20/ours.json');
+    const button = '#records button[data-source="mixed.tar.gz:logs/2026-11-20/ours.json"]';
+    await page.waitForSelector(button);
+    await page.focus(button);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#detail[open]');
+    expect(await page.$eval('#detail-body', (el) => el.getAttribute('data-valid'))).toBe('true');
+    const detail = await page.$eval('#detail-body', (el) => el.textContent ?? '');
+    expect(detail).toContain('2.0.0');
+    expect(detail).toContain('embedded-only');
+    expect(detail).toContain('Uncovered fields');
+    // What the record states, as erst audit inspect prints it.
+    expect(detail).toContain('signed fields:');
+    await page.keyboard.press('Escape');
+    expect(await page.$('#detail[open]')).toBeNull();
+    // The verdict filter: invalid records only.
+    await page.$eval('#record-filter', (el) => {
+      (el as HTMLInputElement).value = '';
+    });
+    await page.select('#record-verdict', 'invalid');
+    const verdicts = await page.$$eval('#records tbody td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
+    expect(verdicts.length).toBeGreaterThan(0);
+    expect(new Set(verdicts)).toEqual(new Set(['invalid']));
+    await page.close();
+  }, 60_000);
+
+  it('a timestamped record shows timestamped with its TSA root pinned, and unproven without', async () => {
+    const tsa: TestTsa = await startTestTsa({ credentials: await issueTsa(await tsaCa()) });
+    try {
+      const rec = await generateWithSigner(
+        signer,
+        { transactionHash: 'cd'.repeat(32), payload: { logs: ['stamped'] } },
+        { schema: '2.1.0', attestation: null },
+      );
+      const { token } = await requestTimestamp(tsa.url, timestampImprint(rec));
+      writeFileSync(join(dir, 'stamped.jsonl'), `${JSON.stringify(withTimestampToken(rec, bytesToBase64(token)))}\n`);
+      writeFileSync(join(dir, 'tsa-root.pem'), tsa.rootPem);
+    } finally {
+      await tsa.close();
+    }
+    const detailOf = async (pin: boolean) => {
+      const page = await openPage();
+      if (pin) await (await page.$('input#tsa-roots'))!.uploadFile(join(dir, 'tsa-root.pem'));
+      await upload(page, ['stamped.jsonl']);
+      expect(await summary(page)).toMatchObject({ records: 1, valid: 1 });
+      await page.click('#records button[data-source="stamped.jsonl:1"]');
+      await page.waitForSelector('#detail[open]');
+      const shown = await page.$eval('#detail-body', (el) => ({
+        timestamp: el.getAttribute('data-timestamp'),
+        text: el.textContent ?? '',
+      }));
+      await page.close();
+      return shown;
+    };
+    const pinned = await detailOf(true);
+    expect(pinned.timestamp).toBe('verified');
+    expect(pinned.text).toMatch(/timestamped \d{4}-\d\d-\d\dT[^ ]+Z .*by "[^"]*TSA[^"]*": verified/);
+    const unpinned = await detailOf(false);
+    expect(unpinned.timestamp).toBe('unverified');
+    expect(unpinned.text).toContain('unproven');
+    expect(unpinned.text).toContain('WARN_TIMESTAMP_NOT_CHECKED');
   }, 60_000);
 
   it('made no network request: only its own files, from file://', () => {

@@ -12,6 +12,9 @@ const NONE: TrustInput = {
   rootsText: '',
   logKeysText: '',
   requireAttestation: false,
+  tsaRootFiles: [],
+  tsaRootsText: '',
+  requireTimestamp: false,
 };
 
 function trustFile(roots: string[]): { name: string; text: string } {
@@ -70,5 +73,29 @@ describe("the page's trust fields", () => {
     expect(o.attestationRoots).toEqual([ROOT_PEM.trim()]);
     expect(o.logKeys).toEqual(['example.com/log+abcd1234+AQID']);
     expect(o.requireAttestation).toBe(true);
+  });
+
+  it('TSA roots (files and pasted PEM) and "require a timestamp" pass through as --tsa-root and --require-timestamp', () => {
+    const o = trustOptions({
+      ...NONE,
+      tsaRootFiles: [{ name: 'tsa-root.pem', text: ROOT_PEM }],
+      tsaRootsText: `pasted:\n${ROOT_PEM}`,
+      requireTimestamp: true,
+    });
+    expect(o.tsaRoots).toEqual([ROOT_PEM, ROOT_PEM.trim()]);
+    expect(o.requireTimestamp).toBe(true);
+    // Left out when not given, as loadTrustOptions leaves them out: the report's trust summary stays as it was.
+    expect(Object.keys(trustOptions(NONE))).not.toContain('tsaRoots');
+    expect(Object.keys(trustOptions(NONE))).not.toContain('requireTimestamp');
+  });
+
+  it('a TSA root that is not a certificate is ERR_OPTIONS_INVALID naming `tsaRoots`, never quoting the file', () => {
+    const e = thrownError(() =>
+      trustOptions({ ...NONE, tsaRootFiles: [{ name: 'tsa.pem', text: 'secret, no cert' }] }),
+    );
+    expect(e?.code).toBe('ERR_OPTIONS_INVALID');
+    expect(e?.details?.options).toEqual(['tsaRoots']);
+    expect(e?.message).toContain('tsa.pem');
+    expect(e?.message).not.toContain('secret');
   });
 });

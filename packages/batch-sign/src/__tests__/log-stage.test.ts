@@ -135,7 +135,14 @@ describe('logStage', () => {
     await log.close();
     expect(r).toMatchObject({ signed: 10, skipped: 0, bad: 0, recovered: 0 });
     // Exactly one signature per checkpoint: every 3 entries, then the rest.
-    expect(stage.stats()).toEqual({ appended: 10, checkpoints: 4, recordSignatures: 0, recovered: 0, size: 10 });
+    expect(stage.stats()).toEqual({
+      appended: 10,
+      checkpoints: 4,
+      timestamps: 0,
+      recordSignatures: 0,
+      recovered: 0,
+      size: 10,
+    });
     expect(signer.count).toBe(4);
     const records = await checkLogged(out, logDir, 10);
     expect(records.every((rec) => rec.version === '2.1.0' && !('signature' in rec))).toBe(true);

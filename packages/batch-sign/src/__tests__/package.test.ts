@@ -18,17 +18,24 @@ describe('@erst/batch-sign as published', () => {
   it('exports exactly its public surface', () => {
     expect(Object.keys(surface).sort()).toEqual([
       'DEFAULT_CONCURRENCY',
+      'DEFAULT_TSA_CONCURRENCY',
       'MAX_CONCURRENCY',
+      'MAX_TSA_CONCURRENCY',
+      'batchSummary',
       'directorySink',
       'initSignerLog',
+      'isTimestampFailure',
       'journalPath',
       'jsonlSink',
+      'killHookFromEnv',
       'logStage',
+      'logSummary',
       'openBatchInput',
       'openSignerLog',
       'signBatch',
       'signRecordToLog',
       'streamBatchInput',
+      'tsaTimestamper',
     ]);
   });
 

@@ -16,6 +16,7 @@ function outcome(valid: boolean): RecordOutcome {
     label: null,
     trust: valid ? 'pinned' : 'untrusted',
     day: '2026-11-26',
+    timestamp: null,
     traceHash: 'cd'.repeat(32),
     contentHash: null,
     errors: valid ? [] : [['ERR_SIGNATURE_INVALID', 'bad']],
@@ -108,6 +109,24 @@ describe('readReport', () => {
       'counts that are text',
       (r) => {
         (r.by_code as Record<string, unknown>).ERR_SIGNATURE_INVALID = ESC;
+      },
+    ],
+    [
+      'a timestamp day that is not a day',
+      (r) => {
+        r.timestamps!.by_day[`2026${ESC}`] = { timestamped: 1, not_timestamped: 0, unverified: 0 };
+      },
+    ],
+    [
+      'timestamp counts that do not count every record',
+      (r) => {
+        r.timestamps!.timestamped += 1;
+      },
+    ],
+    [
+      'more unverified tokens than records not timestamped',
+      (r) => {
+        r.timestamps!.by_key[`ed25519:${'ab'.repeat(32)}`]!.unverified = 5;
       },
     ],
     [

@@ -21,6 +21,9 @@ describe('@erst/batch-verify as published', () => {
       'runVerify',
       'shardOf',
       'shortKey',
+      'stderrLines',
+      'terminalSafe',
+      'textSummary',
       'trustSummary',
     ]);
   });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { barLengths, esc } from '../html.js';
 import { junitXml, xmlAttr, xmlText } from '../junit.js';
 import { mergeReports } from '../merge.js';
-import { utcDay } from '../outcome.js';
+import type { VerifyResult } from '@erst/verify';
+import { timestampOf, utcDay } from '../outcome.js';
 import type { RecordOutcome } from '../protocol.js';
 import { type Report, ReportBuilder, exitCodeOf, trustSummary } from '../report.js';
 
@@ -16,6 +17,7 @@ function outcome(valid: boolean, day: string | null = '2026-11-26', errors: [str
     label: null,
     trust: valid ? 'pinned' : 'untrusted',
     day,
+    timestamp: null,
     traceHash: 'cd'.repeat(32),
     contentHash: null,
     errors: valid ? [] : errors.length ? errors : [['ERR_SIGNATURE_INVALID', 'bad']],
@@ -159,5 +161,63 @@ describe('names from the archive as map keys', () => {
       JSON.parse('{"__proto__":{"valid":1,"invalid":1,"unreadable":0}}'),
     );
     expect(({} as Record<string, unknown>).valid).toBeUndefined();
+  });
+});
+
+describe('trusted timestamps', () => {
+  const token = (verified: boolean) => ({
+    timestamped_at: '2026-12-01T00:00:00.000Z',
+    tsa: 'CN=T',
+    accuracy: null,
+    verified,
+  });
+  const log = (ts: ReturnType<typeof token> | null) => ({ timestamp: ts }) as unknown as VerifyResult['log'];
+
+  it("a record is timestamped by its own verified token or its log proof's checkpoint's", () => {
+    expect(timestampOf({ timestamp_token: null, log: null })).toBeNull();
+    expect(timestampOf({ timestamp_token: token(true), log: null })).toBe('verified');
+    expect(timestampOf({ timestamp_token: null, log: log(token(true)) })).toBe('verified');
+    expect(timestampOf({ timestamp_token: token(false), log: log(token(true)) })).toBe('verified');
+    expect(timestampOf({ timestamp_token: token(false), log: null })).toBe('unverified');
+    expect(timestampOf({ timestamp_token: null, log: log(token(false)) })).toBe('unverified');
+    expect(timestampOf({ timestamp_token: null, log: log(null) })).toBeNull();
+  });
+
+  it('counts by key and by day; a record that could not be read is a day-less record without a timestamp', () => {
+    const b = new ReportBuilder(['in'], null, trustSummary({}));
+    b.record('in/a', 0, { ...outcome(true), timestamp: 'verified' });
+    b.record('in/b', 0, { ...outcome(false, '2026-11-25'), timestamp: 'unverified' });
+    b.record('in/c', 0, outcome(true));
+    b.unreadable('in/d', 0, 'ERR_JSON_SYNTAX', 'bad', 'record');
+    expect(b.build().timestamps).toEqual({
+      timestamped: 1,
+      not_timestamped: 3,
+      unverified: 1,
+      by_key: { [KEY]: { timestamped: 1, not_timestamped: 2, unverified: 1 } },
+      by_day: {
+        '2026-11-25': { timestamped: 0, not_timestamped: 1, unverified: 1 },
+        '2026-11-26': { timestamped: 1, not_timestamped: 1, unverified: 0 },
+        unknown: { timestamped: 0, not_timestamped: 1, unverified: 0 },
+      },
+    });
+  });
+
+  it('merge refuses a report that counts timestamps with one that does not (ERR_OPTIONS_INVALID, `reports`)', () => {
+    const shard = (k: number) => {
+      const b = new ReportBuilder(['in'], { index: k, count: 2 }, trustSummary({}));
+      b.record(`in/${k}`, 0, outcome(true));
+      return { name: `s${k}`, report: b.build() };
+    };
+    const old = shard(2);
+    delete old.report.timestamps;
+    expect(() => mergeReports([shard(1), old])).toThrow(
+      expect.objectContaining({
+        code: 'ERR_OPTIONS_INVALID',
+        details: expect.objectContaining({ options: ['reports'] }),
+      }),
+    );
+    const both = shard(1);
+    delete both.report.timestamps;
+    expect(mergeReports([both, old]).timestamps).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { ErstError } from '@erst/core';
 import { tempDir } from '@erst/fixtures';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type CliApp, errorReporting, handle, helpExample, packageVersion, run } from '../index.js';
+import { type CliApp, command, errorReporting, handle, helpExample, packageVersion, run } from '../index.js';
 
 const SEED = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60';
 
@@ -95,6 +95,31 @@ describe('run', () => {
     for (const line of await at(40)) expect(line.length, line).toBeLessThanOrEqual(80);
     expect(await at(40)).toContain('  tool go --code 1 --fail option --fail option --fail option --fail bug');
     expect((await at(undefined)).some((l) => l.length > 80)).toBe(true);
+  });
+});
+
+describe('command', () => {
+  it('runs with the arguments its builder declares; its result is the exit status, what it throws is mapped', async () => {
+    const app: CliApp = {
+      ...TOOL,
+      commands: (parser, ctx) =>
+        parser.command(
+          command(ctx, {
+            command: 'twice',
+            describe: 'Exits with twice --n',
+            builder: (y) => y.option('n', { type: 'number', demandOption: true }),
+            run: async (argv) => {
+              if (argv.n < 0)
+                throw new ErstError('ERR_OPTIONS_INVALID', '`keyId` is negative', { details: { options: ['keyId'] } });
+              return argv.n * 2;
+            },
+          }),
+        ),
+    };
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    expect(await run(app, ['twice', '--n', '3'])).toBe(6);
+    expect(await run(app, ['twice', '--n=-1'])).toBe(4);
+    expect(err).toHaveBeenCalledWith('tool: error ERR_USAGE: --key-id is negative\n');
   });
 });
 

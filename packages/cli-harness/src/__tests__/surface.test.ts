@@ -4,13 +4,18 @@ import * as api from '../index.js';
 describe('@erst/cli-harness', () => {
   it('exports exactly its public surface', () => {
     expect(Object.keys(api).sort()).toEqual([
+      'Progress',
       'TRUST_FLAGS',
+      'abortOnSignals',
+      'closeOnSignals',
+      'command',
       'errorReporting',
       'handle',
       'helpExample',
       'helpWidth',
       'joinPemValues',
       'packageVersion',
+      'progressLine',
       'redactUsageMessage',
       'run',
       'trustOptions',

@@ -26,6 +26,7 @@ describe('@erst/node-io', () => {
       'notRegularFile',
       'openInputFile',
       'readInputFile',
+      'readSecret',
       'readTextFile',
       'writeFileAtomic',
       'writeFileAtomicAsync',

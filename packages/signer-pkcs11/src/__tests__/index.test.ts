@@ -15,6 +15,7 @@ describe('@erst/signer-pkcs11 public surface', () => {
         'PKCS11_ENV',
         'Pkcs11Signer',
         'decodeEcPoint',
+        'describeHsmInfoText',
         'defaultPoolSize',
         'findAttestationLeaf',
         'generateTokenKeyPair',

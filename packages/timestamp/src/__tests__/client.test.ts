@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type TestTsa, startTestTsa } from '@erst/test-tsa';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MAX_RESPONSE_BYTES, requestTimestamp } from '../client.js';
+import { MAX_RESPONSE_BYTES, requestTimestamp, timestampClient } from '../client.js';
 import { verifyTimestampToken } from '../index.js';
 import { IMPRINT, rejected } from './helpers.js';
 
@@ -192,5 +192,32 @@ describe('requestTimestamp', () => {
   it('refuses an imprint that is not 32 bytes: ERR_OPTIONS_INVALID naming `imprint`', async () => {
     const e = await rejected(requestTimestamp(tsa.url, new Uint8Array(20), FAST));
     expect(e.details).toEqual({ options: ['imprint'] });
+  });
+});
+
+describe('timestampClient', () => {
+  it('refuses a bad option when it is made, before any request (not at the first call)', () => {
+    const before = tsa.requests;
+    let thrown: unknown;
+    try {
+      timestampClient(tsa.url, { retries: 11 });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toMatchObject({ code: 'ERR_OPTIONS_INVALID', details: { options: ['retries'] } });
+    expect(() => timestampClient('ftp://127.0.0.1/')).toThrow(expect.objectContaining({ code: 'ERR_OPTIONS_INVALID' }));
+    expect(tsa.requests).toBe(before);
+  });
+
+  it('asks as requestTimestamp does, each call with a fresh nonce, retrying as its options say', async () => {
+    const ask = timestampClient(tsa.url, FAST);
+    const a = await ask(IMPRINT);
+    const b = await ask(IMPRINT);
+    expect(a.nonce).not.toBe(b.nonce);
+    await expect(
+      verifyTimestampToken(b.token, { imprint: IMPRINT, tsaRoots: [tsa.rootPem], nonce: b.nonce }),
+    ).resolves.toBeDefined();
+    tsa.behave({ failFirst: { count: 1, with: 503 } });
+    expect((await ask(IMPRINT)).attempts).toBe(2);
   });
 });

@@ -56,6 +56,7 @@ describe('@erst/timestamp as published', () => {
         'QUERY_CONTENT_TYPE',
         'REPLY_CONTENT_TYPE',
         'requestTimestamp',
+        'timestampClient',
       ].sort(),
     );
     expect(undocumentedExports('timestamp', [...Object.keys(root), ...Object.keys(client)])).toEqual([]);

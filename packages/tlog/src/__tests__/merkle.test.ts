@@ -7,6 +7,7 @@ import {
   leafHash,
   nodeHash,
   verifyConsistency,
+  InclusionMemo,
   verifyInclusion,
 } from '../index.js';
 import { entries } from './helpers.js';
@@ -45,6 +46,43 @@ describe('RFC 6962 Merkle tree', () => {
     expect(leafHash(new Uint8Array(0))).toEqual(
       Buffer.from('6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d', 'hex'),
     );
+  });
+
+  it('with a memo, every proof still stands or falls on each of its hashes', () => {
+    for (let n = 1; n <= 40; n++) {
+      const root = tree.root(n);
+      const memo = new InclusionMemo();
+      for (let i = 0; i < n; i++) verifyInclusion(leafHash(data[i]!), i, n, tree.inclusionProof(i, n), root, memo);
+      for (let i = 0; i < n; i++) {
+        const proof = tree.inclusionProof(i, n);
+        // Every node of the tree is now authenticated: the shortcut is taken, and it still checks every hash.
+        expect(() => verifyInclusion(leafHash(data[i]!), i, n, proof, root, memo)).not.toThrow();
+        for (let j = 0; j < proof.length; j++) {
+          const edited = proof.map((h, k) => (k === j ? h.map((b, at) => (at === 0 ? b ^ 1 : b)) : h));
+          expect(code(() => verifyInclusion(leafHash(data[i]!), i, n, edited, root, memo))).toBe(
+            'ERR_TLOG_INCLUSION_INVALID',
+          );
+        }
+        if (n > 1) {
+          const other = (i + 1) % n;
+          expect(code(() => verifyInclusion(leafHash(data[other]!), i, n, proof, root, memo))).toBe(
+            'ERR_TLOG_INCLUSION_INVALID',
+          );
+        }
+        if (proof.length > 0) {
+          expect(code(() => verifyInclusion(leafHash(data[i]!), i, n, proof.slice(1), root, memo))).toBe(
+            'ERR_TLOG_INCLUSION_INVALID',
+          );
+        }
+      }
+      // A memo speaks for one tree only: that is what lets a proof stop at an authenticated node.
+      if (n > 1) {
+        const elsewhere = tree.root(n).map((b) => b ^ 0xff);
+        expect(() =>
+          verifyInclusion(leafHash(data[0]!), 0, n, tree.inclusionProof(0, n), elsewhere, memo),
+        ).not.toThrow();
+      }
+    }
   });
 
   it('every inclusion proof verifies, and fails for another index, leaf, size or root', () => {

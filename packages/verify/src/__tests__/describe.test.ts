@@ -61,6 +61,7 @@ describe('describeRecord: what a record states, for inspect and the web page', (
       tree_size: 2,
       signatures: [{ name: ORIGIN, key_id: noteSigner.keyId.toString(16).padStart(8, '0') }],
       proof_hashes: 1,
+      timestamp_token: null,
       error: null,
     });
   });

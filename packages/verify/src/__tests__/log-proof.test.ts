@@ -92,7 +92,7 @@ describe('2.1.0 records with a log proof', () => {
     expect(r.valid).toBe(true);
     expect(r.format).toBe('2.1.0');
     expect(r.integrity).toEqual({ hash: 'ok', signature: 'ok' });
-    expect(r.log).toEqual({ origin: ORIGIN, index: 3, tree_size: 5, key: 'record', verified: true });
+    expect(r.log).toEqual({ origin: ORIGIN, index: 3, tree_size: 5, key: 'record', verified: true, timestamp: null });
     expect(r.covered).not.toContain('log_proof');
     expect(warningCodes(r)).toEqual(['WARN_KEY_NOT_PINNED']);
   });
@@ -101,7 +101,14 @@ describe('2.1.0 records with a log proof', () => {
     const open = await new Verifier().verify(text(unsigned[0]));
     expect(codes(open)).toEqual([]);
     expect(open.integrity).toEqual({ hash: 'ok', signature: 'absent' });
-    expect(open.log).toEqual({ origin: ORIGIN, index: 0, tree_size: 5, key: 'record', verified: true });
+    expect(open.log).toEqual({
+      origin: ORIGIN,
+      index: 0,
+      tree_size: 5,
+      key: 'record',
+      verified: true,
+      timestamp: null,
+    });
     expect(open.trust).toBe('embedded-only');
     const pinned = await new Verifier({ publicKeys: [bytesToHex(RECORD_KEY.raw)] }).verify(text(unsigned[4]));
     expect(pinned.valid).toBe(true);
@@ -130,7 +137,7 @@ describe('2.1.0 records with a log proof', () => {
     expect(r.valid).toBe(true);
     expect(r.trust).toBe('pinned');
     expect(warningCodes(r)).toEqual(['WARN_LOG_PROOF_UNCHECKED']);
-    expect(r.log).toEqual({ origin: ORIGIN, index: 0, tree_size: 2, key: 'record', verified: false });
+    expect(r.log).toEqual({ origin: ORIGIN, index: 0, tree_size: 2, key: 'record', verified: false, timestamp: null });
   });
 
   it("an unsigned record needs its own key's signature on the checkpoint, a log key's is not enough", async () => {
@@ -318,5 +325,92 @@ describe('logKeys option', () => {
       expect((err as Error).message).not.toContain(secretish);
     }
     expect(() => new Verifier({ logKeys: [RECORD_VKEY, LOG_VKEY] })).not.toThrow();
+  });
+});
+
+describe('verifiedLogs: a log the caller verified whole turns each inclusion proof into a lookup', () => {
+  /** The log of `recs` as a caller that read and verified it hands it in: entry i at bytes 32 i. */
+  function verifiedLog(recs: readonly AuditRecordV2_1[], vkey: string, size = recs.length) {
+    const entries = new Uint8Array(size * 32);
+    for (const [i, r] of recs.slice(0, size).entries()) entries.set(hexToBytes(r.trace_hash)!, i * 32);
+    return { verifierKey: vkey, size, entries };
+  }
+  /** The proof with each inclusion hash replaced: still well formed, no longer a path to the root. */
+  function scrambled(rec: AuditRecordV2_1): AuditRecordV2_1 {
+    const proof = rec.log_proof!;
+    const blank = proof.indexOf('\n\n');
+    const hashes = proof.slice(0, blank).replace(/^[A-Za-z0-9+/]{43}=$/gm, `${'A'.repeat(42)}E=`);
+    return { ...rec, log_proof: hashes + proof.slice(blank) };
+  }
+
+  it('a record in the verified log holds by its entry at its index, and an edited proof still fails', async () => {
+    const v = new Verifier({ verifiedLogs: [verifiedLog(unsigned, RECORD_VKEY)] });
+    for (const rec of unsigned) {
+      const r = await v.verify(text(rec));
+      expect(codes(r)).toEqual([]);
+      // The verified log's key counts as a log key for its origin.
+      expect(r.log).toMatchObject({ origin: ORIGIN, key: 'log-key', verified: true });
+    }
+    // Any change to a record breaks it, in a verifier given the whole log as in one that is not: its neighbours'
+    // proofs (authenticated just above) do not let an edited proof through.
+    expect(codes(await v.verify(text(scrambled(unsigned[3]!))))).toEqual(['ERR_TLOG_INCLUSION_INVALID']);
+    expect(codes(await new Verifier().verify(text(scrambled(unsigned[3]!))))).toEqual(['ERR_TLOG_INCLUSION_INVALID']);
+  });
+
+  it('a log that holds another entry at the index: ERR_TLOG_INCLUSION_INVALID', async () => {
+    // The same key and origin, another history: the caller verified a log in which these records are not.
+    const other = await logged(await records(5, seedSigner(new Uint8Array(32).fill(0x24)), false), [
+      edNoteSigner(RECORD_SEED),
+    ]);
+    const v = new Verifier({ verifiedLogs: [verifiedLog(other, RECORD_VKEY)] });
+    const r = await v.verify(text(unsigned[2]));
+    expect(codes(r)).toEqual(['ERR_TLOG_INCLUSION_INVALID']);
+    expect(r.log).toMatchObject({ index: 2, verified: false });
+  });
+
+  it('past the verified size, or under a checkpoint the key did not sign, the proof decides as before', async () => {
+    const v = new Verifier({ verifiedLogs: [verifiedLog(unsigned, RECORD_VKEY, 3)] });
+    expect(codes(await v.verify(text(unsigned[4])))).toEqual([]);
+    expect(codes(await v.verify(text(scrambled(unsigned[4]!))))).toEqual(['ERR_TLOG_INCLUSION_INVALID']);
+    const byLog = await logged(await records(2, seedSigner(RECORD_SEED), true), [edNoteSigner(LOG_SEED)]);
+    expect(codes(await v.verify(text(byLog[0])))).toEqual(['ERR_NOTE_UNVERIFIED']);
+  });
+
+  it("the record's checkpoint is still checked: a changed signature fails, an unsigned record needs its key", async () => {
+    const proof = unsigned[1]!.log_proof!;
+    const sigAt = proof.lastIndexOf(' ') + 10;
+    const flipped = proof.slice(0, sigAt) + (proof[sigAt] === 'A' ? 'B' : 'A') + proof.slice(sigAt + 1);
+    const v = new Verifier({ verifiedLogs: [verifiedLog(unsigned, RECORD_VKEY)] });
+    expect(codes(await v.verify(text({ ...unsigned[1], log_proof: flipped })))).toEqual(['ERR_NOTE_SIGNATURE_INVALID']);
+    const byLog = await logged(await records(2, seedSigner(RECORD_SEED), false), [edNoteSigner(LOG_SEED)]);
+    const w = new Verifier({ verifiedLogs: [verifiedLog(byLog, LOG_VKEY)] });
+    expect(codes(await w.verify(text(byLog[1])))).toEqual(['ERR_LOG_NOT_SIGNED_BY_RECORD_KEY']);
+  });
+
+  it('refuses a malformed entry with ERR_OPTIONS_INVALID naming verifiedLogs, without quoting it', () => {
+    const good = verifiedLog(unsigned, RECORD_VKEY);
+    const bad: unknown[] = [
+      'x',
+      [null],
+      [{ ...good, verifierKey: 'not+a+key' }],
+      [{ ...good, verifierKey: 42 }],
+      [{ ...good, size: -1 }],
+      [{ ...good, size: 1.5 }],
+      [{ ...good, entries: good.entries.subarray(1) }],
+      [{ ...good, entries: [...good.entries] }],
+      [good, verifiedLog(signed, RECORD_VKEY)],
+    ];
+    for (const verifiedLogs of bad) {
+      let err: unknown;
+      try {
+        new Verifier({ verifiedLogs: verifiedLogs as never });
+      } catch (e) {
+        err = e;
+      }
+      expect(isErstError(err, 'ERR_OPTIONS_INVALID'), JSON.stringify(verifiedLogs)).toBe(true);
+      expect((err as { details: { options: string[] } }).details.options).toEqual(['verifiedLogs']);
+      expect((err as Error).message).not.toContain('not+a+key');
+    }
+    expect(() => new Verifier({ verifiedLogs: [good], logKeys: [RECORD_VKEY] })).not.toThrow();
   });
 });

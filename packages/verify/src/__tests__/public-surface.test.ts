@@ -13,6 +13,8 @@ describe('@erst/verify public surface', () => {
         'checkAttestationRoot',
         'checkEd25519PublicKey',
         'describeRecord',
+        'describeRecordText',
+        'describeResultText',
         'isErstError',
         'isLowS',
         'isMalformed',

@@ -1,5 +1,6 @@
 import { escapeForDisplay } from '@erst/core';
-import { type Counts, type Report, shortKey } from '@erst/batch-verify';
+import { shortKey } from './html.js';
+import type { Counts, Failure, Report, TimestampCounts, TimestampSummary } from './report.js';
 
 const n = (x: number): string => x.toLocaleString('en-US');
 
@@ -15,13 +16,48 @@ export function terminalSafe(line: string): string {
   return `${safe(line.replace(/\n$/, ''))}\n`;
 }
 
-export interface RunInfo {
+/** How the run went, for the summary's first line (left out: a report read back, or a merge). */
+export interface SummaryInfo {
+  /** Wall-clock seconds the run took. */
   seconds?: number;
+  /** Worker threads it used. */
   workers?: number;
 }
 
-/** The human summary: counts by result, format and key, state findings, and every failure with its reason. */
-export function humanSummary(r: Report, info: RunInfo = {}): string {
+const tsLine = (label: string, c: TimestampCounts, width: number): string =>
+  `    ${label.padEnd(width)}  ${n(c.timestamped).padStart(9)} timestamped  ${n(c.not_timestamped).padStart(9)} not` +
+  (c.unverified > 0 ? ` (${n(c.unverified)} with a token not verified)` : '');
+
+/**
+ * Trusted timestamps: one line over all records; by key and by day only when
+ * some record carries a token (otherwise every row would read "0 timestamped").
+ */
+function timestampLines(ts: TimestampSummary, keyLabel: (id: string) => string): string[] {
+  const records = ts.timestamped + ts.not_timestamped;
+  const out = [
+    `Trusted timestamps (RFC 3161): ${n(ts.timestamped)} of ${n(records)} record${records === 1 ? '' : 's'} timestamped` +
+      (ts.unverified > 0 ? `; ${n(ts.unverified)} carry a token that was not verified` : ''),
+  ];
+  if (ts.timestamped + ts.unverified === 0) return out;
+  const keys = Object.entries(ts.by_key).map(([id, c]) => [keyLabel(id), c] as const);
+  const days = Object.entries(ts.by_day);
+  const w = Math.max(10, ...keys.map(([l]) => l.length));
+  if (keys.length > 0) out.push('  by signing key:', ...keys.map(([l, c]) => tsLine(l, c, w)));
+  out.push('  by day:', ...days.map(([d, c]) => tsLine(d, c, w)));
+  return out;
+}
+
+/**
+ * The human summary of a report, as `erst-batch` prints it: counts by
+ * result, format and signing key, trusted timestamps by key and by day,
+ * state and log findings, every failure with its reason, and the verdict.
+ * Every line has control characters made visible (names in a report come
+ * from files), so it can go to a terminal as it is.
+ *
+ * @example
+ * const text = textSummary(await runVerify(options), { seconds: 1.2, workers: 2 });
+ */
+export function textSummary(r: Report, info: SummaryInfo = {}): string {
   const out: string[] = [];
   const t = r.totals;
   const rate = info.seconds && info.seconds > 0 ? `, ${n(Math.round(t.records / info.seconds))} records/s` : '';
@@ -46,9 +82,13 @@ export function humanSummary(r: Report, info: RunInfo = {}): string {
     for (const [f, c] of formats) out.push(countsLine(f, c, 10));
   }
   const keys = Object.entries(r.by_key);
+  const keyLabel = (id: string): string => {
+    const label = r.by_key[id]?.label;
+    return `${shortKey(id)}${label ? ` "${safe(label)}"` : ''}`;
+  };
   if (keys.length > 0) {
     out.push('By signing key:');
-    const labels = keys.map(([id, k]) => `${shortKey(id)}${k.label ? ` "${safe(k.label)}"` : ''}`);
+    const labels = keys.map(([id]) => keyLabel(id));
     const w = Math.max(...labels.map((l) => l.length));
     keys.forEach(([, k], i) => {
       out.push(countsLine(labels[i]!, k, w));
@@ -63,9 +103,10 @@ export function humanSummary(r: Report, info: RunInfo = {}): string {
   }
   if (r.trust.pinned_keys === 0 && r.trust.attestation_roots === 0) {
     out.push(
-      'Note: no key was pinned, so "valid" means "someone signed this", not "we signed this". Pin keys with --public-key or --trust.',
+      'Note: no key was pinned, so "valid" means "someone signed this", not "we signed this". Pin your keys (public keys or a trust file).',
     );
   }
+  if (r.timestamps) out.push(...timestampLines(r.timestamps, keyLabel));
   if (Object.keys(r.warnings).length > 0) {
     out.push(
       `Warnings: ${Object.entries(r.warnings)
@@ -80,7 +121,7 @@ export function humanSummary(r: Report, info: RunInfo = {}): string {
         ? `no previous state: recorded a baseline of ${n(s.records)} records`
         : s.status === 'tampered'
           ? r.failures.some((f) => f.code === 'ERR_STATE_ROLLBACK')
-            ? 'NOT THE EXPECTED STATE (--expect-state): rolled back or replaced; it was not used'
+            ? 'NOT THE EXPECTED STATE (its digest is not the one expected): rolled back or replaced; it was not used'
             : 'TAMPERED: the previous state cannot be trusted and was not used'
           : `compared with ${n(s.previous_records)} records seen before: ${n(r.missing?.length ?? 0)} missing, ${n(r.changed?.length ?? 0)} changed, ${n(r.new?.length ?? 0)} new`;
     out.push(`State (${s.files.map(safe).join(', ')}): ${what}${s.written ? '' : '; state file not updated'}`);
@@ -120,4 +161,26 @@ export function humanSummary(r: Report, info: RunInfo = {}): string {
   // Every line, not only the names known to be untrusted: a merged report's
   // counts and names come from files too.
   return `${out.map(escapeForDisplay).join('\n')}\n`;
+}
+
+/**
+ * What must reach stderr even when the summary is not shown: every input (or
+ * log) that could not be read (the run saw less than it was asked to), every
+ * record that hit a bug (`ERR_INTERNAL`), a state rollback, and the digest of
+ * each state file left in place, for the next run's expected state.
+ * `formatError(code, text)` renders a failure as the tool's error line;
+ * control characters are made visible in every line.
+ */
+export function stderrLines(r: Report, formatError: (code: string, text: string) => string): string {
+  const shown = (f: Failure): boolean =>
+    f.kind === 'unreadable' ||
+    (f.kind === 'log' && r.log?.status === 'unreadable') ||
+    f.code === 'ERR_INTERNAL' ||
+    (f.kind === 'state' && f.code === 'ERR_STATE_ROLLBACK');
+  const out = r.failures.filter(shown).map((f) => `${formatError(f.code, `${f.source}: ${f.message}`)}\n`);
+  const kept = r.state?.written ? '' : ' (not replaced by this run)';
+  for (const s of r.state?.digests ?? []) {
+    out.push(`erst-batch: state ${s.file}: sequence ${s.sequence}, digest ${s.digest}${kept}\n`);
+  }
+  return out.map(terminalSafe).join('');
 }
