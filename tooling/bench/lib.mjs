@@ -115,18 +115,17 @@ parentPort.on('message', () => {
   parentPort.postMessage(ok);
 });`;
 
-/** Median records/s of the ceiling loop over `rounds` (see CEILING_WORKER). */
-export async function ceilingRate({ jsonl, pubHex, count, rounds, cores }) {
-  const { Worker } = process.getBuiltinModule('node:worker_threads');
-  const workers = Array.from(
-    { length: cores },
-    (_, k) => new Worker(CEILING_WORKER, { eval: true, workerData: { jsonl, pub: pubHex, k, of: cores } }),
-  );
+/**
+ * Median items/s of ceiling workers over `rounds`: each worker says 'ready',
+ * then on every 'go' does its share and answers how many items it did; a
+ * round whose answers do not add up to `count` throws `lost`.
+ */
+async function workerRounds(workers, rounds, count, lost) {
   await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
   const rates = [];
   for (let round = 0; round < rounds; round++) {
     const t = performance.now();
-    const oks = await Promise.all(
+    const done = await Promise.all(
       workers.map(
         (w) =>
           new Promise((r) => {
@@ -136,11 +135,21 @@ export async function ceilingRate({ jsonl, pubHex, count, rounds, cores }) {
       ),
     );
     const secs = (performance.now() - t) / 1000;
-    if (oks.reduce((a, b) => a + b, 0) !== count) throw new Error('the ceiling loop failed to verify some records');
+    if (done.reduce((a, b) => a + b, 0) !== count) throw new Error(lost);
     rates.push(count / secs);
   }
   await Promise.all(workers.map((w) => w.terminate()));
   return median(rates);
+}
+
+/** Median records/s of the ceiling loop over `rounds` (see CEILING_WORKER). */
+export async function ceilingRate({ jsonl, pubHex, count, rounds, cores }) {
+  const { Worker } = process.getBuiltinModule('node:worker_threads');
+  const workers = Array.from(
+    { length: cores },
+    (_, k) => new Worker(CEILING_WORKER, { eval: true, workerData: { jsonl, pub: pubHex, k, of: cores } }),
+  );
+  return workerRounds(workers, rounds, count, 'the ceiling loop failed to verify some records');
 }
 
 /** The built commands, as their packages' `bin` names them (benchmarks run on dist/). */
@@ -214,25 +223,7 @@ export async function signCeilingRate({ prepared, keyPem, rounds, cores }) {
         workerData: { keyPem, items: prepared.filter((_, i) => i % cores === k) },
       }),
   );
-  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
-  const rates = [];
-  for (let round = 0; round < rounds; round++) {
-    const t = performance.now();
-    const done = await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise((r) => {
-            w.once('message', r);
-            w.postMessage('go');
-          }),
-      ),
-    );
-    const secs = (performance.now() - t) / 1000;
-    if (done.reduce((a, b) => a + b, 0) !== prepared.length) throw new Error('the signing ceiling lost a signature');
-    rates.push(prepared.length / secs);
-  }
-  await Promise.all(workers.map((w) => w.terminate()));
-  return median(rates);
+  return workerRounds(workers, rounds, prepared.length, 'the signing ceiling lost a signature');
 }
 
 /** The sizes of the regular files in `dir` (what a batch wrote there). */
