@@ -15,21 +15,19 @@ import {
   withTrustOptions,
 } from '@erst/cli-harness';
 import { DEFAULT_MAX_INPUT_BYTES, type ErrorCode, ErstError } from '@erst/core';
-import { writeOutput } from '@erst/node-io';
 import { InMemorySigner } from '@erst/signer-memory';
 import type { Argv } from 'yargs';
 import {
   type Report,
   type SummaryInfo as RunInfo,
   type VerifyRunOptions,
-  htmlReport,
-  junitXml,
   mergeReports,
   parseShard,
   readReport,
   runVerify,
   stderrLines,
   textSummary as humanSummary,
+  writeReports,
 } from '@erst/batch-verify';
 import { FLAG_FOR } from './flags.js';
 
@@ -96,16 +94,11 @@ function withOutputOptions<T>(y: Argv<T>) {
     .group(['json', 'junit', 'html', 'quiet', 'reproducible'], 'Reports:');
 }
 
+/** Writes the report files the flags name, then the human summary and the failures' lines. */
 function writeOutputs(report: Report, argv: OutputArgs, info: RunInfo): void {
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  if (argv.json) writeOutput(argv.json, json);
-  if (argv.junit) writeOutput(argv.junit, junitXml(report));
-  if (argv.html)
-    writeOutput(argv.html, htmlReport(report, argv.reproducible ? {} : { generatedAt: new Date(), version: VERSION }));
-  if (!argv.quiet) {
-    // With the JSON on stdout, the summary moves to stderr.
-    (argv.json === '-' ? process.stderr : process.stdout).write(humanSummary(report, info));
-  }
+  writeReports(report, argv, argv.reproducible ? {} : { generatedAt: new Date(), version: VERSION });
+  // With the JSON on stdout, the summary moves to stderr.
+  if (!argv.quiet) (argv.json === '-' ? process.stderr : process.stdout).write(humanSummary(report, info));
   process.stderr.write(stderrLines(report, (code, text) => formatError(new ErstError(code as ErrorCode, text))));
 }
 

@@ -1,25 +1,17 @@
 import {
   type BadLine,
   type BatchProgress,
-  type BatchResult,
   MAX_CONCURRENCY,
-  type LogStage,
+  type SignBatchRun,
   type Timestamper,
   batchSummary,
-  directorySink,
-  journalPath,
-  jsonlSink,
   killHookFromEnv,
-  logStage,
   logSummary,
-  openBatchInput,
-  openSignerLog,
-  signBatch,
+  runSignBatch,
   streamBatchInput,
   tsaTimestamper,
 } from '@erst/batch-sign';
-import { existsSync } from 'node:fs';
-import { ErstError, type Signer, type WritableSchema, bytesToHex, escapeForDisplay } from '@erst/core';
+import { type Signer, type WritableSchema, escapeForDisplay } from '@erst/core';
 import { type ArgsOf, Progress, abortOnSignals } from '@erst/cli-harness';
 import { loadTrustOptions } from '@erst/node-io';
 import type { Argv } from 'yargs';
@@ -144,87 +136,54 @@ export function withBatchOptions<T>(y: Argv<T>) {
 
 export type BatchArgs = ArgsOf<typeof withBatchOptions> & SignFlags;
 
-/** `erst audit sign --batch`: see BATCH_HELP. Opens the input before the signer. Returns the exit code. */
+/** `erst audit sign --batch`: see BATCH_HELP. Returns the exit code. */
 export async function signBatchCommand(argv: BatchArgs, openSigner: () => Promise<Signer>): Promise<number> {
   const started = performance.now();
-  const journal = journalPath(argv['out-dir'] ?? argv.out!);
-  // Without the log, the journal's records would be signed again: logged once, but written twice differently.
-  if (argv.log === undefined && existsSync(journal)) {
-    throw new ErstError(
-      'ERR_USAGE',
-      `${journal} holds records of an interrupted --log batch: run it again with the same --log to finish them`,
-    );
-  }
-  const fromStdin = argv.batch === '-';
-  // Opened before the signer, and only if it is a regular file: a FIFO would
-  // block the open (and SIGTERM with it), a directory cannot be a batch.
-  const input = fromStdin ? streamBatchInput(process.stdin, '<stdin>') : await openBatchInput(argv.batch!);
-  let signer: Signer;
-  try {
-    signer = await openSigner();
-  } catch (e) {
-    await input.close();
-    throw e;
-  }
+  const output = argv['out-dir'] ?? argv.out!;
+  const input = argv.batch === '-' ? streamBatchInput(process.stdin, '<stdin>') : argv.batch!;
   const progress = new Progress();
   const stop = abortOnSignals();
-  const output = argv['out-dir'] ?? argv.out!;
-  let key = '';
-  let result: BatchResult;
-  let logged: { stage: LogStage; origin: string } | undefined;
   const report = (what: BadLine) => {
     progress.clear();
+    const name = typeof input === 'string' ? input : input.name;
     process.stderr.write(
-      `${escapeForDisplay(`erst: ${input.name} line ${what.line}: error ${what.code}: ${what.message}`)}\n`,
+      `${escapeForDisplay(`erst: ${name} line ${what.line}: error ${what.code}: ${what.message}`)}\n`,
     );
   };
+  let run: SignBatchRun;
   try {
-    key = bytesToHex((await signer.publicKey()).raw);
-    const timestamper = await openTimestamper(argv);
-    const log = argv.log === undefined ? undefined : await openSignerLog(argv.log, signer);
-    try {
-      if (log) {
-        const stage = logStage(log, {
-          checkpointEvery: argv['checkpoint-every'],
-          onStep: killHookFromEnv(),
-          timestamper,
-        });
-        logged = { stage, origin: log.origin };
-      }
-      result = await signBatch({
-        signer,
-        input,
-        output: argv['out-dir'] ? directorySink(argv['out-dir']) : jsonlSink(argv.out!),
-        schema: argv.schema as WritableSchema,
-        recordSignature: argv['record-signature'],
-        ...(logged ? { stage: logged.stage } : { timestamper }),
-        concurrency: argv.concurrency,
-        signal: stop.signal,
-        onBadLine: report,
-        onUntimestampedLine: report,
-        ...(argv.quiet ? {} : { onProgress: (p: BatchProgress) => progress.update(p) }),
-      });
-    } finally {
-      await log?.close();
-    }
+    run = await runSignBatch({
+      input,
+      openSigner,
+      output: argv['out-dir'] ? { dir: argv['out-dir'] } : { jsonl: argv.out! },
+      schema: argv.schema as WritableSchema,
+      log: argv.log,
+      checkpointEvery: argv['checkpoint-every'],
+      onLogStep: killHookFromEnv(),
+      recordSignature: argv['record-signature'],
+      timestamper: await openTimestamper(argv),
+      concurrency: argv.concurrency,
+      signal: stop.signal,
+      onBadLine: report,
+      ...(argv.quiet ? {} : { onProgress: (p: BatchProgress) => progress.update(p) }),
+    });
   } finally {
     progress.stop();
     stop.dispose();
-    await signer.close?.();
-    await input.close();
   }
-  const stopSignal = stop.stoppedBy();
-  if (!argv.quiet || stopSignal) {
+  const { result } = run;
+  const stoppedBy = stop.stoppedBy();
+  if (!argv.quiet || stoppedBy) {
     const seconds = (performance.now() - started) / 1000;
-    const what = { seconds, stoppedBy: stopSignal, schema: argv.schema!, algorithm: signer.algorithm, key, output };
+    const what = { seconds, stoppedBy, schema: argv.schema!, algorithm: run.algorithm, key: run.key, output };
     let line = `erst: ${batchSummary(result, what)}`;
-    if (logged) {
-      const log = logSummary(argv.log!, logged.origin, logged.stage.stats(), argv['hsm-provider'] === 'pkcs11');
+    if (run.log) {
+      const log = logSummary(argv.log!, run.log.origin, run.log.stats, argv['hsm-provider'] === 'pkcs11');
       line += `; ${escapeForDisplay(log)}`;
     }
     process.stderr.write(`${line}\n`);
   }
-  if (stopSignal) return stop.exitCode()!;
+  if (stoppedBy) return stop.exitCode()!;
   if (result.untimestamped > 0) return EXIT.SIGNER;
   return result.bad > 0 ? EXIT.USAGE_OR_INPUT : EXIT.OK;
 }

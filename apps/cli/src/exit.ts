@@ -48,6 +48,7 @@ const FLAG_FOR: Readonly<Record<string, string>> = {
   concurrency: '--concurrency',
   // erst log init / verifier-key, erst audit sign --log (@erst/tlog, @erst/batch-sign)
   origin: '--origin',
+  log: '--log',
   checkpointEvery: '--checkpoint-every',
   recordSignature: '--no-record-signature',
   // erst audit sign --tsa-url (@erst/batch-sign tsaTimestamper, @erst/timestamp/client)

@@ -15,3 +15,7 @@ export { DEFAULT_TSA_CONCURRENCY, MAX_TSA_CONCURRENCY, isTimestampFailure, tsaTi
 export type { Timestamper, TimestamperOptions, TimestamperStats } from './timestamper.js';
 export { batchSummary, logSummary } from './summary.js';
 export type { BatchSummaryInfo } from './summary.js';
+export { signOne } from './sign-one.js';
+export type { SignOneOptions, SignedOne } from './sign-one.js';
+export { runSignBatch } from './run.js';
+export type { RunSignBatchOptions, SignBatchRun } from './run.js';

@@ -24,3 +24,5 @@ export { STATE_VERSION, isStateDigest } from './state.js';
 export { junitXml } from './junit.js';
 export { htmlReport, shortKey } from './html.js';
 export type { HtmlOptions } from './html.js';
+export { writeReports } from './outputs.js';
+export type { ReportFiles } from './outputs.js';

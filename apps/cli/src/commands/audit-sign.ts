@@ -1,17 +1,14 @@
 import {
-  type AuditRecordV2_1,
   ErstError,
-  type JsonObject,
   type JsonValue,
   type SignInput,
   type WritableSchema,
   bytesToHex,
-  generateWithSigner,
   isErstError,
   parseSignDocument,
   parseStrictJson,
 } from '@erst/core';
-import { openSignerLog, signRecordToLog } from '@erst/batch-sign';
+import { signOne } from '@erst/batch-sign';
 import type { Argv, CommandModule } from 'yargs';
 import { openTimestamper, signBatchCommand, withBatchOptions } from '../batch-sign.js';
 import { EXIT } from '../exit.js';
@@ -96,43 +93,20 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule {
       const timestamper = await openTimestamper(argv);
       const signer = await openSigner(argv);
       try {
-        let logged = '';
-        let record: JsonObject;
-        if (argv.log === undefined) {
-          const input = { transactionHash, payload };
-          const made = (await generateWithSigner(signer, input, {
-            schema: argv.schema as WritableSchema,
-          })) as AuditRecordV2_1;
-          // The token is over the finished record's trace_hash: nothing is written until it is had (and verified).
-          record = (timestamper ? await timestamper.stampRecord(made) : made) as unknown as JsonObject;
-        } else {
-          const log = await openSignerLog(argv.log, signer);
-          try {
-            const signed = await signRecordToLog(
-              log,
-              signer,
-              { transactionHash, payload },
-              { recordSignature: argv['record-signature'], timestamper },
-            );
-            record = signed as unknown as JsonObject;
-            logged = `, logged in ${argv.log} (${log.origin}) at index ${log.size - 1}`;
-          } finally {
-            await log.close();
-          }
-        }
+        const schema = argv.schema as WritableSchema;
+        const opts = { schema, log: argv.log, recordSignature: argv['record-signature'], timestamper };
+        const { record, logged } = await signOne(signer, { transactionHash, payload }, opts);
         const json = `${JSON.stringify(record, null, 2)}\n`;
         if (argv.out) {
           writeOutput(argv.out, json);
           const key = bytesToHex((await signer.publicKey()).raw);
+          const where = logged ? `, logged in ${argv.log} (${logged.origin}) at index ${logged.index}` : '';
           process.stderr.write(
-            `${displayLines([`signed ${transactionHash} as ${record.version} with ${signer.algorithm} key ${key}${timestamper ? ', timestamped' : ''}${logged} -> ${argv.out}`])}\n`,
+            `${displayLines([`signed ${transactionHash} as ${record.version} with ${signer.algorithm} key ${key}${timestamper ? ', timestamped' : ''}${where} -> ${argv.out}`])}\n`,
           );
         } else {
           process.stdout.write(json);
         }
-      } catch (e) {
-        if (isErstError(e)) throw e;
-        throw new ErstError('ERR_SIGNER_FAILED', `signing failed: ${(e as Error).message}`, { cause: e });
       } finally {
         await signer.close?.();
       }

@@ -1,0 +1,126 @@
+import { existsSync } from 'node:fs';
+import { ErstError, type Signer, type WritableSchema, bytesToHex } from '@erst/core';
+import { directorySink } from './directory-sink.js';
+import type { BatchSource } from './input.js';
+import { openBatchInput } from './input.js';
+import { jsonlSink } from './jsonl-sink.js';
+import type { LogWriter } from '@erst/log-store';
+import { type LogStage, type LogStageStats, type LogStep, journalPath, logStage } from './log-stage.js';
+import { type BadLine, type BatchProgress, type BatchResult, signBatch } from './sign-batch.js';
+import { openSignerLog } from './signer-log.js';
+import type { Timestamper } from './timestamper.js';
+
+export interface RunSignBatchOptions {
+  /**
+   * The payload lines: a path (opened before the signer, and only if it is
+   * a regular file: a FIFO would block the open, and a signal with it), or a
+   * source from `streamBatchInput` (stdin). Closed when the run ends.
+   */
+  readonly input: string | BatchSource;
+  /**
+   * Opens the signer, once the input is open (a token is slow to open, and
+   * a missing input should not wait for it). Closed when the run ends.
+   */
+  readonly openSigner: () => Promise<Signer>;
+  /** `{ dir }`: `<dir>/<transaction_hash>.json` per record; `{ jsonl }`: one record per line of that file. */
+  readonly output: { readonly dir: string } | { readonly jsonl: string };
+  readonly schema: WritableSchema;
+  /**
+   * A log directory (made by `initSignerLog`) the signer keeps: records are
+   * 2.1.0 with their `log_proof`, written once a checkpoint covering them is
+   * durable (see `logStage`); they wait in `journalPath(output)` until then.
+   */
+  readonly log?: string;
+  /** With `log`: sign a checkpoint every this many records (default: one per batch). */
+  readonly checkpointEvery?: number;
+  /** With `log`: called after each step of the log stage (a crash test's hook: `killHookFromEnv`). */
+  readonly onLogStep?: (step: LogStep) => void;
+  /** With `log`: false leaves out each record's own signature (the checkpoint seals it). Default true. */
+  readonly recordSignature?: boolean;
+  /** Timestamps each record; with `log`, each checkpoint instead. */
+  readonly timestamper?: Timestamper;
+  readonly concurrency?: number;
+  /** Stops reading when aborted (see `signBatch`): the result then says `stopped`. */
+  readonly signal?: AbortSignal;
+  /** Each bad input line, and each line left without a timestamp token, when it is found. */
+  readonly onBadLine?: (bad: BadLine) => void;
+  readonly onProgress?: (progress: BatchProgress) => void;
+}
+
+/** What `runSignBatch` did, for its summary (`batchSummary`, `logSummary`). */
+export interface SignBatchRun {
+  readonly result: BatchResult;
+  /** The signer's algorithm and public key (hex). */
+  readonly algorithm: string;
+  readonly key: string;
+  /** With `log`: the log's origin and what its stage did. */
+  readonly log?: { readonly origin: string; readonly stats: LogStageStats };
+}
+
+/**
+ * One whole batch as `erst audit sign --batch` runs it: refuses an output
+ * whose log journal a run without `log` would sign again, opens the input,
+ * then the signer, then (with `log`) the log and its stage; runs
+ * `signBatch`; and closes the log, the signer and the input, in that order,
+ * whatever happens.
+ *
+ * @throws ErstError `ERR_OPTIONS_INVALID` naming `log` when the output has a
+ * log journal (an interrupted run with a log: rerun it with the same log)
+ * but no `log` is given; the codes of `openBatchInput`, `openSignerLog`,
+ * `logStage` and `signBatch`; whatever `openSigner` throws.
+ * @example
+ * const run = await runSignBatch({
+ *   input: 'payloads.jsonl', openSigner: async () => signer, output: { jsonl: 'records.jsonl' }, schema: '2.0.0',
+ * });
+ */
+export async function runSignBatch(options: RunSignBatchOptions): Promise<SignBatchRun> {
+  const target = 'dir' in options.output ? options.output.dir : options.output.jsonl;
+  const journal = journalPath(target);
+  // Without the log, the journal's records would be signed again: logged once, but written twice differently.
+  if (options.log === undefined && existsSync(journal)) {
+    throw new ErstError(
+      'ERR_OPTIONS_INVALID',
+      `${journal} holds records of an interrupted \`log\` batch: run it again with the same \`log\` to finish them`,
+      { details: { options: ['log'], journal } },
+    );
+  }
+  const input = typeof options.input === 'string' ? await openBatchInput(options.input) : options.input;
+  let signer: Signer;
+  try {
+    signer = await options.openSigner();
+  } catch (e) {
+    await input.close();
+    throw e;
+  }
+  let log: LogWriter | undefined;
+  let stage: LogStage | undefined;
+  try {
+    const key = bytesToHex((await signer.publicKey()).raw);
+    log = options.log === undefined ? undefined : await openSignerLog(options.log, signer);
+    let result: BatchResult;
+    try {
+      const { checkpointEvery, onLogStep: onStep, timestamper } = options;
+      stage = log && logStage(log, { checkpointEvery, onStep, timestamper });
+      result = await signBatch({
+        signer,
+        input,
+        output: 'dir' in options.output ? directorySink(options.output.dir) : jsonlSink(options.output.jsonl),
+        schema: options.schema,
+        recordSignature: options.recordSignature ?? true,
+        ...(stage ? { stage } : { timestamper }),
+        concurrency: options.concurrency,
+        signal: options.signal,
+        onBadLine: options.onBadLine,
+        onUntimestampedLine: options.onBadLine,
+        onProgress: options.onProgress,
+      });
+    } finally {
+      await log?.close();
+    }
+    const logged = log && stage ? { log: { origin: log.origin, stats: stage.stats() } } : {};
+    return { result, algorithm: signer.algorithm, key, ...logged };
+  } finally {
+    await signer.close?.();
+    await input.close();
+  }
+}
