@@ -9,9 +9,7 @@
 // Kept out of the bundle: @erst/signer-pkcs11, which loads the native pkcs11js
 // module and resolves it from its own directory (its dist/ stays as built).
 // A library's worker file (`new URL('./worker.js', import.meta.url)`) is named
-// here as an entry of its own, so that it sits next to the chunk that starts it;
-// so is a module a test imports from the built app (tests/softhsm: erst's
-// pkcs11-args.js, to hold a token open in a process of its own).
+// here as an entry of its own, so that it sits next to the chunk that starts it.
 import { renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { REPO_ROOT, type RunResult, runCli } from '@erst/fixtures';
 import { verifyAuditLog } from '@erst/verify';
 import { describe, expect, it } from 'vitest';
@@ -341,33 +340,32 @@ describe('faults: code, exit 3, no output file, no PIN in the output', () => {
 });
 
 describe('Ctrl-C while the token is open', () => {
-  it('closes the signer (logout, C_Finalize) before exiting 130', async () => {
-    const script = join(work, 'hold-open.mjs');
-    const args = pathToFileURL(join(REPO_ROOT, 'apps/cli/dist/pkcs11-args.js')).href;
-    writeFileSync(
-      script,
-      `import { openPkcs11FromArgs } from ${JSON.stringify(args)};
-const signer = await openPkcs11FromArgs({ 'key-label': 'cli-ed', attestation: true }, process.env);
-await signer.sign(new Uint8Array(32));
-process.stdout.write('ready\\n');
-setInterval(() => {}, 1000);
-`,
-    );
-    const child = spawn(process.execPath, [script], {
+  it('closes the signer (logout, C_Finalize) before exiting 130, when erst waits for input with the token open', async () => {
+    // `producer | erst audit sign --batch -`: the token is open while erst waits for the producer's next line.
+    const out = join(work, 'waiting.jsonl');
+    const args = ['audit', 'sign', '--hsm-provider', 'pkcs11', '--key-label', 'cli-ed', '--batch', '-', '--out', out];
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'apps/cli/dist/bin.js'), ...args], {
+      cwd: work,
       env: { ...process.env, ...hsm.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'ignore', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      child.on('exit', () => reject(new Error(`exited early: ${stderr}`)));
-    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const line = { transaction_hash: 'ee'.repeat(32), payload: { envelope_xdr: 'AAAA', events: [], logs: [] } };
+    child.stdin.write(`${JSON.stringify(line)}\n`);
+    // The first record written proves the token is open; stdin stays open, so erst waits on it.
+    while (!existsSync(out) || !readFileSync(out, 'utf8').endsWith('\n')) {
+      if (child.exitCode !== null)
+        throw new Error(`erst ended (exit ${child.exitCode}) before it could be stopped: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
     child.kill('SIGINT');
     expect(await exited).toBe(130);
+    child.stdin.destroy();
     expect(stderr).toContain('SIGINT: logging out of the token');
     expect(stderr).not.toContain(hsm.pin);
+    expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(1);
   });
   it('stops a batch on signing threads cleanly (exit 130, whole lines only, logged out); the rerun finishes it', async () => {
     const COUNT = 10_000;

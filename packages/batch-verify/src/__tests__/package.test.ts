@@ -25,6 +25,7 @@ describe('@erst/batch-verify as published', () => {
       'terminalSafe',
       'textSummary',
       'trustSummary',
+      'writeReports',
     ]);
   });
 
