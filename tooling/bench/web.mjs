@@ -11,6 +11,9 @@
 //   ceiling   erst-batch on the same .tar.gz, one child process per run, as
 //             cron runs it (every core, node:zlib, node:crypto).
 // The last line is the JSON summary; rates are medians over --rounds.
+// Diagnostic (Linux): the page's CPU time per record by thread, from the
+// last round (worker 1 is the reader, the others verify; the browser's other
+// threads are what painting, file reading and WebCrypto cost).
 import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -19,6 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BIN, batchArchive, runBatch } from './archive.mjs';
 import { REPO_ROOT, median, report } from './lib.mjs';
+import { threadCpu } from './thread-cpu.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -70,6 +74,9 @@ const browser = await puppeteer.launch({
   ],
 });
 
+/** CPU seconds by thread of the last page run (null where /proc is missing). */
+let lastCpu = null;
+
 /** One run of the page on a fresh tab: seconds from picking the file to the summary. */
 async function runPage() {
   const page = await browser.newPage();
@@ -84,10 +91,12 @@ async function runPage() {
       pubHex,
     );
     const file = await page.$('#files');
+    const cpu = threadCpu(browser.process().pid);
     const t = performance.now();
     await file.uploadFile(input);
     await page.waitForSelector('#summary', { timeout: 0, polling: 'mutation' });
     const seconds = (performance.now() - t) / 1000;
+    lastCpu = cpu.stop();
     const valid = await page.$eval('#summary', (el) => Number(el.getAttribute('data-valid')));
     if (valid !== N) throw new Error(`the page verified ${valid} valid records of ${N}`);
     return seconds;
@@ -117,6 +126,14 @@ console.log(
 console.log(
   `  erst-batch on the same file (ceiling)    ${ceiling.toFixed(0).padStart(7)}/s   (${batch.map((s) => s.toFixed(2)).join(', ')} s)`,
 );
+let cpuPerRecordMs;
+if (lastCpu) {
+  const ms = (s) => (1000 * s) / N;
+  cpuPerRecordMs = Number(ms([...lastCpu.values()].reduce((a, b) => a + b, 0)).toFixed(3));
+  const top = [...lastCpu].sort((a, b) => b[1] - a[1]).filter(([, s]) => ms(s) >= 0.005);
+  console.log(`  page CPU per record, last round: ${cpuPerRecordMs.toFixed(3)} ms`);
+  for (const [name, s] of top) console.log(`    ${ms(s).toFixed(3)} ms  ${name}`);
+}
 if (!values.dir) rmSync(root, { recursive: true, force: true });
 report({
   bench: 'web',
@@ -126,4 +143,5 @@ report({
   ratio: Number((perS / ceiling).toFixed(3)),
   workers: availableParallelism(),
   rounds: ROUNDS,
+  ...(cpuPerRecordMs !== undefined && { page_cpu_ms_per_record: cpuPerRecordMs }),
 });

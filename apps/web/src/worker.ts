@@ -1,5 +1,6 @@
 import { summarize, toOutcome } from '@erst/batch-verify/report';
 import type { RecordOutcome } from '@erst/batch-verify/report';
+import { DEFAULT_MAX_INPUT_BYTES } from '@erst/core';
 import { Verifier } from '@erst/verify';
 import { recordInput } from './record-input.js';
 import type { BufferReturn, ChunkMessage, StopKeeping, VerifierInit, VerifierResult } from './protocol.js';
@@ -22,7 +23,7 @@ let keep = true;
  * this thread idle while WebCrypto answers; more at once only keeps more
  * parse trees alive.
  */
-async function verifyChunk(v: Verifier, msg: ChunkMessage): Promise<VerifierResult> {
+async function verifyChunk(v: Verifier, maxBytes: number, msg: ChunkMessage): Promise<VerifierResult> {
   const views: Uint8Array[] = [];
   let start = 0;
   for (const end of msg.ends) {
@@ -32,7 +33,7 @@ async function verifyChunk(v: Verifier, msg: ChunkMessage): Promise<VerifierResu
   const outcomes: RecordOutcome[] = [];
   for (let i = 0; i < views.length; i += CONCURRENT) {
     const group = views.slice(i, i + CONCURRENT);
-    const results = await Promise.all(group.map((bytes) => v.verify(recordInput(bytes))));
+    const results = await Promise.all(group.map((bytes) => v.verify(recordInput(bytes, maxBytes))));
     for (let j = 0; j < results.length; j++) outcomes.push(toOutcome(results[j]!, group[j]!, false));
   }
   const summary = summarize(outcomes, false);
@@ -43,10 +44,12 @@ async function verifyChunk(v: Verifier, msg: ChunkMessage): Promise<VerifierResu
 
 function start(init: VerifierInit): void {
   const verifier = new Verifier(init.verify);
+  // The Verifier's own limit, which it applies to the bytes it decodes.
+  const maxBytes = init.verify.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
   const port = init.port;
   port.onmessage = (e: MessageEvent<ChunkMessage>) => {
     const msg = e.data;
-    verifyChunk(verifier, msg).then(
+    verifyChunk(verifier, maxBytes, msg).then(
       (result) => {
         port.postMessage({ buffer: msg.buffer } satisfies BufferReturn, [msg.buffer]);
         scope.postMessage(result, 'kept' in result ? result.kept : []);
