@@ -29,6 +29,7 @@ export interface SignedLine {
 }
 
 interface Pending {
+  readonly slot: Slot;
   readonly lines: readonly number[];
   /** Where each input line ends in the message's data. */
   readonly ends: Uint32Array;
@@ -43,14 +44,17 @@ interface Slot {
  * A fixed set of signing threads. `submit` sends lines to the least busy
  * thread, waiting while every thread holds its share; results are handed
  * to `onLines` in the order the lines were submitted, one message at a time.
- * The caller frees a message's place with `release` once its records are
- * written, so that reading stays in step with writing, not only with signing.
+ * The caller frees a message's place by calling `written` once its records
+ * are written (its buffers are then reused), so that reading stays in step
+ * with writing, not only with signing.
  */
 export class LineThreads {
   readonly #slots: Slot[] = [];
   readonly #pending = new Map<number, Pending>();
-  readonly #ready = new Map<number, SignedLine[]>();
-  readonly #onLines: (lines: SignedLine[]) => Promise<void>;
+  readonly #ready = new Map<number, { lines: SignedLine[]; written: () => void }>();
+  readonly #onLines: (lines: SignedLine[], written: () => void) => Promise<void>;
+  /** Input buffers the threads handed back, to fill again (fresh memory costs page faults). */
+  readonly #spare: ArrayBuffer[] = [];
   #nextId = 0;
   #nextOut = 0;
   #held = 0;
@@ -59,7 +63,11 @@ export class LineThreads {
   #failure: ErstError | undefined;
   #closing = false;
 
-  constructor(count: number, config: ThreadConfig, onLines: (lines: SignedLine[]) => Promise<void>) {
+  constructor(
+    count: number,
+    config: ThreadConfig,
+    onLines: (lines: SignedLine[], written: () => void) => Promise<void>,
+  ) {
     this.#onLines = onLines;
     for (let i = 0; i < count; i++) {
       const worker = new Worker(SIGN_WORKER_URL, { workerData: config });
@@ -88,7 +96,10 @@ export class LineThreads {
     if (this.#failure) return;
     let size = 0;
     for (const l of lines) size += l.length;
-    const data = new Uint8Array(size);
+    const i = this.#spare.findIndex((b) => b.byteLength >= size);
+    const data = new Uint8Array(
+      i === -1 ? new ArrayBuffer(Math.max(size, 2 * BYTES_PER_MESSAGE)) : this.#spare.splice(i, 1)[0]!,
+    );
     const ends = new Uint32Array(lines.length);
     let off = 0;
     for (let i = 0; i < lines.length; i++) {
@@ -101,16 +112,10 @@ export class LineThreads {
     const id = this.#nextId++;
     slot.inFlight++;
     this.#held++;
-    this.#pending.set(id, { lines: numbers, ends });
+    this.#pending.set(id, { slot, lines: numbers, ends });
     // `ends` is copied (it is small and read again here); `data` moves and comes back.
     const msg: LinesMessage = { id, data: data.buffer, ends: ends.buffer };
     slot.worker.postMessage(msg, [data.buffer]);
-  }
-
-  /** Frees the place of one message whose records are all dealt with (written, skipped or bad). */
-  release(): void {
-    this.#held--;
-    this.#waiters.shift()?.();
   }
 
   /** Resolves once every message submitted has been handed to `onLines` and released, or the threads failed. */
@@ -151,7 +156,14 @@ export class LineThreads {
       inStart = inEnds[i]!;
       outStart = end;
     }
-    this.#ready.set(msg.id, lines);
+    const written = () => {
+      // The message's place is free, and its buffers go back to be filled again.
+      this.#spare.push(msg.data);
+      if (!this.#closing) pending.slot.worker.postMessage({ recycle: msg.out } satisfies LinesMessage, [msg.out]);
+      this.#held--;
+      this.#waiters.shift()?.();
+    };
+    this.#ready.set(msg.id, { lines, written });
     void this.#deliver();
   }
 
@@ -161,11 +173,11 @@ export class LineThreads {
     this.#delivering = true;
     try {
       for (;;) {
-        const lines = this.#ready.get(this.#nextOut);
-        if (!lines) break;
+        const next = this.#ready.get(this.#nextOut);
+        if (!next) break;
         this.#ready.delete(this.#nextOut);
         this.#nextOut++;
-        await this.#onLines(lines);
+        await this.#onLines(next.lines, next.written);
       }
     } catch (e) {
       this.#fail(e instanceof ErstError ? e : new ErstError('ERR_SIGNER_FAILED', (e as Error).message));

@@ -153,16 +153,22 @@ export async function signBatch(options: SignBatchOptions): Promise<BatchResult>
   const input = typeof options.input === 'string' ? await openBatchInput(options.input) : options.input;
   try {
     const run = new BatchRun(settings, input);
-    await run.openOutput();
-    let finished = false;
+    // The threads load their code while the output is read back.
+    await run.startThreads();
     try {
-      await run.recover();
-      await run.countInput();
-      await run.signLines();
-      await run.commitHeldGroups();
-      finished = true;
+      await run.openOutput();
+      let finished = false;
+      try {
+        await run.recover();
+        await run.countInput();
+        await run.signLines();
+        await run.commitHeldGroups();
+        finished = true;
+      } finally {
+        await run.closeOutput(finished);
+      }
     } finally {
-      await run.closeOutput(finished);
+      await run.stopThreads();
     }
     return run.result();
   } finally {
@@ -246,6 +252,7 @@ class BatchRun {
   #total: number | undefined;
   #fatal: unknown;
   #stopped = false;
+  #pool: LineThreads | undefined;
 
   constructor(settings: Settings, input: BatchSource) {
     this.#s = settings;
@@ -254,6 +261,36 @@ class BatchRun {
     this.#committer = new GroupCommitter(settings.output, settings.stage, (n) => {
       this.#counts.signed += n;
     });
+  }
+
+  /**
+   * With `threads`: checks that their key is the signer's, and starts them
+   * (they load their code meanwhile; a thread takes tens of milliseconds to start, more on a busy machine).
+   */
+  async startThreads(): Promise<void> {
+    const threads = this.#s.threads;
+    if (!threads) return;
+    const publicKey = await this.#s.signer.publicKey();
+    const raw = Buffer.from(createPublicKey(threads.key).export({ format: 'jwk' }).x!, 'base64url');
+    if (publicKey.algorithm !== 'ed25519' || !raw.equals(publicKey.raw)) {
+      throw new ErstError('ERR_OPTIONS_INVALID', '`threads.key` is not the key of `signer`', {
+        details: { options: ['threads'] },
+      });
+    }
+    if ((await this.#s.signer.attestation?.()) !== undefined) {
+      throw new ErstError('ERR_OPTIONS_INVALID', '`threads` cannot sign for a signer with an attestation', {
+        details: { options: ['threads'] },
+      });
+    }
+    const layout = this.#s.output.recordLayout ?? 'line';
+    const config = { key: threads.key, publicKey, schema: this.#s.schema, recordSignature: this.#s.recordSignature };
+    this.#pool = new LineThreads(threads.count, { ...config, layout }, (lines, written) =>
+      this.#threadLines(lines, written),
+    );
+  }
+
+  async stopThreads(): Promise<void> {
+    await this.#pool?.close();
   }
 
   /** Reads back what an earlier run wrote, under the key that signs now, before anything new is signed. */
@@ -297,7 +334,7 @@ class BatchRun {
 
   /** Reads line by line, keeping up to `concurrency` records in flight; stops early on `signal` or a failure. */
   async signLines(): Promise<void> {
-    if (this.#s.threads) return this.#signLinesOnThreads(this.#s.threads);
+    if (this.#pool) return this.#signLinesOnThreads(this.#pool);
     const stopping = () => {
       if (this.#s.signal?.aborted) this.#stopped = true;
       return this.#stopped || this.#fatal !== undefined;
@@ -353,61 +390,39 @@ class BatchRun {
    * input order, with the same checks in the same order as `#handleLine`
    * and `#signOne` (repeat, then the output, then the thread's verdict).
    */
-  async #signLinesOnThreads(threads: { count: number; key: KeyObject }): Promise<void> {
-    const publicKey = await this.#s.signer.publicKey();
-    const raw = Buffer.from(createPublicKey(threads.key).export({ format: 'jwk' }).x!, 'base64url');
-    if (publicKey.algorithm !== 'ed25519' || !raw.equals(publicKey.raw)) {
-      throw new ErstError('ERR_OPTIONS_INVALID', '`threads.key` is not the key of `signer`', {
-        details: { options: ['threads'] },
-      });
-    }
-    if ((await this.#s.signer.attestation?.()) !== undefined) {
-      throw new ErstError('ERR_OPTIONS_INVALID', '`threads` cannot sign for a signer with an attestation', {
-        details: { options: ['threads'] },
-      });
-    }
-    const layout = this.#s.output.recordLayout ?? 'line';
-    const pool: LineThreads = new LineThreads(
-      threads.count,
-      { key: threads.key, publicKey, schema: this.#s.schema, recordSignature: this.#s.recordSignature, layout },
-      (lines): Promise<void> => this.#threadLines(pool, lines),
-    );
-    try {
-      const stopping = () => {
-        if (this.#s.signal?.aborted) this.#stopped = true;
-        return this.#stopped || this.#fatal !== undefined || pool.failure !== undefined;
-      };
-      let numbers: number[] = [];
-      let lines: Uint8Array[] = [];
-      let bytes = 0;
-      const send = async () => {
-        const [n, l] = [numbers, lines];
-        numbers = [];
-        lines = [];
-        bytes = 0;
-        await pool.submit(n, l);
-      };
-      for await (const l of readLines(this.#input, stopping)) {
-        this.#counts.lines++;
-        if ('tooLong' in l) {
-          this.#tooLong(l.line, l.tooLong);
-          continue;
-        }
-        numbers.push(l.line);
-        lines.push(l.bytes);
-        bytes += l.bytes.length;
-        if (numbers.length >= LINES_PER_MESSAGE || bytes >= BYTES_PER_MESSAGE) await send();
+  async #signLinesOnThreads(pool: LineThreads): Promise<void> {
+    const stopping = () => {
+      if (this.#s.signal?.aborted) this.#stopped = true;
+      return this.#stopped || this.#fatal !== undefined || pool.failure !== undefined;
+    };
+    let numbers: number[] = [];
+    let lines: Uint8Array[] = [];
+    let bytes = 0;
+    const send = async () => {
+      const [n, l] = [numbers, lines];
+      numbers = [];
+      lines = [];
+      bytes = 0;
+      await pool.submit(n, l);
+    };
+    for await (const l of readLines(this.#input, stopping)) {
+      this.#counts.lines++;
+      if ('tooLong' in l) {
+        this.#tooLong(l.line, l.tooLong);
+        continue;
       }
-      if (numbers.length > 0 && !stopping()) await send();
-      await pool.drain();
-      this.#fatal ??= pool.failure;
-    } finally {
-      await pool.close();
+      numbers.push(l.line);
+      lines.push(l.bytes);
+      bytes += l.bytes.length;
+      if (numbers.length >= LINES_PER_MESSAGE || bytes >= BYTES_PER_MESSAGE) await send();
     }
+    if (numbers.length > 0 && !stopping()) await send();
+    await pool.drain();
+    this.#fatal ??= pool.failure;
   }
 
   /** One message's lines from the threads, in input order; its place is freed once all are written. */
-  async #threadLines(pool: LineThreads, lines: SignedLine[]): Promise<void> {
+  async #threadLines(lines: SignedLine[], written: () => void): Promise<void> {
     const writes: Promise<void>[] = [];
     for (const l of lines) {
       const { transactionHash: tx, bad } = l.outcome;
@@ -476,7 +491,7 @@ class BatchRun {
       );
     }
     // The place is freed once the records are written: reading keeps in step with the output.
-    void Promise.all(writes).then(() => pool.release());
+    void Promise.all(writes).then(written);
   }
 
   #tooLong(line: number, length: number): void {

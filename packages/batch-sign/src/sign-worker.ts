@@ -23,7 +23,24 @@ const signer: Signer = {
   },
 };
 
-async function signLine(bytes: Uint8Array): Promise<{ outcome: LineOutcome; encoded?: Uint8Array }> {
+/** Output buffers written and handed back by the main thread, to fill again. */
+const spare: ArrayBuffer[] = [];
+let out = new Uint8Array(0);
+let size = 0;
+
+/** Room for `bytes` more output bytes; a larger buffer keeps what was written. */
+function reserve(bytes: number): void {
+  if (size + bytes <= out.length) return;
+  const want = Math.max(2 * out.length, size + bytes, 1 << 20);
+  const i = spare.findIndex((b) => b.byteLength >= want);
+  const next = new Uint8Array(i === -1 ? new ArrayBuffer(want) : spare.splice(i, 1)[0]!);
+  next.set(out.subarray(0, size));
+  if (out.length > 0 && size === 0) spare.push(out.buffer as ArrayBuffer);
+  out = next;
+}
+
+/** Signs one line into `out` (its record and a newline), or says why it is a bad line. */
+async function signLine(bytes: Uint8Array): Promise<LineOutcome> {
   let transactionHash: string | undefined;
   try {
     const document = lineDocument(bytes);
@@ -33,34 +50,37 @@ async function signLine(bytes: Uint8Array): Promise<{ outcome: LineOutcome; enco
       recordSignature: config.recordSignature,
     });
     const text = config.layout === 'indented' ? JSON.stringify(record, null, 2) : JSON.stringify(record);
-    return { outcome: { transactionHash }, encoded: encoder.encode(`${text}\n`) };
+    // Encoded in place: no string with the newline, no array per record.
+    reserve(3 * text.length + 1);
+    size += encoder.encodeInto(text, out.subarray(size)).written;
+    out[size++] = 0x0a;
+    return { transactionHash };
   } catch (e) {
     // What would be a bad line signed on the main thread is one here too; the
     // main thread still checks repeats and the output first, as it does there.
-    if (e instanceof LineError) return { outcome: { bad: { code: e.code, message: e.message } } };
+    if (e instanceof LineError) return { bad: { code: e.code, message: e.message } };
     if (isErstError(e) && errorCategory(e.code) === 'input')
-      return { outcome: { transactionHash, bad: { code: e.code, message: e.message } } };
+      return { transactionHash, bad: { code: e.code, message: e.message } };
     throw e;
   }
 }
 
 parentPort!.on('message', async (msg: LinesMessage) => {
+  if ('recycle' in msg) {
+    spare.push(msg.recycle);
+    return;
+  }
   const data = new Uint8Array(msg.data);
   const ends = new Uint32Array(msg.ends);
   const outcomes: LineOutcome[] = [];
-  const pieces: Uint8Array[] = [];
   const outEnds = new Uint32Array(ends.length);
-  let size = 0;
+  out = new Uint8Array(spare.pop() ?? new ArrayBuffer(0));
+  size = 0;
   try {
     let start = 0;
     for (let i = 0; i < ends.length; i++) {
-      const { outcome, encoded } = await signLine(data.subarray(start, ends[i]));
+      outcomes.push(await signLine(data.subarray(start, ends[i])));
       start = ends[i]!;
-      outcomes.push(outcome);
-      if (encoded) {
-        pieces.push(encoded);
-        size += encoded.length;
-      }
       outEnds[i] = size;
     }
   } catch (e) {
@@ -69,14 +89,10 @@ parentPort!.on('message', async (msg: LinesMessage) => {
     parentPort!.postMessage(result);
     return;
   }
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const p of pieces) {
-    out.set(p, off);
-    off += p.length;
-  }
+  const buffer = out.buffer as ArrayBuffer;
   // The input goes back with the result: the main thread reads a line again
-  // only to resume (a transaction the output may already hold).
-  const result: LinesResult = { id: msg.id, outcomes, out: out.buffer, outEnds: outEnds.buffer, data: msg.data };
-  parentPort!.postMessage(result, [out.buffer, outEnds.buffer, msg.data]);
+  // only to resume (a transaction the output may already hold), then reuses it.
+  const result: LinesResult = { id: msg.id, outcomes, out: buffer, outEnds: outEnds.buffer, data: msg.data };
+  parentPort!.postMessage(result, [buffer, outEnds.buffer, msg.data]);
+  out = new Uint8Array(0);
 });

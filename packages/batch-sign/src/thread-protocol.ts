@@ -14,13 +14,20 @@ export interface ThreadConfig {
   readonly layout: RecordLayout;
 }
 
-/** Input lines to a thread: their bytes back to back, and where each ends. */
-export interface LinesMessage {
-  readonly id: number;
-  readonly data: ArrayBuffer;
-  /** Uint32 end offsets into `data`, one per line. */
-  readonly ends: ArrayBuffer;
-}
+/**
+ * Input lines to a thread: their bytes back to back (from the start of
+ * `data`, which may be longer), and where each ends. Or an output buffer
+ * handed back once written, for the thread to fill again: fresh memory
+ * costs a page fault per 4 KiB on first touch, more than the copy itself.
+ */
+export type LinesMessage =
+  | {
+      readonly id: number;
+      readonly data: ArrayBuffer;
+      /** Uint32 end offsets into `data`, one per line. */
+      readonly ends: ArrayBuffer;
+    }
+  | { readonly recycle: ArrayBuffer };
 
 /** One line's fate: signed (its transaction), or bad (with its transaction when the line said one). */
 export interface LineOutcome {
@@ -33,6 +40,7 @@ export type LinesResult =
   | {
       readonly id: number;
       readonly outcomes: readonly LineOutcome[];
+      /** The output lines from its start (it may be longer): hand it back (`recycle`) once written. */
       readonly out: ArrayBuffer;
       /** Uint32 end offsets into `out`, one per line (a bad line's is empty). */
       readonly outEnds: ArrayBuffer;
