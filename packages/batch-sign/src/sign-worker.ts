@@ -4,7 +4,7 @@
 import { type KeyObject, sign as nodeSign } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Signer, digestError, errorCategory, generateWithSigner, isErstError } from '@erst/core';
-import { LineError, lineDocument } from './input.js';
+import { LineError, lineDocument } from './line-document.js';
 import type { LineOutcome, LinesMessage, LinesResult, ThreadConfig } from './thread-protocol.js';
 
 const config = workerData as ThreadConfig;
