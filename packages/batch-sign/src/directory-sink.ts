@@ -23,6 +23,7 @@ export function directorySink(dir: string): RecordSink {
 
 class DirectorySink implements RecordSink {
   readonly target: string;
+  readonly recordLayout = 'indented' as const;
   #verifier: Verifier | undefined;
   /**
    * The names in the directory when it was opened: only those can be an
@@ -52,6 +53,10 @@ class DirectorySink implements RecordSink {
     }
   }
 
+  holds(transactionHash: string): boolean {
+    return this.#present.has(`${transactionHash}.json`);
+  }
+
   /** A file counts as signed only if it verifies as this transaction's record; anything else is left alone. */
   async previous(transactionHash: string, _payload: JsonObject): Promise<Previous> {
     if (!this.#present.has(`${transactionHash}.json`)) return { state: 'absent' };
@@ -76,7 +81,9 @@ class DirectorySink implements RecordSink {
   /** Every file of the group at once; the first failure is the group's. */
   async write(group: readonly BatchRecord[]): Promise<void> {
     const results = await Promise.allSettled(
-      group.map((r) => writeFileAtomicAsync(this.#path(r.transactionHash), `${JSON.stringify(r.record, null, 2)}\n`)),
+      group.map((r) =>
+        writeFileAtomicAsync(this.#path(r.transactionHash), r.encoded ?? `${JSON.stringify(r.record, null, 2)}\n`),
+      ),
     );
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;

@@ -1,8 +1,11 @@
 import { createReadStream, statSync } from 'node:fs';
 import type { ReadStream } from 'node:fs';
-import { DEFAULT_MAX_INPUT_BYTES, type SignInput, isErstError, parseSignDocument, parseStrictJson } from '@erst/core';
+import { DEFAULT_MAX_INPUT_BYTES } from '@erst/core';
 import { type Line, LineSplitter } from '@erst/archive';
 import { openInputFile } from '@erst/node-io';
+
+// Kept apart so that a signing thread loads only @erst/core.
+export { LineError, lineDocument } from './line-document.js';
 
 /** Where a batch's payload lines come from: a file opened by `openBatchInput`, or any byte stream (stdin). */
 export interface BatchSource {
@@ -78,34 +81,4 @@ export async function* readLines(source: BatchSource, stopped: () => boolean): A
     }
   }
   if (!stopped()) yield* splitter.end();
-}
-
-/** A line that is not a `{transaction_hash, payload}` document: its code and a message for the person who wrote it. */
-export class LineError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * The {transaction_hash, payload} document of one line, read by core's one
- * parser (a bare payload has no hash to go by in a batch). The hash is
- * checked as 64 hex there, before it becomes a file name.
- */
-export function lineDocument(bytes: Uint8Array): SignInput {
-  try {
-    return parseSignDocument(parseStrictJson(bytes));
-  } catch (e) {
-    if (!isErstError(e)) throw e;
-    if (e.details?.missing === 'transactionHash') {
-      throw new LineError(
-        e.code,
-        'no "transaction_hash": in a batch every line is {"transaction_hash": "<64 hex>", "payload": {...}}',
-      );
-    }
-    throw new LineError(e.code, e.message);
-  }
 }

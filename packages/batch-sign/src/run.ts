@@ -1,4 +1,6 @@
+import { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { ErstError, type Signer, type WritableSchema, bytesToHex } from '@erst/core';
 import { directorySink } from './directory-sink.js';
 import type { BatchSource } from './input.js';
@@ -40,6 +42,13 @@ export interface RunSignBatchOptions {
   /** Timestamps each record; with `log`, each checkpoint instead. */
   readonly timestamper?: Timestamper;
   readonly concurrency?: number;
+  /**
+   * Threads that turn input lines into signed output lines (see
+   * `signBatch`'s `threads`), for a software Ed25519 key (a signer with a
+   * `keyObject`, such as InMemorySigner or ThreadedSigner) without `log` or
+   * `timestamper`. Default: one per core; 0 signs with the signer itself.
+   */
+  readonly threads?: number;
   /** Stops reading when aborted (see `signBatch`): the result then says `stopped`. */
   readonly signal?: AbortSignal;
   /** Each bad input line, and each line left without a timestamp token, when it is found. */
@@ -101,6 +110,7 @@ export async function runSignBatch(options: RunSignBatchOptions): Promise<SignBa
     try {
       const { checkpointEvery, onLogStep: onStep, timestamper } = options;
       stage = log && logStage(log, { checkpointEvery, onStep, timestamper });
+      const threads = stage || timestamper ? undefined : signingThreads(signer, options.threads);
       result = await signBatch({
         signer,
         input,
@@ -109,6 +119,7 @@ export async function runSignBatch(options: RunSignBatchOptions): Promise<SignBa
         recordSignature: options.recordSignature ?? true,
         ...(stage ? { stage } : { timestamper }),
         concurrency: options.concurrency,
+        ...(threads ? { threads } : {}),
         signal: options.signal,
         onBadLine: options.onBadLine,
         onUntimestampedLine: options.onBadLine,
@@ -123,4 +134,17 @@ export async function runSignBatch(options: RunSignBatchOptions): Promise<SignBa
     await signer.close?.();
     await input.close();
   }
+}
+
+/**
+ * The key a software signer's threads may sign with: only an Ed25519
+ * KeyObject (InMemorySigner's, ThreadedSigner's) of a signer without an
+ * attestation; anything else (a token) signs through the signer.
+ */
+function signingThreads(signer: Signer, count: number | undefined): { count: number; key: KeyObject } | undefined {
+  const n = count ?? availableParallelism();
+  if (n < 1 || signer.attestation !== undefined) return undefined;
+  const key = (signer as { keyObject?: unknown }).keyObject;
+  if (!(key instanceof KeyObject) || key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') return undefined;
+  return { count: Math.min(n, 64), key };
 }

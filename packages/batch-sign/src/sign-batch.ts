@@ -10,11 +10,13 @@ import {
   generateWithSigner,
   isErstError,
 } from '@erst/core';
+import { type KeyObject, createPublicKey } from 'node:crypto';
 import type { Line } from '@erst/archive';
 import { Verifier } from '@erst/verify';
 import { type GroupStage, GroupCommitter } from './group-commit.js';
 import { type BatchSource, LineError, lineDocument, openBatchInput, readLines } from './input.js';
 import { Limiter } from './limiter.js';
+import { BYTES_PER_MESSAGE, LINES_PER_MESSAGE, LineThreads, type SignedLine } from './line-threads.js';
 import type { BatchRecord, RecordSink } from './sink.js';
 import { type Timestamper, isTimestampFailure } from './timestamper.js';
 
@@ -108,6 +110,18 @@ export interface SignBatchOptions {
   readonly buildRecord?: (document: SignInput) => Promise<JsonObject>;
   /** Holds signed records until a step of its own is done (see `GroupStage`); by default each group is written as signed. */
   readonly stage?: GroupStage;
+  /**
+   * Signs on threads of the batch's own, each turning input lines into
+   * output lines (parse, check, build, canonicalize, hash, sign, serialize),
+   * while this thread only reads, orders and writes: `key` is the signer's
+   * Ed25519 private key (`InMemorySigner.keyObject`), `count` the threads (1
+   * to 64). Records, bad lines, resume and durability are as without it;
+   * records in flight are then bounded per thread (two messages of up to 64
+   * lines each), not by `concurrency`. Not with `stage`, `timestamper` or
+   * `buildRecord`, nor with a signer that has an attestation.
+   * Needs the built package (the threads run `dist/sign-worker.js`).
+   */
+  readonly threads?: { readonly count: number; readonly key: KeyObject };
 }
 
 /**
@@ -139,16 +153,22 @@ export async function signBatch(options: SignBatchOptions): Promise<BatchResult>
   const input = typeof options.input === 'string' ? await openBatchInput(options.input) : options.input;
   try {
     const run = new BatchRun(settings, input);
-    await run.openOutput();
-    let finished = false;
+    // The threads load their code while the output is read back.
+    await run.startThreads();
     try {
-      await run.recover();
-      await run.countInput();
-      await run.signLines();
-      await run.commitHeldGroups();
-      finished = true;
+      await run.openOutput();
+      let finished = false;
+      try {
+        await run.recover();
+        await run.countInput();
+        await run.signLines();
+        await run.commitHeldGroups();
+        finished = true;
+      } finally {
+        await run.closeOutput(finished);
+      }
     } finally {
-      await run.closeOutput(finished);
+      await run.stopThreads();
     }
     return run.result();
   } finally {
@@ -159,7 +179,13 @@ export async function signBatch(options: SignBatchOptions): Promise<BatchResult>
 type Settings = Required<
   Pick<SignBatchOptions, 'signer' | 'output' | 'schema' | 'concurrency' | 'buildRecord' | 'recordSignature'>
 > &
-  Pick<SignBatchOptions, 'signal' | 'onBadLine' | 'onProgress' | 'stage' | 'timestamper' | 'onUntimestampedLine'>;
+  Pick<
+    SignBatchOptions,
+    'signal' | 'onBadLine' | 'onProgress' | 'stage' | 'timestamper' | 'onUntimestampedLine' | 'threads'
+  >;
+
+/** The most signing threads `threads.count` accepts. */
+const MAX_THREADS = 64;
 
 /** Options are checked once, here, so that a bad one fails before anything is opened, not once per line. */
 function checkOptions(options: SignBatchOptions): Settings {
@@ -186,6 +212,17 @@ function checkOptions(options: SignBatchOptions): Settings {
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)
     throw invalid('concurrency', `\`concurrency\` must be a whole number from 1 to ${MAX_CONCURRENCY}`);
+  const { threads } = options;
+  if (threads !== undefined) {
+    if (!Number.isInteger(threads?.count) || threads.count < 1 || threads.count > MAX_THREADS)
+      throw invalid('threads', `\`threads.count\` must be a whole number from 1 to ${MAX_THREADS}`);
+    if (threads.key?.type !== 'private' || threads.key.asymmetricKeyType !== 'ed25519')
+      throw invalid('threads', '`threads.key` must be an Ed25519 private KeyObject');
+    // Each of these needs the record on this thread, as an object, before it is written.
+    for (const name of ['stage', 'timestamper', 'buildRecord'] as const) {
+      if (options[name] !== undefined) throw invalid('threads', `\`threads\` cannot be used with \`${name}\``);
+    }
+  }
   const { signer } = options;
   return {
     ...options,
@@ -215,6 +252,7 @@ class BatchRun {
   #total: number | undefined;
   #fatal: unknown;
   #stopped = false;
+  #pool: LineThreads | undefined;
 
   constructor(settings: Settings, input: BatchSource) {
     this.#s = settings;
@@ -223,6 +261,36 @@ class BatchRun {
     this.#committer = new GroupCommitter(settings.output, settings.stage, (n) => {
       this.#counts.signed += n;
     });
+  }
+
+  /**
+   * With `threads`: checks that their key is the signer's, and starts them
+   * (they load their code meanwhile; a thread takes tens of milliseconds to start, more on a busy machine).
+   */
+  async startThreads(): Promise<void> {
+    const threads = this.#s.threads;
+    if (!threads) return;
+    const publicKey = await this.#s.signer.publicKey();
+    const raw = Buffer.from(createPublicKey(threads.key).export({ format: 'jwk' }).x!, 'base64url');
+    if (publicKey.algorithm !== 'ed25519' || !raw.equals(publicKey.raw)) {
+      throw new ErstError('ERR_OPTIONS_INVALID', '`threads.key` is not the key of `signer`', {
+        details: { options: ['threads'] },
+      });
+    }
+    if ((await this.#s.signer.attestation?.()) !== undefined) {
+      throw new ErstError('ERR_OPTIONS_INVALID', '`threads` cannot sign for a signer with an attestation', {
+        details: { options: ['threads'] },
+      });
+    }
+    const layout = this.#s.output.recordLayout ?? 'line';
+    const config = { key: threads.key, publicKey, schema: this.#s.schema, recordSignature: this.#s.recordSignature };
+    this.#pool = new LineThreads(threads.count, { ...config, layout }, (lines, written) =>
+      this.#threadLines(lines, written),
+    );
+  }
+
+  async stopThreads(): Promise<void> {
+    await this.#pool?.close();
   }
 
   /** Reads back what an earlier run wrote, under the key that signs now, before anything new is signed. */
@@ -266,6 +334,7 @@ class BatchRun {
 
   /** Reads line by line, keeping up to `concurrency` records in flight; stops early on `signal` or a failure. */
   async signLines(): Promise<void> {
+    if (this.#pool) return this.#signLinesOnThreads(this.#pool);
     const stopping = () => {
       if (this.#s.signal?.aborted) this.#stopped = true;
       return this.#stopped || this.#fatal !== undefined;
@@ -316,15 +385,126 @@ class BatchRun {
     };
   }
 
+  /**
+   * Lines go to the threads in messages; what comes back is dealt with in
+   * input order, with the same checks in the same order as `#handleLine`
+   * and `#signOne` (repeat, then the output, then the thread's verdict).
+   */
+  async #signLinesOnThreads(pool: LineThreads): Promise<void> {
+    const stopping = () => {
+      if (this.#s.signal?.aborted) this.#stopped = true;
+      return this.#stopped || this.#fatal !== undefined || pool.failure !== undefined;
+    };
+    let numbers: number[] = [];
+    let lines: Uint8Array[] = [];
+    let bytes = 0;
+    const send = async () => {
+      const [n, l] = [numbers, lines];
+      numbers = [];
+      lines = [];
+      bytes = 0;
+      await pool.submit(n, l);
+    };
+    for await (const l of readLines(this.#input, stopping)) {
+      this.#counts.lines++;
+      if ('tooLong' in l) {
+        this.#tooLong(l.line, l.tooLong);
+        continue;
+      }
+      numbers.push(l.line);
+      lines.push(l.bytes);
+      bytes += l.bytes.length;
+      if (numbers.length >= LINES_PER_MESSAGE || bytes >= BYTES_PER_MESSAGE) await send();
+    }
+    if (numbers.length > 0 && !stopping()) await send();
+    await pool.drain();
+    this.#fatal ??= pool.failure;
+  }
+
+  /** One message's lines from the threads, in input order; its place is freed once all are written. */
+  async #threadLines(lines: SignedLine[], written: () => void): Promise<void> {
+    const writes: Promise<void>[] = [];
+    for (const l of lines) {
+      const { transactionHash: tx, bad } = l.outcome;
+      if (tx === undefined) {
+        this.#bad({ line: l.line, code: bad!.code, message: bad!.message });
+        continue;
+      }
+      const first = this.#firstLine.get(tx);
+      if (first !== undefined) {
+        this.#bad({
+          line: l.line,
+          code: 'ERR_PAYLOAD_INVALID',
+          message: `transaction_hash ${tx} repeats line ${first}`,
+        });
+        continue;
+      }
+      this.#firstLine.set(tx, l.line);
+      try {
+        const output = this.#s.output;
+        // Only a transaction the output may hold costs a second parse of its line (a resumed batch).
+        const previous = this.#finished.has(tx)
+          ? ({ state: 'done' } as const)
+          : output.holds?.(tx) === false
+            ? ({ state: 'absent' } as const)
+            : await output.previous(tx, lineDocument(l.input).payload);
+        if (previous.state === 'done') {
+          this.#counts.skipped++;
+          this.#settled();
+          continue;
+        }
+        if (previous.state === 'conflict') {
+          this.#bad({ line: l.line, code: previous.code, message: previous.message });
+          continue;
+        }
+      } catch (e) {
+        if (isErstError(e) && errorCategory(e.code) === 'input')
+          this.#bad({ line: l.line, code: e.code, message: e.message });
+        else {
+          this.#fatal ??= e;
+          this.#settled();
+        }
+        continue;
+      }
+      if (bad) {
+        this.#bad({ line: l.line, code: bad.code, message: bad.message });
+        continue;
+      }
+      const encoded = l.encoded!;
+      const record = {
+        line: l.line,
+        transactionHash: tx,
+        encoded,
+        // Made only for a sink that asks for the object (the bytes are what the thread signed).
+        get record(): JsonObject {
+          return JSON.parse(Buffer.from(encoded).toString('utf8')) as JsonObject;
+        },
+      };
+      writes.push(
+        this.#committer.add(record).then(
+          () => this.#settled(),
+          (e: unknown) => {
+            this.#fatal ??= e;
+            this.#settled();
+          },
+        ),
+      );
+    }
+    // The place is freed once the records are written: reading keeps in step with the output.
+    void Promise.all(writes).then(written);
+  }
+
+  #tooLong(line: number, length: number): void {
+    this.#bad({
+      line,
+      code: 'ERR_INPUT_TOO_LARGE',
+      message: `line is ${length} bytes, over the limit of ${DEFAULT_MAX_INPUT_BYTES}`,
+    });
+  }
+
   async #handleLine(l: Line): Promise<void> {
     this.#counts.lines++;
-    if ('tooLong' in l) {
-      return this.#bad({
-        line: l.line,
-        code: 'ERR_INPUT_TOO_LARGE',
-        message: `line is ${l.tooLong} bytes, over the limit of ${DEFAULT_MAX_INPUT_BYTES}`,
-      });
-    }
+    if ('tooLong' in l) return this.#tooLong(l.line, l.tooLong);
     let document: SignInput;
     try {
       document = lineDocument(l.bytes);

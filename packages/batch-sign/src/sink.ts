@@ -1,5 +1,8 @@
 import type { JsonObject } from '@erst/core';
 import type { Verifier } from '@erst/verify';
+import type { RecordLayout } from './thread-protocol.js';
+
+export type { RecordLayout };
 
 /** One record of the batch on its way to the output: the input line it came from, and the record as written. */
 export interface BatchRecord {
@@ -8,6 +11,11 @@ export interface BatchRecord {
   readonly transactionHash: string;
   /** The record to write: an object that `JSON.stringify` writes as the record. */
   readonly record: JsonObject;
+  /**
+   * The record already serialized as `RecordSink.recordLayout` says (a
+   * signing thread made it): a sink writes these bytes as they are.
+   */
+  readonly encoded?: Uint8Array;
 }
 
 /** What an earlier run left in the output for one transaction. */
@@ -42,6 +50,18 @@ export interface RecordSink {
    * left half-written.
    */
   open(context: ResumeContext): Promise<void>;
+  /**
+   * How `write` serializes a record: signing threads (`signBatch`'s
+   * `threads`) then hand it `BatchRecord.encoded` in that layout. Without it,
+   * records are made compact (`line`) and `write` may serialize `record` itself.
+   */
+  readonly recordLayout?: RecordLayout;
+  /**
+   * False when the output surely holds nothing of this transaction (as
+   * `previous` would say `absent`): a cheap check that spares reading the
+   * line's payload. Without it, `previous` is always asked.
+   */
+  holds?(transactionHash: string): boolean;
   /** What an earlier run left for this transaction (the payload tells 1.x records apart, which do not sign their hash). */
   previous(transactionHash: string, payload: JsonObject): Promise<Previous>;
   /** Writes a group of records. */

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { type Algorithm, ErstError, type PublicKey, type Signer, digestError } from '@erst/core';
 import type { InMemorySigner } from './memory-signer.js';
@@ -46,7 +47,7 @@ export class ThreadedSigner implements Signer {
   readonly algorithm: Algorithm = 'ed25519';
   readonly #publicKey: PublicKey;
   readonly #inner: InMemorySigner;
-  readonly #worker: Worker;
+  #worker: Worker | undefined;
   #queue: Pending[] = [];
   readonly #inFlight = new Map<number, Pending[]>();
   #nextId = 0;
@@ -57,17 +58,28 @@ export class ThreadedSigner implements Signer {
   private constructor(signer: InMemorySigner, publicKey: PublicKey) {
     this.#publicKey = publicKey;
     this.#inner = signer;
+  }
+
+  /**
+   * The signing thread, started on the first signature: a batch whose lines
+   * are signed on threads of its own (`signBatch`'s `threads`, given this
+   * signer's `keyObject`) never pays for it.
+   */
+  #thread(): Worker {
+    if (this.#worker) return this.#worker;
     // A KeyObject is cloned to the thread without being exported.
-    this.#worker = new Worker(SIGNING_THREAD, { eval: true, workerData: { key: signer.keyObject } });
-    this.#worker.on('message', (msg: { id: number; signatures?: ArrayBuffer; error?: string }) => this.#settle(msg));
-    this.#worker.on('error', (e) =>
+    const worker = new Worker(SIGNING_THREAD, { eval: true, workerData: { key: this.#inner.keyObject } });
+    worker.on('message', (msg: { id: number; signatures?: ArrayBuffer; error?: string }) => this.#settle(msg));
+    worker.on('error', (e) =>
       this.#fail(new ErstError('ERR_SIGNER_FAILED', `the signing thread failed: ${e.message}`)),
     );
-    this.#worker.on('exit', () => {
+    worker.on('exit', () => {
       if (!this.#closed) this.#fail(new ErstError('ERR_SIGNER_FAILED', 'the signing thread exited'));
     });
     // An idle signer does not keep the process alive; work in flight does.
-    this.#worker.unref();
+    worker.unref();
+    this.#worker = worker;
+    return worker;
   }
 
   static async from(signer: InMemorySigner): Promise<ThreadedSigner> {
@@ -96,6 +108,11 @@ export class ThreadedSigner implements Signer {
     });
   }
 
+  /** The node:crypto key, for threads of a caller's own (`signBatch`'s `threads`). */
+  get keyObject(): KeyObject {
+    return this.#inner.keyObject;
+  }
+
   /** Signs a whole message (a checkpoint's note text) on libuv's pool: one at a time, the thread buys nothing. */
   signMessage(message: Uint8Array): Promise<Uint8Array> {
     if (this.#failure) return Promise.reject(this.#failure);
@@ -111,15 +128,16 @@ export class ThreadedSigner implements Signer {
     for (let i = 0; i < batch.length; i++) digests.set(batch[i]!.digest, i * 32);
     const id = this.#nextId++;
     this.#inFlight.set(id, batch);
-    this.#worker.ref();
-    this.#worker.postMessage({ id, digests: digests.buffer, count: batch.length }, [digests.buffer]);
+    const worker = this.#thread();
+    worker.ref();
+    worker.postMessage({ id, digests: digests.buffer, count: batch.length }, [digests.buffer]);
   }
 
   #settle(msg: { id: number; signatures?: ArrayBuffer; error?: string }): void {
     const batch = this.#inFlight.get(msg.id);
     if (!batch) return;
     this.#inFlight.delete(msg.id);
-    if (this.#inFlight.size === 0) this.#worker.unref();
+    if (this.#inFlight.size === 0) this.#worker?.unref();
     if (!msg.signatures) {
       const e = new ErstError('ERR_SIGNER_FAILED', `signing failed (${msg.error})`);
       for (const p of batch) p.reject(e);
@@ -144,6 +162,6 @@ export class ThreadedSigner implements Signer {
       await new Promise<void>((r) => setImmediate(r));
     }
     this.#closed = true;
-    await this.#worker.terminate();
+    await this.#worker?.terminate();
   }
 }
