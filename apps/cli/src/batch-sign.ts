@@ -66,7 +66,12 @@ export function withBatchOptions<T>(y: Argv<T>) {
       normalize: true,
       describe: 'With --batch: write DIR/<transaction_hash>.json per record',
     })
-    .option('concurrency', { type: 'number', default: 32, describe: 'With --batch: records in flight at once' })
+    .option('concurrency', {
+      type: 'number',
+      default: 32,
+      describe:
+        'With --batch: records in flight at once (a software key without --log/--tsa-url signs on every core instead)',
+    })
     .option('quiet', {
       type: 'boolean',
       describe: 'With --batch: no progress and no summary (bad lines are still reported)',
