@@ -1,5 +1,4 @@
 import { ErstError, base64ToBytes, bytesToBase64, bytesToHex, sha256 } from '@erst/core';
-import type { SignerInfo } from '@peculiar/asn1-cms';
 import { TSTInfo } from '@peculiar/asn1-tsp';
 import type { X509Certificate } from '@peculiar/x509';
 import {
@@ -8,6 +7,7 @@ import {
   MAX_TOKEN_CERTIFICATES,
   OID,
   TokenContentInfo,
+  type TokenSignerInfo,
   bytes,
   integerHex,
   parseAs,
@@ -29,7 +29,7 @@ export interface DecodedToken {
   readonly tstInfo: TSTInfo;
   /** The TSTInfo DER exactly as the token carries it: what the message-digest attribute covers. */
   readonly eContent: Uint8Array;
-  readonly signerInfo: SignerInfo;
+  readonly signerInfo: TokenSignerInfo;
   readonly certificates: readonly TokenCert[];
   /** The certificate the SignerInfo names, when the token carries it. */
   readonly signer: TokenCert | undefined;
@@ -118,7 +118,7 @@ export function clearCertificateCache(): void {
 }
 
 /** The token's certificate that the SignerInfo identifies (issuer and serial, or subject key identifier). */
-function findSigner(si: SignerInfo, certs: readonly TokenCert[]): TokenCert | undefined {
+function findSigner(si: TokenSignerInfo, certs: readonly TokenCert[]): TokenCert | undefined {
   const byIssuer = si.sid.issuerAndSerialNumber;
   if (byIssuer) {
     const issuer = bytesToHex(serialize(byIssuer.issuer));
