@@ -179,6 +179,8 @@ AsnType({ type: AsnTypeTypes.Set, itemType: Attribute })(SignedAttributesSet);
 export class TokenSignerInfo {
   version = CMSVersion.v0;
   sid = new SignerIdentifier();
+  /** The SignerIdentifier's bytes as carried: the same for every token from one TSA (token.ts caches by them). */
+  sidRaw?: Uint8Array;
   digestAlgorithm = new DigestAlgorithmIdentifier();
   signedAttrs?: SignedAttributesSet;
   signedAttrsRaw?: Uint8Array;
@@ -188,7 +190,7 @@ export class TokenSignerInfo {
 }
 declare(TokenSignerInfo, AsnTypeTypes.Sequence, {
   version: { type: AsnPropTypes.Integer },
-  sid: { type: SignerIdentifier },
+  sid: { type: SignerIdentifier, raw: true },
   digestAlgorithm: { type: DigestAlgorithmIdentifier },
   signedAttrs: { type: SignedAttributesSet, context: 0, implicit: true, optional: true, raw: true },
   signatureAlgorithm: { type: SignatureAlgorithmIdentifier },

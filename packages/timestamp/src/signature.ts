@@ -70,6 +70,25 @@ async function essIssue(attrs: readonly Attribute[], signer: TokenCert, crypto: 
   const v1 = single(attrs, OID.signingCertificate, 'signingCertificate');
   if (isIssue(v2)) return v2;
   if (isIssue(v1)) return v1;
+  // A TSA sends the same binding in every token: decided once per (certificate, attribute bytes).
+  const key = `${signer.fingerprint}|${v2 ? bytesToHex(bytes(v2)) : ''}|${v1 ? bytesToHex(bytes(v1)) : ''}`;
+  if (essVerdicts.has(key)) return essVerdicts.get(key);
+  const verdict = await essBinding(v2, v1, signer, crypto);
+  if (essVerdicts.size >= KEY_CACHE_LIMIT) essVerdicts = new Map();
+  essVerdicts.set(key, verdict);
+  return verdict;
+}
+
+let essVerdicts = new Map<string, Issue | undefined>();
+/** Content-type attribute values seen, and whether each is id-ct-TSTInfo. */
+let contentTypes = new Map<string, boolean>();
+
+async function essBinding(
+  v2: ArrayBuffer | undefined,
+  v1: ArrayBuffer | undefined,
+  signer: TokenCert,
+  crypto: Crypto,
+): Promise<Issue | undefined> {
   let id: EssCertId | EssCertIdV2 | undefined;
   let hash = 'SHA-1';
   if (v2) {
@@ -247,8 +266,16 @@ export async function signatureIssue(
   const contentType = single(attrs, OID.contentType, 'content-type');
   if (isIssue(contentType)) return contentType;
   if (!contentType) return invalid('the signed attributes have no content-type');
-  const ct = parseAs(contentType, ObjectIdentifierValue, 'ERR_TIMESTAMP_MALFORMED', 'the content-type attribute');
-  if (ct.value !== OID.tstInfo) return invalid('the signed content-type is not id-ct-TSTInfo');
+  // The same bytes in every token: parsed once per distinct value.
+  const ctKey = bytesToHex(bytes(contentType));
+  let isTstInfo = contentTypes.get(ctKey);
+  if (isTstInfo === undefined) {
+    const ct = parseAs(contentType, ObjectIdentifierValue, 'ERR_TIMESTAMP_MALFORMED', 'the content-type attribute');
+    isTstInfo = ct.value === OID.tstInfo;
+    if (contentTypes.size >= KEY_CACHE_LIMIT) contentTypes = new Map();
+    contentTypes.set(ctKey, isTstInfo);
+  }
+  if (!isTstInfo) return invalid('the signed content-type is not id-ct-TSTInfo');
 
   const digestName = HASH_NAMES[si.digestAlgorithm.algorithm] ?? si.digestAlgorithm.algorithm;
   if (!STRONG_HASHES.has(digestName)) return invalid(`the token's digest algorithm (${digestName}) is not supported`);
@@ -288,8 +315,10 @@ export async function signatureIssue(
   return ok ? undefined : bad;
 }
 
-/** Forgets the imported keys (tests and benchmarks). */
+/** Forgets the imported keys and the attribute verdicts (tests and benchmarks). */
 export function clearKeyCache(): void {
   keys = new WeakMap();
   nodeKeys = new Map();
+  essVerdicts = new Map();
+  contentTypes = new Map();
 }

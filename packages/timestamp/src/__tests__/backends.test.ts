@@ -75,3 +75,22 @@ describe("node:crypto and WebCrypto agree on a token's signature", () => {
     }
   });
 });
+
+describe('per-TSA verdicts are cached by exact bytes, and only by them', () => {
+  it('after a good token, the same token with any signed attribute changed still fails', async () => {
+    for (const t of tsas) {
+      clearTimestampCache();
+      // The content-type, the signing-certificate binding and the signer lookup are now cached for these bytes.
+      await verifyTimestampToken(t.token, { imprint: IMPRINT, tsaRoots: [t.root] });
+      const { signedAttrs } = AsnConvert.parse(AsnConvert.parse(t.token, ContentInfo).content, SignedData)
+        .signerInfos[0]!;
+      for (let i = 0; i < signedAttrs!.length; i++) {
+        const edited = flipSignedAttributeByte(t.token, i);
+        expect(await rejection(verifyTimestampToken(edited, { imprint: IMPRINT, tsaRoots: [t.root] }))).not.toBe(
+          'no error',
+        );
+      }
+      await expect(verifyTimestampToken(t.token, { imprint: IMPRINT, tsaRoots: [t.root] })).resolves.toBeDefined();
+    }
+  });
+});
