@@ -249,7 +249,9 @@ export function trustSummary(options: VerifyOptions): TrustSummary {
     .sort();
   const require = options.requireAttestation === true || policies.some((p) => p.requireAttestation);
   // Log keys decide which proofs verify; left out when none, so that fingerprints without them stay as they were.
-  const logKeys = [...(options.logKeys ?? [])].sort();
+  // A trust file's log_keys count too (node-io also passes them as options: those are not counted twice).
+  const given = options.logKeys ?? [];
+  const logKeys = [...given, ...policies.flatMap((p) => p.logKeys ?? []).filter((k) => !given.includes(k))].sort();
   // TSA roots and require_timestamp decide which timestamps count: the same rule.
   const tsaRoots = [...(options.tsaRoots ?? []), ...policies.flatMap((p) => p.tsaRoots ?? [])]
     .map((r) => r.trim())
