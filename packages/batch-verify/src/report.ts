@@ -121,6 +121,10 @@ export interface TrustSummary {
   pinned_keys: number;
   attestation_roots: number;
   require_attestation: boolean;
+  /** Pinned RFC 3161 TSA roots (options and trust files); absent when none are pinned and none are required. */
+  tsa_roots?: number;
+  /** Records without a verified timestamp token fail; absent as `tsa_roots` is. */
+  require_timestamp?: boolean;
 }
 
 export interface Report {
@@ -245,14 +249,29 @@ export function trustSummary(options: VerifyOptions): TrustSummary {
     .sort();
   const require = options.requireAttestation === true || policies.some((p) => p.requireAttestation);
   // Log keys decide which proofs verify; left out when none, so that fingerprints without them stay as they were.
-  const logKeys = [...(options.logKeys ?? [])].sort();
-  const material = logKeys.length > 0 ? { keys, roots, require, logKeys } : { keys, roots, require };
+  // A trust file's log_keys count too (node-io also passes them as options: those are not counted twice).
+  const given = options.logKeys ?? [];
+  const logKeys = [...given, ...policies.flatMap((p) => p.logKeys ?? []).filter((k) => !given.includes(k))].sort();
+  // TSA roots and require_timestamp decide which timestamps count: the same rule.
+  const tsaRoots = [...(options.tsaRoots ?? []), ...policies.flatMap((p) => p.tsaRoots ?? [])]
+    .map((r) => r.trim())
+    .sort();
+  const requireTimestamp = options.requireTimestamp === true || policies.some((p) => p.requireTimestamp === true);
+  const timestamps = tsaRoots.length > 0 || requireTimestamp;
+  const material = {
+    keys,
+    roots,
+    require,
+    ...(logKeys.length > 0 ? { logKeys } : {}),
+    ...(timestamps ? { tsaRoots, requireTimestamp } : {}),
+  };
   const fingerprint = bytesToHex(sha256Utf8(JSON.stringify(material)));
   return {
     fingerprint,
     pinned_keys: new Set(keys.map((k) => k.split('|')[0])).size,
     attestation_roots: roots.length,
     require_attestation: require,
+    ...(timestamps ? { tsa_roots: tsaRoots.length, require_timestamp: requireTimestamp } : {}),
   };
 }
 

@@ -1,7 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { ErstError, type JsonValue, isErstError, parseStrictJson } from '@erst/core';
-import { parseVerifierKey } from '@erst/tlog';
+import { ErstError, isErstError } from '@erst/core';
 import { type TrustPolicy, type VerifyOptions, checkAttestationRoot, parseTrustFile } from '@erst/verify';
 import { fileError, readInputFile, readTextFile } from './files.js';
 
@@ -92,9 +91,10 @@ export function loadTrustOptions(sources: TrustSources): VerifyOptions {
   const trust: TrustPolicy[] = [];
   const logKeys = [...(sources.logKeys ?? [])];
   if (sources.trustFile) {
-    const file = withoutLogKeys(readInputFile(sources.trustFile));
-    trust.push(parseTrustFile(file.rest, { resolveRoot: rootReader(sources.trustFile) }));
-    logKeys.push(...file.logKeys);
+    const policy = parseTrustFile(readInputFile(sources.trustFile), { resolveRoot: rootReader(sources.trustFile) });
+    trust.push(policy);
+    // Also in `logKeys` (the Verifier counts a key given both ways once): options first, then the file's.
+    logKeys.push(...(policy.logKeys ?? []));
   }
   // PEM text or a path, as in a trust file's attestation_roots.
   const attestationRoots = (sources.attestationRoots ?? []).map((r) => pinnedRoot(r, 'attestationRoots'));
@@ -111,42 +111,4 @@ export function loadTrustOptions(sources: TrustSources): VerifyOptions {
   if (tsaRoots.length > 0) options.tsaRoots = tsaRoots;
   if (sources.requireTimestamp) options.requireTimestamp = true;
   return options;
-}
-
-/**
- * A trust file's `log_keys` (verifier key strings), taken out before
- * `parseTrustFile` sees the rest, which knows keys and roots only. A file
- * that is not a JSON object goes to `parseTrustFile` as it is, for its error.
- */
-function withoutLogKeys(bytes: Uint8Array): { rest: Uint8Array | JsonValue; logKeys: string[] } {
-  let doc: JsonValue;
-  try {
-    doc = parseStrictJson(bytes);
-  } catch {
-    return { rest: bytes, logKeys: [] };
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || !Object.hasOwn(doc, 'log_keys')) {
-    return { rest: bytes, logKeys: [] };
-  }
-  const { log_keys: listed, ...rest } = doc;
-  if (!Array.isArray(listed)) {
-    throw new ErstError('ERR_TRUST_FILE_INVALID', 'trust file: "log_keys" must be an array of verifier key strings');
-  }
-  // Checked here, so that a bad one is the trust file's error, not the `logKeys` option's; the key is never quoted.
-  listed.forEach((k, i) => {
-    try {
-      if (typeof k !== 'string') throw new ErstError('ERR_TRUST_FILE_INVALID', 'not a string');
-      parseVerifierKey(k);
-    } catch (cause) {
-      if (!isErstError(cause)) throw cause;
-      throw new ErstError(
-        'ERR_TRUST_FILE_INVALID',
-        `trust file: log_keys[${i}] is not a verifier key: ${cause.message}`,
-        {
-          cause,
-        },
-      );
-    }
-  });
-  return { rest, logKeys: listed as string[] };
 }

@@ -13,10 +13,13 @@ import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { IssuerSerial } from '@peculiar/asn1-x509-attr';
 import {
   Attribute,
+  CMSVersion,
+  DigestAlgorithmIdentifier,
   DigestAlgorithmIdentifiers,
   EncapsulatedContentInfo,
   RevocationInfoChoices,
-  SignerInfos,
+  SignatureAlgorithmIdentifier,
+  SignerIdentifier,
 } from '@peculiar/asn1-cms';
 
 /** A token's size cap: one with a chain of three RSA-4096 certificates is under 8 KiB. */
@@ -27,7 +30,13 @@ export const MAX_RESPONSE_BYTES = MAX_TOKEN_BYTES + 4096;
 export const MAX_TOKEN_CERTIFICATES = 10;
 
 // Nesting and element counts far above any real token's, far below what would cost.
-const BER_LIMITS = { maxDepth: 32, maxNodes: 4096 };
+// asn1js also tries, by default, to parse every OCTET and BIT STRING's content
+// as ASN.1 in case something is embedded there: in a token that is the
+// TSTInfo (parsed on its own, once, by its schema), each certificate's key,
+// signature and extension values (the certificates are kept as DER and
+// parsed once per distinct certificate) and every attribute value. Off: a
+// quarter of the parse of a token, for a tree nothing reads.
+const BER_LIMITS = { maxDepth: 32, maxNodes: 4096, parseEmbedded: false };
 
 export const OID = {
   sha1: '1.3.14.3.2.26',
@@ -159,6 +168,45 @@ export class SignedAttributesSet extends AsnArray<Attribute> {
 }
 AsnType({ type: AsnTypeTypes.Set, itemType: Attribute })(SignedAttributesSet);
 
+/**
+ * SignerInfo (RFC 5652 5.3) as @peculiar/asn1-cms declares it, except that
+ * the signed attributes' own bytes are kept (`signedAttrsRaw`, the [0]
+ * IMPLICIT element as the token carries it): the signature is over exactly
+ * those bytes under the SET OF tag, so they need not be encoded again (which
+ * cost a parse of every attribute value). asn1-cms declares the same `raw`
+ * option, but on a repeated field, where asn1-schema does not honour it.
+ */
+export class TokenSignerInfo {
+  version = CMSVersion.v0;
+  sid = new SignerIdentifier();
+  /** The SignerIdentifier's bytes as carried: the same for every token from one TSA (token.ts caches by them). */
+  sidRaw?: Uint8Array;
+  digestAlgorithm = new DigestAlgorithmIdentifier();
+  signedAttrs?: SignedAttributesSet;
+  signedAttrsRaw?: Uint8Array;
+  signatureAlgorithm = new SignatureAlgorithmIdentifier();
+  signature = new OctetString();
+  unsignedAttrs?: Attribute[];
+}
+declare(TokenSignerInfo, AsnTypeTypes.Sequence, {
+  version: { type: AsnPropTypes.Integer },
+  sid: { type: SignerIdentifier, raw: true },
+  digestAlgorithm: { type: DigestAlgorithmIdentifier },
+  signedAttrs: { type: SignedAttributesSet, context: 0, implicit: true, optional: true, raw: true },
+  signatureAlgorithm: { type: SignatureAlgorithmIdentifier },
+  signature: { type: OctetString },
+  unsignedAttrs: { type: Attribute, repeated: 'set', context: 1, implicit: true, optional: true },
+});
+
+/** SignerInfos of TokenSignerInfo. */
+export class TokenSignerInfos extends AsnArray<TokenSignerInfo> {
+  constructor(items?: TokenSignerInfo[]) {
+    super(items);
+    Object.setPrototypeOf(this, TokenSignerInfos.prototype);
+  }
+}
+AsnType({ type: AsnTypeTypes.Set, itemType: TokenSignerInfo })(TokenSignerInfos);
+
 /** A SignedData's `certificates` (RFC 5652 10.2.3), each element kept as the DER the token carries. */
 export class RawCertificateSet extends AsnArray<ArrayBuffer> {
   constructor(items?: ArrayBuffer[]) {
@@ -170,7 +218,7 @@ AsnType({ type: AsnTypeTypes.Set, itemType: AsnPropTypes.Any })(RawCertificateSe
 
 /**
  * CMS SignedData (RFC 5652 5.1) as @peculiar/asn1-cms declares it, except
- * that the certificates stay DER: token.ts parses each distinct certificate
+ * that its SignerInfos are TokenSignerInfo and the certificates stay DER: token.ts parses each distinct certificate
  * once and keeps it, where the shipped schema would decode, and the x509
  * package re-encode and parse again, every certificate of every token. The
  * DER kept is the token's own, so a fingerprint is of the bytes carried.
@@ -181,7 +229,7 @@ export class TokenSignedData {
   encapContentInfo = new EncapsulatedContentInfo();
   certificates?: RawCertificateSet;
   crls?: RevocationInfoChoices;
-  signerInfos = new SignerInfos();
+  signerInfos = new TokenSignerInfos();
 }
 declare(TokenSignedData, AsnTypeTypes.Sequence, {
   version: { type: AsnPropTypes.Integer },
@@ -189,7 +237,7 @@ declare(TokenSignedData, AsnTypeTypes.Sequence, {
   encapContentInfo: { type: EncapsulatedContentInfo },
   certificates: { type: RawCertificateSet, context: 0, implicit: true, optional: true },
   crls: { type: RevocationInfoChoices, context: 1, implicit: true, optional: true },
-  signerInfos: { type: SignerInfos },
+  signerInfos: { type: TokenSignerInfos },
 });
 
 /**

@@ -1,5 +1,4 @@
 import { ErstError, base64ToBytes, bytesToBase64, bytesToHex, sha256 } from '@erst/core';
-import type { SignerInfo } from '@peculiar/asn1-cms';
 import { TSTInfo } from '@peculiar/asn1-tsp';
 import type { X509Certificate } from '@peculiar/x509';
 import {
@@ -8,6 +7,7 @@ import {
   MAX_TOKEN_CERTIFICATES,
   OID,
   TokenContentInfo,
+  type TokenSignerInfo,
   bytes,
   integerHex,
   parseAs,
@@ -29,7 +29,7 @@ export interface DecodedToken {
   readonly tstInfo: TSTInfo;
   /** The TSTInfo DER exactly as the token carries it: what the message-digest attribute covers. */
   readonly eContent: Uint8Array;
-  readonly signerInfo: SignerInfo;
+  readonly signerInfo: TokenSignerInfo;
   readonly certificates: readonly TokenCert[];
   /** The certificate the SignerInfo names, when the token carries it. */
   readonly signer: TokenCert | undefined;
@@ -112,13 +112,33 @@ function parseCertificate(der: Uint8Array, i: number): TokenCert {
   return c;
 }
 
-/** Forgets the parsed certificates (tests and benchmarks). */
+/** Forgets the parsed certificates and which of them signed (tests and benchmarks). */
 export function clearCertificateCache(): void {
   parsed = new Map();
+  signers = new Map();
+}
+
+/** Which carried certificate a SignerIdentifier names, by its bytes and the certificates' fingerprints. */
+let signers = new Map<string, TokenCert | undefined>();
+
+/**
+ * The token's certificate that the SignerInfo identifies, looked up once per
+ * distinct (SignerIdentifier bytes, certificates carried): every token from
+ * one TSA names the same certificate the same way, and matching the names
+ * again (encoding the issuer name) cost more than the lookup.
+ */
+function findSigner(si: TokenSignerInfo, certs: readonly TokenCert[]): TokenCert | undefined {
+  if (!si.sidRaw) return matchSigner(si, certs);
+  const key = `${bytesToHex(si.sidRaw)}|${certs.map((c) => c.fingerprint).join(',')}`;
+  if (signers.has(key)) return signers.get(key);
+  const found = matchSigner(si, certs);
+  if (signers.size >= CERT_CACHE_LIMIT) signers = new Map();
+  signers.set(key, found);
+  return found;
 }
 
 /** The token's certificate that the SignerInfo identifies (issuer and serial, or subject key identifier). */
-function findSigner(si: SignerInfo, certs: readonly TokenCert[]): TokenCert | undefined {
+function matchSigner(si: TokenSignerInfo, certs: readonly TokenCert[]): TokenCert | undefined {
   const byIssuer = si.sid.issuerAndSerialNumber;
   if (byIssuer) {
     const issuer = bytesToHex(serialize(byIssuer.issuer));

@@ -12,7 +12,11 @@ export interface TimestampCheck {
   tsaRoots: readonly string[];
   /** The nonce the request carried (hex, as `createTimestampRequest` returned it), when the caller has it. */
   nonce?: string;
-  /** WebCrypto for signatures and digests other than SHA-256 (@erst/core's); default globalThis.crypto. */
+  /**
+   * WebCrypto for signatures and digests other than SHA-256 (@erst/core's).
+   * Default: globalThis.crypto, except that in Node each token's own
+   * signature is checked with node:crypto (synchronous, the same OpenSSL).
+   */
   crypto?: Crypto;
 }
 
@@ -98,6 +102,7 @@ export async function verifyTimestampToken(token: Uint8Array | string, check: Ti
   }
   const roots = parseRoots(check.tsaRoots);
   const crypto = check.crypto ?? globalThis.crypto;
+  // Without a caller's WebCrypto, the per-token signature may use node:crypto (see signatureIssue).
 
   const decoded = decodeToken(tokenBytes(token));
   imprintStep(decoded, imprint);
@@ -107,7 +112,7 @@ export async function verifyTimestampToken(token: Uint8Array | string, check: Ti
 
   const verdict = await chainVerdict(signer, decoded.certificates, roots, crypto);
   if (verdict.issue) raise(verdict.issue);
-  const sig = await signatureIssue(decoded, signer, crypto);
+  const sig = await signatureIssue(decoded, signer, check.crypto);
   if (sig) raise(sig);
   const dates = datesIssue(verdict.chain, decoded.tstInfo.genTime);
   if (dates) raise(dates);

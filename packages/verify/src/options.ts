@@ -7,9 +7,9 @@ import {
   parsePublicKey,
   publicKeyFromRaw,
 } from '@erst/core';
-import { type NoteVerifier, parseVerifierKey } from '@erst/tlog';
+import type { NoteVerifier } from '@erst/tlog';
 import { type BackendPreference, backendUnavailable } from './ed25519.js';
-import { type TrustPolicy, type TrustedKey, checkAttestationRoot } from './trust.js';
+import { type TrustPolicy, type TrustedKey, checkAttestationRoot, pinnedLogKey } from './trust.js';
 
 /** VerifyOptions after checking: what the Verifier runs on. */
 export interface CheckedOptions {
@@ -82,7 +82,7 @@ function checkLogKey(value: unknown, i: number): NoteVerifier {
     new ErstError('ERR_OPTIONS_INVALID', `\`logKeys[${i}]\` ${why}`, { cause, details: { options: ['logKeys'] } });
   if (typeof value !== 'string') throw bad('must be a verifier key string');
   try {
-    return parseVerifierKey(value);
+    return pinnedLogKey(value);
   } catch (cause) {
     if (!isErstError(cause)) throw cause;
     throw bad(`is not a verifier key: ${cause.message}`, cause);
@@ -100,7 +100,7 @@ function checkVerifiedLog(value: unknown, i: number): CheckedVerifiedLog {
   if (typeof value.verifierKey !== 'string') throw bad('`verifierKey` must be a verifier key string');
   let verifier: NoteVerifier;
   try {
-    verifier = parseVerifierKey(value.verifierKey);
+    verifier = pinnedLogKey(value.verifierKey);
   } catch (cause) {
     if (!isErstError(cause)) throw cause;
     throw bad(`\`verifierKey\` is not a verifier key: ${cause.message}`, cause);
@@ -156,13 +156,30 @@ function checkPolicy(value: unknown, where: string): TrustPolicy {
   const tsaRoots = list(value.tsaRoots, `${where}.tsaRoots`).map((r, i) => checkTsaRoot(r, `${where}.tsaRoots[${i}]`));
   if (value.requireTimestamp !== undefined && typeof value.requireTimestamp !== 'boolean')
     throw invalid(`${where}.requireTimestamp must be a boolean`);
-  return {
+  const policy: TrustPolicy = {
     keys,
     attestationRoots,
     requireAttestation: value.requireAttestation,
     tsaRoots,
     requireTimestamp: value.requireTimestamp === true,
   };
+  // Optional too: a trust file's log_keys (parseTrustFile checked them; a policy made by hand is checked here).
+  if (value.logKeys !== undefined) {
+    if (!Array.isArray(value.logKeys)) throw invalid(`${where}.logKeys must be an array`);
+    policy.logKeys = value.logKeys.map((k, i) => {
+      const bad = (why: string, cause?: unknown) =>
+        new ErstError('ERR_OPTIONS_INVALID', `${where}.logKeys[${i}] ${why}`, { cause });
+      if (typeof k !== 'string') throw bad('must be a verifier key string');
+      try {
+        pinnedLogKey(k);
+      } catch (cause) {
+        if (!isErstError(cause)) throw cause;
+        throw bad(`is not a verifier key: ${cause.message}`, cause);
+      }
+      return k;
+    });
+  }
+  return policy;
 }
 
 /**
@@ -219,7 +236,15 @@ export function checkOptions(options: unknown): CheckedOptions {
       details: { options: ['logKeys'] },
     });
   }
-  const logKeys = list(o.logKeys, 'logKeys').map((k, i) => checkLogKey(k, i));
+  const logKeyTexts = list(o.logKeys, 'logKeys');
+  const logKeys = logKeyTexts.map((k, i) => checkLogKey(k, i));
+  // A trust file's log_keys count as well; a key given both ways (node-io passes them in both) counts once.
+  const seen = new Set(logKeyTexts);
+  for (const k of trust.flatMap((p) => p.logKeys ?? [])) {
+    if (seen.has(k)) continue;
+    seen.add(k);
+    logKeys.push(pinnedLogKey(k));
+  }
   if (o.verifiedLogs !== undefined && !Array.isArray(o.verifiedLogs)) {
     throw new ErstError('ERR_OPTIONS_INVALID', '`verifiedLogs` must be an array of { verifierKey, size, entries }', {
       details: { options: ['verifiedLogs'] },

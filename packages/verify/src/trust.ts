@@ -10,6 +10,7 @@ import {
   parseStrictJson,
   publicKeyId,
 } from '@erst/core';
+import { type NoteVerifier, parseVerifierKey } from '@erst/tlog';
 
 /** A key the verifier was told to trust, optionally only for a window of time. */
 export interface TrustedKey {
@@ -29,6 +30,12 @@ export interface TrustPolicy {
   tsaRoots?: string[];
   /** Refuse records without a timestamp token verified against a pinned TSA root. */
   requireTimestamp?: boolean;
+  /**
+   * A trust file's `log_keys`: verifier keys (`<origin>+<key ID>+<key>`) of
+   * the logs a 2.1.0 record's `log_proof` may lead to, each checked. Present
+   * only when the file has the field. The Verifier adds them to `logKeys`.
+   */
+  logKeys?: string[];
 }
 
 export interface ParseTrustOptions {
@@ -136,17 +143,57 @@ function rootList(value: JsonValue | undefined, field: string, options: ParseTru
   });
 }
 
+/**
+ * A log's verifier key as erst pins it: what @erst/tlog's parseVerifierKey
+ * accepts (the note format allows any name without spaces or '+'), and an
+ * origin without control characters, which would reach terminals and
+ * reports in every message naming the log.
+ *
+ * @throws ERR_VERIFIER_KEY_INVALID, the key never quoted
+ */
+export function pinnedLogKey(vkey: string): NoteVerifier {
+  const verifier = parseVerifierKey(vkey);
+  if (/\p{Cc}/u.test(verifier.name)) {
+    throw new ErstError('ERR_VERIFIER_KEY_INVALID', 'verifier key: the log origin holds a control character');
+  }
+  return verifier;
+}
+
+/** A trust file's `log_keys`: an array of verifier key strings, each one checked; never quoted in an error. */
+function logKeyList(value: JsonValue): string[] {
+  if (!Array.isArray(value)) throw trustError('"log_keys" must be an array of verifier key strings');
+  return value.map((k, i) => {
+    try {
+      if (typeof k !== 'string') throw new ErstError('ERR_VERIFIER_KEY_INVALID', 'not a string');
+      pinnedLogKey(k);
+      return k;
+    } catch (cause) {
+      if (!isErstError(cause)) throw cause;
+      throw trustError(`log_keys[${i}] is not a verifier key: ${cause.message}`, cause);
+    }
+  });
+}
+
 function flag(value: JsonValue | undefined, field: string): boolean {
   const v = value ?? false;
   if (typeof v !== 'boolean') throw trustError(`"${field}" must be a boolean`);
   return v;
 }
 
-const TRUST_FILE_FIELDS = ['keys', 'attestation_roots', 'require_attestation', 'tsa_roots', 'require_timestamp'];
+const TRUST_FILE_FIELDS = [
+  'keys',
+  'attestation_roots',
+  'require_attestation',
+  'tsa_roots',
+  'require_timestamp',
+  'log_keys',
+];
 
 /**
  * Parses and validates a trust file (`{keys, attestation_roots,
- * require_attestation, tsa_roots, require_timestamp}`).
+ * require_attestation, tsa_roots, require_timestamp, log_keys}`). Every
+ * member is checked: a `__proto__` member is a member like any other, so an
+ * unknown field.
  */
 export function parseTrustFile(input: string | Uint8Array | JsonValue, options: ParseTrustOptions = {}): TrustPolicy {
   let doc: JsonValue;
@@ -189,13 +236,16 @@ export function parseTrustFile(input: string | Uint8Array | JsonValue, options: 
     if (nb && na && nb > na) throw trustError(`${where}: not_before is after not_after`);
     keys.push(tk);
   });
-  return {
+  const policy: TrustPolicy = {
     keys,
     attestationRoots: rootList(doc.attestation_roots, 'attestation_roots', options),
     requireAttestation: flag(doc.require_attestation, 'require_attestation'),
     tsaRoots: rootList(doc.tsa_roots, 'tsa_roots', options),
     requireTimestamp: flag(doc.require_timestamp, 'require_timestamp'),
   };
+  // Only when present: policies parsed from files without it stay as they were.
+  if (Object.hasOwn(doc, 'log_keys')) policy.logKeys = logKeyList(doc.log_keys!);
+  return policy;
 }
 
 /** Merges pinned keys and trust files into one policy; lookups are by key bytes. */

@@ -210,4 +210,27 @@ describe('a report that checked a log', () => {
     );
     expect(trustSummary({ logKeys: [] }).fingerprint).toBe(trustSummary({}).fingerprint);
   });
+
+  it('TSA roots and require_timestamp are part of the trust fingerprint and summary, and absent when unused', () => {
+    const ROOT_A = '-----BEGIN CERTIFICATE-----\nMIIBroot-a\n-----END CERTIFICATE-----';
+    const ROOT_B = '-----BEGIN CERTIFICATE-----\nMIIBroot-b\n-----END CERTIFICATE-----';
+    const none = trustSummary({});
+    expect(none).not.toHaveProperty('tsa_roots');
+    expect(none).not.toHaveProperty('require_timestamp');
+    expect(trustSummary({ tsaRoots: [] }).fingerprint).toBe(none.fingerprint);
+    const a = trustSummary({ tsaRoots: [ROOT_A] });
+    expect(a).toMatchObject({ tsa_roots: 1, require_timestamp: false });
+    expect(a.fingerprint).not.toBe(none.fingerprint);
+    expect(trustSummary({ tsaRoots: [ROOT_B] }).fingerprint).not.toBe(a.fingerprint);
+    // From a trust file or an option, in any order: the same material, the same fingerprint.
+    const viaFile = trustSummary({
+      trust: [{ keys: [], attestationRoots: [], requireAttestation: false, tsaRoots: [ROOT_B] }],
+      tsaRoots: [ROOT_A],
+    });
+    expect(viaFile.fingerprint).toBe(trustSummary({ tsaRoots: [ROOT_B, ROOT_A] }).fingerprint);
+    expect(viaFile.tsa_roots).toBe(2);
+    const required = trustSummary({ requireTimestamp: true });
+    expect(required).toMatchObject({ tsa_roots: 0, require_timestamp: true });
+    expect(required.fingerprint).not.toBe(none.fingerprint);
+  });
 });

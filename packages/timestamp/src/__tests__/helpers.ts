@@ -80,3 +80,18 @@ export function flipSignatureBit(token: Uint8Array): Uint8Array {
   si.signature = new OctetString(sig);
   return wrap(sd);
 }
+
+/**
+ * The token with one bit of one signed attribute's value flipped (its
+ * `index`-th attribute, the value's last-but-one byte: the value still
+ * parses, whether a time, an OID, a digest or a SEQUENCE), the attributes
+ * encoded again and the signature left as it was: what the signature must catch.
+ */
+export function flipSignedAttributeByte(token: Uint8Array, index: number): Uint8Array {
+  const sd = signedData(token);
+  const attr = sd.signerInfos[0]!.signedAttrs![index]!;
+  const value = new Uint8Array(attr.attrValues[0]!.slice(0));
+  value[value.length - 2]! ^= 0x01;
+  attr.attrValues[0] = value.buffer;
+  return wrap(sd);
+}

@@ -26,7 +26,15 @@ import {
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
-import { VERIFY_ERROR_CODES, VERIFY_WARNING_CODES, Verifier, type VerifyResult, isMalformed } from '../index.js';
+import { thrownError } from '@erst/fixtures';
+import {
+  VERIFY_ERROR_CODES,
+  VERIFY_WARNING_CODES,
+  Verifier,
+  type VerifyResult,
+  isMalformed,
+  parseTrustFile,
+} from '../index.js';
 import { FIXED_NOW, PAYLOAD } from './helpers.js';
 
 const ORIGIN = 'audit.example.com/log';
@@ -307,6 +315,31 @@ describe('2.1.0 records that must fail', () => {
 describe('the bound on log_proof', () => {
   it("is the log package's own bound on a tlog-proof: core refuses no proof that @erst/tlog accepts", () => {
     expect(MAX_LOG_PROOF_BYTES).toBe(MAX_PROOF_BYTES);
+  });
+});
+
+describe("a trust file's log_keys", () => {
+  it('count as logKeys do: the log key for the origin must have signed the checkpoint', async () => {
+    const byLog = await logged(await records(2, seedSigner(RECORD_SEED), true), [edNoteSigner(LOG_SEED)]);
+    const trust = parseTrustFile({ log_keys: [LOG_VKEY] });
+    expect(trust.logKeys).toEqual([LOG_VKEY]);
+    const viaFile = await new Verifier({ trust }).verify(text(byLog[1]));
+    expect(codes(viaFile)).toEqual([]);
+    expect(viaFile.log).toMatchObject({ key: 'log-key', verified: true, index: 1 });
+    // Given both ways (as node-io passes them), the key counts once and the result is the same.
+    const both = await new Verifier({ trust, logKeys: [LOG_VKEY] }).verify(text(byLog[1]));
+    expect(both.log).toEqual(viaFile.log);
+    const wrong = await new Verifier({ trust }).verify(text(signed[1]));
+    expect(codes(wrong)).toEqual(['ERR_NOTE_UNVERIFIED']);
+  });
+
+  it('a policy made by hand has its logKeys checked: ERR_OPTIONS_INVALID, the key not quoted', () => {
+    const policy = { keys: [], attestationRoots: [], requireAttestation: false };
+    for (const logKeys of ['x', [42], ['not+a+key']]) {
+      const e = thrownError(() => new Verifier({ trust: { ...policy, logKeys: logKeys as string[] } }));
+      expect(e?.code).toBe('ERR_OPTIONS_INVALID');
+      expect(e?.message).not.toContain('not+a+key');
+    }
   });
 });
 

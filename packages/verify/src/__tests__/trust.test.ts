@@ -158,3 +158,81 @@ describe('trust files and key windows', async () => {
     expect(err?.message).toContain('attestation_roots[1]');
   });
 });
+
+describe("a trust file's log_keys, and members named __proto__ (attacks)", () => {
+  const VKEY = 'example.com/log+2ed26742+AS7S1T39c5B/35hmv8SQWvXJJdazbirOig60YHgNjjsb';
+
+  it('log_keys: each a verifier key, kept as given; absent, the policy has no logKeys', () => {
+    expect(parseTrustFile({ log_keys: [VKEY] }).logKeys).toEqual([VKEY]);
+    expect(parseTrustFile({ log_keys: [] }).logKeys).toEqual([]);
+    expect(parseTrustFile({})).not.toHaveProperty('logKeys');
+  });
+
+  it('log_keys that are not verifier key strings: ERR_TRUST_FILE_INVALID naming the entry, never quoting it', () => {
+    for (const bad of [{ log_keys: 'x' }, { log_keys: [7] }, { log_keys: ['secret+nonsense'] }, { log_keys: {} }]) {
+      const e = thrown(() => parseTrustFile(bad as JsonValue));
+      expect(e?.code).toBe('ERR_TRUST_FILE_INVALID');
+      expect(e?.message).not.toContain('secret');
+    }
+    expect(thrown(() => parseTrustFile({ log_keys: [VKEY, 7] }))?.message).toContain('log_keys[1]');
+  });
+
+  it('a log origin with a control character is refused: in a trust file, and as the logKeys option', async () => {
+    const { formatVerifierKey, parseVerifierKey } = await import('@erst/tlog');
+    const key = parseVerifierKey(VKEY).publicKey;
+    for (const origin of ['example.com/log\u001b[2J', 'example.com/\u0000log', 'log\u007f', 'log\u009b31m']) {
+      const vkey = formatVerifierKey(origin, key);
+      // The note format itself allows it (Go's does too); erst does not pin such a log.
+      expect(() => parseVerifierKey(vkey)).not.toThrow();
+      const e = thrown(() => parseTrustFile({ log_keys: [vkey] }));
+      expect(e?.code).toBe('ERR_TRUST_FILE_INVALID');
+      expect(e?.message).toContain('control character');
+      expect(e?.message).not.toContain(origin);
+      expect(code(() => new Verifier({ logKeys: [vkey] }))).toBe('ERR_OPTIONS_INVALID');
+    }
+  });
+
+  it('"__proto__" as a member of the trust file is an unknown field, whatever its value', () => {
+    for (const value of ['{}', '[]', '"x"', 'null']) {
+      const e = thrown(() => parseTrustFile(`{"keys":[],"__proto__":${value}}`));
+      expect(e?.code).toBe('ERR_TRUST_FILE_INVALID');
+      expect(e?.message).toContain('unknown field "__proto__"');
+    }
+  });
+
+  it('"__proto__" inside log_keys, tsa_roots or attestation_roots: an object there is refused as a list', () => {
+    for (const field of ['log_keys', 'tsa_roots', 'attestation_roots']) {
+      // An object whose one member is "__proto__": kept as a member by the strict parser, and not an array.
+      const e = thrown(() => parseTrustFile(`{"${field}":{"__proto__":[]}}`));
+      expect(e?.code, field).toBe('ERR_TRUST_FILE_INVALID');
+      expect(e?.message, field).toContain(`"${field}" must be an array`);
+    }
+  });
+
+  it('"__proto__" as an entry of those lists is a string like any other: not a key, not PEM, not a readable path', () => {
+    const e = thrown(() => parseTrustFile('{"log_keys":["__proto__"]}'));
+    expect(e?.code).toBe('ERR_TRUST_FILE_INVALID');
+    expect(e?.message).toContain('log_keys[0] is not a verifier key');
+    for (const field of ['tsa_roots', 'attestation_roots']) {
+      // Without a resolver, a non-PEM entry is refused; with one, the resolver gets the string as it is.
+      expect(code(() => parseTrustFile(`{"${field}":["__proto__"]}`))).toBe('ERR_TRUST_FILE_INVALID');
+      const asked: string[] = [];
+      const resolveRoot = (r: string): string => {
+        asked.push(r);
+        throw new ErstError('ERR_TRUST_FILE_INVALID', 'no such root');
+      };
+      expect(code(() => parseTrustFile(`{"${field}":["__proto__"]}`, { resolveRoot }))).toBe('ERR_TRUST_FILE_INVALID');
+      expect(asked).toEqual(['__proto__']);
+    }
+  });
+
+  it('a key entry\'s "__proto__" member is a member, never a prototype: no label or window comes in through it', () => {
+    const text = `{"keys":[{"public_key":"${'ab'.repeat(32)}","__proto__":{"label":"injected","not_after":"2000-01-01"}}]}`;
+    // The strict parser (text) and JSON.parse (a value) both make it an own member, which a key entry does not read.
+    for (const input of [text, JSON.parse(text) as JsonValue]) {
+      const policy = parseTrustFile(input);
+      expect(policy.keys[0]!.label).toBeUndefined();
+      expect(policy.keys[0]!.notAfter).toBeUndefined();
+    }
+  });
+});
