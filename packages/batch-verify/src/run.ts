@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { DEFAULT_MAX_INPUT_BYTES, ErstError, type Signer } from '@erst/core';
@@ -376,16 +376,28 @@ function observeChunk(state: StateTracker, chunk: PendingChunk, summary: ChunkSu
   }
 }
 
-/** Kept results repeat (one per key, day and verdict, mostly): each distinct text is parsed once. */
-const parsedKept = new Map<string, StoredOutcome>();
-function parseKept(text: string): StoredOutcome {
-  let o = parsedKept.get(text);
-  if (!o) {
+/** A kept result, parsed: the outcome as `summarize` counts it (it reads no hash), and its log place. */
+interface ParsedKept {
+  outcome: RecordOutcome;
+  proof: number | undefined;
+  note: string | undefined;
+}
+
+/**
+ * Kept results repeat (one per key, day and verdict, mostly): each distinct
+ * text is parsed once, and the same object counts every record that has it
+ * (no object per record on this thread).
+ */
+const parsedKept = new Map<string, ParsedKept>();
+function parseKept(text: string): ParsedKept {
+  let p = parsedKept.get(text);
+  if (!p) {
     if (parsedKept.size >= 4096) parsedKept.clear();
-    o = JSON.parse(text) as StoredOutcome;
-    parsedKept.set(text, o);
+    const { proof, note, ...o } = JSON.parse(text) as StoredOutcome;
+    p = { outcome: { ...o, traceHash: null, contentHash: null }, proof, note };
+    parsedKept.set(text, p);
   }
-  return o;
+  return p;
 }
 
 /**
@@ -405,10 +417,10 @@ function addWithReused(chunk: PendingChunk, summary: ChunkSummary, builder: Repo
       continue;
     }
     const kept = chunk.kept![i]!;
-    const { proof, note, ...o } = parseKept(kept.outcome);
+    const { outcome, proof, note } = parseKept(kept.outcome);
     old.sources.push(chunk.sources[i]!);
     old.inputs.push(chunk.inputs[i]!);
-    old.outcomes.push({ ...o, traceHash: kept.traceHash || null, contentHash: kept.contentHash || null });
+    old.outcomes.push(outcome);
     oldLog.trace.push(kept.traceHash);
     if (note === undefined || proof === undefined) {
       oldLog.proof.push(-1);
@@ -462,7 +474,7 @@ class ChunkPacker {
       // no outcome made and cloned back). The hash is what the worker would
       // compute for the new state, so the state is the same either way.
       kept = this.#state.kept(source);
-      if (kept && createHash('sha256').update(bytes).digest('hex') !== kept.contentHash) kept = undefined;
+      if (kept && hash('sha256', bytes, 'hex') !== kept.contentHash) kept = undefined;
       if (!this.#meta.kept) this.#meta.kept = [];
     }
     if (!kept && this.#buffer && this.#used + bytes.length > this.#buffer.byteLength) await this.flush();
