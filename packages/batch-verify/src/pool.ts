@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { ChunkVerifier } from './chunk-verifier.js';
 import type { ChunkMessage, ChunkSummary, ResultMessage, WorkerConfig } from './protocol.js';
 
 /** Chunks queued per worker: enough to keep it busy, few enough to bound memory. */
@@ -7,6 +8,18 @@ const YOUNG_GENERATION_MB = 16;
 
 /** The verifier threads' code: beside this module, built or bundled. */
 export const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+/** Called with each chunk's summary, and its buffer back (to be filled again). */
+export type OnResult = (id: number, summary: ChunkSummary, buffer: ArrayBuffer) => void;
+
+/** Where chunks are verified: verifier threads (WorkerPool) or the calling thread (InlinePool). */
+export interface ChunkPool {
+  /** Hands a chunk over (its buffer may be transferred), waiting while the pool is full. */
+  submit(chunk: ChunkMessage): Promise<void>;
+  /** Resolves once every submitted chunk has been reported. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
 
 interface Slot {
   worker: Worker;
@@ -18,20 +31,16 @@ interface Slot {
  * has its share of chunks: that wait is the backpressure that keeps the
  * readers (and so memory) in step with verification.
  */
-export class WorkerPool {
+export class WorkerPool implements ChunkPool {
   readonly #slots: Slot[] = [];
-  readonly #onResult: (id: number, summary: ChunkSummary, buffer: ArrayBuffer) => void;
+  readonly #onResult: OnResult;
   #waiters: (() => void)[] = [];
   #idle: (() => void)[] = [];
   #pending = 0;
   #failure: Error | undefined;
   #closing = false;
 
-  constructor(
-    size: number,
-    config: WorkerConfig,
-    onResult: (id: number, summary: ChunkSummary, buffer: ArrayBuffer) => void,
-  ) {
+  constructor(size: number, config: WorkerConfig, onResult: OnResult) {
     this.#onResult = onResult;
     const url = WORKER_URL;
     for (let i = 0; i < size; i++) {
@@ -116,5 +125,69 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.#closing = true;
     await Promise.all(this.#slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/**
+ * Verifies each chunk on the calling thread, as it is submitted, with the
+ * same `ChunkVerifier` a verifier thread runs, so that the summaries are the
+ * same. For a run of one chunk: starting a thread (a V8 isolate, Node's
+ * bootstrap, the verifier's code loaded again) costs more than the chunk.
+ */
+export class InlinePool implements ChunkPool {
+  readonly #verifier: ChunkVerifier;
+  readonly #onResult: OnResult;
+
+  constructor(config: WorkerConfig, onResult: OnResult) {
+    this.#verifier = new ChunkVerifier(config);
+    this.#onResult = onResult;
+  }
+
+  async submit(chunk: ChunkMessage): Promise<void> {
+    this.#onResult(chunk.id, await this.#verifier.verify(chunk), chunk.buffer);
+  }
+
+  async drain(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * Starts nothing until the first chunk: a run whose first chunk is also its
+ * last (everything read fits in one chunk: `one.json`, a few files) is
+ * verified on the calling thread; any other run starts `size` verifier
+ * threads. Why: most of a small run's time was starting threads.
+ */
+export class LazyPool {
+  readonly #size: number;
+  readonly #config: WorkerConfig;
+  readonly #onResult: OnResult;
+  #pool: ChunkPool | undefined;
+
+  constructor(size: number, config: WorkerConfig, onResult: OnResult) {
+    this.#size = size;
+    this.#config = config;
+    this.#onResult = onResult;
+  }
+
+  /** Whether the chunks went to verifier threads (false before the first chunk, and for a run verified inline). */
+  get threaded(): boolean {
+    return this.#pool instanceof WorkerPool;
+  }
+
+  /** `last`: reading is over, so this chunk is the run's last. */
+  submit(chunk: ChunkMessage, last: boolean): Promise<void> {
+    this.#pool ??= last
+      ? new InlinePool(this.#config, this.#onResult)
+      : new WorkerPool(this.#size, this.#config, this.#onResult);
+    return this.#pool.submit(chunk);
+  }
+
+  drain(): Promise<void> {
+    return this.#pool?.drain() ?? Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return this.#pool?.close() ?? Promise.resolve();
   }
 }

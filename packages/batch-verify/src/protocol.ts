@@ -21,12 +21,6 @@ export interface ChunkMessage {
   id: number;
   buffer: ArrayBuffer;
   ends: Uint32Array;
-  /**
-   * Per record, the content hash (hex) the previous run verified it with, or
-   * '': a record whose bytes still hash to it is not verified again, its
-   * previous result is reused (`ChunkSummary.reused`).
-   */
-  reuse?: string[];
 }
 
 /** The verdict on one record, cut down to what the report needs. */
@@ -86,7 +80,11 @@ export interface ChunkSummary {
   contentHashes?: string[];
   /** With `WorkerConfig.outcomes`: each verified record's `StoredOutcome` as JSON text. */
   outcomes?: string[];
-  /** With `ChunkMessage.reuse`: 1 for each record whose previous result stands (its bytes did not change). */
+  /**
+   * Set by the reading thread, never by a worker: 1 for each record whose
+   * previous result stands (its bytes did not change). Those records never
+   * went to a worker; everything else in the summary covers the others.
+   */
   reused?: Uint8Array;
   /** With a log only. */
   log?: ChunkLog;

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { DEFAULT_MAX_INPUT_BYTES, ErstError, type Signer } from '@erst/core';
 import type { VerifyOptions } from '@erst/verify';
 import { checkInputs, readInputs } from '@erst/archive/node';
-import { WORKER_URL, WorkerPool } from './pool.js';
+import { LazyPool, WORKER_URL } from './pool.js';
 import type { ChunkLog, ChunkSummary, RecordOutcome, StoredOutcome } from './protocol.js';
 import { type Report, ReportBuilder, type StateSummary, trustSummary } from './report.js';
 import { summarize } from './outcome.js';
@@ -99,10 +99,10 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
   const log = opts.log !== undefined ? await LogCheck.open(opts.log, opts.verify.logKeys ?? []) : undefined;
   const state = opts.state ? await openState(opts, shard, log?.stateLog) : undefined;
   const progress = new ProgressTicker(opts.onProgress);
-  const order = new ReadingOrder(state, log, progress);
+  const order = new ReadingOrder(state, log, progress, builder);
   let empty: number[] = [];
   let completed = false;
-  const pool = new WorkerPool(
+  const pool = new LazyPool(
     opts.workers,
     {
       verify: opts.verify,
@@ -112,7 +112,7 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
       outcomes: state?.keepsResults === true,
       log: log !== undefined,
     },
-    (id, s, buf) => order.verified(id, s, buf, builder),
+    (id, s, buf) => order.verified(id, s, buf),
   );
   try {
     empty = await readAndDispatch(opts, builder, pool, order, state, progress);
@@ -276,7 +276,15 @@ class ReadingOrder {
   /** Chunk buffers travel to a worker and back, and are filled again: a fixed set of them carries the whole archive. */
   readonly spare: ArrayBuffer[] = [];
 
-  constructor(state: StateTracker | undefined, log: LogCheck | undefined, progress: ProgressTicker) {
+  readonly #builder: ReportBuilder;
+
+  constructor(
+    state: StateTracker | undefined,
+    log: LogCheck | undefined,
+    progress: ProgressTicker,
+    builder: ReportBuilder,
+  ) {
+    this.#builder = builder;
     this.#state = state;
     this.#log = log;
     this.#progress = progress;
@@ -293,11 +301,17 @@ class ReadingOrder {
     if (this.#state) this.#steps.push({ unread: [source] });
   }
 
-  /** A worker's result: counted at once, shown to the state once every chunk read before it is. */
-  verified(id: number, summary: ChunkSummary, buffer: ArrayBuffer, builder: ReportBuilder): void {
-    if (buffer.byteLength === CHUNK_BYTES) this.spare.push(buffer);
+  /**
+   * A chunk's result (a worker's, or, with no buffer, of a chunk whose every
+   * record kept its result): counted at once, shown to the state once every
+   * chunk read before it is.
+   */
+  verified(id: number, summary: ChunkSummary, buffer: ArrayBuffer | undefined): void {
+    const builder = this.#builder;
+    if (buffer?.byteLength === CHUNK_BYTES) this.spare.push(buffer);
     const chunk = this.#pending.get(id)!;
     this.#pending.delete(id);
+    if (chunk.reused) summary.reused = Uint8Array.from(chunk.reused);
     if (summary.reused) {
       addWithReused(chunk, summary, builder, this.#log);
     } else {
@@ -341,8 +355,10 @@ interface PendingChunk {
   inputs: number[];
   /** Records that could not be read while this chunk was being filled: the state sees them after the chunk's records. */
   unread: string[];
-  /** When the run reuses results: each record's previous result, if it has one. */
+  /** When the run reuses results: each record's previous result, if its bytes did not change. */
   kept?: (KeptResult | undefined)[];
+  /** 1 for each record whose kept result stands (it went to no worker); undefined while none does. */
+  reused?: number[];
 }
 
 /** Shows the state a chunk's records in order, each with its result when the state keeps them. */
@@ -360,16 +376,28 @@ function observeChunk(state: StateTracker, chunk: PendingChunk, summary: ChunkSu
   }
 }
 
-/** Kept results repeat (one per key, day and verdict, mostly): each distinct text is parsed once. */
-const parsedKept = new Map<string, StoredOutcome>();
-function parseKept(text: string): StoredOutcome {
-  let o = parsedKept.get(text);
-  if (!o) {
+/** A kept result, parsed: the outcome as `summarize` counts it (it reads no hash), and its log place. */
+interface ParsedKept {
+  outcome: RecordOutcome;
+  proof: number | undefined;
+  note: string | undefined;
+}
+
+/**
+ * Kept results repeat (one per key, day and verdict, mostly): each distinct
+ * text is parsed once, and the same object counts every record that has it
+ * (no object per record on this thread).
+ */
+const parsedKept = new Map<string, ParsedKept>();
+function parseKept(text: string): ParsedKept {
+  let p = parsedKept.get(text);
+  if (!p) {
     if (parsedKept.size >= 4096) parsedKept.clear();
-    o = JSON.parse(text) as StoredOutcome;
-    parsedKept.set(text, o);
+    const { proof, note, ...o } = JSON.parse(text) as StoredOutcome;
+    p = { outcome: { ...o, traceHash: null, contentHash: null }, proof, note };
+    parsedKept.set(text, p);
   }
-  return o;
+  return p;
 }
 
 /**
@@ -389,10 +417,10 @@ function addWithReused(chunk: PendingChunk, summary: ChunkSummary, builder: Repo
       continue;
     }
     const kept = chunk.kept![i]!;
-    const { proof, note, ...o } = parseKept(kept.outcome);
+    const { outcome, proof, note } = parseKept(kept.outcome);
     old.sources.push(chunk.sources[i]!);
     old.inputs.push(chunk.inputs[i]!);
-    old.outcomes.push({ ...o, traceHash: kept.traceHash || null, contentHash: kept.contentHash || null });
+    old.outcomes.push(outcome);
     oldLog.trace.push(kept.traceHash);
     if (note === undefined || proof === undefined) {
       oldLog.proof.push(-1);
@@ -419,19 +447,19 @@ function addWithReused(chunk: PendingChunk, summary: ChunkSummary, builder: Repo
 
 /** Packs records into transferable chunk buffers and hands each full chunk to the pool. */
 class ChunkPacker {
-  readonly #pool: WorkerPool;
+  readonly #pool: LazyPool;
   readonly #order: ReadingOrder;
   /** Set when this run reuses the previous state's results. */
   readonly #state: StateTracker | undefined;
   #nextId = 0;
   #buffer: ArrayBuffer | undefined;
   #view = new Uint8Array(0);
+  /** Where each record to verify ends in the buffer (records whose result is reused have no bytes there). */
   #ends: number[] = [];
   #meta: PendingChunk = { sources: [], inputs: [], unread: [] };
-  #reuse: string[] = [];
   #used = 0;
 
-  constructor(pool: WorkerPool, order: ReadingOrder, state: StateTracker | undefined) {
+  constructor(pool: LazyPool, order: ReadingOrder, state: StateTracker | undefined) {
     this.#pool = pool;
     this.#order = order;
     this.#state = state?.reuses ? state : undefined;
@@ -439,54 +467,72 @@ class ChunkPacker {
 
   /** Copies a record into the chunk being filled (the reader may reuse its bytes afterwards). */
   async add(source: string, input: number, bytes: Uint8Array): Promise<void> {
-    if (this.#buffer && this.#used + bytes.length > this.#buffer.byteLength) await this.flush();
-    if (!this.#buffer) {
-      // A record larger than a chunk travels alone, in a buffer of its own.
-      this.#buffer =
-        bytes.length > CHUNK_BYTES
-          ? new ArrayBuffer(bytes.length)
-          : (this.#order.spare.pop() ?? new ArrayBuffer(CHUNK_BYTES));
-      this.#view = new Uint8Array(this.#buffer);
-    }
-    this.#view.set(bytes, this.#used);
-    this.#used += bytes.length;
-    this.#ends.push(this.#used);
-    this.#meta.sources.push(source);
-    this.#meta.inputs.push(input);
+    let kept: KeptResult | undefined;
     if (this.#state) {
-      // The worker hashes the bytes and reuses the result only if they are the ones this result is for.
-      const kept = this.#state.kept(source);
+      // Hashed here, on the reading thread: a record whose bytes are the ones
+      // its kept result is for never goes to a worker (no copy, no message,
+      // no outcome made and cloned back). The hash is what the worker would
+      // compute for the new state, so the state is the same either way.
+      kept = this.#state.kept(source);
+      if (kept && hash('sha256', bytes, 'hex') !== kept.contentHash) kept = undefined;
       if (!this.#meta.kept) this.#meta.kept = [];
-      this.#meta.kept.push(kept);
-      this.#reuse.push(kept?.contentHash ?? '');
     }
-    if (this.#ends.length >= CHUNK_RECORDS) await this.flush();
+    if (!kept && this.#buffer && this.#used + bytes.length > this.#buffer.byteLength) await this.flush();
+    const meta = this.#meta;
+    meta.sources.push(source);
+    meta.inputs.push(input);
+    if (meta.kept) meta.kept.push(kept);
+    if (kept) {
+      if (!meta.reused) meta.reused = [];
+      meta.reused.push(1);
+    } else {
+      if (!this.#buffer) {
+        // A record larger than a chunk travels alone, in a buffer of its own.
+        this.#buffer =
+          bytes.length > CHUNK_BYTES
+            ? new ArrayBuffer(bytes.length)
+            : (this.#order.spare.pop() ?? new ArrayBuffer(CHUNK_BYTES));
+        this.#view = new Uint8Array(this.#buffer);
+      }
+      this.#view.set(bytes, this.#used);
+      this.#used += bytes.length;
+      this.#ends.push(this.#used);
+      meta.reused?.push(0);
+    }
+    if (meta.sources.length >= CHUNK_RECORDS) await this.flush();
   }
 
   /** A record that could not be read: the state sees it in reading order, after the records before it. */
   unread(source: string): void {
     this.#order.unreadRecord();
-    if (this.#ends.length > 0) this.#meta.unread.push(source);
+    if (this.#meta.sources.length > 0) this.#meta.unread.push(source);
     else this.#order.unread(source);
   }
 
-  /** Sends the chunk being filled, waiting while every worker is busy. */
-  async flush(): Promise<void> {
-    if (this.#ends.length === 0 || !this.#buffer) return;
+  /**
+   * Sends the chunk being filled, waiting while every worker is busy; a chunk
+   * whose every record keeps its result is done at once. `last`: reading is over.
+   */
+  async flush(last = false): Promise<void> {
+    const meta = this.#meta;
+    if (meta.sources.length === 0) return;
     const id = this.#nextId++;
-    this.#order.sent(id, this.#meta);
-    const chunk = {
-      id,
-      buffer: this.#buffer,
-      ends: Uint32Array.from(this.#ends),
-      ...(this.#state ? { reuse: this.#reuse } : {}),
-    };
+    // Only when the run reuses results: 0 for each record to verify, 1 for each whose result stands.
+    if (meta.reused && meta.reused.length < meta.sources.length) {
+      meta.reused = [...new Array<number>(meta.sources.length - meta.reused.length).fill(0), ...meta.reused];
+    }
+    this.#order.sent(id, meta);
+    const buffer = this.#buffer;
+    const ends = this.#ends;
     this.#buffer = undefined;
     this.#ends = [];
-    this.#reuse = [];
     this.#meta = { sources: [], inputs: [], unread: [] };
     this.#used = 0;
-    await this.#pool.submit(chunk);
+    if (ends.length === 0) {
+      this.#order.verified(id, summarize([], true), undefined);
+      return;
+    }
+    await this.#pool.submit({ id, buffer: buffer!, ends: Uint32Array.from(ends) }, last);
   }
 }
 
@@ -497,7 +543,7 @@ class ChunkPacker {
 async function readAndDispatch(
   opts: VerifyRunOptions,
   builder: ReportBuilder,
-  pool: WorkerPool,
+  pool: LazyPool,
   order: ReadingOrder,
   state: StateTracker | undefined,
   progress: ProgressTicker,
@@ -530,7 +576,7 @@ async function readAndDispatch(
     }
     if (offered === 0 && !reported && !opts.allowEmpty) empty.push(i);
   }
-  await packer.flush();
+  await packer.flush(true);
   progress.counted(records);
   return empty;
 }

@@ -109,9 +109,10 @@ export interface StateDiff {
 
 /**
  * A record's trace hash and content hash as one string (compact in a Map),
- * then its kept result's JSON text when the state has one.
+ * then, when the state kept its result, that result's index in
+ * `Loaded.outcomes` (results repeat: each distinct text is held once).
  */
-function fingerprint(traceHash: string, contentHash: string, outcome?: string): string {
+function fingerprint(traceHash: string, contentHash: string, outcome?: number): string {
   return outcome === undefined ? `${traceHash}:${contentHash}` : `${traceHash}:${contentHash}:${outcome}`;
 }
 
@@ -160,6 +161,8 @@ interface Loaded {
   /** The configuration the kept results hold under (version 3 with results only). */
   config: string | undefined;
   entries: Map<string, string>;
+  /** Each distinct kept result's JSON text, as written; entries name them by index. */
+  outcomes: string[];
   records: number;
   signatureChecked: boolean;
   identity: StateIdentity;
@@ -182,6 +185,8 @@ const UTF8 = new TextDecoder();
 
 async function loadState(opts: StateOptions): Promise<Loaded> {
   const entries = new Map<string, string>();
+  const outcomes: string[] = [];
+  const outcomeIds = new Map<string, number>();
   const hash = createHash('sha256');
   const splitter = new LineSplitter(64 * 1024 * 1024);
   let header:
@@ -234,14 +239,19 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
       ) {
         throw stateMalformed(`line ${line} is not an entry`);
       }
-      let kept: string | undefined;
+      let kept: number | undefined;
       if (value.length === 4) {
         // The result's own text, as written: the next state repeats it byte for byte.
         const prefix = `[${JSON.stringify(source)},${JSON.stringify(trace)},${JSON.stringify(content)},`;
         if (!isStoredOutcome(outcome) || !text.startsWith(prefix) || !text.endsWith(']')) {
           throw stateMalformed(`line ${line} is not an entry`);
         }
-        kept = text.slice(prefix.length, -1);
+        const result = text.slice(prefix.length, -1);
+        kept = outcomeIds.get(result);
+        if (kept === undefined) {
+          kept = outcomes.push(result) - 1;
+          outcomeIds.set(result, kept);
+        }
       }
       entries.set(source, fingerprint(trace, content, kept));
       hash.update(bytes).update('\n');
@@ -309,6 +319,7 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
     log: header.log,
     config: header.config,
     entries,
+    outcomes,
     records: entries.size,
     signatureChecked,
     identity: { sequence: header.sequence, digest: bytesToHex(digest), previous: header.previous },
@@ -400,6 +411,7 @@ export class StateTracker {
   /** The configuration the new state's results hold under (undefined: it keeps none). */
   readonly #config: string | undefined;
   readonly #previous: Map<string, string>;
+  readonly #previousOutcomes: string[];
   readonly #key: Signer | undefined;
   readonly #shard: string | null;
   readonly #added: string[] = [];
@@ -430,6 +442,7 @@ export class StateTracker {
     this.#log = opts.log ?? loaded?.log;
     this.written = undefined;
     this.#previous = loaded?.entries ?? new Map();
+    this.#previousOutcomes = loaded?.outcomes ?? [];
     this.previousRecords = loaded?.records ?? 0;
     this.signatureChecked = loaded?.signatureChecked ?? false;
     // Only a state whose signature was checked here vouches for its results.
@@ -562,7 +575,7 @@ export class StateTracker {
     return {
       traceHash: value.slice(0, first),
       contentHash: value.slice(first + 1, second),
-      outcome: value.slice(second + 1),
+      outcome: this.#previousOutcomes[Number(value.slice(second + 1))]!,
     };
   }
 

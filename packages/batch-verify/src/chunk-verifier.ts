@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { Verifier, type VerifyResult } from '@erst/verify';
+import { chunkLog } from './log-chunk.js';
+import { summarize, toOutcome } from './outcome.js';
+import type { ChunkMessage, ChunkSummary, RecordOutcome, StoredOutcome, WorkerConfig } from './protocol.js';
+
+/**
+ * Verifies a chunk of records into its summary. One class for both places a
+ * chunk is verified (a verifier thread, worker.ts, and the calling thread
+ * for a run too small to be worth starting threads, pool.ts's InlinePool),
+ * so that both give the same summary for the same records.
+ */
+export class ChunkVerifier {
+  readonly #config: WorkerConfig;
+  readonly #plain: Verifier;
+  readonly #fast: Verifier;
+
+  constructor(config: WorkerConfig) {
+    this.#config = config;
+    // node:crypto verifies on the calling thread: on a verifier thread, that
+    // thread is the unit of parallelism, and libuv's thread pool stays free
+    // for the readers' file I/O.
+    this.#plain = new Verifier({ backend: 'node', ...config.verify });
+    const verifiedLogs = config.verifiedLog ? [...(config.verify.verifiedLogs ?? []), config.verifiedLog] : undefined;
+    this.#fast = verifiedLogs ? new Verifier({ backend: 'node', ...config.verify, verifiedLogs }) : this.#plain;
+  }
+
+  /**
+   * With the run's log: the lookup decides inclusion. A record it finds not
+   * at its index in this log (one logged in another history, say) is verified
+   * again by its own proof, so that its result is what it was without the
+   * lookup: valid in its own checkpoint, and reported by the log check as not
+   * in this log (ERR_LOG_RECORD_NOT_IN_LOG, ERR_LOG_CHECKPOINT_MISMATCH).
+   */
+  async #verifyRecord(bytes: Uint8Array): Promise<VerifyResult> {
+    const r = await this.#fast.verify(bytes);
+    if (this.#fast === this.#plain || !r.errors.some((e) => e.code === 'ERR_TLOG_INCLUSION_INVALID')) return r;
+    return this.#plain.verify(bytes);
+  }
+
+  /** The summary of a chunk's records (`msg.buffer` is only read). */
+  async verify(msg: ChunkMessage): Promise<ChunkSummary> {
+    const config = this.#config;
+    const views: Uint8Array[] = [];
+    let start = 0;
+    for (const end of msg.ends) {
+      views.push(new Uint8Array(msg.buffer, start, end - start));
+      start = end;
+    }
+    // One record at a time: only one record's parse tree and hash input are
+    // alive at once, so garbage collection stays cheap.
+    const outcomes: RecordOutcome[] = [];
+    const results: VerifyResult[] = [];
+    const verified: Uint8Array[] = [];
+    for (let i = 0; i < views.length; i++) {
+      const v = views[i]!;
+      const hash = config.contentHash ? createHash('sha256').update(v).digest('hex') : null;
+      const r = await this.#verifyRecord(v);
+      const o = toOutcome(r, v, false);
+      o.contentHash = hash;
+      outcomes.push(o);
+      verified.push(v);
+      if (config.log) results.push(r);
+    }
+    const summary = summarize(outcomes, config.contentHash);
+    if (config.log) summary.log = chunkLog(results, verified);
+    if (config.outcomes) summary.outcomes = outcomes.map((o, i) => storedOutcome(o, summary.log, i));
+    return summary;
+  }
+}
+
+/** What the state keeps of a record's result, as JSON text (made where the record is verified). */
+function storedOutcome(o: RecordOutcome, log: ChunkSummary['log'], i: number): string {
+  const { traceHash: _t, contentHash: _c, ...kept } = o;
+  const stored: StoredOutcome = kept;
+  if (log && log.note[i]! >= 0) {
+    stored.proof = log.proof[i]!;
+    stored.note = log.notes[log.note[i]!]!;
+  }
+  return JSON.stringify(stored);
+}
