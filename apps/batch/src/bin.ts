@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { statSync } from 'node:fs';
+import { filesWithin } from '@erst/cli-harness';
 import { Worker } from 'node:worker_threads';
 import type { CoordinatorMessage, CoordinatorRequest } from './coordinator.js';
 
@@ -30,34 +30,15 @@ process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
 /**
- * Arguments that name files, in all at most this many bytes, and no
- * directory: a run too small to need the coordinator (its young generation
- * cap matters only over thousands of records), which runs here instead.
- * Starting the coordinator thread was a third of `erst-batch verify one.json`.
+ * A run whose named files total at most this (and no directory) is too small
+ * to need the coordinator (its young generation cap matters only over
+ * thousands of records) and runs here instead: starting the coordinator
+ * thread was a third of `erst-batch verify one.json`.
  */
 const SMALL_RUN_BYTES = 1 << 20;
-function smallRun(args: readonly string[]): boolean {
-  let bytes = 0;
-  for (const a of args) {
-    if (a.startsWith('-')) continue;
-    // Flag values and words that name no file (a key in hex, `verify`) count for nothing.
-    let s: ReturnType<typeof statSync>;
-    try {
-      s = statSync(a, { throwIfNoEntry: false });
-    } catch {
-      // Not ours to report (EACCES, a name too long): the command will, whichever thread runs it.
-      return false;
-    }
-    if (!s) continue;
-    if (!s.isFile()) return false;
-    bytes += s.size;
-    if (bytes > SMALL_RUN_BYTES) return false;
-  }
-  return true;
-}
 
 const args = process.argv.slice(2);
-if (smallRun(args)) {
+if (filesWithin(args, SMALL_RUN_BYTES)) {
   const { interruptedLine, main } = await loadMain();
   // As the coordinator does: one line, then exiting runs the 'exit' handlers that remove an unfinished state file.
   const stop = (signal: 'SIGINT' | 'SIGTERM', code: number) =>

@@ -10,6 +10,7 @@ describe('@erst/cli-harness', () => {
       'closeOnSignals',
       'command',
       'errorReporting',
+      'filesWithin',
       'handle',
       'helpExample',
       'helpWidth',
