@@ -26,7 +26,14 @@ import {
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
-import { VERIFY_ERROR_CODES, VERIFY_WARNING_CODES, Verifier, type VerifyResult, isMalformed } from '../index.js';
+import {
+  VERIFY_ERROR_CODES,
+  VERIFY_WARNING_CODES,
+  Verifier,
+  type VerifyResult,
+  isMalformed,
+  verifiedCheckpointNote,
+} from '../index.js';
 import { FIXED_NOW, PAYLOAD } from './helpers.js';
 
 const ORIGIN = 'audit.example.com/log';
@@ -355,6 +362,21 @@ describe('verifiedLogs: a log the caller verified whole turns each inclusion pro
     // proofs (authenticated just above) do not let an edited proof through.
     expect(codes(await v.verify(text(scrambled(unsigned[3]!))))).toEqual(['ERR_TLOG_INCLUSION_INVALID']);
     expect(codes(await new Verifier().verify(text(scrambled(unsigned[3]!))))).toEqual(['ERR_TLOG_INCLUSION_INVALID']);
+  });
+
+  it("names a verified proof's checkpoint note, and none for a proof that failed", async () => {
+    const v = new Verifier({ verifiedLogs: [verifiedLog(unsigned, RECORD_VKEY)] });
+    const proof = unsigned[0]!.log_proof!;
+    const note = proof.slice(proof.indexOf('\n\n') + 2);
+    const notes = [];
+    for (const rec of unsigned) notes.push(verifiedCheckpointNote((await v.verify(text(rec))).log!));
+    expect(notes).toEqual(unsigned.map(() => note));
+    const failed = await v.verify(text(scrambled(unsigned[3]!)));
+    expect(failed.log).toMatchObject({ verified: false });
+    expect(verifiedCheckpointNote(failed.log!)).toBeUndefined();
+    // A report that crossed a structured clone, or was made elsewhere, names none.
+    const ok = await v.verify(text(unsigned[2]));
+    expect(verifiedCheckpointNote(structuredClone(ok.log!))).toBeUndefined();
   });
 
   it('a log that holds another entry at the index: ERR_TLOG_INCLUSION_INVALID', async () => {
