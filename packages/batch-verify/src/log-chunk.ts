@@ -1,4 +1,4 @@
-import type { VerifyResult } from '@erst/verify';
+import { type VerifyResult, verifiedCheckpointNote } from '@erst/verify';
 import type { ChunkLog } from './protocol.js';
 
 const decoder = new TextDecoder();
@@ -85,13 +85,19 @@ function proofNote(bytes: Uint8Array): string | null {
   return blank < 0 ? null : proof.slice(blank + 2);
 }
 
-/** Builds a chunk's `ChunkLog` in the worker, from the verifier's results and the records' bytes. */
+/**
+ * Builds a chunk's `ChunkLog` in the worker, from the verifier's results and
+ * the records' bytes. A result the worker's Verifier verified names its
+ * checkpoint note (`verifiedCheckpointNote`): no second look at the record's
+ * bytes. One that does not (a result made elsewhere) has its note read from
+ * the bytes.
+ */
 export function chunkLog(results: readonly VerifyResult[], records: readonly Uint8Array[]): ChunkLog {
   const out: ChunkLog = { trace: [], proof: [], note: [], notes: [] };
   const ids = new Map<string, number>();
   results.forEach((r, i) => {
     out.trace.push(r.trace_hash ?? '');
-    const note = r.log?.verified ? proofNote(records[i]!) : null;
+    const note = r.log?.verified ? (verifiedCheckpointNote(r.log) ?? proofNote(records[i]!)) : null;
     if (note === null) {
       out.proof.push(-1);
       out.note.push(-1);

@@ -32,7 +32,8 @@ export class LogCheck {
   readonly #verifiers: NoteVerifier[];
   readonly #log: LogContents | undefined;
   readonly #failure: ErstError | undefined;
-  readonly #byHash = new Map<string, number>();
+  /** Entry index by hex, built on first need: only a record without a verified proof is looked up by its hash. */
+  #byHash: Map<string, number> | undefined;
   readonly #seen: Uint8Array;
   readonly #notes = new Map<string, NoteVerdict>();
   readonly #notInLog: { source: string; input: number; why: string }[] = [];
@@ -50,10 +51,6 @@ export class LogCheck {
     this.#log = log;
     this.#failure = failure;
     this.#seen = new Uint8Array(log?.entries.length ?? 0);
-    log?.entries.forEach((e, i) => {
-      const hex = bytesToHex(e);
-      if (!this.#byHash.has(hex)) this.#byHash.set(hex, i);
-    });
     this.verified = log ? verifiedLog(log, keys, verifiers) : undefined;
   }
 
@@ -107,7 +104,7 @@ export class LogCheck {
       const note = chunk.note[i]!;
       if (note < 0) {
         // No verified proof: the record still accounts for its entry, if the log has it.
-        const at = trace === '' ? undefined : this.#byHash.get(trace);
+        const at = trace === '' ? undefined : this.#indexOf(trace);
         if (at !== undefined) this.#mark(at);
         continue;
       }
@@ -128,6 +125,18 @@ export class LogCheck {
         this.#mark(index);
       }
     }
+  }
+
+  /** The first index of the entry whose hex is `trace`, if the log holds it. */
+  #indexOf(trace: string): number | undefined {
+    if (!this.#byHash) {
+      this.#byHash = new Map();
+      this.#log?.entries.forEach((e, i) => {
+        const hex = bytesToHex(e);
+        if (!this.#byHash!.has(hex)) this.#byHash!.set(hex, i);
+      });
+    }
+    return this.#byHash.get(trace);
   }
 
   #mark(index: number): void {

@@ -4,19 +4,32 @@ import { MAX_PROOF_HASHES } from './limits.js';
 /** RFC 6962 Merkle Tree Hashing with SHA-256. Hashes are 32-byte Uint8Arrays. */
 
 const LEAF_PREFIX = new Uint8Array([0]);
-const NODE_PREFIX = new Uint8Array([1]);
 
 /** The root of the empty tree: SHA-256 of nothing. */
 export const EMPTY_ROOT: Uint8Array = sha256(new Uint8Array(0));
 
+// Hashing is synchronous and copies its input: one buffer serves every leaf of
+// a 32-byte entry and every node, where a fresh one each was most of a log
+// read's garbage (two per entry).
+const LEAF_INPUT = new Uint8Array(33);
+const NODE_INPUT = new Uint8Array(65);
+NODE_INPUT[0] = 1;
+
 /** RFC 6962 leaf hash: SHA-256(0x00 || entry). */
 export function leafHash(entry: Uint8Array): Uint8Array {
-  return sha256(concatBytes(LEAF_PREFIX, entry));
+  if (entry.length !== 32) return sha256(concatBytes(LEAF_PREFIX, entry));
+  LEAF_INPUT.set(entry, 1);
+  return sha256(LEAF_INPUT);
 }
 
 /** RFC 6962 interior node hash: SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256(concatBytes(NODE_PREFIX, left, right));
+  if (left.length !== 32 || right.length !== 32) {
+    return sha256(concatBytes(new Uint8Array([1]), left, right));
+  }
+  NODE_INPUT.set(left, 1);
+  NODE_INPUT.set(right, 33);
+  return sha256(NODE_INPUT);
 }
 
 /**
@@ -140,30 +153,51 @@ const odd = (n: number) => n % 2 === 1;
 
 /**
  * Nodes of one tree (one checkpoint: one size, one root) that earlier
- * inclusion proofs authenticated, by position: `n<level>:<index>` the node a
- * walk reached, `p<level>:<index>` the proof hash beside it. Records of one
- * batch share a checkpoint and mostly neighbours, so with a memo a proof
- * costs one or two hashes and a few comparisons instead of one hash per
- * level, and every hash in it is still checked: a proof whose walk meets an
- * authenticated node only passes if each of its remaining hashes is the
- * authenticated one at that position, which is exactly when the full walk
- * would reach the root. Bounded: cleared when it reaches `limit` nodes.
+ * inclusion proofs authenticated, by position (level, index): the node a
+ * walk reached, and the proof hash beside it. Records of one batch share a
+ * checkpoint and mostly neighbours, so with a memo a proof costs one or two
+ * hashes and a few comparisons instead of one hash per level, and every hash
+ * in it is still checked: a proof whose walk meets an authenticated node only
+ * passes if each of its remaining hashes is the authenticated one at that
+ * position, which is exactly when the full walk would reach the root.
+ * Bounded: cleared when it reaches `limit` nodes.
  */
 export class InclusionMemo {
-  readonly #nodes = new Map<string, Uint8Array>();
+  // One map per level, keyed by the index as a number: a lookup builds no key string.
+  readonly #nodes: Map<number, Uint8Array>[] = [];
+  readonly #siblings: Map<number, Uint8Array>[] = [];
   readonly #limit: number;
+  #size = 0;
 
   constructor(limit = 1 << 18) {
     this.#limit = limit;
   }
 
-  get(key: string): Uint8Array | undefined {
-    return this.#nodes.get(key);
+  /** The authenticated node at (level, index) a walk reached, if any. */
+  node(level: number, index: number): Uint8Array | undefined {
+    return this.#nodes[level]?.get(index);
   }
 
-  set(key: string, hash: Uint8Array): void {
-    if (this.#nodes.size >= this.#limit) this.#nodes.clear();
-    this.#nodes.set(key, hash);
+  /** The authenticated proof hash beside the node at (level, index), if any. */
+  sibling(level: number, index: number): Uint8Array | undefined {
+    return this.#siblings[level]?.get(index);
+  }
+
+  /** Records an authenticated node and the proof hash beside it. */
+  set(level: number, index: number, node: Uint8Array, sibling: Uint8Array): void {
+    if (this.#size >= this.#limit) {
+      this.#nodes.length = 0;
+      this.#siblings.length = 0;
+      this.#size = 0;
+    }
+    let nodes = this.#nodes[level];
+    if (!nodes) {
+      nodes = this.#nodes[level] = new Map();
+      this.#siblings[level] = new Map();
+    }
+    if (!nodes.has(index)) this.#size += 2;
+    nodes.set(index, node);
+    this.#siblings[level]!.set(index, sibling);
   }
 }
 
@@ -189,15 +223,17 @@ export function verifyInclusion(
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) {
     throw fail('index is not in the tree');
   }
-  // The walk's shape first: where each step's node sits, and on which side its proof hash goes.
+  // The walk's shape first: where each step's node sits (level, index), and on which side its proof hash goes.
   let fn = index;
   let sn = size - 1;
   let level = 0;
-  const at: string[] = [];
+  const levels: number[] = [];
+  const indices: number[] = [];
   const onLeft: boolean[] = [];
   for (let k = 0; k < proof.length; k++) {
     if (sn === 0) throw fail('proof is too long');
-    at.push(`${level}:${fn}`);
+    levels.push(level);
+    indices.push(fn);
     const left = odd(fn) || fn === sn;
     onLeft.push(left);
     if (left && !odd(fn)) {
@@ -215,28 +251,26 @@ export function verifyInclusion(
   const walked: Uint8Array[] = [];
   let r = leaf;
   for (let k = 0; k < proof.length; k++) {
-    if (memo && knownFrom(memo, k, r, at, proof)) {
-      remember(memo, at, walked, proof);
+    if (memo && knownFrom(memo, k, r, levels, indices, proof)) {
+      remember(memo, levels, indices, walked, proof);
       return;
     }
     walked.push(r);
     r = onLeft[k] ? nodeHash(proof[k]!, r) : nodeHash(r, proof[k]!);
   }
   if (!equalBytes(r, root)) throw fail('root hash does not match');
-  if (memo) remember(memo, at, walked, proof);
+  if (memo) remember(memo, levels, indices, walked, proof);
 }
 
 /** The nodes a proof that just verified walked through, and the proof hashes beside them, are authenticated. */
 function remember(
   memo: InclusionMemo,
-  at: readonly string[],
+  levels: readonly number[],
+  indices: readonly number[],
   walked: Uint8Array[],
   proof: readonly Uint8Array[],
 ): void {
-  for (let k = 0; k < walked.length; k++) {
-    memo.set(`n${at[k]}`, walked[k]!);
-    memo.set(`p${at[k]}`, proof[k]!);
-  }
+  for (let k = 0; k < walked.length; k++) memo.set(levels[k]!, indices[k]!, walked[k]!, proof[k]!);
 }
 
 /** Whether the walk, at step `k` with node `r`, meets an authenticated node and then only authenticated proof hashes. */
@@ -244,13 +278,14 @@ function knownFrom(
   memo: InclusionMemo,
   k: number,
   r: Uint8Array,
-  at: readonly string[],
+  levels: readonly number[],
+  indices: readonly number[],
   proof: readonly Uint8Array[],
 ): boolean {
-  const node = memo.get(`n${at[k]}`);
+  const node = memo.node(levels[k]!, indices[k]!);
   if (!node || !equalBytes(node, r)) return false;
   for (let j = k; j < proof.length; j++) {
-    const sibling = memo.get(`p${at[j]}`);
+    const sibling = memo.sibling(levels[j]!, indices[j]!);
     if (!sibling || !equalBytes(sibling, proof[j]!)) return false;
   }
   return true;

@@ -3,7 +3,7 @@ import { type SignedCheckpoint, openCheckpoint } from './checkpoint.js';
 import type { NoteVerifier } from './keys.js';
 import { MAX_PROOF_BYTES, MAX_PROOF_HASHES } from './limits.js';
 import { leafHash, verifyInclusion } from './merkle.js';
-import { decodeBase64, parseDecimal, splitLines, textOf, utf8LongerThan } from './text.js';
+import { decodeBase64, decodeHashLine, parseDecimal, splitLines, textOf, utf8LongerThan } from './text.js';
 
 export const TLOG_PROOF_HEADER = 'c2sp.org/tlog-proof@v1';
 
@@ -64,12 +64,19 @@ export function parseTlogProof(input: string | Uint8Array): TlogProof {
   if (index === undefined) throw bad('no "index N" line (decimal, no leading zeros)');
   const hashLines = lines.slice(at + 1);
   if (hashLines.length > MAX_PROOF_HASHES) throw bad(`more than ${MAX_PROOF_HASHES} proof hashes`);
+  // Every line a canonical hash: one pass each (a batch verifies a proof per record).
+  const fast = hashLines.map(decodeHashLine);
+  const hashes = fast.every((h): h is Uint8Array => h !== undefined) ? fast : slowHashes(hashLines, at, bad);
+  if (checkpoint === '') throw bad('no checkpoint after the blank line');
+  return extra ? { extra, index, hashes, checkpoint } : { index, hashes, checkpoint };
+}
+
+/** The proof's hash lines, when one is not a canonical hash: the first bad line named, as its own error. */
+function slowHashes(hashLines: readonly string[], at: number, bad: (why: string) => ErstError): Uint8Array[] {
   // A line of another shape is not a hash at all (e.g. the checkpoint, when the blank line is missing).
   const bad32 = hashLines.findIndex((h) => !HASH_LINE.test(h));
   if (bad32 >= 0) throw bad(`line ${at + 2 + bad32} is not a base64 SHA-256 hash`);
-  const hashes = hashLines.map((h, i) => decodeBase64(h, `proof hash ${i + 1}`, 32));
-  if (checkpoint === '') throw bad('no checkpoint after the blank line');
-  return extra ? { extra, index, hashes, checkpoint } : { index, hashes, checkpoint };
+  return hashLines.map((h, i) => decodeBase64(h, `proof hash ${i + 1}`, 32));
 }
 
 /** What a verified proof says. */

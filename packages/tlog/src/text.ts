@@ -106,6 +106,18 @@ function decodeCanonical(s: string): Uint8Array | undefined {
 }
 
 /**
+ * A proof or tile line that is one SHA-256 hash in canonical base64 (43
+ * characters of the alphabet, then `=`, zero pad bits), decoded; undefined
+ * for any other line (then the caller's own checks say what is wrong with it).
+ * The common case in one pass, with no regular expression.
+ */
+export function decodeHashLine(s: string): Uint8Array | undefined {
+  if (s.length !== 44 || s.charCodeAt(43) !== 0x3d) return undefined;
+  const bytes = decodeCanonical(s);
+  return bytes?.length === 32 ? bytes : undefined;
+}
+
+/**
  * Standard base64 (RFC 4648 section 4) in its one canonical form: padded, no
  * whitespace, zero pad bits. Two spellings of one hash would let a log or a
  * proof change its bytes without changing what it says.

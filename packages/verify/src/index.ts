@@ -1,6 +1,7 @@
 export { Verifier, isMalformed, unreadableResult, verifyAuditLog, verifyMany } from './verify.js';
 export type { TrustLevel, VerifiedLog, VerifyInput, VerifyIssue, VerifyOptions, VerifyResult } from './verify.js';
 export type { LogReport } from './log-proof.js';
+export { verifiedCheckpointNote } from './log-proof.js';
 export type { TimestampReport } from './timestamp-token.js';
 export { describeRecord } from './describe.js';
 export { type DescribeTextHints, describeRecordText, describeResultText } from './describe-text.js';

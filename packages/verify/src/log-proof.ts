@@ -66,6 +66,8 @@ function verifierId(v: NoteVerifier): string {
 
 /** A checkpoint note as read, and the key sets it has verified under. */
 interface CachedNote {
+  /** The note's text as first read: one string for every record under this checkpoint. */
+  readonly text: string;
   readonly note: Note;
   readonly checkpoint: Checkpoint;
   readonly opened: Map<string, SignedCheckpoint>;
@@ -88,7 +90,7 @@ export class CheckpointCache {
     let cached = this.#notes.get(text);
     if (!cached) {
       const note = parseNote(text);
-      cached = { note, checkpoint: parseCheckpoint(note.text), opened: new Map(), memo: new InclusionMemo() };
+      cached = { text, note, checkpoint: parseCheckpoint(note.text), opened: new Map(), memo: new InclusionMemo() };
       if (this.#notes.size >= 256) this.#notes.clear();
       this.#notes.set(text, cached);
     }
@@ -218,18 +220,12 @@ export function checkLogProof(
     // With a log the caller verified whole, its entry at the index must be this trace_hash too. The proof is
     // still walked (a record whose proof was edited must fail here as in any other verifier), through the
     // checkpoint's memo: a batch's records share most of their proof, so each costs a hash or two.
+    const entry = hexToBytes(rec.claimedHash)!;
     const verified = trust.verifiedLogs.get(origin);
     if (verified && proof.index < verified.size && proof.index < checkpoint.size && signedBy(checkpoint, verified)) {
-      lookUp(rec.claimedHash, proof.index, verified);
+      lookUp(entry, proof.index, verified);
     }
-    verifyInclusion(
-      leafHash(hexToBytes(rec.claimedHash)!),
-      proof.index,
-      checkpoint.size,
-      proof.hashes,
-      checkpoint.root,
-      parsed.memo,
-    );
+    verifyInclusion(leafHash(entry), proof.index, checkpoint.size, proof.hashes, checkpoint.root, parsed.memo);
     if (!rec.signature && log.key === 'log-key') {
       if (!byRecordKey) {
         out.errors.push(notByRecordKey(origin));
@@ -242,20 +238,37 @@ export function checkLogProof(
     return out;
   }
   log.verified = true;
+  verifiedNotes.set(log, parsed.text);
   if (proof.extra) out.checkpointToken = { token: proof.extra, noteText: note.text };
   return out;
+}
+
+// The note text of each verified proof's checkpoint, by its report: kept beside the result rather than in it, so
+// that results (and the reports made of them) stay as they are, and shared (one string per distinct checkpoint).
+const verifiedNotes = new WeakMap<LogReport, string>();
+
+/**
+ * The signed checkpoint note text a record's `log_proof` ended with, for a
+ * `result.log` this process's Verifier verified (`verified: true`); undefined
+ * otherwise, and for a report that crossed a structured clone or was built
+ * elsewhere. A batch's records share a checkpoint, and a caller that groups
+ * records by checkpoint (erst-batch's completeness check) reads it here
+ * instead of parsing the record again.
+ */
+export function verifiedCheckpointNote(report: LogReport): string | undefined {
+  return verifiedNotes.get(report);
 }
 
 function signedBy(checkpoint: SignedCheckpoint, log: CheckedVerifiedLog): boolean {
   return checkpoint.verified.some((s) => s.name === log.verifier.name && s.keyId === log.verifier.keyId);
 }
 
-/** The verified log's entry at `index` is the record's trace_hash (64 lowercase hex, as parsed), or the proof fails. */
-function lookUp(traceHex: string, index: number, log: CheckedVerifiedLog): void {
-  const entry = log.entries.subarray(index * 32, index * 32 + 32);
-  const trace = hexToBytes(traceHex)!;
+/** The verified log's entry at `index` is the record's trace_hash (its 32 bytes), or the proof fails. */
+function lookUp(trace: Uint8Array, index: number, log: CheckedVerifiedLog): void {
+  const entries = log.entries;
+  const at = index * 32;
   for (let i = 0; i < 32; i++) {
-    if (entry[i] !== trace[i]) {
+    if (entries[at + i] !== trace[i]) {
       throw new ErstError(
         'ERR_TLOG_INCLUSION_INVALID',
         `the log ${log.verifier.name}, as verified, holds another entry at index ${index}`,

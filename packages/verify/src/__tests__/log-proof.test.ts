@@ -34,6 +34,7 @@ import {
   type VerifyResult,
   isMalformed,
   parseTrustFile,
+  verifiedCheckpointNote,
 } from '../index.js';
 import { FIXED_NOW, PAYLOAD } from './helpers.js';
 
@@ -388,6 +389,21 @@ describe('verifiedLogs: a log the caller verified whole turns each inclusion pro
     // proofs (authenticated just above) do not let an edited proof through.
     expect(codes(await v.verify(text(scrambled(unsigned[3]!))))).toEqual(['ERR_TLOG_INCLUSION_INVALID']);
     expect(codes(await new Verifier().verify(text(scrambled(unsigned[3]!))))).toEqual(['ERR_TLOG_INCLUSION_INVALID']);
+  });
+
+  it("names a verified proof's checkpoint note, and none for a proof that failed", async () => {
+    const v = new Verifier({ verifiedLogs: [verifiedLog(unsigned, RECORD_VKEY)] });
+    const proof = unsigned[0]!.log_proof!;
+    const note = proof.slice(proof.indexOf('\n\n') + 2);
+    const notes = [];
+    for (const rec of unsigned) notes.push(verifiedCheckpointNote((await v.verify(text(rec))).log!));
+    expect(notes).toEqual(unsigned.map(() => note));
+    const failed = await v.verify(text(scrambled(unsigned[3]!)));
+    expect(failed.log).toMatchObject({ verified: false });
+    expect(verifiedCheckpointNote(failed.log!)).toBeUndefined();
+    // A report that crossed a structured clone, or was made elsewhere, names none.
+    const ok = await v.verify(text(unsigned[2]));
+    expect(verifiedCheckpointNote(structuredClone(ok.log!))).toBeUndefined();
   });
 
   it('a log that holds another entry at the index: ERR_TLOG_INCLUSION_INVALID', async () => {

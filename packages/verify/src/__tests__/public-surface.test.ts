@@ -24,6 +24,7 @@ describe('@erst/verify public surface', () => {
         'selectBackend',
         'signatureIsStrictlyEncoded',
         'unreadableResult',
+        'verifiedCheckpointNote',
         'verifyAuditLog',
         'verifyMany',
         'verifyP256',
