@@ -1,4 +1,4 @@
-import { summarize, toOutcome } from '@erst/batch-verify/report';
+import { recordViews, summarize, toOutcome } from '@erst/batch-verify/report';
 import type { RecordOutcome } from '@erst/batch-verify/report';
 import { DEFAULT_MAX_INPUT_BYTES } from '@erst/core';
 import { Verifier } from '@erst/verify';
@@ -24,12 +24,7 @@ let keep = true;
  * parse trees alive.
  */
 async function verifyChunk(v: Verifier, maxBytes: number, msg: ChunkMessage): Promise<VerifierResult> {
-  const views: Uint8Array[] = [];
-  let start = 0;
-  for (const end of msg.ends) {
-    views.push(new Uint8Array(msg.buffer, start, end - start));
-    start = end;
-  }
+  const views = recordViews(msg.buffer, msg.ends);
   const outcomes: RecordOutcome[] = [];
   for (let i = 0; i < views.length; i += CONCURRENT) {
     const group = views.slice(i, i + CONCURRENT);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Verifier, type VerifyResult } from '@erst/verify';
 import { chunkLog } from './log-chunk.js';
-import { summarize, toOutcome } from './outcome.js';
+import { summarize, toOutcome, recordViews } from './outcome.js';
 import type { ChunkMessage, ChunkSummary, RecordOutcome, StoredOutcome, WorkerConfig } from './protocol.js';
 
 /**
@@ -41,12 +41,7 @@ export class ChunkVerifier {
   /** The summary of a chunk's records (`msg.buffer` is only read). */
   async verify(msg: ChunkMessage): Promise<ChunkSummary> {
     const config = this.#config;
-    const views: Uint8Array[] = [];
-    let start = 0;
-    for (const end of msg.ends) {
-      views.push(new Uint8Array(msg.buffer, start, end - start));
-      start = end;
-    }
+    const views = recordViews(msg.buffer, msg.ends);
     // One record at a time: only one record's parse tree and hash input are
     // alive at once, so garbage collection stays cheap.
     const outcomes: RecordOutcome[] = [];

@@ -115,3 +115,18 @@ export function summarize(outcomes: readonly RecordOutcome[], withHashes: boolea
   });
   return s;
 }
+
+/**
+ * The records of a chunk as views of its buffer (no copy): record `i` is the
+ * bytes from `ends[i - 1]` (0 for the first) to `ends[i]`. How a chunk
+ * travels between threads, in erst-batch and in the page alike.
+ */
+export function recordViews(buffer: ArrayBuffer, ends: ArrayLike<number>): Uint8Array[] {
+  const views: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    views.push(new Uint8Array(buffer, start, ends[i]! - start));
+    start = ends[i]!;
+  }
+  return views;
+}

@@ -20,7 +20,7 @@ export type {
   TimestampSummary,
   TrustSummary,
 } from './report.js';
-export { summarize, toOutcome, utcDay } from './outcome.js';
+export { recordViews, summarize, toOutcome, utcDay } from './outcome.js';
 export type { ChunkSummary, RecordOutcome } from './protocol.js';
 export { dayChart, esc, keyChart, shortKey, timestampTable } from './html.js';
 export { terminalSafe, textSummary } from './summary.js';

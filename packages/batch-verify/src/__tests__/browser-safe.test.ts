@@ -38,6 +38,7 @@ describe('@erst/batch-verify/report is browser-safe', () => {
       'esc',
       'exitCodeOf',
       'keyChart',
+      'recordViews',
       'shortKey',
       'summarize',
       'terminalSafe',

@@ -3,7 +3,7 @@ import { barLengths, esc } from '../html.js';
 import { junitXml, xmlAttr, xmlText } from '../junit.js';
 import { mergeReports } from '../merge.js';
 import type { VerifyResult } from '@erst/verify';
-import { timestampOf, utcDay } from '../outcome.js';
+import { recordViews, timestampOf, utcDay } from '../outcome.js';
 import type { RecordOutcome } from '../protocol.js';
 import { type Report, ReportBuilder, exitCodeOf, trustSummary } from '../report.js';
 
@@ -219,5 +219,15 @@ describe('trusted timestamps', () => {
     const both = shard(1);
     delete both.report.timestamps;
     expect(mergeReports([both, old]).timestamps).toBeUndefined();
+  });
+});
+
+describe('recordViews', () => {
+  it("gives each record's bytes as a view of the chunk's buffer, empty records included, without copying", () => {
+    const buffer = new TextEncoder().encode('abcdef').buffer as ArrayBuffer;
+    const views = recordViews(buffer, Uint32Array.of(2, 2, 6));
+    expect(views.map((v) => new TextDecoder().decode(v))).toEqual(['ab', '', 'cdef']);
+    expect(views.every((v) => v.buffer === buffer)).toBe(true);
+    expect(recordViews(buffer, [])).toEqual([]);
   });
 });
