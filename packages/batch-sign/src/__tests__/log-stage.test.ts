@@ -10,12 +10,12 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { type JsonObject, type Signer, bytesToHex, isErstError, publicKeyFromRaw } from '@erst/core';
-import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, tempDir } from '@erst/fixtures';
+import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, } from '@erst/fixtures';
 import { readLog } from '@erst/log-store';
 import { InMemorySigner, generateKeyPair } from '@erst/signer-memory';
 import { noteVerifier } from '@erst/tlog';
 import { Verifier } from '@erst/verify';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type LogStep,
   directorySink,
@@ -27,6 +27,7 @@ import {
   signBatch,
   signRecordToLog,
 } from '../index.js';
+import { scratchDirs, tx } from './helpers.js';
 
 const ORIGIN = 'batch.example/log';
 const inner = InMemorySigner.fromPem(SIGNING_KEY_PEM);
@@ -50,17 +51,8 @@ function counting(): Signer & { signMessage(m: Uint8Array): Promise<Uint8Array>;
   return s;
 }
 
-const made: string[] = [];
-function scratch(): string {
-  const d = tempDir('erst-log-stage-');
-  made.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const scratch = scratchDirs('erst-log-stage-');
 
-const tx = (i: number) => i.toString(16).padStart(64, '0');
 function payloads(dir: string, n: number): string {
   const path = join(dir, 'payloads.jsonl');
   const lines = Array.from({ length: n }, (_, i) =>

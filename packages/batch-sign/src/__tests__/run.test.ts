@@ -1,22 +1,15 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Signer, isErstError } from '@erst/core';
-import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, tempDir } from '@erst/fixtures';
+import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, } from '@erst/fixtures';
 import { InMemorySigner } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { initSignerLog, journalPath, runSignBatch, signOne } from '../index.js';
+import { scratchDirs } from './helpers.js';
 
 const verifier = new Verifier({ publicKeys: [SIGNING_PUBLIC_KEY_HEX] });
-const made: string[] = [];
-function scratch(): string {
-  const d = tempDir('erst-batch-run-');
-  made.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const scratch = scratchDirs('erst-batch-run-');
 
 const input = (i: number) => ({
   transactionHash: i.toString(16).padStart(64, '0'),

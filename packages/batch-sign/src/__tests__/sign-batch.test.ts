@@ -1,12 +1,12 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type JsonObject, type Signer, generateWithSigner, isErstError } from '@erst/core';
-import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, tempDir } from '@erst/fixtures';
+import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, } from '@erst/fixtures';
 import { InMemorySigner, generateKeyPair } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type BadLine,
   type BatchProgress,
@@ -19,26 +19,12 @@ import {
   signBatch,
   streamBatchInput,
 } from '../index.js';
+import { line, scratchDirs, tx } from './helpers.js';
 
 const signer = InMemorySigner.fromPem(SIGNING_KEY_PEM);
 const verifier = new Verifier({ publicKeys: [SIGNING_PUBLIC_KEY_HEX] });
 
-const made: string[] = [];
-function scratch(): string {
-  const d = tempDir('erst-batch-sign-');
-  made.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-const tx = (i: number) => i.toString(16).padStart(64, '0');
-const line = (i: number) =>
-  JSON.stringify({
-    transaction_hash: tx(i),
-    payload: { envelope_xdr: 'AAAA', result_meta_xdr: `r${i}`, events: [], logs: [] },
-  });
+const scratch = scratchDirs('erst-batch-sign-');
 
 /** A payloads file of `n` good lines (transactions 1..n). */
 function payloads(n: number, extra: string[] = []): string {

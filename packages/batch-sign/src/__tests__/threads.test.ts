@@ -1,34 +1,20 @@
-import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { isErstError } from '@erst/core';
-import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, tempDir } from '@erst/fixtures';
+import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, } from '@erst/fixtures';
 import { InMemorySigner, ThreadedSigner, generateKeyPair } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 // The built package: its signing threads run dist/sign-worker.js, which only exists built.
 import { type BadLine, directorySink, jsonlSink, signBatch, streamBatchInput } from '../../dist/index.js';
+import { line, scratchDirs, tx } from './helpers.js';
 
 const signer = InMemorySigner.fromPem(SIGNING_KEY_PEM);
 const threads = { count: 2, key: signer.keyObject };
 const verifier = new Verifier({ publicKeys: [SIGNING_PUBLIC_KEY_HEX] });
 
-const made: string[] = [];
-function scratch(): string {
-  const d = tempDir('erst-batch-threads-');
-  made.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-const tx = (i: number) => i.toString(16).padStart(64, '0');
-const line = (i: number) =>
-  JSON.stringify({
-    transaction_hash: tx(i),
-    payload: { envelope_xdr: 'AAAA', result_meta_xdr: `r${i}`, events: [], logs: [] },
-  });
+const scratch = scratchDirs('erst-batch-threads-');
 
 function payloads(n: number, extra: string[] = []): string {
   const path = join(scratch(), 'payloads.jsonl');

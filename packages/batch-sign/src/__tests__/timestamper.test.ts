@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AuditRecordV2_1,
@@ -9,7 +9,7 @@ import {
   timestampImprint,
   utf8Bytes,
 } from '@erst/core';
-import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, tempDir } from '@erst/fixtures';
+import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, } from '@erst/fixtures';
 import { InMemorySigner } from '@erst/signer-memory';
 import { type TestTsa, closedTsaUrl, startTestTsa } from '@erst/test-tsa';
 import { issueTsa, tsaCa } from '@erst/test-ca';
@@ -28,6 +28,7 @@ import {
   signRecordToLog,
   tsaTimestamper,
 } from '../index.js';
+import { scratchDirs, tx } from './helpers.js';
 
 const ORIGIN = 'tsa.example/log';
 const signer = InMemorySigner.fromPem(SIGNING_KEY_PEM);
@@ -41,17 +42,8 @@ beforeAll(async () => {
 afterAll(() => tsa.close());
 afterEach(() => tsa.behave({}));
 
-const made: string[] = [];
-function scratch(): string {
-  const d = tempDir('erst-batch-tsa-');
-  made.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const scratch = scratchDirs('erst-batch-tsa-');
 
-const tx = (i: number) => i.toString(16).padStart(64, '0');
 function payloads(dir: string, n: number): string {
   const path = join(dir, 'payloads.jsonl');
   const lines = Array.from({ length: n }, (_, i) =>
