@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { ErstError } from '@erst/core';
+import { ErstError, isErstError } from '@erst/core';
 import type { LineOutcome, LinesMessage, LinesResult, ThreadConfig } from './thread-protocol.js';
 
 /** The signing threads' code: beside this module, built or bundled (apps name it as an entry of their bundle). */
@@ -180,7 +180,8 @@ export class LineThreads {
         await this.#onLines(next.lines, next.written);
       }
     } catch (e) {
-      this.#fail(e instanceof ErstError ? e : new ErstError('ERR_SIGNER_FAILED', (e as Error).message));
+      // Writing is the sink's: its failures are ErstErrors. Anything else is a bug here, never a signer failure.
+      this.#fail(isErstError(e) ? e : new ErstError('ERR_INTERNAL', (e as Error).message, { cause: e }));
     } finally {
       this.#delivering = false;
     }

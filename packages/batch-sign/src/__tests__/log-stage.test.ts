@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { type JsonObject, type Signer, bytesToHex, isErstError, publicKeyFromRaw } from '@erst/core';
-import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, } from '@erst/fixtures';
+import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { readLog } from '@erst/log-store';
 import { InMemorySigner, generateKeyPair } from '@erst/signer-memory';
 import { noteVerifier } from '@erst/tlog';

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type JsonObject, type Signer, generateWithSigner, isErstError } from '@erst/core';
-import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, } from '@erst/fixtures';
+import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { InMemorySigner, generateKeyPair } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';
 import { describe, expect, it, vi } from 'vitest';

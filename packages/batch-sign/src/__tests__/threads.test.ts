@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } f
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { isErstError } from '@erst/core';
-import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, } from '@erst/fixtures';
+import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { InMemorySigner, ThreadedSigner, generateKeyPair } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';
 import { describe, expect, it } from 'vitest';

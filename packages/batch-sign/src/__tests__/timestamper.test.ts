@@ -9,7 +9,7 @@ import {
   timestampImprint,
   utf8Bytes,
 } from '@erst/core';
-import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, } from '@erst/fixtures';
+import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { InMemorySigner } from '@erst/signer-memory';
 import { type TestTsa, closedTsaUrl, startTestTsa } from '@erst/test-tsa';
 import { issueTsa, tsaCa } from '@erst/test-ca';
