@@ -430,40 +430,12 @@ class BatchRun {
         this.#bad({ line: l.line, code: bad!.code, message: bad!.message });
         continue;
       }
-      const first = this.#firstLine.get(tx);
-      if (first !== undefined) {
-        this.#bad({
-          line: l.line,
-          code: 'ERR_PAYLOAD_INVALID',
-          message: `transaction_hash ${tx} repeats line ${first}`,
-        });
-        continue;
-      }
-      this.#firstLine.set(tx, l.line);
+      if (!this.#firstTime(l.line, tx)) continue;
       try {
-        const output = this.#s.output;
         // Only a transaction the output may hold costs a second parse of its line (a resumed batch).
-        const previous = this.#finished.has(tx)
-          ? ({ state: 'done' } as const)
-          : output.holds?.(tx) === false
-            ? ({ state: 'absent' } as const)
-            : await output.previous(tx, lineDocument(l.input).payload);
-        if (previous.state === 'done') {
-          this.#counts.skipped++;
-          this.#settled();
-          continue;
-        }
-        if (previous.state === 'conflict') {
-          this.#bad({ line: l.line, code: previous.code, message: previous.message });
-          continue;
-        }
+        if (await this.#settledByOutput(l.line, tx, () => lineDocument(l.input).payload)) continue;
       } catch (e) {
-        if (isErstError(e) && errorCategory(e.code) === 'input')
-          this.#bad({ line: l.line, code: e.code, message: e.message });
-        else {
-          this.#fatal ??= e;
-          this.#settled();
-        }
+        this.#failed(l.line, e);
         continue;
       }
       if (bad) {
@@ -512,30 +484,59 @@ class BatchRun {
       if (!(e instanceof LineError)) throw e;
       return this.#bad({ line: l.line, code: e.code, message: e.message });
     }
-    const first = this.#firstLine.get(document.transactionHash);
-    if (first !== undefined) {
-      return this.#bad({
-        line: l.line,
-        code: 'ERR_PAYLOAD_INVALID',
-        message: `transaction_hash ${document.transactionHash} repeats line ${first}`,
-      });
-    }
-    this.#firstLine.set(document.transactionHash, l.line);
+    if (!this.#firstTime(l.line, document.transactionHash)) return;
     await this.#limiter.run(() => this.#signOne(l.line, document));
+  }
+
+  /** False, and a bad line, when `tx` was on an earlier line of this input. */
+  #firstTime(line: number, tx: string): boolean {
+    const first = this.#firstLine.get(tx);
+    if (first !== undefined) {
+      this.#bad({ line, code: 'ERR_PAYLOAD_INVALID', message: `transaction_hash ${tx} repeats line ${first}` });
+      return false;
+    }
+    this.#firstLine.set(tx, line);
+    return true;
+  }
+
+  /**
+   * True when the output already settles `tx`: done by this run or an earlier
+   * one (skipped), or holding something else under its name (a bad line).
+   * `payload` is asked for only when the output may hold the transaction.
+   */
+  async #settledByOutput(line: number, tx: string, payload: () => SignInput['payload']): Promise<boolean> {
+    const output = this.#s.output;
+    const previous = this.#finished.has(tx)
+      ? ({ state: 'done' } as const)
+      : output.holds?.(tx) === false
+        ? ({ state: 'absent' } as const)
+        : await output.previous(tx, payload());
+    if (previous.state === 'done') {
+      this.#counts.skipped++;
+      this.#settled();
+      return true;
+    }
+    if (previous.state === 'conflict') {
+      this.#bad({ line, code: previous.code, message: previous.message });
+      return true;
+    }
+    return false;
+  }
+
+  /** Bad input is a bad line; anything else (the signer, the output) stops the batch: the next lines would fail the same way. */
+  #failed(line: number, e: unknown): void {
+    if (isErstError(e) && errorCategory(e.code) === 'input') {
+      this.#bad({ line, code: e.code, message: e.message });
+      return;
+    }
+    this.#fatal ??= e;
+    this.#settled();
   }
 
   /** Never rejects (the limiter runs it detached): bad input is a bad line, anything else stops the batch. */
   async #signOne(line: number, document: SignInput): Promise<void> {
     try {
-      const previous = this.#finished.has(document.transactionHash)
-        ? ({ state: 'done' } as const)
-        : await this.#s.output.previous(document.transactionHash, document.payload);
-      if (previous.state === 'done') {
-        this.#counts.skipped++;
-        this.#settled();
-        return;
-      }
-      if (previous.state === 'conflict') return this.#bad({ line, code: previous.code, message: previous.message });
+      if (await this.#settledByOutput(line, document.transactionHash, () => document.payload)) return;
       let record = await this.#s.buildRecord(document);
       if (this.#s.timestamper) {
         try {
@@ -549,11 +550,7 @@ class BatchRun {
       await this.#committer.add({ line, transactionHash: document.transactionHash, record });
       this.#settled();
     } catch (e) {
-      if (isErstError(e) && errorCategory(e.code) === 'input')
-        return this.#bad({ line, code: e.code, message: e.message });
-      // Signer and output failures stop the batch: the next lines would fail the same way.
-      this.#fatal ??= e;
-      this.#settled();
+      this.#failed(line, e);
     }
   }
 
