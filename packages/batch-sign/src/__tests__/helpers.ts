@@ -1,6 +1,9 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isErstError } from '@erst/core';
+import type { Verifier } from '@erst/verify';
 import { tempDir } from '@erst/fixtures';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 
 /**
  * A maker of scratch directories for one test file: each call makes a new
@@ -28,3 +31,32 @@ export const line = (i: number): string =>
     transaction_hash: tx(i),
     payload: { envelope_xdr: 'AAAA', result_meta_xdr: `r${i}`, events: [], logs: [] },
   });
+
+/** Writes `dir/payloads.jsonl`: good lines for transactions 1..n (see `line`), then `extra`; returns its path. */
+export function writePayloads(dir: string, n: number, extra: string[] = []): string {
+  const path = join(dir, 'payloads.jsonl');
+  writeFileSync(path, `${[...Array.from({ length: n }, (_, i) => line(i + 1)), ...extra].join('\n')}\n`);
+  return path;
+}
+
+/** The coded error `p` rejects with (to check its details too); anything else is rethrown, and resolving fails. */
+export async function rejection(p: Promise<unknown>): Promise<{ code: string; details?: Record<string, unknown> }> {
+  try {
+    await p;
+  } catch (e) {
+    if (isErstError(e)) return e as { code: string; details?: Record<string, unknown> };
+    throw e;
+  }
+  throw new Error('resolved');
+}
+
+/** Every record of a .jsonl output, each asserted valid under `verifier`; their transaction hashes in file order. */
+export async function verifiedJsonl(verifier: Verifier, path: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const l of readFileSync(path, 'utf8').trimEnd().split('\n')) {
+    const r = await verifier.verify(l);
+    expect(r.valid, JSON.stringify(r.errors)).toBe(true);
+    out.push(r.transaction_hash!);
+  }
+  return out;
+}

@@ -9,7 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { type JsonObject, type Signer, bytesToHex, isErstError, publicKeyFromRaw } from '@erst/core';
+import { type JsonObject, type Signer, bytesToHex, publicKeyFromRaw } from '@erst/core';
 import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { readLog } from '@erst/log-store';
 import { InMemorySigner, generateKeyPair } from '@erst/signer-memory';
@@ -27,7 +27,7 @@ import {
   signBatch,
   signRecordToLog,
 } from '../index.js';
-import { scratchDirs, tx } from './helpers.js';
+import { rejection, scratchDirs, tx, writePayloads } from './helpers.js';
 
 const ORIGIN = 'batch.example/log';
 const inner = InMemorySigner.fromPem(SIGNING_KEY_PEM);
@@ -53,33 +53,13 @@ function counting(): Signer & { signMessage(m: Uint8Array): Promise<Uint8Array>;
 
 const scratch = scratchDirs('erst-log-stage-');
 
-function payloads(dir: string, n: number): string {
-  const path = join(dir, 'payloads.jsonl');
-  const lines = Array.from({ length: n }, (_, i) =>
-    JSON.stringify({
-      transaction_hash: tx(i + 1),
-      payload: { envelope_xdr: 'AAAA', result_meta_xdr: `r${i + 1}`, events: [], logs: [] },
-    }),
-  );
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return path;
-}
+const payloads = (dir: string, n: number): string => writePayloads(dir, n);
 
 async function newLog(dir: string): Promise<string> {
   const logDir = join(dir, 'log');
   const { log } = await initSignerLog(logDir, inner, { origin: ORIGIN });
   await log.close();
   return logDir;
-}
-
-async function code(p: Promise<unknown>): Promise<{ code: string; details?: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (e) {
-    if (isErstError(e)) return e as { code: string; details?: Record<string, unknown> };
-    throw e;
-  }
-  throw new Error('resolved');
 }
 
 /**
@@ -242,7 +222,7 @@ describe('logStage', () => {
         schema: '2.1.0',
         stage: logStage(log),
       });
-    expect((await code(run())).code).toBe('ERR_OUTPUT_WRITE');
+    expect((await rejection(run())).code).toBe('ERR_OUTPUT_WRITE');
 
     const other = generateKeyPair().signer;
     const { generateWithSigner } = await import('@erst/core');
@@ -257,15 +237,15 @@ describe('logStage', () => {
       journalPath(out),
       `${JSON.stringify({ journal: 'erst-log-journal@v1', origin: ORIGIN })}\n${JSON.stringify(foreign)}\n`,
     );
-    expect((await code(run())).code).toBe('ERR_OUTPUT_WRITE');
+    expect((await rejection(run())).code).toBe('ERR_OUTPUT_WRITE');
     expect(log.size).toBe(0);
     // A journal that cannot be a file, or cannot be written: an output failure naming it, not a crash.
     rmSync(journalPath(out));
     mkdirSync(journalPath(out));
-    expect((await code(run())).details?.file).toBe(journalPath(out));
+    expect((await rejection(run())).details?.file).toBe(journalPath(out));
     rmSync(journalPath(out), { recursive: true });
     symlinkSync(join(dir, 'missing', 'journal'), journalPath(out));
-    const unwritable = await code(run());
+    const unwritable = await rejection(run());
     expect([unwritable.code, unwritable.details?.file]).toEqual(['ERR_OUTPUT_WRITE', journalPath(out)]);
     expect(log.size).toBe(0);
     await log.close();
@@ -276,12 +256,12 @@ describe('logStage', () => {
     const dir = scratch();
     const log = await openSignerLog(await newLog(dir), inner);
     for (const checkpointEvery of [0, 1.5, -1]) {
-      const e = await code((async () => logStage(log, { checkpointEvery }))());
+      const e = await rejection((async () => logStage(log, { checkpointEvery }))());
       expect([e.code, e.details?.options]).toEqual(['ERR_OPTIONS_INVALID', ['checkpointEvery']]);
     }
     await log.close();
     // A record without a signature is sealed by nothing unless a stage gives it a proof.
-    const e = await code(
+    const e = await rejection(
       signBatch({
         signer: inner,
         input: payloads(dir, 1),
@@ -304,15 +284,15 @@ describe('initSignerLog, openSignerLog, signRecordToLog', () => {
     const second = await initSignerLog(dir, inner, { origin: ORIGIN });
     expect(second.created).toBe(false);
     await second.log.close();
-    expect((await code(initSignerLog(dir, inner, { origin: 'other.example/log' }))).code).toBe('ERR_LOG_EXISTS');
+    expect((await rejection(initSignerLog(dir, inner, { origin: 'other.example/log' }))).code).toBe('ERR_LOG_EXISTS');
     const other = generateKeyPair().signer;
-    expect((await code(initSignerLog(dir, other, { origin: ORIGIN }))).code).toBe('ERR_LOG_EXISTS');
+    expect((await rejection(initSignerLog(dir, other, { origin: ORIGIN }))).code).toBe('ERR_LOG_EXISTS');
     // Another key's log is not opened for appending.
-    expect((await code(openSignerLog(dir, other))).code).toBe('ERR_NOTE_UNVERIFIED');
+    expect((await rejection(openSignerLog(dir, other))).code).toBe('ERR_NOTE_UNVERIFIED');
     await other.close?.();
-    const bad = await code(initSignerLog(join(scratch(), 'log'), inner, { origin: 'has space' }));
+    const bad = await rejection(initSignerLog(join(scratch(), 'log'), inner, { origin: 'has space' }));
     expect([bad.code, bad.details?.options]).toEqual(['ERR_OPTIONS_INVALID', ['origin']]);
-    expect((await code(openSignerLog(scratch(), inner))).code).toBe('ERR_FILE_NOT_FOUND');
+    expect((await rejection(openSignerLog(scratch(), inner))).code).toBe('ERR_FILE_NOT_FOUND');
   });
 
   it('signs one record into the log, with or without its own signature; each verifies pinned', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Signer, isErstError } from '@erst/core';
-import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
+import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX, rejectionCode } from '@erst/fixtures';
 import { InMemorySigner } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';
 import { describe, expect, it } from 'vitest';
@@ -31,15 +31,6 @@ function tracked(): { signer: Signer; closed: () => boolean } {
   return { signer, closed: () => closed };
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return isErstError(e) ? e.code : `not an ErstError: ${String(e)}`;
-  }
-  return 'resolved';
-}
-
 describe('signOne', () => {
   it('signs one record that verifies under the key; with a log, at the next index with its proof', async () => {
     const signer = InMemorySigner.fromPem(SIGNING_KEY_PEM);
@@ -63,8 +54,10 @@ describe('signOne', () => {
 
   it('refuses options it cannot honour, naming them, before signing anything', async () => {
     const { signer } = tracked();
-    expect(await codeOf(signOne(signer, input(1), { schema: '2.0.0', log: scratch() }))).toBe('ERR_OPTIONS_INVALID');
-    expect(await codeOf(signOne(signer, input(1), { schema: '2.1.0', recordSignature: false }))).toBe(
+    expect(await rejectionCode(() => signOne(signer, input(1), { schema: '2.0.0', log: scratch() }))).toBe(
+      'ERR_OPTIONS_INVALID',
+    );
+    expect(await rejectionCode(() => signOne(signer, input(1), { schema: '2.1.0', recordSignature: false }))).toBe(
       'ERR_OPTIONS_INVALID',
     );
   });
@@ -77,7 +70,7 @@ describe('signOne', () => {
         throw new TypeError('the driver fell over');
       },
     };
-    expect(await codeOf(signOne(broken, input(1), { schema: '2.0.0' }))).toBe('ERR_SIGNER_FAILED');
+    expect(await rejectionCode(() => signOne(broken, input(1), { schema: '2.0.0' }))).toBe('ERR_SIGNER_FAILED');
   });
 });
 
@@ -115,7 +108,7 @@ describe('runSignBatch', () => {
     };
     const missing = join(scratch(), 'nope.jsonl');
     const run = runSignBatch({ input: missing, openSigner, output: { jsonl: `${missing}.out` }, schema: '2.0.0' });
-    expect(await codeOf(run)).toBe('ERR_FILE_NOT_FOUND');
+    expect(await rejectionCode(() => run)).toBe('ERR_FILE_NOT_FOUND');
     expect(opened).toBe(false);
   });
 

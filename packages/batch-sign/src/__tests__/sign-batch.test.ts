@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, write
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { type JsonObject, type Signer, generateWithSigner, isErstError } from '@erst/core';
+import { type JsonObject, type Signer, generateWithSigner } from '@erst/core';
 import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { InMemorySigner, generateKeyPair } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';
@@ -19,40 +19,15 @@ import {
   signBatch,
   streamBatchInput,
 } from '../index.js';
-import { line, scratchDirs, tx } from './helpers.js';
+import { line, rejection, scratchDirs, tx, verifiedJsonl, writePayloads } from './helpers.js';
 
 const signer = InMemorySigner.fromPem(SIGNING_KEY_PEM);
 const verifier = new Verifier({ publicKeys: [SIGNING_PUBLIC_KEY_HEX] });
 
 const scratch = scratchDirs('erst-batch-sign-');
 
-/** A payloads file of `n` good lines (transactions 1..n). */
-function payloads(n: number, extra: string[] = []): string {
-  const path = join(scratch(), 'payloads.jsonl');
-  writeFileSync(path, `${[...Array.from({ length: n }, (_, i) => line(i + 1)), ...extra].join('\n')}\n`);
-  return path;
-}
-
-async function rejection(p: Promise<unknown>): Promise<{ code: string; details?: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (e) {
-    if (isErstError(e)) return e as { code: string; details?: Record<string, unknown> };
-    throw e;
-  }
-  throw new Error('resolved');
-}
-
-/** Every record of a .jsonl output, verified; returns their transaction hashes in file order. */
-async function verifiedJsonl(path: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const l of readFileSync(path, 'utf8').trimEnd().split('\n')) {
-    const r = await verifier.verify(l);
-    expect(r.valid, JSON.stringify(r.errors)).toBe(true);
-    out.push(r.transaction_hash!);
-  }
-  return out;
-}
+/** A payloads file of `n` good lines (transactions 1..n), then `extra`. */
+const payloads = (n: number, extra: string[] = []): string => writePayloads(scratch(), n, extra);
 
 /** A sink that records each call it passes on, and fails if two groups are ever written at once. */
 function watched(inner: RecordSink): RecordSink & { groups: number[]; commits: number } {
@@ -85,7 +60,7 @@ describe('signBatch', () => {
     const sink = watched(jsonlSink(out));
     const r = await signBatch({ signer, input: payloads(200), output: sink, concurrency: 32 });
     expect(r).toMatchObject({ lines: 200, signed: 200, skipped: 0, bad: 0, done: 200, stopped: false });
-    expect((await verifiedJsonl(out)).sort()).toEqual(Array.from({ length: 200 }, (_, i) => tx(i + 1)));
+    expect((await verifiedJsonl(verifier, out)).sort()).toEqual(Array.from({ length: 200 }, (_, i) => tx(i + 1)));
     expect(sink.groups.reduce((a, b) => a + b, 0)).toBe(200);
     expect(sink.commits).toBe(sink.groups.length);
     // Group commit: records signed while a group is written share the next write.
@@ -105,7 +80,7 @@ describe('signBatch', () => {
     appendFileSync(out, '{"version":"2.0.0","tim');
     const r = await signBatch({ signer, input, output: jsonlSink(out) });
     expect(r).toMatchObject({ signed: 10 - before, skipped: before, bad: 0 });
-    expect((await verifiedJsonl(out)).sort()).toEqual(Array.from({ length: 10 }, (_, i) => tx(i + 1)));
+    expect((await verifiedJsonl(verifier, out)).sort()).toEqual(Array.from({ length: 10 }, (_, i) => tx(i + 1)));
   });
 
   it('refuses a .jsonl output signed by another key (ERR_OUTPUT_WRITE naming the line), leaving it as it was', async () => {
@@ -177,7 +152,7 @@ describe('signBatch', () => {
     });
     expect(r.stopped).toBe(true);
     expect(r.signed).toBe(6);
-    expect(await verifiedJsonl(out)).toHaveLength(6);
+    expect(await verifiedJsonl(verifier, out)).toHaveLength(6);
   });
 
   it('a signer that throws stops the batch as ERR_SIGNER_FAILED', async () => {
@@ -192,7 +167,7 @@ describe('signBatch', () => {
       signBatch({ signer: failing, input: payloads(100), output: jsonlSink(out), concurrency: 1 }),
     );
     expect(e.code).toBe('ERR_SIGNER_FAILED');
-    expect(await verifiedJsonl(out)).toHaveLength(3);
+    expect(await verifiedJsonl(verifier, out)).toHaveLength(3);
   });
 
   it('refuses a bad option by name (ERR_OPTIONS_INVALID, details.options) before opening anything', async () => {
@@ -269,7 +244,7 @@ describe('signBatch with a GroupStage (what a Merkle log plugs into)', () => {
     expect(stage.released.reduce((a, b) => a + b, 0)).toBe(25);
     // Only what the stage released reached the output, in the order it released them.
     expect(sink.groups).toEqual(stage.released.filter((n) => n > 0));
-    expect(await verifiedJsonl(out)).toEqual(stage.log);
+    expect(await verifiedJsonl(verifier, out)).toEqual(stage.log);
   });
 
   it('builds records with buildRecord when given one', async () => {

@@ -1,14 +1,13 @@
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { isErstError } from '@erst/core';
 import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { InMemorySigner, ThreadedSigner, generateKeyPair } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';
 import { describe, expect, it } from 'vitest';
 // The built package: its signing threads run dist/sign-worker.js, which only exists built.
 import { type BadLine, directorySink, jsonlSink, signBatch, streamBatchInput } from '../../dist/index.js';
-import { line, scratchDirs, tx } from './helpers.js';
+import { line, rejection, scratchDirs, tx, verifiedJsonl, writePayloads } from './helpers.js';
 
 const signer = InMemorySigner.fromPem(SIGNING_KEY_PEM);
 const threads = { count: 2, key: signer.keyObject };
@@ -16,38 +15,15 @@ const verifier = new Verifier({ publicKeys: [SIGNING_PUBLIC_KEY_HEX] });
 
 const scratch = scratchDirs('erst-batch-threads-');
 
-function payloads(n: number, extra: string[] = []): string {
-  const path = join(scratch(), 'payloads.jsonl');
-  writeFileSync(path, `${[...Array.from({ length: n }, (_, i) => line(i + 1)), ...extra].join('\n')}\n`);
-  return path;
-}
-
-async function verifiedJsonl(path: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const l of readFileSync(path, 'utf8').trimEnd().split('\n')) {
-    const r = await verifier.verify(l);
-    expect(r.valid, JSON.stringify(r.errors)).toBe(true);
-    out.push(r.transaction_hash!);
-  }
-  return out;
-}
-
-async function rejection(p: Promise<unknown>): Promise<{ code: string; details?: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (e) {
-    if (isErstError(e)) return e as { code: string; details?: Record<string, unknown> };
-    throw e;
-  }
-  throw new Error('resolved');
-}
+/** A payloads file of `n` good lines (transactions 1..n), then `extra`. */
+const payloads = (n: number, extra: string[] = []): string => writePayloads(scratch(), n, extra);
 
 describe('signBatch on signing threads (threads)', () => {
   it('signs every line into a .jsonl, in input order, one compact record per line', async () => {
     const out = join(scratch(), 'out.jsonl');
     const r = await signBatch({ signer, input: payloads(300), output: jsonlSink(out), threads });
     expect(r).toMatchObject({ lines: 300, signed: 300, skipped: 0, bad: 0, done: 300, stopped: false });
-    expect(await verifiedJsonl(out)).toEqual(Array.from({ length: 300 }, (_, i) => tx(i + 1)));
+    expect(await verifiedJsonl(verifier, out)).toEqual(Array.from({ length: 300 }, (_, i) => tx(i + 1)));
     for (const l of readFileSync(out, 'utf8').trimEnd().split('\n')) expect(JSON.stringify(JSON.parse(l))).toBe(l);
   });
 
@@ -62,7 +38,7 @@ describe('signBatch on signing threads (threads)', () => {
         threads: { count: 1, key: threaded.keyObject },
       });
       expect(r.signed).toBe(20);
-      expect(await verifiedJsonl(out)).toHaveLength(20);
+      expect(await verifiedJsonl(verifier, out)).toHaveLength(20);
     } finally {
       await threaded.close();
     }
@@ -118,7 +94,7 @@ describe('signBatch on signing threads (threads)', () => {
     appendFileSync(out, '{"version":"2.0.0","tim');
     const r = await signBatch({ signer, input, output: jsonlSink(out), threads });
     expect(r).toMatchObject({ signed: 150 - before, skipped: before, bad: 0 });
-    expect((await verifiedJsonl(out)).sort()).toEqual(Array.from({ length: 150 }, (_, i) => tx(i + 1)));
+    expect((await verifiedJsonl(verifier, out)).sort()).toEqual(Array.from({ length: 150 }, (_, i) => tx(i + 1)));
   });
 
   it('writes a directory of indented records, skips files that verify, reports one in the way and leaves it', async () => {
@@ -150,7 +126,7 @@ describe('signBatch on signing threads (threads)', () => {
     expect(r.stopped).toBe(true);
     expect(r.signed).toBeLessThan(2000);
     expect(r.signed).toBe(r.done);
-    expect(await verifiedJsonl(out)).toHaveLength(r.signed);
+    expect(await verifiedJsonl(verifier, out)).toHaveLength(r.signed);
   });
 
   it('refuses a key that is not the signer’s, and threads with a stage or a record builder', async () => {
