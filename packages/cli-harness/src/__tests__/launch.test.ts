@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@erst/fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,5 +28,10 @@ describe('filesWithin', () => {
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
     expect(filesWithin(['verify', fifo], 1 << 20)).toBe(false);
+    // A link is judged by what it points to: to a FIFO it is no small run; to a small file it is one.
+    symlinkSync(fifo, join(dir, 'to-fifo'));
+    symlinkSync(small, join(dir, 'to-small'));
+    expect(filesWithin(['verify', join(dir, 'to-fifo')], 1 << 20)).toBe(false);
+    expect(filesWithin(['verify', join(dir, 'to-small')], 100)).toBe(true);
   });
 });
