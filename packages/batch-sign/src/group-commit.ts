@@ -37,7 +37,7 @@ export interface GroupStage {
 }
 
 interface Queued {
-  record: BatchRecord;
+  records: readonly BatchRecord[];
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -63,8 +63,13 @@ export class GroupCommitter {
 
   /** Resolves once the record's group has passed the stage and what it released is committed; rejects if that failed. */
   add(record: BatchRecord): Promise<void> {
+    return this.addAll([record]);
+  }
+
+  /** `add` for records that come together (a signing thread's block, in order): one promise for all. */
+  addAll(records: readonly BatchRecord[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ record, resolve, reject });
+      this.#queue.push({ records, resolve, reject });
       if (!this.#writing) void this.#pump();
     });
   }
@@ -80,7 +85,7 @@ export class GroupCommitter {
       const group = this.#queue;
       this.#queue = [];
       try {
-        const records = group.map((q) => q.record);
+        const records = group.length === 1 ? group[0]!.records : group.flatMap((q) => q.records);
         await this.#persist(this.#stage ? await this.#stage.accept(records) : records);
         for (const q of group) q.resolve();
       } catch (e) {

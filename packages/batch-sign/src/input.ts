@@ -2,7 +2,7 @@ import { createReadStream, statSync } from 'node:fs';
 import type { ReadStream } from 'node:fs';
 import { DEFAULT_MAX_INPUT_BYTES } from '@erst/core';
 import { type Line, LineSplitter } from '@erst/archive';
-import { openInputFile } from '@erst/node-io';
+import { fileError, openInputFile } from '@erst/node-io';
 
 // Kept apart so that a signing thread loads only @erst/core.
 export { LineError, lineDocument } from './line-document.js';
@@ -30,9 +30,16 @@ export interface BatchSource {
  */
 export async function openBatchInput(path: string): Promise<BatchSource> {
   const handle = await openInputFile(path);
+  let size: number;
+  try {
+    size = (await handle.stat()).size;
+  } catch (cause) {
+    await handle.close();
+    throw fileError(path, cause);
+  }
   let stream: ReadStream | undefined;
   let closed = false;
-  return {
+  const source: BatchSource = {
     name: path,
     get chunks() {
       stream ??= handle.createReadStream({ highWaterMark: 1 << 20 });
@@ -47,6 +54,16 @@ export async function openBatchInput(path: string): Promise<BatchSource> {
       else await handle.close();
     },
   };
+  fileSizes.set(source, size);
+  return source;
+}
+
+/** The size of each file `openBatchInput` opened, when it was opened. */
+const fileSizes = new WeakMap<BatchSource, number>();
+
+/** The bytes of a file source (as it was opened); undefined for a stream, whose length cannot be known in advance. */
+export function sourceSize(source: BatchSource): number | undefined {
+  return fileSizes.get(source);
 }
 
 /** A batch read from a stream the caller owns (stdin, a socket, a generator): never counted, never closed here. */

@@ -1,39 +1,36 @@
 import { Worker } from 'node:worker_threads';
 import { ErstError, isErstError } from '@erst/core';
-import type { LineOutcome, LinesMessage, LinesResult, ThreadConfig } from './thread-protocol.js';
+import { BlockSigner } from './sign-lines.js';
+import {
+  type BlockResult,
+  COLUMNS,
+  type LinesMessage,
+  type LinesResult,
+  TOO_LONG,
+  type ThreadConfig,
+} from './thread-protocol.js';
 
 /** The signing threads' code: beside this module, built or bundled (apps name it as an entry of their bundle). */
 export const SIGN_WORKER_URL = new URL('./sign-worker.js', import.meta.url);
 
 /**
- * Lines per message, and bytes: enough lines to share a message's cost
- * (some tens of microseconds each way), few enough that every thread gets
- * work early and that records in flight stay bounded.
+ * Lines per block, and bytes: enough lines to share a message's cost
+ * (some tens of microseconds each way, and a write and an fsync per group
+ * on the main thread), few enough that every thread gets work early and
+ * that records in flight stay bounded.
  */
 export const LINES_PER_MESSAGE = 64;
 export const BYTES_PER_MESSAGE = 1 << 20;
 /**
- * Messages per thread not yet written: one being signed, more waiting, and
+ * Blocks per thread not yet written: one being signed, more waiting, and
  * those whose group is being written and fsynced, so that a thread never
  * idles while the main thread writes.
  */
 const IN_FLIGHT_PER_THREAD = 4;
-
-/** One line a thread signed or refused: its input bytes, and its output bytes when signed. */
-export interface SignedLine {
-  readonly line: number;
-  readonly outcome: LineOutcome;
-  /** The input line (read again only to resume). */
-  readonly input: Uint8Array;
-  readonly encoded: Uint8Array | undefined;
-}
-
-interface Pending {
-  readonly slot: Slot;
-  readonly lines: readonly number[];
-  /** Where each input line ends in the message's data. */
-  readonly ends: Uint32Array;
-}
+/** Blocks sent to a thread and not yet back: one it signs, one waiting. Beyond that, this thread signs the block itself. */
+const QUEUED_PER_THREAD = 2;
+/** Input buffers start this small and grow (once: they are reused) to what blocks need: less memory to fault in and to account. */
+const BUFFER_BYTES = 256 * 1024;
 
 interface Slot {
   readonly worker: Worker;
@@ -41,19 +38,24 @@ interface Slot {
 }
 
 /**
- * A fixed set of signing threads. `submit` sends lines to the least busy
- * thread, waiting while every thread holds its share; results are handed
- * to `onLines` in the order the lines were submitted, one message at a time.
- * The caller frees a message's place by calling `written` once its records
- * are written (its buffers are then reused), so that reading stays in step
- * with writing, not only with signing.
+ * A fixed set of signing threads, and this thread. `submit` sends a block
+ * of lines to the least busy thread; when each has a block waiting already
+ * (or there are none: `count` 0, a batch too small to repay starting one),
+ * this thread signs it, with the same code. So this thread's spare time
+ * signs (on two cores, one thread and this one), and it signs from the
+ * start while the threads are still starting. Results are handed to
+ * `onBlock` in the order the blocks were submitted, one at a time; `submit`
+ * waits while too many are not yet written. The caller frees a block's
+ * place by calling `written` once its records are written (its buffers are
+ * then reused), so that reading stays in step with writing, not only with signing.
  */
 export class LineThreads {
   readonly #slots: Slot[] = [];
-  readonly #pending = new Map<number, Pending>();
-  readonly #ready = new Map<number, { lines: SignedLine[]; written: () => void }>();
-  readonly #onLines: (lines: SignedLine[], written: () => void) => Promise<void>;
-  /** Input buffers the threads handed back, to fill again (fresh memory costs page faults). */
+  readonly #inline: BlockSigner;
+  readonly #pending = new Map<number, Slot | undefined>();
+  readonly #ready = new Map<number, { block: BlockResult; written: () => void }>();
+  readonly #onBlock: (block: BlockResult, written: () => void) => Promise<void>;
+  /** Input buffers handed back, to fill again (fresh memory costs page faults). */
   readonly #spare: ArrayBuffer[] = [];
   #nextId = 0;
   #nextOut = 0;
@@ -66,9 +68,10 @@ export class LineThreads {
   constructor(
     count: number,
     config: ThreadConfig,
-    onLines: (lines: SignedLine[], written: () => void) => Promise<void>,
+    onBlock: (block: BlockResult, written: () => void) => Promise<void>,
   ) {
-    this.#onLines = onLines;
+    this.#onBlock = onBlock;
+    this.#inline = new BlockSigner(config);
     for (let i = 0; i < count; i++) {
       const worker = new Worker(SIGN_WORKER_URL, { workerData: config });
       const slot: Slot = { worker, inFlight: 0 };
@@ -88,37 +91,55 @@ export class LineThreads {
     return this.#failure;
   }
 
-  /** Sends `lines` (their 1-based numbers and bytes) once a place is free. */
-  async submit(numbers: number[], lines: Uint8Array[]): Promise<void> {
-    while (!this.#failure && this.#held >= this.#slots.length * IN_FLIGHT_PER_THREAD) {
-      await new Promise<void>((r) => this.#waiters.push(r));
-    }
-    if (this.#failure) return;
-    let size = 0;
-    for (const l of lines) size += l.length;
-    const i = this.#spare.findIndex((b) => b.byteLength >= size);
-    const data = new Uint8Array(
-      i === -1 ? new ArrayBuffer(Math.max(size, 2 * BYTES_PER_MESSAGE)) : this.#spare.splice(i, 1)[0]!,
-    );
-    const ends = new Uint32Array(lines.length);
-    let off = 0;
-    for (let i = 0; i < lines.length; i++) {
-      data.set(lines[i]!, off);
-      off += lines[i]!.length;
-      ends[i] = off;
-    }
-    let slot = this.#slots[0]!;
-    for (const s of this.#slots) if (s.inFlight < slot.inFlight) slot = s;
-    const id = this.#nextId++;
-    slot.inFlight++;
-    this.#held++;
-    this.#pending.set(id, { slot, lines: numbers, ends });
-    // `ends` is copied (it is small and read again here); `data` moves and comes back.
-    const msg: LinesMessage = { id, data: data.buffer, ends: ends.buffer };
-    slot.worker.postMessage(msg, [data.buffer]);
+  /** A buffer of at least `bytes` to fill with a block: one handed back, or a new one. */
+  buffer(bytes: number): ArrayBuffer {
+    const i = this.#spare.findIndex((b) => b.byteLength >= bytes);
+    return i === -1 ? new ArrayBuffer(Math.max(bytes, BUFFER_BYTES)) : this.#spare.splice(i, 1)[0]!;
   }
 
-  /** Resolves once every message submitted has been handed to `onLines` and released, or the threads failed. */
+  /** Sends the lines in `data`'s first `length` bytes (see LinesMessage), once a place is free; `data` moves. */
+  async submit(data: ArrayBuffer, length: number): Promise<void> {
+    const cap = (this.#slots.length + 1) * IN_FLIGHT_PER_THREAD;
+    while (!this.#failure && this.#held >= cap) await new Promise<void>((r) => this.#waiters.push(r));
+    if (this.#failure) return;
+    const id = this.#nextId++;
+    this.#held++;
+    let slot = this.#slots[0];
+    for (const s of this.#slots) if (s.inFlight < slot!.inFlight) slot = s;
+    if (!slot || slot.inFlight >= QUEUED_PER_THREAD) {
+      this.#pending.set(id, undefined);
+      let result: LinesResult;
+      try {
+        result = { id, ...(await this.#inline.sign(data, length)) };
+      } catch (e) {
+        const code = isErstError(e) ? e.code : 'ERR_SIGNER_FAILED';
+        result = { id, fatal: { code, message: (e as Error).message } };
+      }
+      this.#settle(undefined, result);
+      return;
+    }
+    slot.inFlight++;
+    this.#pending.set(id, slot);
+    slot.worker.postMessage({ id, data, length } satisfies LinesMessage, [data]);
+  }
+
+  /** Puts a line over the input limit (never read into memory) in its place among the blocks: one line, `size` bytes. */
+  tooLong(size: number): void {
+    const id = this.#nextId++;
+    const block: BlockResult = {
+      lines: 1,
+      table: new Uint32Array(COLUMNS),
+      kinds: Uint8Array.of(TOO_LONG),
+      txs: '',
+      bad: [{ entry: 0, code: 'ERR_INPUT_TOO_LARGE', message: '', size }],
+      out: new ArrayBuffer(0),
+      data: new ArrayBuffer(0),
+    };
+    this.#ready.set(id, { block, written: () => {} });
+    void this.#deliver();
+  }
+
+  /** Resolves once every block submitted has been handed to `onBlock` and released, or the threads failed. */
   async drain(): Promise<void> {
     while (!this.#failure && this.#held > 0) await new Promise<void>((r) => this.#waiters.push(r));
   }
@@ -128,46 +149,27 @@ export class LineThreads {
     await Promise.all(this.#slots.map((s) => s.worker.terminate()));
   }
 
-  #settle(slot: Slot, msg: LinesResult): void {
-    slot.inFlight--;
-    const pending = this.#pending.get(msg.id);
-    if (!pending) return;
+  #settle(slot: Slot | undefined, msg: LinesResult): void {
+    if (slot) slot.inFlight--;
+    if (!this.#pending.has(msg.id)) return;
     this.#pending.delete(msg.id);
     if ('fatal' in msg) {
       this.#fail(new ErstError(msg.fatal.code as never, msg.fatal.message));
       return;
     }
-    const data = new Uint8Array(msg.data);
-    const out = new Uint8Array(msg.out);
-    const outEnds = new Uint32Array(msg.outEnds);
-    const lines: SignedLine[] = [];
-    let inStart = 0;
-    let outStart = 0;
-    const inEnds = pending.ends;
-    for (let i = 0; i < msg.outcomes.length; i++) {
-      const outcome = msg.outcomes[i]!;
-      const end = outEnds[i]!;
-      lines.push({
-        line: pending.lines[i]!,
-        outcome,
-        input: data.subarray(inStart, inEnds[i]),
-        encoded: end > outStart ? out.subarray(outStart, end) : undefined,
-      });
-      inStart = inEnds[i]!;
-      outStart = end;
-    }
     const written = () => {
-      // The message's place is free, and its buffers go back to be filled again.
+      // The block's place is free, and its buffers go back to be filled again.
       this.#spare.push(msg.data);
-      if (!this.#closing) pending.slot.worker.postMessage({ recycle: msg.out } satisfies LinesMessage, [msg.out]);
+      if (!slot) this.#inline.recycle(msg.out);
+      else if (!this.#closing) slot.worker.postMessage({ recycle: msg.out } satisfies LinesMessage, [msg.out]);
       this.#held--;
       this.#waiters.shift()?.();
     };
-    this.#ready.set(msg.id, { lines, written });
+    this.#ready.set(msg.id, { block: msg, written });
     void this.#deliver();
   }
 
-  /** Hands results on in submission order, one message at a time (repeats are found in input order). */
+  /** Hands results on in submission order, one block at a time (repeats are found in input order). */
   async #deliver(): Promise<void> {
     if (this.#delivering) return;
     this.#delivering = true;
@@ -177,7 +179,7 @@ export class LineThreads {
         if (!next) break;
         this.#ready.delete(this.#nextOut);
         this.#nextOut++;
-        await this.#onLines(next.lines, next.written);
+        await this.#onBlock(next.block, next.written);
       }
     } catch (e) {
       // Writing is the sink's: its failures are ErstErrors. Anything else is a bug here, never a signer failure.

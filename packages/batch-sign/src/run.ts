@@ -46,7 +46,8 @@ export interface RunSignBatchOptions {
    * Threads that turn input lines into signed output lines (see
    * `signBatch`'s `threads`), for a software Ed25519 key (a signer with a
    * `keyObject`, such as InMemorySigner or ThreadedSigner) without `log` or
-   * `timestamper`. Default: one per core; 0 signs with the signer itself.
+   * `timestamper`. Default: one per core but one (the calling thread signs
+   * too, in its spare time); 0 signs with the signer itself.
    */
   readonly threads?: number;
   /** Stops reading when aborted (see `signBatch`): the result then says `stopped`. */
@@ -142,7 +143,7 @@ export async function runSignBatch(options: RunSignBatchOptions): Promise<SignBa
  * attestation; anything else (a token) signs through the signer.
  */
 function signingThreads(signer: Signer, count: number | undefined): { count: number; key: KeyObject } | undefined {
-  const n = count ?? availableParallelism();
+  const n = count ?? Math.max(1, availableParallelism() - 1);
   if (n < 1 || signer.attestation !== undefined) return undefined;
   const key = (signer as { keyObject?: unknown }).keyObject;
   if (!(key instanceof KeyObject) || key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') return undefined;

@@ -14,9 +14,21 @@ import { type KeyObject, createPublicKey } from 'node:crypto';
 import type { Line } from '@erst/archive';
 import { Verifier } from '@erst/verify';
 import { type GroupStage, GroupCommitter } from './group-commit.js';
-import { type BatchSource, LineError, lineDocument, openBatchInput, readLines } from './input.js';
+import { type BatchSource, LineError, lineDocument, openBatchInput, readLines, sourceSize } from './input.js';
+import { inputBlocks } from './input-blocks.js';
 import { Limiter } from './limiter.js';
-import { BYTES_PER_MESSAGE, LINES_PER_MESSAGE, LineThreads, type SignedLine } from './line-threads.js';
+import { BYTES_PER_MESSAGE, LINES_PER_MESSAGE, LineThreads } from './line-threads.js';
+import {
+  BAD,
+  BAD_WITH_TX,
+  type BlockResult,
+  COLUMNS,
+  IN_END,
+  IN_START,
+  OUT_END,
+  REL_LINE,
+  TOO_LONG,
+} from './thread-protocol.js';
 import type { BatchRecord, RecordSink } from './sink.js';
 import { type Timestamper, isTimestampFailure } from './timestamper.js';
 
@@ -116,12 +128,17 @@ export interface SignBatchOptions {
    * while this thread only reads, orders and writes: `key` is the signer's
    * Ed25519 private key (`InMemorySigner.keyObject`), `count` the threads (1
    * to 64). Records, bad lines, resume and durability are as without it;
-   * records in flight are then bounded per thread (two messages of up to 64
+   * records in flight are then bounded per thread (four blocks of up to 64
    * lines each), not by `concurrency`. Not with `stage`, `timestamper` or
    * `buildRecord`, nor with a signer that has an attestation.
    * Needs the built package (the threads run `dist/sign-worker.js`).
+   *
+   * `minInputBytes` (default 1 MiB): an input
+   * file smaller than this is signed by the same code on this thread, with
+   * no thread started (a thread costs tens of milliseconds of CPU to start,
+   * more than such a batch takes to sign). A stream always starts them.
    */
-  readonly threads?: { readonly count: number; readonly key: KeyObject };
+  readonly threads?: { readonly count: number; readonly key: KeyObject; readonly minInputBytes?: number };
 }
 
 /**
@@ -187,6 +204,13 @@ type Settings = Required<
 /** The most signing threads `threads.count` accepts. */
 const MAX_THREADS = 64;
 
+/**
+ * The default `threads.minInputBytes`: below it, a file is signed on the
+ * calling thread. About 300 records of 3 KB, which take some 20 ms to sign
+ * on one core: about what starting two threads costs.
+ */
+const THREADS_MIN_INPUT_BYTES = 1 << 20;
+
 /** Options are checked once, here, so that a bad one fails before anything is opened, not once per line. */
 function checkOptions(options: SignBatchOptions): Settings {
   const invalid = (option: string, message: string) =>
@@ -218,6 +242,9 @@ function checkOptions(options: SignBatchOptions): Settings {
       throw invalid('threads', `\`threads.count\` must be a whole number from 1 to ${MAX_THREADS}`);
     if (threads.key?.type !== 'private' || threads.key.asymmetricKeyType !== 'ed25519')
       throw invalid('threads', '`threads.key` must be an Ed25519 private KeyObject');
+    const min = threads.minInputBytes;
+    if (min !== undefined && (!Number.isSafeInteger(min) || min < 0))
+      throw invalid('threads', '`threads.minInputBytes` must be a whole number of bytes, 0 or more');
     // Each of these needs the record on this thread, as an object, before it is written.
     for (const name of ['stage', 'timestamper', 'buildRecord'] as const) {
       if (options[name] !== undefined) throw invalid('threads', `\`threads\` cannot be used with \`${name}\``);
@@ -234,6 +261,24 @@ function checkOptions(options: SignBatchOptions): Settings {
       (async (document) =>
         (await generateWithSigner(signer, document, { schema, recordSignature })) as unknown as JsonObject),
   };
+}
+
+/**
+ * A record a signing thread made: its bytes as written. A class, not an
+ * object literal with a getter: such a literal is defined property by
+ * property, and each one became a dictionary (some microseconds a record).
+ */
+class SignedRecord implements BatchRecord {
+  constructor(
+    readonly line: number,
+    readonly transactionHash: string,
+    readonly encoded: Uint8Array,
+  ) {}
+
+  /** Made only for a sink that asks for the object (the bytes are what the thread signed). */
+  get record(): JsonObject {
+    return JSON.parse(Buffer.from(this.encoded).toString('utf8')) as JsonObject;
+  }
 }
 
 /** One batch's state, and the steps of `signBatch` as methods. */
@@ -253,6 +298,8 @@ class BatchRun {
   #fatal: unknown;
   #stopped = false;
   #pool: LineThreads | undefined;
+  /** The line number before the next block's first line (blocks are handed on in input order). */
+  #linesBefore = 0;
 
   constructor(settings: Settings, input: BatchSource) {
     this.#s = settings;
@@ -283,10 +330,16 @@ class BatchRun {
       });
     }
     const layout = this.#s.output.recordLayout ?? 'line';
-    const config = { key: threads.key, publicKey, schema: this.#s.schema, recordSignature: this.#s.recordSignature };
-    this.#pool = new LineThreads(threads.count, { ...config, layout }, (lines, written) =>
-      this.#threadLines(lines, written),
-    );
+    const config = {
+      key: threads.key,
+      publicKey,
+      schema: this.#s.schema,
+      recordSignature: this.#s.recordSignature,
+      maxLineBytes: DEFAULT_MAX_INPUT_BYTES,
+    };
+    const size = sourceSize(this.#input);
+    const count = size !== undefined && size < (threads.minInputBytes ?? THREADS_MIN_INPUT_BYTES) ? 0 : threads.count;
+    this.#pool = new LineThreads(count, { ...config, layout }, (block, written) => this.#threadBlock(block, written));
   }
 
   async stopThreads(): Promise<void> {
@@ -386,84 +439,94 @@ class BatchRun {
   }
 
   /**
-   * Lines go to the threads in messages; what comes back is dealt with in
-   * input order, with the same checks in the same order as `#handleLine`
-   * and `#signOne` (repeat, then the output, then the thread's verdict).
+   * The input goes to the threads in blocks of whole lines; what comes back
+   * is dealt with in input order, with the same checks in the same order as
+   * `#handleLine` and `#signOne` (repeat, then the output, then the thread's verdict).
    */
   async #signLinesOnThreads(pool: LineThreads): Promise<void> {
     const stopping = () => {
       if (this.#s.signal?.aborted) this.#stopped = true;
       return this.#stopped || this.#fatal !== undefined || pool.failure !== undefined;
     };
-    let numbers: number[] = [];
-    let lines: Uint8Array[] = [];
-    let bytes = 0;
-    const send = async () => {
-      const [n, l] = [numbers, lines];
-      numbers = [];
-      lines = [];
-      bytes = 0;
-      await pool.submit(n, l);
+    const limits = {
+      lines: LINES_PER_MESSAGE,
+      bytes: BYTES_PER_MESSAGE,
+      lineBytes: DEFAULT_MAX_INPUT_BYTES,
+      buffer: (bytes: number) => pool.buffer(bytes),
     };
-    for await (const l of readLines(this.#input, stopping)) {
-      this.#counts.lines++;
-      if ('tooLong' in l) {
-        this.#tooLong(l.line, l.tooLong);
-        continue;
+    if (!stopping()) {
+      for await (const block of inputBlocks(this.#input.chunks, limits)) {
+        if ('tooLong' in block) pool.tooLong(block.tooLong);
+        else await pool.submit(block.data, block.length);
+        if (stopping()) break;
       }
-      numbers.push(l.line);
-      lines.push(l.bytes);
-      bytes += l.bytes.length;
-      if (numbers.length >= LINES_PER_MESSAGE || bytes >= BYTES_PER_MESSAGE) await send();
     }
-    if (numbers.length > 0 && !stopping()) await send();
     await pool.drain();
     this.#fatal ??= pool.failure;
   }
 
-  /** One message's lines from the threads, in input order; its place is freed once all are written. */
-  async #threadLines(lines: SignedLine[], written: () => void): Promise<void> {
-    const writes: Promise<void>[] = [];
-    for (const l of lines) {
-      const { transactionHash: tx, bad } = l.outcome;
-      if (tx === undefined) {
-        this.#bad({ line: l.line, code: bad!.code, message: bad!.message });
+  /** One block's lines from the threads, in input order; its place is freed once all are written. */
+  async #threadBlock(block: BlockResult, written: () => void): Promise<void> {
+    const base = this.#linesBefore;
+    this.#linesBefore += block.lines;
+    const { table, kinds, txs, bad } = block;
+    const out = new Uint8Array(block.out);
+    const records: BatchRecord[] = [];
+    let nextTx = 0;
+    let nextBad = 0;
+    let outStart = 0;
+    for (let i = 0; i < kinds.length; i++) {
+      const row = i * COLUMNS;
+      const line = base + table[row + REL_LINE]! + 1;
+      const kind = kinds[i]!;
+      const outEnd = table[row + OUT_END]!;
+      const encoded = out.subarray(outStart, outEnd);
+      outStart = outEnd;
+      this.#counts.lines++;
+      if (kind === TOO_LONG) {
+        this.#tooLong(line, bad[nextBad++]!.size!);
         continue;
       }
-      if (!this.#firstTime(l.line, tx)) continue;
-      try {
-        // Only a transaction the output may hold costs a second parse of its line (a resumed batch).
-        if (await this.#settledByOutput(l.line, tx, () => lineDocument(l.input).payload)) continue;
-      } catch (e) {
-        this.#failed(l.line, e);
+      if (kind === BAD) {
+        const { code, message } = bad[nextBad++]!;
+        this.#bad({ line, code, message });
         continue;
       }
-      if (bad) {
-        this.#bad({ line: l.line, code: bad.code, message: bad.message });
+      const tx = txs.slice(nextTx * 64, ++nextTx * 64);
+      const refused = kind === BAD_WITH_TX ? bad[nextBad++] : undefined;
+      if (!this.#firstTime(line, tx)) continue;
+      // Only a transaction the output may hold costs a second parse of its line (a resumed batch).
+      if (this.#mayBeSettled(tx)) {
+        try {
+          const input = () =>
+            lineDocument(
+              new Uint8Array(block.data, table[row + IN_START], table[row + IN_END]! - table[row + IN_START]!),
+            );
+          if (await this.#settledByOutput(line, tx, () => input().payload)) continue;
+        } catch (e) {
+          this.#failed(line, e);
+          continue;
+        }
+      }
+      if (refused) {
+        this.#bad({ line, code: refused.code, message: refused.message });
         continue;
       }
-      const encoded = l.encoded!;
-      const record = {
-        line: l.line,
-        transactionHash: tx,
-        encoded,
-        // Made only for a sink that asks for the object (the bytes are what the thread signed).
-        get record(): JsonObject {
-          return JSON.parse(Buffer.from(encoded).toString('utf8')) as JsonObject;
-        },
-      };
-      writes.push(
-        this.#committer.add(record).then(
-          () => this.#settled(),
-          (e: unknown) => {
-            this.#fatal ??= e;
-            this.#settled();
-          },
-        ),
-      );
+      records.push(new SignedRecord(line, tx, encoded));
+    }
+    if (records.length === 0) {
+      written();
+      return;
     }
     // The place is freed once the records are written: reading keeps in step with the output.
-    void Promise.all(writes).then(written);
+    const settled = () => {
+      for (let i = 0; i < records.length; i++) this.#settled();
+      written();
+    };
+    this.#committer.addAll(records).then(settled, (e: unknown) => {
+      this.#fatal ??= e;
+      settled();
+    });
   }
 
   #tooLong(line: number, length: number): void {
@@ -497,6 +560,11 @@ class BatchRun {
     }
     this.#firstLine.set(tx, line);
     return true;
+  }
+
+  /** False when `#settledByOutput` would surely say false: spares a wait per line (the output holds nothing of `tx`). */
+  #mayBeSettled(tx: string): boolean {
+    return this.#finished.has(tx) || this.#s.output.holds?.(tx) !== false;
   }
 
   /**

@@ -12,39 +12,67 @@ export interface ThreadConfig {
   readonly schema: WritableSchema;
   readonly recordSignature: boolean;
   readonly layout: RecordLayout;
+  /** A line longer than this (the input limit) is reported by its size, never parsed. */
+  readonly maxLineBytes: number;
 }
 
 /**
- * Input lines to a thread: their bytes back to back (from the start of
- * `data`, which may be longer), and where each ends. Or an output buffer
- * handed back once written, for the thread to fill again: fresh memory
- * costs a page fault per 4 KiB on first touch, more than the copy itself.
+ * A block of the input to a thread: whole lines back to back from the start
+ * of `data` (which may be longer), `length` bytes, each line ended by a
+ * newline except perhaps the input's last. The thread splits it, so the
+ * main thread never touches a line. Or an output buffer handed back once
+ * written, for the thread to fill again: fresh memory costs a page fault per
+ * 4 KiB on first touch, more than the copy itself.
  */
 export type LinesMessage =
-  | {
-      readonly id: number;
-      readonly data: ArrayBuffer;
-      /** Uint32 end offsets into `data`, one per line. */
-      readonly ends: ArrayBuffer;
-    }
+  | { readonly id: number; readonly data: ArrayBuffer; readonly length: number }
   | { readonly recycle: ArrayBuffer };
 
-/** One line's fate: signed (its transaction), or bad (with its transaction when the line said one). */
-export interface LineOutcome {
-  readonly transactionHash?: string | undefined;
-  readonly bad?: { readonly code: string; readonly message: string };
+/** What became of a line of a block (blank lines have no entry). */
+export const SIGNED = 0;
+/** Not a document with a transaction hash: `LinesResult.bad` says why. */
+export const BAD = 1;
+/** A document with a transaction hash, refused (its payload, its schema): `LinesResult.bad` says why. */
+export const BAD_WITH_TX = 2;
+/** Longer than the input limit (`LinesResult.bad` has its size); never parsed. */
+export const TOO_LONG = 3;
+
+/** Columns of `LinesResult.table`, per entry. */
+export const COLUMNS = 4;
+/** The entry's line, counted from the block's first line (0). */
+export const REL_LINE = 0;
+/** Where the line's bytes (without its newline, nor a CR before it) start and end in the block. */
+export const IN_START = 1;
+export const IN_END = 2;
+/** Where the entry's output ends in `out` (it starts where the previous one ended; empty unless SIGNED). */
+export const OUT_END = 3;
+
+/** Why a line is not signed: its entry, its code and message, or for TOO_LONG its size. */
+export interface BadEntry {
+  readonly entry: number;
+  readonly code: string;
+  readonly message: string;
+  readonly size?: number;
 }
 
-/** A thread's answer: per line an outcome, and the signed lines' output bytes back to back. */
+/** A block signed: per non-blank line an entry, and the signed lines' output bytes back to back. */
+export interface BlockResult {
+  /** Lines of the input the block held, blank ones included (the next block's first line follows). */
+  readonly lines: number;
+  /** Uint32 table of COLUMNS per entry (`REL_LINE` ...). */
+  readonly table: Uint32Array;
+  /** Per entry: SIGNED, BAD, BAD_WITH_TX or TOO_LONG. */
+  readonly kinds: Uint8Array;
+  /** The transaction hash (64 characters) of each SIGNED and BAD_WITH_TX entry, in entry order, back to back. */
+  readonly txs: string;
+  readonly bad: readonly BadEntry[];
+  /** The output lines from its start (it may be longer): hand it back (`recycle`) once written. */
+  readonly out: ArrayBuffer;
+  /** The block's `data`, handed back (read again only to resume, then refilled). */
+  readonly data: ArrayBuffer;
+}
+
+/** A thread's answer to a block: its result, or the failure that stops the batch (the signer's). */
 export type LinesResult =
-  | {
-      readonly id: number;
-      readonly outcomes: readonly LineOutcome[];
-      /** The output lines from its start (it may be longer): hand it back (`recycle`) once written. */
-      readonly out: ArrayBuffer;
-      /** Uint32 end offsets into `out`, one per line (a bad line's is empty). */
-      readonly outEnds: ArrayBuffer;
-      /** The message's `data`, handed back. */
-      readonly data: ArrayBuffer;
-    }
+  | ({ readonly id: number } & BlockResult)
   | { readonly id: number; readonly fatal: { readonly code: string; readonly message: string } };

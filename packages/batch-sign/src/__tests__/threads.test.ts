@@ -10,7 +10,6 @@ import { type BadLine, directorySink, jsonlSink, signBatch, streamBatchInput } f
 import { line, rejection, scratchDirs, tx, verifiedJsonl, writePayloads } from './helpers.js';
 
 const signer = InMemorySigner.fromPem(SIGNING_KEY_PEM);
-const threads = { count: 2, key: signer.keyObject };
 const verifier = new Verifier({ publicKeys: [SIGNING_PUBLIC_KEY_HEX] });
 
 const scratch = scratchDirs('erst-batch-threads-');
@@ -18,7 +17,12 @@ const scratch = scratchDirs('erst-batch-threads-');
 /** A payloads file of `n` good lines (transactions 1..n), then `extra`. */
 const payloads = (n: number, extra: string[] = []): string => writePayloads(scratch(), n, extra);
 
-describe('signBatch on signing threads (threads)', () => {
+// Each test runs on signing threads (any input starts them), and on the
+// calling thread alone (these inputs are under the default minimum).
+describe.each([
+  ['on signing threads', { count: 2, key: signer.keyObject, minInputBytes: 0 }],
+  ['on the calling thread (a small input)', { count: 2, key: signer.keyObject }],
+])('signBatch with threads, %s', (_, threads) => {
   it('signs every line into a .jsonl, in input order, one compact record per line', async () => {
     const out = join(scratch(), 'out.jsonl');
     const r = await signBatch({ signer, input: payloads(300), output: jsonlSink(out), threads });
@@ -35,7 +39,7 @@ describe('signBatch on signing threads (threads)', () => {
         signer: threaded,
         input: payloads(20),
         output: jsonlSink(out),
-        threads: { count: 1, key: threaded.keyObject },
+        threads: { ...threads, count: 1, key: threaded.keyObject },
       });
       expect(r.signed).toBe(20);
       expect(await verifiedJsonl(verifier, out)).toHaveLength(20);
@@ -78,6 +82,40 @@ describe('signBatch on signing threads (threads)', () => {
     ]);
     expect(withThreads.badLines[4]!.message).toContain('repeats line 2');
     expect(withThreads).toMatchObject({ signed: 131, bad: 5, lines: 136, done: 136 });
+  });
+
+  it('reads adversarial lines as signing on the signer does (CRLF, blanks, escapes, __proto__, numbers, no last newline)', async () => {
+    const doc = (i: number, payload: string) => `{"transaction_hash":"${tx(i)}","payload":${payload}}`;
+    const extra = [
+      `${line(1001)}\r`,
+      '   ',
+      '\t\r',
+      '',
+      `  ${line(1002)}\t `,
+      doc(1003, '{"__proto__":{"x":1},"b":"\\u00e9\\n\\/","c":[1e2,-0.5,0]}'),
+      doc(1004, '{"n":12345678901234567890}'),
+      doc(1005, '{"a":1,"a":2}'),
+      `{"payload":{"z":1,"a":[1,2,{"y":null}],"1":"x"},"transaction_hash":"${tx(1006)}"}`,
+      doc(1007, '{"s":"\\ud800"}'),
+      doc(1008, '{"t":"é\u2028"}'),
+    ];
+    const input = payloads(70, extra);
+    appendFileSync(input, line(1009));
+    const outputs = [join(scratch(), 'threads.jsonl'), join(scratch(), 'signer.jsonl')];
+    const withThreads = await signBatch({ signer, input, output: jsonlSink(outputs[0]!), threads });
+    const without = await signBatch({ signer, input, output: jsonlSink(outputs[1]!) });
+    expect(withThreads.badLines).toEqual([...without.badLines].sort((a, b) => a.line - b.line));
+    expect(withThreads).toMatchObject({ lines: without.lines, signed: without.signed, bad: without.bad });
+    expect(withThreads).toMatchObject({ signed: 76, bad: 3 });
+    // The same records, member for member, but for when and what signed them.
+    const records = (path: string) =>
+      readFileSync(path, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.replace(/"timestamp":"[^"]*"|"trace_hash":"[0-9a-f]*"|"signature":"[0-9a-f]*"/g, ''))
+        .sort();
+    expect(records(outputs[0]!)).toEqual(records(outputs[1]!));
+    expect(await verifiedJsonl(verifier, outputs[0]!)).toHaveLength(76);
   });
 
   it('resumes a .jsonl: skips what verifies, cuts a torn last line, signs the rest', async () => {

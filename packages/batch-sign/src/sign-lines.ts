@@ -1,0 +1,186 @@
+// What a signing thread does to a block of input lines (split, parse, check,
+// build, canonicalize, hash, sign, serialize), kept apart from the thread's
+// glue so that a batch too small to be worth a thread runs the very same
+// code on its own thread. Loads only @erst/core.
+import { type KeyObject, sign as nodeSign } from 'node:crypto';
+import { type Signer, digestError, errorCategory, generateWithSigner, isErstError } from '@erst/core';
+import { LineError, lineDocument } from './line-document.js';
+import {
+  BAD,
+  BAD_WITH_TX,
+  type BadEntry,
+  type BlockResult,
+  COLUMNS,
+  IN_END,
+  IN_START,
+  OUT_END,
+  REL_LINE,
+  SIGNED,
+  TOO_LONG,
+  type ThreadConfig,
+} from './thread-protocol.js';
+
+const NL = 0x0a;
+const CR = 0x0d;
+const encoder = new TextEncoder();
+
+/** Spaces, tabs and CRs only: a line the batch skips (as @erst/archive's LineSplitter does). */
+function isBlank(b: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    if (c !== 0x20 && c !== 0x09 && c !== CR) return false;
+  }
+  return true;
+}
+
+/** The lines of a block: how many (blank ones included), and per non-blank line a row of `LINE_COLUMNS`. */
+export interface BlockLines {
+  readonly lines: number;
+  readonly rows: Uint32Array;
+}
+/** Per row: the line (counted from the block's first, 0); where its bytes start and end (no newline, no CR before it); its size when over the limit, else 0. */
+export const LINE_COLUMNS = 4;
+
+/**
+ * Cuts a block into lines as @erst/archive's LineSplitter cuts a stream
+ * (the splitter a batch read line by line with): on "\n"; one CR before it
+ * dropped; blank lines skipped but counted; a line over `maxLineBytes`
+ * (newline excluded, CR included) reported by its size; a last line
+ * without a newline still a line.
+ */
+export function splitLines(bytes: Buffer, length: number, maxLineBytes: number): BlockLines {
+  let rows = new Uint32Array(LINE_COLUMNS * 64);
+  let n = 0;
+  let rel = 0;
+  for (let start = 0; start < length; rel++) {
+    const nl = bytes.indexOf(NL, start);
+    const end = nl === -1 ? length : nl;
+    let last = end;
+    const over = end - start > maxLineBytes;
+    if (!over && last > start && bytes[last - 1] === CR) last--;
+    if (over || !isBlank(bytes, start, last)) {
+      if (n * LINE_COLUMNS === rows.length) {
+        const grown = new Uint32Array(rows.length * 2);
+        grown.set(rows);
+        rows = grown;
+      }
+      const row = n++ * LINE_COLUMNS;
+      rows[row] = rel;
+      rows[row + 1] = start;
+      rows[row + 2] = last;
+      rows[row + 3] = over ? end - start : 0;
+    }
+    start = end + 1;
+  }
+  return { lines: rel, rows: rows.subarray(0, n * LINE_COLUMNS) };
+}
+
+/** Turns blocks of input lines (cut by `splitLines`) into their output lines. */
+export class BlockSigner {
+  readonly #config: ThreadConfig;
+  readonly #signer: Signer;
+  /** Output buffers written and handed back, to fill again. */
+  readonly #spare: ArrayBuffer[] = [];
+  #out = new Uint8Array(0);
+  #size = 0;
+
+  constructor(config: ThreadConfig) {
+    this.#config = config;
+    const key: KeyObject = config.key;
+    // The same signatures as InMemorySigner's (RFC 8032 Ed25519 over the digest),
+    // made here, synchronously: the thread is the unit of parallelism.
+    this.#signer = {
+      algorithm: 'ed25519',
+      publicKey: async () => config.publicKey,
+      sign: async (digest) => {
+        const bad = digestError(digest);
+        if (bad) throw bad;
+        return nodeSign(null, digest, key);
+      },
+    };
+  }
+
+  /** An output buffer of an earlier result, written: it is filled again. */
+  recycle(buffer: ArrayBuffer): void {
+    this.#spare.push(buffer);
+  }
+
+  /**
+   * Signs the lines of `data`'s first `length` bytes. Throws only what stops
+   * the batch (the signer's failure); a bad line is an entry of the result.
+   */
+  async sign(data: ArrayBuffer, length: number): Promise<BlockResult> {
+    const bytes = Buffer.from(data, 0, length);
+    const { lines, rows } = splitLines(bytes, length, this.#config.maxLineBytes);
+    const entries = rows.length / LINE_COLUMNS;
+    const table = new Uint32Array(entries * COLUMNS);
+    const kinds = new Uint8Array(entries);
+    const txs: string[] = [];
+    const bad: BadEntry[] = [];
+    this.#out = new Uint8Array(this.#spare.pop() ?? new ArrayBuffer(0));
+    this.#size = 0;
+    for (let i = 0; i < entries; i++) {
+      const r = i * LINE_COLUMNS;
+      const [start, end, over] = [rows[r + 1]!, rows[r + 2]!, rows[r + 3]!];
+      if (over > 0) {
+        kinds[i] = TOO_LONG;
+        bad.push({ entry: i, code: 'ERR_INPUT_TOO_LARGE', message: '', size: over });
+      } else {
+        const outcome = await this.#signLine(bytes.subarray(start, end));
+        kinds[i] = outcome.kind;
+        if (outcome.transactionHash !== undefined) txs.push(outcome.transactionHash);
+        if (outcome.bad) bad.push({ entry: i, ...outcome.bad });
+      }
+      const row = i * COLUMNS;
+      table[row + REL_LINE] = rows[r]!;
+      table[row + IN_START] = start;
+      table[row + IN_END] = end;
+      table[row + OUT_END] = this.#size;
+    }
+    const out = this.#out.buffer as ArrayBuffer;
+    this.#out = new Uint8Array(0);
+    return { lines, table, kinds, txs: txs.join(''), bad, out, data };
+  }
+
+  /** Room for `bytes` more output bytes; a larger buffer keeps what was written. */
+  #reserve(bytes: number): void {
+    if (this.#size + bytes <= this.#out.length) return;
+    const want = Math.max(2 * this.#out.length, this.#size + bytes, 256 * 1024);
+    const i = this.#spare.findIndex((b) => b.byteLength >= want);
+    const next = new Uint8Array(i === -1 ? new ArrayBuffer(want) : this.#spare.splice(i, 1)[0]!);
+    next.set(this.#out.subarray(0, this.#size));
+    if (this.#out.length > 0) this.#spare.push(this.#out.buffer as ArrayBuffer);
+    this.#out = next;
+  }
+
+  /** Signs one line into the output (its record and a newline), or says why it is a bad line. */
+  async #signLine(
+    bytes: Uint8Array,
+  ): Promise<{ kind: number; transactionHash?: string; bad?: { code: string; message: string } }> {
+    let transactionHash: string | undefined;
+    try {
+      const document = lineDocument(bytes);
+      transactionHash = document.transactionHash;
+      const record = await generateWithSigner(this.#signer, document, {
+        schema: this.#config.schema,
+        recordSignature: this.#config.recordSignature,
+        attestation: null,
+      });
+      const text = this.#config.layout === 'indented' ? JSON.stringify(record, null, 2) : JSON.stringify(record);
+      // Encoded in place: no string with the newline, no array per record.
+      this.#reserve(3 * text.length + 1);
+      this.#size += encoder.encodeInto(text, this.#out.subarray(this.#size)).written;
+      this.#out[this.#size++] = NL;
+      return { kind: SIGNED, transactionHash };
+    } catch (e) {
+      // What would be a bad line signed on the main thread is one here too; the
+      // main thread still checks repeats and the output first, as it does there.
+      if (e instanceof LineError) return { kind: BAD, bad: { code: e.code, message: e.message } };
+      if (isErstError(e) && errorCategory(e.code) === 'input')
+        return transactionHash === undefined
+          ? { kind: BAD, bad: { code: e.code, message: e.message } }
+          : { kind: BAD_WITH_TX, transactionHash, bad: { code: e.code, message: e.message } };
+      throw e;
+    }
+  }
+}
