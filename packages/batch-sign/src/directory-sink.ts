@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErstError, type JsonObject } from '@erst/core';
 import { fsyncDirectory, isAtomicTempName, writeFileAtomicAsync } from '@erst/node-io';
-import type { Verifier } from '@erst/verify';
 import type { BatchRecord, Previous, RecordSink, ResumeContext } from './sink.js';
 
 /** What writeFileAtomic leaves behind for DIR/<transaction_hash>.json when killed mid-write. */
@@ -24,7 +23,7 @@ export function directorySink(dir: string): RecordSink {
 class DirectorySink implements RecordSink {
   readonly target: string;
   readonly recordLayout = 'indented' as const;
-  #verifier: Verifier | undefined;
+  #context: ResumeContext | undefined;
   /**
    * The names in the directory when it was opened: only those can be an
    * earlier run's records. One listing, not a stat per record on the thread
@@ -37,7 +36,8 @@ class DirectorySink implements RecordSink {
   }
 
   async open(context: ResumeContext): Promise<void> {
-    this.#verifier = context.verifier;
+    // Its verifier is asked for only when a file is in the way (making one costs some milliseconds).
+    this.#context = context;
     try {
       mkdirSync(this.target, { recursive: true });
       // Temporary files of a run killed mid-write: never visible as records, safe to remove.
@@ -69,7 +69,7 @@ class DirectorySink implements RecordSink {
       if ((e as { code?: string }).code === 'ENOENT') return { state: 'absent' };
       throw e;
     }
-    const r = await this.#verifier!.verify(bytes);
+    const r = await this.#context!.verifier.verify(bytes);
     if (r.valid && r.transaction_hash === transactionHash) return { state: 'done' };
     return {
       state: 'conflict',

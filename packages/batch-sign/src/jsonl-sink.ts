@@ -136,7 +136,7 @@ class JsonlSink implements RecordSink {
  * stops the batch with the output left as it is, instead of counting as
  * "already signed". A partial last line (the run died mid-write) is cut off.
  */
-async function resumeJsonl(path: string, { verifier, concurrency }: ResumeContext): Promise<Map<string, Resumed>> {
+async function resumeJsonl(path: string, context: ResumeContext): Promise<Map<string, Resumed>> {
   const done = new Map<string, Resumed>();
   let st: Awaited<ReturnType<typeof stat>>;
   try {
@@ -159,6 +159,8 @@ async function resumeJsonl(path: string, { verifier, concurrency }: ResumeContex
       },
     );
   }
+  // Asked for only now: a verifier costs its making, and a new output needs none.
+  const { verifier, concurrency } = context;
   const handle = await open(path, 'r+');
   try {
     let offset = 0;

@@ -29,7 +29,11 @@ export type Previous =
 
 /** What a sink needs to read back what an earlier run wrote. */
 export interface ResumeContext {
-  /** Verifies records under the key that signs now: only what verifies counts as already signed. */
+  /**
+   * Verifies records under the key that signs now: only what verifies counts
+   * as already signed. It may be made when first asked for (some
+   * milliseconds): ask only when the output holds something to read back.
+   */
   readonly verifier: Verifier;
   /** Records to verify at once while reading back. */
   readonly concurrency: number;
