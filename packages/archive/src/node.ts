@@ -1,3 +1,3 @@
 export * from './index.js';
-export { checkInputs, readInputs } from './node/inputs.js';
+export { checkInputs, inputDigest, readInputs } from './node/inputs.js';
 export type { ReadOptions } from './node/options.js';

@@ -1,3 +1,4 @@
+import { type Hash, createHash } from 'node:crypto';
 import { type FileHandle, realpath, stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { notRegularFile, openInputFile } from '@erst/node-io';
@@ -58,13 +59,15 @@ async function* readInput(input: string, i: number, options: ReadOptions): Async
       if (options.accept(input)) yield readRecordFileSync(input, i, options.maxBytes);
       break;
     case 'jsonl':
-      yield* withFile(input, i, (handle) => readJsonl(fileChunks(handle), stream));
+      yield* withFile(input, i, options, (handle, digest) => readJsonl(fileChunks(handle, digest), stream));
       break;
     case 'tar':
-      yield* withFile(input, i, (handle) => tarItems(fileChunks(handle), stream, 'tar'));
+      yield* withFile(input, i, options, (handle, digest) => tarItems(fileChunks(handle, digest), stream, 'tar'));
       break;
     case 'tar.gz':
-      yield* withFile(input, i, (handle) => tarItems(gunzipped(handle), stream, 'gzip-compressed tar'));
+      yield* withFile(input, i, options, (handle, digest) =>
+        tarItems(gunzipped(handle, digest), stream, 'gzip-compressed tar'),
+      );
       break;
     default:
       yield unreadable(input, i, unknownKind(input));
@@ -72,21 +75,45 @@ async function* readInput(input: string, i: number, options: ReadOptions): Async
 }
 
 const READ_SIZE = 1 << 20;
+const DIGEST_READ_SIZE = 4 << 20;
+
+/** SHA-256 of a file's bytes as they are read; `ended` once the read reached the end of the file. */
+class FileDigest {
+  readonly hash: Hash = createHash('sha256');
+  ended = false;
+}
 
 /** A file's bytes, read into one buffer that is reused for every read (no garbage per read). */
-async function* fileChunks(handle: FileHandle): AsyncGenerator<Uint8Array> {
-  const buffer = Buffer.allocUnsafeSlow(READ_SIZE);
+async function* fileChunks(
+  handle: FileHandle,
+  digest: FileDigest | undefined,
+  size = READ_SIZE,
+): AsyncGenerator<Uint8Array> {
+  const buffer = Buffer.allocUnsafeSlow(size);
   for (;;) {
-    const { bytesRead } = await handle.read(buffer, 0, READ_SIZE, null);
-    if (bytesRead === 0) return;
+    const { bytesRead } = await handle.read(buffer, 0, size, null);
+    if (bytesRead === 0) {
+      if (digest) digest.ended = true;
+      return;
+    }
+    digest?.hash.update(buffer.subarray(0, bytesRead));
     yield buffer.subarray(0, bytesRead);
   }
 }
 
 /** A file through node:zlib (faster here than DecompressionStream); a read or gzip error ends the stream with it. */
-function gunzipped(handle: FileHandle): AsyncIterable<Uint8Array> {
+function gunzipped(handle: FileHandle, digest: FileDigest | undefined): AsyncIterable<Uint8Array> {
   const file = handle.createReadStream({ highWaterMark: READ_SIZE, autoClose: false });
   const gunzip = createGunzip({ chunkSize: 1 << 18 });
+  if (digest) {
+    // The compressed bytes, as the decompressor gets them: the file as it is on disk.
+    file.on('data', (chunk) => {
+      digest.hash.update(chunk);
+    });
+    file.on('end', () => {
+      digest.ended = true;
+    });
+  }
   file.on('error', (e) => gunzip.destroy(e));
   // Reading may stop early (a damaged archive): the file stream stops with the decompressor.
   gunzip.on('close', () => file.destroy());
@@ -102,7 +129,8 @@ function gunzipped(handle: FileHandle): AsyncIterable<Uint8Array> {
 async function* withFile(
   path: string,
   input: number,
-  read: (handle: FileHandle) => AsyncIterable<Item>,
+  options: ReadOptions,
+  read: (handle: FileHandle, digest: FileDigest | undefined) => AsyncIterable<Item>,
 ): AsyncGenerator<Item> {
   let handle: FileHandle;
   try {
@@ -111,10 +139,41 @@ async function* withFile(
     yield unreadable(path, input, e);
     return;
   }
+  const digest = options.onInputDigest ? new FileDigest() : undefined;
   try {
-    yield* read(handle);
+    yield* read(handle, digest);
+    // Only a file read to its end has a digest: one whose reader stopped early was not seen whole.
+    if (digest?.ended) options.onInputDigest!(input, digest.hash.digest('hex'));
   } catch (e) {
     yield unreadable(path, input, e);
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+/**
+ * SHA-256 (hex) of every byte of a `.jsonl`, `.tar` or `.tar.gz` input, as
+ * `onInputDigest` reports it, without splitting it into records; undefined
+ * for anything else, or a file that cannot be read (readInputs reports why).
+ * Only regular files are opened.
+ */
+export async function inputDigest(path: string): Promise<string | undefined> {
+  const kind = kindByName(path);
+  if (kind !== 'jsonl' && kind !== 'tar' && kind !== 'tar.gz') return undefined;
+  let handle: FileHandle;
+  try {
+    handle = await openInputFile(path);
+  } catch {
+    return undefined;
+  }
+  try {
+    const digest = new FileDigest();
+    // Nothing to split: the bytes only go through the hash, in larger reads.
+    const chunks = fileChunks(handle, digest, DIGEST_READ_SIZE);
+    while (!(await chunks.next()).done) {}
+    return digest.ended ? digest.hash.digest('hex') : undefined;
+  } catch {
+    return undefined;
   } finally {
     await handle.close().catch(() => {});
   }
