@@ -141,8 +141,13 @@ async function* withFile(
   }
   const digest = options.onInputDigest ? new FileDigest() : undefined;
   try {
-    yield* read(handle, digest);
-    // Only a file read to its end has a digest: one whose reader stopped early was not seen whole.
+    let failed = false;
+    for await (const item of read(handle, digest)) {
+      if (item.kind === 'failure') failed = true;
+      yield item;
+    }
+    // Only a file read to its end, all of it records, has a digest: one that was not cannot stand for its records.
+    if (failed) return;
     if (digest?.ended) options.onInputDigest!(input, digest.hash.digest('hex'));
   } catch (e) {
     yield unreadable(path, input, e);
