@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { DEFAULT_MAX_INPUT_BYTES, ErstError, type Signer } from '@erst/core';
 import type { VerifyOptions } from '@erst/verify';
-import { checkInputs, inputDigest, readInputs } from '@erst/archive/node';
+import { type InputDigests, checkInputs, inputDigest, readInputs, startInputDigests } from '@erst/archive/node';
 import { LazyPool, WORKER_URL } from './pool.js';
 import type { ChunkLog, ChunkSummary, RecordOutcome, StoredOutcome } from './protocol.js';
 import { type Report, ReportBuilder, type StateSummary, trustSummary } from './report.js';
@@ -103,8 +103,18 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
   const shard = opts.shard ?? null;
   const builder = new ReportBuilder(opts.inputs, shard, trustSummary(opts.verify));
   // Read before the state opens: the new state records the checkpoint it verified.
-  const log = opts.log !== undefined ? await LogCheck.open(opts.log, opts.verify.logKeys ?? []) : undefined;
-  const state = opts.state ? await openState(opts, shard, log?.stateLog) : undefined;
+  // A run that may reuse results hashes its whole files on another thread while the state loads (see readAndDispatch).
+  const digests = opts.state?.key && opts.full !== true ? startInputDigests(opts.inputs) : undefined;
+  let log: LogCheck | undefined;
+  let state: StateTracker | undefined;
+  try {
+    log = opts.log !== undefined ? await LogCheck.open(opts.log, opts.verify.logKeys ?? []) : undefined;
+    state = opts.state ? await openState(opts, shard, log?.stateLog) : undefined;
+  } catch (e) {
+    digests?.close();
+    throw e;
+  }
+  if (!state?.reuses) digests?.close();
   const progress = new ProgressTicker(opts.onProgress);
   const order = new ReadingOrder(state, log, progress, builder);
   let empty: number[] = [];
@@ -122,13 +132,14 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
     (id, s, buf) => order.verified(id, s, buf),
   );
   try {
-    empty = await readAndDispatch(opts, builder, pool, order, state, progress);
+    empty = await readAndDispatch(opts, builder, pool, order, state, progress, digests);
     await pool.drain();
     order.observe();
     progress.end();
     opts.onWorkers?.(pool.threaded ? opts.workers : 0);
     completed = true;
   } finally {
+    digests?.close();
     await pool.close();
     // An error escaped: leave the previous state as it was.
     if (!completed) await state?.finish(false).catch(() => {});
@@ -565,6 +576,7 @@ async function readAndDispatch(
   order: ReadingOrder,
   state: StateTracker | undefined,
   progress: ProgressTicker,
+  digests: InputDigests | undefined,
 ): Promise<number[]> {
   const shard = opts.shard ?? null;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
@@ -577,7 +589,7 @@ async function readAndDispatch(
     const first = records;
     // The file is the one whose every record kept its result: those results stand, no record is split out or hashed.
     const whole = state?.keptInput(path);
-    if (whole && (await inputDigest(path)) === whole.sha256) {
+    if (whole && (await (digests ? digests.get(path) : inputDigest(path))) === whole.sha256) {
       for (let k = 0; k < whole.sources.length; k++) await packer.addKept(whole.sources[k]!, i, whole.kept[k]!);
       records += whole.sources.length;
       state!.inputRead(path, whole.sha256, first, whole.sources.length);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Item, inputDigest, readInputs } from '../node.js';
+import { type Item, inputDigest, readInputs, startInputDigests } from '../node.js';
 import { gzip, makeTar, scratchDir } from './helpers.js';
 
 /** What a consumer sees, copying each record's bytes before pulling the next (as the contract says). */
@@ -106,6 +106,21 @@ describe('input digests: a .jsonl, .tar or .tar.gz file read whole', () => {
     expect(await inputDigest(join(d, 'dir'))).toBeUndefined();
     expect(await inputDigest(join(d, 'one.json'))).toBeUndefined();
     expect(await inputDigest(join(d, 'missing.jsonl'))).toBeUndefined();
+    // The same digests computed on a thread of their own; a path it was not given is hashed here.
+    const ahead = startInputDigests([...inputs, join(d, 'missing.jsonl')]);
+    try {
+      for (const i of [0, 1, 2]) expect(await ahead.get(inputs[i]!)).toBe(sha256(inputs[i]!));
+      expect(await ahead.get(join(d, 'dir'))).toBeUndefined();
+      expect(await ahead.get(join(d, 'missing.jsonl'))).toBeUndefined();
+      writeFileSync(join(d, 'late.jsonl'), '{}');
+      expect(await ahead.get(join(d, 'late.jsonl'))).toBe(sha256(join(d, 'late.jsonl')));
+    } finally {
+      ahead.close();
+    }
+    // Stopped before it was asked: every digest is still given, computed here.
+    const stopped = startInputDigests(inputs);
+    stopped.close();
+    expect(await stopped.get(inputs[0]!)).toBe(sha256(inputs[0]!));
   });
 
   it('no digest for a file whose reading failed part way (a cut-short .tar.gz)', async () => {

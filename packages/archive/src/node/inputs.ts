@@ -1,7 +1,8 @@
 import { type Hash, createHash } from 'node:crypto';
 import { type FileHandle, realpath, stat } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
-import { notRegularFile, openInputFile } from '@erst/node-io';
+import { INPUT_OPEN_FLAGS, notRegularFile, openInputFile } from '@erst/node-io';
 import { type Item, kindByName, unknownKind } from '../item.js';
 import { readJsonl } from '../jsonl.js';
 import { tarItems } from '../tar.js';
@@ -76,6 +77,9 @@ async function* readInput(input: string, i: number, options: ReadOptions): Async
 
 const READ_SIZE = 1 << 20;
 const DIGEST_READ_SIZE = 4 << 20;
+
+/** The kinds of input a digest of the whole file stands for (their records are cut from its bytes alone). */
+const WHOLE: ReadonlySet<string> = new Set(['jsonl', 'tar', 'tar.gz']);
 
 /** SHA-256 of a file's bytes as they are read; `ended` once the read reached the end of the file. */
 class FileDigest {
@@ -163,8 +167,7 @@ async function* withFile(
  * Only regular files are opened.
  */
 export async function inputDigest(path: string): Promise<string | undefined> {
-  const kind = kindByName(path);
-  if (kind !== 'jsonl' && kind !== 'tar' && kind !== 'tar.gz') return undefined;
+  if (!WHOLE.has(kindByName(path) ?? 'json')) return undefined;
   let handle: FileHandle;
   try {
     handle = await openInputFile(path);
@@ -182,4 +185,86 @@ export async function inputDigest(path: string): Promise<string | undefined> {
   } finally {
     await handle.close().catch(() => {});
   }
+}
+
+/**
+ * The thread of `startInputDigests`: the same digest as `inputDigest`, read
+ * synchronously (nothing else runs there). Only a regular file is opened,
+ * without blocking (a FIFO swapped in is refused by its fstat); any error is
+ * no digest, and readInputs reports it when it reads the file.
+ */
+const DIGEST_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const fs = require('node:fs');
+const buffer = Buffer.allocUnsafeSlow(${DIGEST_READ_SIZE});
+for (const path of workerData.paths) {
+  let fd;
+  let digest = null;
+  try {
+    // As openInputFile: a device or FIFO is never opened, and what was opened is checked again.
+    if (!fs.statSync(path).isFile()) throw new Error('not a regular file');
+    fd = fs.openSync(path, ${INPUT_OPEN_FLAGS});
+    if (fs.fstatSync(fd).isFile()) {
+      const hash = createHash('sha256');
+      let n;
+      while ((n = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0) hash.update(buffer.subarray(0, n));
+      digest = hash.digest('hex');
+    }
+  } catch {
+    digest = null;
+  } finally {
+    if (fd !== undefined) try { fs.closeSync(fd); } catch {}
+  }
+  parentPort.postMessage({ path, digest });
+}
+`;
+
+/** Digests being computed on a thread of their own: see `startInputDigests`. */
+export interface InputDigests {
+  /** `inputDigest(path)`, as computed there (or here, for a path it was not given or if it failed). */
+  get(path: string): Promise<string | undefined>;
+  /** Stops the thread (digests not yet asked for are not needed). */
+  close(): void;
+}
+
+/**
+ * Starts computing `inputDigest` of each `.jsonl`, `.tar` and `.tar.gz` of
+ * `paths` on a thread of its own, so that hashing whole files overlaps other
+ * start-up work (a state file being loaded) on another core.
+ */
+export function startInputDigests(paths: readonly string[]): InputDigests {
+  const wanted = [...new Set(paths.filter((p) => WHOLE.has(kindByName(p) ?? 'json')))];
+  // null: the thread could not say (it failed, or was stopped); asked for, the digest is computed here.
+  const waiting = new Map<string, (digest: string | null | undefined) => void>();
+  const results = new Map<string, Promise<string | null | undefined>>();
+  for (const p of wanted) results.set(p, new Promise((resolve) => waiting.set(p, resolve)));
+  const giveUp = (): void => {
+    for (const resolve of waiting.values()) resolve(null);
+    waiting.clear();
+  };
+  let worker: Worker | undefined;
+  if (wanted.length > 0) {
+    try {
+      worker = new Worker(DIGEST_THREAD, { eval: true, workerData: { paths: wanted } });
+      worker.on('message', (m: { path: string; digest: string | null }) => {
+        waiting.get(m.path)?.(m.digest ?? undefined);
+        waiting.delete(m.path);
+      });
+      worker.on('error', giveUp);
+      worker.on('exit', giveUp);
+      worker.unref();
+    } catch {
+      giveUp();
+    }
+  }
+  return {
+    get: async (path) => {
+      const digest = await results.get(path);
+      return digest === null || !results.has(path) ? inputDigest(path) : digest;
+    },
+    close: () => {
+      void worker?.terminate();
+    },
+  };
 }
