@@ -253,7 +253,7 @@ export function startInputDigests(paths: readonly string[]): InputDigests {
       });
       worker.on('error', giveUp);
       worker.on('exit', giveUp);
-      worker.unref();
+      // Not unref'd: a run awaiting a digest must not end for want of anything else to wait on. close() stops it.
     } catch {
       giveUp();
     }
