@@ -149,8 +149,15 @@ async function verifyHandler(argv: VerifyArgs): Promise<number> {
   };
   running = { progress, state: argv.state !== undefined };
   let verified: Report;
+  // The summary says how many verifier threads ran: none, for a small run or a rerun that kept every result.
+  let threads = workers;
   try {
-    verified = await runVerify(options);
+    verified = await runVerify({
+      ...options,
+      onWorkers: (n) => {
+        threads = n;
+      },
+    });
   } finally {
     progress?.stop();
     running = undefined;
@@ -161,7 +168,7 @@ async function verifyHandler(argv: VerifyArgs): Promise<number> {
   const failures = verified.failures.map((f) => (ours(f) ? { ...f, message: ERRORS.inFlagTerms(f.message) } : f));
   const report: Report = { ...verified, failures };
   const seconds = (performance.now() - started) / 1000;
-  writeOutputs(report, argv, { seconds, workers });
+  writeOutputs(report, argv, { seconds, workers: threads });
   if (argv.stats) {
     const usage = process.resourceUsage();
     process.stderr.write(

@@ -1,3 +1,4 @@
 export * from './index.js';
-export { checkInputs, readInputs } from './node/inputs.js';
+export { checkInputs, inputDigest, readInputs, startInputDigests } from './node/inputs.js';
+export type { InputDigests } from './node/inputs.js';
 export type { ReadOptions } from './node/options.js';

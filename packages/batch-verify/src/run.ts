@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { DEFAULT_MAX_INPUT_BYTES, ErstError, type Signer } from '@erst/core';
 import type { VerifyOptions } from '@erst/verify';
-import { checkInputs, readInputs } from '@erst/archive/node';
+import { type InputDigests, checkInputs, inputDigest, readInputs, startInputDigests } from '@erst/archive/node';
 import { LazyPool, WORKER_URL } from './pool.js';
 import type { ChunkLog, ChunkSummary, RecordOutcome, StoredOutcome } from './protocol.js';
 import { type Report, ReportBuilder, type StateSummary, trustSummary } from './report.js';
@@ -67,6 +67,13 @@ export interface VerifyRunOptions {
    * keep it quick.
    */
   onProgress?: (progress: VerifyProgress) => void;
+  /**
+   * Called once reading and verifying are over, with the number of verifier
+   * threads the run started: `workers`, or 0 when it started none (a run of
+   * one chunk is verified on the calling thread, and a run whose every
+   * result was kept verifies nothing), so that a summary can say which.
+   */
+  onWorkers?: (threads: number) => void;
 }
 
 /** The most verifier threads a run starts: more is a mistake, not a machine. */
@@ -96,8 +103,18 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
   const shard = opts.shard ?? null;
   const builder = new ReportBuilder(opts.inputs, shard, trustSummary(opts.verify));
   // Read before the state opens: the new state records the checkpoint it verified.
-  const log = opts.log !== undefined ? await LogCheck.open(opts.log, opts.verify.logKeys ?? []) : undefined;
-  const state = opts.state ? await openState(opts, shard, log?.stateLog) : undefined;
+  // A run that may reuse results hashes its whole files on another thread while the state loads (see readAndDispatch).
+  const digests = opts.state?.key && opts.full !== true ? startInputDigests(opts.inputs) : undefined;
+  let log: LogCheck | undefined;
+  let state: StateTracker | undefined;
+  try {
+    log = opts.log !== undefined ? await LogCheck.open(opts.log, opts.verify.logKeys ?? []) : undefined;
+    state = opts.state ? await openState(opts, shard, log?.stateLog) : undefined;
+  } catch (e) {
+    digests?.close();
+    throw e;
+  }
+  if (!state?.reuses) digests?.close();
   const progress = new ProgressTicker(opts.onProgress);
   const order = new ReadingOrder(state, log, progress, builder);
   let empty: number[] = [];
@@ -115,12 +132,14 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
     (id, s, buf) => order.verified(id, s, buf),
   );
   try {
-    empty = await readAndDispatch(opts, builder, pool, order, state, progress);
+    empty = await readAndDispatch(opts, builder, pool, order, state, progress, digests);
     await pool.drain();
     order.observe();
     progress.end();
+    opts.onWorkers?.(pool.threaded ? opts.workers : 0);
     completed = true;
   } finally {
+    digests?.close();
     await pool.close();
     // An error escaped: leave the previous state as it was.
     if (!completed) await state?.finish(false).catch(() => {});
@@ -475,9 +494,18 @@ class ChunkPacker {
       // compute for the new state, so the state is the same either way.
       kept = this.#state.kept(source);
       if (kept && hash('sha256', bytes, 'hex') !== kept.contentHash) kept = undefined;
-      if (!this.#meta.kept) this.#meta.kept = [];
     }
-    if (!kept && this.#buffer && this.#used + bytes.length > this.#buffer.byteLength) await this.flush();
+    return this.#place(source, input, kept, bytes);
+  }
+
+  /** A record whose bytes the caller found to be the ones `kept` is for (its whole input hashed the same). */
+  addKept(source: string, input: number, kept: KeptResult): Promise<void> {
+    return this.#place(source, input, kept, undefined);
+  }
+
+  async #place(source: string, input: number, kept: KeptResult | undefined, bytes: Uint8Array | undefined) {
+    if (this.#state && !this.#meta.kept) this.#meta.kept = [];
+    if (!kept && this.#buffer && this.#used + bytes!.length > this.#buffer.byteLength) await this.flush();
     const meta = this.#meta;
     meta.sources.push(source);
     meta.inputs.push(input);
@@ -486,6 +514,7 @@ class ChunkPacker {
       if (!meta.reused) meta.reused = [];
       meta.reused.push(1);
     } else {
+      bytes = bytes!;
       if (!this.#buffer) {
         // A record larger than a chunk travels alone, in a buffer of its own.
         this.#buffer =
@@ -547,6 +576,7 @@ async function readAndDispatch(
   order: ReadingOrder,
   state: StateTracker | undefined,
   progress: ProgressTicker,
+  digests: InputDigests | undefined,
 ): Promise<number[]> {
   const shard = opts.shard ?? null;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
@@ -555,15 +585,35 @@ async function readAndDispatch(
   const owns = shard ? (source: string) => shardOf(source, shard.count) === shard.index : () => true;
   const empty: number[] = [];
   for (let i = 0; i < opts.inputs.length; i++) {
+    const path = opts.inputs[i]!;
+    const first = records;
+    // The file is the one whose every record kept its result: those results stand, no record is split out or hashed.
+    const whole = state?.keptInput(path);
+    if (whole && (await (digests ? digests.get(path) : inputDigest(path))) === whole.sha256) {
+      for (let k = 0; k < whole.sources.length; k++) await packer.addKept(whole.sources[k]!, i, whole.kept[k]!);
+      records += whole.sources.length;
+      state!.inputRead(path, whole.sha256, first, whole.sources.length);
+      continue;
+    }
     let offered = 0;
     const accept = (source: string): boolean => {
       offered++;
       return owns(source);
     };
     let reported = false;
-    for await (const item of readInputs([opts.inputs[i]!], { maxBytes, accept })) {
+    let failed = false;
+    let digest: string | undefined;
+    const onInputDigest = (_: number, sha256: string) => {
+      digest = sha256;
+    };
+    for await (const item of readInputs([path], {
+      maxBytes,
+      accept,
+      ...(state?.keepsResults ? { onInputDigest } : {}),
+    })) {
       reported = true;
       if (item.kind === 'failure') {
+        failed = true;
         builder.unreadable(item.source, i, item.code, item.message, item.scope);
         if (item.scope === 'record') {
           records++;
@@ -575,6 +625,8 @@ async function readAndDispatch(
       await packer.add(item.source, i, item.bytes);
     }
     if (offered === 0 && !reported && !opts.allowEmpty) empty.push(i);
+    // Read whole, every record seen: the next run may take the file's digest for all of them.
+    if (digest !== undefined && !failed) state!.inputRead(path, digest, first, records - first);
   }
   await packer.flush(true);
   progress.counted(records);

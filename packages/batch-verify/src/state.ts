@@ -39,6 +39,19 @@ import { createAtomicTemp, fsyncDirectory, openInputFile } from '@erst/node-io';
  * verifies again only the records whose bytes changed; any other record's
  * result is the one the state keeps. Version 2 and 1 files still load: they
  * keep no results, so everything is verified again.
+ *
+ * A version 3 state that keeps results may end, before its trailer, with one
+ * line per `.jsonl`, `.tar` or `.tar.gz` input read whole without a failure:
+ *
+ *   {"input":{"path":"logs.jsonl","sha256":"<hex>","first":N,"records":N}}
+ *
+ * `sha256` is SHA-256 of every byte of the file (compressed, for .tar.gz),
+ * `first` and `records` the place of its records' lines among the entries.
+ * The same bytes at the same path, read under the same configuration and
+ * shard, are the same records: the next run checks that one digest and
+ * reuses those lines' results without splitting, decompressing or hashing
+ * the records one by one. Covered by the digest and the signature like every
+ * line before the trailer; any mismatch reads the input record by record.
  */
 
 export const STATE_VERSION = 3;
@@ -156,6 +169,37 @@ function isStoredOutcome(v: unknown): boolean {
 
 const VISITED = '';
 
+/** Where an input read whole sits in a state: its file's digest, and its records' lines. */
+interface InputLine {
+  sha256: string;
+  first: number;
+  records: number;
+}
+
+function isInputLine(v: unknown): v is { path: string } & InputLine {
+  const l = v as { path?: unknown } & Record<keyof InputLine, unknown>;
+  return (
+    typeof l === 'object' &&
+    l !== null &&
+    !Array.isArray(l) &&
+    typeof l.path === 'string' &&
+    l.path !== '' &&
+    typeof l.sha256 === 'string' &&
+    SHA256_HEX.test(l.sha256) &&
+    Number.isSafeInteger(l.first) &&
+    (l.first as number) >= 0 &&
+    Number.isSafeInteger(l.records) &&
+    (l.records as number) >= 1
+  );
+}
+
+/** An input read whole whose every record kept its result: those results, in reading order. */
+export interface KeptInput {
+  sha256: string;
+  sources: string[];
+  kept: KeptResult[];
+}
+
 interface Loaded {
   log: StateLog | undefined;
   /** The configuration the kept results hold under (version 3 with results only). */
@@ -163,6 +207,10 @@ interface Loaded {
   entries: Map<string, string>;
   /** Each distinct kept result's JSON text, as written; entries name them by index. */
   outcomes: string[];
+  /** Inputs read whole, by path (states that keep results only). */
+  inputs: Map<string, InputLine>;
+  /** Each entry line's source and fingerprint, in order (states that keep results only). */
+  lines: { sources: string[]; prints: string[] };
   records: number;
   signatureChecked: boolean;
   identity: StateIdentity;
@@ -187,6 +235,8 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
   const entries = new Map<string, string>();
   const outcomes: string[] = [];
   const outcomeIds = new Map<string, number>();
+  const inputs = new Map<string, InputLine>();
+  const lines = { sources: [] as string[], prints: [] as string[] };
   const hash = createHash('sha256');
   const splitter = new LineSplitter(64 * 1024 * 1024);
   let header:
@@ -232,6 +282,7 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
     } else if (Array.isArray(value)) {
       const [source, trace, content, outcome] = value as unknown[];
       if (
+        inputs.size > 0 ||
         !(value.length === 3 || (value.length === 4 && header.config !== undefined)) ||
         typeof source !== 'string' ||
         typeof trace !== 'string' ||
@@ -253,9 +304,23 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
           outcomeIds.set(result, kept);
         }
       }
-      entries.set(source, fingerprint(trace, content, kept));
+      const print = fingerprint(trace, content, kept);
+      entries.set(source, print);
+      if (header.config !== undefined) {
+        lines.sources.push(source);
+        lines.prints.push(print);
+      }
       hash.update(bytes).update('\n');
       return;
+    } else if (header.config !== undefined && typeof value === 'object' && value !== null && 'input' in value) {
+      const input = (value as { input: unknown }).input;
+      if (!isInputLine(input) || input.first + input.records > lines.sources.length) {
+        throw stateMalformed(`line ${line} is not an input`);
+      }
+      // The same path twice (an input named twice): the first is the one kept, as for entries it makes no odds.
+      if (!inputs.has(input.path)) {
+        inputs.set(input.path, { sha256: input.sha256, first: input.first, records: input.records });
+      }
     } else if (typeof value === 'object' && value !== null && 'end' in value) {
       trailer = (value as { end: Record<string, unknown> }).end;
       return;
@@ -320,6 +385,8 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
     config: header.config,
     entries,
     outcomes,
+    inputs,
+    lines,
     records: entries.size,
     signatureChecked,
     identity: { sequence: header.sequence, digest: bytesToHex(digest), previous: header.previous },
@@ -412,6 +479,10 @@ export class StateTracker {
   readonly #config: string | undefined;
   readonly #previous: Map<string, string>;
   readonly #previousOutcomes: string[];
+  readonly #previousInputs: Map<string, InputLine>;
+  readonly #previousLines: { sources: string[]; prints: string[] };
+  /** This run's inputs read whole, for the new state's input lines. */
+  readonly #inputs: string[] = [];
   readonly #key: Signer | undefined;
   readonly #shard: string | null;
   readonly #added: string[] = [];
@@ -443,6 +514,8 @@ export class StateTracker {
     this.written = undefined;
     this.#previous = loaded?.entries ?? new Map();
     this.#previousOutcomes = loaded?.outcomes ?? [];
+    this.#previousInputs = loaded?.inputs ?? new Map();
+    this.#previousLines = loaded?.lines ?? { sources: [], prints: [] };
     this.previousRecords = loaded?.records ?? 0;
     this.signatureChecked = loaded?.signatureChecked ?? false;
     // Only a state whose signature was checked here vouches for its results.
@@ -534,16 +607,23 @@ export class StateTracker {
     }
   };
 
+  /**
+   * Every line but the trailer is `hashed`: buffered lines are hashed when
+   * they are written out, one hash update per megabyte rather than one per
+   * line (the same digest: SHA-256 of the same bytes in the same order).
+   */
   #write(line: string, hashed: boolean): void {
-    if (hashed) this.#hash!.update(line);
+    if (!hashed) this.#flush();
     this.#buffer.push(line);
     this.#bufferBytes += line.length;
-    if (this.#bufferBytes >= 1 << 20) this.#flush();
+    if (!hashed) this.#flush(false);
+    else if (this.#bufferBytes >= 1 << 20) this.#flush();
   }
 
-  #flush(): void {
+  #flush(hashed = true): void {
     if (this.#fd === undefined || this.#buffer.length === 0) return;
     const data = Buffer.from(this.#buffer.join(''), 'utf8');
+    if (hashed) this.#hash!.update(data);
     this.#buffer = [];
     this.#bufferBytes = 0;
     try {
@@ -569,6 +649,10 @@ export class StateTracker {
     if (!this.reuses) return undefined;
     const value = this.#previous.get(source);
     if (value === undefined || value === VISITED) return undefined;
+    return this.#keptResult(value);
+  }
+
+  #keptResult(value: string): KeptResult | undefined {
     const first = value.indexOf(':');
     const second = value.indexOf(':', first + 1);
     if (second < 0) return undefined;
@@ -577,6 +661,37 @@ export class StateTracker {
       contentHash: value.slice(first + 1, second),
       outcome: this.#previousOutcomes[Number(value.slice(second + 1))]!,
     };
+  }
+
+  /**
+   * The previous run's digest of `path` (an input read whole) and the results
+   * of its records, in reading order, if this run may reuse them: the caller
+   * still checks that the file's bytes hash to `sha256`. Undefined unless
+   * every record of it kept a result.
+   */
+  keptInput(path: string): KeptInput | undefined {
+    if (!this.reuses) return undefined;
+    const input = this.#previousInputs.get(path);
+    if (!input) return undefined;
+    const { sources, prints } = this.#previousLines;
+    const out: KeptInput = { sha256: input.sha256, sources: [], kept: [] };
+    for (let k = input.first; k < input.first + input.records; k++) {
+      const kept = this.#keptResult(prints[k]!);
+      if (!kept?.contentHash) return undefined;
+      out.sources.push(sources[k]!);
+      out.kept.push(kept);
+    }
+    return out;
+  }
+
+  /**
+   * A `.jsonl`, `.tar` or `.tar.gz` input read whole, every record of it
+   * seen (no failure), `records` of them from the `first`-th entry on: the
+   * new state names its digest, so that the next run may reuse it whole.
+   */
+  inputRead(path: string, sha256: string, first: number, records: number): void {
+    if (this.#fd === undefined || this.#config === undefined || records < 1) return;
+    this.#inputs.push(`${JSON.stringify({ input: { path, sha256, first, records } })}\n`);
   }
 
   /**
@@ -622,6 +737,8 @@ export class StateTracker {
     let renamed = false;
     try {
       if (keep) {
+        for (const line of this.#inputs) this.#write(line, true);
+        this.#flush();
         const digest = this.#hash!.digest();
         this.#finalDigest = digest;
         let signature: { algorithm: string; public_key: string; value: string } | null = null;

@@ -20,7 +20,7 @@ export function terminalSafe(line: string): string {
 export interface SummaryInfo {
   /** Wall-clock seconds the run took. */
   seconds?: number;
-  /** Worker threads it used. */
+  /** Worker threads it used; 0: none (everything ran on one thread, see `onWorkers`). */
   workers?: number;
 }
 
@@ -47,6 +47,13 @@ function timestampLines(ts: TimestampSummary, keyLabel: (id: string) => string):
   return out;
 }
 
+/** Where the records were verified: on worker threads, or without any (a run that started none). */
+function threads(workers: number | undefined): string {
+  if (workers === undefined) return '';
+  if (workers === 0) return ' without worker threads';
+  return ` on ${workers} worker${workers > 1 ? 's' : ''}`;
+}
+
 /**
  * The human summary of a report, as `erst-batch` prints it: counts by
  * result, format and signing key, trusted timestamps by key and by day,
@@ -61,10 +68,7 @@ export function textSummary(r: Report, info: SummaryInfo = {}): string {
   const out: string[] = [];
   const t = r.totals;
   const rate = info.seconds && info.seconds > 0 ? `, ${n(Math.round(t.records / info.seconds))} records/s` : '';
-  const how =
-    info.seconds !== undefined
-      ? ` in ${info.seconds.toFixed(1)} s${info.workers ? ` on ${info.workers} worker${info.workers > 1 ? 's' : ''}` : ''}${rate}`
-      : '';
+  const how = info.seconds !== undefined ? ` in ${info.seconds.toFixed(1)} s${threads(info.workers)}${rate}` : '';
   const scope = r.shard
     ? ` (shard ${r.shard})`
     : r.merged_from

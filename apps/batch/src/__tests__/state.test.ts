@@ -264,6 +264,23 @@ describe('erst-batch verify --state', () => {
     expect(readFileSync(state).equals(before)).toBe(true);
   });
 
+  it('the summary says whether verifier threads ran: none for one chunk or a rerun that kept every result', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 130; i++) lines.push(JSON.stringify(await record2('2026-11-20')));
+    const many = join(d, 'many.jsonl');
+    writeFileSync(many, `${lines.join('\n')}\n`);
+    const run = async (inputs: string[], extra: string[]) =>
+      (await runBatch(['verify', ...inputs, ...PIN, '--state', state, '--state-key', key, '--workers', '2', ...extra]))
+        .stdout;
+    // Five records: one chunk, verified on the calling thread.
+    expect(await run([logs], ['--init-state'])).toMatch(/^erst-batch: 5 records in [\d.]+ s without worker threads,/);
+    rmSync(state);
+    expect(await run([many], ['--init-state'])).toMatch(/^erst-batch: 130 records in [\d.]+ s on 2 workers,/);
+    // Nothing changed: every result kept, nothing verified.
+    expect(await run([many], [])).toMatch(/^erst-batch: 130 records in [\d.]+ s without worker threads,/);
+    expect(await run([many], ['--full'])).toMatch(/^erst-batch: 130 records in [\d.]+ s on 2 workers,/);
+  });
+
   it('a state written for another shard is a usage error', async () => {
     await verify(['--init-state', '--shard', '1/2']);
     const r = await runBatch(['verify', logs, ...PIN, '--state', state, '--state-key', key, '--shard', '2/2']);

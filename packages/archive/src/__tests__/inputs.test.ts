@@ -1,7 +1,8 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Item, readInputs } from '../node.js';
+import { type Item, inputDigest, readInputs, startInputDigests } from '../node.js';
 import { gzip, makeTar, scratchDir } from './helpers.js';
 
 /** What a consumer sees, copying each record's bytes before pulling the next (as the contract says). */
@@ -80,5 +81,56 @@ describe('readInputs', () => {
     const items: Item[] = [];
     for await (const it of readInputs([d], { maxBytes: 100, accept: (s) => s.endsWith('b.json') })) items.push(it);
     expect(items.map((i) => i.source)).toEqual([`${d}/b.json`]);
+  });
+});
+
+describe('input digests: a .jsonl, .tar or .tar.gz file read whole', () => {
+  const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+  it('onInputDigest gives SHA-256 of every byte of the file (compressed for .tar.gz), as inputDigest does; none for a directory or a .json', async () => {
+    const d = scratchDir('erst-digest-');
+    const jsonl = join(d, 'a.jsonl');
+    // Blank lines and a missing last line break: bytes outside every record count too.
+    writeFileSync(jsonl, '{"a":1}\n\n{"b":2}');
+    const { tar } = await makeTar([{ name: 'r.json', data: '{"c":3}' }]);
+    writeFileSync(join(d, 'b.tar'), tar);
+    writeFileSync(join(d, 'c.tar.gz'), gzip(tar));
+    mkdirSync(join(d, 'dir'));
+    writeFileSync(join(d, 'dir', 'x.json'), '{}');
+    writeFileSync(join(d, 'one.json'), '{}');
+    const inputs = [jsonl, join(d, 'b.tar'), join(d, 'c.tar.gz'), join(d, 'dir'), join(d, 'one.json')];
+    const seen: [number, string][] = [];
+    await collect(inputs, { onInputDigest: (i, h) => seen.push([i, h]) });
+    expect(seen).toEqual([0, 1, 2].map((i) => [i, sha256(inputs[i]!)]));
+    for (const i of [0, 1, 2]) expect(await inputDigest(inputs[i]!)).toBe(sha256(inputs[i]!));
+    expect(await inputDigest(join(d, 'dir'))).toBeUndefined();
+    expect(await inputDigest(join(d, 'one.json'))).toBeUndefined();
+    expect(await inputDigest(join(d, 'missing.jsonl'))).toBeUndefined();
+    // The same digests computed on a thread of their own; a path it was not given is hashed here.
+    const ahead = startInputDigests([...inputs, join(d, 'missing.jsonl')]);
+    try {
+      for (const i of [0, 1, 2]) expect(await ahead.get(inputs[i]!)).toBe(sha256(inputs[i]!));
+      expect(await ahead.get(join(d, 'dir'))).toBeUndefined();
+      expect(await ahead.get(join(d, 'missing.jsonl'))).toBeUndefined();
+      writeFileSync(join(d, 'late.jsonl'), '{}');
+      expect(await ahead.get(join(d, 'late.jsonl'))).toBe(sha256(join(d, 'late.jsonl')));
+    } finally {
+      ahead.close();
+    }
+    // Stopped before it was asked: every digest is still given, computed here.
+    const stopped = startInputDigests(inputs);
+    stopped.close();
+    expect(await stopped.get(inputs[0]!)).toBe(sha256(inputs[0]!));
+  });
+
+  it('no digest for a file whose reading failed part way (a cut-short .tar.gz)', async () => {
+    const d = scratchDir('erst-digest-');
+    const { tar } = await makeTar([{ name: 'r.json', data: '{"c":3}' }]);
+    const gz = gzip(tar);
+    writeFileSync(join(d, 'cut.tar.gz'), gz.subarray(0, gz.length - 12));
+    const seen: number[] = [];
+    const items = await collect([join(d, 'cut.tar.gz')], { onInputDigest: (i) => seen.push(i) });
+    expect(items.some(([, what]) => what.includes('ERR_'))).toBe(true);
+    expect(seen).toEqual([]);
   });
 });

@@ -18,7 +18,9 @@ describe('@erst/archive as published', () => {
   });
 
   it('the Node entry keeps the reader API erst-batch uses, and adds only that to the neutral one', () => {
-    expect(Object.keys(node).sort()).toEqual([...Object.keys(root), 'checkInputs', 'readInputs'].sort());
+    expect(Object.keys(node).sort()).toEqual(
+      [...Object.keys(root), 'checkInputs', 'inputDigest', 'readInputs', 'startInputDigests'].sort(),
+    );
   });
 
   it("the README's example type-checks and runs, printing what its comments say", { timeout: 60_000 }, async () => {

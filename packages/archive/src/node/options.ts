@@ -8,4 +8,12 @@ export interface ReadOptions {
   readAhead?: number;
   /** Read directories asynchronously from the start (as for slow storage). */
   asyncReads?: boolean;
+  /**
+   * Called once a `.jsonl`, `.tar` or `.tar.gz` input has been read to its
+   * end: SHA-256 (hex) of every byte of the file as read (for `.tar.gz`, the
+   * compressed bytes), so that a later run can tell whether the file is the
+   * same without splitting it into records (see `inputDigest`). Never called
+   * for an input whose reading stopped early or yielded a failure item.
+   */
+  onInputDigest?: (input: number, sha256: string) => void;
 }

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { type JsonValue, type Signer, bytesToHex, generateWithSigner, sha256 } from '@erst/core';
 import { tempDir } from '@erst/fixtures';
 import { generateKeyPair } from '@erst/signer-memory';
@@ -31,6 +32,8 @@ interface Archive {
   dir: string;
   jsonl: string;
   tar: string;
+  /** The same tar, gzip-compressed (used by the tests of inputs read whole). */
+  targz: string;
   /** The records, as written to each input. */
   texts: string[];
 }
@@ -52,7 +55,9 @@ async function archive(): Promise<Archive> {
   writeFileSync(jsonl, `${texts.join('\n')}\n`);
   const tar = join(root, 'logs.tar');
   execFileSync('tar', ['--format=ustar', '-cf', tar, '-C', members, ...texts.map((_, i) => `r${i}.json`)]);
-  return { root, dir, jsonl, tar, texts };
+  const targz = join(root, 'logs.tar.gz');
+  writeFileSync(targz, gzipSync(readFileSync(tar)));
+  return { root, dir, jsonl, tar, targz, texts };
 }
 
 function options(a: Archive, state: string, extra: Partial<VerifyRunOptions> = {}): VerifyRunOptions {
@@ -97,7 +102,14 @@ async function bothWays(a: Archive, state: string, extra: Partial<VerifyRunOptio
  */
 async function reSign(path: string, key: Signer, edit: (entry: unknown[]) => unknown[]): Promise<void> {
   const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
-  const body = [lines[0]!, ...lines.slice(1, -1).map((l) => JSON.stringify(edit(JSON.parse(l) as unknown[])))];
+  const body = [
+    lines[0]!,
+    ...lines.slice(1, -1).map((l) => {
+      const v = JSON.parse(l) as unknown;
+      // Input lines (an input read whole) are kept as they are.
+      return Array.isArray(v) ? JSON.stringify(edit(v)) : l;
+    }),
+  ];
   const text = body.map((l) => `${l}\n`).join('');
   const digest = sha256(Buffer.from(text));
   const end = JSON.parse(lines.at(-1)!) as { end: { records: number } };
@@ -242,7 +254,10 @@ describe('a signed state keeps results: the next run verifies again only what ch
     const state = join(a.root, 'state.jsonl');
     await runVerify(options(a, state, { state: { path: state, key: stateKey, init: true } }));
     await reSign(state, stateKey, (e) => e.slice(0, 3));
-    const lines = readFileSync(state, 'utf8').split('\n');
+    // A version 2 state names no input read whole.
+    const lines = readFileSync(state, 'utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('{"input"'));
     const header = JSON.parse(lines[0]!) as Record<string, unknown>;
     lines[0] = JSON.stringify({ ...header, erst_batch_state: 2, config: undefined });
     writeFileSync(state, lines.join('\n'));
@@ -252,6 +267,105 @@ describe('a signed state keeps results: the next run verifies again only what ch
     expect(r.exit_code).toBe(1);
     expect(r.by_code).toEqual({ ERR_KEY_NOT_TRUSTED: 3 });
     expect(JSON.parse(readFileSync(state, 'utf8').split('\n')[0]!).erst_batch_state).toBe(3);
+  });
+});
+
+describe('an input read whole (.jsonl, .tar, .tar.gz): reused by its file digest', () => {
+  const wholeOptions = (a: Archive, state: string, extra: Partial<VerifyRunOptions> = {}): VerifyRunOptions => ({
+    ...options(a, state, extra),
+    inputs: [a.dir, a.jsonl, a.tar, a.targz],
+  });
+  const inputLines = (state: string) =>
+    readFileSync(state, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{"input"'))
+      .map((l) => (JSON.parse(l) as { input: { path: string; sha256: string; first: number; records: number } }).input);
+
+  /**
+   * A state whose r3 entries name a content hash no record has, and a forged
+   * result: only a run that takes a whole file's digest for its records
+   * (never hashing r3 on its own) reports ERR_FORGED for it.
+   */
+  async function forgedState(a: Archive, state: string): Promise<string> {
+    await runVerify(wholeOptions(a, state, { state: { path: state, key: stateKey, init: true } }));
+    await reSign(state, stateKey, (e) => {
+      const forged = forgeR3(e);
+      return forged === e ? e : [forged[0], forged[1], '0'.repeat(64), forged[3]];
+    });
+    const saved = `${state}.forged`;
+    copyFileSync(state, saved);
+    return saved;
+  }
+
+  it("the state names each file's SHA-256; the same bytes reuse every result without a record hashed", async () => {
+    const a = await archive();
+    const state = join(a.root, 'state.jsonl');
+    await forgedState(a, state);
+    expect(inputLines(state)).toEqual(
+      [a.jsonl, a.tar, a.targz].map((path, i) => ({
+        path,
+        sha256: bytesToHex(sha256(readFileSync(path))),
+        first: RECORDS * (i + 1),
+        records: RECORDS,
+      })),
+    );
+    const r = await runVerify(wholeOptions(a, state));
+    // The three files' r3 results were taken as kept; the directory's r3 was hashed, found changed, verified again.
+    expect(r.by_code.ERR_FORGED).toBe(3);
+    expect(r.changed).toEqual([join(a.dir, 'r3.json')]);
+    // The new state names the same digests.
+    expect(inputLines(state).map((l) => l.sha256)).toEqual(
+      [a.jsonl, a.tar, a.targz].map((p) => bytesToHex(sha256(readFileSync(p)))),
+    );
+  });
+
+  const edits: [string, (a: Archive) => string, (bytes: Buffer) => Buffer][] = [
+    ['a blank line after the last record of the .jsonl', (a) => a.jsonl, (b) => Buffer.concat([b, Buffer.from('\n')])],
+    ['a zero block after the end of the .tar', (a) => a.tar, (b) => Buffer.concat([b, Buffer.alloc(512)])],
+    // Byte 4 of a gzip header is its mtime: the same tar decompresses from it.
+    ['the gzip header of the .tar.gz', (a) => a.targz, (b) => Buffer.from(b.map((x, i) => (i === 4 ? x ^ 1 : x)))],
+  ];
+  for (const [where, file, edit] of edits) {
+    it(`one changed byte outside every record (${where}): the file is read record by record`, async () => {
+      const a = await archive();
+      const state = join(a.root, 'state.jsonl');
+      await forgedState(a, state);
+      writeFileSync(file(a), edit(readFileSync(file(a))));
+      const r = await runVerify(wholeOptions(a, state));
+      // That file's r3 was hashed on its own: its forged result did not stand.
+      expect(r.by_code.ERR_FORGED).toBe(2);
+      expect(r.changed).toHaveLength(2);
+      expect(r.changed).toContain(join(a.dir, 'r3.json'));
+      expect(r.changed!.filter((s) => s.startsWith(`${file(a)}:`))).toHaveLength(1);
+    });
+  }
+
+  it("one changed byte in a record of a .tar.gz: caught, and the report is a full run's", async () => {
+    const a = await archive();
+    const state = join(a.root, 'state.jsonl');
+    await runVerify(wholeOptions(a, state, { state: { path: state, key: stateKey, init: true } }));
+    flipSignatureByte(a.tar, a.texts[RECORDS - 1]!);
+    writeFileSync(a.targz, gzipSync(readFileSync(a.tar)));
+    const copy = `${state}.copy`;
+    copyFileSync(state, copy);
+    const r = await runVerify(wholeOptions(a, state));
+    const full = await runVerify(wholeOptions(a, copy, { full: true }));
+    expect(readFileSync(state)).toEqual(readFileSync(copy));
+    expect(r.failures).toEqual(full.failures);
+    expect(r.changed!.map((s) => s.slice(0, s.indexOf(':'))).sort()).toEqual([a.tar, a.targz].sort());
+    expect(r.by_code).toMatchObject({ ERR_SIGNATURE_INVALID: 2, ERR_STATE_CHANGED: 2 });
+  });
+
+  it("an input line edited without the state key's signature: the state is tampered, nothing reused", async () => {
+    const a = await archive();
+    const state = join(a.root, 'state.jsonl');
+    await forgedState(a, state);
+    const text = readFileSync(state, 'utf8');
+    const [line] = text.split('\n').filter((l) => l.startsWith('{"input"'));
+    writeFileSync(state, text.replace(line!, line!.replace('"records":9', '"records":8')));
+    const r = await runVerify(wholeOptions(a, state));
+    expect(r.state?.status).toBe('tampered');
+    expect(r.by_code.ERR_FORGED).toBeUndefined();
   });
 });
 
