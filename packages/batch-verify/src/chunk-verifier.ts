@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Verifier, type VerifyResult } from '@erst/verify';
-import { chunkLog } from './log-chunk.js';
+import { ChunkLogBuilder } from './log-chunk.js';
 import { summarize, toOutcome, recordViews } from './outcome.js';
 import type { ChunkMessage, ChunkSummary, RecordOutcome, StoredOutcome, WorkerConfig } from './protocol.js';
 
@@ -45,8 +45,8 @@ export class ChunkVerifier {
     // One record at a time: only one record's parse tree and hash input are
     // alive at once, so garbage collection stays cheap.
     const outcomes: RecordOutcome[] = [];
-    const results: VerifyResult[] = [];
-    const verified: Uint8Array[] = [];
+    // What the log check needs of each result, taken as it comes: no result outlives its record.
+    const log = config.log ? new ChunkLogBuilder() : undefined;
     for (let i = 0; i < views.length; i++) {
       const v = views[i]!;
       const hash = config.contentHash ? createHash('sha256').update(v).digest('hex') : null;
@@ -54,11 +54,10 @@ export class ChunkVerifier {
       const o = toOutcome(r, v, false);
       o.contentHash = hash;
       outcomes.push(o);
-      verified.push(v);
-      if (config.log) results.push(r);
+      log?.add(r, v);
     }
     const summary = summarize(outcomes, config.contentHash);
-    if (config.log) summary.log = chunkLog(results, verified);
+    if (log) summary.log = log.log;
     if (config.outcomes) summary.outcomes = outcomes.map((o, i) => storedOutcome(o, summary.log, i));
     return summary;
   }

@@ -86,31 +86,39 @@ function proofNote(bytes: Uint8Array): string | null {
 }
 
 /**
- * Builds a chunk's `ChunkLog` in the worker, from the verifier's results and
- * the records' bytes. A result the worker's Verifier verified names its
- * checkpoint note (`verifiedCheckpointNote`): no second look at the record's
- * bytes. One that does not (a result made elsewhere) has its note read from
- * the bytes.
+ * Builds a chunk's `ChunkLog` in the worker, record by record, from the
+ * verifier's results and the records' bytes (so that no result outlives its
+ * record). A result the worker's Verifier verified names its checkpoint note
+ * (`verifiedCheckpointNote`): no second look at the record's bytes. One that
+ * does not (a result made elsewhere) has its note read from the bytes.
  */
-export function chunkLog(results: readonly VerifyResult[], records: readonly Uint8Array[]): ChunkLog {
-  const out: ChunkLog = { trace: [], proof: [], note: [], notes: [] };
-  const ids = new Map<string, number>();
-  results.forEach((r, i) => {
+export class ChunkLogBuilder {
+  readonly log: ChunkLog = { trace: [], proof: [], note: [], notes: [] };
+  readonly #ids = new Map<string, number>();
+
+  add(r: VerifyResult, record: Uint8Array): void {
+    const out = this.log;
     out.trace.push(r.trace_hash ?? '');
-    const note = r.log?.verified ? (verifiedCheckpointNote(r.log) ?? proofNote(records[i]!)) : null;
+    const note = r.log?.verified ? (verifiedCheckpointNote(r.log) ?? proofNote(record)) : null;
     if (note === null) {
       out.proof.push(-1);
       out.note.push(-1);
       return;
     }
-    let id = ids.get(note);
+    let id = this.#ids.get(note);
     if (id === undefined) {
       id = out.notes.length;
-      ids.set(note, id);
+      this.#ids.set(note, id);
       out.notes.push(note);
     }
     out.proof.push(r.log!.index);
     out.note.push(id);
-  });
-  return out;
+  }
+}
+
+/** A chunk's `ChunkLog` from its results and records, in order (see ChunkLogBuilder). */
+export function chunkLog(results: readonly VerifyResult[], records: readonly Uint8Array[]): ChunkLog {
+  const builder = new ChunkLogBuilder();
+  for (let i = 0; i < results.length; i++) builder.add(results[i]!, records[i]!);
+  return builder.log;
 }

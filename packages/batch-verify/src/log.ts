@@ -112,7 +112,7 @@ export class LogCheck {
       const verdict = verdicts[note]!;
       if (!verdict.ours) {
         this.#notInLog.push({ source: sources[i]!, input: inputs[i]!, why: "its proof's checkpoint is another log's" });
-      } else if (index >= log.entries.length || bytesToHex(log.entries[index]!) !== trace) {
+      } else if (index >= log.entries.length || !isHexOf(trace, log.entries[index]!)) {
         this.#notInLog.push({
           source: sources[i]!,
           input: inputs[i]!,
@@ -246,6 +246,22 @@ export class LogCheck {
       return false;
     }
   }
+}
+
+const HEX_DIGITS = '0123456789abcdef';
+
+/** Whether `hex` is the lowercase hex of `bytes` (a record's trace against an entry, per record: no string made). */
+function isHexOf(hex: string, bytes: Uint8Array): boolean {
+  if (hex.length !== bytes.length * 2) return false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (
+      hex.charCodeAt(2 * i) !== HEX_DIGITS.charCodeAt(b >> 4) ||
+      hex.charCodeAt(2 * i + 1) !== HEX_DIGITS.charCodeAt(b & 15)
+    )
+      return false;
+  }
+  return true;
 }
 
 /**

@@ -21,9 +21,10 @@ export function utcDay(ts: string | null): string | null {
 export function timestampOf(r: Pick<VerifyResult, 'timestamp_token' | 'log'>): RecordOutcome['timestamp'] {
   // Read without relying on LogReport.timestamp (new in @erst/verify): a result without it has no checkpoint token.
   const onLog = (r.log as { timestamp?: TimestampReport | null } | null)?.timestamp;
-  const tokens = [r.timestamp_token, onLog].filter((t) => t != null);
-  if (tokens.some((t) => t.verified)) return 'verified';
-  return tokens.length > 0 ? 'unverified' : null;
+  // Once per record: no array made for the two of them.
+  const own = r.timestamp_token;
+  if (own?.verified || onLog?.verified) return 'verified';
+  return own != null || onLog != null ? 'unverified' : null;
 }
 
 export function toOutcome(r: VerifyResult, bytes: Uint8Array, contentHash: boolean): RecordOutcome {

@@ -61,11 +61,13 @@ export {
 } from './hash-input.js';
 export {
   detectFormat,
+  hashInputDigest,
   isRfc3339,
   isTimestampTokenText,
   parseAttestation,
   parseErstPayload,
   parseRecord,
+  parseRecordBytes,
   parseRfc3339,
 } from './parse.js';
 export type { SignedRecord } from './parse.js';

@@ -3,13 +3,22 @@ import { ErstError } from './errors.js';
 import { utf8Bytes } from './bytes.js';
 import {
   V2_1_SEAL_FIELDS,
+  V2_SEAL_FIELDS,
   hashInputTextLegacyTs,
   hashInputTextV1_0,
   hashInputTextV1_1,
   hashInputTextV2,
   hashInputTextV2_1,
 } from './hash-input.js';
-import type { JsonObject, JsonValue } from './json.js';
+import { assembleCanonical, scanCanonical } from './jcs-text.js';
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  type JsonObject,
+  type JsonValue,
+  type ParseJsonOptions,
+  parseStrictJson,
+} from './json.js';
+import { hasNativeSha256, sha256, sha256Utf8Async } from './sha256.js';
 import {
   ALGORITHMS,
   type Algorithm,
@@ -103,6 +112,49 @@ export function parseRecord(value: JsonValue): SignedRecord {
   }
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * `parseRecord(parseStrictJson(bytes, options))`, with the same result and
+ * the same errors, made faster for the common record: one whose strings and
+ * numbers are spelled as JSON.stringify spells them (as every erst writer
+ * does). Its 2.x hash input is then read off the text (`scanCanonical`) and
+ * hashed as it is, instead of being rebuilt by `canonicalize`; the record's
+ * `hashInputText` is made only if someone reads it, and `hashInputDigest`
+ * returns the digest already made. Any other record takes the general path.
+ * Where there is no native SHA-256 (browsers), always the general path.
+ */
+export function parseRecordBytes(bytes: Uint8Array, options: ParseJsonOptions = {}): SignedRecord {
+  return (hasNativeSha256 ? fastRecord(bytes, options) : undefined) ?? parseRecord(parseStrictJson(bytes, options));
+}
+
+/** The record, when the fast path applies; undefined sends the caller to the general path (which may throw). */
+function fastRecord(bytes: Uint8Array, options: ParseJsonOptions): SignedRecord | undefined {
+  if (bytes.byteLength > (options.maxBytes ?? DEFAULT_MAX_INPUT_BYTES)) return undefined;
+  let text: string;
+  try {
+    // Also what scanCanonical needs: UTF-8.
+    text = utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  // Before JSON.parse: the scan refuses nesting past MAX_JSON_DEPTH, so nothing deep is ever built.
+  const scanned = scanCanonical(bytes);
+  if (!scanned) return undefined;
+  let value: JsonObject;
+  try {
+    value = JSON.parse(text) as JsonObject;
+  } catch {
+    return undefined;
+  }
+  // The scan found no repeated key, no number that is not exact, no escaped surrogate, no nesting too deep: what
+  // parseStrictJson checks beyond JSON.parse. So parseStrictJson(bytes) is this value, and what follows is parseRecord.
+  const format = detectFormat(value);
+  if (format !== '2.1.0' && format !== '2.0.0') return parseRecord(value);
+  const omitted = format === '2.1.0' ? V2_1_SEAL_FIELDS : V2_SEAL_FIELDS;
+  return parseV2(value, format, () => sha256(assembleCanonical(scanned, omitted)));
+}
+
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 
 /**
@@ -152,8 +204,12 @@ export function isRfc3339(s: string): boolean {
   return parseRfc3339(s) !== undefined;
 }
 
-/** 2.1.0 is read as 2.0.0 is, with its own seals: `signature`, `log_proof` or both. */
-function parseV2(rec: JsonObject, format: '2.1.0' | '2.0.0'): SignedRecord {
+/**
+ * 2.1.0 is read as 2.0.0 is, with its own seals: `signature`, `log_proof` or both.
+ * `digest`: the hash input's SHA-256, made from the record's bytes (parseRecordBytes); called once the fields
+ * are checked, in their place (a record that fails a check is not hashed).
+ */
+function parseV2(rec: JsonObject, format: '2.1.0' | '2.0.0', digest?: () => Uint8Array): SignedRecord {
   const timestamp = timestampField(rec, 'timestamp');
   const transactionHash = hexString(rec, 'transaction_hash', 32);
   const algorithm = stringField(rec, 'algorithm');
@@ -180,8 +236,8 @@ function parseV2(rec: JsonObject, format: '2.1.0' | '2.0.0'): SignedRecord {
   }
   const signature = !v21 || Object.hasOwn(rec, 'signature') ? hexField(rec, 'signature', 64) : undefined;
   const timestampToken = v21 && Object.hasOwn(rec, 'timestamp_token') ? timestampTokenField(rec) : undefined;
-  const seals: readonly string[] = v21 ? V2_1_SEAL_FIELDS : ['trace_hash', 'signature'];
-  return withLazyBytes({
+  const seals: readonly string[] = v21 ? V2_1_SEAL_FIELDS : V2_SEAL_FIELDS;
+  const fields = {
     format,
     algorithm: alg,
     publicKey,
@@ -189,22 +245,53 @@ function parseV2(rec: JsonObject, format: '2.1.0' | '2.0.0'): SignedRecord {
     logProof,
     timestampToken,
     claimedHash,
-    hashInputText: v21 ? hashInputTextV2_1(rec) : hashInputTextV2(rec),
-    signedMessage: 'digest',
+    hashInputText: digest ? '' : v21 ? hashInputTextV2_1(rec) : hashInputTextV2(rec),
+    signedMessage: 'digest' as const,
     covered: Object.keys(rec).filter((f) => !seals.includes(f)),
     uncovered: [],
     transactionHash,
     timestamp,
     attestation,
     record: rec,
-  });
+  };
+  if (!digest) return withLazyBytes(fields);
+  Object.defineProperty(fields, HASH_INPUT_DIGEST, { value: digest(), enumerable: false });
+  Object.defineProperty(fields, 'hashInputText', { enumerable: true, configurable: true, get: lazyHashInputText });
+  return withLazyBytes(fields);
+}
+
+const HASH_INPUT_DIGEST = Symbol('hashInputDigest');
+const HASH_INPUT_TEXT = Symbol('hashInputText');
+
+/** A 2.x record read by parseRecordBytes: its hash input text, canonicalized only when asked for (one getter for all). */
+function lazyHashInputText(this: SignedRecord & { [HASH_INPUT_TEXT]?: string }): string {
+  let text = this[HASH_INPUT_TEXT];
+  if (text === undefined) {
+    text = this.format === '2.1.0' ? hashInputTextV2_1(this.record) : hashInputTextV2(this.record);
+    Object.defineProperty(this, HASH_INPUT_TEXT, { value: text, enumerable: false });
+  }
+  return text;
+}
+
+/**
+ * SHA-256 of the record's hash input: the digest parseRecordBytes already
+ * made, else that of `hashInputText` (natively: node:crypto, or WebCrypto
+ * in browsers).
+ */
+export function hashInputDigest(rec: SignedRecord): Promise<Uint8Array> {
+  const made = (rec as { [HASH_INPUT_DIGEST]?: Uint8Array })[HASH_INPUT_DIGEST];
+  return made ? Promise.resolve(made) : sha256Utf8Async(rec.hashInputText);
 }
 
 /** A proof is checked by @erst/verify; here only its type and size, so that no record makes a reader hold more. */
 function logProofField(rec: JsonObject): string {
   const proof = stringField(rec, 'log_proof');
-  // UTF-8 is never shorter than UTF-16, so the length check first bounds the encoding's cost.
-  if (proof.length > MAX_LOG_PROOF_BYTES || utf8Bytes(proof).length > MAX_LOG_PROOF_BYTES) {
+  // UTF-8 is never shorter than UTF-16, so the length check first bounds the encoding's cost; and at most 3 bytes
+  // a unit, so a proof of up to a third of the limit (every real one) is not encoded at all.
+  if (
+    proof.length > MAX_LOG_PROOF_BYTES ||
+    (proof.length * 3 > MAX_LOG_PROOF_BYTES && utf8Bytes(proof).length > MAX_LOG_PROOF_BYTES)
+  ) {
     throw new ErstError('ERR_RECORD_FIELD_FORMAT', `field "log_proof" is longer than ${MAX_LOG_PROOF_BYTES} bytes`, {
       details: { field: 'log_proof', limit: MAX_LOG_PROOF_BYTES },
     });

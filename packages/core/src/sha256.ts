@@ -8,6 +8,9 @@ const nodeCrypto = (
   globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
 ).process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined;
 
+/** Whether `sha256` is native here (node:crypto), not JavaScript: fast paths that hash synchronously need it. */
+export const hasNativeSha256 = nodeCrypto !== undefined;
+
 /**
  * SHA-256, synchronous everywhere: native in Node, @noble/hashes in browsers.
  * Node's one-shot `crypto.hash` builds no Hash object: half the cost of

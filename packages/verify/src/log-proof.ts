@@ -140,6 +140,24 @@ export interface LogTrust {
   readonly verifiedLogs: ReadonlyMap<string, CheckedVerifiedLog>;
 }
 
+// The log keys named as each origin, by LogTrust: looked up per record, filtered once per origin.
+const keysByOrigin = new WeakMap<LogTrust, Map<string, readonly NoteVerifier[]>>();
+function logKeysFor(trust: LogTrust, origin: string): readonly NoteVerifier[] {
+  let byOrigin = keysByOrigin.get(trust);
+  if (!byOrigin) {
+    byOrigin = new Map();
+    keysByOrigin.set(trust, byOrigin);
+  }
+  let keys = byOrigin.get(origin);
+  if (!keys) {
+    keys = trust.logKeys.filter((k) => k.name === origin);
+    // Origins come from records: an archive of many logs must not grow this without bound.
+    if (byOrigin.size >= 256) byOrigin.clear();
+    byOrigin.set(origin, keys);
+  }
+  return keys;
+}
+
 /** The Verifier's LogTrust: a verified log's key vouches for its origin's checkpoints, as a log key does. */
 export function logTrust(logKeys: readonly NoteVerifier[], verifiedLogs: readonly CheckedVerifiedLog[]): LogTrust {
   const known = new Set(logKeys.map(verifierId));
@@ -194,7 +212,7 @@ export function checkLogProof(
   const log = out.log;
   const recordKey = cache.recordKey(origin, rec.publicKey);
   const byRecordKey = recordKey !== undefined && signs(note, recordKey);
-  const forOrigin = trust.logKeys.filter((k) => k.name === origin);
+  const forOrigin = logKeysFor(trust, origin);
   // A given log key that signed this note under its own name, another log's: checked, so that it fails as a mismatch.
   const foreign = forOrigin.length > 0 ? [] : trust.logKeys.filter((k) => signs(note, k));
   let verifiers: readonly NoteVerifier[];
@@ -238,14 +256,16 @@ export function checkLogProof(
     return out;
   }
   log.verified = true;
-  verifiedNotes.set(log, parsed.text);
+  Object.defineProperty(log, VERIFIED_NOTE, { value: parsed.text });
   if (proof.extra) out.checkpointToken = { token: proof.extra, noteText: note.text };
   return out;
 }
 
-// The note text of each verified proof's checkpoint, by its report: kept beside the result rather than in it, so
-// that results (and the reports made of them) stay as they are, and shared (one string per distinct checkpoint).
-const verifiedNotes = new WeakMap<LogReport, string>();
+// The note text of each verified proof's checkpoint, on its report under a symbol (not enumerable: JSON, structured
+// clones and comparisons never see it), so that results (and the reports made of them) stay as they are; shared (one
+// string per distinct checkpoint). Not a WeakMap: there, every record's report was one more entry (an ephemeron)
+// for the garbage collector to track.
+const VERIFIED_NOTE = Symbol('verifiedCheckpointNote');
 
 /**
  * The signed checkpoint note text a record's `log_proof` ended with, for a
@@ -256,7 +276,7 @@ const verifiedNotes = new WeakMap<LogReport, string>();
  * instead of parsing the record again.
  */
 export function verifiedCheckpointNote(report: LogReport): string | undefined {
-  return verifiedNotes.get(report);
+  return Object.hasOwn(report, VERIFIED_NOTE) ? (report as { [VERIFIED_NOTE]?: string })[VERIFIED_NOTE] : undefined;
 }
 
 function signedBy(checkpoint: SignedCheckpoint, log: CheckedVerifiedLog): boolean {
