@@ -2,6 +2,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Item, readInputs } from '../node.js';
+import { SlowReads } from '../node/directory.js';
 import { gzip, makeTar, scratchDir } from './helpers.js';
 
 /** What a consumer sees, copying each record's bytes before pulling the next (as the contract says). */
@@ -80,5 +81,26 @@ describe('readInputs', () => {
     const items: Item[] = [];
     for await (const it of readInputs([d], { maxBytes: 100, accept: (s) => s.endsWith('b.json') })) items.push(it);
     expect(items.map((i) => i.source)).toEqual([`${d}/b.json`]);
+  });
+});
+
+describe('SlowReads', () => {
+  it('a thread descheduled now and then (one read in four looks slow, for ever) never switches to asynchronous reads', () => {
+    const reads = new SlowReads();
+    for (let i = 0; i < 10_000; i++) expect(reads.slow(i % 4 === 0 ? 15 : 0.02)).toBe(false);
+  });
+
+  it('storage slow read after read switches after 16 slow reads, even after many fast ones', () => {
+    const reads = new SlowReads();
+    for (let i = 0; i < 1000; i++) reads.slow(0.02);
+    for (let i = 1; i < 16; i++) expect(reads.slow(3)).toBe(false);
+    expect(reads.slow(3)).toBe(true);
+  });
+
+  it('half of the recent reads slow (network storage with some cached files) switches too', () => {
+    const reads = new SlowReads();
+    const seen = Array.from({ length: 64 }, (_, i) => reads.slow(i % 2 === 0 ? 5 : 0.02));
+    // The 16th slow read is the 31st read.
+    expect(seen.indexOf(true)).toBe(30);
   });
 });
