@@ -16,7 +16,8 @@ export interface StreamOptions {
 
 const ALL = (): boolean => true;
 
-function* lineItems(lines: Iterable<Line>, options: StreamOptions): Generator<Item> {
+/** The items of some lines of a stream (those the options accept). */
+export function* lineItems(lines: Iterable<Line>, options: StreamOptions): Generator<Item> {
   const accept = options.accept ?? ALL;
   const input = options.input ?? 0;
   for (const l of lines) {

@@ -1,7 +1,8 @@
 import { ErstError } from '@erst/core';
-import { type ByteSource, ByteReader, TruncatedError, chunksOf } from './bytes.js';
+import { type ByteSource, TruncatedError, chunksOf } from './bytes.js';
 import { type Item, kindByName, tooLarge, unreadableItem } from './item.js';
-import { type StreamOptions, readJsonl } from './jsonl.js';
+import { type StreamOptions, lineItems } from './jsonl.js';
+import { LineSplitter } from './lines.js';
 import {
   BLOCK,
   MAX_EXTENDED_HEADER_BYTES,
@@ -13,63 +14,228 @@ import {
   parsePax,
 } from './tar-header.js';
 
-/** One member of a tar stream; `body` must be read (or left) before the next member is pulled. */
-interface TarMember {
-  name: string;
-  type: string;
-  size: number;
-  body: AsyncIterable<Uint8Array>;
-}
-
-/** Reads an extended header's body (pax or GNU long name), bounded. */
-async function extendedBody(reader: ByteReader, size: number): Promise<Uint8Array> {
-  if (size > MAX_EXTENDED_HEADER_BYTES) {
-    throw new TarFormatError(`extended header of ${size} bytes, over the limit of ${MAX_EXTENDED_HEADER_BYTES}`);
-  }
-  const body = (await reader.exactly(size)) ?? new Uint8Array(0);
-  if (body.length < size) throw new TruncatedError();
-  await reader.skip(padding(size));
-  return body;
-}
-
-/**
- * The members of a tar stream, in order. Zero blocks are skipped (the
- * end-of-archive marker and the padding of a tape record); a stream that
- * ends inside a header, a member or its padding is cut short.
- */
-async function* tarMembers(reader: ByteReader): AsyncGenerator<TarMember> {
-  let next: { path?: string; size?: number } = {};
-  for (;;) {
-    const block = await reader.exactly(BLOCK);
-    if (block === undefined) return;
-    if (isZeroBlock(block)) continue;
-    const h = parseHeader(block);
-    if (h.type === 'x') next = { ...next, ...parsePax(await extendedBody(reader, h.size)) };
-    else if (h.type === 'L') next.path = cString(await extendedBody(reader, h.size));
-    // Global pax headers and GNU long link names say nothing about which records a member holds.
-    else if (h.type === 'g' || h.type === 'K') await extendedBody(reader, h.size);
-    else {
-      const size = next.size ?? h.size;
-      const member = { name: next.path ?? h.name, type: h.type, size };
-      next = {};
-      let read = 0;
-      const body = async function* (): AsyncGenerator<Uint8Array> {
-        for await (const view of reader.views(size - read)) {
-          read += view.length;
-          yield view;
-        }
-      };
-      yield { ...member, body: body() };
-      await reader.skip(size - read + padding(size));
-    }
-  }
-}
-
 /** Where a tar stream is in its members, for the message when it turns out damaged. */
-interface Progress {
+export interface Progress {
   members: number;
   current: string | undefined;
   last: string | undefined;
+}
+
+/** What the parser reads next. */
+const Step = {
+  /** A 512-byte header block. */
+  Header: 0,
+  /** The body of a pax or GNU extended header, kept whole (bounded). */
+  Extended: 1,
+  /** The body of a member read for records: a `.json` one whole, a `.jsonl` one line by line. */
+  Body: 2,
+  /** Bytes that are not read: a skipped member, padding. */
+  Skip: 3,
+} as const;
+type Step = (typeof Step)[keyof typeof Step];
+
+/**
+ * A tar stream parsed as its chunks arrive, synchronously: push() takes a
+ * chunk and yields the items it completes. One state machine instead of an
+ * async generator per member and per view: the promises and generator
+ * objects of a member (several per 512-byte block and per chunk) cost more
+ * than parsing its header, on the thread that feeds the verifiers.
+ *
+ * Zero blocks are skipped (the end-of-archive marker and the padding of a
+ * tape record); a stream that ends inside a header, a member or its padding
+ * is cut short (end() throws TruncatedError). Damage throws TarFormatError.
+ */
+class TarParser {
+  readonly #options: StreamOptions;
+  readonly #progress: Progress;
+  #step: Step = Step.Header;
+  /** Bytes still to come in this step (for a header: of the block). */
+  #left = BLOCK;
+  /** A header block that straddles chunks, gathered. */
+  readonly #block = new Uint8Array(BLOCK);
+  /** An extended header's body being gathered, and its typeflag. */
+  #extended = new Uint8Array(0);
+  #extendedType = '';
+  /** What pax and GNU long-name headers say about the next member. */
+  #next: { path?: string; size?: number } = {};
+  /** The member being read: its name, source, size, padding. */
+  #name = '';
+  #source = '';
+  #size = 0;
+  /** A `.jsonl` member's lines; undefined for a `.json` member. */
+  #lines: LineSplitter | undefined;
+  #lineOptions: StreamOptions | undefined;
+  /**
+   * A `.json` member that straddles chunks is gathered here, a buffer reused
+   * for the next such member (an Item's bytes are valid until the next item
+   * is pulled): a new buffer per member cost more than the copy into it in
+   * browsers, where each allocation is slow (Chromium).
+   */
+  #scratch = new Uint8Array(0);
+
+  constructor(options: StreamOptions, progress: Progress) {
+    this.#options = options;
+    this.#progress = progress;
+  }
+
+  /** The items a chunk completes, in order; the chunk is not kept (a record may be a view of it, until the next item). */
+  *push(chunk: Uint8Array): Generator<Item> {
+    let pos = 0;
+    while (pos < chunk.length) {
+      const take = Math.min(this.#left, chunk.length - pos);
+      switch (this.#step) {
+        case Step.Header: {
+          let block: Uint8Array;
+          if (take === BLOCK) block = chunk.subarray(pos, pos + BLOCK);
+          else {
+            this.#block.set(chunk.subarray(pos, pos + take), BLOCK - this.#left);
+            if (take < this.#left) {
+              this.#left -= take;
+              return;
+            }
+            block = this.#block;
+          }
+          pos += take;
+          yield* this.#header(block);
+          break;
+        }
+        case Step.Extended:
+          this.#extended.set(chunk.subarray(pos, pos + take), this.#extended.length - this.#left);
+          pos += take;
+          this.#left -= take;
+          if (this.#left === 0) this.#extendedDone();
+          break;
+        case Step.Body: {
+          const piece = chunk.subarray(pos, pos + take);
+          pos += take;
+          this.#left -= take;
+          yield* this.#body(piece);
+          break;
+        }
+        case Step.Skip:
+          pos += take;
+          this.#left -= take;
+          if (this.#left === 0) this.#expectHeader();
+          break;
+      }
+    }
+  }
+
+  /** The stream ended: fine between members, cut short anywhere else. */
+  end(): void {
+    if (this.#step !== Step.Header || this.#left !== BLOCK) throw new TruncatedError();
+  }
+
+  #expectHeader(): void {
+    this.#step = Step.Header;
+    this.#left = BLOCK;
+  }
+
+  /** The next `size` bytes, then the padding to the next block, are skipped (or finished at once when none). */
+  #skip(bytes: number): void {
+    if (bytes === 0) {
+      this.#expectHeader();
+      return;
+    }
+    this.#step = Step.Skip;
+    this.#left = bytes;
+  }
+
+  *#header(block: Uint8Array): Generator<Item> {
+    if (isZeroBlock(block)) {
+      this.#expectHeader();
+      return;
+    }
+    const h = parseHeader(block);
+    if (h.type === 'x' || h.type === 'L' || h.type === 'g' || h.type === 'K') {
+      if (h.size > MAX_EXTENDED_HEADER_BYTES) {
+        throw new TarFormatError(`extended header of ${h.size} bytes, over the limit of ${MAX_EXTENDED_HEADER_BYTES}`);
+      }
+      this.#extended = new Uint8Array(h.size);
+      this.#extendedType = h.type;
+      this.#step = Step.Extended;
+      this.#left = h.size;
+      if (h.size === 0) this.#extendedDone();
+      return;
+    }
+    const size = this.#next.size ?? h.size;
+    const name = this.#next.path ?? h.name;
+    this.#next = {};
+    const progress = this.#progress;
+    progress.members++;
+    progress.current = name;
+    // Directories, links, devices and other names are skipped unread.
+    const isFile = h.type === '0' || h.type === '7';
+    const kind = isFile ? kindByName(name) : undefined;
+    const options = this.#options;
+    const source = `${options.name}:${name}`;
+    this.#name = name;
+    this.#source = source;
+    this.#size = size;
+    if (kind === 'json' && (options.accept?.(source) ?? true)) {
+      if (size > options.maxBytes) {
+        yield tooLarge(source, options.input ?? 0, size, options.maxBytes);
+      } else {
+        this.#lines = undefined;
+        return yield* this.#startBody();
+      }
+    } else if (kind === 'jsonl') {
+      this.#lines = new LineSplitter(options.maxBytes);
+      this.#lineOptions = { ...options, name: source };
+      return yield* this.#startBody();
+    }
+    this.#memberDone();
+    this.#skip(size + padding(size));
+  }
+
+  *#startBody(): Generator<Item> {
+    this.#step = Step.Body;
+    this.#left = this.#size;
+    if (this.#size === 0) yield* this.#body(new Uint8Array(0));
+  }
+
+  /** A piece of the member being read; the last one (`#left` is 0) finishes it. */
+  *#body(piece: Uint8Array): Generator<Item> {
+    const size = this.#size;
+    const done = this.#left === 0;
+    if (this.#lines) {
+      yield* lineItems(this.#lines.push(piece), this.#lineOptions!);
+      if (!done) return;
+      yield* lineItems(this.#lines.end(), this.#lineOptions!);
+    } else {
+      // The whole member in one piece: a view of the chunk, no copy.
+      let bytes = piece;
+      if (piece.length !== size) {
+        if (this.#scratch.length < size) {
+          this.#scratch = new Uint8Array(Math.max(size, this.#scratch.length * 2, 64 * 1024));
+        }
+        this.#scratch.set(piece, size - this.#left - piece.length);
+        if (!done) return;
+        bytes = this.#scratch.subarray(0, size);
+      }
+      this.#memberDone();
+      this.#skip(padding(size));
+      yield { kind: 'record', source: this.#source, input: this.#options.input ?? 0, bytes };
+      return;
+    }
+    this.#memberDone();
+    this.#skip(padding(size));
+  }
+
+  #memberDone(): void {
+    this.#progress.last = this.#name;
+    this.#progress.current = undefined;
+  }
+
+  #extendedDone(): void {
+    const body = this.#extended;
+    const size = body.length;
+    if (this.#extendedType === 'x') this.#next = { ...this.#next, ...parsePax(body) };
+    else if (this.#extendedType === 'L') this.#next.path = cString(body);
+    // Global pax headers and GNU long link names say nothing about which records a member holds.
+    this.#extended = new Uint8Array(0);
+    this.#skip(padding(size));
+  }
 }
 
 /**
@@ -81,64 +247,27 @@ interface Progress {
  * boundary, so the archive ends there. `label` names the format in messages.
  */
 export async function* tarItems(source: ByteSource, options: StreamOptions, label: string): AsyncGenerator<Item> {
-  const reader = new ByteReader(source);
+  const chunks = chunksOf(source)[Symbol.asyncIterator]();
   const progress: Progress = { members: 0, current: undefined, last: undefined };
-  const scratch: Scratch = { buffer: new Uint8Array(0) };
+  const parser = new TarParser(options, progress);
   try {
-    for await (const member of tarMembers(reader)) {
-      progress.members++;
-      progress.current = member.name;
-      yield* memberItems(member, options, scratch);
-      progress.last = member.name;
-      progress.current = undefined;
+    for (;;) {
+      const next = await chunks.next();
+      if (next.done) break;
+      yield* parser.push(next.value);
     }
+    parser.end();
   } catch (e) {
     const failure = damage(e, progress, options, label);
     if (failure) yield failure;
   } finally {
-    await reader.close().catch(() => {});
+    // Stopping early (damage, or a consumer that stops): files close and decompressors stop.
+    await chunks.return?.().catch(() => {});
   }
-}
-
-/** The items of one member: a `.json` is one record, a `.jsonl` one per line, anything else is skipped unread. */
-async function* memberItems(member: TarMember, options: StreamOptions, scratch: Scratch): AsyncGenerator<Item> {
-  const isFile = member.type === '0' || member.type === '7';
-  const kind = isFile ? kindByName(member.name) : undefined;
-  const source = `${options.name}:${member.name}`;
-  const input = options.input ?? 0;
-  if (kind === 'json' && (options.accept?.(source) ?? true)) {
-    if (member.size > options.maxBytes) yield tooLarge(source, input, member.size, options.maxBytes);
-    else yield { kind: 'record', source, input, bytes: await readWhole(member, scratch) };
-  } else if (kind === 'jsonl') {
-    yield* readJsonl(member.body, { ...options, name: source });
-  }
-}
-
-/** The buffer a stream's `.json` members are read into, one after the other. */
-interface Scratch {
-  buffer: Uint8Array;
-}
-
-/**
- * A member's bytes, in a buffer reused for the next member (an Item's bytes
- * are valid until the next item is pulled): a new buffer per member cost more
- * than the copy into it in browsers, where each allocation is slow (Chromium).
- */
-async function readWhole(member: TarMember, scratch: Scratch): Promise<Uint8Array> {
-  if (scratch.buffer.length < member.size) {
-    scratch.buffer = new Uint8Array(Math.max(member.size, scratch.buffer.length * 2, 64 * 1024));
-  }
-  const bytes = scratch.buffer.subarray(0, member.size);
-  let off = 0;
-  for await (const view of member.body) {
-    bytes.set(view, off);
-    off += view.length;
-  }
-  return bytes;
 }
 
 /** The failure to report for an exception part way through a tar stream. */
-function damage(e: unknown, at: Progress, options: StreamOptions, label: string): Item | undefined {
+export function damage(e: unknown, at: Progress, options: StreamOptions, label: string): Item | undefined {
   const why = (e as Error | undefined)?.message || 'read error';
   const input = options.input ?? 0;
   if (at.members === 0) {

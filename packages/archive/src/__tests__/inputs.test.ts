@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Item, inputDigest, readInputs, startInputDigests } from '../node.js';
+import { SlowReads } from '../node/directory.js';
 import { gzip, makeTar, scratchDir } from './helpers.js';
 
 /** What a consumer sees, copying each record's bytes before pulling the next (as the contract says). */
@@ -132,5 +133,26 @@ describe('input digests: a .jsonl, .tar or .tar.gz file read whole', () => {
     const items = await collect([join(d, 'cut.tar.gz')], { onInputDigest: (i) => seen.push(i) });
     expect(items.some(([, what]) => what.includes('ERR_'))).toBe(true);
     expect(seen).toEqual([]);
+  });
+});
+
+describe('SlowReads', () => {
+  it('a thread descheduled now and then (one read in four looks slow, for ever) never switches to asynchronous reads', () => {
+    const reads = new SlowReads();
+    for (let i = 0; i < 10_000; i++) expect(reads.slow(i % 4 === 0 ? 15 : 0.02)).toBe(false);
+  });
+
+  it('storage slow read after read switches after 16 slow reads, even after many fast ones', () => {
+    const reads = new SlowReads();
+    for (let i = 0; i < 1000; i++) reads.slow(0.02);
+    for (let i = 1; i < 16; i++) expect(reads.slow(3)).toBe(false);
+    expect(reads.slow(3)).toBe(true);
+  });
+
+  it('half of the recent reads slow (network storage with some cached files) switches too', () => {
+    const reads = new SlowReads();
+    const seen = Array.from({ length: 64 }, (_, i) => reads.slow(i % 2 === 0 ? 5 : 0.02));
+    // The 16th slow read is the 31st read.
+    expect(seen.indexOf(true)).toBe(30);
   });
 });

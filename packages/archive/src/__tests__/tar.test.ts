@@ -58,17 +58,31 @@ describe('readTar', () => {
     for (const chunk of [1, 7, BLOCK, 1 << 20]) expect(await read(tar, chunk), `chunks of ${chunk}`).toEqual(expected);
   });
 
-  it('reads .json members into one reused buffer: bytes are valid until the next item, with no allocation per member', async () => {
+  it('.json members: a view of the chunk when whole in it, else gathered in one reused buffer (valid until the next item)', async () => {
     const { tar } = await makeTar([
-      { name: 'a.json', data: '{"a":1}' },
-      { name: 'b.json', data: '{"bb":2}' },
+      { name: 'a.json', data: `{"a":"${'a'.repeat(300)}"}` },
+      { name: 'b.json', data: `{"bb":"${'b'.repeat(400)}"}` },
+      { name: 'c.json', data: '{"c":3}' },
     ]);
+    // Copies, each with a buffer of its own (a Buffer's slice() would share the archive's).
+    const chunks = [
+      [0, 1000],
+      [1000, 1700],
+      [1700, tar.length],
+    ].map(([a, b]) => Uint8Array.from(tar.subarray(a, b)));
+    async function* source() {
+      yield* chunks;
+    }
     const seen: { buffer: ArrayBufferLike; text: string }[] = [];
-    for await (const item of readTar(chunked(tar, 100), { name: 'a.tar', maxBytes: 100 })) {
+    for await (const item of readTar(source(), { name: 'a.tar', maxBytes: 1000 })) {
       if (item.kind === 'record') seen.push({ buffer: item.bytes.buffer, text: new TextDecoder().decode(item.bytes) });
     }
-    expect(seen.map((s) => s.text)).toEqual(['{"a":1}', '{"bb":2}']);
-    expect(seen[0]!.buffer).toBe(seen[1]!.buffer);
+    expect(seen.map((s) => s.text)).toEqual([`{"a":"${'a'.repeat(300)}"}`, `{"bb":"${'b'.repeat(400)}"}`, '{"c":3}']);
+    // a.json (512..820) is whole in the first chunk, b.json (1536..1948) straddles the second and third, c.json
+    // (2560..2567) is whole in the third.
+    expect(seen[0]!.buffer).toBe(chunks[0]!.buffer);
+    expect([chunks[1]!.buffer, chunks[2]!.buffer]).not.toContain(seen[1]!.buffer);
+    expect(seen[2]!.buffer).toBe(chunks[2]!.buffer);
   });
 
   it('reads what GNU tar writes: long names in GNU and pax headers, names over 100 bytes in ustar', async () => {

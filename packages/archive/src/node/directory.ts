@@ -31,28 +31,35 @@ export function readDirectory(dir: string, root: string, input: number, options:
 /**
  * *.json files under a directory, depth first, names sorted, so every run
  * sees the same order. `root` is the real path of the directory given as
- * input: links are followed only to files inside it.
+ * input: links are followed only to files inside it. Yielded in runs (a
+ * directory's files between its subdirectories): one step of an async
+ * generator per file, through every level of the tree, cost more than
+ * reading a small file.
  */
-async function* walk(dir: string, root: string, input: number, options: ReadOptions): AsyncGenerator<WalkItem> {
+async function* walk(dir: string, root: string, input: number, options: ReadOptions): AsyncGenerator<WalkItem[]> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (e) {
-    yield unreadable(dir, input, e);
+    yield [unreadable(dir, input, e)];
     return;
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let run: WalkItem[] = [];
   for (const entry of entries) {
     const path = dir === '/' ? `/${entry.name}` : `${dir}/${entry.name}`;
     if (entry.isDirectory()) {
+      if (run.length > 0) yield run;
+      run = [];
       yield* walk(path, root, input, options);
     } else if (entry.name.endsWith('.json') && options.accept(path)) {
-      if (entry.isFile()) yield { source: path, input };
+      if (entry.isFile()) run.push({ source: path, input });
       // Links to directories are not walked (no cycles); links to files are checked first.
-      else if (entry.isSymbolicLink()) yield await followLink(path, root, input);
-      else yield unreadable(path, input, notRegularFile(path));
+      else if (entry.isSymbolicLink()) run.push(await followLink(path, root, input));
+      else run.push(unreadable(path, input, notRegularFile(path)));
     }
   }
+  if (run.length > 0) yield run;
 }
 
 /**
@@ -84,32 +91,65 @@ async function followLink(path: string, root: string, input: number): Promise<Wa
 const SLOW_READ_MS = 2;
 
 /**
+ * Decides when a directory's reads are slow enough to overlap: when at least
+ * `threshold` of the last `window` reads took over SLOW_READ_MS. A count over
+ * the whole run was not enough: on a busy machine the reading thread is
+ * descheduled now and then in the middle of a read (a time slice is a few
+ * milliseconds), so a local disk's reads looked slow eight times over a long
+ * run, and the rest of the run was read asynchronously (libuv's threads, a
+ * wake-up per file: about 40 µs of CPU per file more). Slow storage is slow
+ * read after read; a descheduled thread is not.
+ */
+export class SlowReads {
+  readonly #recent: Uint8Array;
+  readonly #threshold: number;
+  #next = 0;
+  #slow = 0;
+
+  constructor(window = 32, threshold = 16) {
+    this.#recent = new Uint8Array(window);
+    this.#threshold = threshold;
+  }
+
+  /** Records one read's duration; true once reads are slow. */
+  slow(ms: number): boolean {
+    const slow = ms > SLOW_READ_MS ? 1 : 0;
+    this.#slow += slow - this.#recent[this.#next]!;
+    this.#recent[this.#next] = slow;
+    this.#next = (this.#next + 1) % this.#recent.length;
+    return this.#slow >= this.#threshold;
+  }
+}
+
+/**
  * Reads the files of a directory walk, in order. Local storage is read
  * synchronously: it costs a third of the CPU of asynchronous reads, and the
  * main thread's CPU is taken from the verifiers. When reads turn out to be
- * slow (network storage), the rest is read asynchronously with `readAhead`
- * reads in flight, so that their latency overlaps.
+ * slow (network storage: see SlowReads), the rest is read asynchronously
+ * with `readAhead` reads in flight, so that their latency overlaps.
  */
-async function* readFiles(refs: AsyncIterable<WalkItem>, options: ReadOptions): AsyncGenerator<Item> {
+async function* readFiles(runs: AsyncIterable<WalkItem[]>, options: ReadOptions): AsyncGenerator<Item> {
   const window = Math.max(1, options.readAhead ?? 32);
-  let slow = 0;
+  const slow = new SlowReads();
   let sync = options.asyncReads !== true;
   // Synchronous reads go into one reused buffer (each record is copied by the consumer).
   const scratch = { buffer: Buffer.allocUnsafeSlow(64 * 1024) };
   const queue: Promise<Item>[] = [];
-  for await (const ref of refs) {
-    if ('kind' in ref) {
-      if (sync) yield ref;
-      else queue.push(Promise.resolve(ref));
-    } else if (sync) {
-      const t = performance.now();
-      const item = readRecordFileSync(ref.source, ref.input, options.maxBytes, scratch);
-      if (performance.now() - t > SLOW_READ_MS && ++slow >= 8) sync = false;
-      yield item;
-    } else {
-      queue.push(readRecordFile(ref.source, ref.input, options.maxBytes));
+  for await (const run of runs) {
+    for (const ref of run) {
+      if ('kind' in ref) {
+        if (sync) yield ref;
+        else queue.push(Promise.resolve(ref));
+      } else if (sync) {
+        const t = performance.now();
+        const item = readRecordFileSync(ref.source, ref.input, options.maxBytes, scratch);
+        if (slow.slow(performance.now() - t)) sync = false;
+        yield item;
+      } else {
+        queue.push(readRecordFile(ref.source, ref.input, options.maxBytes));
+      }
+      if (queue.length >= window) yield await queue.shift()!;
     }
-    if (queue.length >= window) yield await queue.shift()!;
   }
   while (queue.length > 0) yield await queue.shift()!;
 }

@@ -36,10 +36,14 @@ export async function checkInputs(inputs: readonly string[]): Promise<void> {
  * exception.
  */
 export async function* readInputs(inputs: readonly string[], options: ReadOptions): AsyncGenerator<Item> {
-  for (let i = 0; i < inputs.length; i++) yield* readInput(inputs[i]!, i, options);
+  for (let i = 0; i < inputs.length; i++) yield* await openInput(inputs[i]!, i, options);
 }
 
-async function* readInput(input: string, i: number, options: ReadOptions): AsyncGenerator<Item> {
+/**
+ * One input's items. Returned rather than delegated to (yield*): each layer
+ * of async generators an item passes through costs a step per record.
+ */
+async function openInput(input: string, i: number, options: ReadOptions): Promise<AsyncIterable<Item> | Item[]> {
   let root: string | undefined;
   try {
     const st = await stat(input);
@@ -47,31 +51,23 @@ async function* readInput(input: string, i: number, options: ReadOptions): Async
     if (!st.isDirectory() && !st.isFile()) throw notRegularFile(input);
     if (st.isDirectory()) root = await realpath(input);
   } catch (e) {
-    yield unreadable(input, i, e);
-    return;
+    return [unreadable(input, i, e)];
   }
-  if (root !== undefined) {
-    yield* readDirectory(input.replace(/\/+$/, '') || '/', root, i, options);
-    return;
-  }
+  if (root !== undefined) return readDirectory(input.replace(/\/+$/, '') || '/', root, i, options);
   const stream = { name: input, input: i, maxBytes: options.maxBytes, accept: options.accept };
   switch (kindByName(input)) {
     case 'json':
-      if (options.accept(input)) yield readRecordFileSync(input, i, options.maxBytes);
-      break;
+      return options.accept(input) ? [readRecordFileSync(input, i, options.maxBytes)] : [];
     case 'jsonl':
-      yield* withFile(input, i, options, (handle, digest) => readJsonl(fileChunks(handle, digest), stream));
-      break;
+      return withFile(input, i, options, (handle, digest) => readJsonl(fileChunks(handle, digest), stream));
     case 'tar':
-      yield* withFile(input, i, options, (handle, digest) => tarItems(fileChunks(handle, digest), stream, 'tar'));
-      break;
+      return withFile(input, i, options, (handle, digest) => tarItems(fileChunks(handle, digest), stream, 'tar'));
     case 'tar.gz':
-      yield* withFile(input, i, options, (handle, digest) =>
+      return withFile(input, i, options, (handle, digest) =>
         tarItems(gunzipped(handle, digest), stream, 'gzip-compressed tar'),
       );
-      break;
     default:
-      yield unreadable(input, i, unknownKind(input));
+      return [unreadable(input, i, unknownKind(input))];
   }
 }
 
