@@ -135,11 +135,11 @@ function decodeMostlyAscii(bytes: Uint8Array): string | undefined {
  * What the verifier is given for a record: its text, as strict UTF-8
  * decoding gives it, or its bytes where the verifier must judge them.
  * Chromium's UTF-8 decoder with `fatal` took 80 to 300 us on a 17 KB ASCII
- * record; checking for ASCII and decoding as Latin-1 takes about 12 us and
- * gives the very same string. On a record with a few accented letters (half
- * of the bench archive) it took about 90 us of CPU against 27 us for the
- * Latin-1 pass plus the high bytes decoded here, and the whole verification
- * of such a record went from about 510 to 370 us of CPU.
+ * record; checking for ASCII and taking each byte as a character gives the
+ * very same string (see byteChars for why not a Latin-1 TextDecoder). On a
+ * record with a few accented letters (half of the bench archive) the fatal
+ * decoder took about 90 us of CPU against 27 us for one pass plus the high
+ * bytes decoded here.
  *
  * Bytes go to the verifier, which decodes (and refuses) them as ever, when
  * they are not valid UTF-8, when they hold more than MAX_HIGH_BYTES high

@@ -42,28 +42,6 @@ describe('sha256Utf8 without node:crypto (browsers)', () => {
     expect(digests.map(bytesToHex)).toEqual(texts.map(native));
   });
 
-  it('encodeUtf8Into writes exactly the bytes TextEncoder does: every boundary, pairs, lone and swapped surrogates', () => {
-    const units = [
-      0, 0x41, 0x7f, 0x80, 0xe9, 0x7ff, 0x800, 0xfffd, 0xffff, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000,
-    ];
-    const texts = ['', 'a\ud800', '\udc00a', '\ud83d\ude42', '\ude42\ud83d', '\ud800\ud800\udc00', '\udbff\udfff', '"\\u00e9"'];
-    // Every pair of interesting code units, so that each surrogate meets every neighbour, at the end too.
-    for (const a of units) for (const b of units) texts.push(String.fromCharCode(a, b), String.fromCharCode(a));
-    // Random strings over the same alphabet and ASCII.
-    let seed = 7;
-    const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
-    for (let k = 0; k < 200; k++) {
-      let t = '';
-      for (let i = next() % 40; i > 0; i--) t += String.fromCharCode(next() % 3 === 0 ? units[next() % units.length]! : next() % 128);
-      texts.push(t);
-    }
-    const out = new Uint8Array(4 * 1024);
-    for (const t of texts) {
-      const n = browser.encodeUtf8Into(t, out);
-      expect(bytesToHex(out.subarray(0, n)), JSON.stringify(t)).toBe(bytesToHex(new TextEncoder().encode(t)));
-    }
-  });
-
   it('really runs the browser path (the harness loaded the module without node:crypto)', () => {
     expect(browser.sha256Utf8.toString()).not.toContain('nodeCrypto');
     expect(browser.sha256.toString()).not.toContain('nodeCrypto');
