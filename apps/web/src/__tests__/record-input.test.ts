@@ -17,6 +17,15 @@ describe('what a verifier worker hands the Verifier', () => {
     }
   });
 
+  it('records longer than one call turns into characters (8192 bytes): the whole text, high-byte runs in place', () => {
+    for (const n of [8191, 8192, 8193, 20_000, 70_000]) {
+      const ascii = '{"a":"' + 'x~'.repeat(n).slice(0, n) + '"}';
+      expect(recordInput(bytes(ascii))).toBe(ascii);
+      const mixed = `{"a":"${'é'.padStart(n, 'y')}${'z'.repeat(9000)}é"}`;
+      expect(recordInput(bytes(mixed))).toBe(mixed);
+    }
+  });
+
   it('one byte of 0x80 or above anywhere (head, aligned words, tail): the bytes, for the verifier to decode', () => {
     for (const at of [0, 1, 4, 7, 9, 10]) {
       const b = bytes('abcdefghijk');
