@@ -64,11 +64,59 @@ export interface LogStage extends GroupStage {
 }
 
 interface Held {
+  /** Its `encoded` (when it has one) is a compact line the stage owns: the thread's buffer is reused once written. */
   record: BatchRecord;
   index: number;
 }
 
+const CLOSE_LINE = '}\n';
+const V2_1_START = Buffer.from('{"version":"2.1.0",');
+
+/**
+ * `encoded` (the line `JSON.stringify(record)` and a newline, of a 2.1.0
+ * record with neither late seal) with `log_proof` added: the bytes of
+ * `JSON.stringify(withLogProof(record, proof))` and a newline, without
+ * parsing or serializing the record again (withLogProof puts `log_proof`
+ * last, which is where it goes here). Undefined for a line this does not
+ * know to be such a record: the caller then takes the slow path.
+ */
+export function lineWithLogProof(encoded: Uint8Array, proof: string): Uint8Array | undefined {
+  const n = encoded.length;
+  if (n < V2_1_START.length + 2 || encoded[n - 2] !== 0x7d || encoded[n - 1] !== 0x0a) return undefined;
+  if (!V2_1_START.equals(encoded.subarray(0, V2_1_START.length))) return undefined;
+  // A late seal already there would have to move (withLogProof keeps timestamp_token before log_proof).
+  if (hasMember(encoded, 'log_proof') || hasMember(encoded, 'timestamp_token')) return undefined;
+  const tail = `,"log_proof":${JSON.stringify(proof)}${CLOSE_LINE}`;
+  const out = Buffer.allocUnsafe(n - 2 + Buffer.byteLength(tail));
+  out.set(encoded.subarray(0, n - 2));
+  out.write(tail, n - 2);
+  return out;
+}
+
+/**
+ * Whether the compact line has a top-level-looking `"<name>":` anywhere; a
+ * payload string or key that merely contains it makes this say yes (the slow
+ * path then decides), never no for a member that is there.
+ */
+function hasMember(encoded: Uint8Array, name: string): boolean {
+  return Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length).includes(`"${name}":`);
+}
+
 const JOURNAL_HEADER = 'erst-log-journal@v1';
+
+/** `record` with `encoded` as its bytes (a compact line), and the object made from them only if asked for. */
+function keptRecord(record: BatchRecord, encoded: Uint8Array): BatchRecord {
+  const { line, transactionHash, traceHash } = record;
+  return {
+    line,
+    transactionHash,
+    traceHash,
+    encoded,
+    get record(): JsonObject {
+      return JSON.parse(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length).toString('utf8'));
+    },
+  };
+}
 
 /**
  * A `GroupStage` that appends each record's `trace_hash` to `log` (a
@@ -110,6 +158,8 @@ class JournaledLogStage implements LogStage {
   #path = '';
   #keyHex = '';
   #held: Held[] = [];
+  /** Whether the output's layout is the journal's (compact lines): records' bytes then pass through as they are. */
+  #lines = false;
   #stats = { appended: 0, checkpoints: 0, timestamps: 0, recordSignatures: 0, recovered: 0 };
 
   constructor(log: LogWriter, every: number, onStep: (step: LogStep) => void, timestamper: Timestamper | undefined) {
@@ -125,6 +175,7 @@ class JournaledLogStage implements LogStage {
 
   async open(context: StageContext): Promise<readonly BatchRecord[]> {
     this.#path = journalPath(context.target);
+    this.#lines = (context.recordLayout ?? 'line') === 'line';
     this.#keyHex = bytesToHex((await context.signer.publicKey()).raw);
     const left = await this.#io(() => this.#readJournal());
     await this.#io(async () => {
@@ -150,16 +201,73 @@ class JournaledLogStage implements LogStage {
 
   async accept(group: readonly BatchRecord[]): Promise<readonly BatchRecord[]> {
     if (group.length === 0) return [];
+    const own = this.#owned(group);
     // Durable before logged: an entry in the log whose record was lost would be an input logged twice on rerun.
-    await this.#io(() => this.#write(group.map((r) => `${JSON.stringify(r.record)}\n`).join('')));
+    await this.#io(() => this.#write(own.journal));
     this.#onStep('journaled');
     const out: BatchRecord[] = [];
-    for (const record of group) {
-      if (typeof record.record.signature === 'string') this.#stats.recordSignatures++;
-      this.#held.push({ record, index: this.#append(record.record.trace_hash as string) });
+    for (const record of own.records) {
+      // A thread's record says its trace_hash and signature beside its bytes: it is not parsed again here.
+      const traceHash = record.traceHash ?? (record.record.trace_hash as string);
+      const signed =
+        record.encoded && record.traceHash !== undefined
+          ? this.#signed(record.encoded, record.traceHash)
+          : typeof record.record.signature === 'string';
+      if (signed) this.#stats.recordSignatures++;
+      this.#held.push({ record, index: this.#append(traceHash) });
       if (this.#held.length >= this.#every) out.push(...(await this.#release()));
     }
     return out;
+  }
+
+  /**
+   * The group's journal lines, and its records as the stage keeps them: a
+   * record a thread encoded as a compact line keeps a copy of its bytes (the
+   * thread's buffer is reused once the group is accepted), in one buffer for
+   * the group that is also what the journal is written from; any other
+   * record is serialized for the journal, each line on its own (one line
+   * past Latin-1 would make a joined string two-byte, 3 to 4 times as slow
+   * to encode).
+   */
+  #owned(group: readonly BatchRecord[]): { journal: Uint8Array; records: BatchRecord[] } {
+    const lines: Uint8Array[] = [];
+    let size = 0;
+    for (const r of group) {
+      const line =
+        r.encoded && this.#lines && r.traceHash !== undefined
+          ? r.encoded
+          : Buffer.from(`${JSON.stringify(r.record)}\n`, 'utf8');
+      lines.push(line);
+      size += line.length;
+    }
+    const journal = new Uint8Array(size);
+    const records: BatchRecord[] = [];
+    let off = 0;
+    for (let i = 0; i < group.length; i++) {
+      const r = group[i]!;
+      const line = lines[i]!;
+      journal.set(line, off);
+      const kept = line === r.encoded ? journal.subarray(off, off + line.length) : undefined;
+      // Bytes in another layout are not kept: the record is then held as an object, parsed before they are reused.
+      const { line: n, transactionHash, traceHash } = r;
+      records.push(
+        kept ? keptRecord(r, kept) : r.encoded ? { line: n, transactionHash, traceHash, record: r.record } : r,
+      );
+      off += line.length;
+    }
+    return { journal, records };
+  }
+
+  /**
+   * Whether a thread's compact 2.x line carries a signature of its own:
+   * generateWithSigner writes `signature` last, right after `trace_hash`, so
+   * an unsigned one ends with its trace_hash member (a payload member named
+   * `signature` is no signature).
+   */
+  #signed(encoded: Uint8Array, traceHash: string): boolean {
+    const end = `"trace_hash":"${traceHash}"${CLOSE_LINE}`;
+    const tail = encoded.subarray(encoded.length - end.length);
+    return !Buffer.from(tail.buffer, tail.byteOffset, tail.length).equals(Buffer.from(end, 'latin1'));
   }
 
   async flush(): Promise<readonly BatchRecord[]> {
@@ -196,13 +304,16 @@ class JournaledLogStage implements LogStage {
       this.#onStep('checkpointed');
     }
     const extra = await this.#checkpointToken();
-    const out = this.#held.map(({ record, index }) => ({
-      ...record,
-      record: withLogProof(
-        record.record as unknown as AuditRecordV2_1,
-        this.#log.proof(index, extra ? { extra } : {}),
-      ) as unknown as JsonObject,
-    }));
+    const out = this.#held.map(({ record, index }) => {
+      const proof = this.#log.proof(index, extra ? { extra } : {});
+      const encoded = record.encoded && lineWithLogProof(record.encoded, proof);
+      if (encoded) return keptRecord(record, encoded);
+      const { encoded: _stale, ...rest } = record;
+      return {
+        ...rest,
+        record: withLogProof(record.record as unknown as AuditRecordV2_1, proof) as unknown as JsonObject,
+      };
+    });
     this.#held = [];
     this.#onStep('released');
     return out;
@@ -219,8 +330,8 @@ class JournaledLogStage implements LogStage {
     return this.#token.token;
   }
 
-  async #write(text: string): Promise<void> {
-    const data = Buffer.from(text, 'utf8');
+  async #write(text: string | Uint8Array): Promise<void> {
+    const data = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
     let off = 0;
     while (off < data.length) off += (await this.#journal!.write(data, off, data.length - off)).bytesWritten;
     await this.#journal!.datasync();

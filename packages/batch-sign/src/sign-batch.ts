@@ -117,11 +117,14 @@ export interface SignBatchOptions {
    * Ed25519 private key (`InMemorySigner.keyObject`), `count` the threads (1
    * to 64). Records, bad lines, resume and durability are as without it;
    * records in flight are then bounded per thread (two messages of up to 64
-   * lines each), not by `concurrency`. Not with `stage`, `timestamper` or
-   * `buildRecord`, nor with a signer that has an attestation.
+   * lines each), not by `concurrency`. Not with `timestamper` or
+   * `buildRecord`, nor with a key and a signer that has an attestation.
+   * With `recordSignature` false (a `stage` seals the records) no key is
+   * needed: the threads build, canonicalize and hash records for any signer
+   * (a token's too, with its attestation), and never sign.
    * Needs the built package (the threads run `dist/sign-worker.js`).
    */
-  readonly threads?: { readonly count: number; readonly key: KeyObject };
+  readonly threads?: { readonly count: number; readonly key?: KeyObject | undefined };
 }
 
 /**
@@ -216,10 +219,14 @@ function checkOptions(options: SignBatchOptions): Settings {
   if (threads !== undefined) {
     if (!Number.isInteger(threads?.count) || threads.count < 1 || threads.count > MAX_THREADS)
       throw invalid('threads', `\`threads.count\` must be a whole number from 1 to ${MAX_THREADS}`);
-    if (threads.key?.type !== 'private' || threads.key.asymmetricKeyType !== 'ed25519')
+    // Without a record signature the threads sign nothing: a key is then neither needed nor used.
+    if (
+      (recordSignature || threads.key !== undefined) &&
+      (threads.key?.type !== 'private' || threads.key.asymmetricKeyType !== 'ed25519')
+    )
       throw invalid('threads', '`threads.key` must be an Ed25519 private KeyObject');
     // Each of these needs the record on this thread, as an object, before it is written.
-    for (const name of ['stage', 'timestamper', 'buildRecord'] as const) {
+    for (const name of ['timestamper', 'buildRecord'] as const) {
       if (options[name] !== undefined) throw invalid('threads', `\`threads\` cannot be used with \`${name}\``);
     }
   }
@@ -271,19 +278,28 @@ class BatchRun {
     const threads = this.#s.threads;
     if (!threads) return;
     const publicKey = await this.#s.signer.publicKey();
-    const raw = Buffer.from(createPublicKey(threads.key).export({ format: 'jwk' }).x!, 'base64url');
-    if (publicKey.algorithm !== 'ed25519' || !raw.equals(publicKey.raw)) {
-      throw new ErstError('ERR_OPTIONS_INVALID', '`threads.key` is not the key of `signer`', {
-        details: { options: ['threads'] },
-      });
-    }
-    if ((await this.#s.signer.attestation?.()) !== undefined) {
-      throw new ErstError('ERR_OPTIONS_INVALID', '`threads` cannot sign for a signer with an attestation', {
-        details: { options: ['threads'] },
-      });
+    const attestation = await this.#s.signer.attestation?.();
+    if (threads.key) {
+      const raw = Buffer.from(createPublicKey(threads.key).export({ format: 'jwk' }).x!, 'base64url');
+      if (publicKey.algorithm !== 'ed25519' || !raw.equals(publicKey.raw)) {
+        throw new ErstError('ERR_OPTIONS_INVALID', '`threads.key` is not the key of `signer`', {
+          details: { options: ['threads'] },
+        });
+      }
+      if (attestation !== undefined) {
+        throw new ErstError('ERR_OPTIONS_INVALID', '`threads` cannot sign for a signer with an attestation', {
+          details: { options: ['threads'] },
+        });
+      }
     }
     const layout = this.#s.output.recordLayout ?? 'line';
-    const config = { key: threads.key, publicKey, schema: this.#s.schema, recordSignature: this.#s.recordSignature };
+    const config = {
+      key: this.#s.recordSignature ? threads.key : undefined,
+      publicKey,
+      attestation,
+      schema: this.#s.schema,
+      recordSignature: this.#s.recordSignature,
+    };
     this.#pool = new LineThreads(threads.count, { ...config, layout }, (lines, written) =>
       this.#threadLines(lines, written),
     );
@@ -305,7 +321,8 @@ class BatchRun {
    * so that those inputs are skipped, not signed again.
    */
   async recover(): Promise<void> {
-    const left = (await this.#s.stage?.open?.({ target: this.#s.output.target, signer: this.#s.signer })) ?? [];
+    const { target, recordLayout } = this.#s.output;
+    const left = (await this.#s.stage?.open?.({ target, signer: this.#s.signer, recordLayout })) ?? [];
     const missing: BatchRecord[] = [];
     for (const r of left) {
       this.#finished.add(r.transactionHash);
@@ -447,6 +464,7 @@ class BatchRun {
         line: l.line,
         transactionHash: tx,
         encoded,
+        traceHash: l.outcome.traceHash,
         // Made only for a sink that asks for the object (the bytes are what the thread signed).
         get record(): JsonObject {
           return JSON.parse(Buffer.from(encoded).toString('utf8')) as JsonObject;

@@ -8,17 +8,22 @@ import { LineError, lineDocument } from './line-document.js';
 import type { LineOutcome, LinesMessage, LinesResult, ThreadConfig } from './thread-protocol.js';
 
 const config = workerData as ThreadConfig;
-const key: KeyObject = config.key;
+const key: KeyObject | undefined = config.key;
 const encoder = new TextEncoder();
 
 // The same signatures as InMemorySigner's (RFC 8032 Ed25519 over the digest),
-// made here, synchronously: this thread is the unit of parallelism.
+// made here, synchronously: this thread is the unit of parallelism. Without a
+// key, records are sealed by a log's checkpoint instead: nothing is signed
+// here (recordSignature is false), and the records name the signer's
+// algorithm and attestation as the signer itself would.
 const signer: Signer = {
-  algorithm: 'ed25519',
+  algorithm: config.publicKey.algorithm,
   publicKey: async () => config.publicKey,
+  attestation: async () => config.attestation,
   sign: async (digest) => {
     const bad = digestError(digest);
     if (bad) throw bad;
+    if (!key) throw new Error('this signing thread has no key');
     return nodeSign(null, digest, key);
   },
 };
@@ -54,7 +59,7 @@ async function signLine(bytes: Uint8Array): Promise<LineOutcome> {
     reserve(3 * text.length + 1);
     size += encoder.encodeInto(text, out.subarray(size)).written;
     out[size++] = 0x0a;
-    return { transactionHash };
+    return { transactionHash, traceHash: record.trace_hash };
   } catch (e) {
     // What would be a bad line signed on the main thread is one here too; the
     // main thread still checks repeats and the output first, as it does there.

@@ -1,14 +1,21 @@
 import type { KeyObject } from 'node:crypto';
-import type { PublicKey, WritableSchema } from '@erst/core';
+import type { HardwareAttestation, PublicKey, WritableSchema } from '@erst/core';
 
 /** How a sink writes a record: `JSON.stringify(record)` or `JSON.stringify(record, null, 2)`, then a newline. */
 export type RecordLayout = 'line' | 'indented';
 
 /** What each signing thread is started with. */
 export interface ThreadConfig {
-  /** The Ed25519 private key (a KeyObject is cloned to a thread without being exported). */
-  readonly key: KeyObject;
+  /**
+   * The Ed25519 private key (a KeyObject is cloned to a thread without being
+   * exported). None when records carry no signature of their own (a log's
+   * checkpoint seals them): the threads then never sign, whatever the key is.
+   */
+  readonly key: KeyObject | undefined;
+  /** The signer's public key; its algorithm is the records' `algorithm`. */
   readonly publicKey: PublicKey;
+  /** The signer's attestation, in every record (only without `key`: a software key has none). */
+  readonly attestation: HardwareAttestation | undefined;
   readonly schema: WritableSchema;
   readonly recordSignature: boolean;
   readonly layout: RecordLayout;
@@ -32,6 +39,8 @@ export type LinesMessage =
 /** One line's fate: signed (its transaction), or bad (with its transaction when the line said one). */
 export interface LineOutcome {
   readonly transactionHash?: string | undefined;
+  /** A signed line's record's `trace_hash` (2.x), which a log stage appends without parsing the record again. */
+  readonly traceHash?: string | undefined;
   readonly bad?: { readonly code: string; readonly message: string };
 }
 
