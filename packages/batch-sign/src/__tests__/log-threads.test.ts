@@ -84,6 +84,20 @@ describe('lineWithLogProof (the log stage fast path)', () => {
         const slow = `${JSON.stringify(withLogProof(record, PROOF))}\n`;
         expect(Buffer.from(fast!).toString('utf8')).toBe(slow);
         expect(encoded.toString()).toBe(`${JSON.stringify(record)}\n`); // the input is left as it was
+        // In place, in room after the line (as the stage keeps it): the same bytes, in that memory.
+        const arena = new Uint8Array(encoded.length + 4096);
+        arena.set(encoded);
+        const inPlace = lineWithLogProof(arena.subarray(0, encoded.length), PROOF, arena);
+        expect(inPlace!.buffer).toBe(arena.buffer);
+        expect(Buffer.from(inPlace!).toString('utf8')).toBe(slow);
+        // Room too small, or elsewhere: a copy, still the same bytes.
+        const small = arena.subarray(0, encoded.length + 10);
+        expect(Buffer.from(lineWithLogProof(encoded, PROOF, small)!).toString('utf8')).toBe(slow);
+        const tight = new Uint8Array(encoded.length + 40);
+        tight.set(encoded);
+        const copied = lineWithLogProof(tight.subarray(0, encoded.length), PROOF, tight);
+        expect(copied!.buffer).not.toBe(tight.buffer);
+        expect(Buffer.from(copied!).toString('utf8')).toBe(slow);
       });
     }
   }
