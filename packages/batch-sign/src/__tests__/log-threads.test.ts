@@ -1,6 +1,13 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AuditRecordV2_1, type JsonObject, type Signer, generateWithSigner, withLogProof } from '@erst/core';
+import {
+  type AuditRecordV2_1,
+  type HardwareAttestation,
+  type JsonObject,
+  type Signer,
+  generateWithSigner,
+  withLogProof,
+} from '@erst/core';
 import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { InMemorySigner } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';
@@ -25,11 +32,14 @@ const verifier = new Verifier({ publicKeys: [SIGNING_PUBLIC_KEY_HEX] });
 const scratch = scratchDirs('erst-log-threads-');
 
 /** The signer without its key object (as a token is), counting every signature it makes. */
-function tokenLike(): Signer & { signMessage(m: Uint8Array): Promise<Uint8Array>; count: number } {
+function tokenLike(
+  attestation?: HardwareAttestation,
+): Signer & { signMessage(m: Uint8Array): Promise<Uint8Array>; count: number } {
   const s = {
     count: 0,
     algorithm: inner.algorithm,
     publicKey: () => inner.publicKey(),
+    ...(attestation ? { attestation: async () => attestation } : {}),
     async sign(d: Uint8Array) {
       s.count++;
       return inner.sign(d);
@@ -126,103 +136,157 @@ describe('lineWithLogProof (the log stage fast path)', () => {
   });
 });
 
-describe('logStage on signing threads (no record signature)', () => {
-  it('logs a batch from threads without a key: one token signature per checkpoint, every record verifies', async () => {
-    const dir = scratch();
-    const logDir = await newLog(dir);
-    const out = join(dir, 'out.jsonl');
-    const signer = tokenLike();
-    const log = await openSignerLog(logDir, signer);
-    const stage = logStage(log, { checkpointEvery: 50 });
-    const r = await signBatch({
-      signer,
-      input: writePayloads(dir, 130, ['not json', JSON.stringify({ transaction_hash: tx(3), payload: {} })]),
-      output: jsonlSink(out),
-      schema: '2.1.0',
-      recordSignature: false,
-      stage,
-      threads: { count: 2 },
-    });
-    await log.close();
-    expect(r).toMatchObject({ signed: 130, bad: 2, skipped: 0 });
-    expect(stage.stats()).toMatchObject({ appended: 130, checkpoints: 3, recordSignatures: 0, size: 130 });
-    expect(signer.count).toBe(3);
-    const records = await verified(readFileSync(out, 'utf8').trimEnd().split('\n'));
-    expect(records.map((x) => x.transaction_hash)).toEqual(Array.from({ length: 130 }, (_, i) => tx(i + 1)));
-    // The members and their order are those the one-record path writes.
-    const slow = withLogProof(
-      await generateWithSigner(
-        signer,
-        { transactionHash: tx(1), payload: records[0]!.payload as JsonObject },
-        {
-          schema: '2.1.0',
-          recordSignature: false,
-        },
-      ),
-      'p',
-    );
-    expect(Object.keys(records[0]!)).toEqual(Object.keys(slow));
-    expect(existsSync(journalPath(out))).toBe(false);
-  });
-
-  it('with record signatures on threads with the key, to a directory (indented): counted, and each verifies', async () => {
-    const dir = scratch();
-    const logDir = await newLog(dir);
-    const out = join(dir, 'records');
-    const log = await openSignerLog(logDir, inner);
-    const stage = logStage(log);
-    await signBatch({
-      signer: inner,
-      input: writePayloads(dir, 9),
-      output: directorySink(out),
-      schema: '2.1.0',
-      stage,
-      threads: { count: 2, key: inner.keyObject },
-    });
-    await log.close();
-    expect(stage.stats()).toMatchObject({ appended: 9, checkpoints: 1, recordSignatures: 9 });
-    const names = readdirSync(out).sort();
-    expect(names).toHaveLength(9);
-    for (const name of names) {
-      const text = readFileSync(join(out, name), 'utf8');
-      expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
-      await verified([JSON.stringify(JSON.parse(text))]);
-    }
-  });
-
-  for (const step of ['journaled', 'released'] as LogStep[]) {
-    it(`a threaded batch that stops after ${step} is finished by a rerun: every input logged once`, async () => {
+// Small inputs are signed on the calling thread (threads.minInputBytes); 0 makes them go to the threads.
+for (const [where, minInputBytes] of [
+  ['on signing threads', 0],
+  ['on the calling thread (a small input)', undefined],
+] as const) {
+  describe(`logStage with threads, ${where} (no record signature)`, () => {
+    it('logs a batch from threads without a key: one token signature per checkpoint, every record verifies', async () => {
       const dir = scratch();
       const logDir = await newLog(dir);
       const out = join(dir, 'out.jsonl');
-      const input = writePayloads(dir, 200);
-      const log = await openSignerLog(logDir, inner);
-      let seen = 0;
-      const crash = (s: LogStep) => {
-        if (s === step && ++seen === 2) throw new Error(`crash after ${step}`);
-      };
-      const options = { input, schema: '2.1.0', recordSignature: false, threads: { count: 2 } } as const;
-      await expect(
-        signBatch({
-          ...options,
-          signer: inner,
-          output: jsonlSink(out),
-          stage: logStage(log, { checkpointEvery: 30, onStep: crash }),
-        }),
-      ).rejects.toThrow(`crash after ${step}`);
+      const signer = tokenLike();
+      const log = await openSignerLog(logDir, signer);
+      const stage = logStage(log, { checkpointEvery: 50 });
+      const r = await signBatch({
+        signer,
+        input: writePayloads(dir, 130, ['not json', JSON.stringify({ transaction_hash: tx(3), payload: {} })]),
+        output: jsonlSink(out),
+        schema: '2.1.0',
+        recordSignature: false,
+        stage,
+        threads: { count: 2, minInputBytes },
+      });
       await log.close();
-      const again = await openSignerLog(logDir, inner);
-      const stage = logStage(again, { checkpointEvery: 30 });
-      const r = await signBatch({ ...options, signer: inner, output: jsonlSink(out), stage });
-      await again.close();
-      expect(r.signed + r.skipped).toBe(200);
+      expect(r).toMatchObject({ signed: 130, bad: 2, skipped: 0 });
+      expect(stage.stats()).toMatchObject({ appended: 130, checkpoints: 3, recordSignatures: 0, size: 130 });
+      expect(signer.count).toBe(3);
       const records = await verified(readFileSync(out, 'utf8').trimEnd().split('\n'));
-      expect(records.map((x) => x.transaction_hash).sort()).toEqual(
-        Array.from({ length: 200 }, (_, i) => tx(i + 1)).sort(),
+      expect(records.map((x) => x.transaction_hash)).toEqual(Array.from({ length: 130 }, (_, i) => tx(i + 1)));
+      // The members and their order are those the one-record path writes.
+      const slow = withLogProof(
+        await generateWithSigner(
+          signer,
+          { transactionHash: tx(1), payload: records[0]!.payload as JsonObject },
+          {
+            schema: '2.1.0',
+            recordSignature: false,
+          },
+        ),
+        'p',
       );
-      const entries = new Set(records.map((x) => (x as unknown as AuditRecordV2_1).trace_hash));
-      expect(entries.size).toBe(200);
-      expect(again.size).toBe(200);
+      expect(Object.keys(records[0]!)).toEqual(Object.keys(slow));
+      expect(existsSync(journalPath(out))).toBe(false);
     });
-  }
-});
+
+    it("a token's attestation is in every record, exactly as the one-record path writes it", async () => {
+      const attestation: HardwareAttestation = {
+        certificates: null,
+        token_info: 'SoftHSM "test" \\ token',
+        key_non_exportable: true,
+        retrieved_at: '2026-11-26T12:00:00Z',
+        key_attributes: {
+          local: true,
+          sensitive: true,
+          always_sensitive: true,
+          extractable: false,
+          never_extractable: true,
+        },
+      };
+      const dir = scratch();
+      const logDir = await newLog(dir);
+      const out = join(dir, 'out.jsonl');
+      const signer = tokenLike(attestation);
+      const log = await openSignerLog(logDir, signer);
+      const r = await signBatch({
+        signer,
+        input: writePayloads(dir, 20),
+        output: jsonlSink(out),
+        schema: '2.1.0',
+        recordSignature: false,
+        stage: logStage(log, { checkpointEvery: 8 }),
+        threads: { count: 2, minInputBytes },
+      });
+      await log.close();
+      expect(r).toMatchObject({ signed: 20, bad: 0 });
+      const records = await verified(readFileSync(out, 'utf8').trimEnd().split('\n'));
+      const slow = await generateWithSigner(
+        signer,
+        { transactionHash: tx(1), payload: records[0]!.payload as JsonObject },
+        { schema: '2.1.0', recordSignature: false },
+      );
+      for (const record of records) {
+        expect(record.hardware_attestation).toEqual(slow.hardware_attestation);
+        expect(record.algorithm).toBe('ed25519');
+      }
+      expect(Object.keys(records[0]!)).toEqual(Object.keys(withLogProof(slow, 'p')));
+    });
+
+    it('with record signatures on threads with the key, to a directory (indented): counted, and each verifies', async () => {
+      const dir = scratch();
+      const logDir = await newLog(dir);
+      const out = join(dir, 'records');
+      const log = await openSignerLog(logDir, inner);
+      const stage = logStage(log);
+      await signBatch({
+        signer: inner,
+        input: writePayloads(dir, 9),
+        output: directorySink(out),
+        schema: '2.1.0',
+        stage,
+        threads: { count: 2, key: inner.keyObject, minInputBytes },
+      });
+      await log.close();
+      expect(stage.stats()).toMatchObject({ appended: 9, checkpoints: 1, recordSignatures: 9 });
+      const names = readdirSync(out).sort();
+      expect(names).toHaveLength(9);
+      for (const name of names) {
+        const text = readFileSync(join(out, name), 'utf8');
+        expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+        await verified([JSON.stringify(JSON.parse(text))]);
+      }
+    });
+
+    for (const step of ['journaled', 'released'] as LogStep[]) {
+      it(`a threaded batch that stops after ${step} is finished by a rerun: every input logged once`, async () => {
+        const dir = scratch();
+        const logDir = await newLog(dir);
+        const out = join(dir, 'out.jsonl');
+        const input = writePayloads(dir, 200);
+        const log = await openSignerLog(logDir, inner);
+        let seen = 0;
+        const crash = (s: LogStep) => {
+          if (s === step && ++seen === 2) throw new Error(`crash after ${step}`);
+        };
+        const options = {
+          input,
+          schema: '2.1.0',
+          recordSignature: false,
+          threads: { count: 2, minInputBytes },
+        } as const;
+        await expect(
+          signBatch({
+            ...options,
+            signer: inner,
+            output: jsonlSink(out),
+            stage: logStage(log, { checkpointEvery: 30, onStep: crash }),
+          }),
+        ).rejects.toThrow(`crash after ${step}`);
+        await log.close();
+        const again = await openSignerLog(logDir, inner);
+        const stage = logStage(again, { checkpointEvery: 30 });
+        const r = await signBatch({ ...options, signer: inner, output: jsonlSink(out), stage });
+        await again.close();
+        expect(r.signed + r.skipped).toBe(200);
+        const records = await verified(readFileSync(out, 'utf8').trimEnd().split('\n'));
+        expect(records.map((x) => x.transaction_hash).sort()).toEqual(
+          Array.from({ length: 200 }, (_, i) => tx(i + 1)).sort(),
+        );
+        const entries = new Set(records.map((x) => (x as unknown as AuditRecordV2_1).trace_hash));
+        expect(entries.size).toBe(200);
+        expect(again.size).toBe(200);
+      });
+    }
+  });
+}
