@@ -199,17 +199,20 @@ for (const [where, minInputBytes] of [
       const out = join(dir, 'out.jsonl');
       const signer = tokenLike(attestation);
       const log = await openSignerLog(logDir, signer);
+      const stage = logStage(log, { checkpointEvery: 8 });
       const r = await signBatch({
         signer,
         input: writePayloads(dir, 20),
         output: jsonlSink(out),
         schema: '2.1.0',
         recordSignature: false,
-        stage: logStage(log, { checkpointEvery: 8 }),
+        stage,
         threads: { count: 2, minInputBytes },
       });
       await log.close();
       expect(r).toMatchObject({ signed: 20, bad: 0 });
+      expect(stage.stats()).toMatchObject({ appended: 20, checkpoints: 3, recordSignatures: 0 });
+      expect(signer.count).toBe(3);
       const records = await verified(readFileSync(out, 'utf8').trimEnd().split('\n'));
       const slow = await generateWithSigner(
         signer,
