@@ -125,18 +125,29 @@ function hasMember(encoded: Uint8Array, name: string): boolean {
 
 const JOURNAL_HEADER = 'erst-log-journal@v1';
 
-/** `record` with `encoded` as its bytes (a compact line), and the object made from them only if asked for. */
+/**
+ * A record as the stage keeps it: its bytes (a compact line), and the object
+ * made from them only if asked for. A class, as batch-sign's SignedRecord
+ * is: an object literal with a getter is defined property by property and
+ * each one became a dictionary.
+ */
+class KeptRecord implements BatchRecord {
+  constructor(
+    readonly line: number,
+    readonly transactionHash: string,
+    readonly traceHash: string | undefined,
+    readonly encoded: Uint8Array,
+  ) {}
+
+  get record(): JsonObject {
+    const { encoded } = this;
+    return JSON.parse(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length).toString('utf8'));
+  }
+}
+
+/** `record` with `encoded` as its bytes (a compact line). */
 function keptRecord(record: BatchRecord, encoded: Uint8Array): BatchRecord {
-  const { line, transactionHash, traceHash } = record;
-  return {
-    line,
-    transactionHash,
-    traceHash,
-    encoded,
-    get record(): JsonObject {
-      return JSON.parse(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length).toString('utf8'));
-    },
-  };
+  return new KeptRecord(record.line, record.transactionHash, record.traceHash, encoded);
 }
 
 /**
