@@ -1,11 +1,13 @@
 import type { Signer } from '@erst/core';
-import type { BatchRecord, RecordSink } from './sink.js';
+import type { BatchRecord, RecordLayout, RecordSink } from './sink.js';
 
 /** What a stage is told when the batch starts: the output it feeds and the key that signs. */
 export interface StageContext {
   /** The output's path (`RecordSink.target`): a stage keeps its own files beside it. */
   readonly target: string;
   readonly signer: Signer;
+  /** The output's `RecordSink.recordLayout`: the layout of each `BatchRecord.encoded` the stage is given. */
+  readonly recordLayout?: RecordLayout | undefined;
 }
 
 /**

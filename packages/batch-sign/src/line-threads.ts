@@ -131,6 +131,7 @@ export class LineThreads {
       table: new Uint32Array(COLUMNS),
       kinds: Uint8Array.of(TOO_LONG),
       txs: '',
+      traceHashes: '',
       bad: [{ entry: 0, code: 'ERR_INPUT_TOO_LARGE', message: '', size }],
       out: new ArrayBuffer(0),
       data: new ArrayBuffer(0),

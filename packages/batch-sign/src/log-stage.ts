@@ -64,11 +64,91 @@ export interface LogStage extends GroupStage {
 }
 
 interface Held {
+  /** Its `encoded` (when it has one) is a compact line the stage owns: the thread's buffer is reused once written. */
   record: BatchRecord;
   index: number;
+  /** Where `record.encoded` lies with PROOF_ROOM bytes after it, for its log_proof member. */
+  room?: Uint8Array | undefined;
+}
+
+/**
+ * Bytes kept free after each line a thread encoded, so that its log_proof
+ * member is written in place: a second copy of every record, in fresh
+ * memory, cost more than the copy itself (a page fault per 4 KiB). A proof
+ * in a log of up to 2^40 entries fits; a longer one (a checkpoint's
+ * timestamp token in its extra line) is copied. Untouched room costs
+ * address space only.
+ */
+const PROOF_ROOM = 4096;
+/** Pieces per writev call: within every system's IOV_MAX (1024 on Linux). */
+const MAX_PIECES = 1024;
+
+const CLOSE_LINE = '}\n';
+const V2_1_START = Buffer.from('{"version":"2.1.0",');
+
+/**
+ * `encoded` (the line `JSON.stringify(record)` and a newline, of a 2.1.0
+ * record with neither late seal) with `log_proof` added: the bytes of
+ * `JSON.stringify(withLogProof(record, proof))` and a newline, without
+ * parsing or serializing the record again (withLogProof puts `log_proof`
+ * last, which is where it goes here). Undefined for a line this does not
+ * know to be such a record: the caller then takes the slow path.
+ */
+export function lineWithLogProof(encoded: Uint8Array, proof: string, room?: Uint8Array): Uint8Array | undefined {
+  const n = encoded.length;
+  if (n < V2_1_START.length + 2 || encoded[n - 2] !== 0x7d || encoded[n - 1] !== 0x0a) return undefined;
+  if (!V2_1_START.equals(encoded.subarray(0, V2_1_START.length))) return undefined;
+  // A late seal already there would have to move (withLogProof keeps timestamp_token before log_proof).
+  if (hasMember(encoded, 'log_proof') || hasMember(encoded, 'timestamp_token')) return undefined;
+  const tail = `,"log_proof":${JSON.stringify(proof)}${CLOSE_LINE}`;
+  const size = n - 2 + Buffer.byteLength(tail);
+  // `room` starts where `encoded` does, with space after it: the line is finished there, in place.
+  const inPlace =
+    room !== undefined &&
+    room.buffer === encoded.buffer &&
+    room.byteOffset === encoded.byteOffset &&
+    room.length >= size;
+  const out = inPlace ? Buffer.from(room.buffer, room.byteOffset, size) : Buffer.allocUnsafe(size);
+  if (!inPlace) out.set(encoded.subarray(0, n - 2));
+  out.write(tail, n - 2);
+  return out;
+}
+
+/**
+ * Whether the compact line has a top-level-looking `"<name>":` anywhere; a
+ * payload string or key that merely contains it makes this say yes (the slow
+ * path then decides), never no for a member that is there.
+ */
+function hasMember(encoded: Uint8Array, name: string): boolean {
+  return Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length).includes(`"${name}":`);
 }
 
 const JOURNAL_HEADER = 'erst-log-journal@v1';
+
+/**
+ * A record as the stage keeps it: its bytes (a compact line), and the object
+ * made from them only if asked for. A class, as batch-sign's SignedRecord
+ * is: an object literal with a getter is defined property by property and
+ * each one became a dictionary.
+ */
+class KeptRecord implements BatchRecord {
+  constructor(
+    readonly line: number,
+    readonly transactionHash: string,
+    readonly traceHash: string | undefined,
+    readonly encoded: Uint8Array,
+  ) {}
+
+  get record(): JsonObject {
+    const { encoded } = this;
+    return JSON.parse(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length).toString('utf8'));
+  }
+}
+
+/** `record` with `encoded` as its bytes (a compact line). */
+function keptRecord(record: BatchRecord, encoded: Uint8Array): BatchRecord {
+  return new KeptRecord(record.line, record.transactionHash, record.traceHash, encoded);
+}
 
 /**
  * A `GroupStage` that appends each record's `trace_hash` to `log` (a
@@ -110,6 +190,8 @@ class JournaledLogStage implements LogStage {
   #path = '';
   #keyHex = '';
   #held: Held[] = [];
+  /** Whether the output's layout is the journal's (compact lines): records' bytes then pass through as they are. */
+  #lines = false;
   #stats = { appended: 0, checkpoints: 0, timestamps: 0, recordSignatures: 0, recovered: 0 };
 
   constructor(log: LogWriter, every: number, onStep: (step: LogStep) => void, timestamper: Timestamper | undefined) {
@@ -125,6 +207,7 @@ class JournaledLogStage implements LogStage {
 
   async open(context: StageContext): Promise<readonly BatchRecord[]> {
     this.#path = journalPath(context.target);
+    this.#lines = (context.recordLayout ?? 'line') === 'line';
     this.#keyHex = bytesToHex((await context.signer.publicKey()).raw);
     const left = await this.#io(() => this.#readJournal());
     await this.#io(async () => {
@@ -150,16 +233,83 @@ class JournaledLogStage implements LogStage {
 
   async accept(group: readonly BatchRecord[]): Promise<readonly BatchRecord[]> {
     if (group.length === 0) return [];
+    const own = this.#owned(group);
     // Durable before logged: an entry in the log whose record was lost would be an input logged twice on rerun.
-    await this.#io(() => this.#write(group.map((r) => `${JSON.stringify(r.record)}\n`).join('')));
+    await this.#io(() => this.#write(own.journal));
     this.#onStep('journaled');
     const out: BatchRecord[] = [];
-    for (const record of group) {
-      if (typeof record.record.signature === 'string') this.#stats.recordSignatures++;
-      this.#held.push({ record, index: this.#append(record.record.trace_hash as string) });
+    for (const [i, record] of own.records.entries()) {
+      // A thread's record says its trace_hash and signature beside its bytes: it is not parsed again here.
+      const traceHash = record.traceHash ?? (record.record.trace_hash as string);
+      const signed =
+        record.encoded && record.traceHash !== undefined
+          ? this.#signed(record.encoded, record.traceHash)
+          : typeof record.record.signature === 'string';
+      if (signed) this.#stats.recordSignatures++;
+      this.#held.push({ record, index: this.#append(traceHash), room: own.rooms[i] });
       if (this.#held.length >= this.#every) out.push(...(await this.#release()));
     }
     return out;
+  }
+
+  /**
+   * The group's journal lines, and its records as the stage keeps them: a
+   * record a thread encoded as a compact line keeps a copy of its bytes (the
+   * thread's buffer is reused once the group is accepted), in one buffer for
+   * the group that is also what the journal is written from; any other
+   * record is serialized for the journal, each line on its own (one line
+   * past Latin-1 would make a joined string two-byte, 3 to 4 times as slow
+   * to encode).
+   */
+  #owned(group: readonly BatchRecord[]): {
+    journal: Uint8Array[];
+    records: BatchRecord[];
+    rooms: (Uint8Array | undefined)[];
+  } {
+    const lines: Uint8Array[] = [];
+    let size = 0;
+    for (const r of group) {
+      const kept = r.encoded !== undefined && this.#lines && r.traceHash !== undefined;
+      const line = kept ? r.encoded! : Buffer.from(`${JSON.stringify(r.record)}\n`, 'utf8');
+      lines.push(line);
+      size += kept ? line.length + PROOF_ROOM : 0;
+    }
+    const arena = new Uint8Array(size);
+    const records: BatchRecord[] = [];
+    const rooms: (Uint8Array | undefined)[] = [];
+    const journal: Uint8Array[] = [];
+    let off = 0;
+    for (let i = 0; i < group.length; i++) {
+      const r = group[i]!;
+      const line = lines[i]!;
+      if (line === r.encoded) {
+        arena.set(line, off);
+        const kept = arena.subarray(off, off + line.length);
+        journal.push(kept);
+        records.push(keptRecord(r, kept));
+        rooms.push(arena.subarray(off, off + line.length + PROOF_ROOM));
+        off += line.length + PROOF_ROOM;
+        continue;
+      }
+      journal.push(line);
+      rooms.push(undefined);
+      // Bytes in another layout are not kept: the record is then held as an object, parsed before they are reused.
+      const { line: n, transactionHash, traceHash } = r;
+      records.push(r.encoded ? { line: n, transactionHash, traceHash, record: r.record } : r);
+    }
+    return { journal, records, rooms };
+  }
+
+  /**
+   * Whether a thread's compact 2.x line carries a signature of its own:
+   * generateWithSigner writes `signature` last, right after `trace_hash`, so
+   * an unsigned one ends with its trace_hash member (a payload member named
+   * `signature` is no signature).
+   */
+  #signed(encoded: Uint8Array, traceHash: string): boolean {
+    const end = `"trace_hash":"${traceHash}"${CLOSE_LINE}`;
+    const tail = encoded.subarray(encoded.length - end.length);
+    return !Buffer.from(tail.buffer, tail.byteOffset, tail.length).equals(Buffer.from(end, 'latin1'));
   }
 
   async flush(): Promise<readonly BatchRecord[]> {
@@ -196,13 +346,16 @@ class JournaledLogStage implements LogStage {
       this.#onStep('checkpointed');
     }
     const extra = await this.#checkpointToken();
-    const out = this.#held.map(({ record, index }) => ({
-      ...record,
-      record: withLogProof(
-        record.record as unknown as AuditRecordV2_1,
-        this.#log.proof(index, extra ? { extra } : {}),
-      ) as unknown as JsonObject,
-    }));
+    const out = this.#held.map(({ record, index, room }) => {
+      const proof = this.#log.proof(index, extra ? { extra } : {});
+      const encoded = record.encoded && lineWithLogProof(record.encoded, proof, room);
+      if (encoded) return keptRecord(record, encoded);
+      const { encoded: _stale, ...rest } = record;
+      return {
+        ...rest,
+        record: withLogProof(record.record as unknown as AuditRecordV2_1, proof) as unknown as JsonObject,
+      };
+    });
     this.#held = [];
     this.#onStep('released');
     return out;
@@ -219,10 +372,18 @@ class JournaledLogStage implements LogStage {
     return this.#token.token;
   }
 
-  async #write(text: string): Promise<void> {
-    const data = Buffer.from(text, 'utf8');
-    let off = 0;
-    while (off < data.length) off += (await this.#journal!.write(data, off, data.length - off)).bytesWritten;
+  /** Appends `text` (or these pieces, in order) to the journal, and makes it durable. */
+  async #write(text: string | readonly Uint8Array[]): Promise<void> {
+    let rest = typeof text === 'string' ? [Buffer.from(text, 'utf8')] : text.filter((p) => p.length > 0);
+    while (rest.length > 0) {
+      const batch = rest.slice(0, MAX_PIECES);
+      let written = (await this.#journal!.writev(batch)).bytesWritten;
+      // A short write (rare for a file): go on from the first byte not written.
+      let i = 0;
+      while (i < batch.length && written >= batch[i]!.length) written -= batch[i++]!.length;
+      rest = rest.slice(i);
+      if (written > 0) rest[0] = rest[0]!.subarray(written);
+    }
     await this.#journal!.datasync();
   }
 

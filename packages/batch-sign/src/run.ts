@@ -45,9 +45,12 @@ export interface RunSignBatchOptions {
   /**
    * Threads that turn input lines into signed output lines (see
    * `signBatch`'s `threads`), for a software Ed25519 key (a signer with a
-   * `keyObject`, such as InMemorySigner or ThreadedSigner) without `log` or
-   * `timestamper`. Default: one per core but one (the calling thread signs
-   * too, in its spare time); 0 signs with the signer itself.
+   * `keyObject`, such as InMemorySigner or ThreadedSigner) without
+   * `timestamper` (or with `log`, which timestamps checkpoints), and for any
+   * signer with `log` and `recordSignature` false (the threads then build
+   * and hash records; the key signs only checkpoints). Default: one per
+   * core but one (the calling thread signs too, in its spare time); 0 signs
+   * with the signer itself.
    */
   readonly threads?: number;
   /** Stops reading when aborted (see `signBatch`): the result then says `stopped`. */
@@ -111,13 +114,15 @@ export async function runSignBatch(options: RunSignBatchOptions): Promise<SignBa
     try {
       const { checkpointEvery, onLogStep: onStep, timestamper } = options;
       stage = log && logStage(log, { checkpointEvery, onStep, timestamper });
-      const threads = stage || timestamper ? undefined : signingThreads(signer, options.threads);
+      const recordSignature = options.recordSignature ?? true;
+      // Records timestamped one by one are built on this thread; a log's checkpoint token is the stage's.
+      const threads = !stage && timestamper ? undefined : signingThreads(signer, options.threads, recordSignature);
       result = await signBatch({
         signer,
         input,
         output: 'dir' in options.output ? directorySink(options.output.dir) : jsonlSink(options.output.jsonl),
         schema: options.schema,
-        recordSignature: options.recordSignature ?? true,
+        recordSignature,
         ...(stage ? { stage } : { timestamper }),
         concurrency: options.concurrency,
         ...(threads ? { threads } : {}),
@@ -140,11 +145,19 @@ export async function runSignBatch(options: RunSignBatchOptions): Promise<SignBa
 /**
  * The key a software signer's threads may sign with: only an Ed25519
  * KeyObject (InMemorySigner's, ThreadedSigner's) of a signer without an
- * attestation; anything else (a token) signs through the signer.
+ * attestation; anything else (a token) signs through the signer. Records
+ * without a signature of their own (a log seals them) need no key: threads
+ * build and hash them for any signer.
  */
-function signingThreads(signer: Signer, count: number | undefined): { count: number; key: KeyObject } | undefined {
+function signingThreads(
+  signer: Signer,
+  count: number | undefined,
+  recordSignature: boolean,
+): { count: number; key?: KeyObject } | undefined {
   const n = count ?? Math.max(1, availableParallelism() - 1);
-  if (n < 1 || signer.attestation !== undefined) return undefined;
+  if (n < 1) return undefined;
+  if (!recordSignature) return { count: Math.min(n, 64) };
+  if (signer.attestation !== undefined) return undefined;
   const key = (signer as { keyObject?: unknown }).keyObject;
   if (!(key instanceof KeyObject) || key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') return undefined;
   return { count: Math.min(n, 64), key };

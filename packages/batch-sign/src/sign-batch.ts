@@ -27,6 +27,7 @@ import {
   IN_START,
   OUT_END,
   REL_LINE,
+  SIGNED,
   TOO_LONG,
 } from './thread-protocol.js';
 import type { BatchRecord, RecordSink } from './sink.js';
@@ -129,8 +130,11 @@ export interface SignBatchOptions {
    * Ed25519 private key (`InMemorySigner.keyObject`), `count` the threads (1
    * to 64). Records, bad lines, resume and durability are as without it;
    * records in flight are then bounded per thread (four blocks of up to 64
-   * lines each), not by `concurrency`. Not with `stage`, `timestamper` or
-   * `buildRecord`, nor with a signer that has an attestation.
+   * lines each), not by `concurrency`. Not with `timestamper` or
+   * `buildRecord`, nor with a key and a signer that has an attestation.
+   * With `recordSignature` false (a `stage` seals the records) no key is
+   * needed: the threads build, canonicalize and hash records for any signer
+   * (a token's too, with its attestation), and never sign.
    * Needs the built package (the threads run `dist/sign-worker.js`).
    *
    * `minInputBytes` (default 1 MiB): an input
@@ -138,7 +142,11 @@ export interface SignBatchOptions {
    * no thread started (a thread costs tens of milliseconds of CPU to start,
    * more than such a batch takes to sign). A stream always starts them.
    */
-  readonly threads?: { readonly count: number; readonly key: KeyObject; readonly minInputBytes?: number };
+  readonly threads?: {
+    readonly count: number;
+    readonly key?: KeyObject | undefined;
+    readonly minInputBytes?: number;
+  };
 }
 
 /**
@@ -240,13 +248,17 @@ function checkOptions(options: SignBatchOptions): Settings {
   if (threads !== undefined) {
     if (!Number.isInteger(threads?.count) || threads.count < 1 || threads.count > MAX_THREADS)
       throw invalid('threads', `\`threads.count\` must be a whole number from 1 to ${MAX_THREADS}`);
-    if (threads.key?.type !== 'private' || threads.key.asymmetricKeyType !== 'ed25519')
+    // Without a record signature the threads sign nothing: a key is then neither needed nor used.
+    if (
+      (recordSignature || threads.key !== undefined) &&
+      (threads.key?.type !== 'private' || threads.key.asymmetricKeyType !== 'ed25519')
+    )
       throw invalid('threads', '`threads.key` must be an Ed25519 private KeyObject');
     const min = threads.minInputBytes;
     if (min !== undefined && (!Number.isSafeInteger(min) || min < 0))
       throw invalid('threads', '`threads.minInputBytes` must be a whole number of bytes, 0 or more');
     // Each of these needs the record on this thread, as an object, before it is written.
-    for (const name of ['stage', 'timestamper', 'buildRecord'] as const) {
+    for (const name of ['timestamper', 'buildRecord'] as const) {
       if (options[name] !== undefined) throw invalid('threads', `\`threads\` cannot be used with \`${name}\``);
     }
   }
@@ -273,6 +285,8 @@ class SignedRecord implements BatchRecord {
     readonly line: number,
     readonly transactionHash: string,
     readonly encoded: Uint8Array,
+    /** The record's trace_hash, from the thread that made both: a log stage appends it without parsing the record. */
+    readonly traceHash: string,
   ) {}
 
   /** Made only for a sink that asks for the object (the bytes are what the thread signed). */
@@ -318,21 +332,25 @@ class BatchRun {
     const threads = this.#s.threads;
     if (!threads) return;
     const publicKey = await this.#s.signer.publicKey();
-    const raw = Buffer.from(createPublicKey(threads.key).export({ format: 'jwk' }).x!, 'base64url');
-    if (publicKey.algorithm !== 'ed25519' || !raw.equals(publicKey.raw)) {
-      throw new ErstError('ERR_OPTIONS_INVALID', '`threads.key` is not the key of `signer`', {
-        details: { options: ['threads'] },
-      });
-    }
-    if ((await this.#s.signer.attestation?.()) !== undefined) {
-      throw new ErstError('ERR_OPTIONS_INVALID', '`threads` cannot sign for a signer with an attestation', {
-        details: { options: ['threads'] },
-      });
+    const attestation = await this.#s.signer.attestation?.();
+    if (threads.key) {
+      const raw = Buffer.from(createPublicKey(threads.key).export({ format: 'jwk' }).x!, 'base64url');
+      if (publicKey.algorithm !== 'ed25519' || !raw.equals(publicKey.raw)) {
+        throw new ErstError('ERR_OPTIONS_INVALID', '`threads.key` is not the key of `signer`', {
+          details: { options: ['threads'] },
+        });
+      }
+      if (attestation !== undefined) {
+        throw new ErstError('ERR_OPTIONS_INVALID', '`threads` cannot sign for a signer with an attestation', {
+          details: { options: ['threads'] },
+        });
+      }
     }
     const layout = this.#s.output.recordLayout ?? 'line';
     const config = {
-      key: threads.key,
+      key: this.#s.recordSignature ? threads.key : undefined,
       publicKey,
+      attestation,
       schema: this.#s.schema,
       recordSignature: this.#s.recordSignature,
       maxLineBytes: DEFAULT_MAX_INPUT_BYTES,
@@ -370,7 +388,8 @@ class BatchRun {
    * so that those inputs are skipped, not signed again.
    */
   async recover(): Promise<void> {
-    const left = (await this.#s.stage?.open?.({ target: this.#s.output.target, signer: this.#s.signer })) ?? [];
+    const { target, recordLayout } = this.#s.output;
+    const left = (await this.#s.stage?.open?.({ target, signer: this.#s.signer, recordLayout })) ?? [];
     const missing: BatchRecord[] = [];
     for (const r of left) {
       this.#finished.add(r.transactionHash);
@@ -481,10 +500,11 @@ class BatchRun {
   async #threadBlock(block: BlockResult, written: () => void): Promise<void> {
     const base = this.#linesBefore;
     this.#linesBefore += block.lines;
-    const { table, kinds, txs, bad } = block;
+    const { table, kinds, txs, traceHashes, bad } = block;
     const out = new Uint8Array(block.out);
     const records: BatchRecord[] = [];
     let nextTx = 0;
+    let nextTrace = 0;
     let nextBad = 0;
     let outStart = 0;
     for (let i = 0; i < kinds.length; i++) {
@@ -506,6 +526,8 @@ class BatchRun {
       }
       const tx = txs.slice(nextTx * 64, ++nextTx * 64);
       const refused = kind === BAD_WITH_TX ? bad[nextBad++] : undefined;
+      // Counted for every SIGNED entry, written or not (a repeat, a record the output holds).
+      const trace = kind === SIGNED ? nextTrace++ * 64 : -1;
       if (!this.#firstTime(line, tx)) continue;
       // Only a transaction the output may hold costs a second parse of its line (a resumed batch).
       if (this.#mayBeSettled(tx)) {
@@ -524,7 +546,7 @@ class BatchRun {
         this.#bad({ line, code: refused.code, message: refused.message });
         continue;
       }
-      records.push(new SignedRecord(line, tx, encoded));
+      records.push(new SignedRecord(line, tx, encoded, traceHashes.slice(trace, trace + 64)));
     }
     if (records.length === 0) {
       written();

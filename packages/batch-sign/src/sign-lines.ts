@@ -86,15 +86,19 @@ export class BlockSigner {
 
   constructor(config: ThreadConfig) {
     this.#config = config;
-    const key: KeyObject = config.key;
+    const key: KeyObject | undefined = config.key;
     // The same signatures as InMemorySigner's (RFC 8032 Ed25519 over the digest),
-    // made here, synchronously: the thread is the unit of parallelism.
+    // made here, synchronously: the thread is the unit of parallelism. Without
+    // a key, records are sealed by a log's checkpoint instead: nothing is
+    // signed here (recordSignature is false), and the records name the
+    // signer's algorithm and attestation as the signer itself would.
     this.#signer = {
-      algorithm: 'ed25519',
+      algorithm: config.publicKey.algorithm,
       publicKey: async () => config.publicKey,
       sign: async (digest) => {
         const bad = digestError(digest);
         if (bad) throw bad;
+        if (!key) throw new Error('this signing thread has no key');
         return nodeSign(null, digest, key);
       },
     };
@@ -116,6 +120,7 @@ export class BlockSigner {
     const table = new Uint32Array(entries * COLUMNS);
     const kinds = new Uint8Array(entries);
     const txs: string[] = [];
+    const traceHashes: string[] = [];
     const bad: BadEntry[] = [];
     this.#out = new Uint8Array(this.#spare.pop() ?? new ArrayBuffer(0));
     this.#size = 0;
@@ -129,6 +134,7 @@ export class BlockSigner {
         const outcome = await this.#signLine(bytes.subarray(start, end));
         kinds[i] = outcome.kind;
         if (outcome.transactionHash !== undefined) txs.push(outcome.transactionHash);
+        if (outcome.traceHash !== undefined) traceHashes.push(outcome.traceHash);
         if (outcome.bad) bad.push({ entry: i, ...outcome.bad });
       }
       const row = i * COLUMNS;
@@ -139,7 +145,7 @@ export class BlockSigner {
     }
     const out = this.#out.buffer as ArrayBuffer;
     this.#out = new Uint8Array(0);
-    return { lines, table, kinds, txs: txs.join(''), bad, out, data };
+    return { lines, table, kinds, txs: txs.join(''), traceHashes: traceHashes.join(''), bad, out, data };
   }
 
   /** Room for `bytes` more output bytes; a larger buffer keeps what was written. */
@@ -156,7 +162,7 @@ export class BlockSigner {
   /** Signs one line into the output (its record and a newline), or says why it is a bad line. */
   async #signLine(
     bytes: Uint8Array,
-  ): Promise<{ kind: number; transactionHash?: string; bad?: { code: string; message: string } }> {
+  ): Promise<{ kind: number; transactionHash?: string; traceHash?: string; bad?: { code: string; message: string } }> {
     let transactionHash: string | undefined;
     try {
       const document = lineDocument(bytes);
@@ -164,14 +170,15 @@ export class BlockSigner {
       const record = await generateWithSigner(this.#signer, document, {
         schema: this.#config.schema,
         recordSignature: this.#config.recordSignature,
-        attestation: null,
+        // The signer's, asked once for the batch (a software key has none).
+        attestation: this.#config.attestation ?? null,
       });
       const text = this.#config.layout === 'indented' ? JSON.stringify(record, null, 2) : JSON.stringify(record);
       // Encoded in place: no string with the newline, no array per record.
       this.#reserve(3 * text.length + 1);
       this.#size += encoder.encodeInto(text, this.#out.subarray(this.#size)).written;
       this.#out[this.#size++] = NL;
-      return { kind: SIGNED, transactionHash };
+      return { kind: SIGNED, transactionHash, traceHash: record.trace_hash };
     } catch (e) {
       // What would be a bad line signed on the main thread is one here too; the
       // main thread still checks repeats and the output first, as it does there.

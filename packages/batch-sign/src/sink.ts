@@ -16,6 +16,11 @@ export interface BatchRecord {
    * signing thread made it): a sink writes these bytes as they are.
    */
   readonly encoded?: Uint8Array;
+  /**
+   * With `encoded`: the record's `trace_hash`, from the thread that made
+   * both, so that a log stage appends it without parsing the record.
+   */
+  readonly traceHash?: string | undefined;
 }
 
 /** What an earlier run left in the output for one transaction. */

@@ -1,14 +1,21 @@
 import type { KeyObject } from 'node:crypto';
-import type { PublicKey, WritableSchema } from '@erst/core';
+import type { HardwareAttestation, PublicKey, WritableSchema } from '@erst/core';
 
 /** How a sink writes a record: `JSON.stringify(record)` or `JSON.stringify(record, null, 2)`, then a newline. */
 export type RecordLayout = 'line' | 'indented';
 
 /** What each signing thread is started with. */
 export interface ThreadConfig {
-  /** The Ed25519 private key (a KeyObject is cloned to a thread without being exported). */
-  readonly key: KeyObject;
+  /**
+   * The Ed25519 private key (a KeyObject is cloned to a thread without being
+   * exported). None when records carry no signature of their own (a log's
+   * checkpoint seals them): the threads then never sign, whatever the key is.
+   */
+  readonly key: KeyObject | undefined;
+  /** The signer's public key; its algorithm is the records' `algorithm`. */
   readonly publicKey: PublicKey;
+  /** The signer's attestation, in every record (only without `key`: a software key has none). */
+  readonly attestation: HardwareAttestation | undefined;
   readonly schema: WritableSchema;
   readonly recordSignature: boolean;
   readonly layout: RecordLayout;
@@ -65,6 +72,12 @@ export interface BlockResult {
   readonly kinds: Uint8Array;
   /** The transaction hash (64 characters) of each SIGNED and BAD_WITH_TX entry, in entry order, back to back. */
   readonly txs: string;
+  /**
+   * The record's `trace_hash` (64 hex characters) of each SIGNED entry, in
+   * entry order, back to back: a log stage appends it without parsing the
+   * record again.
+   */
+  readonly traceHashes: string;
   readonly bad: readonly BadEntry[];
   /** The output lines from its start (it may be longer): hand it back (`recycle`) once written. */
   readonly out: ArrayBuffer;

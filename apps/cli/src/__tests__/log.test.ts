@@ -253,14 +253,18 @@ describe('erst audit sign --log (built binary)', () => {
     { step: 'checkpointed:2' },
     { step: 'released:3' },
     { step: 'closing:1' },
-    { lines: 250 },
-  ] as ({ step: string } | { lines: number })[]) {
+    // Two checkpoints' records, a checkpoint every 10: killed with most of the batch to go. With a checkpoint every
+    // 100, the batch on signing threads could finish before the poll saw the lines (at 250, and on a busy machine
+    // even at 100), leaving nothing to resume; 60 checkpoints, each with its fsyncs, take far longer than a poll.
+    { lines: 20, every: '10' },
+  ] as ({ step: string } | { lines: number; every: string })[]) {
     const name = 'step' in at ? `after ${at.step}` : `once ${at.lines} records are written`;
     it(`SIGKILLed ${name}, then rerun: every input in the log exactly once, every proof valid`, async () => {
       const logDir = await newLog();
       const out = join(scratch(), 'out.jsonl');
       const args = ['audit', 'sign', '--batch', payloads, '--out', out, '--key-file', keyFile, '--log', logDir];
-      const logged = [...args, '--no-record-signature', '--checkpoint-every', '100', '--concurrency', '8', '--quiet'];
+      const every = 'every' in at ? at.every : '100';
+      const logged = [...args, '--no-record-signature', '--checkpoint-every', every, '--concurrency', '8', '--quiet'];
       await killed(logged, 'step' in at ? at : { lines: at.lines, out });
       expect(existsSync(`${out}.log-journal`)).toBe(true);
       if ('step' in at && at.step === 'journaled:2') {

@@ -87,7 +87,9 @@ export function signCommand(ctx: RunContext, name = 'sign'): CommandModule {
         ),
     run: async (argv) => {
       argv.schema ??= argv.log === undefined && argv['tsa-url'] === undefined ? '2.0.0' : '2.1.0';
-      if (argv.batch !== undefined) return signBatchCommand(argv, () => openSigner(argv, process.env, true));
+      // Signing threads only where the key signs each record: logged without record signatures, it signs checkpoints.
+      const bulk = !(argv.log !== undefined && argv['record-signature'] === false);
+      if (argv.batch !== undefined) return signBatchCommand(argv, () => openSigner(argv, process.env, bulk));
       const { text } = readArgument(argv.payload!);
       const { transactionHash, payload } = payloadDocument(parseStrictJson(text), argv['transaction-hash']);
       const timestamper = await openTimestamper(argv);
