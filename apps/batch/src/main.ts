@@ -151,13 +151,11 @@ async function verifyHandler(argv: VerifyArgs): Promise<number> {
   let verified: Report;
   // The summary says how many verifier threads ran: none, for a small run or a rerun that kept every result.
   let threads = workers;
+  const onWorkers = (n: number) => {
+    threads = n;
+  };
   try {
-    verified = await runVerify({
-      ...options,
-      onWorkers: (n) => {
-        threads = n;
-      },
-    });
+    verified = await runVerify({ ...options, onWorkers });
   } finally {
     progress?.stop();
     running = undefined;
