@@ -1,6 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isErstError } from '@erst/core';
+import { type HardwareAttestation, type Signer, isErstError } from '@erst/core';
 import type { Verifier } from '@erst/verify';
 import { tempDir } from '@erst/fixtures';
 import { afterAll, expect } from 'vitest';
@@ -59,4 +59,32 @@ export async function verifiedJsonl(verifier: Verifier, path: string): Promise<s
     out.push(r.transaction_hash!);
   }
   return out;
+}
+
+/** A signer that counts every signature it makes: records' digests and checkpoints' notes. */
+export type CountingSigner = Signer & { signMessage(m: Uint8Array): Promise<Uint8Array>; count: number };
+
+/**
+ * `inner` seen through its Signer surface only (no key object, as a token
+ * is), with `attestation` when given, counting each signature it makes.
+ */
+export function countingSigner(
+  inner: Pick<Signer, 'algorithm' | 'publicKey' | 'sign'> & { signMessage(m: Uint8Array): Promise<Uint8Array> },
+  attestation?: HardwareAttestation,
+): CountingSigner {
+  const s = {
+    count: 0,
+    algorithm: inner.algorithm,
+    publicKey: () => inner.publicKey(),
+    ...(attestation ? { attestation: async () => attestation } : {}),
+    async sign(d: Uint8Array) {
+      s.count++;
+      return inner.sign(d);
+    },
+    async signMessage(m: Uint8Array) {
+      s.count++;
+      return inner.signMessage(m);
+    },
+  };
+  return s;
 }

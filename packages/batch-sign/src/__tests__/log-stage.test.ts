@@ -9,7 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { type JsonObject, type Signer, bytesToHex, publicKeyFromRaw } from '@erst/core';
+import { type JsonObject, bytesToHex, publicKeyFromRaw } from '@erst/core';
 import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { readLog } from '@erst/log-store';
 import { InMemorySigner, generateKeyPair } from '@erst/signer-memory';
@@ -27,29 +27,11 @@ import {
   signBatch,
   signRecordToLog,
 } from '../index.js';
-import { rejection, scratchDirs, tx, writePayloads } from './helpers.js';
+import { rejection, scratchDirs, tx, writePayloads, countingSigner } from './helpers.js';
 
 const ORIGIN = 'batch.example/log';
 const inner = InMemorySigner.fromPem(SIGNING_KEY_PEM);
 const verifier = new Verifier({ publicKeys: [SIGNING_PUBLIC_KEY_HEX] });
-
-/** The signer, counting every signature it makes (records' digests and checkpoints' notes). */
-function counting(): Signer & { signMessage(m: Uint8Array): Promise<Uint8Array>; count: number } {
-  const s = {
-    count: 0,
-    algorithm: inner.algorithm,
-    publicKey: () => inner.publicKey(),
-    async sign(d: Uint8Array) {
-      s.count++;
-      return inner.sign(d);
-    },
-    async signMessage(m: Uint8Array) {
-      s.count++;
-      return inner.signMessage(m);
-    },
-  };
-  return s;
-}
 
 const scratch = scratchDirs('erst-log-stage-');
 
@@ -92,7 +74,7 @@ describe('logStage', () => {
     const dir = scratch();
     const logDir = await newLog(dir);
     const out = join(dir, 'out.jsonl');
-    const signer = counting();
+    const signer = countingSigner(inner);
     const log = await openSignerLog(logDir, signer);
     const stage = logStage(log, { checkpointEvery: 3 });
     const r = await signBatch({
@@ -140,7 +122,7 @@ describe('logStage', () => {
     const dir = scratch();
     const logDir = await newLog(dir);
     const out = join(dir, 'records');
-    const signer = counting();
+    const signer = countingSigner(inner);
     const log = await openSignerLog(logDir, signer);
     const stage = logStage(log);
     await signBatch({ signer, input: payloads(dir, 7), output: directorySink(out), schema: '2.1.0', stage });

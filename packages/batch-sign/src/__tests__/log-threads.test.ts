@@ -4,7 +4,6 @@ import {
   type AuditRecordV2_1,
   type HardwareAttestation,
   type JsonObject,
-  type Signer,
   generateWithSigner,
   withLogProof,
 } from '@erst/core';
@@ -24,33 +23,12 @@ import {
   signBatch,
 } from '../../dist/index.js';
 import { lineWithLogProof } from '../log-stage.js';
-import { scratchDirs, tx, writePayloads } from './helpers.js';
+import { scratchDirs, tx, writePayloads, countingSigner } from './helpers.js';
 
 const ORIGIN = 'batch.example/log';
 const inner = InMemorySigner.fromPem(SIGNING_KEY_PEM);
 const verifier = new Verifier({ publicKeys: [SIGNING_PUBLIC_KEY_HEX] });
 const scratch = scratchDirs('erst-log-threads-');
-
-/** The signer without its key object (as a token is), counting every signature it makes. */
-function tokenLike(
-  attestation?: HardwareAttestation,
-): Signer & { signMessage(m: Uint8Array): Promise<Uint8Array>; count: number } {
-  const s = {
-    count: 0,
-    algorithm: inner.algorithm,
-    publicKey: () => inner.publicKey(),
-    ...(attestation ? { attestation: async () => attestation } : {}),
-    async sign(d: Uint8Array) {
-      s.count++;
-      return inner.sign(d);
-    },
-    async signMessage(m: Uint8Array) {
-      s.count++;
-      return inner.signMessage(m);
-    },
-  };
-  return s;
-}
 
 async function newLog(dir: string): Promise<string> {
   const logDir = join(dir, 'log');
@@ -146,7 +124,7 @@ for (const [where, minInputBytes] of [
       const dir = scratch();
       const logDir = await newLog(dir);
       const out = join(dir, 'out.jsonl');
-      const signer = tokenLike();
+      const signer = countingSigner(inner);
       const log = await openSignerLog(logDir, signer);
       const stage = logStage(log, { checkpointEvery: 50 });
       const r = await signBatch({
@@ -197,7 +175,7 @@ for (const [where, minInputBytes] of [
       const dir = scratch();
       const logDir = await newLog(dir);
       const out = join(dir, 'out.jsonl');
-      const signer = tokenLike(attestation);
+      const signer = countingSigner(inner, attestation);
       const log = await openSignerLog(logDir, signer);
       const stage = logStage(log, { checkpointEvery: 8 });
       const r = await signBatch({
