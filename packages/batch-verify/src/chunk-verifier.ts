@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Verifier, type VerifyResult } from '@erst/verify';
+import { Verifier } from '@erst/verify';
 import { ChunkLogBuilder } from './log-chunk.js';
 import { summarize, toOutcome, recordViews } from './outcome.js';
 import type { ChunkMessage, ChunkSummary, RecordOutcome, StoredOutcome, WorkerConfig } from './protocol.js';
@@ -12,30 +12,17 @@ import type { ChunkMessage, ChunkSummary, RecordOutcome, StoredOutcome, WorkerCo
  */
 export class ChunkVerifier {
   readonly #config: WorkerConfig;
-  readonly #plain: Verifier;
-  readonly #fast: Verifier;
+  readonly #verifier: Verifier;
 
   constructor(config: WorkerConfig) {
     this.#config = config;
     // node:crypto verifies on the calling thread: on a verifier thread, that
     // thread is the unit of parallelism, and libuv's thread pool stays free
     // for the readers' file I/O.
-    this.#plain = new Verifier({ backend: 'node', ...config.verify });
-    const verifiedLogs = config.verifiedLog ? [...(config.verify.verifiedLogs ?? []), config.verifiedLog] : undefined;
-    this.#fast = verifiedLogs ? new Verifier({ backend: 'node', ...config.verify, verifiedLogs }) : this.#plain;
-  }
-
-  /**
-   * With the run's log: the lookup decides inclusion. A record it finds not
-   * at its index in this log (one logged in another history, say) is verified
-   * again by its own proof, so that its result is what it was without the
-   * lookup: valid in its own checkpoint, and reported by the log check as not
-   * in this log (ERR_LOG_RECORD_NOT_IN_LOG, ERR_LOG_CHECKPOINT_MISMATCH).
-   */
-  async #verifyRecord(bytes: Uint8Array): Promise<VerifyResult> {
-    const r = await this.#fast.verify(bytes);
-    if (this.#fast === this.#plain || !r.errors.some((e) => e.code === 'ERR_TLOG_INCLUSION_INVALID')) return r;
-    return this.#plain.verify(bytes);
+    // With a run's log, each record is still verified by its own proof, valid in its own checkpoint or not: whether
+    // it is in this log at the index it names is the log check's (LogCheck, on the reading thread), which is why the
+    // threads can start before the log is read.
+    this.#verifier = new Verifier({ backend: 'node', ...config.verify });
   }
 
   /** The summary of a chunk's records (`msg.buffer` is only read). */
@@ -50,7 +37,7 @@ export class ChunkVerifier {
     for (let i = 0; i < views.length; i++) {
       const v = views[i]!;
       const hash = config.contentHash ? createHash('sha256').update(v).digest('hex') : null;
-      const r = await this.#verifyRecord(v);
+      const r = await this.#verifier.verify(v);
       const o = toOutcome(r, v, false);
       o.contentHash = hash;
       outcomes.push(o);

@@ -1,7 +1,6 @@
 import { ErstError, base64ToBytes, bytesToBase64, bytesToHex, equalBytes, isErstError } from '@erst/core';
 import { type LogContents, readLog, verifyLogConsistency } from '@erst/log-store';
 import { type NoteVerifier, openCheckpoint, parseVerifierKey } from '@erst/tlog';
-import type { VerifiedLog } from '@erst/verify';
 import type { ChunkLog } from './protocol.js';
 import type { LogSummary, ReportBuilder } from './report.js';
 import type { StateLog } from './state.js';
@@ -15,51 +14,62 @@ interface NoteVerdict {
   consistent: boolean;
 }
 
+/** A chunk's records as the worker saw them, held until the log is read. */
+interface Observation {
+  sources: readonly string[];
+  inputs: readonly number[];
+  chunk: ChunkLog;
+}
+
 /**
  * A run's check of one verifiable log: read and verified in full once, then
  * completeness both ways as the workers' results arrive (each record a Map
  * lookup and a 32-byte compare), and per distinct checkpoint one signature
  * check and one root comparison.
+ *
+ * The log is read while the archive is: the verifier threads do not need it
+ * (each record's proof is checked on its own, against its signed checkpoint),
+ * only this check does. Results that arrive before the log is read wait here
+ * (a few strings per record), and are looked up once it is.
  */
 export class LogCheck {
   readonly source: string;
-  /**
-   * The log as the verifier threads get it (`VerifyOptions.verifiedLogs`):
-   * its entries in one SharedArrayBuffer that every thread reads, not a copy
-   * each. Undefined when the log did not verify.
-   */
-  readonly verified: VerifiedLog | undefined;
   readonly #verifiers: NoteVerifier[];
-  readonly #log: LogContents | undefined;
-  readonly #failure: ErstError | undefined;
+  #log: LogContents | undefined;
+  #failure: ErstError | undefined;
+  /** Settles (never rejects) once the log is read and verified, or has failed. */
+  readonly #read: Promise<void>;
+  #waiting: Observation[] | undefined = [];
   /** Entry index by hex, built on first need: only a record without a verified proof is looked up by its hash. */
   #byHash: Map<string, number> | undefined;
-  readonly #seen: Uint8Array;
+  #seen = new Uint8Array(0);
   readonly #notes = new Map<string, NoteVerdict>();
   readonly #notInLog: { source: string; input: number; why: string }[] = [];
   #inLog = 0;
 
-  private constructor(
-    source: string,
-    keys: readonly string[],
-    verifiers: NoteVerifier[],
-    log: LogContents | undefined,
-    failure?: ErstError,
-  ) {
+  private constructor(source: string, verifiers: NoteVerifier[]) {
     this.source = source;
     this.#verifiers = verifiers;
-    this.#log = log;
-    this.#failure = failure;
-    this.#seen = new Uint8Array(log?.entries.length ?? 0);
-    this.verified = log ? verifiedLog(log, keys, verifiers) : undefined;
+    this.#read = readLog(source, { verifiers }).then(
+      (log) => this.#loaded(log, undefined),
+      (e: unknown) => {
+        // Anything but an ErstError is a bug: it fails the run where `ready` is awaited.
+        if (!isErstError(e)) throw e;
+        this.#loaded(undefined, e);
+      },
+    );
+    // Awaited by `ready`; a run that fails before then must not also leave an unhandled rejection behind.
+    this.#read.catch(() => {});
   }
 
   /**
-   * Reads and verifies the log (`readLog` of `@erst/log-store`). A log that
-   * fails is a finding, not an exception: the run goes on and reports it.
-   * Throws ERR_OPTIONS_INVALID naming `logKeys` when no key, or a bad one, is given.
+   * Starts reading and verifying the log (`readLog` of `@erst/log-store`);
+   * `ready` settles once that is done. A log that fails is a finding, not an
+   * exception: the run goes on and reports it. Throws ERR_OPTIONS_INVALID
+   * naming `logKeys` when no key, or a bad one, is given (at once, before
+   * anything is read).
    */
-  static async open(source: string, logKeys: readonly string[]): Promise<LogCheck> {
+  static start(source: string, logKeys: readonly string[]): LogCheck {
     const verifiers = logKeys.map((k, i) => {
       try {
         return parseVerifierKey(k);
@@ -80,12 +90,28 @@ export class LogCheck {
         details: { options: ['log', 'logKeys'] },
       });
     }
-    try {
-      return new LogCheck(source, logKeys, verifiers, await readLog(source, { verifiers }));
-    } catch (e) {
-      if (!isErstError(e)) throw e;
-      return new LogCheck(source, logKeys, verifiers, undefined, e);
-    }
+    return new LogCheck(source, verifiers);
+  }
+
+  /** `start`, then `ready`. */
+  static async open(source: string, logKeys: readonly string[]): Promise<LogCheck> {
+    const check = LogCheck.start(source, logKeys);
+    await check.ready();
+    return check;
+  }
+
+  /** Resolves once the log is read and verified (or found failing); rejects only on a bug. */
+  ready(): Promise<void> {
+    return this.#read;
+  }
+
+  #loaded(log: LogContents | undefined, failure: ErstError | undefined): void {
+    this.#log = log;
+    this.#failure = failure;
+    this.#seen = new Uint8Array(log?.entries.length ?? 0);
+    const waiting = this.#waiting!;
+    this.#waiting = undefined;
+    for (const o of waiting) this.observe(o.sources, o.inputs, o.chunk);
   }
 
   /** The checkpoint a state file records for the next run (none when the log failed). */
@@ -94,8 +120,12 @@ export class LogCheck {
     return c ? { origin: c.origin, size: c.size, root: bytesToBase64(c.root) } : undefined;
   }
 
-  /** A chunk's records, as the worker saw them. */
+  /** A chunk's records, as the worker saw them (kept until the log is read, when it is not yet). */
   observe(sources: readonly string[], inputs: readonly number[], chunk: ChunkLog): void {
+    if (this.#waiting) {
+      this.#waiting.push({ sources, inputs, chunk });
+      return;
+    }
     const log = this.#log;
     if (!log) return;
     const verdicts = chunk.notes.map((n) => this.#verdict(n));
@@ -166,9 +196,10 @@ export class LogCheck {
    * Turns what was seen into failures and the report's `log` section.
    * `previous`: the checkpoint the last run's state recorded; the log must
    * have grown from it (ERR_TLOG_CONSISTENCY_INVALID when it was rewritten
-   * or rolled back).
+   * or rolled back). Only once `ready` has resolved.
    */
   finish(builder: ReportBuilder, previous: StateLog | undefined): LogSummary {
+    if (this.#waiting) throw new Error('LogCheck.finish before the log was read');
     const log = this.#log;
     const summary: LogSummary = {
       source: this.source,
@@ -262,19 +293,4 @@ function isHexOf(hex: string, bytes: Uint8Array): boolean {
       return false;
   }
   return true;
-}
-
-/**
- * The log as `verifiedLogs` takes it, under the key that signed its
- * checkpoint (named as its origin); undefined if no given key did (then the
- * records' proofs are walked as without it). Entries are 32 bytes each
- * (`readLog` refuses any other length).
- */
-function verifiedLog(log: LogContents, keys: readonly string[], verifiers: NoteVerifier[]): VerifiedLog | undefined {
-  const { origin, size, verified } = log.checkpoint;
-  const at = verifiers.findIndex((v) => v.name === origin && verified.some((s) => s.keyId === v.keyId));
-  if (at < 0 || log.entries.some((e) => e.length !== 32)) return undefined;
-  const entries = new Uint8Array(new SharedArrayBuffer(size * 32));
-  for (let i = 0; i < size; i++) entries.set(log.entries[i]!, i * 32);
-  return { verifierKey: keys[at]!, size, entries };
 }

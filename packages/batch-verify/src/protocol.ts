@@ -1,4 +1,4 @@
-import type { TrustLevel, VerifiedLog, VerifyOptions } from '@erst/verify';
+import type { TrustLevel, VerifyOptions } from '@erst/verify';
 
 /** What every worker is started with (structured-cloned: text, bytes and dates only). */
 export interface WorkerConfig {
@@ -12,8 +12,6 @@ export interface WorkerConfig {
   outcomes?: boolean;
   /** The run checks a verifiable log: also report what each record says about its place in a log (`ChunkLog`). */
   log?: boolean;
-  /** That log, read and verified by the main thread: a logged record's inclusion is a lookup in it. */
-  verifiedLog?: VerifiedLog;
 }
 
 /** A chunk of records packed into one transferable buffer; record i ends at ends[i]. */

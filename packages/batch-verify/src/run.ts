@@ -108,7 +108,9 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
   let log: LogCheck | undefined;
   let state: StateTracker | undefined;
   try {
-    log = opts.log !== undefined ? await LogCheck.open(opts.log, opts.verify.logKeys ?? []) : undefined;
+    // The log is read while the archive is (see LogCheck); a state waits for it, since it records its checkpoint.
+    log = opts.log !== undefined ? LogCheck.start(opts.log, opts.verify.logKeys ?? []) : undefined;
+    if (opts.state && log) await log.ready();
     state = opts.state ? await openState(opts, shard, log?.stateLog) : undefined;
   } catch (e) {
     digests?.close();
@@ -123,8 +125,6 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
     opts.workers,
     {
       verify: opts.verify,
-      // A log verified whole here: each logged record's inclusion becomes a lookup in it, on every thread.
-      ...(log?.verified ? { verifiedLog: log.verified } : {}),
       contentHash: state !== undefined,
       outcomes: state?.keepsResults === true,
       log: log !== undefined,
@@ -134,6 +134,7 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
   try {
     empty = await readAndDispatch(opts, builder, pool, order, state, progress, digests);
     await pool.drain();
+    await log?.ready();
     order.observe();
     progress.end();
     opts.onWorkers?.(pool.threaded ? opts.workers : 0);

@@ -79,19 +79,27 @@ export async function readEntries(read: LogReader, size: number): Promise<{ entr
   const tree = new MerkleTree();
   const entries: Uint8Array[] = [];
   const refs = tilesForSize(size).filter((t) => t.level === 'entries');
-  // A few requests in flight at once: a log served over HTTP is many small files.
-  const bundles = await inBatches(refs, 16, async (ref) => {
-    const path = tilePath(ref);
-    const data = await read(path, MAX_BUNDLE_BYTES);
-    if (!data) throw new ErstError('ERR_TLOG_BUNDLE_INVALID', `entry bundle ${path} is missing`, { details: { path } });
-    return parseEntryBundle(data, ref.width, { entrySize: ENTRY_SIZE, path });
-  });
-  for (const bundle of bundles) {
-    for (const e of bundle) {
-      entries.push(e);
-      tree.append(e);
-    }
-  }
+  // A few requests in flight at once (a log served over HTTP is many small files); each batch's entries join the
+  // tree as it arrives, so that the thread (which may also be reading an archive) is never held long.
+  await inBatches(
+    refs,
+    16,
+    async (ref) => {
+      const path = tilePath(ref);
+      const data = await read(path, MAX_BUNDLE_BYTES);
+      if (!data)
+        throw new ErstError('ERR_TLOG_BUNDLE_INVALID', `entry bundle ${path} is missing`, { details: { path } });
+      return parseEntryBundle(data, ref.width, { entrySize: ENTRY_SIZE, path });
+    },
+    (bundles) => {
+      for (const bundle of bundles) {
+        for (const e of bundle) {
+          entries.push(e);
+          tree.append(e);
+        }
+      }
+    },
+  );
   return { entries, tree };
 }
 
@@ -108,10 +116,14 @@ async function checkTiles(read: LogReader, tree: MerkleTree, size: number): Prom
   });
 }
 
-async function inBatches<T, R>(items: readonly T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  for (let i = 0; i < items.length; i += width) out.push(...(await Promise.all(items.slice(i, i + width).map(fn))));
-  return out;
+/** `fn` over `items`, `width` at a time; `then` sees each batch's results, in order. */
+async function inBatches<T, R>(
+  items: readonly T[],
+  width: number,
+  fn: (item: T) => Promise<R>,
+  then?: (results: R[]) => void,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += width) then?.(await Promise.all(items.slice(i, i + width).map(fn)));
 }
 
 /**
