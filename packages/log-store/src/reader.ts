@@ -123,7 +123,10 @@ async function inBatches<T, R>(
   fn: (item: T) => Promise<R>,
   then?: (results: R[]) => void,
 ): Promise<void> {
-  for (let i = 0; i < items.length; i += width) then?.(await Promise.all(items.slice(i, i + width).map(fn)));
+  for (let i = 0; i < items.length; i += width) {
+    const results = await Promise.all(items.slice(i, i + width).map(fn));
+    then?.(results);
+  }
 }
 
 /**
