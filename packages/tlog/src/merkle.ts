@@ -201,6 +201,21 @@ export class InclusionMemo {
   }
 }
 
+// One walk's shape, in scratch space (verifyInclusion is synchronous and checks the proof's length first): a batch
+// verifies a proof per record, and four arrays and a closure each were most of what a memoized proof cost.
+const LEVELS = new Int32Array(MAX_PROOF_HASHES);
+/** Float64: an index is a safe integer, past 2^32 for a large enough tree. */
+const INDICES = new Float64Array(MAX_PROOF_HASHES);
+const ON_LEFT = new Uint8Array(MAX_PROOF_HASHES);
+/** The nodes a walk went through before meeting an authenticated one; emptied after each walk. */
+const WALKED: Uint8Array[] = [];
+
+function inclusionFailure(index: number, size: number, why: string): ErstError {
+  return new ErstError('ERR_TLOG_INCLUSION_INVALID', `inclusion proof for index ${index} in size ${size}: ${why}`, {
+    details: { index, size },
+  });
+}
+
 /**
  * Checks an RFC 9162 (section 2.1.3.2) inclusion proof that `leaf` (a leaf
  * hash) is at `index` in the tree of `size` leaves whose root is `root`.
@@ -216,26 +231,19 @@ export function verifyInclusion(
   memo?: InclusionMemo,
 ): void {
   checkProofShape(proof, 'ERR_TLOG_INCLUSION_INVALID');
-  const fail = (why: string) =>
-    new ErstError('ERR_TLOG_INCLUSION_INVALID', `inclusion proof for index ${index} in size ${size}: ${why}`, {
-      details: { index, size },
-    });
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) {
-    throw fail('index is not in the tree');
+    throw inclusionFailure(index, size, 'index is not in the tree');
   }
   // The walk's shape first: where each step's node sits (level, index), and on which side its proof hash goes.
   let fn = index;
   let sn = size - 1;
   let level = 0;
-  const levels: number[] = [];
-  const indices: number[] = [];
-  const onLeft: boolean[] = [];
   for (let k = 0; k < proof.length; k++) {
-    if (sn === 0) throw fail('proof is too long');
-    levels.push(level);
-    indices.push(fn);
+    if (sn === 0) throw inclusionFailure(index, size, 'proof is too long');
+    LEVELS[k] = level;
+    INDICES[k] = fn;
     const left = odd(fn) || fn === sn;
-    onLeft.push(left);
+    ON_LEFT[k] = left ? 1 : 0;
     if (left && !odd(fn)) {
       while (!odd(fn) && fn !== 0) {
         fn = half(fn);
@@ -247,45 +255,35 @@ export function verifyInclusion(
     sn = half(sn);
     level++;
   }
-  if (sn !== 0) throw fail('proof is too short');
-  const walked: Uint8Array[] = [];
+  if (sn !== 0) throw inclusionFailure(index, size, 'proof is too short');
   let r = leaf;
-  for (let k = 0; k < proof.length; k++) {
-    if (memo && knownFrom(memo, k, r, levels, indices, proof)) {
-      remember(memo, levels, indices, walked, proof);
-      return;
+  try {
+    for (let k = 0; k < proof.length; k++) {
+      if (memo && knownFrom(memo, k, r, proof)) {
+        remember(memo, proof);
+        return;
+      }
+      WALKED.push(r);
+      r = ON_LEFT[k] ? nodeHash(proof[k]!, r) : nodeHash(r, proof[k]!);
     }
-    walked.push(r);
-    r = onLeft[k] ? nodeHash(proof[k]!, r) : nodeHash(r, proof[k]!);
+    if (!equalBytes(r, root)) throw inclusionFailure(index, size, 'root hash does not match');
+    if (memo) remember(memo, proof);
+  } finally {
+    WALKED.length = 0;
   }
-  if (!equalBytes(r, root)) throw fail('root hash does not match');
-  if (memo) remember(memo, levels, indices, walked, proof);
 }
 
 /** The nodes a proof that just verified walked through, and the proof hashes beside them, are authenticated. */
-function remember(
-  memo: InclusionMemo,
-  levels: readonly number[],
-  indices: readonly number[],
-  walked: Uint8Array[],
-  proof: readonly Uint8Array[],
-): void {
-  for (let k = 0; k < walked.length; k++) memo.set(levels[k]!, indices[k]!, walked[k]!, proof[k]!);
+function remember(memo: InclusionMemo, proof: readonly Uint8Array[]): void {
+  for (let k = 0; k < WALKED.length; k++) memo.set(LEVELS[k]!, INDICES[k]!, WALKED[k]!, proof[k]!);
 }
 
 /** Whether the walk, at step `k` with node `r`, meets an authenticated node and then only authenticated proof hashes. */
-function knownFrom(
-  memo: InclusionMemo,
-  k: number,
-  r: Uint8Array,
-  levels: readonly number[],
-  indices: readonly number[],
-  proof: readonly Uint8Array[],
-): boolean {
-  const node = memo.node(levels[k]!, indices[k]!);
+function knownFrom(memo: InclusionMemo, k: number, r: Uint8Array, proof: readonly Uint8Array[]): boolean {
+  const node = memo.node(LEVELS[k]!, INDICES[k]!);
   if (!node || !equalBytes(node, r)) return false;
   for (let j = k; j < proof.length; j++) {
-    const sibling = memo.sibling(levels[j]!, indices[j]!);
+    const sibling = memo.sibling(LEVELS[j]!, INDICES[j]!);
     if (!sibling || !equalBytes(sibling, proof[j]!)) return false;
   }
   return true;
