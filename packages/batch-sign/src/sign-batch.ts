@@ -527,13 +527,17 @@ class BatchRun {
       bytes: BYTES_PER_MESSAGE,
       lineBytes: DEFAULT_MAX_INPUT_BYTES,
       buffer: (bytes: number) => pool.buffer(bytes),
+      // A stream (stdin) may pause between lines: what came is signed meanwhile.
+      eachChunk: sourceSize(this.#input) === undefined,
     };
     if (!stopping()) {
-      for await (const block of inputBlocks(this.#input.chunks, limits)) {
+      for await (const block of untilAborted(inputBlocks(this.#input.chunks, limits), this.#s.signal)) {
         if ('tooLong' in block) pool.tooLong(block.tooLong);
         else await pool.submit(block.data, block.length);
         if (stopping()) break;
       }
+      // Stopped while waiting for input, the loop ends without a block to look at.
+      stopping();
     }
     await pool.drain();
     this.#fatal ??= pool.failure;
@@ -721,5 +725,36 @@ class BatchRun {
 
   #progress(): void {
     this.#s.onProgress?.({ ...this.#counts, total: this.#total });
+  }
+}
+
+/**
+ * `items` until `signal` aborts, also while waiting for the next one: input
+ * from a pipe may never come, and the threads (a token's sessions with
+ * them, which the signer waits for before it closes) stop only once reading does.
+ */
+async function* untilAborted<T>(items: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
+  if (!signal) return yield* items;
+  const it = items[Symbol.asyncIterator]();
+  let onAbort = () => {};
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+  });
+  signal.addEventListener('abort', onAbort, { once: true });
+  let reading = false;
+  try {
+    for (;;) {
+      if (signal.aborted) return;
+      reading = true;
+      const next = await Promise.race([it.next(), aborted]);
+      if (next === undefined) return;
+      reading = false;
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    // A read in progress cannot be cancelled: `items` is then abandoned (the input is closed later), not returned.
+    if (!reading) await it.return?.();
   }
 }
