@@ -15,7 +15,11 @@
 //               each time (what erst's TypeScript signer did), on a smaller subset
 //
 //   e2e: the built `erst audit sign --batch --hsm-provider pkcs11` process, spawn to
-//               exit, on --e2e-records gen-payloads records (`gen_*`) and records the
+//               exit (the token's Ed25519 key signs on the threads that build the
+//               records, a session each: Pkcs11Signer.threadSigning), on --e2e-records
+//               (default 20,000: the count issue 14's table measures SoftHSM at; at
+//               5,000 the process's start-up weighs four times as much per record)
+//               gen-payloads records (`gen_*`) and records the
 //               size of examples/sample-simulation.json (`sample_*`), to a .jsonl
 //               (`*_jsonl_ratio`: to the raw C_SignAsync ceiling, same run, target 0.7)
 //               and to a directory (`*_dir_ratio`: to a plain loop writing, fsyncing and
@@ -24,7 +28,7 @@
 //
 // Usage: node tooling/bench/hsm.mjs [--records 10000] [--rounds 5] [--algorithm ed25519|ecdsa-p256]
 //                                   [--pool N] [--callers 32] [--login-subset 500] [--reload-subset 100]
-//                                   [--e2e-records 5000] [--e2e-rounds 3]
+//                                   [--e2e-records 20000] [--e2e-rounds 3]
 // Each round signs all records both ways in alternating slices (the machine is
 // shared, so background load falls on both alike). per_s and ceiling_per_s are
 // medians over rounds; ratio is the median of the rounds' paired ratios.
@@ -54,7 +58,7 @@ const { values: opts } = parseArgs({
     callers: { type: 'string', default: '32' },
     'login-subset': { type: 'string', default: '500' },
     'reload-subset': { type: 'string', default: '100' },
-    'e2e-records': { type: 'string', default: '5000' },
+    'e2e-records': { type: 'string', default: '20000' },
     'e2e-rounds': { type: 'string', default: '3' },
   },
 });

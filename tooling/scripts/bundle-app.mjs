@@ -6,8 +6,11 @@
 // dynamic import (a command's module is loaded only when that command runs),
 // starts in about half the time.
 //
-// Kept out of the bundle: @erst/signer-pkcs11, which loads the native pkcs11js
-// module and resolves it from its own directory (its dist/ stays as built).
+// Kept out of the bundle: pkcs11js, a native module (a .node file is no
+// JavaScript to bundle); an app that bundles @erst/signer-pkcs11 names pkcs11js
+// as a dependency of its own, so that it resolves from the app's dist/.
+// @erst/signer-pkcs11 itself is bundled: loaded as built, it brought a second
+// copy of @erst/core and some 40 module files to every token command's start.
 // A library's worker file (`new URL('./worker.js', import.meta.url)`) is named
 // here as an entry of its own, so that it sits next to the chunk that starts it.
 import { renameSync, rmSync } from 'node:fs';
@@ -53,7 +56,7 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
-  external: ['@erst/signer-pkcs11'],
+  external: ['pkcs11js'],
   plugins: [createRequireCalls],
   // The CommonJS modules bundled (yargs and its helpers) call require() for
   // Node's built-ins and name __dirname (yargs' locale files, not shipped:

@@ -1,5 +1,13 @@
 export { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, signBatch } from './sign-batch.js';
-export type { BadLine, BatchCounts, BatchProgress, BatchResult, SignBatchOptions } from './sign-batch.js';
+export type {
+  BadLine,
+  BatchCounts,
+  BatchProgress,
+  BatchResult,
+  SignBatchOptions,
+  ThreadSigningSigner,
+} from './sign-batch.js';
+export type { ThreadSigning } from './thread-protocol.js';
 export { openBatchInput, streamBatchInput } from './input.js';
 export type { BatchSource } from './input.js';
 export { directorySink } from './directory-sink.js';

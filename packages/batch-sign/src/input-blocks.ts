@@ -11,6 +11,12 @@ export interface BlockLimits {
   readonly lineBytes: number;
   /** A buffer of at least `bytes` to fill (one handed back by the threads, or a new one); it grows as blocks need. */
   readonly buffer: (bytes: number) => ArrayBuffer;
+  /**
+   * For a source that may pause (a pipe): the whole lines of each chunk go
+   * as it ends, not held until a block is full, so that a line is signed
+   * (and written) as soon as it comes. A file's chunks need not wait.
+   */
+  readonly eachChunk?: boolean;
 }
 
 /**
@@ -94,6 +100,7 @@ export async function* inputBlocks(chunks: AsyncIterable<Uint8Array>, limits: Bl
         if (whole > 0) yield take();
       }
     }
+    if (limits.eachChunk && whole > 0 && skipping === 0) yield take();
   }
   if (skipping > 0) yield { tooLong: skipping };
   else if (len > 0) {

@@ -8,6 +8,7 @@ import {
   type LinesResult,
   TOO_LONG,
   type ThreadConfig,
+  type ThreadSigning,
 } from './thread-protocol.js';
 
 /** The signing threads' code: beside this module, built or bundled (apps name it as an entry of their bundle). */
@@ -65,15 +66,24 @@ export class LineThreads {
   #failure: ErstError | undefined;
   #closing = false;
 
+  /**
+   * `signing` (a signer's way to sign on threads: see ThreadSigning) needs
+   * `count + 1` entries of data: one per thread, then this thread's.
+   */
   constructor(
     count: number,
-    config: ThreadConfig,
+    config: Omit<ThreadConfig, 'signing'>,
     onBlock: (block: BlockResult, written: () => void) => Promise<void>,
+    signing?: ThreadSigning,
   ) {
+    if (signing && signing.data.length < count + 1)
+      throw new RangeError(`signing has data for ${signing.data.length} threads, not ${count + 1}`);
+    const configOf = (i: number): ThreadConfig =>
+      signing ? { ...config, signing: { module: signing.module, data: signing.data[i] } } : config;
     this.#onBlock = onBlock;
-    this.#inline = new BlockSigner(config);
+    this.#inline = new BlockSigner(configOf(count));
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(SIGN_WORKER_URL, { workerData: config });
+      const worker = new Worker(SIGN_WORKER_URL, { workerData: configOf(i) });
       const slot: Slot = { worker, inFlight: 0 };
       worker.on('message', (msg: LinesResult) => this.#settle(slot, msg));
       worker.on('error', (e) =>

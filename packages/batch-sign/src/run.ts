@@ -8,7 +8,7 @@ import { openBatchInput } from './input.js';
 import { jsonlSink } from './jsonl-sink.js';
 import type { LogWriter } from '@erst/log-store';
 import { type LogStage, type LogStageStats, type LogStep, journalPath, logStage } from './log-stage.js';
-import { type BadLine, type BatchProgress, type BatchResult, signBatch } from './sign-batch.js';
+import { type BadLine, type BatchProgress, type BatchResult, signBatch, threadSigningOf } from './sign-batch.js';
 import { openSignerLog } from './signer-log.js';
 import type { Timestamper } from './timestamper.js';
 
@@ -157,6 +157,8 @@ function signingThreads(
   const n = count ?? Math.max(1, availableParallelism() - 1);
   if (n < 1) return undefined;
   if (!recordSignature) return { count: Math.min(n, 64) };
+  // A token's signer signs on the threads itself (an Ed25519 key; any other signs line by line).
+  if (threadSigningOf(signer)) return { count: Math.min(n, 64) };
   if (signer.attestation !== undefined) return undefined;
   const key = (signer as { keyObject?: unknown }).keyObject;
   if (!(key instanceof KeyObject) || key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') return undefined;

@@ -29,6 +29,7 @@ import {
   REL_LINE,
   SIGNED,
   TOO_LONG,
+  type ThreadSigning,
 } from './thread-protocol.js';
 import type { BatchRecord, RecordSink } from './sink.js';
 import { type Timestamper, isTimestampFailure } from './timestamper.js';
@@ -134,7 +135,12 @@ export interface SignBatchOptions {
    * `buildRecord`, nor with a key and a signer that has an attestation.
    * With `recordSignature` false (a `stage` seals the records) no key is
    * needed: the threads build, canonicalize and hash records for any signer
-   * (a token's too, with its attestation), and never sign.
+   * (a token's too, with its attestation), and never sign. Nor is a key
+   * needed for a signer that signs on threads itself (`ThreadSigningSigner`,
+   * such as an Ed25519 `Pkcs11Signer`): each thread then signs on a token
+   * session of its own, and records carry the signer's attestation; for a
+   * key it cannot sign on threads (`threadSigning` gives undefined), the
+   * lines are signed by the signer, one by one, as without `threads`.
    * Needs the built package (the threads run `dist/sign-worker.js`).
    *
    * `minInputBytes` (default 1 MiB): an input
@@ -209,6 +215,18 @@ type Settings = Required<
     'signal' | 'onBadLine' | 'onProgress' | 'stage' | 'timestamper' | 'onUntimestampedLine' | 'threads'
   >;
 
+/** A signer that also signs on other threads of this process (`Pkcs11Signer`): see ThreadSigning. */
+export interface ThreadSigningSigner extends Signer {
+  /** Signing for `count` threads, or undefined when this key cannot (the signer then signs line by line). */
+  threadSigning(count: number): Promise<ThreadSigning | undefined>;
+}
+
+/** The signer's `threadSigning`, bound, when it has one. */
+export function threadSigningOf(signer: Signer): ThreadSigningSigner['threadSigning'] | undefined {
+  const f = (signer as Partial<ThreadSigningSigner>).threadSigning;
+  return typeof f === 'function' ? f.bind(signer) : undefined;
+}
+
 /** The most signing threads `threads.count` accepts. */
 const MAX_THREADS = 64;
 
@@ -249,8 +267,9 @@ function checkOptions(options: SignBatchOptions): Settings {
     if (!Number.isInteger(threads?.count) || threads.count < 1 || threads.count > MAX_THREADS)
       throw invalid('threads', `\`threads.count\` must be a whole number from 1 to ${MAX_THREADS}`);
     // Without a record signature the threads sign nothing: a key is then neither needed nor used.
+    // Nor is one with a signer that signs on threads itself (a token's).
     if (
-      (recordSignature || threads.key !== undefined) &&
+      (threads.key !== undefined || (recordSignature && !threadSigningOf(options.signer))) &&
       (threads.key?.type !== 'private' || threads.key.asymmetricKeyType !== 'ed25519')
     )
       throw invalid('threads', '`threads.key` must be an Ed25519 private KeyObject');
@@ -312,6 +331,8 @@ class BatchRun {
   #fatal: unknown;
   #stopped = false;
   #pool: LineThreads | undefined;
+  /** The signer's signing on the threads, released once they are stopped. */
+  #signing: ThreadSigning | undefined;
   /** The line number before the next block's first line (blocks are handed on in input order). */
   #linesBefore = 0;
 
@@ -357,11 +378,33 @@ class BatchRun {
     };
     const size = sourceSize(this.#input);
     const count = size !== undefined && size < (threads.minInputBytes ?? THREADS_MIN_INPUT_BYTES) ? 0 : threads.count;
-    this.#pool = new LineThreads(count, { ...config, layout }, (block, written) => this.#threadBlock(block, written));
+    if (config.key === undefined && this.#s.recordSignature) {
+      // A session per thread and one for this thread, which signs too.
+      this.#signing = await threadSigningOf(this.#s.signer)!(count + 1);
+      if (!this.#signing) return;
+    }
+    try {
+      this.#pool = new LineThreads(
+        count,
+        { ...config, layout },
+        (block, written) => this.#threadBlock(block, written),
+        this.#signing,
+      );
+    } catch (e) {
+      await this.stopThreads();
+      throw e;
+    }
   }
 
+  /** Stops the threads, then gives the signer back what they signed with. */
   async stopThreads(): Promise<void> {
-    await this.#pool?.close();
+    try {
+      await this.#pool?.close();
+    } finally {
+      const signing = this.#signing;
+      this.#signing = undefined;
+      await signing?.release();
+    }
   }
 
   /**
@@ -484,13 +527,17 @@ class BatchRun {
       bytes: BYTES_PER_MESSAGE,
       lineBytes: DEFAULT_MAX_INPUT_BYTES,
       buffer: (bytes: number) => pool.buffer(bytes),
+      // A stream (stdin) may pause between lines: what came is signed meanwhile.
+      eachChunk: sourceSize(this.#input) === undefined,
     };
     if (!stopping()) {
-      for await (const block of inputBlocks(this.#input.chunks, limits)) {
+      for await (const block of untilAborted(inputBlocks(this.#input.chunks, limits), this.#s.signal)) {
         if ('tooLong' in block) pool.tooLong(block.tooLong);
         else await pool.submit(block.data, block.length);
         if (stopping()) break;
       }
+      // Stopped while waiting for input, the loop ends without a block to look at.
+      stopping();
     }
     await pool.drain();
     this.#fatal ??= pool.failure;
@@ -678,5 +725,36 @@ class BatchRun {
 
   #progress(): void {
     this.#s.onProgress?.({ ...this.#counts, total: this.#total });
+  }
+}
+
+/**
+ * `items` until `signal` aborts, also while waiting for the next one: input
+ * from a pipe may never come, and the threads (a token's sessions with
+ * them, which the signer waits for before it closes) stop only once reading does.
+ */
+async function* untilAborted<T>(items: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
+  if (!signal) return yield* items;
+  const it = items[Symbol.asyncIterator]();
+  let onAbort = () => {};
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+  });
+  signal.addEventListener('abort', onAbort, { once: true });
+  let reading = false;
+  try {
+    for (;;) {
+      if (signal.aborted) return;
+      reading = true;
+      const next = await Promise.race([it.next(), aborted]);
+      if (next === undefined) return;
+      reading = false;
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    // A read in progress cannot be cancelled: `items` is then abandoned (the input is closed later), not returned.
+    if (!reading) await it.return?.();
   }
 }

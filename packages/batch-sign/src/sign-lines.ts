@@ -87,19 +87,29 @@ export class BlockSigner {
   constructor(config: ThreadConfig) {
     this.#config = config;
     const key: KeyObject | undefined = config.key;
+    const signing = config.signing;
+    // The thread's own signer from the signer's module, loaded once, on first use
+    // (this thread's signer when no block is signed here costs nothing).
+    let onThread: Promise<(digest: Uint8Array) => Uint8Array> | undefined;
     // The same signatures as InMemorySigner's (RFC 8032 Ed25519 over the digest),
-    // made here, synchronously: the thread is the unit of parallelism. Without
-    // a key, records are sealed by a log's checkpoint instead: nothing is
-    // signed here (recordSignature is false), and the records name the
-    // signer's algorithm and attestation as the signer itself would.
+    // or as the token's signer's: made here, synchronously, the thread being
+    // the unit of parallelism. With neither, records are sealed by a log's
+    // checkpoint instead: nothing is signed here (recordSignature is false),
+    // and the records name the signer's algorithm and attestation as the
+    // signer itself would.
     this.#signer = {
       algorithm: config.publicKey.algorithm,
       publicKey: async () => config.publicKey,
       sign: async (digest) => {
         const bad = digestError(digest);
         if (bad) throw bad;
-        if (!key) throw new Error('this signing thread has no key');
-        return nodeSign(null, digest, key);
+        if (key) return nodeSign(null, digest, key);
+        if (!signing) throw new Error('this signing thread has no key');
+        onThread ??= import(signing.module).then(
+          (m: { openThreadSigner: (data: unknown) => (digest: Uint8Array) => Uint8Array }) =>
+            m.openThreadSigner(signing.data),
+        );
+        return (await onThread)(digest);
       },
     };
   }

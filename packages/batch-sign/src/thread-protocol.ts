@@ -12,6 +12,12 @@ export interface ThreadConfig {
    * checkpoint seals them): the threads then never sign, whatever the key is.
    */
   readonly key: KeyObject | undefined;
+  /**
+   * Or the signer's own way to sign on this thread (a token's: see
+   * `ThreadSigning`): the module to import and this thread's data for its
+   * `openThreadSigner`. Records then carry the signer's attestation.
+   */
+  readonly signing?: ThreadSignerRef | undefined;
   /** The signer's public key; its algorithm is the records' `algorithm`. */
   readonly publicKey: PublicKey;
   /** The signer's attestation, in every record (only without `key`: a software key has none). */
@@ -21,6 +27,27 @@ export interface ThreadConfig {
   readonly layout: RecordLayout;
   /** A line longer than this (the input limit) is reported by its size, never parsed. */
   readonly maxLineBytes: number;
+}
+
+/**
+ * How a signer (a token's, `Pkcs11Signer.threadSigning`) signs on other
+ * threads: each thread imports `module` and calls its export
+ * `openThreadSigner(data[i])`, which returns a synchronous signer of 32-byte
+ * digests (the same signatures as the signer's `sign`; it throws an
+ * ErstError-shaped error to stop the batch). `data` holds one entry per
+ * thread that may sign, the calling thread included; `release` is called
+ * once none signs any more.
+ */
+export interface ThreadSigning {
+  readonly module: string;
+  readonly data: readonly unknown[];
+  release(): Promise<void>;
+}
+
+/** One thread's part of a ThreadSigning. */
+export interface ThreadSignerRef {
+  readonly module: string;
+  readonly data: unknown;
 }
 
 /**

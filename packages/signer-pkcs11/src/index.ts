@@ -1,4 +1,5 @@
 export { Pkcs11Signer, defaultPoolSize, openPkcs11Signer, signingMechanisms } from './signer.js';
+export type { ThreadSigning, ThreadSignerData } from './thread-sign.js';
 export type { Pkcs11SignerStats } from './signer.js';
 export {
   ENV as PKCS11_ENV,

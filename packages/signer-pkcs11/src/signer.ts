@@ -1,3 +1,4 @@
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import {
   type Algorithm,
@@ -13,8 +14,8 @@ import {
   type Signer,
   sha256,
 } from '@erst/core';
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { p256 } from '@noble/curves/nist.js';
+// Types only: noble's P-256 is loaded by an ECDSA signer alone (an Ed25519 key checks with node:crypto).
+import type { p256 as P256 } from '@noble/curves/nist.js';
 import { collectAttestation } from './attestation.js';
 import {
   type AttestationMode,
@@ -40,6 +41,7 @@ import {
 } from './module.js';
 import { algorithmOfKey, findPrivateKey, type KeyObject, type KeySelector, keyName, readPublicKey } from './objects.js';
 import { type Lease, SessionPool } from './pool.js';
+import { THREAD_SIGNER_MODULE, type ThreadSigning, pkcs11jsPath } from './thread-sign.js';
 import { SigningThreads, type ThreadResult } from './threads.js';
 import {
   closeSessionQuietly,
@@ -196,6 +198,8 @@ export class Pkcs11Signer implements Signer {
   readonly #attestationMode: AttestationMode;
   readonly #extraChain: Uint8Array[];
   readonly #threads: SigningThreads | undefined;
+  /** noble's P-256, for an ECDSA key only: DER and high-S signatures are normalized, and checked. */
+  readonly #p256: typeof P256 | undefined;
   #queue: Job[] = [];
   #pumpScheduled = false;
   #pumping = false;
@@ -224,8 +228,10 @@ export class Pkcs11Signer implements Signer {
     pivSlot: string | undefined;
     attestation: AttestationMode;
     extraChain: Uint8Array[];
+    p256: typeof P256 | undefined;
   }) {
     this.algorithm = init.algorithm;
+    this.#p256 = init.p256;
     this.#module = init.module;
     this.#token = init.token;
     this.#pin = init.pin;
@@ -264,6 +270,7 @@ export class Pkcs11Signer implements Signer {
       const { token, session } = login;
       const { key, algorithm } = signingKey(p11, session, token, r);
       const publicKey = publicKeyOf(p11, session, key, algorithm, r.publicKeyOverride);
+      const p256 = algorithm === 'ecdsa-p256' ? (await import('@noble/curves/nist.js')).p256 : undefined;
       const signer = new Pkcs11Signer({
         module,
         token,
@@ -278,6 +285,7 @@ export class Pkcs11Signer implements Signer {
         pivSlot: r.pivSlot,
         attestation: r.attestation,
         extraChain: r.extraChain,
+        p256,
       });
       // The signer owns the session, the login and the module from here; its close() releases them.
       handedOver = true;
@@ -392,6 +400,67 @@ export class Pkcs11Signer implements Signer {
       throw error;
     });
     return this.#attestation;
+  }
+
+  /**
+   * Lets `count` other threads of this process sign with this key, each
+   * synchronously on a session of its own (see ThreadSigning): what batch
+   * signing uses to sign on the threads that build the records, with no
+   * message per signature. Ed25519 keys only (undefined for another). The
+   * key is self-checked first, as by the first `sign`. Until `release`,
+   * the signer counts as busy: `close` waits for it (a session must never
+   * be closed under a running C_Sign). A session lost on a thread is not
+   * recovered there: that thread's signing fails with ERR_PKCS11_SESSION.
+   */
+  async threadSigning(count: number): Promise<ThreadSigning | undefined> {
+    if (!Number.isInteger(count) || count < 1 || count > 1024)
+      throw new RangeError(`count must be an integer from 1 to 1024, not ${count}`);
+    if (this.algorithm !== 'ed25519') return undefined;
+    if (this.#closing) throw new ErstError('ERR_SIGNER_CLOSED', 'the PKCS#11 signer is closed');
+    if (this.#broken) throw this.#broken;
+    if (!this.#verified) {
+      const digest = sha256(new TextEncoder().encode('erst: self-check before signing on threads'));
+      this.#selfCheck(digest, this.#normalize(await this.#signOnSession(digest)));
+      this.#signatures++;
+      // The signer may have been closed while the token signed.
+      if (this.#closing) throw new ErstError('ERR_SIGNER_CLOSED', 'the PKCS#11 signer is closed');
+    }
+    const p11 = this.#module.p11;
+    const sessions: Handle[] = [];
+    try {
+      for (let i = 0; i < count; i++) sessions.push(openSession(p11, this.#token));
+    } catch (error) {
+      for (const s of sessions) closeSessionQuietly(p11, s);
+      throw error;
+    }
+    this.#inflight++;
+    let released = false;
+    const base = {
+      pkcs11js: pkcs11jsPath(),
+      module: this.#module.path,
+      key: new Uint8Array(this.#key),
+      mechanism: this.#mechanism.mechanism,
+      token: this.#token.label,
+    };
+    return {
+      module: THREAD_SIGNER_MODULE,
+      data: sessions.map((s) => ({ ...base, session: new Uint8Array(s) })),
+      release: async () => {
+        if (released) return;
+        released = true;
+        for (const s of sessions) closeSessionQuietly(p11, s);
+        if (--this.#inflight === 0) this.#drained?.();
+      },
+    };
+  }
+
+  /** Signs on a pooled session with C_SignAsync (the one-off path), raw as the token returns it. */
+  #signOnSession(data: Uint8Array): Promise<Uint8Array> {
+    return this.#withSession('signing', async (lease) => {
+      const p11 = this.#module.p11;
+      p11.C_SignInit(lease.session, this.#mechanism, this.#key);
+      return p11.C_SignAsync(lease.session, Buffer.from(data), Buffer.alloc(72));
+    });
   }
 
   /** Logs out (when no other signer in this process uses the login), closes every session and finalizes the module. Idempotent. */
@@ -651,6 +720,7 @@ export class Pkcs11Signer implements Signer {
         throw new ErstError('ERR_PKCS11', `the token returned a ${sig.length}-byte Ed25519 signature; expected 64`);
       return new Uint8Array(sig);
     }
+    const p256 = this.#p256!;
     let s: ReturnType<typeof p256.Signature.fromBytes>;
     try {
       // CKM_ECDSA returns r||s; a few modules return DER anyway.
@@ -672,8 +742,8 @@ export class Pkcs11Signer implements Signer {
     try {
       ok =
         this.algorithm === 'ed25519'
-          ? ed25519.verify(sig, digest, pub, { zip215: false })
-          : p256.verify(sig, digest, pub, { prehash: false, lowS: true });
+          ? nodeVerify(null, digest, ed25519PublicKey(pub), sig)
+          : this.#p256!.verify(sig, digest, pub, { prehash: false, lowS: true });
     } catch {
       ok = false;
     }
@@ -691,6 +761,14 @@ export class Pkcs11Signer implements Signer {
     );
     throw this.#broken;
   }
+}
+
+/** A raw Ed25519 public key as a node:crypto key (native verification: no curve tables to build at start-up). */
+function ed25519PublicKey(raw: Uint8Array) {
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
+    format: 'jwk',
+  });
 }
 
 /** Opens a PKCS#11 signer; `config` defaults to the ERST_PKCS11_* environment variables. */

@@ -1,5 +1,17 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { type Signer, bytesToHex, generateWithSigner, publicKeyToPem, sha256 } from '@erst/core';
+import { jsonlSink, signBatch } from '@erst/batch-sign';
+import {
+  type Signer,
+  bytesToHex,
+  generateWithSigner,
+  parseSignDocument,
+  parseStrictJson,
+  publicKeyToPem,
+  sha256,
+} from '@erst/core';
 import {
   type Pkcs11Config,
   type Pkcs11Signer,
@@ -377,5 +389,63 @@ describe('records', () => {
       expect(result.errors).toEqual([]);
       expect(result).toMatchObject({ valid: true, trust: 'pinned', format: schema });
     }
+  });
+});
+
+describe('signing on threads (threadSigning, what batch signing uses)', () => {
+  it('gives each thread a session of its own; the threads write exactly the bytes the signer would, and close() waits for release', async () => {
+    const s = await openPkcs11Signer({ ...base, keyLabel: 'ed', threads: true });
+    const dir = mkdtempSync(join(tmpdir(), 'erst-thread-signing-'));
+    try {
+      const input = join(dir, 'in.jsonl');
+      const doc = (i: number, payload: string) =>
+        `{"transaction_hash":"${i.toString(16).padStart(64, '0')}","payload":${payload}}`;
+      const lines = Array.from({ length: 300 }, (_, i) =>
+        doc(
+          i + 1,
+          `{"envelope_xdr":"AAAA","n":${i},"big":9007199254740991,"f":1E+21,"g":-0.5e-3,"__proto__":{"x":"\\u00e9\\n"}}`,
+        ),
+      );
+      writeFileSync(input, `${lines.join('\r\n')}\r\n`);
+      const out = join(dir, 'out.jsonl');
+      const r = await signBatch({ signer: s, input, output: jsonlSink(out), threads: { count: 2, minInputBytes: 0 } });
+      expect(r.badLines.slice(0, 1)).toEqual([]);
+      expect(r).toMatchObject({ signed: 300, bad: 0 });
+      // The signer signed only its self-check: every record was signed on a thread (or on the batch's own thread).
+      expect(s.stats().signatures).toBe(1);
+      expect(s.stats().signingThreads).toBe(0);
+      const written = readFileSync(out, 'utf8').trimEnd().split('\n');
+      // Ed25519 is deterministic: the one-record path, at each record's own time, gives the same bytes.
+      for (const [i, l] of written.entries()) {
+        const { timestamp } = JSON.parse(l) as { timestamp: string };
+        // Read as the batch reads a line (core's parser: big numbers and __proto__ kept exactly).
+        const document = parseSignDocument(parseStrictJson(Buffer.from(lines[i]!)));
+        const slow = await generateWithSigner(s, document, { now: () => new Date(timestamp) });
+        expect(l).toBe(JSON.stringify(slow));
+      }
+      const result = await verifyAuditLog(written[0]!, { publicKeys: [bytesToHex(ed.publicKey.raw)] });
+      expect(result).toMatchObject({ valid: true, trust: 'pinned' });
+
+      // Sessions handed to threads keep the signer busy: close() waits until they are given back.
+      const signing = (await s.threadSigning(2))!;
+      expect(signing.data).toHaveLength(2);
+      let closed = false;
+      const closing = s.close().then(() => {
+        closed = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(closed).toBe(false);
+      await signing.release();
+      await closing;
+      expect(closed).toBe(true);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is not offered for an ECDSA key (its signatures are normalized by the signer): batches sign line by line', async () => {
+    const s = await signer({ keyLabel: 'p256' });
+    expect(await s.threadSigning(2)).toBeUndefined();
   });
 });

@@ -19,7 +19,7 @@ function bySplitter(chunks: Uint8Array[], lineBytes: number): Seen[] {
 /** What the threads make of the same chunks: blocks cut here, then each split as a thread splits it. */
 async function byBlocks(
   chunks: Uint8Array[],
-  limits: { lines: number; bytes: number; lineBytes: number },
+  limits: { lines: number; bytes: number; lineBytes: number; eachChunk?: boolean },
   onBuffer: (bytes: number) => void = () => {},
 ): Promise<Seen[]> {
   const out: Seen[] = [];
@@ -79,6 +79,7 @@ describe('inputBlocks + splitLines: the lines LineSplitter makes, in blocks', ()
         lines: [1, 2, 3, 64][rnd(4)]!,
         bytes: [1, 7, 50, 1 << 20][rnd(4)]!,
         lineBytes: [5, 20, 1000][rnd(3)]!,
+        eachChunk: rnd(2) === 1,
       };
       expect(await byBlocks(chunks, limits), `seed ${seed}`).toEqual(bySplitter(chunks, limits.lineBytes));
     }
@@ -113,5 +114,24 @@ describe('inputBlocks + splitLines: the lines LineSplitter makes, in blocks', ()
       if ('length' in b) sizes.push(Buffer.from(b.data, 0, b.length).toString().split('\n').length - 1);
     }
     expect(sizes).toEqual([3, 3, 3, 1]);
+  });
+
+  it('with eachChunk (a pipe), hands on the whole lines of each chunk as it ends, before the block is full', async () => {
+    const blocks: string[] = [];
+    const pending: string[] = [];
+    const chunks = ['a\nb', '\nc\n', 'd'];
+    for await (const b of inputBlocks(
+      (async function* () {
+        for (const c of chunks) {
+          pending.push(c);
+          yield Buffer.from(c);
+        }
+      })(),
+      { lines: 64, bytes: 1 << 20, lineBytes: 100, buffer: (n) => new ArrayBuffer(Math.max(n, 16)), eachChunk: true },
+    )) {
+      // Each block comes before the source is asked for the next chunk: nothing waits on a pipe that says nothing.
+      if ('length' in b) blocks.push(`${Buffer.from(b.data, 0, b.length).toString()}|after ${pending.length}`);
+    }
+    expect(blocks).toEqual(['a\n|after 1', 'b\nc\n|after 2', 'd|after 3']);
   });
 });
