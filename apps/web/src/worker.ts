@@ -1,8 +1,6 @@
 import { recordViews, summarize, toOutcome } from '@erst/batch-verify/report';
 import type { RecordOutcome } from '@erst/batch-verify/report';
-import { DEFAULT_MAX_INPUT_BYTES } from '@erst/core';
 import { Verifier } from '@erst/verify';
-import { recordInput } from './record-input.js';
 import type { BufferReturn, ChunkMessage, StopKeeping, VerifierInit, VerifierResult } from './protocol.js';
 
 /** The parts of a dedicated worker's global scope used here (the DOM typings describe a window). */
@@ -23,12 +21,12 @@ let keep = true;
  * this thread idle while WebCrypto answers; more at once only keeps more
  * parse trees alive.
  */
-async function verifyChunk(v: Verifier, maxBytes: number, msg: ChunkMessage): Promise<VerifierResult> {
+async function verifyChunk(v: Verifier, msg: ChunkMessage): Promise<VerifierResult> {
   const views = recordViews(msg.buffer, msg.ends);
   const outcomes: RecordOutcome[] = [];
   for (let i = 0; i < views.length; i += CONCURRENT) {
     const group = views.slice(i, i + CONCURRENT);
-    const results = await Promise.all(group.map((bytes) => v.verify(recordInput(bytes, maxBytes))));
+    const results = await Promise.all(group.map((bytes) => v.verify(bytes)));
     for (let j = 0; j < results.length; j++) outcomes.push(toOutcome(results[j]!, group[j]!, false));
   }
   const summary = summarize(outcomes, false);
@@ -39,12 +37,10 @@ async function verifyChunk(v: Verifier, maxBytes: number, msg: ChunkMessage): Pr
 
 function start(init: VerifierInit): void {
   const verifier = new Verifier(init.verify);
-  // The Verifier's own limit, which it applies to the bytes it decodes.
-  const maxBytes = init.verify.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
   const port = init.port;
   port.onmessage = (e: MessageEvent<ChunkMessage>) => {
     const msg = e.data;
-    verifyChunk(verifier, maxBytes, msg).then(
+    verifyChunk(verifier, msg).then(
       (result) => {
         port.postMessage({ buffer: msg.buffer } satisfies BufferReturn, [msg.buffer]);
         scope.postMessage(result, 'kept' in result ? result.kept : []);

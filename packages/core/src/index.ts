@@ -7,7 +7,7 @@ export type { JsonObject, JsonPrimitive, JsonValue, ParseJsonOptions } from './j
 export { canonicalize } from './jcs.js';
 export { escapeForDisplay } from './display.js';
 export { goString, goStringSlice } from './gojson.js';
-export { sha256, sha256Utf8, sha256Utf8Async } from './sha256.js';
+export { hasNativeSha256, sha256, sha256Utf8, sha256Utf8Async } from './sha256.js';
 export {
   base64ToBytes,
   bytesToBase64,
@@ -71,6 +71,7 @@ export {
   parseRfc3339,
 } from './parse.js';
 export type { SignedRecord } from './parse.js';
+export { parseRecordBytesAsync } from './parse-async.js';
 
 export type { Signer } from './signer.js';
 export { MAX_SIGN_MESSAGE_BYTES, digestError, messageError } from './signer.js';

@@ -206,10 +206,11 @@ export function isRfc3339(s: string): boolean {
 
 /**
  * 2.1.0 is read as 2.0.0 is, with its own seals: `signature`, `log_proof` or both.
- * `digest`: the hash input's SHA-256, made from the record's bytes (parseRecordBytes); called once the fields
- * are checked, in their place (a record that fails a check is not hashed).
+ * `digest`: the hash input's SHA-256, made from the record's bytes (parseRecordBytes, parseRecordBytesAsync);
+ * called once the fields are checked, in their place (a record that fails a check is not hashed).
+ * Exported for parse-async.ts only (not from the package).
  */
-function parseV2(rec: JsonObject, format: '2.1.0' | '2.0.0', digest?: () => Uint8Array): SignedRecord {
+export function parseV2(rec: JsonObject, format: '2.1.0' | '2.0.0', digest?: () => Uint8Array): SignedRecord {
   const timestamp = timestampField(rec, 'timestamp');
   const transactionHash = hexString(rec, 'transaction_hash', 32);
   const algorithm = stringField(rec, 'algorithm');

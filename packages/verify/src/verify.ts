@@ -8,10 +8,12 @@ import {
   bytesToHex,
   errorCategory,
   hashInputDigest,
+  hasNativeSha256,
   internalError,
   isErstError,
   parseRecord,
   parseRecordBytes,
+  parseRecordBytesAsync,
   parseRfc3339,
   parseStrictJson,
   publicKeyId,
@@ -271,10 +273,13 @@ export class Verifier {
   async #verify(input: VerifyInput, result: VerifyResult): Promise<VerifyResult> {
     let rec: SignedRecord;
     try {
-      // Bytes: parseRecordBytes is parseRecord(parseStrictJson(...)), faster for the usual record.
+      // Bytes: parseRecordBytes is parseRecord(parseStrictJson(...)), faster for the usual record; where hashing is
+      // WebCrypto's (browsers), its asynchronous twin is (Node keeps the synchronous one: no await per record).
       rec =
         input instanceof Uint8Array
-          ? parseRecordBytes(input, { maxBytes: this.#maxBytes })
+          ? hasNativeSha256
+            ? parseRecordBytes(input, { maxBytes: this.#maxBytes })
+            : await parseRecordBytesAsync(input, { maxBytes: this.#maxBytes })
           : parseRecord(typeof input === 'string' ? parseStrictJson(input, { maxBytes: this.#maxBytes }) : input);
     } catch (e) {
       result.errors.push(issue(e));

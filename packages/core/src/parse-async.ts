@@ -1,0 +1,92 @@
+import { V2_1_SEAL_FIELDS, V2_SEAL_FIELDS } from './hash-input.js';
+import { scanCanonicalText } from './jcs-string.js';
+import { type ScannedObject, assembleCanonical } from './jcs-text.js';
+import { DEFAULT_MAX_INPUT_BYTES, type JsonObject, type ParseJsonOptions, parseStrictJson } from './json.js';
+import { type SignedRecord, detectFormat, parseRecord, parseRecordBytes, parseV2 } from './parse.js';
+import { hasNativeSha256 } from './sha256.js';
+import { decodeUtf8Text } from './utf8-text.js';
+
+/** SHA-256 that answers later; it must have read its input before it returns (WebCrypto's digest copies it). */
+export type AsyncSha256 = (bytes: Uint8Array) => Promise<Uint8Array>;
+
+const subtle = (globalThis.crypto as Crypto | undefined)?.subtle;
+const webSha256: AsyncSha256 | undefined = subtle
+  ? async (bytes) => new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))
+  : undefined;
+
+/**
+ * `parseRecordBytes`, for where SHA-256 is asynchronous (browsers, their
+ * workers: WebCrypto): the same record or the same error, as a promise. The
+ * usual record (strings and numbers spelled as JSON.stringify spells them)
+ * has its 2.x hash input read off its text, by the string scan of
+ * jcs-string.ts, and hashed natively with WebCrypto, instead of being
+ * rebuilt by `canonicalize` and encoded again; any other record takes the
+ * general path, `parseRecord(parseStrictJson(bytes))`. Where node:crypto is
+ * there (Node), or WebCrypto is not, it is `parseRecordBytes`.
+ */
+export async function parseRecordBytesAsync(bytes: Uint8Array, options: ParseJsonOptions = {}): Promise<SignedRecord> {
+  if (hasNativeSha256 || !webSha256) return parseRecordBytes(bytes, options);
+  return (await textRecord(bytes, options, webSha256)) ?? parseRecord(parseStrictJson(bytes, options));
+}
+
+/**
+ * The record, when the text fast path applies (a promise: its digest is
+ * being made by `sha256`); undefined sends the caller to the general path.
+ * Throws (or rejects with) the general path's error for a record whose JSON
+ * is sound but whose fields are not. Exported for the tests.
+ */
+export function textRecord(
+  bytes: Uint8Array,
+  options: ParseJsonOptions,
+  sha256: AsyncSha256,
+): Promise<SignedRecord> | undefined {
+  const read = readText(bytes, options);
+  if (!read) return undefined;
+  const { value, scanned } = read;
+  // What parseRecord does, with the digest made from the scan (as parseRecordBytes' fast path does).
+  const format = detectFormat(value);
+  if (format !== '2.1.0' && format !== '2.0.0') return Promise.resolve(parseRecord(value));
+  // Started now, while the scan's scratch bytes hold this record: sha256 has read them when it returns.
+  const digest = sha256(assembleCanonical(scanned, format === '2.1.0' ? V2_1_SEAL_FIELDS : V2_SEAL_FIELDS));
+  return digest.then((d) => parseV2(value, format, () => d));
+}
+
+/** `textRecord`, with a synchronous SHA-256: for the tests, which run parseRecordBytes' own tests against it. */
+export function textRecordSync(
+  bytes: Uint8Array,
+  options: ParseJsonOptions,
+  sha256: (bytes: Uint8Array) => Uint8Array,
+): SignedRecord | undefined {
+  const read = readText(bytes, options);
+  if (!read) return undefined;
+  const { value, scanned } = read;
+  const format = detectFormat(value);
+  if (format !== '2.1.0' && format !== '2.0.0') return parseRecord(value);
+  const omitted = format === '2.1.0' ? V2_1_SEAL_FIELDS : V2_SEAL_FIELDS;
+  return parseV2(value, format, () => sha256(assembleCanonical(scanned, omitted)));
+}
+
+/**
+ * The parsed record and its scanned members, when the fast path applies:
+ * valid UTF-8 (decoded as strict decoding does), within `maxBytes`, a text
+ * the scan takes. The scan found no repeated key, no number that is not
+ * exact, no escaped surrogate, no nesting too deep: what parseStrictJson
+ * checks beyond JSON.parse (and UTF-8 holds no lone surrogate). So
+ * parseStrictJson(bytes) is this value.
+ */
+function readText(
+  bytes: Uint8Array,
+  options: ParseJsonOptions,
+): { value: JsonObject; scanned: ScannedObject } | undefined {
+  if (bytes.byteLength > (options.maxBytes ?? DEFAULT_MAX_INPUT_BYTES)) return undefined;
+  const decoded = decodeUtf8Text(bytes);
+  if (!decoded) return undefined;
+  // Before JSON.parse: the scan refuses nesting past MAX_JSON_DEPTH, so nothing deep is ever built.
+  const scanned = scanCanonicalText(decoded, bytes);
+  if (!scanned) return undefined;
+  try {
+    return { value: JSON.parse(decoded.text) as JsonObject, scanned };
+  } catch {
+    return undefined;
+  }
+}
