@@ -140,18 +140,32 @@ export class LogWriter {
    * `extra` goes in the proof's unauthenticated `extra` line.
    */
   proof(index: number, options: { extra?: Uint8Array } = {}): string {
-    const size = this.#checkpoint.size;
-    if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
-      throw new ErstError('ERR_OPTIONS_INVALID', `\`index\` ${index} is not in the last checkpoint (size ${size})`, {
-        details: { options: ['index'] },
+    return this.prover(options)(index);
+  }
+
+  /**
+   * `proof` for many entries, against the last signed checkpoint as it is
+   * now: checkpoints signed later do not change what it returns (records a
+   * checkpoint releases keep their proofs against it, and its timestamp
+   * token in `extra`, however late they are written).
+   */
+  prover(options: { extra?: Uint8Array } = {}): (index: number) => string {
+    const checkpoint = this.#checkpoint;
+    const { size } = checkpoint;
+    const extra = options.extra ? { extra: options.extra } : {};
+    return (index) => {
+      if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+        throw new ErstError('ERR_OPTIONS_INVALID', `\`index\` ${index} is not in the last checkpoint (size ${size})`, {
+          details: { options: ['index'] },
+        });
+      }
+      return formatTlogProof({
+        ...extra,
+        index,
+        hashes: this.#tree.inclusionProof(index, size),
+        checkpoint: checkpoint.note,
       });
-    }
-    return formatTlogProof({
-      ...(options.extra ? { extra: options.extra } : {}),
-      index,
-      hashes: this.#tree.inclusionProof(index, size),
-      checkpoint: this.#checkpoint.note,
-    });
+    };
   }
 
   /** A consistency proof from an older size to the last checkpoint's. */
