@@ -73,7 +73,8 @@ export interface LogStage extends GroupStage {
 type Held = Journaled | { readonly index: number; readonly record: BatchRecord };
 
 interface Journaled {
-  readonly index: number;
+  /** Its entry's index in the log (set once appended). */
+  index: number;
   readonly line: number;
   readonly transactionHash: string;
   readonly traceHash: string;
@@ -101,9 +102,10 @@ const V2_1_START = Buffer.from('{"version":"2.1.0",');
  * neither late seal to add `log_proof` as its last member, where withLogProof
  * puts it: the line's bytes up to its closing `}`, then these, are the bytes
  * of `JSON.stringify(withLogProof(record, proof))` and a newline.
+ * `proofJson` is `JSON.stringify(proof)` (`LogWriter.jsonProver` makes it).
  */
-export function logProofTail(proof: string): string {
-  return `,"log_proof":${JSON.stringify(proof)}${CLOSE_LINE}`;
+export function logProofTail(proofJson: string): string {
+  return `,"log_proof":${proofJson}${CLOSE_LINE}`;
 }
 
 /**
@@ -117,7 +119,7 @@ export function lineWithLogProof(encoded: Uint8Array, proof: string): Uint8Array
   if (!isCompactV2_1(encoded)) return undefined;
   // A late seal already there would have to move (withLogProof keeps timestamp_token before log_proof).
   if (hasMember(encoded, 'log_proof') || hasMember(encoded, 'timestamp_token')) return undefined;
-  const tail = logProofTail(proof);
+  const tail = logProofTail(JSON.stringify(proof));
   const n = encoded.length - CLOSE_LINE.length;
   const out = Buffer.allocUnsafe(n + Buffer.byteLength(tail));
   out.set(encoded.subarray(0, n));
@@ -280,7 +282,8 @@ class JournaledLogStage implements LogStage {
     this.#onStep('journaled');
     let out: Released = [];
     for (const j of journaled) {
-      this.#held.push({ ...j, index: this.#append(j.traceHash) });
+      j.index = this.#append(j.traceHash);
+      this.#held.push(j);
       if (this.#held.length >= this.#every) out = concatReleased(out, await this.#release());
     }
     return out;
@@ -340,11 +343,16 @@ class JournaledLogStage implements LogStage {
     this.#held = [];
     this.#onStep('released');
     // Proofs against this checkpoint, even for records read back after the next one is signed.
-    return this.#readBack(held, this.#log.prover(extra ? { extra } : {}));
+    const options = extra ? { extra } : {};
+    return this.#readBack(held, this.#log.prover(options), this.#log.jsonProver(options));
   }
 
   /** The held records with their proofs, in order, in batches of up to RELEASE_BYTES (or one record) read from the journal. */
-  async *#readBack(held: Held[], proof: (index: number) => string): AsyncGenerator<readonly BatchRecord[]> {
+  async *#readBack(
+    held: Held[],
+    proof: (index: number) => string,
+    proofJson: (index: number) => string,
+  ): AsyncGenerator<readonly BatchRecord[]> {
     let i = 0;
     while (i < held.length) {
       const first = held[i]!;
@@ -362,7 +370,7 @@ class JournaledLogStage implements LogStage {
       for (let next = first.at; i < held.length && batch.length < MAX_PIECES; i++) {
         const j = held[i]!;
         if (!('at' in j) || j.at !== next || (batch.length > 0 && size + j.length > RELEASE_BYTES)) break;
-        const tail = j.asBytes ? logProofTail(proof(j.index)) : undefined;
+        const tail = j.asBytes ? logProofTail(proofJson(j.index)) : undefined;
         const room = tail === undefined ? j.length : j.length - CLOSE_LINE.length + Buffer.byteLength(tail);
         batch.push({ j, tail, start: size, size: room });
         size += room;

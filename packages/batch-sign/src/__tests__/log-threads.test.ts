@@ -77,7 +77,7 @@ describe('lineWithLogProof (the log stage fast path)', () => {
         // What the stage does with a line a signing thread made (which has no late seal): its bytes up to
         // the closing `}`, then logProofTail. No member-name search there, so the payloads that mention
         // log_proof or timestamp_token (below) must give the same bytes too.
-        const tail = logProofTail(PROOF);
+        const tail = logProofTail(JSON.stringify(PROOF));
         const released = Buffer.concat([encoded.subarray(0, encoded.length - 2), Buffer.from(tail)]);
         expect(released.toString('utf8')).toBe(slow);
       });
