@@ -108,39 +108,11 @@ export function logProofTail(proofJson: string): string {
   return `,"log_proof":${proofJson}${CLOSE_LINE}`;
 }
 
-/**
- * `encoded` (the line `JSON.stringify(record)` and a newline, of a 2.1.0
- * record with neither late seal) with `log_proof` added: the bytes of
- * `JSON.stringify(withLogProof(record, proof))` and a newline, without
- * parsing or serializing the record again. Undefined for a line this does
- * not know to be such a record: the caller then takes the slow path.
- */
-export function lineWithLogProof(encoded: Uint8Array, proof: string): Uint8Array | undefined {
-  if (!isCompactV2_1(encoded)) return undefined;
-  // A late seal already there would have to move (withLogProof keeps timestamp_token before log_proof).
-  if (hasMember(encoded, 'log_proof') || hasMember(encoded, 'timestamp_token')) return undefined;
-  const tail = logProofTail(JSON.stringify(proof));
-  const n = encoded.length - CLOSE_LINE.length;
-  const out = Buffer.allocUnsafe(n + Buffer.byteLength(tail));
-  out.set(encoded.subarray(0, n));
-  out.write(tail, n);
-  return out;
-}
-
 /** Whether `line` starts as a compact 2.1.0 record does and ends with its closing `}` and a newline. */
 function isCompactV2_1(line: Uint8Array): boolean {
   const n = line.length;
   if (n < V2_1_START.length + 2 || line[n - 2] !== 0x7d || line[n - 1] !== 0x0a) return false;
   return V2_1_START.equals(line.subarray(0, V2_1_START.length));
-}
-
-/**
- * Whether the compact line has a top-level-looking `"<name>":` anywhere; a
- * payload string or key that merely contains it makes this say yes (the slow
- * path then decides), never no for a member that is there.
- */
-function hasMember(encoded: Uint8Array, name: string): boolean {
-  return Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length).includes(`"${name}":`);
 }
 
 const JOURNAL_HEADER = 'erst-log-journal@v1';

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AuditRecordV2_1,
@@ -22,8 +22,8 @@ import {
   openSignerLog,
   signBatch,
 } from '../../dist/index.js';
-import { lineWithLogProof, logProofTail } from '../log-stage.js';
-import { scratchDirs, tx, writePayloads, countingSigner } from './helpers.js';
+import { logProofTail } from '../log-stage.js';
+import { countingSigner, rejection, scratchDirs, tx, writePayloads } from './helpers.js';
 
 const ORIGIN = 'batch.example/log';
 const inner = InMemorySigner.fromPem(SIGNING_KEY_PEM);
@@ -50,7 +50,7 @@ async function verified(lines: string[]): Promise<JsonObject[]> {
 
 const PROOF = 'c2sp.org/tlog-proof@v1\nindex 3\nAAAA\n\nbatch.example/log\n4\nroot=\n\n— sig "quoted" \\ \u2028\n';
 
-describe('lineWithLogProof (the log stage fast path)', () => {
+describe("logProofTail (how the log stage adds log_proof to a thread's line)", () => {
   const signer = inner;
   const payloads: JsonObject[] = [
     { envelope_xdr: 'AAAA', events: [], logs: [] },
@@ -69,43 +69,15 @@ describe('lineWithLogProof (the log stage fast path)', () => {
         );
         const encoded = Buffer.from(`${JSON.stringify(record)}\n`);
         const slow = `${JSON.stringify(withLogProof(record, PROOF))}\n`;
-        const fast = lineWithLogProof(encoded, PROOF);
-        // A payload that merely mentions a late seal's name is left to the slow path by lineWithLogProof.
-        if (i < 4) expect(Buffer.from(fast!).toString('utf8')).toBe(slow);
-        else expect(fast).toBeUndefined();
-        expect(encoded.toString()).toBe(`${JSON.stringify(record)}\n`); // the input is left as it was
-        // What the stage does with a line a signing thread made (which has no late seal): its bytes up to
-        // the closing `}`, then logProofTail. No member-name search there, so the payloads that mention
-        // log_proof or timestamp_token (below) must give the same bytes too.
+        // What the stage does with a line a signing thread made (a 2.1.0 record with no late seal): its
+        // bytes up to the closing `}`, then logProofTail, with no search for member names, so payloads that
+        // mention log_proof or timestamp_token must give the same bytes too.
         const tail = logProofTail(JSON.stringify(PROOF));
         const released = Buffer.concat([encoded.subarray(0, encoded.length - 2), Buffer.from(tail)]);
         expect(released.toString('utf8')).toBe(slow);
       });
     }
   }
-
-  it('leaves to the slow path what it cannot show to be such a record', async () => {
-    const record = await generateWithSigner(
-      signer,
-      { transactionHash: tx(1), payload: { a: 1 } },
-      { schema: '2.1.0', recordSignature: false },
-    );
-    const line = (r: unknown, end = '\n') => Buffer.from(`${JSON.stringify(r)}${end}`);
-    const proved = withLogProof(record, 'old proof');
-    expect(lineWithLogProof(line(proved), PROOF)).toBeUndefined(); // a log_proof already there
-    expect(lineWithLogProof(line({ ...record, timestamp_token: 'AAAA' }), PROOF)).toBeUndefined();
-    // A payload that merely mentions a late seal's name is refused too (false positives only cost speed).
-    const mentions = await generateWithSigner(
-      signer,
-      { transactionHash: tx(2), payload: { log_proof: 'x' } },
-      { schema: '2.1.0', recordSignature: false },
-    );
-    expect(lineWithLogProof(line(mentions), PROOF)).toBeUndefined();
-    expect(lineWithLogProof(line({ ...record, version: '2.0.0' }), PROOF)).toBeUndefined();
-    expect(lineWithLogProof(line(record, ''), PROOF)).toBeUndefined(); // no newline
-    expect(lineWithLogProof(Buffer.from(JSON.stringify(record, null, 2)), PROOF)).toBeUndefined();
-    expect(lineWithLogProof(Buffer.alloc(0), PROOF)).toBeUndefined();
-  });
 });
 
 // Small inputs are signed on the calling thread (threads.minInputBytes); 0 makes them go to the threads.
@@ -271,6 +243,42 @@ for (const [where, minInputBytes] of [
           expect(Number(index)).toBe(i);
           expect(Number(size)).toBe(Math.min(count, every * Math.ceil((i + 1) / every)));
         }
+      });
+    }
+
+    for (const [how, tamper] of [
+      ['cut short', (path: string) => truncateSync(path, readFileSync(path).indexOf(0x0a) + 1)],
+      [
+        'with a line that no longer ends its record',
+        (path: string) => {
+          const bytes = readFileSync(path);
+          bytes[bytes.lastIndexOf(0x0a) - 1] = 0x20;
+          writeFileSync(path, bytes);
+        },
+      ],
+    ] as const) {
+      it(`a journal ${how} before its records are read back stops the batch (ERR_OUTPUT_WRITE), nothing written`, async () => {
+        const dir = scratch();
+        const logDir = await newLog(dir);
+        const out = join(dir, 'out.jsonl');
+        const log = await openSignerLog(logDir, inner);
+        const stage = logStage(log, {
+          onStep: (step) => {
+            if (step === 'released') tamper(journalPath(out));
+          },
+        });
+        const run = signBatch({
+          signer: inner,
+          input: writePayloads(dir, 20),
+          output: jsonlSink(out),
+          schema: '2.1.0',
+          recordSignature: false,
+          stage,
+          threads: { count: 2, minInputBytes },
+        });
+        expect((await rejection(run)).code).toBe('ERR_OUTPUT_WRITE');
+        await log.close();
+        expect(readFileSync(out, 'utf8')).toBe('');
       });
     }
 
