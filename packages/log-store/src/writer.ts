@@ -190,9 +190,15 @@ export class LogWriter {
     const memo = new Map<number, Map<number, string>>();
     const encoded = (lo: number, hi: number): string => {
       let byStart = memo.get(hi - lo);
-      if (!byStart) memo.set(hi - lo, (byStart = new Map()));
+      if (!byStart) {
+        byStart = new Map();
+        memo.set(hi - lo, byStart);
+      }
       let text = byStart.get(lo);
-      if (text === undefined) byStart.set(lo, (text = bytesToBase64(rangeHash(tree, lo, hi))));
+      if (text === undefined) {
+        text = bytesToBase64(rangeHash(tree, lo, hi));
+        byStart.set(lo, text);
+      }
       return text;
     };
     return (index) => {
