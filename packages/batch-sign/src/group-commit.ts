@@ -11,6 +11,14 @@ export interface StageContext {
 }
 
 /**
+ * Records a stage lets go: an array, or batches one after another (a log
+ * releasing a whole checkpoint's records reads them back in bounded pieces).
+ * Each batch is written before the next is asked for, so a stage may reuse a
+ * batch's memory for the next one.
+ */
+export type Released = readonly BatchRecord[] | AsyncIterable<readonly BatchRecord[]>;
+
+/**
  * A stage between signing and the output that may hold signed records until
  * a commit step of its own has finished. Issue #11 puts a Merkle log here:
  * append each record's entry, sign one checkpoint per N records, then
@@ -29,9 +37,9 @@ export interface GroupStage {
    * returns the records that may be written now: all of them, some held
    * earlier, or none yet. Throwing stops the batch, as an output failure does.
    */
-  accept(group: readonly BatchRecord[]): Promise<readonly BatchRecord[]>;
+  accept(group: readonly BatchRecord[]): Promise<Released>;
   /** Called once, when no record will come any more (input ended or the batch was stopped): the records still held. */
-  flush(): Promise<readonly BatchRecord[]>;
+  flush(): Promise<Released>;
   /** Called once the output is closed after a batch that did not fail: everything released is durable. */
   close?(): Promise<void>;
   /** Called instead of `close` when the batch failed: what the stage holds is left for a rerun to finish. */
@@ -104,10 +112,25 @@ export class GroupCommitter {
     await this.#sink.commit();
   }
 
-  async #persist(records: readonly BatchRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.#sink.write(records);
+  /** Writes what was released (batch by batch, each before the next is made) and commits it once. */
+  async #persist(released: Released): Promise<void> {
+    let count = 0;
+    if (isBatches(released)) {
+      for await (const records of released) {
+        if (records.length === 0) continue;
+        await this.#sink.write(records);
+        count += records.length;
+      }
+    } else if (released.length > 0) {
+      await this.#sink.write(released);
+      count = released.length;
+    }
+    if (count === 0) return;
     await this.#sink.commit();
-    this.#onWritten(records.length);
+    this.#onWritten(count);
   }
+}
+
+function isBatches(released: Released): released is AsyncIterable<readonly BatchRecord[]> {
+  return !Array.isArray(released);
 }

@@ -13,7 +13,7 @@ export type { BatchSource } from './input.js';
 export { directorySink } from './directory-sink.js';
 export { jsonlSink } from './jsonl-sink.js';
 export type { BatchRecord, Previous, RecordLayout, RecordSink, ResumeContext } from './sink.js';
-export type { GroupStage, StageContext } from './group-commit.js';
+export type { GroupStage, Released, StageContext } from './group-commit.js';
 export { journalPath, logStage } from './log-stage.js';
 export type { LogStage, LogStageOptions, LogStageStats, LogStep } from './log-stage.js';
 export { killHookFromEnv } from './kill-hook.js';

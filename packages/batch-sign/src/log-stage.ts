@@ -16,7 +16,7 @@ import {
 import type { LogWriter } from '@erst/log-store';
 import { LineSplitter } from '@erst/archive';
 import { fsyncDirectory } from '@erst/node-io';
-import type { GroupStage, StageContext } from './group-commit.js';
+import type { GroupStage, Released, StageContext } from './group-commit.js';
 import type { BatchRecord } from './sink.js';
 import type { Timestamper } from './timestamper.js';
 
@@ -63,64 +63,56 @@ export interface LogStage extends GroupStage {
   stats(): LogStageStats;
 }
 
-interface Held {
-  /** Its `encoded` (when it has one) is a compact line the stage owns: the thread's buffer is reused once written. */
-  record: BatchRecord;
+/**
+ * A record the stage holds until its checkpoint: only where its bytes lie in
+ * the journal (they are read back when it is released, so memory does not
+ * grow with the records a checkpoint covers, and nothing is copied per
+ * record while it waits), or, for a record finished from an interrupted
+ * run's journal, the record itself.
+ */
+type Held = Journaled | { readonly index: number; readonly record: BatchRecord };
+
+interface Journaled {
+  /** Its entry's index in the log (set once appended). */
   index: number;
-  /** Where `record.encoded` lies with PROOF_ROOM bytes after it, for its log_proof member. */
-  room?: Uint8Array | undefined;
+  readonly line: number;
+  readonly transactionHash: string;
+  readonly traceHash: string;
+  /** Where its line starts in the journal, and its length (newline included). */
+  readonly at: number;
+  readonly length: number;
+  /**
+   * A compact line a signing thread made, going to an output of compact
+   * lines: released as its bytes with `log_proof` put in place of the
+   * closing `}` (see `logProofTail`). Otherwise it is parsed when released.
+   */
+  readonly asBytes: boolean;
 }
 
-/**
- * Bytes kept free after each line a thread encoded, so that its log_proof
- * member is written in place: a second copy of every record, in fresh
- * memory, cost more than the copy itself (a page fault per 4 KiB). A proof
- * in a log of up to 2^40 entries fits; a longer one (a checkpoint's
- * timestamp token in its extra line) is copied. Untouched room costs
- * address space only.
- */
-const PROOF_ROOM = 4096;
-/** Pieces per writev call: within every system's IOV_MAX (1024 on Linux). */
+/** Bytes of records read back from the journal per batch released (a record longer than this is a batch of its own). */
+const RELEASE_BYTES = 4 << 20;
+/** Pieces per writev or readv call: within every system's IOV_MAX (1024 on Linux). */
 const MAX_PIECES = 1024;
 
 const CLOSE_LINE = '}\n';
 const V2_1_START = Buffer.from('{"version":"2.1.0",');
 
 /**
- * `encoded` (the line `JSON.stringify(record)` and a newline, of a 2.1.0
- * record with neither late seal) with `log_proof` added: the bytes of
- * `JSON.stringify(withLogProof(record, proof))` and a newline, without
- * parsing or serializing the record again (withLogProof puts `log_proof`
- * last, which is where it goes here). Undefined for a line this does not
- * know to be such a record: the caller then takes the slow path.
+ * What replaces the closing `}` and newline of a compact 2.1.0 line with
+ * neither late seal to add `log_proof` as its last member, where withLogProof
+ * puts it: the line's bytes up to its closing `}`, then these, are the bytes
+ * of `JSON.stringify(withLogProof(record, proof))` and a newline.
+ * `proofJson` is `JSON.stringify(proof)` (`LogWriter.jsonProver` makes it).
  */
-export function lineWithLogProof(encoded: Uint8Array, proof: string, room?: Uint8Array): Uint8Array | undefined {
-  const n = encoded.length;
-  if (n < V2_1_START.length + 2 || encoded[n - 2] !== 0x7d || encoded[n - 1] !== 0x0a) return undefined;
-  if (!V2_1_START.equals(encoded.subarray(0, V2_1_START.length))) return undefined;
-  // A late seal already there would have to move (withLogProof keeps timestamp_token before log_proof).
-  if (hasMember(encoded, 'log_proof') || hasMember(encoded, 'timestamp_token')) return undefined;
-  const tail = `,"log_proof":${JSON.stringify(proof)}${CLOSE_LINE}`;
-  const size = n - 2 + Buffer.byteLength(tail);
-  // `room` starts where `encoded` does, with space after it: the line is finished there, in place.
-  const inPlace =
-    room !== undefined &&
-    room.buffer === encoded.buffer &&
-    room.byteOffset === encoded.byteOffset &&
-    room.length >= size;
-  const out = inPlace ? Buffer.from(room.buffer, room.byteOffset, size) : Buffer.allocUnsafe(size);
-  if (!inPlace) out.set(encoded.subarray(0, n - 2));
-  out.write(tail, n - 2);
-  return out;
+export function logProofTail(proofJson: string): string {
+  return `,"log_proof":${proofJson}${CLOSE_LINE}`;
 }
 
-/**
- * Whether the compact line has a top-level-looking `"<name>":` anywhere; a
- * payload string or key that merely contains it makes this say yes (the slow
- * path then decides), never no for a member that is there.
- */
-function hasMember(encoded: Uint8Array, name: string): boolean {
-  return Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length).includes(`"${name}":`);
+/** Whether `line` starts as a compact 2.1.0 record does and ends with its closing `}` and a newline. */
+function isCompactV2_1(line: Uint8Array): boolean {
+  const n = line.length;
+  if (n < V2_1_START.length + 2 || line[n - 2] !== 0x7d || line[n - 1] !== 0x0a) return false;
+  return V2_1_START.equals(line.subarray(0, V2_1_START.length));
 }
 
 const JOURNAL_HEADER = 'erst-log-journal@v1';
@@ -143,11 +135,6 @@ class KeptRecord implements BatchRecord {
     const { encoded } = this;
     return JSON.parse(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length).toString('utf8'));
   }
-}
-
-/** `record` with `encoded` as its bytes (a compact line). */
-function keptRecord(record: BatchRecord, encoded: Uint8Array): BatchRecord {
-  return new KeptRecord(record.line, record.transactionHash, record.traceHash, encoded);
 }
 
 /**
@@ -187,9 +174,13 @@ class JournaledLogStage implements LogStage {
   /** The last checkpoint's token: asked once per checkpoint, however many releases it serves. */
   #token: { size: number; token: Uint8Array } | undefined;
   #journal: FileHandle | undefined;
+  /** The journal's length: where the next line written to it starts. */
+  #journalEnd = 0;
   #path = '';
   #keyHex = '';
   #held: Held[] = [];
+  /** Where records are read back to be released: reused (fresh memory costs a page fault per 4 KiB). */
+  #releaseBuffer: Buffer | undefined;
   /** Whether the output's layout is the journal's (compact lines): records' bytes then pass through as they are. */
   #lines = false;
   #stats = { appended: 0, checkpoints: 0, timestamps: 0, recordSignatures: 0, recovered: 0 };
@@ -211,9 +202,10 @@ class JournaledLogStage implements LogStage {
     this.#keyHex = bytesToHex((await context.signer.publicKey()).raw);
     const left = await this.#io(() => this.#readJournal());
     await this.#io(async () => {
-      this.#journal = await open(this.#path, 'a', 0o600);
+      // Read too: records are read back from it when their checkpoint releases them.
+      this.#journal = await open(this.#path, 'a+', 0o600);
       if (left === undefined) {
-        await this.#write(`${JSON.stringify({ journal: JOURNAL_HEADER, origin: this.#log.origin })}\n`);
+        await this.#write([Buffer.from(`${JSON.stringify({ journal: JOURNAL_HEADER, origin: this.#log.origin })}\n`)]);
         fsyncDirectory(dirname(this.#path));
       }
     });
@@ -225,79 +217,48 @@ class JournaledLogStage implements LogStage {
       const hash = record.record.trace_hash as string;
       const index = logged.get(hash) ?? this.#append(hash);
       logged.set(hash, index);
-      this.#held.push({ record, index });
+      this.#held.push({ index, record });
     }
     this.#stats.recovered = left.length;
-    return this.#release();
-  }
-
-  async accept(group: readonly BatchRecord[]): Promise<readonly BatchRecord[]> {
-    if (group.length === 0) return [];
-    const own = this.#owned(group);
-    // Durable before logged: an entry in the log whose record was lost would be an input logged twice on rerun.
-    await this.#io(() => this.#write(own.journal));
-    this.#onStep('journaled');
+    // Records finished from the journal are objects: nothing of them is in the release buffer.
+    const released = await this.#release();
+    if (Array.isArray(released)) return released;
     const out: BatchRecord[] = [];
-    for (const [i, record] of own.records.entries()) {
-      // A thread's record says its trace_hash and signature beside its bytes: it is not parsed again here.
-      const traceHash = record.traceHash ?? (record.record.trace_hash as string);
-      const signed =
-        record.encoded && record.traceHash !== undefined
-          ? this.#signed(record.encoded, record.traceHash)
-          : typeof record.record.signature === 'string';
-      if (signed) this.#stats.recordSignatures++;
-      this.#held.push({ record, index: this.#append(traceHash), room: own.rooms[i] });
-      if (this.#held.length >= this.#every) out.push(...(await this.#release()));
-    }
+    for await (const batch of released as AsyncIterable<readonly BatchRecord[]>) out.push(...batch);
     return out;
   }
 
-  /**
-   * The group's journal lines, and its records as the stage keeps them: a
-   * record a thread encoded as a compact line keeps a copy of its bytes (the
-   * thread's buffer is reused once the group is accepted), in one buffer for
-   * the group that is also what the journal is written from; any other
-   * record is serialized for the journal, each line on its own (one line
-   * past Latin-1 would make a joined string two-byte, 3 to 4 times as slow
-   * to encode).
-   */
-  #owned(group: readonly BatchRecord[]): {
-    journal: Uint8Array[];
-    records: BatchRecord[];
-    rooms: (Uint8Array | undefined)[];
-  } {
+  async accept(group: readonly BatchRecord[]): Promise<Released> {
+    if (group.length === 0) return [];
     const lines: Uint8Array[] = [];
-    let size = 0;
+    const journaled: Journaled[] = [];
+    let at = this.#journalEnd;
     for (const r of group) {
-      const kept = r.encoded !== undefined && this.#lines && r.traceHash !== undefined;
-      const line = kept ? r.encoded! : Buffer.from(`${JSON.stringify(r.record)}\n`, 'utf8');
+      // A thread's compact line is journaled as it is (no copy: the write is done before its buffer is reused).
+      const asBytes = r.encoded !== undefined && this.#lines && r.traceHash !== undefined;
+      // Any other record is serialized for the journal, each line on its own (one line past Latin-1 would
+      // make a joined string two-byte, 3 to 4 times as slow to encode).
+      const object = asBytes ? undefined : r.record;
+      const line = asBytes ? r.encoded! : Buffer.from(`${JSON.stringify(object)}\n`, 'utf8');
+      // A thread's record says its trace_hash and signature beside its bytes: it is not parsed again here.
+      const signed = asBytes ? this.#signed(line, r.traceHash!) : typeof object!.signature === 'string';
+      if (signed) this.#stats.recordSignatures++;
+      const traceHash = r.traceHash ?? (object!.trace_hash as string);
+      const { line: n, transactionHash } = r;
+      journaled.push({ index: -1, line: n, transactionHash, traceHash, at, length: line.length, asBytes });
       lines.push(line);
-      size += kept ? line.length + PROOF_ROOM : 0;
+      at += line.length;
     }
-    const arena = new Uint8Array(size);
-    const records: BatchRecord[] = [];
-    const rooms: (Uint8Array | undefined)[] = [];
-    const journal: Uint8Array[] = [];
-    let off = 0;
-    for (let i = 0; i < group.length; i++) {
-      const r = group[i]!;
-      const line = lines[i]!;
-      if (line === r.encoded) {
-        arena.set(line, off);
-        const kept = arena.subarray(off, off + line.length);
-        journal.push(kept);
-        records.push(keptRecord(r, kept));
-        rooms.push(arena.subarray(off, off + line.length + PROOF_ROOM));
-        off += line.length + PROOF_ROOM;
-        continue;
-      }
-      journal.push(line);
-      rooms.push(undefined);
-      // Bytes in another layout are not kept: the record is then held as an object, parsed before they are reused.
-      const { line: n, transactionHash, traceHash } = r;
-      records.push(r.encoded ? { line: n, transactionHash, traceHash, record: r.record } : r);
+    // Durable before logged: an entry in the log whose record was lost would be an input logged twice on rerun.
+    await this.#io(() => this.#write(lines));
+    this.#onStep('journaled');
+    let out: Released = [];
+    for (const j of journaled) {
+      j.index = this.#append(j.traceHash);
+      this.#held.push(j);
+      if (this.#held.length >= this.#every) out = concatReleased(out, await this.#release());
     }
-    return { journal, records, rooms };
+    return out;
   }
 
   /**
@@ -312,7 +273,7 @@ class JournaledLogStage implements LogStage {
     return !Buffer.from(tail.buffer, tail.byteOffset, tail.length).equals(Buffer.from(end, 'latin1'));
   }
 
-  async flush(): Promise<readonly BatchRecord[]> {
+  async flush(): Promise<Released> {
     return this.#release();
   }
 
@@ -337,8 +298,12 @@ class JournaledLogStage implements LogStage {
     return this.#log.append(hexToBytes(traceHash)!);
   }
 
-  /** Signs a checkpoint over what is held (if anything is new) and returns those records with their proofs. */
-  async #release(): Promise<BatchRecord[]> {
+  /**
+   * Signs a checkpoint over what is held (if anything is new) and lets those
+   * records go with their proofs: read back from the journal batch by batch
+   * as they are written, so no more than a batch of them is in memory.
+   */
+  async #release(): Promise<Released> {
     if (this.#held.length === 0) return [];
     if (this.#log.size > this.#log.signedCheckpoint.size) {
       await this.#log.checkpoint();
@@ -346,19 +311,99 @@ class JournaledLogStage implements LogStage {
       this.#onStep('checkpointed');
     }
     const extra = await this.#checkpointToken();
-    const out = this.#held.map(({ record, index, room }) => {
-      const proof = this.#log.proof(index, extra ? { extra } : {});
-      const encoded = record.encoded && lineWithLogProof(record.encoded, proof, room);
-      if (encoded) return keptRecord(record, encoded);
-      const { encoded: _stale, ...rest } = record;
-      return {
-        ...rest,
-        record: withLogProof(record.record as unknown as AuditRecordV2_1, proof) as unknown as JsonObject,
-      };
-    });
+    const held = this.#held;
     this.#held = [];
     this.#onStep('released');
-    return out;
+    // Proofs against this checkpoint, even for records read back after the next one is signed.
+    const options = extra ? { extra } : {};
+    return this.#readBack(held, this.#log.prover(options), this.#log.jsonProver(options));
+  }
+
+  /** The held records with their proofs, in order, in batches of up to RELEASE_BYTES (or one record) read from the journal. */
+  async *#readBack(
+    held: Held[],
+    proof: (index: number) => string,
+    proofJson: (index: number) => string,
+  ): AsyncGenerator<readonly BatchRecord[]> {
+    let i = 0;
+    while (i < held.length) {
+      const first = held[i]!;
+      if (!('at' in first)) {
+        const record = withLogProof(first.record.record as unknown as AuditRecordV2_1, proof(first.index));
+        const { encoded: _stale, ...rest } = first.record;
+        yield [{ ...rest, record: record as unknown as JsonObject }];
+        i++;
+        continue;
+      }
+      // A run of journaled records, back to back in the journal: each is read into its place in
+      // the buffer, with room after a compact line for its log_proof (put over its closing `}`).
+      const batch: { j: Journaled; tail: string | undefined; start: number; size: number }[] = [];
+      let size = 0;
+      for (let next = first.at; i < held.length && batch.length < MAX_PIECES; i++) {
+        const j = held[i]!;
+        if (!('at' in j) || j.at !== next || (batch.length > 0 && size + j.length > RELEASE_BYTES)) break;
+        const tail = j.asBytes ? logProofTail(proofJson(j.index)) : undefined;
+        const room = tail === undefined ? j.length : j.length - CLOSE_LINE.length + Buffer.byteLength(tail);
+        batch.push({ j, tail, start: size, size: room });
+        size += room;
+        next += j.length;
+      }
+      const buffer = this.#bufferOf(size);
+      await this.#io(() =>
+        this.#readJournalInto(
+          batch.map((b) => buffer.subarray(b.start, b.start + b.j.length)),
+          first.at,
+        ),
+      );
+      const records: BatchRecord[] = [];
+      for (const { j, tail, start, size: room } of batch) {
+        const line = buffer.subarray(start, start + j.length);
+        if (tail !== undefined) {
+          // A signing thread made the line: a 2.1.0 record with neither late seal (see logProofTail).
+          if (!isCompactV2_1(line)) throw this.#bad('changed while the batch ran');
+          buffer.write(tail, start + j.length - CLOSE_LINE.length, 'utf8');
+          const encoded = buffer.subarray(start, start + room);
+          records.push(new KeptRecord(j.line, j.transactionHash, j.traceHash, encoded));
+          continue;
+        }
+        let record: JsonObject;
+        try {
+          record = JSON.parse(line.toString('utf8')) as JsonObject;
+        } catch {
+          throw this.#bad('changed while the batch ran');
+        }
+        records.push({
+          line: j.line,
+          transactionHash: j.transactionHash,
+          record: withLogProof(record as unknown as AuditRecordV2_1, proof(j.index)) as unknown as JsonObject,
+        });
+      }
+      yield records;
+    }
+  }
+
+  /** A buffer of at least `size` bytes: the same one each time (the last batch is written before the next is read). */
+  #bufferOf(size: number): Buffer {
+    if (!this.#releaseBuffer || this.#releaseBuffer.length < size) {
+      this.#releaseBuffer = Buffer.allocUnsafe(Math.max(size, RELEASE_BYTES + RELEASE_BYTES / 4));
+    }
+    return this.#releaseBuffer;
+  }
+
+  /** Fills `pieces`, in order, from the journal's bytes at `position`. */
+  async #readJournalInto(pieces: Uint8Array[], position: number): Promise<void> {
+    let rest = pieces;
+    let at = position;
+    while (rest.length > 0) {
+      let read = (await this.#journal!.readv(rest, at)).bytesRead;
+      if (read === 0) throw this.#bad('is shorter than what was written to it');
+      at += read;
+      // A short read: go on from the first byte not read.
+      let i = 0;
+      while (i < rest.length && read >= rest[i]!.length) read -= rest[i++]!.length;
+      rest = rest.slice(i);
+      if (read > 0) rest[0] = rest[0]!.subarray(read);
+    }
   }
 
   /** The TSA's token over the last checkpoint's note text (none without a timestamper). */
@@ -372,12 +417,13 @@ class JournaledLogStage implements LogStage {
     return this.#token.token;
   }
 
-  /** Appends `text` (or these pieces, in order) to the journal, and makes it durable. */
-  async #write(text: string | readonly Uint8Array[]): Promise<void> {
-    let rest = typeof text === 'string' ? [Buffer.from(text, 'utf8')] : text.filter((p) => p.length > 0);
+  /** Appends these pieces, in order, to the journal, and makes them durable. */
+  async #write(pieces: readonly Uint8Array[]): Promise<void> {
+    let rest = pieces.filter((p) => p.length > 0);
     while (rest.length > 0) {
       const batch = rest.slice(0, MAX_PIECES);
       let written = (await this.#journal!.writev(batch)).bytesWritten;
+      this.#journalEnd += written;
       // A short write (rare for a file): go on from the first byte not written.
       let i = 0;
       while (i < batch.length && written >= batch[i]!.length) written -= batch[i++]!.length;
@@ -417,6 +463,7 @@ class JournaledLogStage implements LogStage {
     if (complete === 0) throw this.#bad('has no header line');
     // A torn tail is cut off before anything is appended after it.
     const end = text.lastIndexOf(0x0a) + 1;
+    this.#journalEnd = end;
     if (end < text.length) {
       const handle = await open(this.#path, 'r+');
       try {
@@ -481,4 +528,15 @@ class JournaledLogStage implements LogStage {
       { details: { file: this.#path } },
     );
   }
+}
+
+/** What was released before, then `more`: batches in order. */
+function concatReleased(before: Released, more: Released): Released {
+  if (Array.isArray(before) && before.length === 0) return more;
+  return (async function* () {
+    for (const part of [before, more]) {
+      if (Array.isArray(part)) yield part;
+      else yield* part as AsyncIterable<readonly BatchRecord[]>;
+    }
+  })();
 }

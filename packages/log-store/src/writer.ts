@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ErstError, equalBytes } from '@erst/core';
+import { ErstError, bytesToBase64, equalBytes } from '@erst/core';
 import { fsyncDirectory, writeFileAtomic, writeFileAtomicAsync } from '@erst/node-io';
 import {
   MAX_NOTE_BYTES,
   MerkleTree,
   type NoteSigner,
+  TLOG_PROOF_HEADER,
   type SignedCheckpoint,
   TILE_WIDTH,
   encodeEntryBundle,
@@ -13,6 +14,7 @@ import {
   noteVerifier,
   openCheckpoint,
   parseCheckpoint,
+  rangeHash,
   signCheckpoint,
   tileData,
   tilePath,
@@ -140,18 +142,89 @@ export class LogWriter {
    * `extra` goes in the proof's unauthenticated `extra` line.
    */
   proof(index: number, options: { extra?: Uint8Array } = {}): string {
-    const size = this.#checkpoint.size;
-    if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
-      throw new ErstError('ERR_OPTIONS_INVALID', `\`index\` ${index} is not in the last checkpoint (size ${size})`, {
-        details: { options: ['index'] },
+    return this.prover(options)(index);
+  }
+
+  /**
+   * `proof` for many entries, against the last signed checkpoint as it is
+   * now: checkpoints signed later do not change what it returns (records a
+   * checkpoint releases keep their proofs against it, and its timestamp
+   * token in `extra`, however late they are written).
+   */
+  prover(options: { extra?: Uint8Array } = {}): (index: number) => string {
+    const checkpoint = this.#checkpoint;
+    const { size } = checkpoint;
+    const extra = options.extra ? { extra: options.extra } : {};
+    return (index) => {
+      if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+        throw new ErstError('ERR_OPTIONS_INVALID', `\`index\` ${index} is not in the last checkpoint (size ${size})`, {
+          details: { options: ['index'] },
+        });
+      }
+      return formatTlogProof({
+        ...extra,
+        index,
+        hashes: this.#tree.inclusionProof(index, size),
+        checkpoint: checkpoint.note,
       });
-    }
-    return formatTlogProof({
-      ...(options.extra ? { extra: options.extra } : {}),
-      index,
-      hashes: this.#tree.inclusionProof(index, size),
-      checkpoint: this.#checkpoint.note,
-    });
+    };
+  }
+
+  /**
+   * `JSON.stringify` of what `prover` returns, for many entries (a log stage
+   * splices it into each compact record line): the same text, made without
+   * the proof's text or a base64 encoding per hash per entry. The checkpoint
+   * note is escaped once; each proof hash is encoded once per prover
+   * (neighbouring entries share most of their proof); the proof's other
+   * lines (header, `extra`, `index`, base64) need no escaping, and a line
+   * break is `\n`. Its memo grows with the entries it proves (two ranges each at most).
+   */
+  jsonProver(options: { extra?: Uint8Array } = {}): (index: number) => string {
+    const checkpoint = this.#checkpoint;
+    const { size } = checkpoint;
+    const tree = this.#tree;
+    const note = JSON.stringify(checkpoint.note).slice(1, -1);
+    const extra = options.extra && options.extra.length > 0 ? `extra ${bytesToBase64(options.extra)}\\n` : '';
+    const head = `"${TLOG_PROOF_HEADER}\\n${extra}index `;
+    // Base64 of the hash of leaves [lo, hi), by width then start.
+    const memo = new Map<number, Map<number, string>>();
+    const encoded = (lo: number, hi: number): string => {
+      let byStart = memo.get(hi - lo);
+      if (!byStart) {
+        byStart = new Map();
+        memo.set(hi - lo, byStart);
+      }
+      let text = byStart.get(lo);
+      if (text === undefined) {
+        text = bytesToBase64(rangeHash(tree, lo, hi));
+        byStart.set(lo, text);
+      }
+      return text;
+    };
+    return (index) => {
+      if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+        throw new ErstError('ERR_OPTIONS_INVALID', `\`index\` ${index} is not in the last checkpoint (size ${size})`, {
+          details: { options: ['index'] },
+        });
+      }
+      // inclusionProof's walk (RFC 6962): top-down, listed from the leaf's sibling up.
+      const path: string[] = [];
+      let lo = 0;
+      let hi = size;
+      while (hi - lo > 1) {
+        const k = splitPoint(hi - lo);
+        if (index < lo + k) {
+          path.push(encoded(lo + k, hi));
+          hi = lo + k;
+        } else {
+          path.push(encoded(lo, lo + k));
+          lo += k;
+        }
+      }
+      let text = `${head}${index}\\n`;
+      for (let i = path.length - 1; i >= 0; i--) text += `${path[i]}\\n`;
+      return `${text}\\n${note}"`;
+    };
   }
 
   /** A consistency proof from an older size to the last checkpoint's. */
@@ -168,6 +241,13 @@ export class LogWriter {
   #open(): void {
     if (!this.#release) throw new ErstError('ERR_OPTIONS_INVALID', 'the log writer is closed');
   }
+}
+
+/** The largest power of two below `n` (n > 1): where RFC 6962 splits a range of n leaves. */
+function splitPoint(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
 }
 
 /** Verifies a checkpoint note just signed (or read back) when the signer's public key is known. */

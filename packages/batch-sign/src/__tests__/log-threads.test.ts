@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AuditRecordV2_1,
@@ -22,8 +22,8 @@ import {
   openSignerLog,
   signBatch,
 } from '../../dist/index.js';
-import { lineWithLogProof } from '../log-stage.js';
-import { scratchDirs, tx, writePayloads, countingSigner } from './helpers.js';
+import { logProofTail } from '../log-stage.js';
+import { countingSigner, rejection, scratchDirs, tx, writePayloads } from './helpers.js';
 
 const ORIGIN = 'batch.example/log';
 const inner = InMemorySigner.fromPem(SIGNING_KEY_PEM);
@@ -50,13 +50,14 @@ async function verified(lines: string[]): Promise<JsonObject[]> {
 
 const PROOF = 'c2sp.org/tlog-proof@v1\nindex 3\nAAAA\n\nbatch.example/log\n4\nroot=\n\n— sig "quoted" \\ \u2028\n';
 
-describe('lineWithLogProof (the log stage fast path)', () => {
+describe("logProofTail (how the log stage adds log_proof to a thread's line)", () => {
   const signer = inner;
   const payloads: JsonObject[] = [
     { envelope_xdr: 'AAAA', events: [], logs: [] },
     JSON.parse('{"__proto__":{"x":1},"constructor":"c","a":"\\u0000\\n\\"\\\\","é":"日本語 \\ud83d\\ude00"}'),
     { big: 9007199254740991, neg: -0.000001, e: 1e300, arr: [1, 'two', null, true, { z: 1, a: 2 }] },
     { ' spaced key ': ' spaced value ', 'signature"': 'x', nested: { trace_hash: 'not the record member' } },
+    { log_proof: 'not the record member', timestamp_token: 'AAAA', x: { '"log_proof":': '"timestamp_token":' } },
   ];
   for (const [i, payload] of payloads.entries()) {
     for (const recordSignature of [false, true]) {
@@ -67,51 +68,16 @@ describe('lineWithLogProof (the log stage fast path)', () => {
           { schema: '2.1.0', recordSignature },
         );
         const encoded = Buffer.from(`${JSON.stringify(record)}\n`);
-        const fast = lineWithLogProof(encoded, PROOF);
-        expect(fast).toBeDefined();
         const slow = `${JSON.stringify(withLogProof(record, PROOF))}\n`;
-        expect(Buffer.from(fast!).toString('utf8')).toBe(slow);
-        expect(encoded.toString()).toBe(`${JSON.stringify(record)}\n`); // the input is left as it was
-        // In place, in room after the line (as the stage keeps it): the same bytes, in that memory.
-        const arena = new Uint8Array(encoded.length + 4096);
-        arena.set(encoded);
-        const inPlace = lineWithLogProof(arena.subarray(0, encoded.length), PROOF, arena);
-        expect(inPlace!.buffer).toBe(arena.buffer);
-        expect(Buffer.from(inPlace!).toString('utf8')).toBe(slow);
-        // Room too small, or elsewhere: a copy, still the same bytes.
-        const small = arena.subarray(0, encoded.length + 10);
-        expect(Buffer.from(lineWithLogProof(encoded, PROOF, small)!).toString('utf8')).toBe(slow);
-        const tight = new Uint8Array(encoded.length + 40);
-        tight.set(encoded);
-        const copied = lineWithLogProof(tight.subarray(0, encoded.length), PROOF, tight);
-        expect(copied!.buffer).not.toBe(tight.buffer);
-        expect(Buffer.from(copied!).toString('utf8')).toBe(slow);
+        // What the stage does with a line a signing thread made (a 2.1.0 record with no late seal): its
+        // bytes up to the closing `}`, then logProofTail, with no search for member names, so payloads that
+        // mention log_proof or timestamp_token must give the same bytes too.
+        const tail = logProofTail(JSON.stringify(PROOF));
+        const released = Buffer.concat([encoded.subarray(0, encoded.length - 2), Buffer.from(tail)]);
+        expect(released.toString('utf8')).toBe(slow);
       });
     }
   }
-
-  it('leaves to the slow path what it cannot show to be such a record', async () => {
-    const record = await generateWithSigner(
-      signer,
-      { transactionHash: tx(1), payload: { a: 1 } },
-      { schema: '2.1.0', recordSignature: false },
-    );
-    const line = (r: unknown, end = '\n') => Buffer.from(`${JSON.stringify(r)}${end}`);
-    const proved = withLogProof(record, 'old proof');
-    expect(lineWithLogProof(line(proved), PROOF)).toBeUndefined(); // a log_proof already there
-    expect(lineWithLogProof(line({ ...record, timestamp_token: 'AAAA' }), PROOF)).toBeUndefined();
-    // A payload that merely mentions a late seal's name is refused too (false positives only cost speed).
-    const mentions = await generateWithSigner(
-      signer,
-      { transactionHash: tx(2), payload: { log_proof: 'x' } },
-      { schema: '2.1.0', recordSignature: false },
-    );
-    expect(lineWithLogProof(line(mentions), PROOF)).toBeUndefined();
-    expect(lineWithLogProof(line({ ...record, version: '2.0.0' }), PROOF)).toBeUndefined();
-    expect(lineWithLogProof(line(record, ''), PROOF)).toBeUndefined(); // no newline
-    expect(lineWithLogProof(Buffer.from(JSON.stringify(record, null, 2)), PROOF)).toBeUndefined();
-    expect(lineWithLogProof(Buffer.alloc(0), PROOF)).toBeUndefined();
-  });
 });
 
 // Small inputs are signed on the calling thread (threads.minInputBytes); 0 makes them go to the threads.
@@ -228,6 +194,93 @@ for (const [where, minInputBytes] of [
         await verified([JSON.stringify(JSON.parse(text))]);
       }
     });
+
+    // 1,300 records under one checkpoint of 1,200: more than a read-back batch's pieces (1,024) and, with
+    // the 400 KB records, more than its bytes (4 MiB). Every 7: several checkpoints in each group a thread sends.
+    for (const [count, every] of [
+      [1300, 1200],
+      [300, 7],
+    ] as const) {
+      it(`writes records read back from the journal exactly as JSON.stringify(withLogProof(...)) does (${count}, every ${every})`, async () => {
+        const dir = scratch();
+        const logDir = await newLog(dir);
+        const out = join(dir, 'out.jsonl');
+        // Payloads that mention the late seals, escapes, __proto__, odd numbers, non-Latin-1 text, and big ones.
+        const payloads = [
+          '{"log_proof":"x","timestamp_token":"AAAA","n":{"\\"log_proof\\":":1}}',
+          '{"__proto__":{"x":1},"a":"\\u0000\\n\\"\\\\\\u2028","é":"日本語 \\ud83d\\ude00"}',
+          '{"big":9007199254740991,"neg":-0,"e":1e300,"f":1.50,"arr":[1,"two",null,true,{"z":1,"a":2}]}',
+          `{"blob":"${'x'.repeat(400_000)}","signature":"not one"}`,
+        ];
+        const input = join(dir, 'in.jsonl');
+        const lines = Array.from({ length: count }, (_, i) => {
+          const payload = i % 100 === 3 ? payloads[3] : payloads[i % 3];
+          return `{"transaction_hash":"${tx(i + 1)}","payload":${payload}}`;
+        });
+        writeFileSync(input, `${lines.join('\n')}\n`);
+        const log = await openSignerLog(logDir, inner);
+        const stage = logStage(log, { checkpointEvery: every });
+        const r = await signBatch({
+          signer: inner,
+          input,
+          output: jsonlSink(out),
+          schema: '2.1.0',
+          recordSignature: false,
+          stage,
+          threads: { count: 2, minInputBytes },
+        });
+        await log.close();
+        expect(r.badLines).toEqual([]);
+        expect(r).toMatchObject({ signed: count, bad: 0 });
+        const written = readFileSync(out, 'utf8').trimEnd().split('\n');
+        await verified(written);
+        for (const [i, text] of written.entries()) {
+          const { log_proof: proof, ...record } = JSON.parse(text) as AuditRecordV2_1 & { log_proof: string };
+          expect(text).toBe(JSON.stringify(withLogProof(record as AuditRecordV2_1, proof)));
+          expect(record.transaction_hash).toBe(tx(i + 1));
+          // Each proof is against the checkpoint that released it, not a later one.
+          const [, index, size] = /\nindex (\d+)\n(?:[^\n]+\n)*\n[^\n]+\n(\d+)\n/.exec(proof)!;
+          expect(Number(index)).toBe(i);
+          expect(Number(size)).toBe(Math.min(count, every * Math.ceil((i + 1) / every)));
+        }
+      });
+    }
+
+    for (const [how, tamper] of [
+      ['cut short', (path: string) => truncateSync(path, readFileSync(path).indexOf(0x0a) + 1)],
+      [
+        'with a line that no longer ends its record',
+        (path: string) => {
+          const bytes = readFileSync(path);
+          bytes[bytes.lastIndexOf(0x0a) - 1] = 0x20;
+          writeFileSync(path, bytes);
+        },
+      ],
+    ] as const) {
+      it(`a journal ${how} before its records are read back stops the batch (ERR_OUTPUT_WRITE), nothing written`, async () => {
+        const dir = scratch();
+        const logDir = await newLog(dir);
+        const out = join(dir, 'out.jsonl');
+        const log = await openSignerLog(logDir, inner);
+        const stage = logStage(log, {
+          onStep: (step) => {
+            if (step === 'released') tamper(journalPath(out));
+          },
+        });
+        const run = signBatch({
+          signer: inner,
+          input: writePayloads(dir, 20),
+          output: jsonlSink(out),
+          schema: '2.1.0',
+          recordSignature: false,
+          stage,
+          threads: { count: 2, minInputBytes },
+        });
+        expect((await rejection(run)).code).toBe('ERR_OUTPUT_WRITE');
+        await log.close();
+        expect(readFileSync(out, 'utf8')).toBe('');
+      });
+    }
 
     for (const step of ['journaled', 'released'] as LogStep[]) {
       it(`a threaded batch that stops after ${step} is finished by a rerun: every input logged once`, async () => {

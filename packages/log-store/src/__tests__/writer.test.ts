@@ -55,6 +55,41 @@ describe('LogWriter', () => {
     expect(existsSync(join(dir, 'tile/entries/002.p/188'))).toBe(true);
   });
 
+  it('prover keeps its checkpoint; jsonProver is exactly JSON.stringify of its proofs, for every index', async () => {
+    const dir = tempDir('erst-log-');
+    const log = await initLog(dir, { origin: ORIGIN, signer });
+    const extras = [undefined, new Uint8Array(0), Uint8Array.of(0, 1, 0xfe, 0xff, 0x3e, 0x3f)];
+    const earlier: { size: number; prove: (i: number) => string; text: string[] }[] = [];
+    let n = 0;
+    for (const size of [1, 2, 3, 5, 8, 63, 64, 65, 255, 256, 257, 300]) {
+      while (n < size) log.append(entry(n++));
+      await log.checkpoint();
+      for (const extra of extras) {
+        const options = extra ? { extra } : {};
+        const prove = log.prover(options);
+        const json = log.jsonProver(options);
+        const text: string[] = [];
+        for (let i = 0; i < size; i++) {
+          const proof = prove(i);
+          expect(proof).toBe(log.proof(i, options));
+          expect(json(i)).toBe(JSON.stringify(proof));
+          text.push(proof);
+        }
+        expect(await code(async () => json(size))).toBe('ERR_OPTIONS_INVALID');
+        expect(await code(async () => json(-1))).toBe('ERR_OPTIONS_INVALID');
+        earlier.push({ size, prove, text });
+      }
+    }
+    // A prover made before later checkpoints still proves against its own.
+    for (const { size, prove, text } of earlier) {
+      for (const i of [0, size - 1]) {
+        expect(prove(i)).toBe(text[i]);
+        expect(verifyTlogProof(prove(i), { entry: entry(i), verifiers: verifier, index: i }).size).toBe(size);
+      }
+    }
+    await log.close();
+  });
+
   it('keeps a log signed by an ECDSA P-256 Signer (signed-note type 0x02)', async () => {
     const secret = new Uint8Array(32).fill(7);
     const ecdsa: Signer = {
