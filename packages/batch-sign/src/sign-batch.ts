@@ -191,7 +191,7 @@ export async function signBatch(options: SignBatchOptions): Promise<BatchResult>
       let finished = false;
       try {
         await run.recover();
-        await run.countInput();
+        run.countInput();
         await run.signLines();
         await run.commitHeldGroups();
         finished = true;
@@ -328,6 +328,8 @@ class BatchRun {
   readonly #limiter: Limiter;
   readonly #committer: GroupCommitter;
   #total: number | undefined;
+  /** Set once the output closes: a line count that comes in later reports nothing. */
+  #closing = false;
   #fatal: unknown;
   #stopped = false;
   #pool: LineThreads | undefined;
@@ -452,11 +454,19 @@ class BatchRun {
     this.#recovered = missing.length;
   }
 
-  /** Counts the input's lines first, only for someone watching progress: it reads the file twice. */
-  async countInput(): Promise<void> {
+  /**
+   * Counts the input's lines, only for someone watching progress, while the
+   * signing goes on: it reads the file a second time, which ahead of the
+   * signing added that whole read to every run's wall time. Until the count is
+   * in, progress has no total.
+   */
+  countInput(): void {
     if (!this.#s.onProgress) return;
-    this.#total = await this.#input.countLines();
-    this.#progress();
+    void this.#input.countLines().then((total) => {
+      if (this.#closing) return;
+      this.#total = total;
+      this.#progress();
+    });
   }
 
   /** Reads line by line, keeping up to `concurrency` records in flight; stops early on `signal` or a failure. */
@@ -481,6 +491,7 @@ class BatchRun {
    * everything it released is durable; otherwise it keeps what it holds for a rerun.
    */
   async closeOutput(finished: boolean): Promise<void> {
+    this.#closing = true;
     let closed = true;
     await this.#s.output.close().catch((e: unknown) => {
       closed = false;
