@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { filesWithin } from '@erst/cli-harness';
+// The launch entry alone: the package's index brings yargs and the verifier,
+// which this thread does not need when a coordinator runs the command.
+import { filesWithin } from '@erst/cli-harness/launch';
 import { Worker } from 'node:worker_threads';
 import type { CoordinatorMessage, CoordinatorRequest } from './coordinator.js';
 

@@ -10,7 +10,14 @@ import { type Report, ReportBuilder, type StateSummary, trustSummary } from './r
 import { summarize } from './outcome.js';
 import { type Shard, checkShard, formatShard, shardOf } from './shard.js';
 import { LogCheck } from './log.js';
-import { type KeptResult, type StateLog, StateTracker, configDigest, isStateDigest } from './state.js';
+import {
+  type KeptRange,
+  type KeptResult,
+  type StateLog,
+  StateTracker,
+  configDigest,
+  isStateDigest,
+} from './state.js';
 
 /** Where the state of the previous run is kept, and how it is checked. */
 export interface StateFileOptions {
@@ -276,8 +283,11 @@ class ProgressTicker {
   }
 }
 
-/** What the state sees, in reading order: a chunk (once verified) or a record that could not be read. */
-type StateStep = { chunk: number; unread: string[] } | { unread: string[] };
+/**
+ * What the state sees, in reading order: a chunk (once verified), a record
+ * that could not be read, or an input whose every record kept its result.
+ */
+type StateStep = { chunk: number; unread: string[] } | { unread: string[] } | { kept: KeptRange; unread: string[] };
 
 /**
  * Chunks come back from the workers in any order; the state file is written
@@ -343,6 +353,20 @@ class ReadingOrder {
     this.observe();
   }
 
+  /**
+   * An input whose every record keeps its previous result (its file hashed
+   * the same): counted at once, in one summary, and shown to the state in its
+   * turn, without a chunk or an object per record.
+   */
+  keptInput(state: StateTracker, range: KeptRange, input: number): void {
+    const { sources, outcomes } = state.rangeResults(range);
+    const counted = outcomes.map((text) => parseKept(text).outcome);
+    this.#builder.addChunk(sources, new Array<number>(sources.length).fill(input), summarize(counted, false));
+    this.#progress.finished(sources.length);
+    this.#steps.push({ kept: range, unread: [] });
+    this.observe();
+  }
+
   /** A record found unreadable while reading: finished at once. */
   unreadRecord(): void {
     this.#progress.finished(1);
@@ -354,7 +378,9 @@ class ReadingOrder {
     if (!state) return;
     for (; this.#step < this.#steps.length; this.#step++) {
       const s = this.#steps[this.#step]!;
-      if ('chunk' in s) {
+      if ('kept' in s) {
+        state.observeRange(s.kept);
+      } else if ('chunk' in s) {
         const done = this.#verified.get(s.chunk);
         if (!done) break;
         this.#verified.delete(s.chunk);
@@ -588,11 +614,19 @@ async function readAndDispatch(
     const path = opts.inputs[i]!;
     const first = records;
     // The file is the one whose every record kept its result: those results stand, no record is split out or hashed.
-    const whole = state?.keptInput(path);
-    if (whole && (await (digests ? digests.get(path) : inputDigest(path))) === whole.sha256) {
-      for (let k = 0; k < whole.sources.length; k++) await packer.addKept(whole.sources[k]!, i, whole.kept[k]!);
-      records += whole.sources.length;
-      state!.inputRead(path, whole.sha256, first, whole.sources.length);
+    const range = state?.keptRange(path);
+    if (range && (await (digests ? digests.get(path) : inputDigest(path))) === range.sha256) {
+      if (opts.log === undefined) {
+        // Records read before go first, in the state as in a full run.
+        await packer.flush();
+        order.keptInput(state!, range, i);
+      } else {
+        // The log check takes each record's place in the log from its kept result, record by record.
+        const whole = state!.keptInput(path)!;
+        for (let k = 0; k < whole.sources.length; k++) await packer.addKept(whole.sources[k]!, i, whole.kept[k]!);
+      }
+      records += range.records;
+      state!.inputRead(path, range.sha256, first, range.records);
       continue;
     }
     let offered = 0;
