@@ -215,6 +215,12 @@ interface Loaded {
   inputs: Map<string, InputLine>;
   /** Each entry line's source and fingerprint, in order (states that keep results only). */
   lines: { sources: string[]; prints: string[] };
+  /**
+   * A state read whole (`loadSigned`): its bytes, and where each entry line
+   * starts (one more: where the last one ends), so that a range of them can
+   * be written again as they are.
+   */
+  raw?: { bytes: Buffer; starts: number[] };
   records: number;
   signatureChecked: boolean;
   identity: StateIdentity;
@@ -273,6 +279,8 @@ class Collected {
   readonly outcomeIds = new Map<string, number>();
   readonly inputs = new Map<string, InputLine>();
   readonly lines = { sources: [] as string[], prints: [] as string[] };
+  /** `loadSigned` only: where each entry line starts, and where the last one ends. */
+  readonly starts: number[] = [];
 
   /** The index of a kept result's text (each distinct text is held once). */
   outcome(text: string): number {
@@ -430,6 +438,7 @@ function loaded(
   got: Collected,
   digest: Uint8Array,
   signatureChecked: boolean,
+  raw?: Buffer,
 ): Loaded {
   if (header.shard !== opts.shard) {
     // Not a finding about the archive: this run was pointed at another shard's state.
@@ -446,6 +455,7 @@ function loaded(
     outcomes: got.outcomes,
     inputs: got.inputs,
     lines: got.lines,
+    ...(raw ? { raw: { bytes: raw, starts: got.starts } } : {}),
     records: got.entries.size,
     signatureChecked,
     identity: { sequence: header.sequence, digest: bytesToHex(digest), previous: header.previous },
@@ -537,6 +547,7 @@ function parseSigned(opts: StateOptions, raw: Buffer, end: number, digest: Uint8
   let lastStart = 0;
   let lastEnd = 0;
   let lastId = -1;
+  let entriesEnd = end;
   for (let s = 0; s < end; ) {
     const e = raw.indexOf(NL, s);
     line++;
@@ -598,12 +609,14 @@ function parseSigned(opts: StateOptions, raw: Buffer, end: number, digest: Uint8
       } else {
         return undefined;
       }
+      if (header.config !== undefined) got.starts.push(s);
       got.entry(
         header,
         raw.toString('utf8', s + 2, sourceEnd),
         fingerprint(raw.toString('latin1', traceStart, traceEnd), raw.toString('latin1', contentStart, contentEnd), kept),
       );
     } else if (first === OPEN_BRACE && last === CLOSE_BRACE && header.config !== undefined) {
+      if (got.inputs.size === 0) entriesEnd = s;
       let value: unknown;
       try {
         value = JSON.parse(raw.toString('utf8', s, e));
@@ -622,7 +635,9 @@ function parseSigned(opts: StateOptions, raw: Buffer, end: number, digest: Uint8
     s = e + 1;
   }
   if (!header) return undefined;
-  return loaded(opts, header, got, digest, true);
+  // Where the last entry line ends: the first input line, or the trailer.
+  got.starts.push(entriesEnd);
+  return loaded(opts, header, got, digest, true, raw);
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -713,6 +728,7 @@ export class StateTracker {
   readonly #previousOutcomes: string[];
   readonly #previousInputs: Map<string, InputLine>;
   readonly #previousLines: { sources: string[]; prints: string[] };
+  readonly #previousRaw: Loaded['raw'];
   /** This run's inputs read whole, for the new state's input lines. */
   readonly #inputs: string[] = [];
   readonly #key: Signer | undefined;
@@ -748,6 +764,7 @@ export class StateTracker {
     this.#previousOutcomes = loaded?.outcomes ?? [];
     this.#previousInputs = loaded?.inputs ?? new Map();
     this.#previousLines = loaded?.lines ?? { sources: [], prints: [] };
+    this.#previousRaw = loaded?.raw;
     this.previousRecords = loaded?.records ?? 0;
     this.signatureChecked = loaded?.signatureChecked ?? false;
     // Only a state whose signature was checked here vouches for its results.
@@ -852,6 +869,21 @@ export class StateTracker {
     else if (this.#bufferBytes >= 1 << 20) this.#flush();
   }
 
+  /** Bytes for the new state, after every line written before them (hashed: they are entry lines). */
+  #writeBytes(bytes: Uint8Array): void {
+    this.#flush();
+    if (this.#fd === undefined) return;
+    this.#hash!.update(bytes);
+    try {
+      for (let off = 0; off < bytes.length; ) off += writeSync(this.#fd, bytes, off);
+    } catch (e) {
+      throw new ErstError(
+        'ERR_OUTPUT_WRITE',
+        `cannot write the state file next to ${this.path} (${(e as { code?: string }).code ?? 'error'})`,
+      );
+    }
+  }
+
   #flush(hashed = true): void {
     if (this.#fd === undefined || this.#buffer.length === 0) return;
     const data = Buffer.from(this.#buffer.join(''), 'utf8');
@@ -951,10 +983,32 @@ export class StateTracker {
   /** A kept range's records, each shown to this run's state as `observe` shows a record whose result is reused. */
   observeRange(range: KeptRange): void {
     const { sources, prints } = this.#previousLines;
-    for (let k = range.first; k < range.first + range.records; k++) {
-      const kept = this.#keptResult(prints[k]!)!;
-      this.observe(sources[k]!, kept.traceHash || null, kept.contentHash || null, kept.outcome);
+    const end = range.first + range.records;
+    const raw = this.#previousRaw;
+    if (!raw || this.#fd === undefined || this.status !== 'compared') {
+      for (let k = range.first; k < end; k++) {
+        const kept = this.#keptResult(prints[k]!)!;
+        this.observe(sources[k]!, kept.traceHash || null, kept.contentHash || null, kept.outcome);
+      }
+      return;
     }
+    // What `observe` does for each, without making its line again: the line
+    // it would write is the previous state's, byte for byte (the same source,
+    // hashes and result text; `loadSigned` took only lines in that one form).
+    for (let k = range.first; k < end; k++) {
+      const source = sources[k]!;
+      const before = this.#previous.get(source);
+      if (before === undefined) {
+        this.#added.push(source);
+      } else if (before !== VISITED) {
+        this.#previous.set(source, VISITED);
+        const hashes = hashesOf(before);
+        const now = hashesOf(prints[k]!);
+        if (hashes !== now) this.#changed.push({ source, message: describeChange(hashes, now) });
+      }
+    }
+    this.#records += range.records;
+    this.#writeBytes(raw.bytes.subarray(raw.starts[range.first]!, raw.starts[end]!));
   }
 
   /**
