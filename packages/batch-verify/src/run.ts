@@ -1,23 +1,25 @@
 import { createHash, hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { DEFAULT_MAX_INPUT_BYTES, ErstError, type Signer } from '@erst/core';
 import type { VerifyOptions } from '@erst/verify';
-import { type InputDigests, checkInputs, inputDigest, readInputs, startInputDigests } from '@erst/archive/node';
+import {
+  type InputDigests,
+  checkInputs,
+  directoryFiles,
+  hashFiles,
+  inputDigest,
+  readInputs,
+  startInputDigests,
+} from '@erst/archive/node';
 import { LazyPool, WORKER_URL } from './pool.js';
 import type { ChunkLog, ChunkSummary, RecordOutcome, StoredOutcome } from './protocol.js';
 import { type Report, ReportBuilder, type StateSummary, trustSummary } from './report.js';
 import { summarize } from './outcome.js';
 import { type Shard, checkShard, formatShard, shardOf } from './shard.js';
 import { LogCheck } from './log.js';
-import {
-  type KeptRange,
-  type KeptResult,
-  type StateLog,
-  StateTracker,
-  configDigest,
-  isStateDigest,
-} from './state.js';
+import { type KeptRange, type KeptResult, type StateLog, StateTracker, configDigest, isStateDigest } from './state.js';
 
 /** Where the state of the previous run is kept, and how it is checked. */
 export interface StateFileOptions {
@@ -613,8 +615,20 @@ async function readAndDispatch(
   for (let i = 0; i < opts.inputs.length; i++) {
     const path = opts.inputs[i]!;
     const first = records;
+    const directory = state?.keepsResults === true && (await isDirectory(path));
+    // A directory whose files are the ones whose every record kept its result: those results stand.
+    if (directory && opts.log === undefined) {
+      const range = await keptDirectory(state!, path, owns, maxBytes, opts.workers);
+      if (range) {
+        await packer.flush();
+        order.keptInput(state!, range, i);
+        records += range.records;
+        state!.inputRead(path, null, first, range.records);
+        continue;
+      }
+    }
     // The file is the one whose every record kept its result: those results stand, no record is split out or hashed.
-    const range = state?.keptRange(path);
+    const range = directory ? undefined : state?.keptRange(path, false);
     if (range && (await (digests ? digests.get(path) : inputDigest(path))) === range.sha256) {
       if (opts.log === undefined) {
         // Records read before go first, in the state as in a full run.
@@ -659,12 +673,47 @@ async function readAndDispatch(
       await packer.add(item.source, i, item.bytes);
     }
     if (offered === 0 && !reported && !opts.allowEmpty) empty.push(i);
-    // Read whole, every record seen: the next run may take the file's digest for all of them.
+    // Read whole, every record seen: the next run may take the file's digest (a directory's files') for all of them.
     if (digest !== undefined && !failed) state!.inputRead(path, digest, first, records - first);
+    else if (directory && !failed) state!.inputRead(path, null, first, records - first);
   }
   await packer.flush(true);
   progress.counted(records);
   return empty;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The previous state's range for directory `path`, if it still holds: the
+ * same files (this shard's, in reading order) with the same names, and every
+ * one hashing to its entry's content hash. Each file is read and hashed, on
+ * `threads` threads of their own: a file changed in place, whatever its
+ * size and times, does not match. Undefined (the directory is then read
+ * record by record) at the first difference.
+ */
+async function keptDirectory(
+  state: StateTracker,
+  path: string,
+  owns: (source: string) => boolean,
+  maxBytes: number,
+  threads: number,
+): Promise<KeptRange | undefined> {
+  const range = state.keptRange(path, true);
+  if (!range) return undefined;
+  const files = await directoryFiles(path, owns);
+  if (files?.length !== range.records) return undefined;
+  const kept = state.rangeHashes(range);
+  for (let k = 0; k < files.length; k++) if (files[k] !== kept.sources[k]) return undefined;
+  const hashes = await hashFiles(files, maxBytes, threads);
+  for (let k = 0; k < files.length; k++) if (hashes[k] !== kept.hashes[k]) return undefined;
+  return range;
 }
 
 /**

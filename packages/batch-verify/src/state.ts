@@ -53,6 +53,14 @@ import { createAtomicTemp, fsyncDirectory, openInputFile } from '@erst/node-io';
  * reuses those lines' results without splitting, decompressing or hashing
  * the records one by one. Covered by the digest and the signature like every
  * line before the trailer; any mismatch reads the input record by record.
+ *
+ * A directory read whole without a failure has a line too, with no digest:
+ *
+ *   {"input":{"path":"logs","directory":true,"first":N,"records":N}}
+ *
+ * The next run lists its files as a read would (same walk, same order) and
+ * hashes every one of them, on threads of their own: the same files, each
+ * hashing to its entry's content hash, reuse those lines' results in one go.
  */
 
 export const STATE_VERSION = 3;
@@ -170,23 +178,28 @@ function isStoredOutcome(v: unknown): boolean {
 
 const VISITED = '';
 
-/** Where an input read whole sits in a state: its file's digest, and its records' lines. */
+/**
+ * Where an input read whole sits in a state: its file's digest (null for a
+ * directory: each of its files' digests is its entry's content hash), and
+ * its records' lines.
+ */
 interface InputLine {
-  sha256: string;
+  sha256: string | null;
   first: number;
   records: number;
 }
 
-function isInputLine(v: unknown): v is { path: string } & InputLine {
-  const l = v as { path?: unknown } & Record<keyof InputLine, unknown>;
+function isInputLine(v: unknown): v is { path: string; sha256?: string; directory?: true } & Omit<InputLine, 'sha256'> {
+  const l = v as { path?: unknown; directory?: unknown } & Record<keyof InputLine, unknown>;
   return (
     typeof l === 'object' &&
     l !== null &&
     !Array.isArray(l) &&
     typeof l.path === 'string' &&
     l.path !== '' &&
-    typeof l.sha256 === 'string' &&
-    SHA256_HEX.test(l.sha256) &&
+    (l.directory === undefined
+      ? typeof l.sha256 === 'string' && SHA256_HEX.test(l.sha256)
+      : l.directory === true && l.sha256 === undefined) &&
     Number.isSafeInteger(l.first) &&
     (l.first as number) >= 0 &&
     Number.isSafeInteger(l.records) &&
@@ -308,7 +321,7 @@ class Collected {
     }
     // The same path twice (an input named twice): the first is the one kept, as for entries it makes no odds.
     if (!this.inputs.has(input.path)) {
-      this.inputs.set(input.path, { sha256: input.sha256, first: input.first, records: input.records });
+      this.inputs.set(input.path, { sha256: input.sha256 ?? null, first: input.first, records: input.records });
     }
   }
 }
@@ -613,7 +626,11 @@ function parseSigned(opts: StateOptions, raw: Buffer, end: number, digest: Uint8
       got.entry(
         header,
         raw.toString('utf8', s + 2, sourceEnd),
-        fingerprint(raw.toString('latin1', traceStart, traceEnd), raw.toString('latin1', contentStart, contentEnd), kept),
+        fingerprint(
+          raw.toString('latin1', traceStart, traceEnd),
+          raw.toString('latin1', contentStart, contentEnd),
+          kept,
+        ),
       );
     } else if (first === OPEN_BRACE && last === CLOSE_BRACE && header.config !== undefined) {
       if (got.inputs.size === 0) entriesEnd = s;
@@ -936,7 +953,7 @@ export class StateTracker {
   keptInput(path: string): KeptInput | undefined {
     if (!this.reuses) return undefined;
     const input = this.#previousInputs.get(path);
-    if (!input) return undefined;
+    if (!input?.sha256) return undefined;
     const { sources, prints } = this.#previousLines;
     const out: KeptInput = { sha256: input.sha256, sources: [], kept: [] };
     for (let k = input.first; k < input.first + input.records; k++) {
@@ -953,10 +970,10 @@ export class StateTracker {
    * whole), if this run may reuse them all: as `keptInput`, without a
    * `KeptResult` per record. The caller still checks the file's digest.
    */
-  keptRange(path: string): KeptRange | undefined {
+  keptRange(path: string, directory: boolean): KeptRange | undefined {
     if (!this.reuses) return undefined;
     const input = this.#previousInputs.get(path);
-    if (!input) return undefined;
+    if (!input || (input.sha256 === null) !== directory) return undefined;
     const { prints } = this.#previousLines;
     for (let k = input.first; k < input.first + input.records; k++) {
       // "trace:content:result": a result kept, for a record whose bytes were hashed.
@@ -966,6 +983,19 @@ export class StateTracker {
       if (second < 0 || second === first + 1) return undefined;
     }
     return input;
+  }
+
+  /** The sources of a kept range's records and their content hashes (hex), in order. */
+  rangeHashes(range: KeptRange): { sources: string[]; hashes: string[] } {
+    const end = range.first + range.records;
+    const { sources, prints } = this.#previousLines;
+    const hashes: string[] = [];
+    for (let k = range.first; k < end; k++) {
+      const print = prints[k]!;
+      const first = print.indexOf(':');
+      hashes.push(print.slice(first + 1, print.indexOf(':', first + 1)));
+    }
+    return { sources: sources.slice(range.first, end), hashes };
   }
 
   /** The sources of a kept range's records and their kept results (`StoredOutcome` JSON text), in order. */
@@ -1012,13 +1042,17 @@ export class StateTracker {
   }
 
   /**
-   * A `.jsonl`, `.tar` or `.tar.gz` input read whole, every record of it
-   * seen (no failure), `records` of them from the `first`-th entry on: the
-   * new state names its digest, so that the next run may reuse it whole.
+   * A `.jsonl`, `.tar` or `.tar.gz` input (`sha256`: its digest) or a
+   * directory (`sha256` null) read whole, every record of it seen (no
+   * failure), `records` of them from the `first`-th entry on: the new state
+   * names it, so that the next run may reuse it whole (a directory: when its
+   * files are the same, in the same order, and each hashes to its entry's
+   * content hash).
    */
-  inputRead(path: string, sha256: string, first: number, records: number): void {
+  inputRead(path: string, sha256: string | null, first: number, records: number): void {
     if (this.#fd === undefined || this.#config === undefined || records < 1) return;
-    this.#inputs.push(`${JSON.stringify({ input: { path, sha256, first, records } })}\n`);
+    const input = sha256 === null ? { path, directory: true, first, records } : { path, sha256, first, records };
+    this.#inputs.push(`${JSON.stringify({ input })}\n`);
   }
 
   /**
