@@ -16,7 +16,7 @@ import {
 import { LazyPool, WORKER_URL } from './pool.js';
 import type { ChunkLog, ChunkSummary, RecordOutcome, StoredOutcome } from './protocol.js';
 import { type Report, ReportBuilder, type StateSummary, trustSummary } from './report.js';
-import { summarize } from './outcome.js';
+import { summarize, summarizeShared } from './outcome.js';
 import { type Shard, checkShard, formatShard, shardOf } from './shard.js';
 import { LogCheck } from './log.js';
 import { type KeptRange, type KeptResult, type StateLog, StateTracker, configDigest, isStateDigest } from './state.js';
@@ -361,9 +361,9 @@ class ReadingOrder {
    * turn, without a chunk or an object per record.
    */
   keptInput(state: StateTracker, range: KeptRange, input: number): void {
-    const { sources, outcomes } = state.rangeResults(range);
+    const { sources, outcomes, of } = state.rangeResults(range);
     const counted = outcomes.map((text) => parseKept(text).outcome);
-    this.#builder.addChunk(sources, new Array<number>(sources.length).fill(input), summarize(counted, false));
+    this.#builder.addChunk(sources, new Array<number>(sources.length).fill(input), summarizeShared(counted, of));
     this.#progress.finished(sources.length);
     this.#steps.push({ kept: range, unread: [] });
     this.observe();

@@ -217,7 +217,7 @@ export interface KeptInput {
   kept: KeptResult[];
 }
 
-interface Loaded {
+export interface Loaded {
   log: StateLog | undefined;
   /** The configuration the kept results hold under (version 3 with results only). */
   config: string | undefined;
@@ -226,8 +226,8 @@ interface Loaded {
   outcomes: string[];
   /** Inputs read whole, by path (states that keep results only). */
   inputs: Map<string, InputLine>;
-  /** Each entry line's source and fingerprint, in order (states that keep results only). */
-  lines: { sources: string[]; prints: string[] };
+  /** Each entry line's source, fingerprint and kept result's index (-1: none), in order (states that keep results only). */
+  lines: { sources: string[]; prints: string[]; kept: number[] };
   /**
    * A state read whole (`loadSigned`): its bytes, and where each entry line
    * starts (one more: where the last one ends), so that a range of them can
@@ -291,7 +291,7 @@ class Collected {
   readonly outcomes: string[] = [];
   readonly outcomeIds = new Map<string, number>();
   readonly inputs = new Map<string, InputLine>();
-  readonly lines = { sources: [] as string[], prints: [] as string[] };
+  readonly lines = { sources: [] as string[], prints: [] as string[], kept: [] as number[] };
   /** `loadSigned` only: where each entry line starts, and where the last one ends. */
   readonly starts: number[] = [];
 
@@ -305,11 +305,12 @@ class Collected {
     return kept;
   }
 
-  entry(header: Header, source: string, print: string): void {
+  entry(header: Header, source: string, print: string, kept: number | undefined): void {
     this.entries.set(source, print);
     if (header.config !== undefined) {
       this.lines.sources.push(source);
       this.lines.prints.push(print);
+      this.lines.kept.push(kept ?? -1);
     }
   }
 
@@ -349,7 +350,7 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
  * Reads every line as JSON, as it streams in, then checks the digest and the
  * signature: the reader for a state nothing vouches for yet.
  */
-async function loadStrict(opts: StateOptions): Promise<Loaded> {
+export async function loadStrict(opts: StateOptions): Promise<Loaded> {
   const got = new Collected();
   const hash = createHash('sha256');
   const splitter = new LineSplitter(MAX_STATE_LINE);
@@ -386,7 +387,7 @@ async function loadStrict(opts: StateOptions): Promise<Loaded> {
         }
         kept = got.outcome(text.slice(prefix.length, -1));
       }
-      got.entry(header, source, fingerprint(trace, content, kept));
+      got.entry(header, source, fingerprint(trace, content, kept), kept);
     } else if (header.config !== undefined && typeof value === 'object' && value !== null && 'input' in value) {
       got.input(value, line);
     } else if (typeof value === 'object' && value !== null && 'end' in value) {
@@ -510,7 +511,7 @@ function hexEnd(raw: Uint8Array, i: number): number {
  * it takes, the two agree (see `state-fast.test.ts`), and on every other file
  * `loadStrict` decides, errors included.
  */
-async function loadSigned(opts: StateOptions & { key: Signer }): Promise<Loaded | undefined> {
+export async function loadSigned(opts: StateOptions & { key: Signer }): Promise<Loaded | undefined> {
   let raw: Buffer;
   try {
     const handle = await openInputFile(opts.path);
@@ -631,6 +632,7 @@ function parseSigned(opts: StateOptions, raw: Buffer, end: number, digest: Uint8
           raw.toString('latin1', contentStart, contentEnd),
           kept,
         ),
+        kept,
       );
     } else if (first === OPEN_BRACE && last === CLOSE_BRACE && header.config !== undefined) {
       if (got.inputs.size === 0) entriesEnd = s;
@@ -744,7 +746,7 @@ export class StateTracker {
   readonly #previous: Map<string, string>;
   readonly #previousOutcomes: string[];
   readonly #previousInputs: Map<string, InputLine>;
-  readonly #previousLines: { sources: string[]; prints: string[] };
+  readonly #previousLines: Loaded['lines'];
   readonly #previousRaw: Loaded['raw'];
   /** This run's inputs read whole, for the new state's input lines. */
   readonly #inputs: string[] = [];
@@ -780,7 +782,7 @@ export class StateTracker {
     this.#previous = loaded?.entries ?? new Map();
     this.#previousOutcomes = loaded?.outcomes ?? [];
     this.#previousInputs = loaded?.inputs ?? new Map();
-    this.#previousLines = loaded?.lines ?? { sources: [], prints: [] };
+    this.#previousLines = loaded?.lines ?? { sources: [], prints: [], kept: [] };
     this.#previousRaw = loaded?.raw;
     this.previousRecords = loaded?.records ?? 0;
     this.signatureChecked = loaded?.signatureChecked ?? false;
@@ -999,15 +1001,23 @@ export class StateTracker {
   }
 
   /** The sources of a kept range's records and their kept results (`StoredOutcome` JSON text), in order. */
-  rangeResults(range: KeptRange): { sources: string[]; outcomes: string[] } {
+  rangeResults(range: KeptRange): { sources: string[]; outcomes: string[]; of: Int32Array } {
     const end = range.first + range.records;
-    const { sources, prints } = this.#previousLines;
+    const { sources, kept } = this.#previousLines;
+    // Each distinct result once, in the order records first have it; `of[i]`: record i's.
     const outcomes: string[] = [];
+    const index = new Map<number, number>();
+    const of = new Int32Array(range.records);
     for (let k = range.first; k < end; k++) {
-      const print = prints[k]!;
-      outcomes.push(this.#previousOutcomes[Number(print.slice(print.lastIndexOf(':') + 1))]!);
+      const id = kept[k]!;
+      let j = index.get(id);
+      if (j === undefined) {
+        j = outcomes.push(this.#previousOutcomes[id]!) - 1;
+        index.set(id, j);
+      }
+      of[k - range.first] = j;
     }
-    return { sources: sources.slice(range.first, end), outcomes };
+    return { sources: sources.slice(range.first, end), outcomes, of };
   }
 
   /** A kept range's records, each shown to this run's state as `observe` shows a record whose result is reused. */
@@ -1032,9 +1042,12 @@ export class StateTracker {
         this.#added.push(source);
       } else if (before !== VISITED) {
         this.#previous.set(source, VISITED);
-        const hashes = hashesOf(before);
-        const now = hashesOf(prints[k]!);
-        if (hashes !== now) this.#changed.push({ source, message: describeChange(hashes, now) });
+        // The same string unless the source is on another line too (an input named twice).
+        if (before !== prints[k]) {
+          const hashes = hashesOf(before);
+          const now = hashesOf(prints[k]!);
+          if (hashes !== now) this.#changed.push({ source, message: describeChange(hashes, now) });
+        }
       }
     }
     this.#records += range.records;
