@@ -114,6 +114,9 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
   // Read before the state opens: the new state records the checkpoint it verified.
   // A run that may reuse results hashes its whole files on another thread while the state loads (see readAndDispatch).
   const digests = opts.state?.key && opts.full !== true ? startInputDigests(opts.inputs) : undefined;
+  // So are a directory's files, on threads of their own (see keptDirectory); stopped if the state reuses nothing.
+  const files =
+    opts.state?.key && opts.full !== true && opts.log === undefined ? new DirectoryHashes(opts, shard) : undefined;
   let log: LogCheck | undefined;
   let state: StateTracker | undefined;
   try {
@@ -121,9 +124,16 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
     state = opts.state ? await openState(opts, shard, log?.stateLog) : undefined;
   } catch (e) {
     digests?.close();
+    files?.close();
     throw e;
   }
-  if (!state?.reuses) digests?.close();
+  if (!state?.reuses) {
+    digests?.close();
+    files?.close();
+  } else if (!opts.inputs.some((path) => state!.keptRange(path, true))) {
+    // No directory the state could reuse whole: its files are read and hashed record by record.
+    files?.close();
+  }
   const progress = new ProgressTicker(opts.onProgress);
   const order = new ReadingOrder(state, log, progress, builder);
   let empty: number[] = [];
@@ -141,7 +151,7 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
     (id, s, buf) => order.verified(id, s, buf),
   );
   try {
-    empty = await readAndDispatch(opts, builder, pool, order, state, progress, digests);
+    empty = await readAndDispatch(opts, builder, pool, order, state, progress, digests, files);
     await pool.drain();
     order.observe();
     progress.end();
@@ -149,6 +159,7 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
     completed = true;
   } finally {
     digests?.close();
+    files?.close();
     await pool.close();
     // An error escaped: leave the previous state as it was.
     if (!completed) await state?.finish(false).catch(() => {});
@@ -605,6 +616,7 @@ async function readAndDispatch(
   state: StateTracker | undefined,
   progress: ProgressTicker,
   digests: InputDigests | undefined,
+  files: DirectoryHashes | undefined,
 ): Promise<number[]> {
   const shard = opts.shard ?? null;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
@@ -618,7 +630,7 @@ async function readAndDispatch(
     const directory = state?.keepsResults === true && (await isDirectory(path));
     // A directory whose files are the ones whose every record kept its result: those results stand.
     if (directory && opts.log === undefined) {
-      const range = await keptDirectory(state!, path, owns, maxBytes, opts.workers);
+      const range = await keptDirectory(state!, path, files);
       if (range) {
         await packer.flush();
         order.keptInput(state!, range, i);
@@ -701,19 +713,51 @@ async function isDirectory(path: string): Promise<boolean> {
 async function keptDirectory(
   state: StateTracker,
   path: string,
-  owns: (source: string) => boolean,
-  maxBytes: number,
-  threads: number,
+  hashing: DirectoryHashes | undefined,
 ): Promise<KeptRange | undefined> {
   const range = state.keptRange(path, true);
-  if (!range) return undefined;
-  const files = await directoryFiles(path, owns);
-  if (files?.length !== range.records) return undefined;
+  const listed = range && (await hashing?.get(path));
+  if (!range || !listed || listed.files.length !== range.records) return undefined;
+  const { files, hashes } = listed;
   const kept = state.rangeHashes(range);
   for (let k = 0; k < files.length; k++) if (files[k] !== kept.sources[k]) return undefined;
-  const hashes = await hashFiles(files, maxBytes, threads);
   for (let k = 0; k < files.length; k++) if (hashes[k] !== kept.hashes[k]) return undefined;
   return range;
+}
+
+/**
+ * Each directory input's files (this shard's, in reading order) and their
+ * digests, computed one directory after another from the start of a run
+ * that may reuse results, while the state loads (see keptDirectory).
+ */
+class DirectoryHashes {
+  readonly #stop = new AbortController();
+  readonly #done = new Map<string, Promise<{ files: string[]; hashes: (string | undefined)[] } | undefined>>();
+
+  constructor(opts: VerifyRunOptions, shard: Shard | null) {
+    const owns = shard ? (source: string) => shardOf(source, shard.count) === shard.index : () => true;
+    const maxBytes = opts.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
+    let previous: Promise<unknown> = Promise.resolve();
+    for (const path of new Set(opts.inputs)) {
+      const next = previous.then(async () => {
+        if (this.#stop.signal.aborted || !(await isDirectory(path))) return undefined;
+        const files = await directoryFiles(path, owns);
+        if (!files || this.#stop.signal.aborted) return undefined;
+        return { files, hashes: await hashFiles(files, maxBytes, opts.workers, this.#stop.signal) };
+      });
+      this.#done.set(path, next);
+      previous = next.catch(() => undefined);
+    }
+  }
+
+  get(path: string): Promise<{ files: string[]; hashes: (string | undefined)[] } | undefined> {
+    return this.#done.get(path)?.catch(() => undefined) ?? Promise.resolve(undefined);
+  }
+
+  /** Stops hashing (what is not done yet is not needed). */
+  close(): void {
+    this.#stop.abort();
+  }
 }
 
 /**

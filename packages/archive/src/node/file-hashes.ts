@@ -68,19 +68,22 @@ const BATCH = 256;
  * file of at most `maxBytes`), hex, in order, computed on `threads` threads
  * of their own with two batches in flight each: the files' reads and hashes
  * overlap one another and the calling thread. Undefined for a file that
- * could not be read as a record, or for every file if a thread fails.
+ * could not be read as a record, or for every file if a thread fails or
+ * `signal` aborts (the threads are stopped at once).
  */
 export async function hashFiles(
   paths: readonly string[],
   maxBytes: number,
   threads: number,
+  signal?: AbortSignal,
 ): Promise<(string | undefined)[]> {
   const out = new Array<string | undefined>(paths.length).fill(undefined);
-  if (paths.length === 0) return out;
+  if (paths.length === 0 || signal?.aborted) return out;
   const count = Math.max(1, Math.min(threads, Math.ceil(paths.length / BATCH)));
   const workers: Worker[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
+      signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
       let next = 0;
       let pending = 0;
       const send = (w: Worker): void => {
