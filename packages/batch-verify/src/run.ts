@@ -112,8 +112,8 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
   const shard = opts.shard ?? null;
   const builder = new ReportBuilder(opts.inputs, shard, trustSummary(opts.verify));
   // Read before the state opens: the new state records the checkpoint it verified.
-  // A run that may reuse results hashes its whole files on another thread while the state loads (see readAndDispatch).
-  const digests = opts.state?.key && opts.full !== true ? startInputDigests(opts.inputs) : undefined;
+  // A run that may reuse results hashes its whole files on other threads while the state loads (see readAndDispatch).
+  const digests = opts.state?.key && opts.full !== true ? startInputDigests(opts.inputs, opts.workers) : undefined;
   // So are a directory's files, on threads of their own (see keptDirectory); stopped if the state reuses nothing.
   const files =
     opts.state?.key && opts.full !== true && opts.log === undefined ? new DirectoryHashes(opts, shard) : undefined;

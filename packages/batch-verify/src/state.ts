@@ -46,7 +46,9 @@ import { createAtomicTemp, fsyncDirectory, openInputFile } from '@erst/node-io';
  *
  *   {"input":{"path":"logs.jsonl","sha256":"<hex>","first":N,"records":N}}
  *
- * `sha256` is SHA-256 of every byte of the file (compressed, for .tar.gz),
+ * `sha256` is the digest of every byte of the file (compressed, for .tar.gz)
+ * that `inputDigest` of @erst/archive gives: SHA-256 over the SHA-256 of
+ * each 8 MiB block, so that the next run hashes the blocks on every core;
  * `first` and `records` the place of its records' lines among the entries.
  * The same bytes at the same path, read under the same configuration and
  * shard, are the same records: the next run checks that one digest and

@@ -17,6 +17,9 @@ const anotherStateKey = generateKeyPair().signer;
 
 const RECORDS = 9;
 
+/** A whole file's digest as a state names it (`inputDigest`): SHA-256 over its one block's SHA-256 (these files are small). */
+const fileDigest = (path: string) => bytesToHex(sha256(sha256(readFileSync(path))));
+
 async function recordText(i: number, signer: Signer = pinned.signer): Promise<string> {
   const record = await generateWithSigner(
     signer,
@@ -308,7 +311,7 @@ describe('an input read whole (.jsonl, .tar, .tar.gz): reused by its file digest
       { path: a.dir, directory: true, first: 0, records: RECORDS },
       ...[a.jsonl, a.tar, a.targz].map((path, i) => ({
         path,
-        sha256: bytesToHex(sha256(readFileSync(path))),
+        sha256: fileDigest(path),
         first: RECORDS * (i + 1),
         records: RECORDS,
       })),
@@ -320,7 +323,7 @@ describe('an input read whole (.jsonl, .tar, .tar.gz): reused by its file digest
     // The new state names the same digests.
     expect(inputLines(state).map((l) => l.sha256)).toEqual([
       undefined,
-      ...[a.jsonl, a.tar, a.targz].map((p) => bytesToHex(sha256(readFileSync(p)))),
+      ...[a.jsonl, a.tar, a.targz].map((p) => fileDigest(p)),
     ]);
   });
 
