@@ -134,7 +134,8 @@ export function summarizeShared(outcomes: readonly RecordOutcome[], of: ArrayLik
     else s.failures.push({ index: i, format: o.format, key: o.key, errors: o.errors });
   }
   const add = (map: Record<string, Counts>, key: string, valid: boolean, n: number): Counts => {
-    const c = (map[key] ??= { valid: 0, invalid: 0 });
+    map[key] ??= { valid: 0, invalid: 0 };
+    const c = map[key];
     if (valid) c.valid += n;
     else c.invalid += n;
     return c;
@@ -145,7 +146,8 @@ export function summarizeShared(outcomes: readonly RecordOutcome[], of: ArrayLik
     t: RecordOutcome['timestamp'],
     n: number,
   ) => {
-    const c = (map[key] ??= { timestamped: 0, not_timestamped: 0, unverified: 0 });
+    map[key] ??= { timestamped: 0, not_timestamped: 0, unverified: 0 };
+    const c = map[key];
     if (t === 'verified') c.timestamped += n;
     else c.not_timestamped += n;
     if (t === 'unverified') c.unverified += n;

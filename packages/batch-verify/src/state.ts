@@ -427,8 +427,8 @@ export async function loadStrict(opts: StateOptions): Promise<Loaded> {
   const digest = hash.digest();
   if (trailer.sha256 !== bytesToHex(digest))
     throw new Tampered('the state file was changed after it was written: its SHA-256 does not match its trailer');
-  const signatureChecked = opts.key ? (await checkSignature(opts.key, trailer, digest), true) : false;
-  return loaded(opts, header, got, digest, signatureChecked);
+  if (opts.key) await checkSignature(opts.key, trailer, digest);
+  return loaded(opts, header, got, digest, opts.key !== undefined);
 }
 
 /** The trailer's signature must be `key`'s over `digest`; throws Tampered if not. */
