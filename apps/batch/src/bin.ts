@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// The launch entry alone: the package's index brings yargs and the verifier,
-// which this thread does not need when a coordinator runs the command.
-import { filesWithin } from '@erst/cli-harness/launch';
+import { filesWithin } from '@erst/cli-harness/launch'; // not the index: this thread needs no yargs
 import { Worker } from 'node:worker_threads';
 import type { CoordinatorMessage, CoordinatorRequest } from './coordinator.js';
 
