@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { filesWithin } from '@erst/cli-harness';
+import { filesWithin } from '@erst/cli-harness/launch'; // not the index: this thread needs no yargs
 import { Worker } from 'node:worker_threads';
 import type { CoordinatorMessage, CoordinatorRequest } from './coordinator.js';
 

@@ -118,6 +118,58 @@ export function summarize(outcomes: readonly RecordOutcome[], withHashes: boolea
 }
 
 /**
+ * `summarize(records, false)` for records that share a few outcomes:
+ * `outcomes` holds each distinct one once, in the order records first have
+ * it, and `of[i]` is record i's. The same summary, counted once per distinct
+ * outcome rather than once per record.
+ */
+export function summarizeShared(outcomes: readonly RecordOutcome[], of: ArrayLike<number>): ChunkSummary {
+  const s = summarize([], false);
+  s.valid = new Uint8Array(of.length);
+  const counts = new Array<number>(outcomes.length).fill(0);
+  for (let i = 0; i < of.length; i++) {
+    const o = outcomes[of[i]!]!;
+    counts[of[i]!]!++;
+    if (o.valid) s.valid[i] = 1;
+    else s.failures.push({ index: i, format: o.format, key: o.key, errors: o.errors });
+  }
+  const add = (map: Record<string, Counts>, key: string, valid: boolean, n: number): Counts => {
+    map[key] ??= { valid: 0, invalid: 0 };
+    const c = map[key];
+    if (valid) c.valid += n;
+    else c.invalid += n;
+    return c;
+  };
+  const addTimestamp = (
+    map: Record<string, TimestampCounts>,
+    key: string,
+    t: RecordOutcome['timestamp'],
+    n: number,
+  ) => {
+    map[key] ??= { timestamped: 0, not_timestamped: 0, unverified: 0 };
+    const c = map[key];
+    if (t === 'verified') c.timestamped += n;
+    else c.not_timestamped += n;
+    if (t === 'unverified') c.unverified += n;
+  };
+  outcomes.forEach((o, j) => {
+    const n = counts[j]!;
+    if (n === 0) return;
+    if (o.valid) s.byTrust[o.trust] = (s.byTrust[o.trust] ?? 0) + n;
+    add(s.byFormat, o.format ?? 'unknown', o.valid, n);
+    add(s.byDay, o.day ?? 'unknown', o.valid, n);
+    addTimestamp(s.timestamps.byDay, o.day ?? 'unknown', o.timestamp, n);
+    if (o.key !== null) {
+      const k = add(s.byKey, o.key, o.valid, n) as Counts & { label?: string };
+      if (o.label !== null && k.label === undefined) k.label = o.label;
+      addTimestamp(s.timestamps.byKey, o.key, o.timestamp, n);
+    }
+    for (const w of o.warnings) s.warnings[w] = (s.warnings[w] ?? 0) + n;
+  });
+  return s;
+}
+
+/**
  * The records of a chunk as views of its buffer (no copy): record `i` is the
  * bytes from `ends[i - 1]` (0 for the first) to `ends[i]`. How a chunk
  * travels between threads, in erst-batch and in the page alike.

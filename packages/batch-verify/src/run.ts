@@ -1,16 +1,25 @@
 import { createHash, hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { DEFAULT_MAX_INPUT_BYTES, ErstError, type Signer } from '@erst/core';
 import type { VerifyOptions } from '@erst/verify';
-import { type InputDigests, checkInputs, inputDigest, readInputs, startInputDigests } from '@erst/archive/node';
+import {
+  type InputDigests,
+  checkInputs,
+  directoryFiles,
+  hashFiles,
+  inputDigest,
+  readInputs,
+  startInputDigests,
+} from '@erst/archive/node';
 import { LazyPool, WORKER_URL } from './pool.js';
 import type { ChunkLog, ChunkSummary, RecordOutcome, StoredOutcome } from './protocol.js';
 import { type Report, ReportBuilder, type StateSummary, trustSummary } from './report.js';
-import { summarize } from './outcome.js';
+import { summarize, summarizeShared } from './outcome.js';
 import { type Shard, checkShard, formatShard, shardOf } from './shard.js';
 import { LogCheck } from './log.js';
-import { type KeptResult, type StateLog, StateTracker, configDigest, isStateDigest } from './state.js';
+import { type KeptRange, type KeptResult, type StateLog, StateTracker, configDigest, isStateDigest } from './state.js';
 
 /** Where the state of the previous run is kept, and how it is checked. */
 export interface StateFileOptions {
@@ -103,8 +112,11 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
   const shard = opts.shard ?? null;
   const builder = new ReportBuilder(opts.inputs, shard, trustSummary(opts.verify));
   // Read before the state opens: the new state records the checkpoint it verified.
-  // A run that may reuse results hashes its whole files on another thread while the state loads (see readAndDispatch).
-  const digests = opts.state?.key && opts.full !== true ? startInputDigests(opts.inputs) : undefined;
+  // A run that may reuse results hashes its whole files on other threads while the state loads (see readAndDispatch).
+  const digests = opts.state?.key && opts.full !== true ? startInputDigests(opts.inputs, opts.workers) : undefined;
+  // So are a directory's files, on threads of their own (see keptDirectory); stopped if the state reuses nothing.
+  const files =
+    opts.state?.key && opts.full !== true && opts.log === undefined ? new DirectoryHashes(opts, shard) : undefined;
   let log: LogCheck | undefined;
   let state: StateTracker | undefined;
   try {
@@ -114,9 +126,16 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
     state = opts.state ? await openState(opts, shard, log?.stateLog) : undefined;
   } catch (e) {
     digests?.close();
+    files?.close();
     throw e;
   }
-  if (!state?.reuses) digests?.close();
+  if (!state?.reuses) {
+    digests?.close();
+    files?.close();
+  } else if (!opts.inputs.some((path) => state!.keptRange(path, true))) {
+    // No directory the state could reuse whole: its files are read and hashed record by record.
+    files?.close();
+  }
   const progress = new ProgressTicker(opts.onProgress);
   const order = new ReadingOrder(state, log, progress, builder);
   let empty: number[] = [];
@@ -132,7 +151,7 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
     (id, s, buf) => order.verified(id, s, buf),
   );
   try {
-    empty = await readAndDispatch(opts, builder, pool, order, state, progress, digests);
+    empty = await readAndDispatch(opts, builder, pool, order, state, progress, digests, files);
     await pool.drain();
     await log?.ready();
     order.observe();
@@ -141,6 +160,7 @@ export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
     completed = true;
   } finally {
     digests?.close();
+    files?.close();
     await pool.close();
     // An error escaped: leave the previous state as it was.
     if (!completed) await state?.finish(false).catch(() => {});
@@ -277,8 +297,11 @@ class ProgressTicker {
   }
 }
 
-/** What the state sees, in reading order: a chunk (once verified) or a record that could not be read. */
-type StateStep = { chunk: number; unread: string[] } | { unread: string[] };
+/**
+ * What the state sees, in reading order: a chunk (once verified), a record
+ * that could not be read, or an input whose every record kept its result.
+ */
+type StateStep = { chunk: number; unread: string[] } | { unread: string[] } | { kept: KeptRange; unread: string[] };
 
 /**
  * Chunks come back from the workers in any order; the state file is written
@@ -344,6 +367,20 @@ class ReadingOrder {
     this.observe();
   }
 
+  /**
+   * An input whose every record keeps its previous result (its file hashed
+   * the same): counted at once, in one summary, and shown to the state in its
+   * turn, without a chunk or an object per record.
+   */
+  keptInput(state: StateTracker, range: KeptRange, input: number): void {
+    const { sources, outcomes, of } = state.rangeResults(range);
+    const counted = outcomes.map((text) => parseKept(text).outcome);
+    this.#builder.addChunk(sources, new Array<number>(sources.length).fill(input), summarizeShared(counted, of));
+    this.#progress.finished(sources.length);
+    this.#steps.push({ kept: range, unread: [] });
+    this.observe();
+  }
+
   /** A record found unreadable while reading: finished at once. */
   unreadRecord(): void {
     this.#progress.finished(1);
@@ -355,7 +392,9 @@ class ReadingOrder {
     if (!state) return;
     for (; this.#step < this.#steps.length; this.#step++) {
       const s = this.#steps[this.#step]!;
-      if ('chunk' in s) {
+      if ('kept' in s) {
+        state.observeRange(s.kept);
+      } else if ('chunk' in s) {
         const done = this.#verified.get(s.chunk);
         if (!done) break;
         this.#verified.delete(s.chunk);
@@ -578,6 +617,7 @@ async function readAndDispatch(
   state: StateTracker | undefined,
   progress: ProgressTicker,
   digests: InputDigests | undefined,
+  files: DirectoryHashes | undefined,
 ): Promise<number[]> {
   const shard = opts.shard ?? null;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
@@ -588,12 +628,32 @@ async function readAndDispatch(
   for (let i = 0; i < opts.inputs.length; i++) {
     const path = opts.inputs[i]!;
     const first = records;
+    const directory = state?.keepsResults === true && (await isDirectory(path));
+    // A directory whose files are the ones whose every record kept its result: those results stand.
+    if (directory && opts.log === undefined) {
+      const range = await keptDirectory(state!, path, files);
+      if (range) {
+        await packer.flush();
+        order.keptInput(state!, range, i);
+        records += range.records;
+        state!.inputRead(path, null, first, range.records);
+        continue;
+      }
+    }
     // The file is the one whose every record kept its result: those results stand, no record is split out or hashed.
-    const whole = state?.keptInput(path);
-    if (whole && (await (digests ? digests.get(path) : inputDigest(path))) === whole.sha256) {
-      for (let k = 0; k < whole.sources.length; k++) await packer.addKept(whole.sources[k]!, i, whole.kept[k]!);
-      records += whole.sources.length;
-      state!.inputRead(path, whole.sha256, first, whole.sources.length);
+    const range = directory ? undefined : state?.keptRange(path, false);
+    if (range && (await (digests ? digests.get(path) : inputDigest(path))) === range.sha256) {
+      if (opts.log === undefined) {
+        // Records read before go first, in the state as in a full run.
+        await packer.flush();
+        order.keptInput(state!, range, i);
+      } else {
+        // The log check takes each record's place in the log from its kept result, record by record.
+        const whole = state!.keptInput(path)!;
+        for (let k = 0; k < whole.sources.length; k++) await packer.addKept(whole.sources[k]!, i, whole.kept[k]!);
+      }
+      records += range.records;
+      state!.inputRead(path, range.sha256, first, range.records);
       continue;
     }
     let offered = 0;
@@ -626,12 +686,79 @@ async function readAndDispatch(
       await packer.add(item.source, i, item.bytes);
     }
     if (offered === 0 && !reported && !opts.allowEmpty) empty.push(i);
-    // Read whole, every record seen: the next run may take the file's digest for all of them.
+    // Read whole, every record seen: the next run may take the file's digest (a directory's files') for all of them.
     if (digest !== undefined && !failed) state!.inputRead(path, digest, first, records - first);
+    else if (directory && !failed) state!.inputRead(path, null, first, records - first);
   }
   await packer.flush(true);
   progress.counted(records);
   return empty;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The previous state's range for directory `path`, if it still holds: the
+ * same files (this shard's, in reading order) with the same names, and every
+ * one hashing to its entry's content hash. Each file is read and hashed, on
+ * `threads` threads of their own: a file changed in place, whatever its
+ * size and times, does not match. Undefined (the directory is then read
+ * record by record) at the first difference.
+ */
+async function keptDirectory(
+  state: StateTracker,
+  path: string,
+  hashing: DirectoryHashes | undefined,
+): Promise<KeptRange | undefined> {
+  const range = state.keptRange(path, true);
+  const listed = range && (await hashing?.get(path));
+  if (!range || !listed || listed.files.length !== range.records) return undefined;
+  const { files, hashes } = listed;
+  const kept = state.rangeHashes(range);
+  for (let k = 0; k < files.length; k++) if (files[k] !== kept.sources[k]) return undefined;
+  for (let k = 0; k < files.length; k++) if (hashes[k] !== kept.hashes[k]) return undefined;
+  return range;
+}
+
+/**
+ * Each directory input's files (this shard's, in reading order) and their
+ * digests, computed one directory after another from the start of a run
+ * that may reuse results, while the state loads (see keptDirectory).
+ */
+class DirectoryHashes {
+  readonly #stop = new AbortController();
+  readonly #done = new Map<string, Promise<{ files: string[]; hashes: (string | undefined)[] } | undefined>>();
+
+  constructor(opts: VerifyRunOptions, shard: Shard | null) {
+    const owns = shard ? (source: string) => shardOf(source, shard.count) === shard.index : () => true;
+    const maxBytes = opts.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
+    let previous: Promise<unknown> = Promise.resolve();
+    for (const path of new Set(opts.inputs)) {
+      const next = previous.then(async () => {
+        if (this.#stop.signal.aborted || !(await isDirectory(path))) return undefined;
+        const files = await directoryFiles(path, owns);
+        if (!files || this.#stop.signal.aborted) return undefined;
+        return { files, hashes: await hashFiles(files, maxBytes, opts.workers, this.#stop.signal) };
+      });
+      this.#done.set(path, next);
+      previous = next.catch(() => undefined);
+    }
+  }
+
+  get(path: string): Promise<{ files: string[]; hashes: (string | undefined)[] } | undefined> {
+    return this.#done.get(path)?.catch(() => undefined) ?? Promise.resolve(undefined);
+  }
+
+  /** Stops hashing (what is not done yet is not needed). */
+  close(): void {
+    this.#stop.abort();
+  }
 }
 
 /**

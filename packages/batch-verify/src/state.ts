@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fsyncSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -45,13 +46,23 @@ import { createAtomicTemp, fsyncDirectory, openInputFile } from '@erst/node-io';
  *
  *   {"input":{"path":"logs.jsonl","sha256":"<hex>","first":N,"records":N}}
  *
- * `sha256` is SHA-256 of every byte of the file (compressed, for .tar.gz),
+ * `sha256` is the digest of every byte of the file (compressed, for .tar.gz)
+ * that `inputDigest` of @erst/archive gives: SHA-256 over the SHA-256 of
+ * each 8 MiB block, so that the next run hashes the blocks on every core;
  * `first` and `records` the place of its records' lines among the entries.
  * The same bytes at the same path, read under the same configuration and
  * shard, are the same records: the next run checks that one digest and
  * reuses those lines' results without splitting, decompressing or hashing
  * the records one by one. Covered by the digest and the signature like every
  * line before the trailer; any mismatch reads the input record by record.
+ *
+ * A directory read whole without a failure has a line too, with no digest:
+ *
+ *   {"input":{"path":"logs","directory":true,"first":N,"records":N}}
+ *
+ * The next run lists its files as a read would (same walk, same order) and
+ * hashes every one of them, on threads of their own: the same files, each
+ * hashing to its entry's content hash, reuse those lines' results in one go.
  */
 
 export const STATE_VERSION = 3;
@@ -169,29 +180,37 @@ function isStoredOutcome(v: unknown): boolean {
 
 const VISITED = '';
 
-/** Where an input read whole sits in a state: its file's digest, and its records' lines. */
+/**
+ * Where an input read whole sits in a state: its file's digest (null for a
+ * directory: each of its files' digests is its entry's content hash), and
+ * its records' lines.
+ */
 interface InputLine {
-  sha256: string;
+  sha256: string | null;
   first: number;
   records: number;
 }
 
-function isInputLine(v: unknown): v is { path: string } & InputLine {
-  const l = v as { path?: unknown } & Record<keyof InputLine, unknown>;
+function isInputLine(v: unknown): v is { path: string; sha256?: string; directory?: true } & Omit<InputLine, 'sha256'> {
+  const l = v as { path?: unknown; directory?: unknown } & Record<keyof InputLine, unknown>;
   return (
     typeof l === 'object' &&
     l !== null &&
     !Array.isArray(l) &&
     typeof l.path === 'string' &&
     l.path !== '' &&
-    typeof l.sha256 === 'string' &&
-    SHA256_HEX.test(l.sha256) &&
+    (l.directory === undefined
+      ? typeof l.sha256 === 'string' && SHA256_HEX.test(l.sha256)
+      : l.directory === true && l.sha256 === undefined) &&
     Number.isSafeInteger(l.first) &&
     (l.first as number) >= 0 &&
     Number.isSafeInteger(l.records) &&
     (l.records as number) >= 1
   );
 }
+
+/** An input read whole, as the previous state keeps it: its digest and the place of its records' lines. */
+export type KeptRange = Readonly<InputLine>;
 
 /** An input read whole whose every record kept its result: those results, in reading order. */
 export interface KeptInput {
@@ -200,7 +219,7 @@ export interface KeptInput {
   kept: KeptResult[];
 }
 
-interface Loaded {
+export interface Loaded {
   log: StateLog | undefined;
   /** The configuration the kept results hold under (version 3 with results only). */
   config: string | undefined;
@@ -209,8 +228,14 @@ interface Loaded {
   outcomes: string[];
   /** Inputs read whole, by path (states that keep results only). */
   inputs: Map<string, InputLine>;
-  /** Each entry line's source and fingerprint, in order (states that keep results only). */
-  lines: { sources: string[]; prints: string[] };
+  /** Each entry line's source, fingerprint and kept result's index (-1: none), in order (states that keep results only). */
+  lines: { sources: string[]; prints: string[]; kept: number[] };
+  /**
+   * A state read whole (`loadSigned`): its bytes, and where each entry line
+   * starts (one more: where the last one ends), so that a range of them can
+   * be written again as they are.
+   */
+  raw?: { bytes: Buffer; starts: number[] };
   records: number;
   signatureChecked: boolean;
   identity: StateIdentity;
@@ -231,17 +256,107 @@ function stateMalformed(why: string): Tampered {
 
 const UTF8 = new TextDecoder();
 
+type Header = { shard: string | null; sequence: number; previous: string | null; log?: StateLog; config?: string };
+
+/** The first line of a state, parsed: its version, shard, place in the chain, log checkpoint and configuration. */
+function parseHeader(value: unknown): Header {
+  const h = value as {
+    erst_batch_state?: unknown;
+    shard?: unknown;
+    sequence?: unknown;
+    previous?: unknown;
+    log?: unknown;
+    config?: unknown;
+  };
+  if (typeof h !== 'object' || h === null || !(typeof h.shard === 'string' || h.shard === null))
+    throw stateMalformed('no header');
+  if (h.erst_batch_state === V1) return { shard: h.shard, sequence: 0, previous: null };
+  if (
+    (h.erst_batch_state === STATE_VERSION || h.erst_batch_state === V2) &&
+    Number.isSafeInteger(h.sequence) &&
+    (h.sequence as number) >= 1 &&
+    (h.previous === null || (typeof h.previous === 'string' && SHA256_HEX.test(h.previous))) &&
+    (h.log === undefined || isStateLog(h.log)) &&
+    (h.config === undefined || (h.erst_batch_state === STATE_VERSION && SHA256_HEX.test(h.config as string)))
+  ) {
+    const header: Header = { shard: h.shard, sequence: h.sequence as number, previous: h.previous as string | null };
+    if (h.log !== undefined) header.log = h.log as StateLog;
+    if (h.config !== undefined) header.config = h.config as string;
+    return header;
+  }
+  throw stateMalformed('no header');
+}
+
+/** What a state's lines hold, as both loaders collect them. */
+class Collected {
+  readonly entries = new Map<string, string>();
+  readonly outcomes: string[] = [];
+  readonly outcomeIds = new Map<string, number>();
+  readonly inputs = new Map<string, InputLine>();
+  readonly lines = { sources: [] as string[], prints: [] as string[], kept: [] as number[] };
+  /** `loadSigned` only: where each entry line starts, and where the last one ends. */
+  readonly starts: number[] = [];
+
+  /** The index of a kept result's text (each distinct text is held once). */
+  outcome(text: string): number {
+    let kept = this.outcomeIds.get(text);
+    if (kept === undefined) {
+      kept = this.outcomes.push(text) - 1;
+      this.outcomeIds.set(text, kept);
+    }
+    return kept;
+  }
+
+  entry(header: Header, source: string, print: string, kept: number | undefined): void {
+    this.entries.set(source, print);
+    if (header.config !== undefined) {
+      this.lines.sources.push(source);
+      this.lines.prints.push(print);
+      this.lines.kept.push(kept ?? -1);
+    }
+  }
+
+  /** An `{"input":...}` line (header.config is set); throws unless it is one. */
+  input(value: object, line: number): void {
+    const input = (value as { input: unknown }).input;
+    if (!isInputLine(input) || input.first + input.records > this.lines.sources.length) {
+      throw stateMalformed(`line ${line} is not an input`);
+    }
+    // The same path twice (an input named twice): the first is the one kept, as for entries it makes no odds.
+    if (!this.inputs.has(input.path)) {
+      this.inputs.set(input.path, { sha256: input.sha256 ?? null, first: input.first, records: input.records });
+    }
+  }
+}
+
+/** The longest line a state may have. */
+const MAX_STATE_LINE = 64 * 1024 * 1024;
+/** A signed state up to this size is read whole and authenticated before it is parsed (see `loadSigned`). */
+const SIGNED_READ_WHOLE_MAX = 1 << 30;
+
+/**
+ * The previous state, checked: its digest against its trailer, its
+ * signature against `state.key`, its header, every line. A signed state is
+ * authenticated first and then read by `loadSigned`; anything that path does
+ * not take (and every unsigned state) is read by `loadStrict`.
+ */
 async function loadState(opts: StateOptions): Promise<Loaded> {
-  const entries = new Map<string, string>();
-  const outcomes: string[] = [];
-  const outcomeIds = new Map<string, number>();
-  const inputs = new Map<string, InputLine>();
-  const lines = { sources: [] as string[], prints: [] as string[] };
+  if (opts.key) {
+    const signed = await loadSigned(opts as StateOptions & { key: Signer });
+    if (signed) return signed;
+  }
+  return loadStrict(opts);
+}
+
+/**
+ * Reads every line as JSON, as it streams in, then checks the digest and the
+ * signature: the reader for a state nothing vouches for yet.
+ */
+export async function loadStrict(opts: StateOptions): Promise<Loaded> {
+  const got = new Collected();
   const hash = createHash('sha256');
-  const splitter = new LineSplitter(64 * 1024 * 1024);
-  let header:
-    | { shard: string | null; sequence: number; previous: string | null; log?: StateLog; config?: string }
-    | undefined;
+  const splitter = new LineSplitter(MAX_STATE_LINE);
+  let header: Header | undefined;
   let trailer: Record<string, unknown> | undefined;
   const take = (bytes: Uint8Array, line: number): void => {
     if (trailer) throw stateMalformed(`line ${line} follows the trailer`);
@@ -253,36 +368,11 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
       throw stateMalformed(`line ${line} is not JSON`);
     }
     if (!header) {
-      const h = value as {
-        erst_batch_state?: unknown;
-        shard?: unknown;
-        sequence?: unknown;
-        previous?: unknown;
-        log?: unknown;
-        config?: unknown;
-      };
-      if (typeof h !== 'object' || h === null || !(typeof h.shard === 'string' || h.shard === null))
-        throw stateMalformed('no header');
-      if (h.erst_batch_state === V1) {
-        header = { shard: h.shard, sequence: 0, previous: null };
-      } else if (
-        (h.erst_batch_state === STATE_VERSION || h.erst_batch_state === V2) &&
-        Number.isSafeInteger(h.sequence) &&
-        (h.sequence as number) >= 1 &&
-        (h.previous === null || (typeof h.previous === 'string' && SHA256_HEX.test(h.previous))) &&
-        (h.log === undefined || isStateLog(h.log)) &&
-        (h.config === undefined || (h.erst_batch_state === STATE_VERSION && SHA256_HEX.test(h.config as string)))
-      ) {
-        header = { shard: h.shard, sequence: h.sequence as number, previous: h.previous as string | null };
-        if (h.log !== undefined) header.log = h.log as StateLog;
-        if (h.config !== undefined) header.config = h.config as string;
-      } else {
-        throw stateMalformed('no header');
-      }
+      header = parseHeader(value);
     } else if (Array.isArray(value)) {
       const [source, trace, content, outcome] = value as unknown[];
       if (
-        inputs.size > 0 ||
+        got.inputs.size > 0 ||
         !(value.length === 3 || (value.length === 4 && header.config !== undefined)) ||
         typeof source !== 'string' ||
         typeof trace !== 'string' ||
@@ -297,30 +387,11 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
         if (!isStoredOutcome(outcome) || !text.startsWith(prefix) || !text.endsWith(']')) {
           throw stateMalformed(`line ${line} is not an entry`);
         }
-        const result = text.slice(prefix.length, -1);
-        kept = outcomeIds.get(result);
-        if (kept === undefined) {
-          kept = outcomes.push(result) - 1;
-          outcomeIds.set(result, kept);
-        }
+        kept = got.outcome(text.slice(prefix.length, -1));
       }
-      const print = fingerprint(trace, content, kept);
-      entries.set(source, print);
-      if (header.config !== undefined) {
-        lines.sources.push(source);
-        lines.prints.push(print);
-      }
-      hash.update(bytes).update('\n');
-      return;
+      got.entry(header, source, fingerprint(trace, content, kept), kept);
     } else if (header.config !== undefined && typeof value === 'object' && value !== null && 'input' in value) {
-      const input = (value as { input: unknown }).input;
-      if (!isInputLine(input) || input.first + input.records > lines.sources.length) {
-        throw stateMalformed(`line ${line} is not an input`);
-      }
-      // The same path twice (an input named twice): the first is the one kept, as for entries it makes no odds.
-      if (!inputs.has(input.path)) {
-        inputs.set(input.path, { sha256: input.sha256, first: input.first, records: input.records });
-      }
+      got.input(value, line);
     } else if (typeof value === 'object' && value !== null && 'end' in value) {
       trailer = (value as { end: Record<string, unknown> }).end;
       return;
@@ -356,22 +427,35 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
   const digest = hash.digest();
   if (trailer.sha256 !== bytesToHex(digest))
     throw new Tampered('the state file was changed after it was written: its SHA-256 does not match its trailer');
-  let signatureChecked = false;
-  if (opts.key) {
-    const sig = trailer.signature as { algorithm?: unknown; public_key?: unknown; value?: unknown } | null | undefined;
-    if (!sig || typeof sig !== 'object') throw new Tampered('the state file is not signed, and `state.key` was given');
-    const expected = (await opts.key.publicKey()).raw;
-    const named = typeof sig.public_key === 'string' ? hexToBytes(sig.public_key) : undefined;
-    if (sig.algorithm !== 'ed25519' || !named || !equalBytes(named, expected)) {
-      throw new Tampered('the state file is signed by a different key than `state.key`');
-    }
-    const value = typeof sig.value === 'string' ? hexToBytes(sig.value) : undefined;
-    const backend = await selectBackend('auto');
-    if (!value || !signatureIsStrictlyEncoded(value) || !(await backend.verify(expected, digest, value))) {
-      throw new Tampered("the state file's signature does not verify under `state.key`");
-    }
-    signatureChecked = true;
+  if (opts.key) await checkSignature(opts.key, trailer, digest);
+  return loaded(opts, header, got, digest, opts.key !== undefined);
+}
+
+/** The trailer's signature must be `key`'s over `digest`; throws Tampered if not. */
+async function checkSignature(key: Signer, trailer: Record<string, unknown>, digest: Uint8Array): Promise<void> {
+  const sig = trailer.signature as { algorithm?: unknown; public_key?: unknown; value?: unknown } | null | undefined;
+  if (!sig || typeof sig !== 'object') throw new Tampered('the state file is not signed, and `state.key` was given');
+  const expected = (await key.publicKey()).raw;
+  const named = typeof sig.public_key === 'string' ? hexToBytes(sig.public_key) : undefined;
+  if (sig.algorithm !== 'ed25519' || !named || !equalBytes(named, expected)) {
+    throw new Tampered('the state file is signed by a different key than `state.key`');
   }
+  const value = typeof sig.value === 'string' ? hexToBytes(sig.value) : undefined;
+  const backend = await selectBackend('auto');
+  if (!value || !signatureIsStrictlyEncoded(value) || !(await backend.verify(expected, digest, value))) {
+    throw new Tampered("the state file's signature does not verify under `state.key`");
+  }
+}
+
+/** What both loaders return once every line is read and the state is trusted as far as it can be. */
+function loaded(
+  opts: StateOptions,
+  header: Header,
+  got: Collected,
+  digest: Uint8Array,
+  signatureChecked: boolean,
+  raw?: Buffer,
+): Loaded {
   if (header.shard !== opts.shard) {
     // Not a finding about the archive: this run was pointed at another shard's state.
     throw new ErstError(
@@ -383,14 +467,198 @@ async function loadState(opts: StateOptions): Promise<Loaded> {
   return {
     log: header.log,
     config: header.config,
-    entries,
-    outcomes,
-    inputs,
-    lines,
-    records: entries.size,
+    entries: got.entries,
+    outcomes: got.outcomes,
+    inputs: got.inputs,
+    lines: got.lines,
+    ...(raw ? { raw: { bytes: raw, starts: got.starts } } : {}),
+    records: got.entries.size,
     signatureChecked,
     identity: { sequence: header.sequence, digest: bytesToHex(digest), previous: header.previous },
   };
+}
+
+const NL = 0x0a;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/** Index of the first byte at or after `i` that is not a lowercase hex digit. */
+function hexEnd(raw: Uint8Array, i: number): number {
+  for (;;) {
+    const c = raw[i]!;
+    if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) i++;
+    else return i;
+  }
+}
+
+/**
+ * A signed state (`state.key`), read whole: the SHA-256 of every byte
+ * before the trailer and the trailer's signature are checked first, and only
+ * a state they authenticate is parsed, by a scan of each line's bytes rather
+ * than JSON.parse and the re-serialising checks of `loadStrict` (most of the
+ * time of a rerun over an unchanged archive went there).
+ *
+ * Undefined, so that `loadStrict` reads the file instead, for anything this
+ * path does not take as it is: a file over SIGNED_READ_WHOLE_MAX, one that
+ * cannot be read, is not UTF-8, does not authenticate, has a blank line, a
+ * carriage return, a line over MAX_STATE_LINE, or any line not in the one
+ * form erst-batch writes (entries `["source","hex","hex"]` or
+ * `["source","hex","hex",{result}]` with no escape in `source`). What this
+ * path returns is what `loadStrict` returns for the same file: on the lines
+ * it takes, the two agree (see `state-fast.test.ts`), and on every other file
+ * `loadStrict` decides, errors included.
+ */
+export async function loadSigned(opts: StateOptions & { key: Signer }): Promise<Loaded | undefined> {
+  let raw: Buffer;
+  try {
+    const handle = await openInputFile(opts.path);
+    try {
+      if ((await handle.stat()).size > SIGNED_READ_WHOLE_MAX) return undefined;
+      raw = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
+  const size = raw.length;
+  if (size > SIGNED_READ_WHOLE_MAX || size < 2 || raw[size - 1] !== NL) return undefined;
+  const trailerStart = raw.lastIndexOf(NL, size - 2) + 1;
+  if (trailerStart === 0 || !isUtf8(raw)) return undefined;
+  // Read before authentication: parsed as loadStrict parses it.
+  let trailer: Record<string, unknown>;
+  try {
+    const value = JSON.parse(raw.toString('utf8', trailerStart, size - 1)) as unknown;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    const keys = Object.keys(value);
+    if (keys.length !== 1 || keys[0] !== 'end') return undefined;
+    trailer = (value as { end: Record<string, unknown> }).end;
+    if (typeof trailer !== 'object' || trailer === null || raw[trailerStart] !== OPEN_BRACE) return undefined;
+  } catch {
+    return undefined;
+  }
+  const digest = createHash('sha256').update(raw.subarray(0, trailerStart)).digest();
+  if (trailer.sha256 !== bytesToHex(digest)) return undefined;
+  try {
+    await checkSignature(opts.key, trailer, digest);
+  } catch (e) {
+    if (e instanceof Tampered) return undefined;
+    throw e;
+  }
+  // Authenticated: these are the bytes a run with this key wrote.
+  return parseSigned(opts, raw, trailerStart, digest);
+}
+
+/** The lines of an authenticated state (see loadSigned), or undefined for loadStrict to read it. */
+function parseSigned(opts: StateOptions, raw: Buffer, end: number, digest: Uint8Array): Loaded | undefined {
+  const got = new Collected();
+  let header: Header | undefined;
+  let line = 0;
+  // The previous line's result, as bytes: consecutive records mostly share it.
+  let lastStart = 0;
+  let lastEnd = 0;
+  let lastId = -1;
+  let entriesEnd = end;
+  for (let s = 0; s < end; ) {
+    const e = raw.indexOf(NL, s);
+    line++;
+    if (e - s > MAX_STATE_LINE || e - s < 2) return undefined;
+    const first = raw[s]!;
+    const last = raw[e - 1]!;
+    if (!header) {
+      if (first !== OPEN_BRACE || last !== CLOSE_BRACE) return undefined;
+      try {
+        header = parseHeader(JSON.parse(raw.toString('utf8', s, e)));
+      } catch {
+        return undefined;
+      }
+    } else if (first === OPEN_BRACKET) {
+      // ["source","trace","content"] or ["source","trace","content",result], as `observe` writes them.
+      if (got.inputs.size > 0 || raw[s + 1] !== QUOTE || last !== CLOSE_BRACKET) return undefined;
+      let i = s + 2;
+      for (;;) {
+        const c = raw[i]!;
+        if (c === QUOTE) break;
+        // An escape, a control character or the line's end: loadStrict reads it.
+        if (c === BACKSLASH || c < 0x20) return undefined;
+        i++;
+      }
+      const sourceEnd = i;
+      if (raw[i + 1] !== COMMA || raw[i + 2] !== QUOTE) return undefined;
+      const traceStart = i + 3;
+      i = hexEnd(raw, traceStart);
+      const traceEnd = i;
+      if (raw[i] !== QUOTE || raw[i + 1] !== COMMA || raw[i + 2] !== QUOTE) return undefined;
+      const contentStart = i + 3;
+      i = hexEnd(raw, contentStart);
+      const contentEnd = i;
+      if (raw[i] !== QUOTE) return undefined;
+      i++;
+      let kept: number | undefined;
+      if (i === e - 1) {
+        // Three elements: a record that could not be read, or a state that keeps no results.
+      } else if (raw[i] === COMMA && header.config !== undefined) {
+        const resultStart = i + 1;
+        const resultEnd = e - 1;
+        if (lastId >= 0 && raw.compare(raw, lastStart, lastEnd, resultStart, resultEnd) === 0) {
+          kept = lastId;
+        } else {
+          const text = raw.toString('utf8', resultStart, resultEnd);
+          kept = got.outcomeIds.get(text);
+          if (kept === undefined) {
+            try {
+              if (!isStoredOutcome(JSON.parse(text))) return undefined;
+            } catch {
+              return undefined;
+            }
+            kept = got.outcome(text);
+          }
+          lastStart = resultStart;
+          lastEnd = resultEnd;
+          lastId = kept;
+        }
+      } else {
+        return undefined;
+      }
+      if (header.config !== undefined) got.starts.push(s);
+      got.entry(
+        header,
+        raw.toString('utf8', s + 2, sourceEnd),
+        fingerprint(
+          raw.toString('latin1', traceStart, traceEnd),
+          raw.toString('latin1', contentStart, contentEnd),
+          kept,
+        ),
+        kept,
+      );
+    } else if (first === OPEN_BRACE && last === CLOSE_BRACE && header.config !== undefined) {
+      if (got.inputs.size === 0) entriesEnd = s;
+      let value: unknown;
+      try {
+        value = JSON.parse(raw.toString('utf8', s, e));
+      } catch {
+        return undefined;
+      }
+      if (typeof value !== 'object' || value === null || !('input' in value)) return undefined;
+      try {
+        got.input(value, line);
+      } catch {
+        return undefined;
+      }
+    } else {
+      return undefined;
+    }
+    s = e + 1;
+  }
+  if (!header) return undefined;
+  // Where the last entry line ends: the first input line, or the trailer.
+  got.starts.push(entriesEnd);
+  return loaded(opts, header, got, digest, true, raw);
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -480,7 +748,8 @@ export class StateTracker {
   readonly #previous: Map<string, string>;
   readonly #previousOutcomes: string[];
   readonly #previousInputs: Map<string, InputLine>;
-  readonly #previousLines: { sources: string[]; prints: string[] };
+  readonly #previousLines: Loaded['lines'];
+  readonly #previousRaw: Loaded['raw'];
   /** This run's inputs read whole, for the new state's input lines. */
   readonly #inputs: string[] = [];
   readonly #key: Signer | undefined;
@@ -515,7 +784,8 @@ export class StateTracker {
     this.#previous = loaded?.entries ?? new Map();
     this.#previousOutcomes = loaded?.outcomes ?? [];
     this.#previousInputs = loaded?.inputs ?? new Map();
-    this.#previousLines = loaded?.lines ?? { sources: [], prints: [] };
+    this.#previousLines = loaded?.lines ?? { sources: [], prints: [], kept: [] };
+    this.#previousRaw = loaded?.raw;
     this.previousRecords = loaded?.records ?? 0;
     this.signatureChecked = loaded?.signatureChecked ?? false;
     // Only a state whose signature was checked here vouches for its results.
@@ -620,6 +890,21 @@ export class StateTracker {
     else if (this.#bufferBytes >= 1 << 20) this.#flush();
   }
 
+  /** Bytes for the new state, after every line written before them (hashed: they are entry lines). */
+  #writeBytes(bytes: Uint8Array): void {
+    this.#flush();
+    if (this.#fd === undefined) return;
+    this.#hash!.update(bytes);
+    try {
+      for (let off = 0; off < bytes.length; ) off += writeSync(this.#fd, bytes, off);
+    } catch (e) {
+      throw new ErstError(
+        'ERR_OUTPUT_WRITE',
+        `cannot write the state file next to ${this.path} (${(e as { code?: string }).code ?? 'error'})`,
+      );
+    }
+  }
+
   #flush(hashed = true): void {
     if (this.#fd === undefined || this.#buffer.length === 0) return;
     const data = Buffer.from(this.#buffer.join(''), 'utf8');
@@ -672,7 +957,7 @@ export class StateTracker {
   keptInput(path: string): KeptInput | undefined {
     if (!this.reuses) return undefined;
     const input = this.#previousInputs.get(path);
-    if (!input) return undefined;
+    if (!input?.sha256) return undefined;
     const { sources, prints } = this.#previousLines;
     const out: KeptInput = { sha256: input.sha256, sources: [], kept: [] };
     for (let k = input.first; k < input.first + input.records; k++) {
@@ -685,13 +970,104 @@ export class StateTracker {
   }
 
   /**
-   * A `.jsonl`, `.tar` or `.tar.gz` input read whole, every record of it
-   * seen (no failure), `records` of them from the `first`-th entry on: the
-   * new state names its digest, so that the next run may reuse it whole.
+   * Where the previous state keeps the records of `path` (an input read
+   * whole), if this run may reuse them all: as `keptInput`, without a
+   * `KeptResult` per record. The caller still checks the file's digest.
    */
-  inputRead(path: string, sha256: string, first: number, records: number): void {
+  keptRange(path: string, directory: boolean): KeptRange | undefined {
+    if (!this.reuses) return undefined;
+    const input = this.#previousInputs.get(path);
+    if (!input || (input.sha256 === null) !== directory) return undefined;
+    const { prints } = this.#previousLines;
+    for (let k = input.first; k < input.first + input.records; k++) {
+      // "trace:content:result": a result kept, for a record whose bytes were hashed.
+      const print = prints[k]!;
+      const first = print.indexOf(':');
+      const second = print.indexOf(':', first + 1);
+      if (second < 0 || second === first + 1) return undefined;
+    }
+    return input;
+  }
+
+  /** The sources of a kept range's records and their content hashes (hex), in order. */
+  rangeHashes(range: KeptRange): { sources: string[]; hashes: string[] } {
+    const end = range.first + range.records;
+    const { sources, prints } = this.#previousLines;
+    const hashes: string[] = [];
+    for (let k = range.first; k < end; k++) {
+      const print = prints[k]!;
+      const first = print.indexOf(':');
+      hashes.push(print.slice(first + 1, print.indexOf(':', first + 1)));
+    }
+    return { sources: sources.slice(range.first, end), hashes };
+  }
+
+  /** The sources of a kept range's records and their kept results (`StoredOutcome` JSON text), in order. */
+  rangeResults(range: KeptRange): { sources: string[]; outcomes: string[]; of: Int32Array } {
+    const end = range.first + range.records;
+    const { sources, kept } = this.#previousLines;
+    // Each distinct result once, in the order records first have it; `of[i]`: record i's.
+    const outcomes: string[] = [];
+    const index = new Map<number, number>();
+    const of = new Int32Array(range.records);
+    for (let k = range.first; k < end; k++) {
+      const id = kept[k]!;
+      let j = index.get(id);
+      if (j === undefined) {
+        j = outcomes.push(this.#previousOutcomes[id]!) - 1;
+        index.set(id, j);
+      }
+      of[k - range.first] = j;
+    }
+    return { sources: sources.slice(range.first, end), outcomes, of };
+  }
+
+  /** A kept range's records, each shown to this run's state as `observe` shows a record whose result is reused. */
+  observeRange(range: KeptRange): void {
+    const { sources, prints } = this.#previousLines;
+    const end = range.first + range.records;
+    const raw = this.#previousRaw;
+    if (!raw || this.#fd === undefined || this.status !== 'compared') {
+      for (let k = range.first; k < end; k++) {
+        const kept = this.#keptResult(prints[k]!)!;
+        this.observe(sources[k]!, kept.traceHash || null, kept.contentHash || null, kept.outcome);
+      }
+      return;
+    }
+    // What `observe` does for each, without making its line again: the line
+    // it would write is the previous state's, byte for byte (the same source,
+    // hashes and result text; `loadSigned` took only lines in that one form).
+    for (let k = range.first; k < end; k++) {
+      const source = sources[k]!;
+      const before = this.#previous.get(source);
+      if (before === undefined) {
+        this.#added.push(source);
+      } else if (before !== VISITED) {
+        this.#previous.set(source, VISITED);
+        // The same string unless the source is on another line too (an input named twice).
+        if (before !== prints[k]) {
+          const hashes = hashesOf(before);
+          const now = hashesOf(prints[k]!);
+          if (hashes !== now) this.#changed.push({ source, message: describeChange(hashes, now) });
+        }
+      }
+    }
+    this.#records += range.records;
+    this.#writeBytes(raw.bytes.subarray(raw.starts[range.first]!, raw.starts[end]!));
+  }
+
+  /**
+   * A `.jsonl`, `.tar` or `.tar.gz` input (`sha256`: its digest) or a
+   * directory (`sha256` null) read whole, every record of it seen (no
+   * failure), `records` of them from the `first`-th entry on: the new state
+   * names it, so that the next run may reuse it whole (a directory: when its
+   * files are the same, in the same order, and each hashes to its entry's
+   * content hash).
+   */
+  inputRead(path: string, sha256: string | null, first: number, records: number): void {
     if (this.#fd === undefined || this.#config === undefined || records < 1) return;
-    this.#inputs.push(`${JSON.stringify({ input: { path, sha256, first, records } })}\n`);
+    const input = sha256 === null ? { path, directory: true, first, records } : { path, sha256, first, records };
+    this.#inputs.push(`${JSON.stringify({ input })}\n`);
   }
 
   /**

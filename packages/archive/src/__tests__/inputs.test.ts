@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Item, inputDigest, readInputs, startInputDigests } from '../node.js';
+import { DIGEST_BLOCK, type Item, inputDigest, readInputs, startInputDigests } from '../node.js';
 import { SlowReads } from '../node/directory.js';
 import { gzip, makeTar, scratchDir } from './helpers.js';
 
@@ -86,9 +86,51 @@ describe('readInputs', () => {
 });
 
 describe('input digests: a .jsonl, .tar or .tar.gz file read whole', () => {
-  const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+  /** SHA-256 over each DIGEST_BLOCK bytes' SHA-256, written out plainly. */
+  const sha256 = (path: string) => {
+    const bytes = readFileSync(path);
+    const outer = createHash('sha256');
+    for (let at = 0; at < bytes.length; at += DIGEST_BLOCK) {
+      outer.update(
+        createHash('sha256')
+          .update(bytes.subarray(at, at + DIGEST_BLOCK))
+          .digest(),
+      );
+    }
+    return outer.digest('hex');
+  };
 
-  it('onInputDigest gives SHA-256 of every byte of the file (compressed for .tar.gz), as inputDigest does; none for a directory or a .json', async () => {
+  it('a file of several blocks: the same digest read once, read whole, and on 1 to 3 threads; another byte, another digest', async () => {
+    const d = scratchDir('erst-digest-');
+    const lines = join(d, 'big.jsonl');
+    const block = Buffer.alloc(DIGEST_BLOCK, 0x20);
+    for (const size of [0, 1, DIGEST_BLOCK - 1, DIGEST_BLOCK, DIGEST_BLOCK + 1, 3 * DIGEST_BLOCK + 5]) {
+      const bytes = Buffer.concat([block, block, block, block]).subarray(0, size);
+      // Lines under collect's 1000-byte limit: no failure item, so a digest.
+      for (let i = 0; i < size; i += 997) bytes[i] = 0x0a;
+      writeFileSync(lines, bytes);
+      const want = sha256(lines);
+      const seen: string[] = [];
+      await collect([lines], { onInputDigest: (_, h) => seen.push(h) });
+      expect(seen).toEqual([want]);
+      expect(await inputDigest(lines)).toBe(want);
+      for (const threads of [1, 2, 3]) {
+        const ahead = startInputDigests([lines], threads);
+        try {
+          expect(await ahead.get(lines), `${size} bytes on ${threads} threads`).toBe(want);
+        } finally {
+          ahead.close();
+        }
+      }
+      if (size > DIGEST_BLOCK) {
+        bytes[DIGEST_BLOCK] = bytes[DIGEST_BLOCK]! ^ 1;
+        writeFileSync(lines, bytes);
+        expect(await inputDigest(lines)).not.toBe(want);
+      }
+    }
+  });
+
+  it('onInputDigest gives the digest of every byte of the file (compressed for .tar.gz), as inputDigest does; none for a directory or a .json', async () => {
     const d = scratchDir('erst-digest-');
     const jsonl = join(d, 'a.jsonl');
     // Blank lines and a missing last line break: bytes outside every record count too.

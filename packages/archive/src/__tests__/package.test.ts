@@ -19,7 +19,16 @@ describe('@erst/archive as published', () => {
 
   it('the Node entry keeps the reader API erst-batch uses, and adds only that to the neutral one', () => {
     expect(Object.keys(node).sort()).toEqual(
-      [...Object.keys(root), 'checkInputs', 'inputDigest', 'readInputs', 'startInputDigests'].sort(),
+      [
+        ...Object.keys(root),
+        'DIGEST_BLOCK',
+        'checkInputs',
+        'directoryFiles',
+        'hashFiles',
+        'inputDigest',
+        'readInputs',
+        'startInputDigests',
+      ].sort(),
     );
   });
 

@@ -87,6 +87,25 @@ async function followLink(path: string, root: string, input: number): Promise<Wa
   return { source: path, input };
 }
 
+/**
+ * The files `walk` yields from `dir` (see directoryFiles), or undefined if it
+ * yields any failure item.
+ */
+export async function listFiles(
+  dir: string,
+  root: string,
+  accept: (source: string) => boolean,
+): Promise<string[] | undefined> {
+  const files: string[] = [];
+  for await (const run of walk(dir, root, 0, { maxBytes: 0, accept })) {
+    for (const ref of run) {
+      if ('kind' in ref) return undefined;
+      files.push(ref.source);
+    }
+  }
+  return files;
+}
+
 /** A read that took longer than this means the storage is remote or slow. */
 const SLOW_READ_MS = 2;
 

@@ -77,10 +77,39 @@ const DIGEST_READ_SIZE = 4 << 20;
 /** The kinds of input a digest of the whole file stands for (their records are cut from its bytes alone). */
 const WHOLE: ReadonlySet<string> = new Set(['jsonl', 'tar', 'tar.gz']);
 
-/** SHA-256 of a file's bytes as they are read; `ended` once the read reached the end of the file. */
+/**
+ * A whole file's digest is SHA-256 over the SHA-256 of each of its
+ * DIGEST_BLOCK-byte blocks in turn (the last one shorter): every byte is
+ * covered, and the blocks of one file can be hashed on several threads at
+ * once (startInputDigests) and give what reading it through once gives.
+ */
+export const DIGEST_BLOCK = 8 << 20;
+
+/** A file's digest (see DIGEST_BLOCK) as its bytes are read; `ended` once the read reached the end of the file. */
 class FileDigest {
-  readonly hash: Hash = createHash('sha256');
+  readonly #outer: Hash = createHash('sha256');
+  #block: Hash = createHash('sha256');
+  #filled = 0;
   ended = false;
+
+  update(bytes: Uint8Array): void {
+    for (let at = 0; at < bytes.length; ) {
+      const take = Math.min(DIGEST_BLOCK - this.#filled, bytes.length - at);
+      this.#block.update(bytes.subarray(at, at + take));
+      this.#filled += take;
+      at += take;
+      if (this.#filled === DIGEST_BLOCK) {
+        this.#outer.update(this.#block.digest());
+        this.#block = createHash('sha256');
+        this.#filled = 0;
+      }
+    }
+  }
+
+  digest(): string {
+    if (this.#filled > 0) this.#outer.update(this.#block.digest());
+    return this.#outer.digest('hex');
+  }
 }
 
 /** A file's bytes, read into one buffer that is reused for every read (no garbage per read). */
@@ -96,7 +125,7 @@ async function* fileChunks(
       if (digest) digest.ended = true;
       return;
     }
-    digest?.hash.update(buffer.subarray(0, bytesRead));
+    digest?.update(buffer.subarray(0, bytesRead));
     yield buffer.subarray(0, bytesRead);
   }
 }
@@ -108,7 +137,7 @@ function gunzipped(handle: FileHandle, digest: FileDigest | undefined): AsyncIte
   if (digest) {
     // The compressed bytes, as the decompressor gets them: the file as it is on disk.
     file.on('data', (chunk) => {
-      digest.hash.update(chunk);
+      digest.update(chunk as Buffer);
     });
     file.on('end', () => {
       digest.ended = true;
@@ -148,7 +177,7 @@ async function* withFile(
     }
     // Only a file read to its end, all of it records, has a digest: one that was not cannot stand for its records.
     if (failed) return;
-    if (digest?.ended) options.onInputDigest!(input, digest.hash.digest('hex'));
+    if (digest?.ended) options.onInputDigest!(input, digest.digest());
   } catch (e) {
     yield unreadable(path, input, e);
   } finally {
@@ -157,7 +186,7 @@ async function* withFile(
 }
 
 /**
- * SHA-256 (hex) of every byte of a `.jsonl`, `.tar` or `.tar.gz` input, as
+ * The digest (see DIGEST_BLOCK) of every byte of a `.jsonl`, `.tar` or `.tar.gz` input, as
  * `onInputDigest` reports it, without splitting it into records; undefined
  * for anything else, or a file that cannot be read (readInputs reports why).
  * Only regular files are opened.
@@ -175,7 +204,7 @@ export async function inputDigest(path: string): Promise<string | undefined> {
     // Nothing to split: the bytes only go through the hash, in larger reads.
     const chunks = fileChunks(handle, digest, DIGEST_READ_SIZE);
     while (!(await chunks.next()).done) {}
-    return digest.ended ? digest.hash.digest('hex') : undefined;
+    return digest.ended ? digest.digest() : undefined;
   } catch {
     return undefined;
   } finally {
@@ -184,36 +213,47 @@ export async function inputDigest(path: string): Promise<string | undefined> {
 }
 
 /**
- * The thread of `startInputDigests`: the same digest as `inputDigest`, read
- * synchronously (nothing else runs there). Only a regular file is opened,
- * without blocking (a FIFO swapped in is refused by its fstat); any error is
- * no digest, and readInputs reports it when it reads the file.
+ * A thread of `startInputDigests`: blocks `from` to `to` (exclusive) of a
+ * file, each hashed (see DIGEST_BLOCK), read synchronously (nothing else
+ * runs there). Only a regular file is opened, without blocking (a FIFO
+ * swapped in is refused by its fstat), and only the file that was measured:
+ * the same device, inode and size, or no digests. Any error is no digest,
+ * and readInputs reports it when it reads the file.
  */
 const DIGEST_THREAD = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
-const buffer = Buffer.allocUnsafeSlow(${DIGEST_READ_SIZE});
-for (const path of workerData.paths) {
+const buffer = Buffer.allocUnsafeSlow(${DIGEST_BLOCK});
+parentPort.on('message', ({ id, path, dev, ino, size, from, to }) => {
   let fd;
-  let digest = null;
+  let digests = null;
   try {
     // As openInputFile: a device or FIFO is never opened, and what was opened is checked again.
     if (!fs.statSync(path).isFile()) throw new Error('not a regular file');
     fd = fs.openSync(path, ${INPUT_OPEN_FLAGS});
-    if (fs.fstatSync(fd).isFile()) {
-      const hash = createHash('sha256');
-      let n;
-      while ((n = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0) hash.update(buffer.subarray(0, n));
-      digest = hash.digest('hex');
+    const st = fs.fstatSync(fd);
+    if (st.isFile() && st.dev === dev && st.ino === ino && st.size === size) {
+      const out = new Uint8Array((to - from) * 32);
+      for (let b = from; b < to; b++) {
+        const length = Math.min(${DIGEST_BLOCK}, size - b * ${DIGEST_BLOCK});
+        let off = 0;
+        while (off < length) {
+          const n = fs.readSync(fd, buffer, off, length - off, b * ${DIGEST_BLOCK} + off);
+          if (n === 0) throw new Error('the file shrank');
+          off += n;
+        }
+        out.set(createHash('sha256').update(buffer.subarray(0, length)).digest(), (b - from) * 32);
+      }
+      digests = out;
     }
   } catch {
-    digest = null;
+    digests = null;
   } finally {
     if (fd !== undefined) try { fs.closeSync(fd); } catch {}
   }
-  parentPort.postMessage({ path, digest });
-}
+  parentPort.postMessage({ id, digests });
+});
 `;
 
 /** Digests being computed on a thread of their own: see `startInputDigests`. */
@@ -226,30 +266,78 @@ export interface InputDigests {
 
 /**
  * Starts computing `inputDigest` of each `.jsonl`, `.tar` and `.tar.gz` of
- * `paths` on a thread of its own, so that hashing whole files overlaps other
- * start-up work (a state file being loaded) on another core.
+ * `paths` on `threads` threads of their own (each file's blocks shared
+ * between them), so that hashing whole files overlaps other start-up work
+ * (a state file being loaded) and uses every core.
  */
-export function startInputDigests(paths: readonly string[]): InputDigests {
+export function startInputDigests(paths: readonly string[], threads = 1): InputDigests {
   const wanted = [...new Set(paths.filter((p) => WHOLE.has(kindByName(p) ?? 'json')))];
-  // null: the thread could not say (it failed, or was stopped); asked for, the digest is computed here.
-  const waiting = new Map<string, (digest: string | null | undefined) => void>();
-  const results = new Map<string, Promise<string | null | undefined>>();
-  for (const p of wanted) results.set(p, new Promise((resolve) => waiting.set(p, resolve)));
+  const workers: Worker[] = [];
+  let stopped = false;
+  const results = new Map<string, Promise<string | null>>();
+  // Slices of blocks, answered by id; null: a thread could not say (failed, or was stopped).
+  const waiting = new Map<number, (digests: Uint8Array | null) => void>();
+  let nextId = 0;
   const giveUp = (): void => {
+    stopped = true;
     for (const resolve of waiting.values()) resolve(null);
     waiting.clear();
   };
-  let worker: Worker | undefined;
-  if (wanted.length > 0) {
-    try {
-      worker = new Worker(DIGEST_THREAD, { eval: true, workerData: { paths: wanted } });
-      worker.on('message', (m: { path: string; digest: string | null }) => {
-        waiting.get(m.path)?.(m.digest ?? undefined);
-        waiting.delete(m.path);
+  const ask = (worker: Worker, job: Record<string, unknown>): Promise<Uint8Array | null> => {
+    if (stopped) return Promise.resolve(null);
+    const id = nextId++;
+    return new Promise((resolve) => {
+      waiting.set(id, resolve);
+      worker.postMessage({ id, ...job });
+    });
+  };
+  const start = (count: number): void => {
+    for (let t = 0; t < count; t++) {
+      const worker = new Worker(DIGEST_THREAD, { eval: true });
+      worker.on('message', (m: { id: number; digests: Uint8Array | null }) => {
+        waiting.get(m.id)?.(m.digests);
+        waiting.delete(m.id);
       });
       worker.on('error', giveUp);
       worker.on('exit', giveUp);
       // Not unref'd: a run awaiting a digest must not end for want of anything else to wait on. close() stops it.
+      workers.push(worker);
+    }
+  };
+  const digestOf = async (path: string): Promise<string | null> => {
+    let st: Awaited<ReturnType<typeof stat>>;
+    try {
+      st = await stat(path);
+    } catch {
+      return null;
+    }
+    if (!st.isFile()) return null;
+    const blocks = Math.ceil(st.size / DIGEST_BLOCK);
+    // Contiguous slices, one per thread: each thread reads its part of the file in order.
+    const per = Math.ceil(blocks / workers.length) || 1;
+    const parts: Promise<Uint8Array | null>[] = [];
+    for (let t = 0; t * per < blocks; t++) {
+      const from = t * per;
+      const to = Math.min(blocks, from + per);
+      parts.push(ask(workers[t]!, { path, dev: st.dev, ino: st.ino, size: st.size, from, to }));
+    }
+    const outer = createHash('sha256');
+    for (const part of await Promise.all(parts)) {
+      if (!part) return null;
+      outer.update(part);
+    }
+    return outer.digest('hex');
+  };
+  if (wanted.length > 0) {
+    try {
+      start(Math.max(1, threads));
+      // One file after another: each has every thread.
+      let previous: Promise<unknown> = Promise.resolve();
+      for (const p of wanted) {
+        const next = previous.then(() => digestOf(p)).catch(() => null);
+        results.set(p, next);
+        previous = next;
+      }
     } catch {
       giveUp();
     }
@@ -257,10 +345,12 @@ export function startInputDigests(paths: readonly string[]): InputDigests {
   return {
     get: async (path) => {
       const digest = await results.get(path);
-      return digest === null || !results.has(path) ? inputDigest(path) : digest;
+      // Not computed there (not asked, or a thread failed or was stopped): computed here.
+      return digest === null || digest === undefined ? inputDigest(path) : digest;
     },
     close: () => {
-      void worker?.terminate();
+      giveUp();
+      for (const w of workers) void w.terminate();
     },
   };
 }

@@ -10,7 +10,7 @@ export interface ReadOptions {
   asyncReads?: boolean;
   /**
    * Called once a `.jsonl`, `.tar` or `.tar.gz` input has been read to its
-   * end: SHA-256 (hex) of every byte of the file as read (for `.tar.gz`, the
+   * end: the digest of every byte of the file as read (`inputDigest`: SHA-256 over each 8 MiB block's; for `.tar.gz`, the
    * compressed bytes), so that a later run can tell whether the file is the
    * same without splitting it into records (see `inputDigest`). Never called
    * for an input whose reading stopped early or yielded a failure item.

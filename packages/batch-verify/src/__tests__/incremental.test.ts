@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type JsonValue, type Signer, bytesToHex, generateWithSigner, sha256 } from '@erst/core';
@@ -16,6 +16,9 @@ const stateKey = generateKeyPair().signer;
 const anotherStateKey = generateKeyPair().signer;
 
 const RECORDS = 9;
+
+/** A whole file's digest as a state names it (`inputDigest`): SHA-256 over its one block's SHA-256 (these files are small). */
+const fileDigest = (path: string) => bytesToHex(sha256(sha256(readFileSync(path))));
 
 async function recordText(i: number, signer: Signer = pinned.signer): Promise<string> {
   const record = await generateWithSigner(
@@ -279,7 +282,9 @@ describe('an input read whole (.jsonl, .tar, .tar.gz): reused by its file digest
     readFileSync(state, 'utf8')
       .split('\n')
       .filter((l) => l.startsWith('{"input"'))
-      .map((l) => (JSON.parse(l) as { input: { path: string; sha256: string; first: number; records: number } }).input);
+      .map(
+        (l) => (JSON.parse(l) as { input: { path: string; sha256?: string; first: number; records: number } }).input,
+      );
 
   /**
    * A state whose r3 entries name a content hash no record has, and a forged
@@ -301,22 +306,25 @@ describe('an input read whole (.jsonl, .tar, .tar.gz): reused by its file digest
     const a = await archive();
     const state = join(a.root, 'state.jsonl');
     await forgedState(a, state);
-    expect(inputLines(state)).toEqual(
-      [a.jsonl, a.tar, a.targz].map((path, i) => ({
+    expect(inputLines(state)).toEqual([
+      // A directory's line names no digest: its files' are its entries' content hashes.
+      { path: a.dir, directory: true, first: 0, records: RECORDS },
+      ...[a.jsonl, a.tar, a.targz].map((path, i) => ({
         path,
-        sha256: bytesToHex(sha256(readFileSync(path))),
+        sha256: fileDigest(path),
         first: RECORDS * (i + 1),
         records: RECORDS,
       })),
-    );
+    ]);
     const r = await runVerify(wholeOptions(a, state));
     // The three files' r3 results were taken as kept; the directory's r3 was hashed, found changed, verified again.
     expect(r.by_code.ERR_FORGED).toBe(3);
     expect(r.changed).toEqual([join(a.dir, 'r3.json')]);
     // The new state names the same digests.
-    expect(inputLines(state).map((l) => l.sha256)).toEqual(
-      [a.jsonl, a.tar, a.targz].map((p) => bytesToHex(sha256(readFileSync(p)))),
-    );
+    expect(inputLines(state).map((l) => l.sha256)).toEqual([
+      undefined,
+      ...[a.jsonl, a.tar, a.targz].map((p) => fileDigest(p)),
+    ]);
   });
 
   const edits: [string, (a: Archive) => string, (bytes: Buffer) => Buffer][] = [
@@ -339,6 +347,49 @@ describe('an input read whole (.jsonl, .tar, .tar.gz): reused by its file digest
       expect(r.changed!.filter((s) => s.startsWith(`${file(a)}:`))).toHaveLength(1);
     });
   }
+
+  it("a directory's file changed in place, its size and times put back: caught, and the report is a full run's", async () => {
+    const a = await archive();
+    const state = join(a.root, 'state.jsonl');
+    // Whole seconds, so that the times put back are the same to the nanosecond.
+    const when = 1_790_000_000;
+    for (let i = 0; i < RECORDS; i++) utimesSync(join(a.dir, `r${i}.json`), when, when);
+    await runVerify(wholeOptions(a, state, { state: { path: state, key: stateKey, init: true } }));
+    for (const i of [0, 4, RECORDS - 1]) {
+      const file = join(a.dir, `r${i}.json`);
+      const before = statSync(file);
+      flipSignatureByte(file, a.texts[i]!);
+      utimesSync(file, when, when);
+      const after = statSync(file);
+      expect([after.size, after.mtimeMs]).toEqual([before.size, before.mtimeMs]);
+      const r = await bothWays(a, state, { inputs: [a.dir, a.jsonl, a.tar, a.targz] });
+      expect(r.changed).toEqual([file]);
+      expect(r.failures.filter((f) => f.source === file).map((f) => f.code)).toEqual([
+        'ERR_SIGNATURE_INVALID',
+        'ERR_STATE_CHANGED',
+      ]);
+      // The next run starts from this one's state: the same directory, unchanged since, is reused whole.
+      const again = await bothWays(a, state, { inputs: [a.dir, a.jsonl, a.tar, a.targz] });
+      expect(again.changed).toEqual([]);
+      writeFileSync(file, a.texts[i]!);
+      utimesSync(file, when, when);
+      await runVerify(wholeOptions(a, state));
+    }
+  });
+
+  it('a directory whose files changed in number or name is read record by record, and the differences are reported', async () => {
+    const a = await archive();
+    const state = join(a.root, 'state.jsonl');
+    await runVerify(wholeOptions(a, state, { state: { path: state, key: stateKey, init: true } }));
+    renameSync(join(a.dir, 'r4.json'), join(a.dir, 'r4b.json'));
+    const r = await bothWays(a, state, { inputs: [a.dir, a.jsonl, a.tar, a.targz] });
+    expect(r.missing).toEqual([join(a.dir, 'r4.json')]);
+    expect(r.new).toEqual([join(a.dir, 'r4b.json')]);
+    writeFileSync(join(a.dir, 'r9.json'), a.texts[1]!);
+    const more = await bothWays(a, state, { inputs: [a.dir, a.jsonl, a.tar, a.targz] });
+    expect(more.new).toEqual([join(a.dir, 'r9.json')]);
+    expect(more.totals.records).toBe(4 * RECORDS + 1);
+  });
 
   it("one changed byte in a record of a .tar.gz: caught, and the report is a full run's", async () => {
     const a = await archive();
