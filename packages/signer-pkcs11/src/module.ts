@@ -46,7 +46,7 @@ export function call<T>(fn: string, thunk: () => T, what: string, code: ErrorCod
  * (network HSMs time sessions out; another part of the process logged out or
  * closed all sessions; the device went away): worth one reopen and re-login.
  */
-const SESSION_LOST = new Set([
+export const SESSION_LOST: ReadonlySet<string> = new Set([
   'CKR_SESSION_HANDLE_INVALID',
   'CKR_SESSION_CLOSED',
   'CKR_USER_NOT_LOGGED_IN',

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { SESSION_LOST } from './module.js';
 
 /**
  * How other threads of this process sign with a Pkcs11Signer's key (see
@@ -36,17 +37,7 @@ export interface ThreadSignerData {
 // argument) so that the batch reports them as it reports the signer's.
 const THREAD_SIGNER = `
 import { createRequire } from 'node:module';
-const LOST = new Set(${JSON.stringify([
-  'CKR_SESSION_HANDLE_INVALID',
-  'CKR_SESSION_CLOSED',
-  'CKR_USER_NOT_LOGGED_IN',
-  'CKR_DEVICE_REMOVED',
-  'CKR_TOKEN_NOT_PRESENT',
-  'CKR_OBJECT_HANDLE_INVALID',
-  'CKR_KEY_HANDLE_INVALID',
-  'CKR_CRYPTOKI_NOT_INITIALIZED',
-  'CKR_DEVICE_ERROR',
-])});
+const LOST = new Set(${JSON.stringify([...SESSION_LOST])});
 const failure = (code, message) => Object.assign(new Error(message), { name: 'ErstError', code });
 export function openThreadSigner(d) {
   const pkcs11js = createRequire(d.pkcs11js)(d.pkcs11js);
