@@ -88,3 +88,18 @@ export function countingSigner(
   };
   return s;
 }
+
+/** A token's attestation as a PKCS#11 signer states it (no certificates), for token-like signers in tests. */
+export const TOKEN_ATTESTATION: HardwareAttestation = {
+  certificates: null,
+  token_info: 'SoftHSM "test" \\ token',
+  key_non_exportable: true,
+  retrieved_at: '2026-11-26T12:00:00Z',
+  key_attributes: {
+    local: true,
+    sensitive: true,
+    always_sensitive: true,
+    extractable: false,
+    never_extractable: true,
+  },
+};

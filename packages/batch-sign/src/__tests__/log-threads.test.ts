@@ -2,7 +2,6 @@ import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } fr
 import { join } from 'node:path';
 import {
   type AuditRecordV2_1,
-  type HardwareAttestation,
   type JsonObject,
   generateWithSigner,
   withLogProof,
@@ -23,7 +22,7 @@ import {
   signBatch,
 } from '../../dist/index.js';
 import { logProofTail } from '../log-stage.js';
-import { countingSigner, rejection, scratchDirs, tx, writePayloads } from './helpers.js';
+import { TOKEN_ATTESTATION, countingSigner, rejection, scratchDirs, tx, writePayloads } from './helpers.js';
 
 const ORIGIN = 'batch.example/log';
 const inner = InMemorySigner.fromPem(SIGNING_KEY_PEM);
@@ -125,19 +124,7 @@ for (const [where, minInputBytes] of [
     });
 
     it("a token's attestation is in every record, exactly as the one-record path writes it", async () => {
-      const attestation: HardwareAttestation = {
-        certificates: null,
-        token_info: 'SoftHSM "test" \\ token',
-        key_non_exportable: true,
-        retrieved_at: '2026-11-26T12:00:00Z',
-        key_attributes: {
-          local: true,
-          sensitive: true,
-          always_sensitive: true,
-          extractable: false,
-          never_extractable: true,
-        },
-      };
+      const attestation = TOKEN_ATTESTATION;
       const dir = scratch();
       const logDir = await newLog(dir);
       const out = join(dir, 'out.jsonl');

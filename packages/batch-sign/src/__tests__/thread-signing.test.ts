@@ -1,7 +1,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { type HardwareAttestation, type SignInput, type WritableSchema, generateWithSigner } from '@erst/core';
+import { type SignInput, type WritableSchema, generateWithSigner } from '@erst/core';
 import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { InMemorySigner } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';
@@ -9,25 +9,22 @@ import { describe, expect, it } from 'vitest';
 // The built package: its signing threads run dist/sign-worker.js, which only exists built.
 import { type ThreadSigning, jsonlSink, signBatch, streamBatchInput } from '../../dist/index.js';
 import { lineDocument } from '../../dist/line-document.js';
-import { countingSigner, line, rejection, scratchDirs, tx, verifiedJsonl, writePayloads } from './helpers.js';
+import {
+  TOKEN_ATTESTATION,
+  countingSigner,
+  line,
+  rejection,
+  scratchDirs,
+  tx,
+  verifiedJsonl,
+  writePayloads,
+} from './helpers.js';
 
 const inner = InMemorySigner.fromPem(SIGNING_KEY_PEM);
 const verifier = new Verifier({ publicKeys: [SIGNING_PUBLIC_KEY_HEX] });
 const scratch = scratchDirs('erst-batch-thread-signing-');
 
-const attestation: HardwareAttestation = {
-  certificates: null,
-  token_info: 'SoftHSM "test" \\ token',
-  key_non_exportable: true,
-  retrieved_at: '2026-11-26T12:00:00Z',
-  key_attributes: {
-    local: true,
-    sensitive: true,
-    always_sensitive: true,
-    extractable: false,
-    never_extractable: true,
-  },
-};
+const attestation = TOKEN_ATTESTATION;
 
 // What a token's thread signer is (see Pkcs11Signer.threadSigning), with a
 // software key: a module each thread imports, signing synchronously. It
