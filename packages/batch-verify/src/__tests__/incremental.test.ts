@@ -1,5 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type JsonValue, type Signer, bytesToHex, generateWithSigner, sha256 } from '@erst/core';
@@ -389,6 +399,29 @@ describe('an input read whole (.jsonl, .tar, .tar.gz): reused by its file digest
     const more = await bothWays(a, state, { inputs: [a.dir, a.jsonl, a.tar, a.targz] });
     expect(more.new).toEqual([join(a.dir, 'r9.json')]);
     expect(more.totals.records).toBe(4 * RECORDS + 1);
+  });
+
+  it("a directory's file swapped for a FIFO or a link out of it: the rerun never blocks and reports what a full run does", async () => {
+    const a = await archive();
+    const state = join(a.root, 'state.jsonl');
+    await runVerify(wholeOptions(a, state, { state: { path: state, key: stateKey, init: true } }));
+    // Same names, same bytes behind the link: only what each file now is differs. The file hashing threads open
+    // without blocking and refuse what is not a regular file; a FIFO opened for reading as a plain open would wait
+    // forever for a writer (this test's timeout).
+    const fifo = join(a.dir, 'r3.json');
+    rmSync(fifo);
+    execFileSync('mkfifo', [fifo]);
+    const outside = join(a.root, 'outside.json');
+    writeFileSync(outside, a.texts[5]!);
+    const link = join(a.dir, 'r5.json');
+    rmSync(link);
+    symlinkSync(outside, link);
+    const r = await bothWays(a, state, { inputs: [a.dir] });
+    const codes = (source: string) => r.failures.filter((f) => f.source === source).map((f) => f.code);
+    // Neither is a record any more: the state's entry for each is gone, as for a deleted file.
+    expect(codes(fifo)).toEqual(['ERR_FILE_NOT_REGULAR', 'ERR_STATE_MISSING']);
+    expect(codes(link)).toEqual(['ERR_FILE_OUTSIDE_ROOT', 'ERR_STATE_MISSING']);
+    expect(r.totals.valid).toBe(RECORDS - 3);
   });
 
   it("one changed byte in a record of a .tar.gz: caught, and the report is a full run's", async () => {
