@@ -270,7 +270,7 @@ export class Pkcs11Signer implements Signer {
       const { token, session } = login;
       const { key, algorithm } = signingKey(p11, session, token, r);
       const publicKey = publicKeyOf(p11, session, key, algorithm, r.publicKeyOverride);
-      const p256 = algorithm === 'ecdsa-p256' ? (await import('@noble/curves/nist.js')).p256 : undefined;
+      const p256 = algorithm === 'ecdsa-p256' ? (await import('./p256.js')).p256 : undefined;
       const signer = new Pkcs11Signer({
         module,
         token,
