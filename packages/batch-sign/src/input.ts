@@ -1,5 +1,5 @@
-import { createReadStream, statSync } from 'node:fs';
-import type { ReadStream } from 'node:fs';
+import { statSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { DEFAULT_MAX_INPUT_BYTES } from '@erst/core';
 import { type Line, LineSplitter } from '@erst/archive';
 import { fileError, openInputFile } from '@erst/node-io';
@@ -11,7 +11,10 @@ export { LineError, lineDocument } from './line-document.js';
 export interface BatchSource {
   /** How messages name the input: its path, or a label such as `<stdin>`. */
   readonly name: string;
-  /** The input's bytes, read once. */
+  /**
+   * The input's bytes, read once. A file's chunk is valid until the next one
+   * is asked for (its buffer is then filled again): keep a copy of what must outlive it.
+   */
   readonly chunks: AsyncIterable<Uint8Array>;
   /** How many lines the input holds, for progress; undefined when that cannot be known in advance (a stream). */
   countLines(): Promise<number | undefined>;
@@ -37,21 +40,20 @@ export async function openBatchInput(path: string): Promise<BatchSource> {
     await handle.close();
     throw fileError(path, cause);
   }
-  let stream: ReadStream | undefined;
+  let chunks: AsyncIterable<Uint8Array> | undefined;
   let closed = false;
   const source: BatchSource = {
     name: path,
     get chunks() {
-      stream ??= handle.createReadStream({ highWaterMark: 1 << 20 });
-      return stream as AsyncIterable<Uint8Array>;
+      chunks ??= fileChunks(handle, () => closed);
+      return chunks;
     },
     countLines: () => countLines(path),
-    // The stream owns the handle once it exists (autoClose), the handle itself before.
+    // Waits for a read in flight (FileHandle.close does), then releases the file.
     close: async () => {
       if (closed) return;
       closed = true;
-      if (stream) stream.destroy();
-      else await handle.close();
+      await handle.close();
     },
   };
   fileSizes.set(source, size);
@@ -71,19 +73,62 @@ export function streamBatchInput(chunks: AsyncIterable<Uint8Array>, name = '<str
   return { name, chunks, countLines: async () => undefined, close: async () => {} };
 }
 
+/** Bytes per read of an input file. */
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * A file's bytes from its start, in chunks read into two buffers that take
+ * turns: the next chunk is read while the caller works on this one, and no
+ * chunk costs fresh memory (a stream's new buffer per read cost a page fault
+ * per 4 KiB: some 0.1 s of CPU per 350 MB read).
+ */
+async function* fileChunks(handle: FileHandle, closed: () => boolean): AsyncGenerator<Uint8Array> {
+  if (closed()) return;
+  const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
+  let position = 0;
+  let turn = 0;
+  let next: Promise<{ bytesRead: number }> | undefined = handle.read(buffers[0]!, 0, CHUNK_BYTES, 0);
+  try {
+    for (;;) {
+      const { bytesRead } = await next;
+      next = undefined;
+      if (bytesRead === 0 || closed()) return;
+      position += bytesRead;
+      const chunk = buffers[turn]!.subarray(0, bytesRead);
+      turn ^= 1;
+      // The other buffer's chunk was handed out before this one: the caller is done with it.
+      next = handle.read(buffers[turn]!, 0, CHUNK_BYTES, position);
+      yield chunk;
+    }
+  } finally {
+    // A read still in flight when the caller stops (its failure says nothing the caller needs).
+    await next?.catch(() => {});
+  }
+}
+
 /** Newlines in a regular file (plus an unterminated last line): a total for progress, nothing more. */
 async function countLines(path: string): Promise<number | undefined> {
+  let handle: FileHandle | undefined;
   try {
     if (!statSync(path).isFile()) return undefined;
+    handle = await open(path, 'r');
+    // One buffer, read into again and again: counting never needs two chunks at once.
+    const buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
     let n = 0;
     let last = 0x0a;
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    for (let position = 0; ; ) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const chunk = buffer.subarray(0, bytesRead);
       for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) n++;
-      last = chunk[chunk.length - 1]!;
+      last = chunk[bytesRead - 1]!;
     }
     return last === 0x0a ? n : n + 1;
   } catch {
     return undefined;
+  } finally {
+    await handle?.close().catch(() => {});
   }
 }
 

@@ -5,6 +5,9 @@ export { DEFAULT_MAX_INPUT_BYTES, MAX_JSON_DEPTH, parseStrictJson } from './json
 export type { JsonObject, JsonPrimitive, JsonValue, ParseJsonOptions } from './json.js';
 
 export { canonicalize } from './jcs.js';
+// For erst's own packages (batch-sign's fast record lines): the canonical bytes of a JSON text's members, off its bytes.
+export { scanCanonical } from './jcs-text.js';
+export type { ScannedObject } from './jcs-text.js';
 export { escapeForDisplay } from './display.js';
 export { goString, goStringSlice } from './gojson.js';
 export { hasNativeSha256, sha256, sha256Utf8, sha256Utf8Async } from './sha256.js';

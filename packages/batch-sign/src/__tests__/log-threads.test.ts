@@ -1,11 +1,6 @@
 import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type AuditRecordV2_1,
-  type JsonObject,
-  generateWithSigner,
-  withLogProof,
-} from '@erst/core';
+import { type AuditRecordV2_1, type JsonObject, generateWithSigner, withLogProof } from '@erst/core';
 import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { InMemorySigner } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';

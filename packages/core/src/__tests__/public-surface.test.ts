@@ -64,6 +64,7 @@ describe('@erst/core public surface', () => {
         'publicKeyId',
         'publicKeyToPem',
         'publicKeyToSpki',
+        'scanCanonical',
         'seedSigner',
         'sha256',
         'sha256Utf8',
