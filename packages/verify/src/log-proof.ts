@@ -14,6 +14,7 @@ import {
   parseNote,
   parseTlogProof,
   verifyInclusion,
+  HashLineMemo,
   InclusionMemo,
 } from '@erst/tlog';
 import { type VerifyErrorCode, type WarningCode, isVerifyErrorCode } from './codes.js';
@@ -84,6 +85,8 @@ interface CachedNote {
 export class CheckpointCache {
   readonly #notes = new Map<string, CachedNote>();
   readonly #recordKeys = new Map<string, NoteVerifier | undefined>();
+  /** The last proof's hash lines, decoded: the next record's proof (in a batch, the next entry's) repeats most. */
+  readonly lines = new HashLineMemo();
 
   /** The note and its checkpoint, parsed (throws what parseNote and parseCheckpoint throw). */
   parse(text: string): CachedNote {
@@ -193,7 +196,7 @@ export function checkLogProof(
   let note: Note;
   let origin: string;
   try {
-    proof = parseTlogProof(rec.logProof);
+    proof = parseTlogProof(rec.logProof, cache.lines);
     parsed = cache.parse(proof.checkpoint);
     note = parsed.note;
     origin = parsed.checkpoint.origin;
