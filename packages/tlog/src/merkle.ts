@@ -173,7 +173,7 @@ export class InclusionMemo {
     this.#limit = limit;
   }
 
-  /** The authenticated node at (level, index) a walk reached, if any. */
+  /** The authenticated node at (level, index), if any: one a walk reached, or a proof hash beside one. */
   node(level: number, index: number): Uint8Array | undefined {
     return this.#nodes[level]?.get(index);
   }
@@ -207,6 +207,9 @@ const LEVELS = new Int32Array(MAX_PROOF_HASHES);
 /** Float64: an index is a safe integer, past 2^32 for a large enough tree. */
 const INDICES = new Float64Array(MAX_PROOF_HASHES);
 const ON_LEFT = new Uint8Array(MAX_PROOF_HASHES);
+/** Where each step's proof hash sits in the tree (level, index): the node beside the walk's, on the side it goes. */
+const SIBLING_LEVELS = new Int32Array(MAX_PROOF_HASHES);
+const SIBLING_INDICES = new Float64Array(MAX_PROOF_HASHES);
 /** The nodes a walk went through before meeting an authenticated one; emptied after each walk. */
 const WALKED: Uint8Array[] = [];
 
@@ -251,6 +254,10 @@ export function verifyInclusion(
         level++;
       }
     }
+    // On the left: the node before this one at the level the walk climbed to (where it is a right child); on the
+    // right: the next one. -1 when there is none (fn reached 0: such a walk cannot reach the root).
+    SIBLING_LEVELS[k] = level;
+    SIBLING_INDICES[k] = left ? fn - 1 : fn + 1;
     fn = half(fn);
     sn = half(sn);
     level++;
@@ -273,9 +280,18 @@ export function verifyInclusion(
   }
 }
 
-/** The nodes a proof that just verified walked through, and the proof hashes beside them, are authenticated. */
+/**
+ * The nodes a proof that just verified walked through, and the proof hashes beside them, are authenticated. So is
+ * each proof hash as a node at its own position, with the walk's node beside it: a walk that reaches that position
+ * (a neighbouring entry's, next) consumes exactly that node there, then goes on to the same parent, so it can stop
+ * there instead of one level higher (a hash less a record in a batch). Every position names one node of this tree
+ * (the Merkle Tree Hash of its leaves, the last subtree cut at the tree's size), whichever walk records it.
+ */
 function remember(memo: InclusionMemo, proof: readonly Uint8Array[]): void {
-  for (let k = 0; k < WALKED.length; k++) memo.set(LEVELS[k]!, INDICES[k]!, WALKED[k]!, proof[k]!);
+  for (let k = 0; k < WALKED.length; k++) {
+    memo.set(LEVELS[k]!, INDICES[k]!, WALKED[k]!, proof[k]!);
+    if (SIBLING_INDICES[k]! >= 0) memo.set(SIBLING_LEVELS[k]!, SIBLING_INDICES[k]!, proof[k]!, WALKED[k]!);
+  }
 }
 
 /** Whether the walk, at step `k` with node `r`, meets an authenticated node and then only authenticated proof hashes. */
