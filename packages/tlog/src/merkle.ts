@@ -163,9 +163,11 @@ const odd = (n: number) => n % 2 === 1;
  * Bounded: cleared when it reaches `limit` nodes.
  */
 export class InclusionMemo {
-  // One map per level, keyed by the index as a number: a lookup builds no key string.
-  readonly #nodes: Map<number, Uint8Array>[] = [];
-  readonly #siblings: Map<number, Uint8Array>[] = [];
+  // One array per level, indexed by the node's index: a batch's entries are consecutive, so the arrays stay dense,
+  // and a lookup or a store is an element access (Maps were most of what remembering cost). An index past 2^32 is a
+  // property name instead: slower, the same answers.
+  readonly #nodes: (Uint8Array | undefined)[][] = [];
+  readonly #siblings: (Uint8Array | undefined)[][] = [];
   readonly #limit: number;
   #size = 0;
 
@@ -175,12 +177,12 @@ export class InclusionMemo {
 
   /** The authenticated node at (level, index), if any: one a walk reached, or a proof hash beside one. */
   node(level: number, index: number): Uint8Array | undefined {
-    return this.#nodes[level]?.get(index);
+    return this.#nodes[level]?.[index];
   }
 
   /** The authenticated proof hash beside the node at (level, index), if any. */
   sibling(level: number, index: number): Uint8Array | undefined {
-    return this.#siblings[level]?.get(index);
+    return this.#siblings[level]?.[index];
   }
 
   /** Records an authenticated node and the proof hash beside it. */
@@ -192,12 +194,12 @@ export class InclusionMemo {
     }
     let nodes = this.#nodes[level];
     if (!nodes) {
-      nodes = this.#nodes[level] = new Map();
-      this.#siblings[level] = new Map();
+      nodes = this.#nodes[level] = [];
+      this.#siblings[level] = [];
     }
-    if (!nodes.has(index)) this.#size += 2;
-    nodes.set(index, node);
-    this.#siblings[level]!.set(index, sibling);
+    if (nodes[index] === undefined) this.#size += 2;
+    nodes[index] = node;
+    this.#siblings[level]![index] = sibling;
   }
 }
 

@@ -209,6 +209,17 @@ describe('RFC 6962 Merkle tree', () => {
     const path = [sibling];
     // The last leaf of a tree of 2^33 + 1 is a right child of the root, whose left is the 2^33 subtree.
     expect(() => verifyInclusion(leaf, size - 1, size, path, nodeHash(sibling, leaf))).not.toThrow();
+    // With a memo (positions past 2^32 are not array elements there): the same answers, the low bits never alias.
+    const memo = new InclusionMemo();
+    const root = nodeHash(sibling, leaf);
+    verifyInclusion(leaf, size - 1, size, path, root, memo);
+    expect(memo.node(0, size - 1)).toEqual(leaf);
+    expect(memo.node(0, 2 ** 32)).toBeUndefined();
+    expect(memo.node(0, 0)).toBeUndefined();
+    expect(() => verifyInclusion(leaf, size - 1, size, path, root, memo)).not.toThrow();
+    const other = leafHash(data[1]!);
+    expect(code(() => verifyInclusion(other, size - 1, size, path, root, memo))).toBe('ERR_TLOG_INCLUSION_INVALID');
+    expect(code(() => verifyInclusion(leaf, 1, size, path, root, memo))).toBe('ERR_TLOG_INCLUSION_INVALID');
   });
 
   it('refuses a leaf hash that is not 32 bytes and sizes beyond the tree', () => {
