@@ -51,5 +51,5 @@ export { openNote, parseNote, signNote } from './note.js';
 export type { Note, NoteSignature, OpenedNote } from './note.js';
 export { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from './checkpoint.js';
 export type { Checkpoint, SignedCheckpoint } from './checkpoint.js';
-export { TLOG_PROOF_HEADER, formatTlogProof, parseTlogProof, verifyTlogProof } from './proof.js';
+export { HashLineMemo, TLOG_PROOF_HEADER, formatTlogProof, parseTlogProof, verifyTlogProof } from './proof.js';
 export type { TlogProof, VerifiedTlogProof, VerifyTlogProofOptions } from './proof.js';

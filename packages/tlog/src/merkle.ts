@@ -163,9 +163,11 @@ const odd = (n: number) => n % 2 === 1;
  * Bounded: cleared when it reaches `limit` nodes.
  */
 export class InclusionMemo {
-  // One map per level, keyed by the index as a number: a lookup builds no key string.
-  readonly #nodes: Map<number, Uint8Array>[] = [];
-  readonly #siblings: Map<number, Uint8Array>[] = [];
+  // One array per level, indexed by the node's index: a batch's entries are consecutive, so the arrays stay dense,
+  // and a lookup or a store is an element access (Maps were most of what remembering cost). An index past 2^32 is a
+  // property name instead: slower, the same answers.
+  readonly #nodes: (Uint8Array | undefined)[][] = [];
+  readonly #siblings: (Uint8Array | undefined)[][] = [];
   readonly #limit: number;
   #size = 0;
 
@@ -173,14 +175,14 @@ export class InclusionMemo {
     this.#limit = limit;
   }
 
-  /** The authenticated node at (level, index) a walk reached, if any. */
+  /** The authenticated node at (level, index), if any: one a walk reached, or a proof hash beside one. */
   node(level: number, index: number): Uint8Array | undefined {
-    return this.#nodes[level]?.get(index);
+    return this.#nodes[level]?.[index];
   }
 
   /** The authenticated proof hash beside the node at (level, index), if any. */
   sibling(level: number, index: number): Uint8Array | undefined {
-    return this.#siblings[level]?.get(index);
+    return this.#siblings[level]?.[index];
   }
 
   /** Records an authenticated node and the proof hash beside it. */
@@ -192,12 +194,12 @@ export class InclusionMemo {
     }
     let nodes = this.#nodes[level];
     if (!nodes) {
-      nodes = this.#nodes[level] = new Map();
-      this.#siblings[level] = new Map();
+      nodes = this.#nodes[level] = [];
+      this.#siblings[level] = [];
     }
-    if (!nodes.has(index)) this.#size += 2;
-    nodes.set(index, node);
-    this.#siblings[level]!.set(index, sibling);
+    if (nodes[index] === undefined) this.#size += 2;
+    nodes[index] = node;
+    this.#siblings[level]![index] = sibling;
   }
 }
 
@@ -207,6 +209,9 @@ const LEVELS = new Int32Array(MAX_PROOF_HASHES);
 /** Float64: an index is a safe integer, past 2^32 for a large enough tree. */
 const INDICES = new Float64Array(MAX_PROOF_HASHES);
 const ON_LEFT = new Uint8Array(MAX_PROOF_HASHES);
+/** Where each step's proof hash sits in the tree (level, index): the node beside the walk's, on the side it goes. */
+const SIBLING_LEVELS = new Int32Array(MAX_PROOF_HASHES);
+const SIBLING_INDICES = new Float64Array(MAX_PROOF_HASHES);
 /** The nodes a walk went through before meeting an authenticated one; emptied after each walk. */
 const WALKED: Uint8Array[] = [];
 
@@ -251,6 +256,10 @@ export function verifyInclusion(
         level++;
       }
     }
+    // On the left: the node before this one at the level the walk climbed to (where it is a right child); on the
+    // right: the next one. -1 when there is none (fn reached 0: such a walk cannot reach the root).
+    SIBLING_LEVELS[k] = level;
+    SIBLING_INDICES[k] = left ? fn - 1 : fn + 1;
     fn = half(fn);
     sn = half(sn);
     level++;
@@ -273,9 +282,18 @@ export function verifyInclusion(
   }
 }
 
-/** The nodes a proof that just verified walked through, and the proof hashes beside them, are authenticated. */
+/**
+ * The nodes a proof that just verified walked through, and the proof hashes beside them, are authenticated. So is
+ * each proof hash as a node at its own position, with the walk's node beside it: a walk that reaches that position
+ * (a neighbouring entry's, next) consumes exactly that node there, then goes on to the same parent, so it can stop
+ * there instead of one level higher (a hash less a record in a batch). Every position names one node of this tree
+ * (the Merkle Tree Hash of its leaves, the last subtree cut at the tree's size), whichever walk records it.
+ */
 function remember(memo: InclusionMemo, proof: readonly Uint8Array[]): void {
-  for (let k = 0; k < WALKED.length; k++) memo.set(LEVELS[k]!, INDICES[k]!, WALKED[k]!, proof[k]!);
+  for (let k = 0; k < WALKED.length; k++) {
+    memo.set(LEVELS[k]!, INDICES[k]!, WALKED[k]!, proof[k]!);
+    if (SIBLING_INDICES[k]! >= 0) memo.set(SIBLING_LEVELS[k]!, SIBLING_INDICES[k]!, proof[k]!, WALKED[k]!);
+  }
 }
 
 /** Whether the walk, at step `k` with node `r`, meets an authenticated node and then only authenticated proof hashes. */
@@ -284,7 +302,8 @@ function knownFrom(memo: InclusionMemo, k: number, r: Uint8Array, proof: readonl
   if (!node || !equalBytes(node, r)) return false;
   for (let j = k; j < proof.length; j++) {
     const sibling = memo.sibling(LEVELS[j]!, INDICES[j]!);
-    if (!sibling || !equalBytes(sibling, proof[j]!)) return false;
+    // The same object (a HashLineMemo shares a repeated line's bytes between proofs) is the same bytes.
+    if (!sibling || (sibling !== proof[j] && !equalBytes(sibling, proof[j]!))) return false;
   }
   return true;
 }

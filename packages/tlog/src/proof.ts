@@ -37,11 +37,51 @@ export function formatTlogProof(proof: TlogProof): string {
 }
 
 /**
+ * The hash lines of the last proof parsed with it, decoded. Proofs of
+ * neighbouring entries in one tree repeat most of their lines (the upper
+ * levels of the path): a line that is the same text as one of the last
+ * proof's, at the same place counted from the start or from the end, takes
+ * that line's bytes instead of being decoded again. The same text decodes to
+ * the same bytes, so what parseTlogProof returns or throws is unchanged.
+ * The bytes are shared between the proofs parsed with it: read them, never
+ * write them.
+ */
+export class HashLineMemo {
+  #lines: readonly string[] = [];
+  #hashes: readonly Uint8Array[] = [];
+
+  /** Each line decoded (`decodeHashLine`), or undefined where it is not a canonical hash. */
+  decode(lines: readonly string[]): (Uint8Array | undefined)[] {
+    const prevLines = this.#lines;
+    const prevHashes = this.#hashes;
+    const shift = prevLines.length - lines.length;
+    const out = new Array<Uint8Array | undefined>(lines.length);
+    let all = true;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      let h: Uint8Array | undefined;
+      if (prevLines[i] === line) h = prevHashes[i];
+      else if (shift !== 0 && prevLines[i + shift] === line) h = prevHashes[i + shift];
+      h ??= decodeHashLine(line);
+      if (h === undefined) all = false;
+      out[i] = h;
+    }
+    // Only lines that decoded are remembered: every line kept is a canonical hash.
+    if (all) {
+      this.#lines = lines;
+      this.#hashes = out as Uint8Array[];
+    }
+    return out;
+  }
+}
+
+/**
  * Parses a tlog-proof's syntax (the checkpoint is kept verbatim, checked by
  * `verifyTlogProof`). Throws ERR_TLOG_PROOF_MALFORMED, ERR_TLOG_LINE_TOO_LONG
- * or ERR_TLOG_BASE64_NONCANONICAL.
+ * or ERR_TLOG_BASE64_NONCANONICAL. `memo`: for a caller parsing many proofs
+ * of one tree (see HashLineMemo); the result is the same with or without.
  */
-export function parseTlogProof(input: string | Uint8Array): TlogProof {
+export function parseTlogProof(input: string | Uint8Array, memo?: HashLineMemo): TlogProof {
   const bad = (why: string) => new ErstError('ERR_TLOG_PROOF_MALFORMED', `tlog-proof: ${why}`);
   const tooLong = typeof input === 'string' ? utf8LongerThan(input, MAX_PROOF_BYTES) : input.length > MAX_PROOF_BYTES;
   if (tooLong || (typeof input === 'string' && input.length > MAX_PROOF_BYTES)) {
@@ -65,7 +105,7 @@ export function parseTlogProof(input: string | Uint8Array): TlogProof {
   const hashLines = lines.slice(at + 1);
   if (hashLines.length > MAX_PROOF_HASHES) throw bad(`more than ${MAX_PROOF_HASHES} proof hashes`);
   // Every line a canonical hash: one pass each (a batch verifies a proof per record).
-  const fast = hashLines.map(decodeHashLine);
+  const fast = memo ? memo.decode(hashLines) : hashLines.map(decodeHashLine);
   const hashes = fast.every((h): h is Uint8Array => h !== undefined) ? fast : slowHashes(hashLines, at, bad);
   if (checkpoint === '') throw bad('no checkpoint after the blank line');
   return extra ? { extra, index, hashes, checkpoint } : { index, hashes, checkpoint };

@@ -1,4 +1,12 @@
-import { ErstError, type PublicKey, type SignedRecord, hexToBytes, isErstError, publicKeyId } from '@erst/core';
+import {
+  ErstError,
+  type PublicKey,
+  type SignedRecord,
+  equalBytes,
+  hexToBytes,
+  isErstError,
+  publicKeyId,
+} from '@erst/core';
 import {
   type Checkpoint,
   type Note,
@@ -14,6 +22,7 @@ import {
   parseNote,
   parseTlogProof,
   verifyInclusion,
+  HashLineMemo,
   InclusionMemo,
 } from '@erst/tlog';
 import { type VerifyErrorCode, type WarningCode, isVerifyErrorCode } from './codes.js';
@@ -84,6 +93,11 @@ interface CachedNote {
 export class CheckpointCache {
   readonly #notes = new Map<string, CachedNote>();
   readonly #recordKeys = new Map<string, NoteVerifier | undefined>();
+  #lastRecordKey:
+    | { origin: string; algorithm: string; raw: Uint8Array; verifier: NoteVerifier | undefined }
+    | undefined;
+  /** The last proof's hash lines, decoded: the next record's proof (in a batch, the next entry's) repeats most. */
+  readonly lines = new HashLineMemo();
 
   /** The note and its checkpoint, parsed (throws what parseNote and parseCheckpoint throw). */
   parse(text: string): CachedNote {
@@ -112,12 +126,23 @@ export class CheckpointCache {
 
   /** The record's key as a note verifier under the origin's name, or undefined when the origin is no key name. */
   recordKey(origin: string, key: PublicKey): NoteVerifier | undefined {
+    // A batch's records name one key and one origin, record after record: compared, not looked up by a key string
+    // made each time (the same origin, algorithm and key bytes are the same id, so the same answer).
+    const last = this.#lastRecordKey;
+    if (last && last.origin === origin && last.algorithm === key.algorithm && equalBytes(last.raw, key.raw)) {
+      return last.verifier;
+    }
     // Its key ID is a SHA-256: an archive repeats a handful of keys and origins.
     const id = `${origin}\n${publicKeyId(key)}`;
-    if (this.#recordKeys.has(id)) return this.#recordKeys.get(id);
-    const verifier = isValidKeyName(origin) ? noteVerifier(origin, key) : undefined;
-    if (this.#recordKeys.size >= 256) this.#recordKeys.clear();
-    this.#recordKeys.set(id, verifier);
+    let verifier: NoteVerifier | undefined;
+    if (this.#recordKeys.has(id)) verifier = this.#recordKeys.get(id);
+    else {
+      verifier = isValidKeyName(origin) ? noteVerifier(origin, key) : undefined;
+      if (this.#recordKeys.size >= 256) this.#recordKeys.clear();
+      this.#recordKeys.set(id, verifier);
+    }
+    // A copy of the key's bytes: the record's own may change after this call.
+    this.#lastRecordKey = { origin, algorithm: key.algorithm, raw: key.raw.slice(), verifier };
     return verifier;
   }
 }
@@ -193,7 +218,7 @@ export function checkLogProof(
   let note: Note;
   let origin: string;
   try {
-    proof = parseTlogProof(rec.logProof);
+    proof = parseTlogProof(rec.logProof, cache.lines);
     parsed = cache.parse(proof.checkpoint);
     note = parsed.note;
     origin = parsed.checkpoint.origin;

@@ -85,6 +85,71 @@ describe('RFC 6962 Merkle tree', () => {
     }
   });
 
+  it('with a memo filled in any order, every proof, sound or spoiled, verifies or fails exactly as without', () => {
+    const outcome = (f: () => void) => {
+      try {
+        f();
+        return 'ok';
+      } catch (e) {
+        return code(() => {
+          throw e;
+        });
+      }
+    };
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    let stopped = 0;
+    for (let n = 1; n <= 70; n++) {
+      const root = tree.root(n);
+      const indices = [...Array(n).keys()];
+      const orders = [indices, [...indices].reverse(), [...indices].sort(() => random() - 0.5)];
+      for (const order of orders) {
+        const memo = new InclusionMemo();
+        for (const i of order) {
+          const proof = tree.inclusionProof(i, n);
+          const other = (i + 1) % n;
+          const tries: [Uint8Array, number, Uint8Array[]][] = [
+            [leafHash(data[other]!), i, proof],
+            [leafHash(data[i]!), other, proof],
+            [leafHash(data[i]!), i, proof.slice(1)],
+            [leafHash(data[i]!), i, [...proof, proof[0] ?? root]],
+            [leafHash(data[i]!), i, proof.map((h, k) => (k === proof.length - 1 ? h.map((b) => b ^ 1) : h))],
+            [leafHash(data[i]!), i, [...proof].reverse()],
+            [leafHash(data[i]!), i, n > 1 ? tree.inclusionProof(other, n) : proof],
+            [leafHash(data[i]!), i, proof],
+          ];
+          for (const [leaf, at, p] of tries) {
+            const alone = outcome(() => verifyInclusion(leaf, at, n, p, root));
+            expect(outcome(() => verifyInclusion(leaf, at, n, p, root, memo))).toBe(alone);
+          }
+        }
+        // Index binding, with the memo full: any entry's leaf at any index, with that index's proof or the entry's.
+        if (n <= 24) {
+          for (let i = 0; i < n; i++) {
+            for (let j = 0; j < n; j++) {
+              for (const p of [tree.inclusionProof(i, n), tree.inclusionProof(j, n)]) {
+                const alone = outcome(() => verifyInclusion(leafHash(data[j]!), i, n, p, root));
+                expect(alone).toBe(i === j ? 'ok' : 'ERR_TLOG_INCLUSION_INVALID');
+                expect(outcome(() => verifyInclusion(leafHash(data[j]!), i, n, p, root, memo))).toBe(alone);
+              }
+            }
+          }
+        }
+        // Once every entry verified, a proof is a lookup: count the walks that stop at once (leaf = memo node).
+        for (const i of order) {
+          const leaf = leafHash(data[i]!);
+          if (memo.node(0, i) !== undefined && Buffer.from(memo.node(0, i)!).equals(leaf)) stopped++;
+        }
+      }
+    }
+    // The proof hashes are remembered as nodes too: every leaf is known, not only those walked from (but the one
+    // leaf of a tree of size 1, which is its root: no walk).
+    expect(stopped).toBe(3 * ((70 * 71) / 2 - 1));
+  });
+
   it('every inclusion proof verifies, and fails for another index, leaf, size or root', () => {
     for (let n = 1; n <= 40; n++) {
       const root = tree.root(n);
@@ -144,6 +209,17 @@ describe('RFC 6962 Merkle tree', () => {
     const path = [sibling];
     // The last leaf of a tree of 2^33 + 1 is a right child of the root, whose left is the 2^33 subtree.
     expect(() => verifyInclusion(leaf, size - 1, size, path, nodeHash(sibling, leaf))).not.toThrow();
+    // With a memo (positions past 2^32 are not array elements there): the same answers, the low bits never alias.
+    const memo = new InclusionMemo();
+    const root = nodeHash(sibling, leaf);
+    verifyInclusion(leaf, size - 1, size, path, root, memo);
+    expect(memo.node(0, size - 1)).toEqual(leaf);
+    expect(memo.node(0, 2 ** 32)).toBeUndefined();
+    expect(memo.node(0, 0)).toBeUndefined();
+    expect(() => verifyInclusion(leaf, size - 1, size, path, root, memo)).not.toThrow();
+    const other = leafHash(data[1]!);
+    expect(code(() => verifyInclusion(other, size - 1, size, path, root, memo))).toBe('ERR_TLOG_INCLUSION_INVALID');
+    expect(code(() => verifyInclusion(leaf, 1, size, path, root, memo))).toBe('ERR_TLOG_INCLUSION_INVALID');
   });
 
   it('refuses a leaf hash that is not 32 bytes and sizes beyond the tree', () => {

@@ -1,6 +1,9 @@
+import { bytesToHex, isErstError } from '@erst/core';
 import { rejectionCode } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
 import {
+  HashLineMemo,
+  InclusionMemo,
   MAX_PROOF_HASHES,
   MerkleTree,
   TLOG_PROOF_HEADER,
@@ -8,7 +11,9 @@ import {
   leafHash,
   noteVerifier,
   parseTlogProof,
+  type TlogProof,
   signCheckpoint,
+  verifyInclusion,
   verifyTlogProof,
 } from '../index.js';
 import { ed25519Key, ed25519Signer, entries } from './helpers.js';
@@ -88,6 +93,100 @@ describe('tlog-proof', () => {
       [new Uint8Array([0xff, ...Buffer.from(good)]), 'ERR_TLOG_PROOF_MALFORMED'],
     ] as const) {
       expect(await code(() => parseTlogProof(text)), String(text).slice(0, 60)).toBe(want);
+    }
+  });
+});
+
+describe('HashLineMemo: proofs parsed one after another, lines shared', () => {
+  /** What parseTlogProof makes of a text: the proof (bytes as hex) or the error's code and message. */
+  function parsedWith(text: string, memo?: HashLineMemo): unknown {
+    try {
+      const p = parseTlogProof(text, memo);
+      return { ...p, hashes: p.hashes.map((h) => bytesToHex(h)), extra: p.extra && bytesToHex(p.extra) };
+    } catch (e) {
+      if (!isErstError(e)) throw e;
+      return `${e.code}: ${e.message}`;
+    }
+  }
+
+  /** Whether the entry at `index` verifies under the proof, through `memo` or alone: true or the error. */
+  function included(
+    proof: TlogProof,
+    entry: Uint8Array,
+    size: number,
+    root: Uint8Array,
+    memo?: InclusionMemo,
+  ): unknown {
+    try {
+      verifyInclusion(leafHash(entry), proof.index, size, proof.hashes, root, memo);
+      return true;
+    } catch (e) {
+      if (!isErstError(e)) throw e;
+      return `${e.code}: ${e.message}`;
+    }
+  }
+
+  const big = new MerkleTree();
+  const bigData = entries(300);
+  for (const e of bigData) big.append(e);
+  const texts = bigData.map((_, i) => formatTlogProof({ index: i, hashes: big.inclusionProof(i), checkpoint }));
+
+  /** Each proof, then ways to spoil it that a shared line must not hide. */
+  function variants(text: string, previous: string): string[] {
+    const lines = text.split('\n');
+    const hashAt = lines.findIndex((l) => l.length === 44);
+    const last = lines.lastIndexOf('', lines.length - 1) - 1; // the last hash line (before the blank one)
+    const flip = (l: string, at: number) => l.slice(0, at) + (l[at] === 'A' ? 'B' : 'A') + l.slice(at + 1);
+    const out = [text];
+    if (hashAt > 0) {
+      const edit = (f: (l: string) => string, at = hashAt) => lines.map((l, i) => (i === at ? f(l) : l)).join('\n');
+      out.push(
+        edit((l) => flip(l, 0)), // another hash
+        edit((l) => flip(l, 42)), // non-zero pad bits: not canonical
+        edit((l) => `${l} `),
+        edit((l) => l.replace('=', '')),
+        edit((l) => flip(l, 5), last), // the top of the path: the line a next proof would share
+        edit((l) => `${l}\n${l}`, last), // one line too many
+        lines.filter((_, i) => i !== last).join('\n'), // one too few
+        edit(() => previous.split('\n')[hashAt]!), // the previous proof's line where this one has its own
+        `${text}\n`,
+      );
+    }
+    return out;
+  }
+
+  it('parses every proof, sound or spoiled, as without it, whatever came before', () => {
+    const memo = new HashLineMemo();
+    let checked = 0;
+    for (let i = 0; i < texts.length; i++) {
+      for (const v of variants(texts[i]!, texts[i - 1] ?? texts[0]!)) {
+        expect(parsedWith(v, memo)).toEqual(parsedWith(v));
+        checked++;
+      }
+    }
+    // Shared lines are reused across proofs of neighbouring entries, and of entries far apart (another path).
+    for (const i of [0, 299, 150, 1, 298, 7, 7, 200])
+      expect(parsedWith(texts[i]!, memo)).toEqual(parsedWith(texts[i]!));
+    expect(checked).toBeGreaterThan(2500);
+  });
+
+  it('with an InclusionMemo too: every entry, and every spoiled proof, verifies or fails as alone', () => {
+    const lines = new HashLineMemo();
+    const memo = new InclusionMemo();
+    const root = big.root();
+    for (let i = 0; i < texts.length; i++) {
+      for (const v of variants(texts[i]!, texts[i - 1] ?? texts[0]!)) {
+        let proof: TlogProof;
+        try {
+          proof = parseTlogProof(v, lines);
+        } catch {
+          continue;
+        }
+        for (const entry of [bigData[i]!, bigData[(i + 1) % 300]!]) {
+          expect(included(proof, entry, 300, root, memo)).toEqual(included(parseTlogProof(v), entry, 300, root));
+        }
+      }
+      expect(included(parseTlogProof(texts[i]!, lines), bigData[i]!, 300, root, memo)).toBe(true);
     }
   });
 });

@@ -173,6 +173,40 @@ describe('2.1.0 records with a log proof', () => {
     expect(asLogKey.log).toMatchObject({ key: 'log-key', verified: true });
   });
 
+  it('one Verifier for records of several keys and origins in turn: each judged on its own key, as alone', async () => {
+    const SEED_B = new Uint8Array(32).fill(0x23);
+    const ofB = await records(3, seedSigner(SEED_B), false);
+    // B's records under a checkpoint only A signed (and one B signed), A's under another origin's name.
+    const bUnderA = await logged(ofB, [edNoteSigner(RECORD_SEED)]);
+    const bUnderB = await logged(ofB, [
+      noteSigner(ORIGIN, ed25519Public(SEED_B), async (m) => ed25519.sign(m, SEED_B)),
+    ]);
+    const elsewhere = 'other.example.com/log';
+    const aElsewhere = await logged(await records(2, seedSigner(RECORD_SEED), false), [
+      edNoteSigner(RECORD_SEED, elsewhere),
+    ]);
+    const p256Recs = await logged(await records(2, p256Signer(9), false), [
+      await noteSignerFromSigner(ORIGIN, p256Signer(9)),
+    ]);
+    const sequence = [
+      unsigned[0],
+      bUnderA[0],
+      unsigned[1],
+      bUnderB[1],
+      bUnderA[2],
+      aElsewhere[0],
+      unsigned[2],
+      p256Recs[0],
+      bUnderB[0],
+      aElsewhere[1],
+      unsigned[3],
+    ];
+    const shared = new Verifier();
+    for (const rec of sequence) expect(await shared.verify(text(rec))).toEqual(await new Verifier().verify(text(rec)));
+    expect(codes(await shared.verify(text(bUnderA[1])))).toEqual(['ERR_LOG_NOT_SIGNED_BY_RECORD_KEY']);
+    expect((await shared.verify(text(bUnderB[2]))).valid).toBe(true);
+  });
+
   it('a log key that signed a checkpoint naming another origin: ERR_CHECKPOINT_ORIGIN_MISMATCH', async () => {
     const forged = await logged(
       await records(2, seedSigner(RECORD_SEED), true),
