@@ -293,50 +293,12 @@ export function damage(e: unknown, at: Progress, options: StreamOptions, label: 
 export interface TarOptions extends StreamOptions {
   /** Decompress with the platform's `DecompressionStream('gzip')` first (a `.tar.gz`). */
   gzip?: boolean;
-  /**
-   * With `gzip` and an iterable source: write its chunks to the decompressor
-   * uncopied, one at a time, each write awaited. Only where the platform's
-   * DecompressionStream has inflated a chunk when its write resolves, as the
-   * Compression Streams standard has it (browsers; Node's does not): the
-   * source may then reuse its buffer for the next chunk. Chromium allocates
-   * a fresh buffer per chunk slowly; the page's reader spent a fifth of its
-   * CPU on them.
-   */
-  inflateUncopied?: boolean;
 }
 
 /** A byte source through the platform's gzip decompressor. */
-function gunzip(source: ByteSource, uncopied = false): ReadableStream<Uint8Array> {
-  const inflate = new DecompressionStream('gzip') as ReadableWritablePair<Uint8Array, Uint8Array>;
-  if (uncopied && !(source instanceof ReadableStream)) {
-    writeAll(source, inflate.writable.getWriter());
-    return inflate.readable;
-  }
+function gunzip(source: ByteSource): ReadableStream<Uint8Array> {
   const stream = source instanceof ReadableStream ? source : fromIterable(source);
-  return stream.pipeThrough(inflate);
-}
-
-/**
- * Writes an iterable's chunks one at a time, uncopied, each write awaited
- * (see TarOptions.inflateUncopied). When the decompressed side is cancelled,
- * the write fails and the source is closed; when the source fails, so does
- * the decompressed side, with its error.
- */
-function writeAll(source: AsyncIterable<Uint8Array>, writer: WritableStreamDefaultWriter<Uint8Array>): void {
-  const chunks = chunksOf(source)[Symbol.asyncIterator]();
-  (async () => {
-    try {
-      for (;;) {
-        const next = await chunks.next();
-        if (next.done) break;
-        await writer.write(next.value);
-      }
-      await writer.close();
-    } catch (e) {
-      await writer.abort(e).catch(() => {});
-      await chunks.return?.().catch(() => {});
-    }
-  })();
+  return stream.pipeThrough(new DecompressionStream('gzip') as ReadableWritablePair<Uint8Array, Uint8Array>);
 }
 
 function fromIterable(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
@@ -367,6 +329,6 @@ function fromIterable(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Ar
  * for await (const item of readTar(file.stream(), { name: file.name, maxBytes: 1 << 20, gzip: true })) count++;
  */
 export function readTar(source: ByteSource, options: TarOptions): AsyncGenerator<Item> {
-  if (options.gzip) return tarItems(gunzip(source, options.inflateUncopied), options, 'gzip-compressed tar');
+  if (options.gzip) return tarItems(gunzip(source), options, 'gzip-compressed tar');
   return tarItems(source, options, 'tar');
 }
