@@ -17,7 +17,8 @@ const common = {
   format: 'iife',
   platform: 'browser',
   target: ['chrome120', 'firefox121', 'safari17'],
-  minify: true,
+  // node build.mjs --no-minify: readable function names in CPU profiles (pnpm bench web --profile).
+  minify: !process.argv.includes('--no-minify'),
   legalComments: 'none',
   logLevel: 'warning',
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// pnpm bench web [--records 50000] [--rounds 3] [--dir DIR]
+// pnpm bench web [--records 50000] [--rounds 3] [--dir DIR] [--profile DIR]
 //
 // The auditors' page (apps/web, as built) in headless Chromium, opened from
 // file://, verifying the .tar.gz of `pnpm bench batch` (the same archive,
@@ -14,7 +14,15 @@
 // Diagnostic (Linux): the page's CPU time per record by thread, from the
 // last round (worker 1 is the reader, the others verify; the browser's other
 // threads are what painting, file reading and WebCrypto cost).
-import { existsSync, rmSync } from 'node:fs';
+// --profile DIR: the last round also samples each worker with V8's CPU
+// profiler (DevTools protocol) up to 90% of the records (the page ends its
+// workers at the summary), writes worker-<n>.cpuprofile there (open them in
+// DevTools) and prints each worker's heaviest functions by self time, in us
+// per record verified so far. Samples are wall time: a thread that waits for
+// a core is charged to what it was running. That round's rate carries the
+// profiler's cost. Names are the bundles' (minified) unless the page is
+// built with `node apps/web/build.mjs --no-minify`.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +37,7 @@ const { values } = parseArgs({
     records: { type: 'string', default: '50000' },
     rounds: { type: 'string', default: '3' },
     dir: { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const N = Number(values.records);
@@ -77,9 +86,50 @@ const browser = await puppeteer.launch({
 /** CPU seconds by thread of the last page run (null where /proc is missing). */
 let lastCpu = null;
 
+/** Self time by function of a CPU profile, heaviest first: [name, ms][]. */
+function selfTimes(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const { functionName, url, lineNumber } = byId.get(profile.samples[i]).callFrame;
+    // Worker bundles run from Blob URLs: their line says more than their name.
+    const where = url ? `:${lineNumber + 1}` : '';
+    const name = `${functionName || '(anonymous)'}${where}`;
+    self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[i + 1] ?? 0) / 1000);
+  }
+  return [...self].sort((a, b) => b[1] - a[1]);
+}
+
+/** Samples every worker the page starts (in order: the reader, then the verifiers) until stop(). */
+function profileWorkers(page) {
+  const sessions = [];
+  page.on('workercreated', (worker) => {
+    const started = (async () => {
+      await worker.client.send('Profiler.enable');
+      await worker.client.send('Profiler.setSamplingInterval', { interval: 500 });
+      await worker.client.send('Profiler.start');
+    })();
+    sessions.push({ client: worker.client, started });
+  });
+  return {
+    async stop(records) {
+      mkdirSync(values.profile, { recursive: true });
+      for (const [i, { client, started }] of sessions.entries()) {
+        await started;
+        const { profile } = await client.send('Profiler.stop');
+        writeFileSync(join(values.profile, `worker-${i + 1}.cpuprofile`), JSON.stringify(profile));
+        const top = selfTimes(profile).slice(0, 10);
+        console.log(`  worker ${i + 1} (${i === 0 ? 'reader' : 'verifier'}), self time, us per record of ${records}:`);
+        for (const [name, ms] of top) console.log(`    ${((1000 * ms) / records).toFixed(1).padStart(7)}  ${name}`);
+      }
+    },
+  };
+}
+
 /** One run of the page on a fresh tab: seconds from picking the file to the summary. */
-async function runPage() {
+async function runPage(profiled = false) {
   const page = await browser.newPage();
+  const profiler = profiled ? profileWorkers(page) : undefined;
   try {
     await page.goto(pathToFileURL(PAGE).href);
     await page.waitForSelector('body[data-ready="true"]');
@@ -94,6 +144,17 @@ async function runPage() {
     const cpu = threadCpu(browser.process().pid);
     const t = performance.now();
     await file.uploadFile(input);
+    if (profiler) {
+      // Stopped while the workers live: the summary ends them, and their profiles with them.
+      const at = Math.floor(0.9 * N);
+      await page.waitForFunction(
+        (n) => Number(document.getElementById('progress-bar')?.dataset.records ?? 0) >= n,
+        { timeout: 0, polling: 50 },
+        at,
+      );
+      const records = await page.$eval('#progress-bar', (el) => Number(el.dataset.records));
+      await profiler.stop(records);
+    }
     await page.waitForSelector('#summary', { timeout: 0, polling: 'mutation' });
     const seconds = (performance.now() - t) / 1000;
     lastCpu = cpu.stop();
@@ -110,7 +171,7 @@ const batch = [];
 try {
   // Alternating, so that both see the same machine state (page cache, other load).
   for (let round = 0; round < ROUNDS; round++) {
-    page.push(await runPage());
+    page.push(await runPage(values.profile !== undefined && round === ROUNDS - 1));
     batch.push((await runBatch(root, input, N)).seconds);
   }
 } finally {
