@@ -1,13 +1,15 @@
 import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AuditRecordV2_1, type JsonObject, generateWithSigner, withLogProof } from '@erst/core';
+import { type AuditRecordV2_1, type JsonObject, type Signer, generateWithSigner, withLogProof } from '@erst/core';
 import { SIGNING_KEY_PEM, SIGNING_PUBLIC_KEY_HEX } from '@erst/fixtures';
 import { InMemorySigner } from '@erst/signer-memory';
 import { Verifier } from '@erst/verify';
 import { describe, expect, it } from 'vitest';
 // The built package: its signing threads run dist/sign-worker.js, which only exists built.
 import {
+  type LogStageOptions,
   type LogStep,
+  type SignBatchOptions,
   directorySink,
   initSignerLog,
   journalPath,
@@ -80,23 +82,44 @@ for (const [where, minInputBytes] of [
   ['on the calling thread (a small input)', undefined],
 ] as const) {
   describe(`logStage with threads, ${where} (no record signature)`, () => {
+    /**
+     * Signs `input` to `output` as 2.1.0 records through a log stage on the log at `logDir` (no record signature, on
+     * two threads, unless `extra` says otherwise), then closes the log, whether the batch ended or failed.
+     */
+    async function signLogged(
+      logDir: string,
+      signer: Signer,
+      input: string,
+      output: SignBatchOptions['output'],
+      stageOptions: LogStageOptions = {},
+      extra: Partial<SignBatchOptions> = {},
+    ) {
+      const log = await openSignerLog(logDir, signer);
+      const stage = logStage(log, stageOptions);
+      try {
+        const r = await signBatch({
+          signer,
+          input,
+          output,
+          schema: '2.1.0',
+          recordSignature: false,
+          stage,
+          threads: { count: 2, minInputBytes },
+          ...extra,
+        });
+        return { r, stage, log };
+      } finally {
+        await log.close();
+      }
+    }
+
     it('logs a batch from threads without a key: one token signature per checkpoint, every record verifies', async () => {
       const dir = scratch();
       const logDir = await newLog(dir);
       const out = join(dir, 'out.jsonl');
       const signer = countingSigner(inner);
-      const log = await openSignerLog(logDir, signer);
-      const stage = logStage(log, { checkpointEvery: 50 });
-      const r = await signBatch({
-        signer,
-        input: writePayloads(dir, 130, ['not json', JSON.stringify({ transaction_hash: tx(3), payload: {} })]),
-        output: jsonlSink(out),
-        schema: '2.1.0',
-        recordSignature: false,
-        stage,
-        threads: { count: 2, minInputBytes },
-      });
-      await log.close();
+      const input = writePayloads(dir, 130, ['not json', JSON.stringify({ transaction_hash: tx(3), payload: {} })]);
+      const { r, stage } = await signLogged(logDir, signer, input, jsonlSink(out), { checkpointEvery: 50 });
       expect(r).toMatchObject({ signed: 130, bad: 2, skipped: 0 });
       expect(stage.stats()).toMatchObject({ appended: 130, checkpoints: 3, recordSignatures: 0, size: 130 });
       expect(signer.count).toBe(3);
@@ -124,18 +147,9 @@ for (const [where, minInputBytes] of [
       const logDir = await newLog(dir);
       const out = join(dir, 'out.jsonl');
       const signer = countingSigner(inner, attestation);
-      const log = await openSignerLog(logDir, signer);
-      const stage = logStage(log, { checkpointEvery: 8 });
-      const r = await signBatch({
-        signer,
-        input: writePayloads(dir, 20),
-        output: jsonlSink(out),
-        schema: '2.1.0',
-        recordSignature: false,
-        stage,
-        threads: { count: 2, minInputBytes },
+      const { r, stage } = await signLogged(logDir, signer, writePayloads(dir, 20), jsonlSink(out), {
+        checkpointEvery: 8,
       });
-      await log.close();
       expect(r).toMatchObject({ signed: 20, bad: 0 });
       expect(stage.stats()).toMatchObject({ appended: 20, checkpoints: 3, recordSignatures: 0 });
       expect(signer.count).toBe(3);
@@ -156,17 +170,10 @@ for (const [where, minInputBytes] of [
       const dir = scratch();
       const logDir = await newLog(dir);
       const out = join(dir, 'records');
-      const log = await openSignerLog(logDir, inner);
-      const stage = logStage(log);
-      await signBatch({
-        signer: inner,
-        input: writePayloads(dir, 9),
-        output: directorySink(out),
-        schema: '2.1.0',
-        stage,
+      const { stage } = await signLogged(logDir, inner, writePayloads(dir, 9), directorySink(out), undefined, {
+        recordSignature: true,
         threads: { count: 2, key: inner.keyObject, minInputBytes },
       });
-      await log.close();
       expect(stage.stats()).toMatchObject({ appended: 9, checkpoints: 1, recordSignatures: 9 });
       const names = readdirSync(out).sort();
       expect(names).toHaveLength(9);
@@ -200,18 +207,7 @@ for (const [where, minInputBytes] of [
           return `{"transaction_hash":"${tx(i + 1)}","payload":${payload}}`;
         });
         writeFileSync(input, `${lines.join('\n')}\n`);
-        const log = await openSignerLog(logDir, inner);
-        const stage = logStage(log, { checkpointEvery: every });
-        const r = await signBatch({
-          signer: inner,
-          input,
-          output: jsonlSink(out),
-          schema: '2.1.0',
-          recordSignature: false,
-          stage,
-          threads: { count: 2, minInputBytes },
-        });
-        await log.close();
+        const { r } = await signLogged(logDir, inner, input, jsonlSink(out), { checkpointEvery: every });
         expect(r.badLines).toEqual([]);
         expect(r).toMatchObject({ signed: count, bad: 0 });
         const written = readFileSync(out, 'utf8').trimEnd().split('\n');
@@ -243,23 +239,12 @@ for (const [where, minInputBytes] of [
         const dir = scratch();
         const logDir = await newLog(dir);
         const out = join(dir, 'out.jsonl');
-        const log = await openSignerLog(logDir, inner);
-        const stage = logStage(log, {
+        const run = signLogged(logDir, inner, writePayloads(dir, 20), jsonlSink(out), {
           onStep: (step) => {
             if (step === 'released') tamper(journalPath(out));
           },
         });
-        const run = signBatch({
-          signer: inner,
-          input: writePayloads(dir, 20),
-          output: jsonlSink(out),
-          schema: '2.1.0',
-          recordSignature: false,
-          stage,
-          threads: { count: 2, minInputBytes },
-        });
         expect((await rejection(run)).code).toBe('ERR_OUTPUT_WRITE');
-        await log.close();
         expect(readFileSync(out, 'utf8')).toBe('');
       });
     }
@@ -270,30 +255,14 @@ for (const [where, minInputBytes] of [
         const logDir = await newLog(dir);
         const out = join(dir, 'out.jsonl');
         const input = writePayloads(dir, 200);
-        const log = await openSignerLog(logDir, inner);
         let seen = 0;
         const crash = (s: LogStep) => {
           if (s === step && ++seen === 2) throw new Error(`crash after ${step}`);
         };
-        const options = {
-          input,
-          schema: '2.1.0',
-          recordSignature: false,
-          threads: { count: 2, minInputBytes },
-        } as const;
         await expect(
-          signBatch({
-            ...options,
-            signer: inner,
-            output: jsonlSink(out),
-            stage: logStage(log, { checkpointEvery: 30, onStep: crash }),
-          }),
+          signLogged(logDir, inner, input, jsonlSink(out), { checkpointEvery: 30, onStep: crash }),
         ).rejects.toThrow(`crash after ${step}`);
-        await log.close();
-        const again = await openSignerLog(logDir, inner);
-        const stage = logStage(again, { checkpointEvery: 30 });
-        const r = await signBatch({ ...options, signer: inner, output: jsonlSink(out), stage });
-        await again.close();
+        const { r, log: again } = await signLogged(logDir, inner, input, jsonlSink(out), { checkpointEvery: 30 });
         expect(r.signed + r.skipped).toBe(200);
         const records = await verified(readFileSync(out, 'utf8').trimEnd().split('\n'));
         expect(records.map((x) => x.transaction_hash).sort()).toEqual(
