@@ -1,4 +1,5 @@
 import type { ScannedObject } from './jcs-text.js';
+import { BACKSLASH, FAIL, QUOTE, WS_CR, WS_LF, WS_SPACE, WS_TAB, reorderMembers, sortedOrder } from './jcs-scan.js';
 import { MAX_JSON_DEPTH } from './json.js';
 import type { DecodedText } from './utf8-text.js';
 
@@ -19,17 +20,6 @@ import type { DecodedText } from './utf8-text.js';
 
 /** Reused by every scan (scans are synchronous): grown, never shrunk. */
 let scratch = new Uint8Array(64 * 1024);
-let spare = new Uint8Array(64 * 1024);
-
-const WS_SPACE = 0x20;
-const WS_TAB = 0x09;
-const WS_LF = 0x0a;
-const WS_CR = 0x0d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-class Fail {}
-const FAIL = new Fail();
 
 /** One scan's state: the text, its bytes, where they are copied to, and the forward cursors. */
 class TextScan {
@@ -249,28 +239,8 @@ class TextScan {
 
   /** Rewrites the object copied at [open, w) with its members in key order (a repeated key fails). */
   reorder(open: number, keys: string[], starts: number[], ends: number[]): void {
-    const order = sortedOrder(keys);
-    const length = this.w - open;
-    if (spare.length < length) spare = new Uint8Array(Math.max(length, spare.length * 2));
-    spare.set(this.out.subarray(open, this.w));
-    // The same members and one comma fewer than members: the same length, in the same place.
-    let w = open;
-    this.out[w++] = 0x7b;
-    order.forEach((k, n) => {
-      if (n > 0) this.out[w++] = 0x2c;
-      this.out.set(spare.subarray(starts[k]! - open, ends[k]! - open), w);
-      w += ends[k]! - starts[k]!;
-    });
-    this.out[w] = 0x7d;
+    reorderMembers(this.out, open, this.w, keys, starts, ends);
   }
-}
-
-/** Member indexes in key order (UTF-16 code units, as Array.prototype.sort); FAIL on a repeated key. */
-function sortedOrder(keys: readonly string[]): number[] {
-  const order = keys.map((_, k) => k);
-  order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
-  for (let k = 1; k < order.length; k++) if (keys[order[k - 1]!] === keys[order[k]!]) throw FAIL;
-  return order;
 }
 
 /**

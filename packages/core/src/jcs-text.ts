@@ -1,3 +1,15 @@
+import {
+  BACKSLASH,
+  FAIL,
+  QUOTE,
+  WS_CR,
+  WS_LF,
+  WS_SPACE,
+  WS_TAB,
+  reorderMembers,
+  sortedOrder,
+  writeMembers,
+} from './jcs-scan.js';
 import { MAX_JSON_DEPTH } from './json.js';
 
 /**
@@ -52,20 +64,10 @@ const nodeBuffer = (
 
 /** Reused by every scan (scans are synchronous): grown, never shrunk. */
 let scratch = new Uint8Array(64 * 1024);
-let spare = new Uint8Array(64 * 1024);
 
-const WS_SPACE = 0x20;
-const WS_TAB = 0x09;
-const WS_LF = 0x0a;
-const WS_CR = 0x0d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
-
-class Fail {}
-const FAIL = new Fail();
 
 /** One scan's state: the bytes, where they are copied to, and the forward cursors. */
 class Scan {
@@ -283,42 +285,8 @@ class Scan {
 
   /** Rewrites the object copied at [open, w) with its members in key order (a repeated key fails). */
   reorder(open: number, keys: string[], starts: number[], ends: number[]): void {
-    const order = sortedOrder(keys);
-    const length = this.w - open;
-    if (spare.length < length) spare = new Uint8Array(Math.max(length, spare.length * 2));
-    spare.set(this.out.subarray(open, this.w));
-    // The same members and one comma fewer than members: the same length, in the same place.
-    writeMembers(this.out, open, spare, open, order, starts, ends);
+    reorderMembers(this.out, open, this.w, keys, starts, ends);
   }
-}
-
-/** Member indexes in key order (UTF-16 code units, as Array.prototype.sort); FAIL on a repeated key. */
-function sortedOrder(keys: readonly string[]): number[] {
-  const order = keys.map((_, k) => k);
-  order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
-  for (let k = 1; k < order.length; k++) if (keys[order[k - 1]!] === keys[order[k]!]) throw FAIL;
-  return order;
-}
-
-/** Writes `{` + the members [starts[k], ends[k]) of `from` (offset by `base`) in `order`, comma-separated, + `}`. */
-function writeMembers(
-  out: Uint8Array,
-  at: number,
-  from: Uint8Array,
-  base: number,
-  order: readonly number[],
-  starts: readonly number[],
-  ends: readonly number[],
-): number {
-  let w = at;
-  out[w++] = 0x7b;
-  order.forEach((k, n) => {
-    if (n > 0) out[w++] = 0x2c;
-    out.set(from.subarray(starts[k]! - base, ends[k]! - base), w);
-    w += ends[k]! - starts[k]!;
-  });
-  out[w++] = 0x7d;
-  return w;
 }
 
 /**
