@@ -7,7 +7,8 @@ export type {
   SignBatchOptions,
   ThreadSigningSigner,
 } from './sign-batch.js';
-export type { ThreadSigning } from './thread-protocol.js';
+// The contract a token signer and these signing threads share, defined beside Signer.
+export type { ThreadSigning } from '@erst/core';
 export { openBatchInput, streamBatchInput } from './input.js';
 export type { BatchSource } from './input.js';
 export { directorySink } from './directory-sink.js';

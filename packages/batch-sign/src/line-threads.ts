@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { ErstError, isErstError } from '@erst/core';
+import { ErstError, type ThreadSigning, isErstError } from '@erst/core';
 import { BlockSigner } from './sign-lines.js';
 import {
   type BlockResult,
@@ -8,7 +8,6 @@ import {
   type LinesResult,
   TOO_LONG,
   type ThreadConfig,
-  type ThreadSigning,
 } from './thread-protocol.js';
 
 /** The signing threads' code: beside this module, built or bundled (apps name it as an entry of their bundle). */

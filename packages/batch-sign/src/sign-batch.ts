@@ -5,6 +5,7 @@ import {
   type JsonObject,
   type SignInput,
   type Signer,
+  type ThreadSigning,
   type WritableSchema,
   errorCategory,
   generateWithSigner,
@@ -29,7 +30,6 @@ import {
   REL_LINE,
   SIGNED,
   TOO_LONG,
-  type ThreadSigning,
 } from './thread-protocol.js';
 import type { BatchRecord, RecordSink } from './sink.js';
 import { type Timestamper, isTimestampFailure } from './timestamper.js';

@@ -29,22 +29,7 @@ export interface ThreadConfig {
   readonly maxLineBytes: number;
 }
 
-/**
- * How a signer (a token's, `Pkcs11Signer.threadSigning`) signs on other
- * threads: each thread imports `module` and calls its export
- * `openThreadSigner(data[i])`, which returns a synchronous signer of 32-byte
- * digests (the same signatures as the signer's `sign`; it throws an
- * ErstError-shaped error to stop the batch). `data` holds one entry per
- * thread that may sign, the calling thread included; `release` is called
- * once none signs any more.
- */
-export interface ThreadSigning {
-  readonly module: string;
-  readonly data: readonly unknown[];
-  release(): Promise<void>;
-}
-
-/** One thread's part of a ThreadSigning. */
+/** One thread's part of a ThreadSigning (@erst/core). */
 export interface ThreadSignerRef {
   readonly module: string;
   readonly data: unknown;

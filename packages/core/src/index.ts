@@ -76,7 +76,7 @@ export {
 export type { SignedRecord } from './parse.js';
 export { parseRecordBytesAsync } from './parse-async.js';
 
-export type { Signer } from './signer.js';
+export type { Signer, ThreadSigning } from './signer.js';
 export { MAX_SIGN_MESSAGE_BYTES, digestError, messageError } from './signer.js';
 export {
   generate,

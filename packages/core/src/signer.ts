@@ -35,6 +35,22 @@ export interface Signer {
 }
 
 /**
+ * How a signer signs on other threads of this process (a token's:
+ * `Pkcs11Signer.threadSigning` of @erst/signer-pkcs11; used by
+ * @erst/batch-sign's signing threads): each thread imports `module` and calls
+ * its export `openThreadSigner(data[i])`, which returns a synchronous signer
+ * of 32-byte digests (the same signatures as the signer's `sign`; it throws an
+ * ErstError-shaped error to stop the batch). `data` holds one entry per
+ * thread that may sign, the calling thread included, structured-cloned to it;
+ * `release` is called once none signs any more (their threads have exited).
+ */
+export interface ThreadSigning<Data = unknown> {
+  readonly module: string;
+  readonly data: readonly Data[];
+  release(): Promise<void>;
+}
+
+/**
  * Why `digest` cannot be signed, or undefined when it can. Every Signer calls
  * this first, so a caller's mistake (a hex string, a 64-byte hash) is refused
  * the same way whichever signer is behind the interface, before any key or

@@ -1,5 +1,7 @@
 export { Pkcs11Signer, defaultPoolSize, openPkcs11Signer, signingMechanisms } from './signer.js';
-export type { ThreadSigning, ThreadSignerData } from './thread-sign.js';
+export type { ThreadSignerData } from './thread-sign.js';
+// The contract these threads and @erst/batch-sign's share, defined beside Signer.
+export type { ThreadSigning } from '@erst/core';
 export type { Pkcs11SignerStats } from './signer.js';
 export {
   ENV as PKCS11_ENV,

@@ -13,6 +13,7 @@ import {
   publicKeyFromPem,
   type Signer,
   sha256,
+  type ThreadSigning,
 } from '@erst/core';
 // Types only: noble's P-256 is loaded by an ECDSA signer alone (an Ed25519 key checks with node:crypto).
 import type { p256 as P256 } from '@noble/curves/nist.js';
@@ -41,7 +42,7 @@ import {
 } from './module.js';
 import { algorithmOfKey, findPrivateKey, type KeyObject, type KeySelector, keyName, readPublicKey } from './objects.js';
 import { type Lease, SessionPool } from './pool.js';
-import { THREAD_SIGNER_MODULE, type ThreadSigning, pkcs11jsPath } from './thread-sign.js';
+import { THREAD_SIGNER_MODULE, type ThreadSignerData, pkcs11jsPath } from './thread-sign.js';
 import { SigningThreads, type ThreadResult } from './threads.js';
 import {
   closeSessionQuietly,
@@ -412,7 +413,7 @@ export class Pkcs11Signer implements Signer {
    * be closed under a running C_Sign). A session lost on a thread is not
    * recovered there: that thread's signing fails with ERR_PKCS11_SESSION.
    */
-  async threadSigning(count: number): Promise<ThreadSigning | undefined> {
+  async threadSigning(count: number): Promise<ThreadSigning<ThreadSignerData> | undefined> {
     if (!Number.isInteger(count) || count < 1 || count > 1024)
       throw new RangeError(`count must be an integer from 1 to 1024, not ${count}`);
     if (this.algorithm !== 'ed25519') return undefined;

@@ -2,19 +2,10 @@ import { createRequire } from 'node:module';
 import { SESSION_LOST } from './module.js';
 
 /**
- * How other threads of this process sign with a Pkcs11Signer's key (see
- * `Pkcs11Signer.threadSigning`): each thread imports `module` and calls its
- * `openThreadSigner(data[i])`, which returns a synchronous signer of 32-byte
- * digests on a session of that thread's own. `release` is called once no
- * thread signs any more (their threads have exited): it closes those sessions.
+ * What one thread signs with in a Pkcs11Signer's ThreadSigning (@erst/core):
+ * structured-cloned to it (handles are process-wide). Each thread signs on a
+ * session of its own, which `release` closes.
  */
-export interface ThreadSigning {
-  readonly module: string;
-  readonly data: readonly ThreadSignerData[];
-  release(): Promise<void>;
-}
-
-/** What one thread signs with: structured-cloned to it (handles are process-wide). */
 export interface ThreadSignerData {
   /** pkcs11js' main file, resolved here: the thread's module is a data: URL, which cannot resolve packages. */
   readonly pkcs11js: string;
