@@ -11,6 +11,7 @@ import {
   TILE_WIDTH,
   encodeEntryBundle,
   formatTlogProof,
+  inclusionPath,
   noteVerifier,
   openCheckpoint,
   parseCheckpoint,
@@ -207,22 +208,8 @@ export class LogWriter {
           details: { options: ['index'] },
         });
       }
-      // inclusionProof's walk (RFC 6962): top-down, listed from the leaf's sibling up.
-      const path: string[] = [];
-      let lo = 0;
-      let hi = size;
-      while (hi - lo > 1) {
-        const k = splitPoint(hi - lo);
-        if (index < lo + k) {
-          path.push(encoded(lo + k, hi));
-          hi = lo + k;
-        } else {
-          path.push(encoded(lo, lo + k));
-          lo += k;
-        }
-      }
       let text = `${head}${index}\\n`;
-      for (let i = path.length - 1; i >= 0; i--) text += `${path[i]}\\n`;
+      for (const hash of inclusionPath(index, size, encoded)) text += `${hash}\\n`;
       return `${text}\\n${note}"`;
     };
   }
@@ -241,13 +228,6 @@ export class LogWriter {
   #open(): void {
     if (!this.#release) throw new ErstError('ERR_OPTIONS_INVALID', 'the log writer is closed');
   }
-}
-
-/** The largest power of two below `n` (n > 1): where RFC 6962 splits a range of n leaves. */
-function splitPoint(n: number): number {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
 }
 
 /** Verifies a checkpoint note just signed (or read back) when the signer's public key is known. */

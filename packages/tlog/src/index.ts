@@ -10,6 +10,7 @@ export {
   EMPTY_ROOT,
   MerkleTree,
   consistencyProof,
+  inclusionPath,
   inclusionProof,
   leafHash,
   nodeHash,

@@ -90,17 +90,27 @@ export function inclusionProof(source: HashSource, index: number, size: number):
       details: { options: ['index', 'size'] },
     });
   }
-  const path: Uint8Array[] = [];
+  return inclusionPath(index, size, (lo, hi) => rangeHash(source, lo, hi));
+}
+
+/**
+ * The RFC 6962 inclusion path (PATH) of leaf `index` in the tree of `size`
+ * leaves (0 <= index < size, unchecked), as `node(lo, hi)` gives each of its
+ * nodes, the Merkle Tree Hash of leaves [lo, hi) in whatever form the caller
+ * wants (bytes, base64 text): listed from the leaf's sibling up.
+ */
+export function inclusionPath<T>(index: number, size: number, node: (lo: number, hi: number) => T): T[] {
+  const path: T[] = [];
   let lo = 0;
   let hi = size;
-  // Top-down, then reversed: RFC 6962 lists the proof from the leaf's sibling up.
+  // Top-down, then reversed.
   while (hi - lo > 1) {
     const k = splitPoint(hi - lo);
     if (index < lo + k) {
-      path.push(rangeHash(source, lo + k, hi));
+      path.push(node(lo + k, hi));
       hi = lo + k;
     } else {
-      path.push(rangeHash(source, lo, lo + k));
+      path.push(node(lo, lo + k));
       lo += k;
     }
   }
