@@ -1,5 +1,4 @@
-import { statSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { DEFAULT_MAX_INPUT_BYTES } from '@erst/core';
 import { type Line, LineSplitter } from '@erst/archive';
 import { fileError, openInputFile } from '@erst/node-io';
@@ -16,7 +15,10 @@ export interface BatchSource {
    * is asked for (its buffer is then filled again): keep a copy of what must outlive it.
    */
   readonly chunks: AsyncIterable<Uint8Array>;
-  /** How many lines the input holds, for progress; undefined when that cannot be known in advance (a stream). */
+  /**
+   * How many lines the input holds, for progress; undefined when that cannot be known in advance (a stream), or
+   * once the source is closed.
+   */
   countLines(): Promise<number | undefined>;
   /** Stops reading and releases the file (idempotent); never closes a stream the caller passed in. */
   close(): Promise<void>;
@@ -48,7 +50,7 @@ export async function openBatchInput(path: string): Promise<BatchSource> {
       chunks ??= fileChunks(handle, () => closed);
       return chunks;
     },
-    countLines: () => countLines(path),
+    countLines: () => countLines(handle, () => closed),
     // Waits for a read in flight (FileHandle.close does), then releases the file.
     close: async () => {
       if (closed) return;
@@ -106,17 +108,22 @@ async function* fileChunks(handle: FileHandle, closed: () => boolean): AsyncGene
   }
 }
 
-/** Newlines in a regular file (plus an unterminated last line): a total for progress, nothing more. */
-async function countLines(path: string): Promise<number | undefined> {
-  let handle: FileHandle | undefined;
+/**
+ * Newlines in the opened file (plus an unterminated last line): a total for
+ * progress, nothing more. Read with positional reads on the handle the batch
+ * reads, not by opening the path again: that is the regular file
+ * openInputFile checked, whatever is at the path by now (a FIFO swapped in
+ * there would block a second open for good). Undefined once the source is
+ * closed.
+ */
+async function countLines(handle: FileHandle, closed: () => boolean): Promise<number | undefined> {
   try {
-    if (!statSync(path).isFile()) return undefined;
-    handle = await open(path, 'r');
     // One buffer, read into again and again: counting never needs two chunks at once.
     const buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
     let n = 0;
     let last = 0x0a;
     for (let position = 0; ; ) {
+      if (closed()) return undefined;
       const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position);
       if (bytesRead === 0) break;
       position += bytesRead;
@@ -127,8 +134,6 @@ async function countLines(path: string): Promise<number | undefined> {
     return last === 0x0a ? n : n + 1;
   } catch {
     return undefined;
-  } finally {
-    await handle?.close().catch(() => {});
   }
 }
 

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openBatchInput } from '../input.js';
@@ -42,14 +43,36 @@ describe('openBatchInput', () => {
     await input.close();
   });
 
+  it('counts the file it opened, whatever is at its path by now (another file, a FIFO): never opens the path again', async () => {
+    const { path, bytes } = file(40, 100);
+    const input = await openBatchInput(path);
+    try {
+      // Another file renamed over the path, then a FIFO in its place: a count that opened the path again would count
+      // the other file's 7 lines, or wait for a writer forever (this test's timeout).
+      const other = join(scratch(), 'other.jsonl');
+      writeFileSync(other, 'x\n'.repeat(7));
+      renameSync(other, path);
+      expect(await input.countLines()).toBe(40);
+      rmSync(path);
+      execFileSync('mkfifo', [path]);
+      expect(await input.countLines()).toBe(40);
+      const copies: Buffer[] = [];
+      for await (const chunk of input.chunks) copies.push(Buffer.from(chunk));
+      expect(Buffer.concat(copies).equals(bytes)).toBe(true);
+    } finally {
+      await input.close();
+    }
+    expect(await input.countLines()).toBeUndefined();
+  });
+
   it('reads an empty file as no chunk', async () => {
     const path = join(scratch(), 'empty.jsonl');
     writeFileSync(path, '');
     const input = await openBatchInput(path);
     const chunks: Uint8Array[] = [];
     for await (const c of input.chunks) chunks.push(c);
+    expect(await input.countLines()).toBe(0);
     await input.close();
     expect(chunks).toEqual([]);
-    expect(await input.countLines()).toBe(0);
   });
 });
