@@ -20,11 +20,22 @@ const STOP_GRACE_MS = 5000;
 const loadMain = () => import('./main.js');
 
 // Nothing may reach the user as a stack trace: anything that escapes is a bug,
-// one coded line (ERR_INTERNAL), exit 70.
+// one coded line (ERR_INTERNAL), exit 70 (EXIT.INTERNAL, written out: main.js
+// may be what failed). Once: when main.js itself cannot load (a broken
+// install), reporting through it failed too, and each failure reported the
+// next, a process spinning for ever that SIGTERM did not stop.
+let failing = false;
 const fatal = async (error: unknown): Promise<void> => {
-  const { EXIT, formatError } = await loadMain();
-  process.stderr.write(`${formatError(error)}\n`);
-  process.exit(EXIT.INTERNAL);
+  if (failing) return;
+  failing = true;
+  let line: string;
+  try {
+    line = (await loadMain()).formatError(error);
+  } catch {
+    line = `erst-batch: error ERR_INTERNAL: ${error instanceof Error ? error.message : String(error)} (this is a bug, or a broken install; please report it)`;
+  }
+  process.stderr.write(`${line}\n`);
+  process.exit(70);
 };
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);

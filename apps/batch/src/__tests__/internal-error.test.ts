@@ -1,5 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ErstError } from '@erst/core';
 import { tempDir } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
@@ -56,6 +58,28 @@ describe('an unexpected exception is a bug: ERR_INTERNAL, exit 70', () => {
     expect(report.failures.map((f) => [f.code, f.kind])).toEqual([['ERR_INTERNAL', 'record']]);
     // Without the injected failure the same archive verifies.
     expect((await runBatch(['verify', archive, '--workers', '1', '--quiet'])).code).toBe(0);
+  });
+
+  it('a broken install (main.js fails to load) is one line and exit 70, never a process spinning for ever', async () => {
+    // The built binary without the package.json beside it, which main.js reads its version from.
+    const dir = tempDir('erst-batch-broken-');
+    const dist = join(dir, 'dist');
+    cpSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist'), dist, { recursive: true });
+    const archive = join(dir, 'archive');
+    mkdirSync(archive);
+    writeFileSync(join(archive, 'a.json'), JSON.stringify(await record2('2026-11-20')));
+    // A directory runs on the coordinator thread, a small file on the main thread: both load main.js.
+    for (const input of [archive, join(archive, 'a.json')]) {
+      const r = spawnSync(process.execPath, [join(dist, 'bin.js'), 'verify', input, '--quiet'], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        killSignal: 'SIGKILL',
+      });
+      expect(r.signal, 'killed: it hung').toBeNull();
+      expect(r.status).toBe(70);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^erst-batch: error ERR_INTERNAL: .*package\.json.*broken install/);
+    }
   });
 
   it('help lists exit status 70', async () => {
