@@ -73,7 +73,7 @@ export {
   parseRecordBytes,
   parseRfc3339,
 } from './parse.js';
-export type { SignedRecord } from './parse.js';
+export type { ParseRecordBytesOptions, SignedRecord } from './parse.js';
 export { parseRecordBytesAsync } from './parse-async.js';
 
 export type { Signer, ThreadSigning } from './signer.js';

@@ -10,7 +10,9 @@ import {
   sortedOrder,
   writeMembers,
 } from './jcs-scan.js';
+import type { JsonObject } from './json.js';
 import { MAX_JSON_DEPTH } from './json.js';
+import { hasControlByte } from './utf8-text.js';
 
 /**
  * RFC 8785 (JCS) bytes read off a JSON text's UTF-8 bytes, without building the parsed
@@ -55,7 +57,10 @@ type NodeBuffer = Uint8Array & {
   latin1Slice(start: number, end: number): string;
   utf8Slice(start: number, end: number): string;
 };
-type BufferModule = { Buffer: { from(buffer: ArrayBufferLike, offset: number, length: number): NodeBuffer } };
+type BufferModule = {
+  Buffer: { from(buffer: ArrayBufferLike, offset: number, length: number): NodeBuffer };
+  isUtf8(input: ArrayBufferView): boolean;
+};
 // Node's Buffer searches natively (memchr): Uint8Array.prototype.indexOf took four times as long over a record. Without
 // it (browsers) there is no fast path.
 const nodeBuffer = (
@@ -326,4 +331,55 @@ export function assembleCanonical(scanned: ScannedObject, omit: readonly string[
   const order = sortedOrder(scanned.keys).filter((k) => !omit.includes(scanned.keys[k]!));
   const end = writeMembers(scanned.bytes, scanned.used, scanned.bytes, 0, order, scanned.starts, scanned.ends);
   return scanned.bytes.subarray(scanned.used, end);
+}
+
+/**
+ * Whether the scan alone can tell that these bytes are JSON: they are UTF-8
+ * (node:buffer's native check) and hold no control character. The scan checks
+ * all of JSON's grammar but what is inside a string, which it skips whole:
+ * there JSON allows any character but a raw control character, and the
+ * escapes, which the scan checks. So for these bytes, a text `scanCanonical`
+ * accepts is one JSON.parse accepts, and parseStrictJson too (the scan refuses
+ * what that refuses beyond JSON.parse). A text with a control character, if
+ * only a tab or line break between tokens, is left to JSON.parse. False where
+ * there is no node:buffer.
+ */
+export function isScannableText(bytes: Uint8Array): boolean {
+  return nodeBuffer !== undefined && !hasControlByte(bytes) && nodeBuffer.isUtf8(bytes);
+}
+
+/** The text of bytes known to be UTF-8 (isScannableText): node:buffer's decoder, which is the strict one's equal there. */
+export function utf8Text(bytes: Uint8Array): string {
+  return nodeBuffer!.Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).utf8Slice(0, bytes.byteLength);
+}
+
+/**
+ * The scanned object's top level, parsed, with `stub`'s value replaced by
+ * `{}` where that value is an object: every other member as JSON.parse of
+ * the whole text gives it (keys in text order, `__proto__` an own member),
+ * for a fraction of the work when `stub` holds most of the text (a record's
+ * payload). `stub` must be a key JSON.stringify writes without escapes. The
+ * scan must have been of bytes isScannableText accepts.
+ */
+export function scannedHead(scanned: ScannedObject, stub: string): JsonObject {
+  const { bytes, keys, starts, ends } = scanned;
+  // Written after the scan's output, where assembleCanonical writes next (the text is decoded before it runs).
+  let w = scanned.used;
+  const from = w;
+  bytes[w++] = 0x7b;
+  for (let k = 0; k < keys.length; k++) {
+    if (k > 0) bytes[w++] = 0x2c;
+    // `"stub":` then the value: the key's canonical spelling is its only one (the scan refuses any other).
+    const value = starts[k]! + stub.length + 3;
+    const stubbed = keys[k] === stub && bytes[value] === 0x7b;
+    const end = stubbed ? value : ends[k]!;
+    bytes.copyWithin(w, starts[k]!, end);
+    w += end - starts[k]!;
+    if (stubbed) {
+      bytes[w++] = 0x7b;
+      bytes[w++] = 0x7d;
+    }
+  }
+  bytes[w++] = 0x7d;
+  return JSON.parse(utf8Text(bytes.subarray(from, w))) as JsonObject;
 }

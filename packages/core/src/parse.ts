@@ -10,7 +10,7 @@ import {
   hashInputTextV2,
   hashInputTextV2_1,
 } from './hash-input.js';
-import { assembleCanonical, scanCanonical } from './jcs-text.js';
+import { assembleCanonical, isScannableText, scanCanonical, scannedHead, utf8Text } from './jcs-text.js';
 import {
   DEFAULT_MAX_INPUT_BYTES,
   type JsonObject,
@@ -114,6 +114,17 @@ export function parseRecord(value: JsonValue): SignedRecord {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** parseRecordBytes' options. */
+export interface ParseRecordBytesOptions extends ParseJsonOptions {
+  /**
+   * The record's `record` (its parsed JSON, built only if read) is read from
+   * `bytes` themselves rather than from a copy: for a caller that reads it, if
+   * at all, before it changes or transfers `bytes` (@erst/verify's Verifier,
+   * which never hands the record out). Saves a copy of every record.
+   */
+  readonly borrow?: boolean;
+}
+
 /**
  * `parseRecord(parseStrictJson(bytes, options))`, with the same result and
  * the same errors, made faster for the common record: one whose strings and
@@ -121,16 +132,32 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * does). Its 2.x hash input is then read off the text (`scanCanonical`) and
  * hashed as it is, instead of being rebuilt by `canonicalize`; the record's
  * `hashInputText` is made only if someone reads it, and `hashInputDigest`
- * returns the digest already made. Any other record takes the general path.
+ * returns the digest already made. A compact record (no control character:
+ * no whitespace but spaces) is not even parsed whole: its fields are read off
+ * its top level with the payload left out, and `record` is parsed only if
+ * read. Any other record takes the general path.
  * Where there is no native SHA-256 (browsers), always the general path.
  */
-export function parseRecordBytes(bytes: Uint8Array, options: ParseJsonOptions = {}): SignedRecord {
+export function parseRecordBytes(bytes: Uint8Array, options: ParseRecordBytesOptions = {}): SignedRecord {
   return (hasNativeSha256 ? fastRecord(bytes, options) : undefined) ?? parseRecord(parseStrictJson(bytes, options));
 }
 
 /** The record, when the fast path applies; undefined sends the caller to the general path (which may throw). */
-function fastRecord(bytes: Uint8Array, options: ParseJsonOptions): SignedRecord | undefined {
+function fastRecord(bytes: Uint8Array, options: ParseRecordBytesOptions): SignedRecord | undefined {
   if (bytes.byteLength > (options.maxBytes ?? DEFAULT_MAX_INPUT_BYTES)) return undefined;
+  if (isScannableText(bytes)) {
+    const scanned = scanCanonical(bytes);
+    if (!scanned) return undefined;
+    // JSON (isScannableText), and what parseStrictJson accepts; the head has every top-level member but the payload,
+    // which the 2.x checks only need to be an object. A payload that is not one is in the head, to be refused there.
+    const head = scannedHead(scanned, 'payload');
+    const format = detectFormat(head);
+    if (format !== '2.1.0' && format !== '2.0.0') return parseRecord(JSON.parse(utf8Text(bytes)) as JsonValue);
+    const omitted = format === '2.1.0' ? V2_1_SEAL_FIELDS : V2_SEAL_FIELDS;
+    const rec = parseV2(head, format, () => sha256(assembleCanonical(scanned, omitted)));
+    Object.defineProperty(rec, RECORD_BYTES, { value: options.borrow ? bytes : bytes.slice(), enumerable: false });
+    return Object.defineProperty(rec, 'record', { enumerable: true, get: lazyRecord });
+  }
   let text: string;
   try {
     // Also what scanCanonical needs: UTF-8.
@@ -263,6 +290,19 @@ export function parseV2(rec: JsonObject, format: '2.1.0' | '2.0.0', digest?: () 
 
 const HASH_INPUT_DIGEST = Symbol('hashInputDigest');
 const HASH_INPUT_TEXT = Symbol('hashInputText');
+
+const RECORD_BYTES = Symbol('recordBytes');
+const RECORD_VALUE = Symbol('recordValue');
+
+/** A compact record read by parseRecordBytes: its parsed JSON, parsed only when asked for (one getter for all). */
+function lazyRecord(this: SignedRecord & { [RECORD_BYTES]: Uint8Array; [RECORD_VALUE]?: JsonObject }): JsonObject {
+  let value = this[RECORD_VALUE];
+  if (value === undefined) {
+    value = JSON.parse(utf8Text(this[RECORD_BYTES])) as JsonObject;
+    Object.defineProperty(this, RECORD_VALUE, { value, enumerable: false });
+  }
+  return value;
+}
 
 /** A 2.x record read by parseRecordBytes: its hash input text, canonicalized only when asked for (one getter for all). */
 function lazyHashInputText(this: SignedRecord & { [HASH_INPUT_TEXT]?: string }): string {

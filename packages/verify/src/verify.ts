@@ -278,7 +278,8 @@ export class Verifier {
       rec =
         input instanceof Uint8Array
           ? hasNativeSha256
-            ? parseRecordBytes(input, { maxBytes: this.#maxBytes })
+            ? // Borrowed: the record never leaves this call, and input is not changed during it.
+              parseRecordBytes(input, { maxBytes: this.#maxBytes, borrow: true })
             : await parseRecordBytesAsync(input, { maxBytes: this.#maxBytes })
           : parseRecord(typeof input === 'string' ? parseStrictJson(input, { maxBytes: this.#maxBytes }) : input);
     } catch (e) {

@@ -308,6 +308,21 @@ describe('parseRecordBytes: parseRecord(parseStrictJson(bytes)), faster', () => 
         text.replace('"x"', '"\u0001"'),
         JSON.stringify({ ...rec, version: 1 }),
         JSON.stringify([rec]),
+        // The compact path reads the top level without the payload: every other member, and the payload's kind.
+        text.replace('{', '{"__proto__":{"a":1},'),
+        text.replace('{', '{"__proto__":null,'),
+        JSON.stringify({ ...rec, payload: 'x' }),
+        JSON.stringify({ ...rec, payload: [rec.payload] }),
+        JSON.stringify({ ...rec, payload: null }),
+        JSON.stringify({ ...rec, payload: {} }),
+        JSON.stringify({ ...rec, extra: { payload: 1 } }),
+        text.replace('"payload":{', '"payload":{"payload":"x",'),
+        text.replace('"payload":{', '"payload":{"s":"a\tb",'), // a raw tab inside a string: not JSON
+        text.replace('"payload":{', '"payload":{"s\t":1,'), // ... inside a key
+        text.replace('"version"', '"version\u0000"'),
+        text.replace('"AAAA"', '"AA\tA"'),
+        text.replace('"payload":{', '"payload":\t{'),
+        text.replace('"payload":{', '"payload":{"s":"\u007f\u0080",'),
       ];
       for (const v of variants) await sameRecord(v);
       await sameRecord(text, text.length - 1); // over maxBytes

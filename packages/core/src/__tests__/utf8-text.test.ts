@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type DecodedText, decodeUtf8Text, isAscii } from '../utf8-text.js';
+import { type DecodedText, decodeUtf8Text, hasControlByte, isAscii } from '../utf8-text.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -159,5 +159,49 @@ describe('decodeUtf8Text: strict UTF-8 decoding, and where text and byte offsets
       expect(decodeUtf8Text(b)).toBeUndefined();
       expect(performance.now() - t).toBeLessThan(2_000);
     }
+  });
+});
+
+describe('hasControlByte: a byte below 0x20 anywhere', () => {
+  const byteLoop = (b: Uint8Array) => b.some((x) => x < 0x20);
+  // Every byte value at the bound's edges and at the edges of the bits the word test folds.
+  const EDGES = [
+    0x00, 0x01, 0x0f, 0x10, 0x1f, 0x20, 0x21, 0x3f, 0x40, 0x5f, 0x60, 0x7f, 0x80, 0x9f, 0xa0, 0xdf, 0xe0, 0xff,
+  ];
+
+  it('agrees with a byte loop on every word of edge bytes, at every alignment (head, words, tail)', () => {
+    const backing = new Uint8Array(32);
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const a of EDGES)
+      for (const b of EDGES)
+        for (const c of EDGES)
+          for (const d of EDGES)
+            for (const offset of [0, 1, 3, 4]) {
+              const view = backing.subarray(offset, offset + 14);
+              // The four bytes in the aligned words, and straddling the unaligned head and tail.
+              for (const at of [0, 5, 10]) {
+                view.fill(0x41);
+                view.set([a, b, c, d], at);
+                checked++;
+                if (hasControlByte(view) !== byteLoop(view)) wrong.push(`${[a, b, c, d]} at ${offset}+${at}`);
+              }
+            }
+    expect(wrong).toEqual([]);
+    expect(checked).toBe(EDGES.length ** 4 * 12);
+  });
+
+  it('sees one control byte in a long view at any place, and none in text without one', () => {
+    const text = new TextEncoder().encode(`{"a":"${'é日 x'.repeat(2000)}"}`);
+    expect(hasControlByte(text)).toBe(false);
+    for (const at of [0, 1, 2, 3, 4, 4097, text.length - 2, text.length - 1]) {
+      for (const c of [0x00, 0x09, 0x0a, 0x1f]) {
+        const copy = text.slice();
+        copy[at] = c;
+        expect(hasControlByte(copy)).toBe(true);
+        expect(hasControlByte(copy.subarray(1))).toBe(at > 0);
+      }
+    }
+    expect(hasControlByte(new Uint8Array(0))).toBe(false);
   });
 });
