@@ -13,6 +13,7 @@ import {
   readInputs,
   startInputDigests,
 } from '@erst/archive/node';
+import { detachOnce } from './detach.js';
 import { LazyPool, WORKER_URL } from './pool.js';
 import type { ChunkLog, ChunkSummary, RecordOutcome, StoredOutcome } from './protocol.js';
 import { type Report, ReportBuilder, type StateSummary, trustSummary } from './report.js';
@@ -107,6 +108,8 @@ const PROGRESS_INTERVAL_MS = 100;
  */
 export async function runVerify(opts: VerifyRunOptions): Promise<Report> {
   checkRunOptions(opts);
+  // This thread transfers the chunks' buffers to the verifier threads: see detachOnce.
+  detachOnce();
   // A path that does not exist fails the run before a thread starts or a state file is touched.
   await checkInputs(opts.inputs);
   const shard = opts.shard ?? null;

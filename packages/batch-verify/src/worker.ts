@@ -1,7 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChunkVerifier } from './chunk-verifier.js';
+import { detachOnce } from './detach.js';
 import type { ChunkMessage, ResultMessage, WorkerConfig } from './protocol.js';
 
+// This thread hands every chunk's buffer back: see detachOnce.
+detachOnce();
 const verifier = new ChunkVerifier(workerData as WorkerConfig);
 const port = parentPort!;
 

@@ -169,8 +169,8 @@ describe('hasControlByte: a byte below 0x20 anywhere', () => {
     0x00, 0x01, 0x0f, 0x10, 0x1f, 0x20, 0x21, 0x3f, 0x40, 0x5f, 0x60, 0x7f, 0x80, 0x9f, 0xa0, 0xdf, 0xe0, 0xff,
   ];
 
-  it('agrees with a byte loop on every word of edge bytes, at every alignment (head, words, tail)', () => {
-    const backing = new Uint8Array(32);
+  it('agrees with a byte loop on every word of edge bytes, at every alignment and place (head, words, tail)', () => {
+    const backing = new Uint8Array(48);
     const wrong: string[] = [];
     let checked = 0;
     for (const a of EDGES)
@@ -178,9 +178,10 @@ describe('hasControlByte: a byte below 0x20 anywhere', () => {
         for (const c of EDGES)
           for (const d of EDGES)
             for (const offset of [0, 1, 3, 4]) {
-              const view = backing.subarray(offset, offset + 14);
-              // The four bytes in the aligned words, and straddling the unaligned head and tail.
-              for (const at of [0, 5, 10]) {
+              const view = backing.subarray(offset, offset + 40);
+              // The four bytes in the unaligned head, in each of the four words a turn reads, straddling them, in
+              // the words after the last whole turn, and in the tail.
+              for (const at of [0, 5, 10, 17, 22, 30, 36]) {
                 view.fill(0x41);
                 view.set([a, b, c, d], at);
                 checked++;
@@ -188,7 +189,7 @@ describe('hasControlByte: a byte below 0x20 anywhere', () => {
               }
             }
     expect(wrong).toEqual([]);
-    expect(checked).toBe(EDGES.length ** 4 * 12);
+    expect(checked).toBe(EDGES.length ** 4 * 28);
   });
 
   it('sees one control byte in a long view at any place, and none in text without one', () => {
