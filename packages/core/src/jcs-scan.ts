@@ -17,11 +17,34 @@ class Fail {}
 /** Thrown inside a scan for a text the fast path does not take; the scan's entry point turns it into undefined. */
 export const FAIL = new Fail();
 
-/** Member indexes in key order (UTF-16 code units, as Array.prototype.sort); FAIL on a repeated key. */
+/** Members up to which sortedOrder sorts by insertion (quadratic: only for small objects). */
+const INSERTION_SORT_MAX = 24;
+
+/**
+ * Member indexes in key order (UTF-16 code units, as Array.prototype.sort
+ * compares strings); FAIL on a repeated key. A small object (most: a record's
+ * scan sorts every object whose members are out of order) is sorted by
+ * insertion, without the work array Array.prototype.sort allocates per call.
+ */
 export function sortedOrder(keys: readonly string[]): number[] {
-  const order = keys.map((_, k) => k);
-  order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
-  for (let k = 1; k < order.length; k++) if (keys[order[k - 1]!] === keys[order[k]!]) throw FAIL;
+  const n = keys.length;
+  const order = new Array<number>(n);
+  if (n > INSERTION_SORT_MAX) {
+    for (let k = 0; k < n; k++) order[k] = k;
+    order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+    for (let k = 1; k < n; k++) if (keys[order[k - 1]!] === keys[order[k]!]) throw FAIL;
+    return order;
+  }
+  for (let k = 0; k < n; k++) {
+    const key = keys[k]!;
+    let at = k;
+    while (at > 0 && keys[order[at - 1]!]! > key) {
+      order[at] = order[at - 1]!;
+      at--;
+    }
+    if (at > 0 && keys[order[at - 1]!] === key) throw FAIL;
+    order[at] = k;
+  }
   return order;
 }
 
@@ -39,7 +62,9 @@ export function writeMembers(
   out[w++] = 0x7b;
   order.forEach((k, n) => {
     if (n > 0) out[w++] = 0x2c;
-    out.set(from.subarray(starts[k]! - base, ends[k]! - base), w);
+    // Within one buffer (assembleCanonical), copyWithin: no view made per member.
+    if (from === out) out.copyWithin(w, starts[k]! - base, ends[k]! - base);
+    else out.set(from.subarray(starts[k]! - base, ends[k]! - base), w);
     w += ends[k]! - starts[k]!;
   });
   out[w++] = 0x7d;

@@ -255,6 +255,7 @@ export function scanCanonicalText(decoded: DecodedText, bytes: Uint8Array): Scan
   if (scratch.length < need) scratch = new Uint8Array(Math.max(need, scratch.length * 2));
   const scan = new TextScan(decoded, bytes, scratch);
   const top = { keys: [] as string[], starts: [] as number[], ends: [] as number[] };
+  let order: number[];
   try {
     let i = scan.skipWs(0);
     if (decoded.text.charCodeAt(i) !== 0x7b) return undefined;
@@ -262,10 +263,10 @@ export function scanCanonicalText(decoded: DecodedText, bytes: Uint8Array): Scan
     if (i !== scan.n) return undefined;
     scan.flush();
     // A repeated top-level key: the general path reports it.
-    sortedOrder(top.keys);
+    order = sortedOrder(top.keys);
   } catch (e) {
     if (e === FAIL) return undefined;
     throw e;
   }
-  return { bytes: scratch, ...top, used: scan.w };
+  return { bytes: scratch, ...top, order, used: scan.w };
 }

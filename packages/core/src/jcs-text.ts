@@ -48,12 +48,15 @@ export interface ScannedObject {
   /** starts[i]..ends[i]: member i's canonical bytes. */
   readonly starts: number[];
   readonly ends: number[];
+  /** Member indexes in key order. */
+  readonly order: readonly number[];
   /** Where the next free byte of `bytes` is (assembleCanonical writes there). */
   readonly used: number;
 }
 
 type NodeBuffer = Uint8Array & {
   indexOf(byte: number, from: number): number;
+  copy(target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number): number;
   latin1Slice(start: number, end: number): string;
   utf8Slice(start: number, end: number): string;
 };
@@ -108,7 +111,8 @@ class Scan {
   flush(): void {
     const { ps, pe } = this;
     if (pe > ps) {
-      this.out.set(this.b.subarray(ps, pe), this.w);
+      // Buffer.copy, natively: out.set(b.subarray(...)) made a Buffer per copy, a fifth of a record's allocations.
+      this.b.copy(this.out, this.w, ps, pe);
       this.w += pe - ps;
     }
     this.ps = this.pe = -1;
@@ -308,6 +312,7 @@ export function scanCanonical(bytes: Uint8Array): ScannedObject | undefined {
   if (scratch.length < need) scratch = new Uint8Array(Math.max(need, scratch.length * 2));
   const scan = new Scan(nodeBuffer.Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), scratch);
   const top = { keys: [] as string[], starts: [] as number[], ends: [] as number[] };
+  let order: number[];
   try {
     let i = scan.skipWs(0);
     if (bytes[i] !== 0x7b) return undefined;
@@ -315,12 +320,12 @@ export function scanCanonical(bytes: Uint8Array): ScannedObject | undefined {
     if (i !== bytes.length) return undefined;
     scan.flush();
     // A repeated top-level key: the general path reports it.
-    sortedOrder(top.keys);
+    order = sortedOrder(top.keys);
   } catch (e) {
     if (e === FAIL) return undefined;
     throw e;
   }
-  return { bytes: scratch, ...top, used: scan.w };
+  return { bytes: scratch, ...top, order, used: scan.w };
 }
 
 /**
@@ -328,7 +333,7 @@ export function scanCanonical(bytes: Uint8Array): ScannedObject | undefined {
  * `omit`: a view of scratch space, valid until the next scan.
  */
 export function assembleCanonical(scanned: ScannedObject, omit: readonly string[]): Uint8Array {
-  const order = sortedOrder(scanned.keys).filter((k) => !omit.includes(scanned.keys[k]!));
+  const order = scanned.order.filter((k) => !omit.includes(scanned.keys[k]!));
   const end = writeMembers(scanned.bytes, scanned.used, scanned.bytes, 0, order, scanned.starts, scanned.ends);
   return scanned.bytes.subarray(scanned.used, end);
 }
