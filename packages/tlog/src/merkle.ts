@@ -383,13 +383,27 @@ export function verifyConsistency(
   if (!equalBytes(sr, newRoot)) throw fail('new root does not match');
 }
 
+/** Hashes per segment of a level (1 MiB): a level grows by segments, never copied whole, never one huge buffer. */
+const SEGMENT_HASHES = 1 << 15;
+/** A level's first segment starts this small and doubles up to a full segment: a small tree stays small. */
+const FIRST_SEGMENT_HASHES = 16;
+
 /**
  * A Merkle tree held in memory: every complete subtree hash, so that roots
  * and proofs for any size up to `size` cost O(log^2 n) hashes. Appending is
  * amortised one node hash per leaf.
+ *
+ * Each level's hashes sit side by side in a few large buffers rather than
+ * one 32-byte array per node: those were two long-lived objects per entry,
+ * which every young generation collection of a log read had to copy (most of
+ * its garbage collection time). A hash is copied in as it is made (the
+ * native hash's own result dies young) and out as it is asked for.
  */
 export class MerkleTree implements HashSource {
-  readonly #levels: Uint8Array[][] = [[]];
+  /** Level l's segments: hash i of the level is at segment floor(i / SEGMENT_HASHES). */
+  readonly #levels: Uint8Array[][] = [];
+  /** How many hashes each level holds. */
+  readonly #counts: number[] = [];
 
   /** A tree of these leaf hashes (not entries: hash entries with `leafHash`). */
   constructor(leafHashes: Iterable<Uint8Array> = []) {
@@ -397,12 +411,16 @@ export class MerkleTree implements HashSource {
   }
 
   get size(): number {
-    return this.#levels[0]!.length;
+    return this.#counts[0] ?? 0;
   }
 
   /** Appends an entry (hashed with `leafHash`); returns its index. */
   append(entry: Uint8Array): number {
-    return this.appendLeafHash(leafHash(entry));
+    if (entry.length !== 32) return this.appendLeafHash(leafHash(entry));
+    const index = this.#add(0);
+    this.#segment(0, index).set(leafHash(entry), offsetOf(index));
+    this.#climb(index);
+    return index;
   }
 
   appendLeafHash(hash: Uint8Array): number {
@@ -411,24 +429,62 @@ export class MerkleTree implements HashSource {
         details: { options: ['leafHash'] },
       });
     }
-    const index = this.size;
-    this.#levels[0]!.push(hash);
-    let level = 0;
-    let i = index;
-    while (odd(i)) {
-      const row = this.#levels[level]!;
-      if (!this.#levels[level + 1]) this.#levels[level + 1] = [];
-      this.#levels[level + 1]!.push(nodeHash(row[i - 1]!, row[i]!));
-      level++;
-      i = half(i);
-    }
+    const index = this.#add(0);
+    this.#segment(0, index).set(hash, offsetOf(index));
+    this.#climb(index);
     return index;
   }
 
+  /** Makes room for one more hash at `level` and returns its index there. */
+  #add(level: number): number {
+    const index = this.#counts[level] ?? 0;
+    let segments = this.#levels[level];
+    if (!segments) {
+      segments = this.#levels[level] = [];
+      this.#counts[level] = 0;
+    }
+    const s = Math.floor(index / SEGMENT_HASHES);
+    const within = index - s * SEGMENT_HASHES;
+    if (s === segments.length) {
+      segments.push(new Uint8Array((s === 0 ? FIRST_SEGMENT_HASHES : SEGMENT_HASHES) * 32));
+    } else if (within * 32 === segments[s]!.length) {
+      // Only a level's first segment is ever short: double it (up to a full one).
+      const grown = new Uint8Array(Math.min(SEGMENT_HASHES, within * 2) * 32);
+      grown.set(segments[s]!);
+      segments[s] = grown;
+    }
+    this.#counts[level] = index + 1;
+    return index;
+  }
+
+  #segment(level: number, index: number): Uint8Array {
+    return this.#levels[level]![Math.floor(index / SEGMENT_HASHES)]!;
+  }
+
+  /** The node hashes a new leaf at `index` completes, level by level. */
+  #climb(index: number): void {
+    let level = 0;
+    let i = index;
+    while (odd(i)) {
+      const up = this.#add(level + 1);
+      this.#segment(level + 1, up).set(nodeHash(this.#view(level, i - 1), this.#view(level, i)), offsetOf(up));
+      level++;
+      i = half(i);
+    }
+  }
+
+  /** The hash of the complete subtree at (level, index): a copy, the caller's to keep. */
   hash(level: number, index: number): Uint8Array {
-    const h = this.#levels[level]?.[index];
-    if (!h) throw new ErstError('ERR_INTERNAL', `no complete subtree at level ${level} index ${index}`);
-    return h;
+    if (!Number.isSafeInteger(index) || index < 0 || index >= (this.#counts[level] ?? 0)) {
+      throw new ErstError('ERR_INTERNAL', `no complete subtree at level ${level} index ${index}`);
+    }
+    return this.#view(level, index).slice();
+  }
+
+  /** Hash `index` of `level`, in place. */
+  #view(level: number, index: number): Uint8Array {
+    const at = offsetOf(index);
+    return this.#segment(level, index).subarray(at, at + 32);
   }
 
   /** The root of the first `size` leaves (default: all). */
@@ -455,4 +511,9 @@ export class MerkleTree implements HashSource {
       });
     }
   }
+}
+
+/** Where hash `index` of a level starts in its segment. */
+function offsetOf(index: number): number {
+  return (index % SEGMENT_HASHES) * 32;
 }

@@ -12,6 +12,8 @@ import {
 } from '../index.js';
 import { entries } from './helpers.js';
 
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
 /** RFC 6962 section 2.1 MTH, written the way the RFC states it, to check the tree against. */
 function mth(leaves: Uint8Array[]): Uint8Array {
   if (leaves.length === 0) return EMPTY_ROOT;
@@ -36,7 +38,8 @@ describe('RFC 6962 Merkle tree', () => {
   for (const e of data) tree.append(e);
 
   it('roots match the RFC definition at every size', () => {
-    for (let n = 0; n <= data.length; n++) expect(tree.root(n)).toEqual(mth(data.slice(0, n)));
+    // As bytes: a root is the tree's copy (a plain Uint8Array) or a fresh hash (a Buffer in Node).
+    for (let n = 0; n <= data.length; n++) expect(hex(tree.root(n))).toBe(hex(mth(data.slice(0, n))));
   });
 
   it('the empty tree hashes to SHA-256 of nothing, and a leaf is SHA-256(0x00 || entry)', () => {
