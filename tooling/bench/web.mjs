@@ -10,6 +10,13 @@
 // Measured in the same run, on the same file:
 //   ceiling   erst-batch on the same .tar.gz, one child process per run, as
 //             cron runs it (every core, node:zlib, node:crypto).
+//   gunzip    the bound a page meets on a .tar.gz: the same file streamed
+//             through the browser's DecompressionStream in a Web Worker, and
+//             nothing else (no tar, no verifying). One gzip stream inflates
+//             on one thread, so no page that streams it (as issue 13 asks)
+//             verifies it faster: bound_ratio = gunzip_per_s / ceiling.
+//   .jsonl    the page and erst-batch on the same records as one .jsonl (no
+//             decompression on either side): jsonl_ratio.
 // The last line is the JSON summary; rates are medians over --rounds.
 // Diagnostic (Linux): the page's CPU time per record by thread, from the
 // last round (worker 1 is the reader, the others verify; the browser's other
@@ -126,8 +133,46 @@ function profileWorkers(page) {
   };
 }
 
+/**
+ * Seconds to stream `file` through DecompressionStream('gzip') in a Web
+ * Worker, reading every chunk and doing nothing else: what inflating the
+ * .tar.gz alone costs a page (a page of its own, from file://, like the app).
+ */
+async function gunzipOnly(file) {
+  const html = join(root, 'gunzip-only.html');
+  writeFileSync(
+    html,
+    `<!doctype html><title>gunzip</title><input type="file" id="f"><script>
+const worker = \`onmessage = async (e) => {
+  const t = performance.now();
+  let bytes = 0;
+  const reader = e.data.stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+  for (;;) { const { done, value } = await reader.read(); if (done) break; bytes += value.length; }
+  postMessage({ bytes, ms: performance.now() - t });
+};\`;
+document.getElementById('f').onchange = (ev) => {
+  const w = new Worker(URL.createObjectURL(new Blob([worker], { type: 'text/javascript' })));
+  w.onmessage = (m) => { document.body.dataset.bytes = m.data.bytes; };
+  w.postMessage(ev.target.files[0]);
+};
+</script>`,
+  );
+  const page = await browser.newPage();
+  try {
+    await page.goto(pathToFileURL(html).href);
+    const t = performance.now();
+    await (await page.$('#f')).uploadFile(file);
+    await page.waitForSelector('body[data-bytes]', { timeout: 0, polling: 100 });
+    const seconds = (performance.now() - t) / 1000;
+    if (Number(await page.$eval('body', (b) => b.dataset.bytes)) === 0) throw new Error('nothing inflated');
+    return seconds;
+  } finally {
+    await page.close();
+  }
+}
+
 /** One run of the page on a fresh tab: seconds from picking the file to the summary. */
-async function runPage(profiled = false) {
+async function runPage(input, profiled = false) {
   const page = await browser.newPage();
   const profiler = profiled ? profileWorkers(page) : undefined;
   try {
@@ -168,25 +213,39 @@ async function runPage(profiled = false) {
 
 const page = [];
 const batch = [];
+const gunzip = [];
+const jsonlPage = [];
+const jsonlBatch = [];
+let pageCpu = null;
 try {
-  // Alternating, so that both see the same machine state (page cache, other load).
+  // Alternating, so that all see the same machine state (page cache, other load).
   for (let round = 0; round < ROUNDS; round++) {
-    page.push(await runPage(values.profile !== undefined && round === ROUNDS - 1));
+    const last = round === ROUNDS - 1;
+    page.push(await runPage(input, values.profile !== undefined && last));
+    if (last) pageCpu = lastCpu; // the .tar.gz run's, for the diagnostic below
     batch.push((await runBatch(root, input, N)).seconds);
+    gunzip.push(await gunzipOnly(input));
+    jsonlPage.push(await runPage(archives.big.jsonl));
+    jsonlBatch.push((await runBatch(root, archives.big.jsonl, N)).seconds);
   }
 } finally {
   await browser.close();
 }
+lastCpu = pageCpu;
 
 const perS = N / median(page);
 const ceiling = N / median(batch);
-console.log(`${N} records (.tar.gz), ${ROUNDS} rounds, ${availableParallelism()} cores`);
-console.log(
-  `  page in headless Chromium, from file://   ${perS.toFixed(0).padStart(7)}/s   (${page.map((s) => s.toFixed(2)).join(', ')} s)`,
-);
-console.log(
-  `  erst-batch on the same file (ceiling)    ${ceiling.toFixed(0).padStart(7)}/s   (${batch.map((s) => s.toFixed(2)).join(', ')} s)`,
-);
+const gunzipPerS = N / median(gunzip);
+const jsonlPerS = N / median(jsonlPage);
+const jsonlCeiling = N / median(jsonlBatch);
+const line = (what, rate, runs) =>
+  console.log(`  ${what.padEnd(42)}${rate.toFixed(0).padStart(7)}/s   (${runs.map((s) => s.toFixed(2)).join(', ')} s)`);
+console.log(`${N} records, ${ROUNDS} rounds, ${availableParallelism()} cores`);
+line('.tar.gz: page in headless Chromium', perS, page);
+line('.tar.gz: erst-batch (ceiling)', ceiling, batch);
+line('.tar.gz: DecompressionStream alone (bound)', gunzipPerS, gunzip);
+line('.jsonl: page in headless Chromium', jsonlPerS, jsonlPage);
+line('.jsonl: erst-batch (ceiling)', jsonlCeiling, jsonlBatch);
 let cpuPerRecordMs;
 if (lastCpu) {
   const ms = (s) => (1000 * s) / N;
@@ -202,6 +261,11 @@ report({
   per_s: Math.round(perS),
   ceiling_per_s: Math.round(ceiling),
   ratio: Number((perS / ceiling).toFixed(3)),
+  gunzip_per_s: Math.round(gunzipPerS),
+  bound_ratio: Number((gunzipPerS / ceiling).toFixed(3)),
+  jsonl_per_s: Math.round(jsonlPerS),
+  jsonl_ceiling_per_s: Math.round(jsonlCeiling),
+  jsonl_ratio: Number((jsonlPerS / jsonlCeiling).toFixed(3)),
   workers: availableParallelism(),
   rounds: ROUNDS,
   ...(cpuPerRecordMs !== undefined && { page_cpu_ms_per_record: cpuPerRecordMs }),
