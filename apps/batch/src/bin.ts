@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { filesWithin } from '@erst/cli-harness/launch'; // not the index: this thread needs no yargs
+import { filesWithin, lastResort } from '@erst/cli-harness/launch'; // not the index: this thread needs no yargs
 import { Worker } from 'node:worker_threads';
 import type { CoordinatorMessage, CoordinatorRequest } from './coordinator.js';
 
@@ -20,23 +20,9 @@ const STOP_GRACE_MS = 5000;
 const loadMain = () => import('./main.js');
 
 // Nothing may reach the user as a stack trace: anything that escapes is a bug,
-// one coded line (ERR_INTERNAL), exit 70 (EXIT.INTERNAL, written out: main.js
-// may be what failed). Once: when main.js itself cannot load (a broken
-// install), reporting through it failed too, and each failure reported the
-// next, a process spinning for ever that SIGTERM did not stop.
-let failing = false;
-const fatal = async (error: unknown): Promise<void> => {
-  if (failing) return;
-  failing = true;
-  let line: string;
-  try {
-    line = (await loadMain()).formatError(error);
-  } catch {
-    line = `erst-batch: error ERR_INTERNAL: ${error instanceof Error ? error.message : String(error)} (this is a bug, or a broken install; please report it)`;
-  }
-  process.stderr.write(`${line}\n`);
-  process.exit(70);
-};
+// one coded line (ERR_INTERNAL), exit 70 (lastResort: once, even when main.js
+// itself is what failed to load).
+const fatal = lastResort('erst-batch', async () => (await loadMain()).formatError);
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 

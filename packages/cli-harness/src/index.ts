@@ -11,4 +11,4 @@ export { Progress, progressLine } from './progress.js';
 export type { ProgressLabels } from './progress.js';
 export { abortOnSignals, closeOnSignals } from './signals.js';
 export type { SignalStop } from './signals.js';
-export { filesWithin } from './launch.js';
+export { filesWithin, lastResort } from './launch.js';

@@ -29,3 +29,36 @@ export function filesWithin(args: readonly string[], maxBytes: number): boolean 
   }
   return true;
 }
+
+/**
+ * The last resort of a program's entry point, for `uncaughtException` and
+ * `unhandledRejection`: anything that escapes is a bug, reported as one line
+ * (`format`'s, the program's own coded line, loaded only now) and exit 70.
+ * Once: a failure while reporting (the program's code itself failing to
+ * load, in a broken install) must not report itself again, round and round
+ * (a process that spun for ever, deaf to SIGTERM), so it gets a plain
+ * `<name>: error ERR_INTERNAL: <message>` line instead.
+ *
+ * @example
+ * const fatal = lastResort('erst-batch', async () => (await import('./main.js')).formatError);
+ * process.on('uncaughtException', fatal);
+ */
+export function lastResort(
+  name: string,
+  format: () => Promise<(error: unknown) => string>,
+): (error: unknown) => Promise<void> {
+  let reporting = false;
+  return async (error) => {
+    if (reporting) return;
+    reporting = true;
+    let line: string;
+    try {
+      line = (await format())(error);
+    } catch {
+      const message = error instanceof Error ? error.message : String(error);
+      line = `${name}: error ERR_INTERNAL: ${message} (this is a bug, or a broken install; please report it)`;
+    }
+    process.stderr.write(`${line}\n`);
+    process.exit(70);
+  };
+}

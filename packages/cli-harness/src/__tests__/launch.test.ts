@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { tempDir } from '@erst/fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
 import { filesWithin } from '../index.js';
@@ -33,5 +34,42 @@ describe('filesWithin', () => {
     symlinkSync(small, join(dir, 'to-small'));
     expect(filesWithin(['verify', join(dir, 'to-fifo')], 1 << 20)).toBe(false);
     expect(filesWithin(['verify', join(dir, 'to-small')], 100)).toBe(true);
+  });
+});
+
+describe('lastResort', () => {
+  // It ends the process: run in a child, against the built module.
+  const launch = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'launch.js')).href;
+  function run(format: string, failure: string) {
+    const script = `import { lastResort } from '${launch}';
+const fatal = lastResort('prog', ${format});
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
+${failure}`;
+    return spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      killSignal: 'SIGKILL',
+    });
+  }
+
+  it("reports what escapes with the program's own line, once, and exits 70", () => {
+    const r = run(
+      "async () => (e) => 'prog: error ERR_INTERNAL: ' + e.message",
+      "setTimeout(() => { throw new TypeError('boom'); });",
+    );
+    expect(r.status).toBe(70);
+    expect(r.stderr).toBe('prog: error ERR_INTERNAL: boom\n');
+  });
+
+  it('when the program cannot load its reporting, one plain line and exit 70, never a loop', () => {
+    // Loading the formatter fails as a broken install does: each failure used to report the next, for ever.
+    const r = run(
+      "() => import('./missing-main.js').then((m) => m.formatError)",
+      "Promise.reject(new Error('first'));",
+    );
+    expect(r.signal, 'killed: it spun').toBeNull();
+    expect(r.status).toBe(70);
+    expect(r.stderr).toBe('prog: error ERR_INTERNAL: first (this is a bug, or a broken install; please report it)\n');
   });
 });

@@ -15,6 +15,7 @@ describe('@erst/cli-harness', () => {
       'helpExample',
       'helpWidth',
       'joinPemValues',
+      'lastResort',
       'packageVersion',
       'progressLine',
       'redactUsageMessage',
