@@ -145,41 +145,39 @@ export function parseRecordBytes(bytes: Uint8Array, options: ParseRecordBytesOpt
 /** The record, when the fast path applies; undefined sends the caller to the general path (which may throw). */
 function fastRecord(bytes: Uint8Array, options: ParseRecordBytesOptions): SignedRecord | undefined {
   if (bytes.byteLength > (options.maxBytes ?? DEFAULT_MAX_INPUT_BYTES)) return undefined;
-  if (isScannableText(bytes)) {
-    const scanned = scanCanonical(bytes);
-    if (!scanned) return undefined;
-    // JSON (isScannableText), and what parseStrictJson accepts; the head has every top-level member but the payload,
-    // which the 2.x checks only need to be an object. A payload that is not one is in the head, to be refused there.
-    const head = scannedHead(scanned, 'payload');
-    const format = detectFormat(head);
-    if (format !== '2.1.0' && format !== '2.0.0') return parseRecord(JSON.parse(utf8Text(bytes)) as JsonValue);
-    const omitted = format === '2.1.0' ? V2_1_SEAL_FIELDS : V2_SEAL_FIELDS;
-    const rec = parseV2(head, format, () => sha256(assembleCanonical(scanned, omitted)));
-    Object.defineProperty(rec, RECORD_BYTES, { value: options.borrow ? bytes : bytes.slice(), enumerable: false });
-    return Object.defineProperty(rec, 'record', { enumerable: true, get: lazyRecord });
-  }
-  let text: string;
-  try {
-    // Also what scanCanonical needs: UTF-8.
-    text = utf8.decode(bytes);
-  } catch {
-    return undefined;
+  // A compact text is checked without decoding it (isScannableText); any other is decoded, which is also what
+  // scanCanonical needs: UTF-8.
+  const compact = isScannableText(bytes);
+  let text = '';
+  if (!compact) {
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      return undefined;
+    }
   }
   // Before JSON.parse: the scan refuses nesting past MAX_JSON_DEPTH, so nothing deep is ever built.
   const scanned = scanCanonical(bytes);
   if (!scanned) return undefined;
+  // The scan found no repeated key, no number that is not exact, no escaped surrogate, no nesting too deep: what
+  // parseStrictJson checks beyond JSON.parse. So parseStrictJson(bytes) is JSON.parse's value, and what follows is
+  // parseRecord. A compact text is JSON already (isScannableText): only its top level is parsed, the payload left
+  // out, which the 2.x checks need only to be an object (one that is not is in the head, to be refused there).
   let value: JsonObject;
   try {
-    value = JSON.parse(text) as JsonObject;
+    value = compact ? scannedHead(scanned, 'payload') : (JSON.parse(text) as JsonObject);
   } catch {
     return undefined;
   }
-  // The scan found no repeated key, no number that is not exact, no escaped surrogate, no nesting too deep: what
-  // parseStrictJson checks beyond JSON.parse. So parseStrictJson(bytes) is this value, and what follows is parseRecord.
   const format = detectFormat(value);
-  if (format !== '2.1.0' && format !== '2.0.0') return parseRecord(value);
+  if (format !== '2.1.0' && format !== '2.0.0') {
+    return parseRecord(compact ? (JSON.parse(utf8Text(bytes)) as JsonValue) : value);
+  }
   const omitted = format === '2.1.0' ? V2_1_SEAL_FIELDS : V2_SEAL_FIELDS;
-  return parseV2(value, format, () => sha256(assembleCanonical(scanned, omitted)));
+  const rec = parseV2(value, format, () => sha256(assembleCanonical(scanned, omitted)));
+  if (!compact) return rec;
+  Object.defineProperty(rec, RECORD_BYTES, { value: options.borrow ? bytes : bytes.slice(), enumerable: false });
+  return Object.defineProperty(rec, 'record', { enumerable: true, get: lazyRecord });
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;

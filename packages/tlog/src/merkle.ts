@@ -416,11 +416,7 @@ export class MerkleTree implements HashSource {
 
   /** Appends an entry (hashed with `leafHash`); returns its index. */
   append(entry: Uint8Array): number {
-    if (entry.length !== 32) return this.appendLeafHash(leafHash(entry));
-    const index = this.#add(0);
-    this.#segment(0, index).set(leafHash(entry), offsetOf(index));
-    this.#climb(index);
-    return index;
+    return this.appendLeafHash(leafHash(entry));
   }
 
   appendLeafHash(hash: Uint8Array): number {
