@@ -323,6 +323,18 @@ describe('parseRecordBytes: parseRecord(parseStrictJson(bytes)), faster', () => 
         text.replace('"AAAA"', '"AA\tA"'),
         text.replace('"payload":{', '"payload":\t{'),
         text.replace('"payload":{', '"payload":{"s":"\u007f\u0080",'),
+        // Empty and degenerate inputs, and nesting past the limit inside the payload the compact path leaves unparsed.
+        '',
+        '{}',
+        '{"version":"2.1.0"}',
+        text.replace(
+          '"payload":{',
+          `"payload":{"deep":${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)},`,
+        ),
+        text.replace(
+          '"payload":{',
+          `"payload":{"deep":${'['.repeat(MAX_JSON_DEPTH - 2)}${']'.repeat(MAX_JSON_DEPTH - 2)},`,
+        ),
       ];
       for (const v of variants) await sameRecord(v);
       await sameRecord(text, text.length - 1); // over maxBytes
