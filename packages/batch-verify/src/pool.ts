@@ -156,18 +156,28 @@ export class InlinePool implements ChunkPool {
  * Starts nothing until the first chunk: a run whose first chunk is also its
  * last (everything read fits in one chunk: `one.json`, a few files) is
  * verified on the calling thread; any other run starts `size` verifier
- * threads. Why: most of a small run's time was starting threads.
+ * threads. Why: most of a small run's time was starting threads. A run that
+ * knows it is large (`prestart`) starts them at once instead, so that they
+ * boot while its first chunk is read.
  */
 export class LazyPool {
   readonly #size: number;
   readonly #config: WorkerConfig;
   readonly #onResult: OnResult;
   #pool: ChunkPool | undefined;
+  #onFirstChunk: (() => void) | undefined;
 
-  constructor(size: number, config: WorkerConfig, onResult: OnResult) {
+  /** `onFirstChunk`: called once, when the first chunk is handed over. */
+  constructor(size: number, config: WorkerConfig, onResult: OnResult, onFirstChunk?: () => void) {
     this.#size = size;
     this.#config = config;
     this.#onResult = onResult;
+    this.#onFirstChunk = onFirstChunk;
+  }
+
+  /** Starts the verifier threads now (a run that will have more than one chunk). */
+  prestart(): void {
+    this.#pool ??= new WorkerPool(this.#size, this.#config, this.#onResult);
   }
 
   /** Whether the chunks went to verifier threads (false before the first chunk, and for a run verified inline). */
@@ -180,7 +190,11 @@ export class LazyPool {
     this.#pool ??= last
       ? new InlinePool(this.#config, this.#onResult)
       : new WorkerPool(this.#size, this.#config, this.#onResult);
-    return this.#pool.submit(chunk);
+    const submitted = this.#pool.submit(chunk);
+    const first = this.#onFirstChunk;
+    this.#onFirstChunk = undefined;
+    first?.();
+    return submitted;
   }
 
   drain(): Promise<void> {

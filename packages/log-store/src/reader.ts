@@ -116,7 +116,14 @@ async function checkTiles(read: LogReader, tree: MerkleTree, size: number): Prom
   });
 }
 
-/** `fn` over `items`, `width` at a time; `then` sees each batch's results, in order. */
+/**
+ * `fn` over `items`, `width` at a time; `then` sees each batch's results, in
+ * order. Between batches the thread's event loop gets a turn: a directory's
+ * files are read synchronously, so without one a whole log's reading and
+ * hashing ran as one chain of microtasks, and a reader of the same thread (an
+ * archive's, in erst-batch) waited for all of it (0.45 s for 50,000 entries,
+ * while the verifier threads had nothing to do).
+ */
 async function inBatches<T, R>(
   items: readonly T[],
   width: number,
@@ -126,6 +133,7 @@ async function inBatches<T, R>(
   for (let i = 0; i < items.length; i += width) {
     const results = await Promise.all(items.slice(i, i + width).map(fn));
     then?.(results);
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesToHex } from '@erst/core';
 import { tempDir } from '@erst/fixtures';
@@ -62,6 +62,22 @@ describe('LogCheck: results that arrive while the log is still being read', () =
     const summary = finish(check);
     expect(summary.status).toBe('failed');
     expect(summary.records_in_log).toBe(0);
+  });
+
+  it('reads nothing before begin or ready: a log that appears after start is the one checked', async () => {
+    const { dir, vkey, entries, note } = await makeLog(2);
+    const later = join(tempDir('log-check-later'), 'log');
+    const check = LogCheck.start(later, [vkey]);
+    check.observe(['a'], [0], { trace: [bytesToHex(entries[0]!)], proof: [0], note: [0], notes: [note] });
+    // Had start read the log, it would have found no checkpoint here.
+    cpSync(dir, later, { recursive: true });
+    check.begin();
+    check.begin();
+    await check.ready();
+    check.observe(['b'], [1], { trace: [bytesToHex(entries[1]!)], proof: [1], note: [0], notes: [note] });
+    const summary = finish(check);
+    expect(summary.status).toBe('verified');
+    expect(summary.records_in_log).toBe(2);
   });
 
   it('a bad log key fails at once, before anything is read', () => {

@@ -96,4 +96,26 @@ describe('where a chunk is verified', () => {
     expect(reported).toBe(2);
     await many.close();
   });
+
+  it('LazyPool.prestart starts the threads before any chunk; the first chunk is announced once', async () => {
+    let firsts = 0;
+    let reported = 0;
+    const pool = new LazyPool(
+      2,
+      CONFIG,
+      () => reported++,
+      () => firsts++,
+    );
+    pool.prestart();
+    expect(pool.threaded).toBe(true);
+    expect(firsts).toBe(0);
+    // A run's only chunk still goes to the threads already started, not to the calling thread.
+    await pool.submit(await chunk(), false);
+    await pool.submit(await chunk(), true);
+    await pool.drain();
+    expect(pool.threaded).toBe(true);
+    expect(firsts).toBe(1);
+    expect(reported).toBe(2);
+    await pool.close();
+  });
 });

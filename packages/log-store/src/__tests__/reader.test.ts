@@ -35,6 +35,13 @@ beforeAll(async () => {
 });
 
 describe('readLog from a directory', () => {
+  it("gives the thread's event loop turns while it reads (a directory's files are read synchronously)", async () => {
+    const order: string[] = [];
+    setImmediate(() => order.push('event loop'));
+    await readLog(base, { verifiers: verifier }).then(() => order.push('log read'));
+    expect(order).toEqual(['event loop', 'log read']);
+  });
+
   it('reads every entry and checks every tile', async () => {
     const read = await readLog(base, { verifiers: verifier });
     expect(read.checkpoint.size).toBe(600);
