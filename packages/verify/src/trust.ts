@@ -274,9 +274,9 @@ export class TrustIndex {
     this.hasAnchors = this.#byId.size > 0 || this.roots.length > 0;
   }
 
-  /** Entries pinning this key (any window), in the order given. */
-  lookup(key: PublicKey): TrustedKey[] {
-    return this.#byId.get(publicKeyId(key)) ?? [];
+  /** Entries pinning this key (any window), in the order given. `id`: the key's publicKeyId, when the caller has it. */
+  lookup(key: PublicKey, id = publicKeyId(key)): TrustedKey[] {
+    return this.#byId.get(id) ?? [];
   }
 }
 

@@ -153,8 +153,8 @@ export type VerifyInput = string | Uint8Array | JsonValue;
 
 // A key's verdict never changes; archives repeat a handful of keys.
 const keyVerdicts = new Map<string, KeyVerdict>();
-function ed25519Verdict(key: PublicKey): KeyVerdict {
-  const id = publicKeyId(key);
+/** `id`: the key's publicKeyId, when the caller has it. */
+function ed25519Verdict(key: PublicKey, id = publicKeyId(key)): KeyVerdict {
   let v = keyVerdicts.get(id);
   if (!v) {
     if (keyVerdicts.size > 4096) keyVerdicts.clear();
@@ -162,6 +162,15 @@ function ed25519Verdict(key: PublicKey): KeyVerdict {
     keyVerdicts.set(id, v);
   }
   return v;
+}
+
+/**
+ * publicKeyId of the record's key, from the hex the result already holds: a
+ * record's key is looked up more than once, and converting its bytes to hex
+ * each time was a measurable part of a logged record's check.
+ */
+function resultKeyId(result: VerifyResult): string {
+  return `${result.key!.algorithm}:${result.key!.public_key}`;
 }
 
 function emptyResult(): VerifyResult {
@@ -445,7 +454,7 @@ export class Verifier {
 
   /** False, with ERR_PUBLIC_KEY_WEAK, for a key under which no signature counts. */
   #checkEd25519Key(rec: SignedRecord, result: VerifyResult): boolean {
-    const verdict = ed25519Verdict(rec.publicKey);
+    const verdict = ed25519Verdict(rec.publicKey, resultKeyId(result));
     if (verdict === 'ok') return true;
     result.errors.push({
       code: 'ERR_PUBLIC_KEY_WEAK',
@@ -461,7 +470,7 @@ export class Verifier {
    * against instead of the signer's own clock. `checkpointToken`: whether the record's checkpoint carries a token.
    */
   #decideTrust(rec: SignedRecord, result: VerifyResult, genTime: Date | undefined, checkpointToken: boolean): void {
-    const entries = this.#trust.lookup(rec.publicKey);
+    const entries = this.#trust.lookup(rec.publicKey, resultKeyId(result));
     const attested = result.attestation?.attested === true;
     if (entries.length > 0) {
       const windowed = entries.some((e) => e.notBefore || e.notAfter);

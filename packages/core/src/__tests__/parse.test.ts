@@ -35,6 +35,27 @@ describe('isRfc3339 / parseRfc3339', () => {
     expect(isRfc3339(text)).toBe(false);
     expect(parseRfc3339(text)).toBeUndefined();
   });
+
+  // isRfc3339 checks ranges by arithmetic, parseRfc3339 by reading fields back from a Date: they must agree on every
+  // day of leap, common, century and 400-year years, every boundary time, and every boundary offset.
+  it('isRfc3339 agrees with parseRfc3339 on every day, boundary time and offset', () => {
+    const two = (n: number) => String(n).padStart(2, '0');
+    let checked = 0;
+    for (const year of ['0000', '0001', '0004', '0100', '0400', '1900', '2000', '2023', '2024', '2100', '9999']) {
+      for (let month = 0; month <= 13; month++) {
+        for (let day = 0; day <= 32; day++) {
+          for (const time of ['00:00:00', '23:59:59', '24:00:00', '12:60:00', '12:00:60', '99:99:99']) {
+            for (const zone of ['Z', '+23:59', '-24:00', '+00:60', '.5Z', '.123456789-00:00']) {
+              const text = `${year}-${two(month)}-${two(day)}T${time}${zone}`;
+              expect(isRfc3339(text), text).toBe(parseRfc3339(text) !== undefined);
+              checked++;
+            }
+          }
+        }
+      }
+    }
+    expect(checked).toBe(11 * 14 * 33 * 6 * 6);
+  });
 });
 
 describe('parseRecord: dates', () => {
