@@ -1,4 +1,6 @@
 import { statSync } from 'node:fs';
+// The one module of core this needs, not its index: a launcher loads as little as it can.
+import { escapeForDisplay } from '@erst/core/display';
 
 /**
  * Whether the command-line words that name existing paths name regular files
@@ -55,7 +57,8 @@ export function lastResort(
     try {
       line = (await format())(error);
     } catch {
-      const message = error instanceof Error ? error.message : String(error);
+      // Escaped: a message may quote a path or text with terminal controls in it.
+      const message = escapeForDisplay(error instanceof Error ? error.message : String(error));
       line = `${name}: error ERR_INTERNAL: ${message} (this is a bug, or a broken install; please report it)`;
     }
     process.stderr.write(`${line}\n`);

@@ -72,4 +72,15 @@ ${failure}`;
     expect(r.status).toBe(70);
     expect(r.stderr).toBe('prog: error ERR_INTERNAL: first (this is a bug, or a broken install; please report it)\n');
   });
+
+  it('that plain line shows terminal controls in the message as escapes, never raw', () => {
+    const r = run(
+      "() => import('./missing-main.js').then((m) => m.formatError)",
+      "Promise.reject(new Error('a\\n\\u001b[2Kb'));",
+    );
+    expect(r.status).toBe(70);
+    expect(r.stderr).toBe(
+      'prog: error ERR_INTERNAL: a\\u000a\\u001b[2Kb (this is a bug, or a broken install; please report it)\n',
+    );
+  });
 });
