@@ -1,5 +1,7 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ErstError } from '@erst/core';
 import { readVectorLines, runCli, tempDir } from '@erst/fixtures';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +50,28 @@ describe('an unexpected exception is a bug: ERR_INTERNAL, exit 70', () => {
     expect(human.stdout + human.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
     // Without the injected failure the same record verifies.
     expect((await runCli(['audit', 'verify', good, '--backend', 'webcrypto'])).code).toBe(0);
+  });
+
+  it('a broken install (main.js, or the package.json it reads, missing) is one coded line and exit 70, no stack trace', () => {
+    const dir = tempDir('erst-broken-');
+    const dist = join(dir, 'dist');
+    cpSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist'), dist, { recursive: true });
+    const run = () =>
+      spawnSync(process.execPath, [join(dist, 'bin.js'), 'audit', 'verify', 'x.json'], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        killSignal: 'SIGKILL',
+      });
+    // Without the package.json beside dist (main.js reads its version there).
+    let r = run();
+    expect(r.status).toBe(70);
+    expect(r.stderr).toMatch(/^erst: error ERR_INTERNAL: ENOENT: .*package\.json.*\n$/);
+    // Without main.js itself.
+    for (const f of readdirSync(dist)) if (/^main-.*\.js$/.test(f)) rmSync(join(dist, f));
+    r = run();
+    expect(r.status).toBe(70);
+    expect(r.stderr).toMatch(/^erst: error ERR_INTERNAL: .*Cannot find module .*main-.*\n$/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('help lists exit status 70', async () => {
