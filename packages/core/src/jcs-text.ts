@@ -12,7 +12,7 @@ import {
 } from './jcs-scan.js';
 import type { JsonObject } from './json.js';
 import { MAX_JSON_DEPTH } from './json.js';
-import { hasControlByte } from './utf8-text.js';
+import { alignedWords, asciiText, decodeUtf8Text, hasControlByte, isDecodableUtf8 } from './utf8-text.js';
 
 /**
  * RFC 8785 (JCS) bytes read off a JSON text's UTF-8 bytes, without building the parsed
@@ -64,11 +64,65 @@ type BufferModule = {
   Buffer: { from(buffer: ArrayBufferLike, offset: number, length: number): NodeBuffer };
   isUtf8(input: ArrayBufferView): boolean;
 };
-// Node's Buffer searches natively (memchr): Uint8Array.prototype.indexOf took four times as long over a record. Without
-// it (browsers) there is no fast path.
+// Node's Buffer searches natively (memchr): Uint8Array.prototype.indexOf took four times as long over a record.
 const nodeBuffer = (
   globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
 ).process?.getBuiltinModule?.('node:buffer') as BufferModule | undefined;
+
+const utf8Decoder = new TextDecoder();
+
+/**
+ * Where there is no node:buffer (browsers): the Buffer methods the scan uses,
+ * on a Uint8Array. Slower searches than Buffer's, but the scan never makes
+ * the record's text, which cost a browser's verifier more (about a fifth of
+ * its time, in Chromium).
+ */
+class PortableBytes extends Uint8Array {
+  #words: Int32Array | undefined;
+  #head = 0;
+  #tail = 0;
+
+  /**
+   * The first index of `byte` at or after `from`, as Uint8Array's: four bytes
+   * a turn across aligned words (V8's indexOf reads one at a time, and was
+   * most of what the scan cost a browser's verifier).
+   */
+  override indexOf(byte: number, from = 0): number {
+    if (!this.#words) ({ words: this.#words, head: this.#head, tail: this.#tail } = alignedWords(this));
+    const words = this.#words;
+    const head = this.#head;
+    const n = this.length;
+    // `byte` in every lane: a word holds it where word ^ pattern has a zero byte (exactly when the classic test is true).
+    const pattern = Math.imul(byte & 0xff, 0x01010101);
+    for (let i = from < 0 ? Math.max(n + from, 0) : from; i < n; i++) {
+      if (i >= head && i < this.#tail && ((i - head) & 3) === 0) {
+        let w = (i - head) >> 2;
+        for (; w < words.length; w++) {
+          const x = words[w]! ^ pattern;
+          if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
+        }
+        i = head + w * 4;
+        if (i >= n) break;
+      }
+      if (this[i] === byte) return i;
+    }
+    return -1;
+  }
+
+  copy(target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number): number {
+    target.set(this.subarray(sourceStart, sourceEnd), targetStart);
+    return sourceEnd - sourceStart;
+  }
+
+  /** Called by the scan only for bytes below 0x80 (a plain key, a number), where latin1 is ASCII. */
+  latin1Slice(start: number, end: number): string {
+    return asciiText(this, start, end);
+  }
+
+  utf8Slice(start: number, end: number): string {
+    return utf8Decoder.decode(this.subarray(start, end));
+  }
+}
 
 /** Reused by every scan (scans are synchronous): grown, never shrunk. */
 let scratch = new Uint8Array(64 * 1024);
@@ -302,15 +356,24 @@ class Scan {
  * Scans the UTF-8 bytes of a JSON text whose top-level value is an object.
  * The caller has checked that they are UTF-8 (keys with other bytes are
  * decoded to be ordered). Returns its members' canonical bytes, or undefined
- * when the text is not one this fast path handles (see above), or where
- * there is no node:buffer.
+ * when the text is not one this fast path handles (see above).
  */
 export function scanCanonical(bytes: Uint8Array): ScannedObject | undefined {
-  if (!nodeBuffer) return undefined;
+  return nodeBuffer
+    ? scanWith(bytes, nodeBuffer.Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    : scanCanonicalPortable(bytes);
+}
+
+/** scanCanonical as it runs where there is no node:buffer; exported for the tests, which compare the two. */
+export function scanCanonicalPortable(bytes: Uint8Array): ScannedObject | undefined {
+  return scanWith(bytes, new PortableBytes(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength));
+}
+
+function scanWith(bytes: Uint8Array, view: NodeBuffer): ScannedObject | undefined {
   // The scan writes at most the input again, then assembleCanonical at most that much after it.
   const need = bytes.length * 2 + 2;
   if (scratch.length < need) scratch = new Uint8Array(Math.max(need, scratch.length * 2));
-  const scan = new Scan(nodeBuffer.Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), scratch);
+  const scan = new Scan(view, scratch);
   const top = { keys: [] as string[], starts: [] as number[], ends: [] as number[] };
   let order: number[];
   try {
@@ -340,22 +403,26 @@ export function assembleCanonical(scanned: ScannedObject, omit: readonly string[
 
 /**
  * Whether the scan alone can tell that these bytes are JSON: they are UTF-8
- * (node:buffer's native check) and hold no control character. The scan checks
- * all of JSON's grammar but what is inside a string, which it skips whole:
- * there JSON allows any character but a raw control character, and the
- * escapes, which the scan checks. So for these bytes, a text `scanCanonical`
- * accepts is one JSON.parse accepts, and parseStrictJson too (the scan refuses
- * what that refuses beyond JSON.parse). A text with a control character, if
- * only a tab or line break between tokens, is left to JSON.parse. False where
- * there is no node:buffer.
+ * (node:buffer's native check; where there is none, isDecodableUtf8, which
+ * also says no to text with many bytes above ASCII) and hold no control
+ * character. The scan checks all of JSON's grammar but what is inside a
+ * string, which it skips whole: there JSON allows any character but a raw
+ * control character, and the escapes, which the scan checks. So for these
+ * bytes, a text `scanCanonical` accepts is one JSON.parse accepts, and
+ * parseStrictJson too (the scan refuses what that refuses beyond JSON.parse).
+ * A text with a control character, if only a tab or line break between
+ * tokens, is left to JSON.parse.
  */
 export function isScannableText(bytes: Uint8Array): boolean {
-  return nodeBuffer !== undefined && !hasControlByte(bytes) && nodeBuffer.isUtf8(bytes);
+  return !hasControlByte(bytes) && (nodeBuffer ? nodeBuffer.isUtf8(bytes) : isDecodableUtf8(bytes));
 }
 
-/** The text of bytes known to be UTF-8 (isScannableText): node:buffer's decoder, which is the strict one's equal there. */
+/** The text of bytes known to be UTF-8 (isScannableText): a non-strict decoder is the strict one's equal there. */
 export function utf8Text(bytes: Uint8Array): string {
-  return nodeBuffer!.Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).utf8Slice(0, bytes.byteLength);
+  if (nodeBuffer) {
+    return nodeBuffer.Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).utf8Slice(0, bytes.byteLength);
+  }
+  return decodeUtf8Text(bytes)?.text ?? utf8Decoder.decode(bytes);
 }
 
 /**

@@ -1,8 +1,23 @@
 import { V2_1_SEAL_FIELDS, V2_SEAL_FIELDS } from './hash-input.js';
 import { scanCanonicalText } from './jcs-string.js';
-import { type ScannedObject, assembleCanonical } from './jcs-text.js';
+import {
+  type ScannedObject,
+  assembleCanonical,
+  isScannableText,
+  scanCanonical,
+  scannedHead,
+  utf8Text,
+} from './jcs-text.js';
 import { DEFAULT_MAX_INPUT_BYTES, type JsonObject, type ParseJsonOptions, parseStrictJson } from './json.js';
-import { type SignedRecord, detectFormat, parseRecord, parseRecordBytes, parseV2 } from './parse.js';
+import {
+  type ParseRecordBytesOptions,
+  type SignedRecord,
+  detectFormat,
+  parseRecord,
+  parseRecordBytes,
+  parseV2,
+  withLazyRecord,
+} from './parse.js';
 import { hasNativeSha256 } from './sha256.js';
 import { decodeUtf8Text } from './utf8-text.js';
 
@@ -24,7 +39,10 @@ const webSha256: AsyncSha256 | undefined = subtle
  * general path, `parseRecord(parseStrictJson(bytes))`. Where node:crypto is
  * there (Node), or WebCrypto is not, it is `parseRecordBytes`.
  */
-export async function parseRecordBytesAsync(bytes: Uint8Array, options: ParseJsonOptions = {}): Promise<SignedRecord> {
+export async function parseRecordBytesAsync(
+  bytes: Uint8Array,
+  options: ParseRecordBytesOptions = {},
+): Promise<SignedRecord> {
   if (hasNativeSha256 || !webSha256) return parseRecordBytes(bytes, options);
   return (await textRecord(bytes, options, webSha256)) ?? parseRecord(parseStrictJson(bytes, options));
 }
@@ -37,33 +55,67 @@ export async function parseRecordBytesAsync(bytes: Uint8Array, options: ParseJso
  */
 export function textRecord(
   bytes: Uint8Array,
-  options: ParseJsonOptions,
+  options: ParseRecordBytesOptions,
   sha256: AsyncSha256,
 ): Promise<SignedRecord> | undefined {
-  const read = readText(bytes, options);
+  const read = readBytes(bytes, options) ?? readText(bytes, options);
   if (!read) return undefined;
-  const { value, scanned } = read;
+  const { value, scanned, compact } = read;
   // What parseRecord does, with the digest made from the scan (as parseRecordBytes' fast path does).
   const format = detectFormat(value);
-  if (format !== '2.1.0' && format !== '2.0.0') return Promise.resolve(parseRecord(value));
+  if (format !== '2.1.0' && format !== '2.0.0') {
+    return Promise.resolve(parseRecord(compact ? (JSON.parse(utf8Text(bytes)) as JsonObject) : value));
+  }
   // Started now, while the scan's scratch bytes hold this record: sha256 has read them when it returns.
   const digest = sha256(assembleCanonical(scanned, format === '2.1.0' ? V2_1_SEAL_FIELDS : V2_SEAL_FIELDS));
-  return digest.then((d) => parseV2(value, format, () => d));
+  return digest.then((d) => {
+    const rec = parseV2(value, format, () => d);
+    // Borrowed or copied as parseRecordBytes does (in Chromium, a copy of each record cost more than its parse).
+    return compact ? withLazyRecord(rec, options.borrow ? bytes : bytes.slice()) : rec;
+  });
 }
 
 /** `textRecord`, with a synchronous SHA-256: for the tests, which run parseRecordBytes' own tests against it. */
 export function textRecordSync(
   bytes: Uint8Array,
-  options: ParseJsonOptions,
+  options: ParseRecordBytesOptions,
   sha256: (bytes: Uint8Array) => Uint8Array,
 ): SignedRecord | undefined {
-  const read = readText(bytes, options);
+  const read = readBytes(bytes, options) ?? readText(bytes, options);
   if (!read) return undefined;
-  const { value, scanned } = read;
+  const { value, scanned, compact } = read;
   const format = detectFormat(value);
-  if (format !== '2.1.0' && format !== '2.0.0') return parseRecord(value);
+  if (format !== '2.1.0' && format !== '2.0.0') {
+    return parseRecord(compact ? (JSON.parse(utf8Text(bytes)) as JsonObject) : value);
+  }
   const omitted = format === '2.1.0' ? V2_1_SEAL_FIELDS : V2_SEAL_FIELDS;
-  return parseV2(value, format, () => sha256(assembleCanonical(scanned, omitted)));
+  const rec = parseV2(value, format, () => sha256(assembleCanonical(scanned, omitted)));
+  return compact ? withLazyRecord(rec, options.borrow ? bytes : bytes.slice()) : rec;
+}
+
+/** What the two readers give: the parsed record (for a compact text, its head: the payload is `{}`) and its scan. */
+interface Read {
+  value: JsonObject;
+  scanned: ScannedObject;
+  /** Only the head was parsed (readBytes). */
+  compact: boolean;
+}
+
+/**
+ * The record's head and its scanned members, for a compact text (no control
+ * character, UTF-8: isScannableText) the byte scan takes, as parseRecordBytes
+ * reads one: the record's text is never made (in Chromium's workers, making
+ * it was a fifth of a verifier's time), and only the top level is parsed.
+ */
+function readBytes(bytes: Uint8Array, options: ParseJsonOptions): Read | undefined {
+  if (bytes.byteLength > (options.maxBytes ?? DEFAULT_MAX_INPUT_BYTES) || !isScannableText(bytes)) return undefined;
+  const scanned = scanCanonical(bytes);
+  if (!scanned) return undefined;
+  try {
+    return { value: scannedHead(scanned, 'payload'), scanned, compact: true };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -74,10 +126,7 @@ export function textRecordSync(
  * checks beyond JSON.parse (and UTF-8 holds no lone surrogate). So
  * parseStrictJson(bytes) is this value.
  */
-function readText(
-  bytes: Uint8Array,
-  options: ParseJsonOptions,
-): { value: JsonObject; scanned: ScannedObject } | undefined {
+function readText(bytes: Uint8Array, options: ParseJsonOptions): Read | undefined {
   if (bytes.byteLength > (options.maxBytes ?? DEFAULT_MAX_INPUT_BYTES)) return undefined;
   const decoded = decodeUtf8Text(bytes);
   if (!decoded) return undefined;
@@ -85,7 +134,7 @@ function readText(
   const scanned = scanCanonicalText(decoded, bytes);
   if (!scanned) return undefined;
   try {
-    return { value: JSON.parse(decoded.text) as JsonObject, scanned };
+    return { value: JSON.parse(decoded.text) as JsonObject, scanned, compact: false };
   } catch {
     return undefined;
   }

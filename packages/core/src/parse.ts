@@ -175,8 +175,16 @@ function fastRecord(bytes: Uint8Array, options: ParseRecordBytesOptions): Signed
   }
   const omitted = format === '2.1.0' ? V2_1_SEAL_FIELDS : V2_SEAL_FIELDS;
   const rec = parseV2(value, format, () => sha256(assembleCanonical(scanned, omitted)));
-  if (!compact) return rec;
-  Object.defineProperty(rec, RECORD_BYTES, { value: options.borrow ? bytes : bytes.slice(), enumerable: false });
+  return compact ? withLazyRecord(rec, options.borrow ? bytes : bytes.slice()) : rec;
+}
+
+/**
+ * `rec`, read from a compact text of which only the head was parsed, with its
+ * `record` parsed from `bytes` (kept as they are) when first read. Exported
+ * for parse-async.ts only (not from the package).
+ */
+export function withLazyRecord(rec: SignedRecord, bytes: Uint8Array): SignedRecord {
+  Object.defineProperty(rec, RECORD_BYTES, { value: bytes, enumerable: false });
   return Object.defineProperty(rec, 'record', { enumerable: true, get: lazyRecord });
 }
 

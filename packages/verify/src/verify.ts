@@ -287,9 +287,9 @@ export class Verifier {
       rec =
         input instanceof Uint8Array
           ? hasNativeSha256
-            ? // Borrowed: the record never leaves this call, and input is not changed during it.
+            ? // Borrowed (both ways): the record never leaves this call, and input is not changed during it.
               parseRecordBytes(input, { maxBytes: this.#maxBytes, borrow: true })
-            : await parseRecordBytesAsync(input, { maxBytes: this.#maxBytes })
+            : await parseRecordBytesAsync(input, { maxBytes: this.#maxBytes, borrow: true })
           : parseRecord(typeof input === 'string' ? parseStrictJson(input, { maxBytes: this.#maxBytes }) : input);
     } catch (e) {
       result.errors.push(issue(e));

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bytesToHex } from '../bytes.js';
 import { isErstError } from '../errors.js';
 import { canonicalize } from '../jcs.js';
-import { assembleCanonical, scanCanonical } from '../jcs-text.js';
+import { type ScannedObject, assembleCanonical, scanCanonical, scanCanonicalPortable } from '../jcs-text.js';
 import { type JsonObject, type JsonValue, MAX_JSON_DEPTH, parseStrictJson } from '../json.js';
 import { type SignedRecord, hashInputDigest, parseRecord, parseRecordBytes } from '../parse.js';
 import { sha256Utf8 } from '../sha256.js';
@@ -11,6 +11,24 @@ import { generateWithSigner, seedSigner, withLogProof } from '../sign.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+/** What a scan found, copied out of the scratch space the next scan reuses (its bytes as text: a fast comparison). */
+function snapshot(s: ScannedObject | undefined) {
+  const bytes = s && Buffer.from(s.bytes.subarray(0, s.used)).toString('latin1');
+  return s && { keys: s.keys, starts: s.starts, ends: s.ends, order: [...s.order], bytes };
+}
+
+/**
+ * scanCanonical, after checking that the scan as it runs where there is no
+ * node:buffer (browsers: a Uint8Array's own methods) finds exactly the same:
+ * every text of this suite is scanned both ways.
+ */
+function scanBoth(bytes: Uint8Array): ScannedObject | undefined {
+  const portable = snapshot(scanCanonicalPortable(bytes));
+  const scanned = scanCanonical(bytes);
+  expect(portable).toEqual(snapshot(scanned));
+  return scanned;
+}
 
 /** What the general path makes of bytes: the value, or the error's code and message. */
 function strict(bytes: Uint8Array): { value: JsonValue } | { error: string } {
@@ -29,7 +47,7 @@ function strict(bytes: Uint8Array): { value: JsonValue } | { error: string } {
  */
 function agrees(text: string | Uint8Array): boolean {
   const bytes = typeof text === 'string' ? enc.encode(text) : text;
-  const scanned = scanCanonical(bytes);
+  const scanned = scanBoth(bytes);
   if (!scanned) return false;
   const canonical = dec.decode(assembleCanonical(scanned, []));
   const slow = strict(bytes);
@@ -111,7 +129,7 @@ describe('scanCanonical: canonical bytes read off the text', () => {
 
   it('keeps an own __proto__ member, at the top and nested', () => {
     expect(agrees('{"__proto__":{"polluted":1},"a":{"__proto__":[1]}}')).toBe(true);
-    const scanned = scanCanonical(enc.encode('{"__proto__":{"polluted":1},"a":1}'))!;
+    const scanned = scanBoth(enc.encode('{"__proto__":{"polluted":1},"a":1}'))!;
     expect(dec.decode(assembleCanonical(scanned, []))).toBe('{"__proto__":{"polluted":1},"a":1}');
     expect(({} as { polluted?: number }).polluted).toBeUndefined();
   });
@@ -120,7 +138,7 @@ describe('scanCanonical: canonical bytes read off the text', () => {
     // U+1F600 is D83D DE00 in UTF-16 (before U+FF5A) but F0 9F.. in UTF-8 (after EF BD ..).
     const text = '{"\uff5a":1,"\u{1f600}":2,"é":3,"e":4}';
     expect(agrees(text)).toBe(true);
-    expect(dec.decode(assembleCanonical(scanCanonical(enc.encode(text))!, []))).toBe(
+    expect(dec.decode(assembleCanonical(scanBoth(enc.encode(text))!, []))).toBe(
       '{"e":4,"é":3,"\u{1f600}":2,"\uff5a":1}',
     );
   });
@@ -143,8 +161,8 @@ describe('scanCanonical: canonical bytes read off the text', () => {
     ['\\ud800', 'a lone surrogate'],
   ])('leaves %s (%s) to the general path, which agrees on the result', async (spelling) => {
     const text = `{"version":"2.0.0","a":"x${spelling}y"}`;
-    expect(scanCanonical(enc.encode(text))).toBeUndefined();
-    expect(scanCanonical(enc.encode(`{"x${spelling}":1}`))).toBeUndefined();
+    expect(scanBoth(enc.encode(text))).toBeUndefined();
+    expect(scanBoth(enc.encode(`{"x${spelling}":1}`))).toBeUndefined();
     await sameRecord(text);
   });
 
@@ -176,7 +194,7 @@ describe('scanCanonical: canonical bytes read off the text', () => {
       '1.',
       '-',
     ]) {
-      expect(scanCanonical(enc.encode(`{"n":${n}}`))).toBeUndefined();
+      expect(scanBoth(enc.encode(`{"n":${n}}`))).toBeUndefined();
     }
   });
 
@@ -198,11 +216,11 @@ describe('scanCanonical: canonical bytes read off the text', () => {
       '',
       '\ufeff{"a":1}',
     ]) {
-      expect(scanCanonical(enc.encode(text))).toBeUndefined();
+      expect(scanBoth(enc.encode(text))).toBeUndefined();
     }
     const nested = (depth: number) => `{"a":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
     expect(agrees(nested(MAX_JSON_DEPTH))).toBe(true);
-    expect(scanCanonical(enc.encode(nested(MAX_JSON_DEPTH + 1)))).toBeUndefined();
+    expect(scanBoth(enc.encode(nested(MAX_JSON_DEPTH + 1)))).toBeUndefined();
   });
 
   it('work stays linear: a long run of escapes before a far quote', () => {
@@ -276,7 +294,7 @@ describe('parseRecordBytes: parseRecord(parseStrictJson(bytes)), faster', () => 
   it('reads records as they are written: same record, digest made from the bytes', async () => {
     for (const rec of await records()) {
       const bytes = enc.encode(JSON.stringify(rec));
-      expect(scanCanonical(bytes)).toBeDefined();
+      expect(scanBoth(bytes)).toBeDefined();
       const fast = parseRecordBytes(bytes);
       expect(bytesToHex(await hashInputDigest(fast))).toBe(rec.trace_hash);
       await sameRecord(bytes);
@@ -353,7 +371,7 @@ describe('parseRecordBytes: parseRecord(parseStrictJson(bytes)), faster', () => 
   it('a record whose text is not canonical-able still verifies by its digest', async () => {
     const [v20] = await records();
     const bytes = enc.encode(JSON.stringify(v20).replace('"AAAA"', '"AA\\u0041A"'));
-    expect(scanCanonical(bytes)).toBeUndefined();
+    expect(scanBoth(bytes)).toBeUndefined();
     expect(bytesToHex(await hashInputDigest(parseRecordBytes(bytes)))).toBe(v20!.trace_hash);
   });
 });

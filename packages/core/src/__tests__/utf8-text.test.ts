@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type DecodedText, decodeUtf8Text, hasControlByte, isAscii } from '../utf8-text.js';
+import { type DecodedText, decodeUtf8Text, hasControlByte, isAscii, isDecodableUtf8 } from '../utf8-text.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -23,10 +23,17 @@ function byteOffsets(d: DecodedText): number[] {
   return out;
 }
 
+/** decodeUtf8Text, after checking that isDecodableUtf8 (no text made) says yes exactly when it decodes. */
+function decoded(b: Uint8Array): DecodedText | undefined {
+  const got = decodeUtf8Text(b);
+  expect(isDecodableUtf8(b)).toBe(got !== undefined);
+  return got;
+}
+
 /** decodeUtf8Text gives the strict text or nothing, never another text; and its offsets are right at every ASCII character. */
 function same(b: Uint8Array): void {
   const text = strict(b);
-  const got = decodeUtf8Text(b);
+  const got = decoded(b);
   if (text === undefined) {
     expect(got).toBeUndefined();
     return;
@@ -51,7 +58,7 @@ describe('decodeUtf8Text: strict UTF-8 decoding, and where text and byte offsets
         const view = buffer.subarray(offset, offset + end);
         view.set(bytes(text.slice(0, end)));
         expect(isAscii(view)).toBe(true);
-        expect(decodeUtf8Text(view)).toEqual({ text: text.slice(0, end), runEnds: [], shifts: [] });
+        expect(decoded(view)).toEqual({ text: text.slice(0, end), runEnds: [], shifts: [] });
       }
     }
   });
@@ -62,10 +69,10 @@ describe('decodeUtf8Text: strict UTF-8 decoding, and where text and byte offsets
       b[at] = 0xe9;
       expect(isAscii(b)).toBe(false);
       if (at >= 1) expect(isAscii(b.subarray(1))).toBe(false);
-      expect(decodeUtf8Text(b)).toBeUndefined(); // a lone 0xe9: not UTF-8
+      expect(decoded(b)).toBeUndefined(); // a lone 0xe9: not UTF-8
     }
     // A byte-order mark is kept, as strict decoding with ignoreBOM keeps it (parsers then refuse it).
-    expect(decodeUtf8Text(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]))?.text).toBe('\ufeff{}');
+    expect(decoded(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]))?.text).toBe('\ufeff{}');
   });
 
   it('long records, pieces on both sides of one call (8192 characters)', () => {
@@ -85,7 +92,7 @@ describe('decodeUtf8Text: strict UTF-8 decoding, and where text and byte offsets
       const view = buffer.subarray(offset, offset + b.length);
       view.set(b);
       same(view);
-      expect(decodeUtf8Text(view)?.text).toBe(text);
+      expect(decoded(view)?.text).toBe(text);
     }
   });
 
@@ -118,7 +125,7 @@ describe('decodeUtf8Text: strict UTF-8 decoding, and where text and byte offsets
       ]) {
         const b = new Uint8Array([...bytes(before!), ...seq, ...bytes(after!)]);
         expect(strict(b)).toBeUndefined();
-        expect(decodeUtf8Text(b)).toBeUndefined();
+        expect(decoded(b)).toBeUndefined();
       }
     }
   });
@@ -150,13 +157,13 @@ describe('decodeUtf8Text: strict UTF-8 decoding, and where text and byte offsets
 
   it('leaves records that are not mostly ASCII to the platform, with bounded work', () => {
     const near = `{"a":"${'日本語'.repeat(400)}😀${'é'.repeat(240)}"}`;
-    expect(decodeUtf8Text(bytes(near))?.text).toBe(near);
-    expect(decodeUtf8Text(bytes(`{"a":"${'日本語'.repeat(500)}"}`))).toBeUndefined();
+    expect(decoded(bytes(near))?.text).toBe(near);
+    expect(decoded(bytes(`{"a":"${'日本語'.repeat(500)}"}`))).toBeUndefined();
     const some = `{"a":"${'é '.repeat(200)}"}`;
-    expect(decodeUtf8Text(bytes(some))?.text).toBe(some);
+    expect(decoded(bytes(some))?.text).toBe(some);
     for (const b of [bytes(`{"a":"${'é '.repeat(1_000_000)}"}`), bytes(`{"a":"${'日本語のログ'.repeat(200_000)}"}`)]) {
       const t = performance.now();
-      expect(decodeUtf8Text(b)).toBeUndefined();
+      expect(decoded(b)).toBeUndefined();
       expect(performance.now() - t).toBeLessThan(2_000);
     }
   });
