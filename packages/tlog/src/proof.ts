@@ -54,14 +54,20 @@ export class HashLineMemo {
   decode(lines: readonly string[]): (Uint8Array | undefined)[] {
     const prevLines = this.#lines;
     const prevHashes = this.#hashes;
-    const shift = prevLines.length - lines.length;
+    const prevCount = prevLines.length;
+    const shift = prevCount - lines.length;
     const out = new Array<Uint8Array | undefined>(lines.length);
     let all = true;
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!;
-      let h: Uint8Array | undefined;
-      if (prevLines[i] === line) h = prevHashes[i];
-      else if (shift !== 0 && prevLines[i + shift] === line) h = prevHashes[i + shift];
+      // Both places are read (within bounds, '' where there is no line: a hash line is never empty) on every line,
+      // and a match taken through one access: an operation first met after V8 had optimized this loop (a proof of
+      // another length, a read past the end) threw its code away.
+      const fromEnd = i + shift;
+      const same = i < prevCount ? prevLines[i]! : '';
+      const shifted = fromEnd >= 0 && fromEnd < prevCount ? prevLines[fromEnd]! : '';
+      const at = same === line ? i : shifted === line ? fromEnd : -1;
+      let h = at >= 0 ? prevHashes[at] : undefined;
       h ??= decodeHashLine(line);
       if (h === undefined) all = false;
       out[i] = h;
