@@ -173,11 +173,9 @@ const odd = (n: number) => n % 2 === 1;
  * Bounded: cleared when it reaches `limit` nodes.
  */
 export class InclusionMemo {
-  // One array per level, indexed by the node's index: a batch's entries are consecutive, so the arrays stay dense,
-  // and a lookup or a store is an element access (Maps were most of what remembering cost). An index past 2^32 is a
-  // property name instead: slower, the same answers.
-  readonly #nodes: (Uint8Array | undefined)[][] = [];
-  readonly #siblings: (Uint8Array | undefined)[][] = [];
+  // One slot a level, made up front: an array that gained its slots out of order would change shape under the
+  // optimized code (a deopt), as each level's arrays would (see MemoLevel).
+  readonly #levels: (MemoLevel | undefined)[] = Array.from({ length: MAX_PROOF_HASHES + 1 }, () => undefined);
   readonly #limit: number;
   #size = 0;
 
@@ -187,30 +185,67 @@ export class InclusionMemo {
 
   /** The authenticated node at (level, index), if any: one a walk reached, or a proof hash beside one. */
   node(level: number, index: number): Uint8Array | undefined {
-    return this.#nodes[level]?.[index];
+    const l = this.#levels[level];
+    if (l === undefined) return undefined;
+    const i = index - l.base;
+    return i >= 0 && i < l.nodes.length ? l.nodes[i] : undefined;
   }
 
   /** The authenticated proof hash beside the node at (level, index), if any. */
   sibling(level: number, index: number): Uint8Array | undefined {
-    return this.#siblings[level]?.[index];
+    const l = this.#levels[level];
+    if (l === undefined) return undefined;
+    const i = index - l.base;
+    return i >= 0 && i < l.siblings.length ? l.siblings[i] : undefined;
   }
 
   /** Records an authenticated node and the proof hash beside it. */
   set(level: number, index: number, node: Uint8Array, sibling: Uint8Array): void {
     if (this.#size >= this.#limit) {
-      this.#nodes.length = 0;
-      this.#siblings.length = 0;
+      this.#levels.fill(undefined);
       this.#size = 0;
     }
-    let nodes = this.#nodes[level];
-    if (!nodes) {
-      nodes = this.#nodes[level] = [];
-      this.#siblings[level] = [];
+    let l = this.#levels[level];
+    // A level starts a little before the first index stored there (the node left of it comes often), and grows down
+    // for an index before it; an index more than MAX_SPAN away starts it again there (it only remembers less).
+    if (l === undefined || index < l.base - MAX_SPAN || index - l.base > l.nodes.length + MAX_SPAN) {
+      l = { base: Math.max(0, index - MAX_GAP), nodes: [], siblings: [] };
+      this.#levels[level] = l;
+    } else if (index < l.base) {
+      const pad = new Array<undefined>(l.base - Math.max(0, index - MAX_GAP)).fill(undefined);
+      l.nodes = [...pad, ...l.nodes];
+      l.siblings = [...pad, ...l.siblings];
+      l.base -= pad.length;
     }
-    if (nodes[index] === undefined) this.#size += 2;
-    nodes[index] = node;
-    this.#siblings[level]![index] = sibling;
+    const i = index - l.base;
+    if (l.nodes[i] === undefined) this.#size += 2;
+    // Filled up to i first: an array written past its end is holey, and one written far past it a dictionary.
+    while (l.nodes.length < i) {
+      l.nodes.push(undefined);
+      l.siblings.push(undefined);
+    }
+    l.nodes[i] = node;
+    l.siblings[i] = sibling;
   }
+}
+
+/** How far before its first index a memo level starts; how far outside it an index may land before it starts again. */
+const MAX_GAP = 64;
+const MAX_SPAN = 1 << 16;
+
+/**
+ * One level of an InclusionMemo: node and proof hash by index from `base`.
+ * A batch's entries are consecutive, so from `base` on the arrays stay dense,
+ * and a lookup or a store is an element access (Maps were most of what
+ * remembering cost). Indexed from 0 they were not: an array first written at
+ * index 10,000 (a batch that starts there) becomes a dictionary, slower, whose
+ * shape changed under the optimized code as it filled (measured: V8 threw
+ * away the walk's code for it).
+ */
+interface MemoLevel {
+  base: number;
+  nodes: (Uint8Array | undefined)[];
+  siblings: (Uint8Array | undefined)[];
 }
 
 // One walk's shape, in scratch space (verifyInclusion is synchronous and checks the proof's length first): a batch
