@@ -185,8 +185,12 @@ if (!values['no-hsm'] && hasSoftHsm()) {
   let signatures;
   for (let round = 0; round < ROUNDS; round++) {
     const hsmLog = join(root, `hsm-log-${round}`);
-    await timed(ERST, ['log', 'init', hsmLog, '--origin', ORIGIN, ...keyArgs]);
     const out = join(root, `hsm-${round}.jsonl`);
+    // A --dir kept from an earlier run holds these already.
+    rmSync(hsmLog, { recursive: true, force: true });
+    rmSync(out, { force: true });
+    rmSync(`${out}.log-journal`, { force: true });
+    await timed(ERST, ['log', 'init', hsmLog, '--origin', ORIGIN, ...keyArgs]);
     // Not --quiet: the summary line states the signatures the token made.
     const r = await timed(ERST, [
       'audit',
