@@ -21,10 +21,19 @@ export interface RawHeader {
 
 const utf8 = new TextDecoder('utf-8');
 
+/** Names up to this long that are ASCII are made here; longer ones (a GNU long name) are the decoder's. */
+const MAX_ASCII_NAME = 4096;
+
 /** Bytes up to the first NUL, as UTF-8 (names are written as UTF-8 by every current tar). */
 export function cString(b: Uint8Array, off = 0, len = b.length - off): string {
-  const end = b.subarray(off, off + len).indexOf(0);
-  return utf8.decode(b.subarray(off, end === -1 ? off + len : off + end));
+  const field = b.subarray(off, off + len);
+  const end = field.indexOf(0);
+  const bytes = end === -1 ? field : field.subarray(0, end);
+  // An ASCII name, as archivers write them, is one character a byte: made here, because a TextDecoder call in a
+  // browser's worker hands back a string that cost the page's reader more than the rest of the header.
+  let ascii = bytes.length <= MAX_ASCII_NAME;
+  for (let i = 0; ascii && i < bytes.length; i++) if (bytes[i]! >= 0x80) ascii = false;
+  return ascii ? String.fromCharCode.apply(null, bytes as unknown as number[]) : utf8.decode(bytes);
 }
 
 /** True for an all-zero block (end-of-archive marker, or padding after it). */

@@ -162,6 +162,20 @@ const half = (n: number) => Math.floor(n / 2);
 const odd = (n: number) => n % 2 === 1;
 
 /**
+ * The trailing zero bits of a safe non-zero integer (how many times it
+ * halves exactly); for 0, a number that means nothing. Exported for the
+ * tests. Both 32-bit halves are worked out every time (see verifyInclusion).
+ */
+export function trailingZeros(n: number): number {
+  const low = n % 0x1_0000_0000;
+  const high = (n - low) / 0x1_0000_0000;
+  // x & -x keeps the lowest set bit of x's 32 bits (in two's complement, which & works in).
+  const inLow = 31 - Math.clz32(low & -low);
+  const inHigh = 63 - Math.clz32(high & -high);
+  return low !== 0 ? inLow : inHigh;
+}
+
+/**
  * Nodes of one tree (one checkpoint: one size, one root) that earlier
  * inclusion proofs authenticated, by position (level, index): the node a
  * walk reached, and the proof hash beside it. Records of one batch share a
@@ -294,13 +308,16 @@ export function verifyInclusion(
     INDICES[k] = fn;
     const left = odd(fn) || fn === sn;
     ON_LEFT[k] = left ? 1 : 0;
-    if (left && !odd(fn)) {
-      while (!odd(fn) && fn !== 0) {
-        fn = half(fn);
-        sn = half(sn);
-        level++;
-      }
-    }
+    // A last node (fn === sn) that is a left child has no sibling at its level: the proof hash is beside its first
+    // ancestor that is a right child (RFC 9162: "right-shift both until LSB(fn) is set or fn is 0"). Counted rather
+    // than looped, and every operation run at every step: a loop taken only at a tree's right edge was code V8's
+    // optimized walk had never seen, and threw it away once a thread.
+    const zeros = trailingZeros(fn);
+    const climb = left && !odd(fn) ? zeros : 0;
+    const scale = 2 ** climb;
+    fn /= scale;
+    sn = Math.floor(sn / scale);
+    level += climb;
     // On the left: the node before this one at the level the walk climbed to (where it is a right child); on the
     // right: the next one. -1 when there is none (fn reached 0: such a walk cannot reach the root).
     SIBLING_LEVELS[k] = level;
@@ -318,7 +335,11 @@ export function verifyInclusion(
         return;
       }
       WALKED.push(r);
-      r = ON_LEFT[k] ? nodeHash(proof[k]!, r) : nodeHash(r, proof[k]!);
+      // One read and one call whichever side the proof hash goes (each side once had its own, and the side seldom
+      // taken before V8 optimized the walk threw the code away when it came).
+      const p = proof[k]!;
+      const onLeft = ON_LEFT[k] === 1;
+      r = nodeHash(onLeft ? p : r, onLeft ? r : p);
     }
     if (!equalBytes(r, root)) throw inclusionFailure(index, size, 'root hash does not match');
     if (memo) remember(memo, proof);

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Item, type TarOptions, readTar } from '../index.js';
-import { BLOCK, MAX_EXTENDED_HEADER_BYTES } from '../tar-header.js';
+import { BLOCK, MAX_EXTENDED_HEADER_BYTES, cString } from '../tar-header.js';
 import { chunked, gzip, makeTar, scratchDir } from './helpers.js';
 
 /** Items as `[source, text]` for records and `[source, scope:code]` for failures. */
@@ -35,6 +35,32 @@ function webStream(bytes: Uint8Array, chunk: number): ReadableStream<Uint8Array>
   Object.defineProperty(stream, Symbol.asyncIterator, { value: undefined });
   return stream;
 }
+
+describe('cString', () => {
+  // ASCII names are made without TextDecoder: every name must read exactly as the decoder reads it.
+  it('reads a name up to its NUL exactly as TextDecoder does: ASCII, UTF-8, broken UTF-8, long, empty', () => {
+    const decoder = new TextDecoder('utf-8');
+    const enc = new TextEncoder();
+    const names: Uint8Array[] = [
+      enc.encode('records/2026-11-20/a.json'),
+      enc.encode('récords/日本/😀.json'),
+      new Uint8Array([0x61, 0xc3, 0x28, 0xff, 0x62]),
+      new Uint8Array([0x7f, 0x01, 0x20, 0x41]),
+      enc.encode('x'.repeat(5000)),
+      enc.encode(`${'y'.repeat(5000)}é`),
+      new Uint8Array(0),
+    ];
+    for (const name of names) {
+      for (const nul of [false, true]) {
+        const field = new Uint8Array(name.length + 8);
+        field.set(name, 3);
+        if (!nul) field.fill(0x7a, 3 + name.length);
+        const upTo = nul ? name : field.subarray(3);
+        expect(cString(field, 3, field.length - 3)).toBe(decoder.decode(upTo));
+      }
+    }
+  });
+});
 
 describe('readTar', () => {
   it('yields .json members whole and .jsonl members by line, skips everything else, whatever the chunking', async () => {

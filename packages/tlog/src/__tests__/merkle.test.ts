@@ -10,6 +10,7 @@ import {
   InclusionMemo,
   verifyInclusion,
 } from '../index.js';
+import { trailingZeros } from '../merkle.js';
 import { entries } from './helpers.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -229,5 +230,27 @@ describe('RFC 6962 Merkle tree', () => {
     expect(code(() => new MerkleTree().appendLeafHash(new Uint8Array(31)))).toBe('ERR_OPTIONS_INVALID');
     expect(code(() => tree.root(71))).toBe('ERR_OPTIONS_INVALID');
     expect(code(() => tree.inclusionProof(5, 5))).toBe('ERR_OPTIONS_INVALID');
+  });
+});
+
+describe('trailingZeros (the right-edge climb of an inclusion walk)', () => {
+  it('counts the halvings of every safe integer shape: each power of two, times odd factors, past 2^32', () => {
+    const slow = (n: number) => {
+      let z = 0;
+      while (n % 2 === 0) {
+        n /= 2;
+        z++;
+      }
+      return z;
+    };
+    for (let e = 0; e <= 52; e++) {
+      for (const odd of [1, 3, 5, 7, 255, 2 ** 20 + 1]) {
+        const n = odd * 2 ** e;
+        if (Number.isSafeInteger(n)) expect(trailingZeros(n), String(n)).toBe(slow(n));
+      }
+    }
+    for (let n = 1; n <= 5000; n++) expect(trailingZeros(n)).toBe(slow(n));
+    expect(trailingZeros(Number.MAX_SAFE_INTEGER)).toBe(0);
+    expect(trailingZeros(2 ** 52)).toBe(52);
   });
 });
