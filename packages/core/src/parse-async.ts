@@ -63,16 +63,17 @@ export function textRecord(
   const { value, scanned, compact } = read;
   // What parseRecord does, with the digest made from the scan (as parseRecordBytes' fast path does).
   const format = detectFormat(value);
-  if (format !== '2.1.0' && format !== '2.0.0') {
-    return Promise.resolve(parseRecord(compact ? (JSON.parse(utf8Text(bytes)) as JsonObject) : value));
-  }
+  if (format !== '2.1.0' && format !== '2.0.0') return Promise.resolve(parseRecord(wholeValue(read, bytes)));
   // Started now, while the scan's scratch bytes hold this record: sha256 has read them when it returns.
   const digest = sha256(assembleCanonical(scanned, format === '2.1.0' ? V2_1_SEAL_FIELDS : V2_SEAL_FIELDS));
-  return digest.then((d) => {
-    const rec = parseV2(value, format, () => d);
-    // Borrowed or copied as parseRecordBytes does (in Chromium, a copy of each record cost more than its parse).
-    return compact ? withLazyRecord(rec, options.borrow ? bytes : bytes.slice()) : rec;
-  });
+  return digest.then((d) =>
+    lazyIfCompact(
+      parseV2(value, format, () => d),
+      compact,
+      bytes,
+      options,
+    ),
+  );
 }
 
 /** `textRecord`, with a synchronous SHA-256: for the tests, which run parseRecordBytes' own tests against it. */
@@ -85,11 +86,27 @@ export function textRecordSync(
   if (!read) return undefined;
   const { value, scanned, compact } = read;
   const format = detectFormat(value);
-  if (format !== '2.1.0' && format !== '2.0.0') {
-    return parseRecord(compact ? (JSON.parse(utf8Text(bytes)) as JsonObject) : value);
-  }
+  if (format !== '2.1.0' && format !== '2.0.0') return parseRecord(wholeValue(read, bytes));
   const omitted = format === '2.1.0' ? V2_1_SEAL_FIELDS : V2_SEAL_FIELDS;
   const rec = parseV2(value, format, () => sha256(assembleCanonical(scanned, omitted)));
+  return lazyIfCompact(rec, compact, bytes, options);
+}
+
+/** The record's whole JSON: a compact text's head left its payload out, which the formats before 2.x need. */
+function wholeValue(read: Read, bytes: Uint8Array): JsonObject {
+  return read.compact ? (JSON.parse(utf8Text(bytes)) as JsonObject) : read.value;
+}
+
+/**
+ * A record read from a compact text gets its `record` parsed when read, from the bytes borrowed or copied as
+ * parseRecordBytes does (in Chromium, a copy of each record cost more than its parse).
+ */
+function lazyIfCompact(
+  rec: SignedRecord,
+  compact: boolean,
+  bytes: Uint8Array,
+  options: ParseRecordBytesOptions,
+): SignedRecord {
   return compact ? withLazyRecord(rec, options.borrow ? bytes : bytes.slice()) : rec;
 }
 
